@@ -1,0 +1,62 @@
+package dev.ioqueue;
+
+import dev.ioqueue.internal.os.Errno;
+
+/**
+ * A system call failed. Carries the call, the fd it was made on (-1 if none) and the errno, by
+ * number and by name.
+ *
+ * <p>Unchecked, like {@link java.io.UncheckedIOException}: it escapes from callbacks and
+ * {@link java.util.concurrent.Executor} methods, and most failures it reports (EBADF, EMFILE,
+ * ENOMEM) are bugs or resource exhaustion rather than conditions to recover from locally.
+ */
+public final class SyscallException extends RuntimeException {
+    private final String operation;
+    private final int fd;
+    private final int errno;
+
+    /**
+     * @param operation the call, e.g. {@code "epoll_ctl(EPOLL_CTL_ADD)"}
+     * @param fd the fd it was made on, or -1
+     * @param errno the positive errno it failed with
+     * @param detail what it means here, or null
+     */
+    public SyscallException(String operation, int fd, int errno, String detail) {
+        super(message(operation, fd, errno, detail));
+        this.operation = operation;
+        this.fd = fd;
+        this.errno = errno;
+    }
+
+    public SyscallException(String operation, int fd, int errno) {
+        this(operation, fd, errno, null);
+    }
+
+    private static String message(String operation, int fd, int errno, String detail) {
+        StringBuilder b = new StringBuilder(operation);
+        if (fd >= 0) b.append(" on fd ").append(fd);
+        b.append(" failed: ").append(Errno.name(errno)).append(" (").append(errno).append(')');
+        if (detail != null) b.append(": ").append(detail);
+        return b.toString();
+    }
+
+    /** The failed call, e.g. {@code "read"}. */
+    public String operation() {
+        return operation;
+    }
+
+    /** The fd the call was made on, or -1. */
+    public int fd() {
+        return fd;
+    }
+
+    /** The errno number. */
+    public int errno() {
+        return errno;
+    }
+
+    /** The errno name, e.g. {@code "EBADF"}. */
+    public String errnoName() {
+        return Errno.name(errno);
+    }
+}

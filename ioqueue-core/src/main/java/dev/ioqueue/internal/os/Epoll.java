@@ -1,0 +1,130 @@
+package dev.ioqueue.internal.os;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * epoll(7): a faithful mirror of {@code <sys/epoll.h>}, one method per syscall. Every method returns
+ * the syscall's result, or {@code -errno} when it failed; policy lives in the queue above.
+ *
+ * <pre>
+ * struct epoll_event {          // __attribute__((packed)) on x86-64: 12 bytes
+ *     uint32_t     events;      // offset 0
+ *     epoll_data_t data;        // offset 4 (x86-64), 8 elsewhere; a uint64_t here
+ * };
+ * </pre>
+ */
+public final class Epoll {
+    public static final int EPOLLIN = 0x001;
+    public static final int EPOLLPRI = 0x002;
+    public static final int EPOLLOUT = 0x004;
+    public static final int EPOLLERR = 0x008;
+    public static final int EPOLLHUP = 0x010;
+    public static final int EPOLLRDHUP = 0x2000;
+
+    public static final int EPOLL_CTL_ADD = 1;
+    public static final int EPOLL_CTL_DEL = 2;
+    public static final int EPOLL_CTL_MOD = 3;
+
+    private static final int EPOLL_CLOEXEC = 0x80000; // O_CLOEXEC
+
+    private static final boolean PACKED = switch (System.getProperty("os.arch")) {
+        case "amd64", "x86_64" -> true;
+        default -> false;
+    };
+    /** {@code sizeof(struct epoll_event)}. */
+    public static final long EVENT_SIZE = PACKED ? 12 : 16;
+    private static final long DATA_OFFSET = PACKED ? 4 : 8;
+    /** {@code sizeof(struct timespec)}. */
+    public static final long TIMESPEC_SIZE = 16;
+
+    private static final MethodHandle EPOLL_CREATE1 =
+            Native.nonBlocking("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle EPOLL_CTL = Native.nonBlocking("epoll_ctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+    private static final MethodHandle EPOLL_WAIT = Native.blocking("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    /** {@code epoll_pwait2} (Linux 5.11, glibc 2.35) takes a timespec: no rounding to milliseconds. */
+    private static final MethodHandle EPOLL_PWAIT2 = Native.optionalBlocking("epoll_pwait2",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS)).orElse(null);
+    private static volatile boolean pwait2Works = EPOLL_PWAIT2 != null;
+
+    private Epoll() {}
+
+    /** {@code epoll_create1(EPOLL_CLOEXEC)}. */
+    public static int create(MemorySegment errno) {
+        if (Faults.ENABLED) {
+            int e = Faults.check(Syscall.EPOLL_CREATE);
+            if (e != 0) return -e;
+        }
+        try {
+            return Native.check((int) EPOLL_CREATE1.invokeExact(errno, EPOLL_CLOEXEC), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /** {@code epoll_ctl(epfd, op, fd, {events, data})}; {@code scratch} holds the one event. */
+    public static int ctl(int epfd, int op, int fd, int events, long data, MemorySegment scratch, MemorySegment errno) {
+        if (Faults.ENABLED) {
+            int e = Faults.check(Syscall.EPOLL_CTL);
+            if (e != 0) return -e;
+        }
+        scratch.set(JAVA_INT, 0, events);
+        scratch.set(JAVA_LONG_UNALIGNED, DATA_OFFSET, data);
+        try {
+            return Native.check((int) EPOLL_CTL.invokeExact(errno, epfd, op, fd, scratch), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /**
+     * Waits for events: {@code timeoutNanos < 0} forever, {@code 0} not at all. A positive timeout
+     * is exact with {@code epoll_pwait2} and rounded up to a millisecond with {@code epoll_wait}, so
+     * the call never returns before it expires for want of precision.
+     */
+    public static int wait(int epfd, MemorySegment events, int maxEvents, long timeoutNanos,
+                           MemorySegment timespec, MemorySegment errno) {
+        if (Faults.ENABLED) {
+            int e = Faults.check(Syscall.EPOLL_WAIT);
+            if (e != 0) return -e;
+        }
+        try {
+            if (timeoutNanos > 0 && pwait2Works) {
+                timespec.set(JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
+                timespec.set(JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
+                int n = (int) EPOLL_PWAIT2.invokeExact(errno, epfd, events, maxEvents, timespec, MemorySegment.NULL);
+                if (n >= 0 || Native.errno(errno) != Errno.ENOSYS) return Native.check(n, errno);
+                pwait2Works = false; // a kernel (or seccomp filter) without it: fall back for good
+            }
+            int millis = timeoutNanos <= 0 ? (int) Math.max(timeoutNanos, -1)
+                    : (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
+            return Native.check((int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, millis), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /** The {@code events} field of the i-th reported event. */
+    public static int events(MemorySegment events, int i) {
+        return events.get(JAVA_INT, i * EVENT_SIZE);
+    }
+
+    /** The {@code data} field of the i-th reported event. */
+    public static long data(MemorySegment events, int i) {
+        return events.get(JAVA_LONG_UNALIGNED, i * EVENT_SIZE + DATA_OFFSET);
+    }
+
+    /** An array of {@code count} events in {@code arena}. */
+    public static MemorySegment allocateEvents(Arena arena, int count) {
+        return arena.allocate(EVENT_SIZE * count, 8);
+    }
+}

@@ -1,0 +1,118 @@
+package dev.ioqueue.internal.os;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * The fd basics of {@code <unistd.h>} and {@code <fcntl.h>}: read, write, close, pipe2, dup, open,
+ * fcntl. Each returns the syscall's result or {@code -errno}.
+ */
+public final class Unistd {
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int O_DIRECTORY = 0x10000;
+    public static final int F_GETFD = 1;
+    public static final int F_GETFL = 3;
+
+    // read/write may block on a blocking fd, so they are ordinary (non-critical) downcalls.
+    private static final MethodHandle READ = Native.blocking("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle WRITE = Native.blocking("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle CLOSE = Native.blocking("close",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle PIPE2 = Native.nonBlocking("pipe2",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle DUP = Native.nonBlocking("dup",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle OPEN = Native.blocking("open",
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle FCNTL = Native.nonBlocking("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+
+    private Unistd() {}
+
+    public static long read(int fd, MemorySegment buf, long count, MemorySegment errno) {
+        if (Faults.ENABLED) {
+            int e = Faults.check(Syscall.READ);
+            if (e != 0) return -e;
+        }
+        try {
+            return Native.check((long) READ.invokeExact(errno, fd, buf, count), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    public static long write(int fd, MemorySegment buf, long count, MemorySegment errno) {
+        if (Faults.ENABLED) {
+            int e = Faults.check(Syscall.WRITE);
+            if (e != 0) return -e;
+        }
+        try {
+            return Native.check((long) WRITE.invokeExact(errno, fd, buf, count), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /** {@code close(fd)}. Never retried on EINTR: Linux has released the fd either way. */
+    public static int close(int fd, MemorySegment errno) {
+        if (Faults.ENABLED) {
+            int e = Faults.check(Syscall.CLOSE);
+            if (e != 0) return -e;
+        }
+        try {
+            return Native.check((int) CLOSE.invokeExact(errno, fd), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /** {@code pipe2(fds, flags)} into {@code twoInts}: [read end, write end]. */
+    public static int pipe2(MemorySegment twoInts, int flags, MemorySegment errno) {
+        if (Faults.ENABLED) {
+            int e = Faults.check(Syscall.PIPE);
+            if (e != 0) return -e;
+        }
+        try {
+            return Native.check((int) PIPE2.invokeExact(errno, twoInts, flags), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    public static int dup(int fd, MemorySegment errno) {
+        try {
+            return Native.check((int) DUP.invokeExact(errno, fd), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    public static int fcntl(int fd, int cmd, MemorySegment errno) {
+        try {
+            return Native.check((int) FCNTL.invokeExact(errno, fd, cmd), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /** {@code open(path, flags)}; always adds O_CLOEXEC. */
+    public static int open(String path, int flags, MemorySegment errno) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment cPath = arena.allocateFrom(path);
+            return Native.check((int) OPEN.invokeExact(errno, cPath, flags | O_CLOEXEC), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+}

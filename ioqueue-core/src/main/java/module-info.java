@@ -1,0 +1,7 @@
+/**
+ * ioqueue: a per-thread I/O readiness queue over epoll, reached through java.lang.foreign.
+ * Only {@code dev.ioqueue} is API; the OS bindings and the queue's parts are internal.
+ */
+module dev.ioqueue.core {
+    exports dev.ioqueue;
+}

@@ -1,0 +1,160 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+class ExecuteAndTimerTest extends QueueTestSupport {
+    @Test
+    void fourThreadsPostAHundredThousandTasksEachAndNoneIsLost() throws Exception {
+        IoQueue q = IoQueue.current();
+        int producers = 4;
+        int perProducer = 100_000;
+        long[] perThreadSum = new long[producers];
+        int[] lastSeen = new int[producers];
+        boolean[] outOfOrder = {false};
+        int[] ran = {0};
+        Cancellable hold = q.hold();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < producers; t++) {
+            int id = t;
+            lastSeen[id] = -1;
+            Thread th = new Thread(() -> {
+                for (int i = 0; i < perProducer; i++) {
+                    int seq = i;
+                    q.execute(() -> {
+                        if (seq != lastSeen[id] + 1) outOfOrder[0] = true;
+                        lastSeen[id] = seq;
+                        perThreadSum[id] += seq;
+                        if (++ran[0] == producers * perProducer) hold.cancel();
+                    });
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        q.run();
+        for (Thread t : threads) t.join();
+        assertEquals(producers * perProducer, ran[0]);
+        for (long s : perThreadSum) assertEquals((long) perProducer * (perProducer - 1) / 2, s);
+        assertFalse(outOfOrder[0], "each producer's tasks ran in FIFO order");
+    }
+
+    @Test
+    void executeFromAnotherThreadWakesASleepingPoll() throws Exception {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { }); // something to sleep on
+            CountDownLatch sleeping = new CountDownLatch(1);
+            Thread poster = new Thread(() -> {
+                try {
+                    sleeping.await();
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                q.execute(() -> { });
+            });
+            poster.start();
+            sleeping.countDown();
+            List<Runnable> ready = new ArrayList<>();
+            assertEquals(1, q.poll(ready, null), "woken by the task, not by the pipe");
+            poster.join();
+            q.unregister(p.readFd());
+        }
+    }
+
+    @Test
+    void timersFireInDeadlineOrderAndTiesInSchedulingOrder() {
+        IoQueue q = IoQueue.current();
+        List<String> fired = new ArrayList<>();
+        long start = System.nanoTime();
+        q.schedule(Duration.ofMillis(30), () -> fired.add("30"));
+        q.schedule(Duration.ofMillis(10), () -> fired.add("10a"));
+        q.schedule(Duration.ofMillis(20), () -> fired.add("20"));
+        q.schedule(Duration.ofMillis(10), () -> fired.add("10b"));
+        q.schedule(Duration.ZERO, () -> fired.add("0"));
+        q.run();
+        assertEquals(List.of("0", "10a", "10b", "20", "30"), fired);
+        assertTrue(System.nanoTime() - start >= 30_000_000L, "the last timer did not fire early");
+    }
+
+    @Test
+    void cancelledTimersNeverFire() {
+        IoQueue q = IoQueue.current();
+        List<String> fired = new ArrayList<>();
+        Cancellable a = q.schedule(Duration.ofMillis(5), () -> fired.add("a"));
+        q.schedule(Duration.ofMillis(10), () -> fired.add("b"));
+        Cancellable c = q.schedule(Duration.ofMillis(1), () -> fired.add("c"));
+        assertTrue(a.cancel());
+        assertFalse(a.cancel(), "only once");
+        assertTrue(c.cancel());
+        q.run();
+        assertEquals(List.of("b"), fired);
+    }
+
+    @Test
+    void timerCancelledFromAnotherThreadNeverFires() throws Exception {
+        IoQueue q = IoQueue.current();
+        AtomicBoolean fired = new AtomicBoolean();
+        Cancellable timer = q.schedule(Duration.ofMillis(100), () -> fired.set(true));
+        boolean[] cancelled = {false};
+        Thread t = new Thread(() -> cancelled[0] = timer.cancel());
+        t.start();
+        t.join();
+        assertTrue(cancelled[0]);
+        q.schedule(Duration.ofMillis(150), () -> { });
+        q.run();
+        assertFalse(fired.get());
+    }
+
+    @Test
+    void scheduleFromAnotherThreadRunsOnTheOwner() throws Exception {
+        IoQueue q = IoQueue.current();
+        Cancellable hold = q.hold();
+        Thread[] ranOn = {null};
+        Thread t = new Thread(() -> q.schedule(Duration.ofMillis(5), () -> { ranOn[0] = Thread.currentThread(); hold.cancel(); }));
+        t.start();
+        q.run();
+        t.join();
+        assertEquals(Thread.currentThread(), ranOn[0]);
+    }
+
+    @Test
+    void tasksAcceptedBeforeCloseStillRun() throws Exception {
+        IoQueue q = IoQueue.current();
+        AtomicBoolean ran = new AtomicBoolean();
+        Thread t = new Thread(() -> q.execute(() -> ran.set(true)));
+        t.start();
+        t.join(10_000);
+        q.close();
+        assertTrue(ran.get());
+    }
+
+    @Test
+    void runningCountsWaitersTasksTimersAndHolds() {
+        IoQueue q = IoQueue.current();
+        assertFalse(q.running());
+        Cancellable timer = q.schedule(Duration.ofHours(1), () -> { });
+        assertTrue(q.running());
+        timer.cancel();
+        assertFalse(q.running());
+        Cancellable hold = q.hold();
+        assertTrue(q.running());
+        hold.cancel();
+        assertFalse(q.running());
+        q.execute(() -> { });
+        assertTrue(q.running());
+        q.run();
+        assertFalse(q.running());
+        assertTrue(TimeUnit.SECONDS.toNanos(1) > 0);
+    }
+}

@@ -1,0 +1,141 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Faults;
+import dev.ioqueue.internal.os.Syscall;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PollAndRunTest extends QueueTestSupport {
+    @Test
+    void pollReturnsAtOnceWhenNothingIsPending() {
+        IoQueue q = IoQueue.current();
+        long before = Faults.calls(Syscall.EPOLL_WAIT);
+        assertEquals(0, q.poll(new ArrayList<>(), null), "null timeout, yet nothing to wait for");
+        assertEquals(before, Faults.calls(Syscall.EPOLL_WAIT), "no syscall either");
+    }
+
+    @Test
+    void pollCollectsReadyCallbacksWithoutRunningThem() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            boolean[] ran = {false};
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> ran[0] = true);
+            TestFds.writeByte(p.writeFd(), 1);
+            List<Runnable> ready = new ArrayList<>();
+            assertEquals(1, q.poll(ready, null));
+            assertFalse(ran[0], "collected, not run");
+            ready.getFirst().run();
+            assertTrue(ran[0]);
+        }
+    }
+
+    @Test
+    void pollWithZeroTimeoutNeverBlocks() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            assertEquals(0, q.poll(new ArrayList<>(), Duration.ZERO));
+            q.unregister(p.readFd());
+        }
+    }
+
+    @Test
+    void positiveTimeoutNeverReturnsEarly() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            for (long micros : new long[] {1, 300, 1500, 2700}) {
+                long start = System.nanoTime();
+                assertEquals(0, q.poll(new ArrayList<>(), Duration.ofNanos(micros * 1000)));
+                long waited = System.nanoTime() - start;
+                assertTrue(waited >= micros * 1000, "waited " + waited + " ns of " + micros + " us");
+            }
+            q.unregister(p.readFd());
+        }
+    }
+
+    @Test
+    void eintrInEpollWaitIsRetriedWithTheTimeLeft() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            Faults.failNth(Syscall.EPOLL_WAIT, 1, Errno.EINTR, 3);
+            long start = System.nanoTime();
+            assertEquals(0, q.poll(new ArrayList<>(), Duration.ofMillis(30)));
+            assertTrue(System.nanoTime() - start >= 30_000_000L, "slept the whole timeout despite EINTR");
+            assertFalse(Faults.pending(), "the three EINTRs happened");
+            q.unregister(p.readFd());
+        }
+    }
+
+    @Test
+    void runReturnsWhenNothingIsPending() {
+        IoQueue q = IoQueue.current();
+        q.run();
+        assertFalse(q.running());
+    }
+
+    @Test
+    void callbackExceptionPropagatesAndTheRestOfTheBatchRunsNext() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe(); Fds.Pipe c = Fds.pipe()) {
+            List<Integer> ran = new ArrayList<>();
+            RuntimeException boom = new RuntimeException("boom");
+            ReadyCallback record = (fd, ev) -> ran.add(fd);
+            q.await(a.readFd(), ReadyEvent.READ, (fd, ev) -> { ran.add(fd); throw boom; });
+            q.await(b.readFd(), ReadyEvent.READ, record);
+            q.await(c.readFd(), ReadyEvent.READ, record);
+            TestFds.writeByte(a.writeFd(), 1);
+            TestFds.writeByte(b.writeFd(), 1);
+            TestFds.writeByte(c.writeFd(), 1);
+            int ranBeforeThrow;
+            try {
+                q.run();
+                throw new AssertionError("run() swallowed the exception");
+            } catch (RuntimeException e) {
+                assertSame(boom, e);
+                ranBeforeThrow = ran.size();
+            }
+            q.run();
+            assertEquals(3, ran.size(), "all three ran exactly once: " + ran);
+            assertEquals(3, ran.stream().distinct().count());
+            assertTrue(ranBeforeThrow >= 1);
+        }
+    }
+
+    @Test
+    void callbacksLeftByAThrowingRunArePolledFirst() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
+            int[] count = {0};
+            ReadyCallback thrower = (fd, ev) -> { count[0]++; throw new IllegalStateException("x"); };
+            q.await(a.readFd(), ReadyEvent.READ, thrower);
+            q.await(b.readFd(), ReadyEvent.READ, thrower);
+            TestFds.writeByte(a.writeFd(), 1);
+            TestFds.writeByte(b.writeFd(), 1);
+            assertThrows(IllegalStateException.class, q::run);
+            List<Runnable> ready = new ArrayList<>();
+            assertEquals(1, q.poll(ready, Duration.ZERO), "the second callback was kept");
+            assertThrows(IllegalStateException.class, () -> ready.getFirst().run());
+            assertEquals(2, count[0]);
+        }
+    }
+
+    @Test
+    void runIsNotReentrant() {
+        IoQueue q = IoQueue.current();
+        IllegalStateException[] caught = {null};
+        q.execute(() -> caught[0] = assertThrows(IllegalStateException.class, q::run));
+        q.run();
+        assertTrue(caught[0].getMessage().contains("inside"), caught[0].getMessage());
+    }
+}

@@ -1,0 +1,122 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import org.junit.jupiter.api.Test;
+
+class PrematureCloseTest extends QueueTestSupport {
+    @Test
+    void closedFdWhoseNumberIsReusedAndWaitedOnAgainIsAPrematureClose() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("dead waiter ran"); });
+        TestFds.rawClose(p.readFd());
+        Fds.Pipe reused = Fds.pipe(); // the lowest free number comes back
+        try {
+            assertEquals(p.readFd(), reused.readFd(), "the kernel reused the number");
+            PrematureCloseError e = assertThrows(PrematureCloseError.class,
+                    () -> q.await(reused.readFd(), ReadyEvent.READ, (fd, ev) -> { }));
+            assertEquals(p.readFd(), e.fd());
+            assertFalse(q.running(), "the dead waiter was dropped");
+            assertQueueStillWorks(q, reused);
+        } finally {
+            Fds.close(p.writeFd());
+            reused.close();
+        }
+    }
+
+    @Test
+    void closedFdWhoseNumberIsReusedForAnotherEventIsAPrematureClose() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+        TestFds.rawClose(p.readFd());
+        Fds.SocketPair reused = Fds.socketPair();
+        try {
+            assertEquals(p.readFd(), reused.first());
+            PrematureCloseError e = assertThrows(PrematureCloseError.class,
+                    () -> q.await(reused.first(), ReadyEvent.WRITE, (fd, ev) -> { }));
+            assertEquals(p.readFd(), e.fd());
+            assertFalse(q.running());
+        } finally {
+            Fds.close(p.writeFd());
+            reused.close();
+        }
+    }
+
+    @Test
+    void unregisterOfAClosedWaitedOnFdIsAPrematureClose() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe other = Fds.pipe()) {
+            Fds.Pipe p = Fds.pipe();
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            TestFds.rawClose(p.readFd());
+            PrematureCloseError e = assertThrows(PrematureCloseError.class, () -> q.unregister(p.readFd()));
+            assertEquals(p.readFd(), e.fd());
+            Fds.close(p.writeFd());
+            assertQueueStillWorks(q, other);
+        }
+    }
+
+    @Test
+    void aDupKeepingTheClosedFilesRegistrationAliveGivesACleanWakeUpAndNoBusyLoop() throws Exception {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        int dup = TestFds.dup(p.readFd());
+        try (Fds.Pipe idle = Fds.pipe()) {
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            TestFds.rawClose(p.readFd()); // the dup keeps the file, so epoll keeps reporting it
+            TestFds.writeByte(p.writeFd(), 1); // and it stays readable: nobody can read it by this number
+            q.await(idle.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            long cpuBefore = TestFds.threadCpuMillis();
+            long end = System.nanoTime() + 1_000_000_000L;
+            while (System.nanoTime() < end) {
+                try {
+                    var ready = new ArrayList<Runnable>();
+                    q.poll(ready, Duration.ofNanos(Math.max(1, end - System.nanoTime())));
+                    ready.forEach(Runnable::run); // the clean wake-up
+                } catch (PrematureCloseError e) {
+                    assertEquals(p.readFd(), e.fd());
+                }
+            }
+            long cpuMillis = TestFds.threadCpuMillis() - cpuBefore;
+            assertTrue(cpuMillis < 300, "1 s of polling burned " + cpuMillis + " ms of CPU: a busy loop");
+            q.unregister(idle.readFd());
+        } finally {
+            TestFds.rawClose(dup);
+            Fds.close(p.writeFd());
+        }
+    }
+
+    @Test
+    void handleCloseUnregistersBeforeClosing() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        Handle h = Handle.of(p.readFd());
+        q.await(h.fd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("ran after its handle closed"); });
+        h.close();
+        h.close(); // exactly once
+        assertFalse(TestFds.isOpen(p.readFd()));
+        assertFalse(q.running());
+        Fds.Pipe reused = Fds.pipe();
+        try {
+            assertQueueStillWorks(q, reused);
+        } finally {
+            Fds.close(p.writeFd());
+            reused.close();
+        }
+    }
+
+    static void assertQueueStillWorks(IoQueue q, Fds.Pipe p) {
+        boolean[] ran = {false};
+        q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> ran[0] = TestFds.readByte(fd) == 42);
+        TestFds.writeByte(p.writeFd(), 42);
+        q.run();
+        assertTrue(ran[0], "a normal wait still works");
+    }
+}

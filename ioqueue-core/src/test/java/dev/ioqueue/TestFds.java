@@ -1,0 +1,90 @@
+package dev.ioqueue;
+
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.Unistd;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** Real-fd helpers for tests: raw opens, dups and counts of this process's fds. */
+final class TestFds {
+    private TestFds() {}
+
+    static int open(Path path, int flags) {
+        int fd = Unistd.open(path.toString(), flags, Native.threadErrno());
+        if (fd < 0) throw new SyscallException("open", -1, -fd, path.toString());
+        return fd;
+    }
+
+    static int dup(int fd) {
+        int r = Unistd.dup(fd, Native.threadErrno());
+        if (r < 0) throw new SyscallException("dup", fd, -r);
+        return r;
+    }
+
+    /** close(2) behind every queue's back. */
+    static void rawClose(int fd) {
+        int r = Unistd.close(fd, Native.threadErrno());
+        if (r < 0) throw new SyscallException("close", fd, -r);
+    }
+
+    static boolean isOpen(int fd) {
+        return Unistd.fcntl(fd, Unistd.F_GETFD, Native.threadErrno()) >= 0;
+    }
+
+    static long openFdCount() {
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** CPU time (user + system) of the calling thread, from /proc (10 ms resolution). */
+    static long threadCpuMillis() {
+        try {
+            String stat = Files.readString(Path.of("/proc/thread-self/stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10; // utime, stime at 100 Hz
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static void writeByte(int fd, int value) {
+        if (Fds.write(fd, new byte[] {(byte) value}, 0, 1) != 1) throw new AssertionError("pipe full");
+    }
+
+    static int readByte(int fd) {
+        byte[] b = new byte[1];
+        int n = Fds.read(fd, b, 0, 1);
+        return n == 1 ? Byte.toUnsignedInt(b[0]) : n;
+    }
+
+    /** Writes until the pipe or socket is full; returns the bytes written. */
+    static long fill(int fd) {
+        ByteBuffer chunk = ByteBuffer.allocateDirect(65536);
+        long total = 0;
+        while (true) {
+            chunk.clear();
+            int n = Fds.write(fd, chunk);
+            if (n == Fds.WOULD_BLOCK) return total;
+            total += n;
+        }
+    }
+
+    /** Reads until EAGAIN; returns the bytes read. */
+    static long drain(int fd) {
+        ByteBuffer chunk = ByteBuffer.allocateDirect(65536);
+        long total = 0;
+        while (true) {
+            chunk.clear();
+            int n = Fds.read(fd, chunk);
+            if (n == Fds.WOULD_BLOCK || n == Fds.EOF) return total;
+            total += n;
+        }
+    }
+}

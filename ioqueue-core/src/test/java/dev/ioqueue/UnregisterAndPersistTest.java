@@ -1,0 +1,142 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ioqueue.internal.os.Faults;
+import dev.ioqueue.internal.os.Syscall;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class UnregisterAndPersistTest extends QueueTestSupport {
+    @Test
+    void unregisterPreventsTheCallbackAndRunReturnsAtOnce() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("ran after unregister"); });
+            TestFds.writeByte(p.writeFd(), 1);
+            q.unregister(p.readFd());
+            assertFalse(q.running());
+            long waits = Faults.calls(Syscall.EPOLL_WAIT);
+            q.run();
+            assertEquals(waits, Faults.calls(Syscall.EPOLL_WAIT), "run() returned without polling");
+        }
+    }
+
+    @Test
+    void unregisterVoidsCallbacksAlreadyCollectedInTheBatch() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
+            List<Integer> ran = new ArrayList<>();
+            // Whichever runs first unregisters the other; both are in the same batch.
+            q.await(a.readFd(), ReadyEvent.READ, (fd, ev) -> { ran.add(fd); q.unregister(b.readFd()); });
+            q.await(b.readFd(), ReadyEvent.READ, (fd, ev) -> { ran.add(fd); q.unregister(a.readFd()); });
+            TestFds.writeByte(a.writeFd(), 1);
+            TestFds.writeByte(b.writeFd(), 1);
+            q.run();
+            assertEquals(1, ran.size(), "only the first of the batch ran: " + ran);
+        }
+    }
+
+    @Test
+    void unregisterVoidsRunnablesHandedOutByPoll() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("ran after unregister"); });
+            TestFds.writeByte(p.writeFd(), 1);
+            List<Runnable> ready = new ArrayList<>();
+            assertEquals(1, q.poll(ready, null));
+            q.unregister(p.readFd());
+            ready.getFirst().run();
+        }
+    }
+
+    @Test
+    void unregisterOfAnUnknownFdMakesNoSyscall() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            long ctl = Faults.calls(Syscall.EPOLL_CTL);
+            q.unregister(p.readFd());
+            q.unregister(100_000);
+            assertEquals(ctl, Faults.calls(Syscall.EPOLL_CTL));
+        }
+    }
+
+    @Test
+    void waitingAgainFromTheCallbackCostsNoEpollCtl() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            int[] hops = {0};
+            ReadyCallback echo = new ReadyCallback() {
+                @Override
+                public void onReady(int fd, java.util.Set<Event> events) {
+                    TestFds.readByte(fd);
+                    if (++hops[0] < 1000) {
+                        TestFds.writeByte(p.writeFd(), 1);
+                        q.await(fd, ReadyEvent.READ, this);
+                    }
+                }
+            };
+            long ctlBefore = Faults.calls(Syscall.EPOLL_CTL);
+            q.await(p.readFd(), ReadyEvent.READ, echo);
+            TestFds.writeByte(p.writeFd(), 1);
+            q.run();
+            assertEquals(1000, hops[0]);
+            long ctl = Faults.calls(Syscall.EPOLL_CTL) - ctlBefore;
+            assertTrue(ctl <= 2, "1000 waits cost " + ctl + " epoll_ctl (one ADD, one final DEL)");
+        }
+    }
+
+    @Test
+    void persistedFdStaysRegisteredBetweenWaitsWithoutEpollCtl() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.persist(p.readFd());
+            int[] ran = {0};
+            long ctlBefore = Faults.calls(Syscall.EPOLL_CTL);
+            for (int i = 0; i < 100; i++) {
+                q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { TestFds.readByte(fd); ran[0]++; });
+                TestFds.writeByte(p.writeFd(), 1);
+                q.run(); // the waiter runs; nobody waits again before the queue goes idle
+            }
+            assertEquals(100, ran[0]);
+            assertEquals(1, Faults.calls(Syscall.EPOLL_CTL) - ctlBefore, "one MOD to add EPOLLIN, then nothing");
+            q.unregister(p.readFd());
+        }
+    }
+
+    @Test
+    void withoutPersistAnFdNobodyWaitsOnIsDeregisteredBeforeTheNextSleep() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe(); Fds.Pipe other = Fds.pipe()) {
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { }); // does not read: stays readable
+            TestFds.writeByte(p.writeFd(), 1);
+            q.runOnce(null);
+            long waits = Faults.calls(Syscall.EPOLL_WAIT);
+            q.await(other.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            assertEquals(0, q.poll(new ArrayList<>(), Duration.ofMillis(20)), "the unread pipe no longer wakes the queue");
+            assertEquals(1, Faults.calls(Syscall.EPOLL_WAIT) - waits, "one sleep, not a spin");
+            q.unregister(other.readFd());
+        }
+    }
+
+    @Test
+    void persistedFdWithUnreadDataAndNoWaiterDoesNotSpin() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe(); Fds.Pipe other = Fds.pipe()) {
+            q.persist(p.readFd());
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            TestFds.writeByte(p.writeFd(), 1);
+            q.runOnce(null);
+            q.await(other.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            long waits = Faults.calls(Syscall.EPOLL_WAIT);
+            assertEquals(0, q.poll(new ArrayList<>(), Duration.ofMillis(50)));
+            assertTrue(Faults.calls(Syscall.EPOLL_WAIT) - waits <= 3, "a stray event may wake poll once, then the queue narrows it");
+            q.unregister(other.readFd());
+            q.unregister(p.readFd());
+        }
+    }
+}
