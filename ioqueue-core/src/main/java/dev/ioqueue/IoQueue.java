@@ -283,7 +283,7 @@ public final class IoQueue implements Executor, AutoCloseable {
             long deadline = System.nanoTime() + timeoutNanos;
             int n = 0;
             while (true) {
-                if (batch.isEmpty() && tasks.isEmpty() && !timerDue()) {
+                if (batch.isEmpty()) {
                     long remaining = timeoutNanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime());
                     waitForEvents(boundedTimeout(remaining));
                 }
@@ -433,7 +433,9 @@ public final class IoQueue implements Executor, AutoCloseable {
     // ---- the loop ----
 
     private int runRound(long timeoutNanos) {
-        if (batch.isEmpty() && tasks.isEmpty() && !timerDue()) waitForEvents(boundedTimeout(timeoutNanos));
+        // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine
+        // that keeps yielding cannot starve the fds.
+        if (batch.isEmpty()) waitForEvents(boundedTimeout(timeoutNanos));
         int ran = runBatch();
         ran += runDueTimers();
         ran += runTasks();
@@ -446,10 +448,6 @@ public final class IoQueue implements Executor, AutoCloseable {
         if (timers.isEmpty()) return timeoutNanos;
         long untilTimer = Math.max(0, timers.nextDeadline() - System.nanoTime());
         return timeoutNanos < 0 ? untilTimer : Math.min(timeoutNanos, untilTimer);
-    }
-
-    private boolean timerDue() {
-        return !timers.isEmpty() && timers.nextDeadline() - System.nanoTime() <= 0;
     }
 
     /** Flushes registrations, waits, and collects ready waiters into the batch. */

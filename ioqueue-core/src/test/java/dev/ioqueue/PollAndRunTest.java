@@ -138,4 +138,25 @@ class PollAndRunTest extends QueueTestSupport {
         q.run();
         assertTrue(caught[0].getMessage().contains("inside"), caught[0].getMessage());
     }
+
+    @Test
+    void aTaskThatKeepsRepostingItselfDoesNotStarveTheFds() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            boolean[] fdRan = {false};
+            int[] spins = {0};
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> fdRan[0] = true);
+            TestFds.writeByte(p.writeFd(), 1);
+            Runnable spinner = new Runnable() {
+                @Override
+                public void run() {
+                    if (!fdRan[0] && ++spins[0] < 1_000_000) q.execute(this);
+                }
+            };
+            q.execute(spinner);
+            q.run();
+            assertTrue(fdRan[0]);
+            assertTrue(spins[0] < 10, "the fd ran within a few rounds, not after " + spins[0]);
+        }
+    }
 }
