@@ -1,0 +1,119 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Event
+import dev.ioqueue.Handle
+import dev.ioqueue.IoQueue
+import dev.ioqueue.ReadyCallback
+import dev.ioqueue.ReadyEvent
+import java.util.concurrent.RejectedExecutionException
+import kotlin.coroutines.ContinuationInterceptor
+import kotlin.coroutines.resume
+import kotlin.coroutines.resumeWithException
+import kotlinx.coroutines.CancellableContinuation
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.suspendCancellableCoroutine
+
+/**
+ * Suspends until [fd] is ready for [event], and returns what the OS reported (ERROR and HANGUP
+ * wake the waiter too). The core's rules hold: one waiter per (fd, event) per thread, and a
+ * wake-up may be spurious, so retry the syscall and await again on EAGAIN.
+ *
+ * Where it waits:
+ * - On a coroutine running on an [IoQueueDispatcher], the waiter lives in that thread's queue and
+ *   the loop resumes the coroutine in place: no dispatch, no thread hop.
+ * - On any other dispatcher, the waiter lives in a shared background queue (a daemon thread named
+ *   `ioqueue-background`) and the coroutine resumes on its own dispatcher.
+ *
+ * Cancellation removes exactly this waiter, from any thread, and releases the OS interest; the
+ * coroutine is never resumed twice. From the loop's thread the fd can be awaited again at once;
+ * from another thread the removal reaches the loop before the cancelled coroutine resumes.
+ *
+ * @throws IllegalArgumentException for a negative fd
+ * @throws IllegalStateException if another waiter already waits on [fd] for [event] in that queue
+ * @throws dev.ioqueue.SyscallException if epoll refuses the fd (EBADF, EPERM...)
+ */
+public suspend fun awaitReady(fd: Int, event: ReadyEvent): Set<Event> {
+    require(fd >= 0) { "fd $fd is negative" }
+    val interceptor = currentCoroutineContext()[ContinuationInterceptor]
+    if (interceptor is IoQueueDispatcher && interceptor.queue.isOwnerThread) {
+        return awaitOnLoop(interceptor.queue, interceptor, fd, event)
+    }
+    return awaitInBackground(fd, event)
+}
+
+/** [awaitReady] for [ReadyEvent.READ]. */
+public suspend fun awaitRead(fd: Int): Set<Event> = awaitReady(fd, ReadyEvent.READ)
+
+/** [awaitReady] for [ReadyEvent.WRITE]. */
+public suspend fun awaitWrite(fd: Int): Set<Event> = awaitReady(fd, ReadyEvent.WRITE)
+
+/** [awaitReady] for [ReadyEvent.PRIORITY_READ] (e.g. TCP urgent data). */
+public suspend fun awaitPriorityRead(fd: Int): Set<Event> = awaitReady(fd, ReadyEvent.PRIORITY_READ)
+
+/** [awaitReady] on the handle's fd. */
+public suspend fun awaitReady(handle: Handle, event: ReadyEvent): Set<Event> = awaitReady(handle.fd(), event)
+
+/** [awaitRead] on the handle's fd. */
+public suspend fun awaitRead(handle: Handle): Set<Event> = awaitReady(handle.fd(), ReadyEvent.READ)
+
+/** [awaitWrite] on the handle's fd. */
+public suspend fun awaitWrite(handle: Handle): Set<Event> = awaitReady(handle.fd(), ReadyEvent.WRITE)
+
+/** [awaitPriorityRead] on the handle's fd. */
+public suspend fun awaitPriorityRead(handle: Handle): Set<Event> = awaitReady(handle.fd(), ReadyEvent.PRIORITY_READ)
+
+/** The loop resumes the coroutine itself, in place, with the dispatcher instance it runs on. */
+private class LoopWaiter(
+    private val continuation: CancellableContinuation<Set<Event>>,
+    private val dispatcher: CoroutineDispatcher,
+) : ReadyCallback {
+    @OptIn(ExperimentalCoroutinesApi::class)
+    override fun onReady(fd: Int, events: Set<Event>) {
+        with(continuation) { dispatcher.resumeUndispatched(events) }
+    }
+}
+
+private suspend fun awaitOnLoop(queue: IoQueue, dispatcher: CoroutineDispatcher, fd: Int, event: ReadyEvent): Set<Event> =
+    suspendCancellableCoroutine { continuation ->
+        val waiter = LoopWaiter(continuation, dispatcher)
+        queue.await(fd, event, waiter)
+        continuation.invokeOnCancellation { withdraw(queue, fd, event, waiter) }
+    }
+
+/** The background loop resumes the coroutine through its own dispatcher. */
+private class ForeignWaiter(private val continuation: CancellableContinuation<Set<Event>>) : ReadyCallback {
+    override fun onReady(fd: Int, events: Set<Event>) {
+        continuation.resume(events)
+    }
+}
+
+private suspend fun awaitInBackground(fd: Int, event: ReadyEvent): Set<Event> =
+    suspendCancellableCoroutine { continuation ->
+        val queue = BackgroundQueue.queue
+        val waiter = ForeignWaiter(continuation)
+        queue.execute {
+            if (continuation.isActive) {
+                try {
+                    queue.await(fd, event, waiter)
+                } catch (t: Throwable) {
+                    continuation.resumeWithException(t)
+                }
+            }
+        }
+        // Posted after the registration, so it always finds it (FIFO inbox).
+        continuation.invokeOnCancellation { withdraw(queue, fd, event, waiter) }
+    }
+
+private fun withdraw(queue: IoQueue, fd: Int, event: ReadyEvent, waiter: ReadyCallback) {
+    if (queue.isOwnerThread) {
+        queue.cancel(fd, event, waiter)
+    } else {
+        try {
+            queue.execute { queue.cancel(fd, event, waiter) }
+        } catch (closed: RejectedExecutionException) {
+            // a closed queue holds no waiters
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.IoQueue
+import java.time.Duration
+import java.util.concurrent.RejectedExecutionException
+import kotlin.coroutines.CoroutineContext
+import kotlinx.coroutines.CancellableContinuation
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Delay
+import kotlinx.coroutines.DisposableHandle
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.InternalCoroutinesApi
+import kotlinx.coroutines.cancel
+
+/**
+ * Runs coroutines on an [IoQueue]'s owner thread, inside its loop: the same `run()` that serves
+ * Java [dev.ioqueue.ReadyCallback]s. Get one with [IoQueue.dispatcher]; [runIoQueue] drives it.
+ *
+ * - [dispatch] is thread-safe and never runs the block in place: on the owner thread it queues the
+ *   block, from any other thread it also wakes the loop.
+ * - `delay` and `withTimeout` use the queue's own timers: no `DefaultExecutor` thread, no hop.
+ * - After the queue is closed, a dispatch cancels the coroutine's job and runs the block on
+ *   [Dispatchers.IO] so it can finish there, as Android's `HandlerContext` does.
+ *
+ * Two dispatchers of the same queue and kind are equal.
+ */
+@OptIn(InternalCoroutinesApi::class)
+public class IoQueueDispatcher internal constructor(
+    /** The queue whose owner thread runs the coroutines. */
+    public val queue: IoQueue,
+    private val isImmediate: Boolean,
+) : CoroutineDispatcher(), Delay {
+
+    /**
+     * The twin that resumes in place when already on the queue's thread (as
+     * `Dispatchers.Main.immediate` does) and dispatches otherwise. Nested resumptions are queued
+     * by kotlinx's event loop, so deep chains cannot overflow the stack.
+     */
+    public val immediate: IoQueueDispatcher = if (isImmediate) this else IoQueueDispatcher(queue, true)
+
+    /** Always true for the plain dispatcher; for [immediate], true off the queue's thread. */
+    override fun isDispatchNeeded(context: CoroutineContext): Boolean = !isImmediate || !queue.isOwnerThread
+
+    /** Queues [block] on the queue's thread. Thread-safe. */
+    override fun dispatch(context: CoroutineContext, block: Runnable) {
+        try {
+            queue.execute(block)
+        } catch (e: RejectedExecutionException) {
+            cancelOnRejection(context, e)
+            Dispatchers.IO.dispatch(context, block)
+        }
+    }
+
+    /** One thread: every parallelism limit is this dispatcher itself. */
+    override fun limitedParallelism(parallelism: Int, name: String?): CoroutineDispatcher {
+        require(parallelism >= 1) { "Expected positive parallelism level, but got $parallelism" }
+        return this
+    }
+
+    /** Resumes [continuation] from the queue's timer, in place on the loop; cancelling removes the timer. */
+    @OptIn(ExperimentalCoroutinesApi::class)
+    override fun scheduleResumeAfterDelay(timeMillis: Long, continuation: CancellableContinuation<Unit>) {
+        val resume = Runnable { with(continuation) { resumeUndispatched(Unit) } }
+        val timer = try {
+            queue.schedule(Duration.ofMillis(timeMillis.coerceAtLeast(0)), resume)
+        } catch (e: RejectedExecutionException) {
+            cancelOnRejection(continuation.context, e)
+            return
+        }
+        continuation.invokeOnCancellation { timer.cancel() }
+    }
+
+    /** Runs [block] on the loop after [timeMillis] (used by `withTimeout`); disposing cancels the timer. */
+    override fun invokeOnTimeout(timeMillis: Long, block: Runnable, context: CoroutineContext): DisposableHandle {
+        val timer = try {
+            queue.schedule(Duration.ofMillis(timeMillis.coerceAtLeast(0)), block)
+        } catch (e: RejectedExecutionException) {
+            cancelOnRejection(context, e)
+            return DisposableHandle { }
+        }
+        return DisposableHandle { timer.cancel() }
+    }
+
+    private fun cancelOnRejection(context: CoroutineContext, cause: RejectedExecutionException) {
+        context.cancel(CancellationException("The ioqueue of thread ${queue.owner().name} is closed", cause))
+    }
+
+    override fun equals(other: Any?): Boolean =
+        other is IoQueueDispatcher && other.queue === queue && other.isImmediate == isImmediate
+
+    override fun hashCode(): Int = System.identityHashCode(queue) * 31 + if (isImmediate) 1 else 0
+
+    override fun toString(): String =
+        "IoQueueDispatcher[${queue.owner().name}]" + if (isImmediate) ".immediate" else ""
+}
+
+/** The dispatcher that runs coroutines on this queue's thread. Thread-safe; equal each time. */
+public val IoQueue.dispatcher: IoQueueDispatcher
+    get() = IoQueueDispatcher(this, false)
+
+/** Same as [dispatcher], named as kotlinx names such adapters. */
+public fun IoQueue.asCoroutineDispatcher(): IoQueueDispatcher = dispatcher

@@ -1,0 +1,16 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Event
+import dev.ioqueue.ReadyEvent
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
+
+/**
+ * A cold flow that emits what the OS reports each time [fd] becomes ready for [event]. Each
+ * collection registers one waiter per emission, after the collector has taken the previous one
+ * (so a level-triggered fd that nobody drains emits again at once); cancelling the collector
+ * removes the waiter. The same threading rules as [awaitReady] apply.
+ */
+public fun readiness(fd: Int, event: ReadyEvent): Flow<Set<Event>> = flow {
+    while (true) emit(awaitReady(fd, event))
+}

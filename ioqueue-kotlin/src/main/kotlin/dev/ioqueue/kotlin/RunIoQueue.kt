@@ -1,0 +1,45 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.IoQueue
+import kotlin.coroutines.CoroutineContext
+import kotlin.coroutines.EmptyCoroutineContext
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.async
+
+/**
+ * Runs [block] as a coroutine on the CURRENT thread's [IoQueue] and serves the queue until the
+ * block completes: Java callbacks registered on this thread run in the same loop, interleaved with
+ * the coroutines. Returns the block's result or throws its exception, as `runBlocking` does.
+ *
+ * If a Java callback, timer or task throws out of the loop, the block is cancelled, the loop runs
+ * until it has finished cancelling, and that exception is thrown.
+ *
+ * Threading: call it on a thread that is not already running its queue (it is not re-entrant).
+ * Never call `runBlocking` on a loop thread: it would block every coroutine and callback the loop
+ * serves; suspend instead.
+ */
+@OptIn(ExperimentalCoroutinesApi::class)
+public fun <T> runIoQueue(context: CoroutineContext = EmptyCoroutineContext, block: suspend CoroutineScope.() -> T): T {
+    val queue = IoQueue.current()
+    val hold = queue.hold()
+    val deferred = CoroutineScope(context + queue.dispatcher).async { block() }
+    deferred.invokeOnCompletion { hold.cancel() }
+    var loopFailure: Throwable? = null
+    while (!deferred.isCompleted) {
+        try {
+            queue.runOnce(null)
+        } catch (t: Throwable) {
+            val first = loopFailure
+            if (first == null) {
+                loopFailure = t
+                deferred.cancel(CancellationException("a callback on the ioqueue loop failed", t))
+            } else {
+                first.addSuppressed(t)
+            }
+        }
+    }
+    loopFailure?.let { throw it }
+    return deferred.getCompleted()
+}

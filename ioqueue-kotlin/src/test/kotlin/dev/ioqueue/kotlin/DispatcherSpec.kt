@@ -1,0 +1,200 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Fds
+import dev.ioqueue.IoQueue
+import dev.ioqueue.ReadyCallback
+import dev.ioqueue.ReadyEvent
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.collections.shouldBeEmpty
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeSameInstanceAs
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.atomic.AtomicInteger
+import kotlin.concurrent.thread
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.TimeoutCancellationException
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeout
+import kotlinx.coroutines.yield
+
+class DispatcherSpec : FunSpec({
+    test("Java callbacks and coroutines share one thread for 100k round trips") {
+        onFreshThread {
+            val loop = Thread.currentThread()
+            val a = Fds.pipe()
+            val b = Fds.pipe()
+            val trips = 100_000
+            var offThread = 0
+            var callbacks = 0
+            var resumptions = 0
+            val queue = IoQueue.current()
+            // Java side: reads B, writes A.
+            val javaSide = object : ReadyCallback {
+                override fun onReady(fd: Int, events: Set<dev.ioqueue.Event>) {
+                    if (Thread.currentThread() !== loop) offThread++
+                    callbacks++
+                    readByte(fd) shouldBe 7
+                    writeByte(a.writeFd(), 7)
+                    if (callbacks < trips) queue.await(fd, ReadyEvent.READ, this)
+                }
+            }
+            runIoQueue {
+                queue.await(b.readFd(), ReadyEvent.READ, javaSide)
+                // Coroutine side: reads A, writes B.
+                writeByte(b.writeFd(), 7)
+                repeat(trips) {
+                    awaitRead(a.readFd())
+                    if (Thread.currentThread() !== loop) offThread++
+                    resumptions++
+                    readByte(a.readFd()) shouldBe 7
+                    if (it < trips - 1) writeByte(b.writeFd(), 7)
+                }
+            }
+            a.close()
+            b.close()
+            callbacks shouldBe trips
+            resumptions shouldBe trips
+            offThread shouldBe 0
+        }
+    }
+
+    test("delay and withTimeout are served by the loop: no new thread, deadline order") {
+        val before = threadNames()
+        val (order, newThreads) = onFreshThread("timer-loop") {
+            val order = mutableListOf<Int>()
+            runIoQueue {
+                launch { delay(30); order += 30 }
+                launch { delay(10); order += 10 }
+                launch { delay(20); order += 20 }
+                launch {
+                    try {
+                        withTimeout(15) { delay(1_000) }
+                    } catch (e: TimeoutCancellationException) {
+                        order += 15
+                    }
+                }
+            }
+            order to (threadNames() - before - "timer-loop").filterNot { it.startsWith("kotest") }
+        }
+        order shouldBe listOf(10, 15, 20, 30)
+        newThreads.shouldBeEmpty()
+    }
+
+    test("withTimeout around awaitRead on a silent pipe times out and the fd can be awaited again") {
+        onFreshThread {
+            val p = Fds.pipe()
+            runIoQueue {
+                shouldThrow<TimeoutCancellationException> { withTimeout(20) { awaitRead(p.readFd()) } }
+                writeByte(p.writeFd(), 3)
+                awaitRead(p.readFd()) // no "already has a READ waiter"
+                readByte(p.readFd()) shouldBe 3
+            }
+            p.close()
+        }
+    }
+
+    test("dispatch from 4 foreign threads x 100k launches loses none") {
+        onFreshThread {
+            val ran = AtomicInteger()
+            val total = 4 * 100_000
+            runIoQueue {
+                val dispatcher = IoQueue.current().dispatcher
+                val done = CompletableDeferred<Unit>()
+                val loop = Thread.currentThread()
+                var offLoop = 0
+                val producers = (1..4).map {
+                    thread {
+                        repeat(100_000) {
+                            kotlinx.coroutines.GlobalScope.launch(dispatcher) {
+                                if (Thread.currentThread() !== loop) offLoop++
+                                if (ran.incrementAndGet() == total) done.complete(Unit)
+                            }
+                        }
+                    }
+                }
+                done.await()
+                withContext(Dispatchers.IO) { producers.forEach { it.join() } }
+                offLoop shouldBe 0
+            }
+            ran.get() shouldBe total
+        }
+    }
+
+    test("a million yields on the loop, and a million immediate resumptions, overflow no stack") {
+        onFreshThread {
+            runIoQueue {
+                repeat(1_000_000) { yield() }
+            }
+            val queue = IoQueue.current()
+            runIoQueue {
+                withContext(queue.dispatcher.immediate) {
+                    var chain = CompletableDeferred<Int>().also { it.complete(0) }
+                    repeat(1_000_000) {
+                        val next = CompletableDeferred<Int>()
+                        launch(start = CoroutineStart.UNDISPATCHED) { next.complete(chain.await() + 1) }
+                        chain = next
+                    }
+                    chain.await() shouldBe 1_000_000
+                    repeat(1_000_000) { yield() }
+                }
+            }
+        }
+    }
+
+    test("runIoQueue returns the result and rethrows the exception like runBlocking") {
+        onFreshThread {
+            runIoQueue { delay(1); 42 } shouldBe 42
+            val e = shouldThrow<IllegalStateException> { runIoQueue<Unit> { launch { delay(1); error("child failed") } } }
+            e.message shouldBe "child failed"
+        }
+    }
+
+    test("a Java callback that throws reaches the caller of runIoQueue after the block is cancelled") {
+        onFreshThread {
+            val p = Fds.pipe()
+            var finallyRan = false
+            val e = shouldThrow<ArithmeticException> {
+                runIoQueue {
+                    IoQueue.current().await(p.readFd(), ReadyEvent.READ) { _, _ -> throw ArithmeticException("boom") }
+                    writeByte(p.writeFd())
+                    try { awaitCancellationForever() } finally { finallyRan = true }
+                }
+            }
+            e.message shouldBe "boom"
+            finallyRan shouldBe true
+            p.close()
+        }
+    }
+
+    test("after the queue is closed a dispatch cancels the job and finishes it elsewhere") {
+        val queueHolder = CompletableDeferred<IoQueue>()
+        val closed = CountDownLatch(1)
+        thread { val q = IoQueue.current(); queueHolder.complete(q); q.close(); closed.countDown() }
+        closed.await()
+        val dispatcher = runBlocking { queueHolder.await() }.dispatcher
+        var ranOn: Thread? = null
+        val job: Job = kotlinx.coroutines.GlobalScope.launch(dispatcher) { ranOn = Thread.currentThread() }
+        runBlocking { job.join() }
+        job.isCancelled shouldBe true
+        (ranOn == null || ranOn!!.name.startsWith("DefaultDispatcher")) shouldBe true
+    }
+
+    test("limitedParallelism is the dispatcher itself and dispatchers of one queue are equal") {
+        onFreshThread {
+            val d = IoQueue.current().dispatcher
+            d.limitedParallelism(4) shouldBeSameInstanceAs d
+            (IoQueue.current().dispatcher == d) shouldBe true
+            (d.immediate == d) shouldBe false
+            d.immediate.immediate shouldBeSameInstanceAs d.immediate
+        }
+    }
+})
+
+private suspend fun awaitCancellationForever(): Nothing = kotlinx.coroutines.awaitCancellation()
