@@ -458,7 +458,7 @@ public final class IoQueue implements Executor, AutoCloseable {
             WAKE_STATE.setVolatile(this, SLEEPING);
             if (!inbox.isEmpty()) timeoutNanos = 0; // a task raced our decision to sleep
         }
-        long deadline = System.nanoTime() + timeoutNanos;
+        long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
         int n;
         while (true) {
             n = Epoll.wait(epfd, events, MAX_EVENTS, timeoutNanos, timespec, errno);
@@ -471,7 +471,9 @@ public final class IoQueue implements Executor, AutoCloseable {
                 }
             }
         }
-        if (blocking) WAKE_STATE.setVolatile(this, AWAKE);
+        // A release store is enough here: a producer that still sees SLEEPING only adds a
+        // spurious eventfd write, drained on the next wait.
+        if (blocking) WAKE_STATE.setRelease(this, AWAKE);
         if (n < 0) throw new SyscallException("epoll_wait", epfd, -n);
         collectEvents(n);
     }

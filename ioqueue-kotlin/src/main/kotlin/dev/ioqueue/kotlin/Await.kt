@@ -64,22 +64,32 @@ public suspend fun awaitWrite(handle: Handle): Set<Event> = awaitReady(handle.fd
 /** [awaitPriorityRead] on the handle's fd. */
 public suspend fun awaitPriorityRead(handle: Handle): Set<Event> = awaitReady(handle.fd(), ReadyEvent.PRIORITY_READ)
 
-/** The loop resumes the coroutine itself, in place, with the dispatcher instance it runs on. */
+/**
+ * The loop resumes the coroutine itself, in place, with the dispatcher instance it runs on. It is
+ * also the cancellation handler, so one await allocates one object besides kotlinx's own.
+ */
 private class LoopWaiter(
     private val continuation: CancellableContinuation<Set<Event>>,
     private val dispatcher: CoroutineDispatcher,
-) : ReadyCallback {
+    private val queue: IoQueue,
+    private val event: ReadyEvent,
+) : ReadyCallback, (Throwable?) -> Unit {
+    var fd = -1
+
     @OptIn(ExperimentalCoroutinesApi::class)
     override fun onReady(fd: Int, events: Set<Event>) {
         with(continuation) { dispatcher.resumeUndispatched(events) }
     }
+
+    override fun invoke(cause: Throwable?) = withdraw(queue, fd, event, this)
 }
 
 private suspend fun awaitOnLoop(queue: IoQueue, dispatcher: CoroutineDispatcher, fd: Int, event: ReadyEvent): Set<Event> =
     suspendCancellableCoroutine { continuation ->
-        val waiter = LoopWaiter(continuation, dispatcher)
+        val waiter = LoopWaiter(continuation, dispatcher, queue, event)
+        waiter.fd = fd
         queue.await(fd, event, waiter)
-        continuation.invokeOnCancellation { withdraw(queue, fd, event, waiter) }
+        continuation.invokeOnCancellation(waiter)
     }
 
 /** The background loop resumes the coroutine through its own dispatcher. */

@@ -54,7 +54,8 @@ public final class Epoll {
     /** {@code epoll_pwait2} (Linux 5.11, glibc 2.35) takes a timespec: no rounding to milliseconds. */
     private static final MethodHandle EPOLL_PWAIT2 = Native.optionalBlocking("epoll_pwait2",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS)).orElse(null);
-    private static volatile boolean pwait2Works = EPOLL_PWAIT2 != null;
+    // Plain, not volatile: a thread that misses the fallback just meets ENOSYS once itself.
+    private static boolean pwait2Works = EPOLL_PWAIT2 != null;
 
     private Epoll() {}
 

@@ -1,0 +1,180 @@
+// The benchmark harness: ./bench [--trials N] [--scale F]
+//
+// Runs every workload on ioqueue and on its peers in this one run, repeats each trial (at least 5,
+// interleaved across variants so machine noise hits all of them alike), and prints medians with the
+// min-max spread and the ratio of medians against each peer. Workloads:
+//   ring     N pipes in a ring, T tokens, H hops (../shared/bench's workload): Java callback,
+//            persist, Kotlin awaitRead; peers: C epoll (gcc), NIO Selector, ktor's selector
+//   hand-off tasks posted from another thread: execute() vs ThreadPoolExecutor, newSingleThreadContext
+//   timers   100k coroutines delaying 0-50 ms: queue dispatcher vs newSingleThreadContext
+//   memory   heap per idle Java waiter and per coroutine suspended in awaitRead, 8000 idle pipes
+package dev.ioqueue.benchmarks
+
+import java.nio.file.Files
+import java.nio.file.Path
+import java.time.LocalDate
+import java.util.Locale
+import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.DelicateCoroutinesApi
+import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.newSingleThreadContext
+import kotlin.coroutines.EmptyCoroutineContext
+
+private class Sample(val values: List<Double>) {
+    val median: Double get() = values.sorted().let { if (it.size % 2 == 1) it[it.size / 2] else (it[it.size / 2 - 1] + it[it.size / 2]) / 2 }
+    val min: Double get() = values.min()
+    val max: Double get() = values.max()
+}
+
+private data class Shape(val n: Int, val tokens: Int, val hops: Long, val idle: Int) {
+    override fun toString() = "N=$n T=$tokens" + if (idle > 0) " I=$idle" else ""
+}
+
+private fun fmt(x: Double): String = when {
+    x >= 1e6 -> String.format(Locale.ROOT, "%.2fM", x / 1e6)
+    x >= 1e3 -> String.format(Locale.ROOT, "%.1fk", x / 1e3)
+    else -> String.format(Locale.ROOT, "%.1f", x)
+}
+
+private fun spread(s: Sample, unit: (Double) -> String = ::fmt) = "${unit(s.median)} (${unit(s.min)}–${unit(s.max)})"
+
+/** Compiles ../shared/bench/ring_epoll.c, if it and gcc are there. */
+private fun compileCRing(): Path? {
+    val source = Path.of(System.getProperty("bench.shared", "../shared/bench"), "ring_epoll.c")
+    if (!Files.exists(source)) return null
+    val binary = Files.createTempDirectory("ioqueue-bench").resolve("ring_epoll")
+    return try {
+        val gcc = ProcessBuilder("gcc", "-O2", "-o", binary.toString(), source.toString()).inheritIO().start()
+        if (gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0) binary else null
+    } catch (e: java.io.IOException) {
+        null // no gcc
+    }
+}
+
+private fun runCRing(binary: Path, shape: Shape, hops: Long): Double {
+    val p = ProcessBuilder(binary.toString(), shape.n.toString(), shape.tokens.toString(), hops.toString(), "lt", shape.idle.toString())
+        .redirectErrorStream(true).start()
+    val out = p.inputStream.readAllBytes().decodeToString()
+    p.waitFor()
+    return Regex("hops_per_sec=(\\d+)").find(out)?.groupValues?.get(1)?.toDouble() ?: error("ring_epoll said: $out")
+}
+
+@OptIn(DelicateCoroutinesApi::class, ExperimentalCoroutinesApi::class)
+fun main(args: Array<String>) {
+    val argv = args.flatMap { it.split(' ').filter(String::isNotBlank) }
+    val trials = argv.indexOf("--trials").let { if (it >= 0) argv[it + 1].toInt() else 5 }
+    val scale = argv.indexOf("--scale").let { if (it >= 0) argv[it + 1].toDouble() else 1.0 }
+    val began = System.nanoTime()
+    val cRing = compileCRing()
+    println("# ioqueue benchmarks, ${LocalDate.now()}, JDK ${Runtime.version()}, ${Runtime.getRuntime().availableProcessors()} cores, $trials trials, scale $scale")
+    println("C epoll baseline: " + (cRing?.let { "compiled from ../shared/bench/ring_epoll.c" } ?: "not available (no gcc or no ../shared/bench)"))
+    println()
+
+    // ---- ring ----
+    val shapes = listOf(Shape(2, 1, 300_000, 0), Shape(1000, 100, 500_000, 0), Shape(2, 1, 300_000, 8000))
+    val results = LinkedHashMap<Pair<Shape, String>, Sample>()
+    for (shape in shapes) {
+        val hops = (shape.hops * scale).toLong()
+        val variants = LinkedHashMap<String, () -> Double>()
+        if (cRing != null) variants["C epoll (lt)"] = { runCRing(cRing, shape, hops) }
+        variants["ioqueue Java callback"] = { CallbackRing.run(shape.n, shape.tokens, hops, shape.idle, false) }
+        variants["ioqueue Java callback + persist"] = { CallbackRing.run(shape.n, shape.tokens, hops, shape.idle, true) }
+        variants["ioqueue Kotlin awaitRead"] = { KotlinRing.run(shape.n, shape.tokens, hops, shape.idle) }
+        variants["NIO Selector"] = { NioRing.run(shape.n, shape.tokens, hops, shape.idle) }
+        if (shape.idle == 0) variants["ktor selector"] = { KtorRing.run(shape.n, shape.tokens, hops / 10) } // 10x slower: fewer hops
+        // warm-up: JIT every JVM variant once on a short run
+        CallbackRing.run(shape.n, shape.tokens, hops / 10, 0, false)
+        CallbackRing.run(shape.n, shape.tokens, hops / 10, 0, true)
+        KotlinRing.run(shape.n, shape.tokens, hops / 10, 0)
+        NioRing.run(shape.n, shape.tokens, hops / 10, 0)
+        if (shape.idle == 0) KtorRing.run(shape.n, shape.tokens, hops / 50)
+        val values = variants.keys.associateWith { ArrayList<Double>() }
+        repeat(trials) { for ((name, run) in variants) values.getValue(name) += run() }
+        for ((name, v) in values) results[shape to name] = Sample(v)
+    }
+    println("## Ring (hops/s: median (min–max) of $trials trials)")
+    println()
+    println("| shape | variant | hops/s |")
+    println("|---|---|---|")
+    for ((key, s) in results) println("| ${key.first} | ${key.second} | ${spread(s)} |")
+    println()
+
+    // ---- hand-off ----
+    val tasks = (2_000_000 * scale).toInt()
+    val pool = Handoff.singleThreadPool()
+    val single = newSingleThreadContext("single")
+    val singleExecutor = java.util.concurrent.Executor { single.dispatch(EmptyCoroutineContext, it) }
+    Handoff.ioqueue(tasks / 4); Handoff.executor(pool, tasks / 4); Handoff.executor(singleExecutor, tasks / 4)
+    val handoff = linkedMapOf("ioqueue execute()" to ArrayList<Double>(), "ThreadPoolExecutor (1 thread)" to ArrayList(), "newSingleThreadContext" to ArrayList())
+    repeat(trials) {
+        handoff.getValue("ioqueue execute()") += Handoff.ioqueue(tasks)
+        handoff.getValue("ThreadPoolExecutor (1 thread)") += Handoff.executor(pool, tasks)
+        handoff.getValue("newSingleThreadContext") += Handoff.executor(singleExecutor, tasks)
+    }
+    pool.shutdown()
+    single.close()
+    val handoffSamples = handoff.mapValues { Sample(it.value) }
+    println("## Cross-thread hand-off ($tasks tasks from one producer thread; tasks/s)")
+    println()
+    println("| consumer | tasks/s |")
+    println("|---|---|")
+    for ((name, s) in handoffSamples) println("| $name | ${spread(s)} |")
+    println()
+
+    // ---- timers ----
+    val timerCount = (100_000 * scale).toInt()
+    Timers.ioqueue(timerCount / 10, 1); Timers.singleThreadContext(timerCount / 10, 1)
+    val timerRuns = linkedMapOf("ioqueue dispatcher" to ArrayList<Timers.Result>(), "newSingleThreadContext" to ArrayList())
+    repeat(trials) { t ->
+        timerRuns.getValue("ioqueue dispatcher") += Timers.ioqueue(timerCount, t.toLong())
+        timerRuns.getValue("newSingleThreadContext") += Timers.singleThreadContext(timerCount, t.toLong())
+    }
+    println("## Timers ($timerCount coroutines, each delay(random 0–50 ms))")
+    println()
+    println("| dispatcher | wall time (s) | threads started |")
+    println("|---|---|---|")
+    val timerSamples = timerRuns.mapValues { Sample(it.value.map { r -> r.seconds }) }
+    for ((name, runs) in timerRuns) {
+        println("| $name | ${spread(timerSamples.getValue(name)) { String.format(Locale.ROOT, "%.3f", it) }} | ${runs.maxOf { it.threadsStarted }} |")
+    }
+    println()
+
+    // ---- memory ----
+    val idlePipes = 8000
+    val javaBytes = Sample((1..trials).map { Memory.javaWaiter(idlePipes) })
+    val kotlinBytes = Sample((1..trials).map { Memory.suspendedCoroutine(idlePipes) })
+    println("## Memory (retained heap after full GC, $idlePipes idle pipes)")
+    println()
+    println("| waiter | bytes each |")
+    println("|---|---|")
+    println("| Java ReadyCallback (waiter object + queue table) | ${spread(javaBytes)} |")
+    println("| coroutine suspended in awaitRead | ${spread(kotlinBytes)} |")
+    println()
+
+    // ---- ratios against the targets ----
+    fun ring(shape: Shape, name: String) = results[shape to name]?.median
+    val (latency, batched, idle) = shapes
+    println("## Ratios of medians, same run, against the targets")
+    println()
+    println("| ratio | value | target | |")
+    println("|---|---|---|---|")
+    fun row(label: String, a: Double?, b: Double?, target: Double) {
+        if (a == null || b == null) {
+            println("| $label | n/a | ≥ $target | peer not available |")
+            return
+        }
+        val r = a / b
+        println(String.format(Locale.ROOT, "| %s | %.2f | ≥ %.2f | %s |", label, r, target, if (r >= target) "met" else "MISSED"))
+    }
+    for (shape in listOf(latency, batched)) {
+        row("Java callback / C epoll lt, $shape", ring(shape, "ioqueue Java callback"), ring(shape, "C epoll (lt)"), 0.95)
+        row("Java callback / NIO Selector, $shape", ring(shape, "ioqueue Java callback"), ring(shape, "NIO Selector"), 1.15)
+        row("Kotlin awaitRead / Java callback, $shape", ring(shape, "ioqueue Kotlin awaitRead"), ring(shape, "ioqueue Java callback"), 0.90)
+        row("Kotlin awaitRead / ktor selector, $shape", ring(shape, "ioqueue Kotlin awaitRead"), ring(shape, "ktor selector"), 5.0)
+    }
+    row("Java callback idle scaling, $idle / $latency", ring(idle, "ioqueue Java callback"), ring(latency, "ioqueue Java callback"), 0.95)
+    row("execute() / ThreadPoolExecutor", handoffSamples.getValue("ioqueue execute()").median, handoffSamples.getValue("ThreadPoolExecutor (1 thread)").median, 1.0)
+    println(String.format(Locale.ROOT, "| heap per idle Java waiter | %.0f bytes | ≤ 200 bytes | %s |", javaBytes.median, if (javaBytes.median <= 200) "met" else "MISSED"))
+    println()
+    println(String.format(Locale.ROOT, "(whole run: %.0f s)", (System.nanoTime() - began) / 1e9))
+}

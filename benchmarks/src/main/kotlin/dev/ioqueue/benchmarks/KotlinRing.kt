@@ -1,0 +1,56 @@
+package dev.ioqueue.benchmarks
+
+import dev.ioqueue.Fds
+import dev.ioqueue.ReadyEvent
+import dev.ioqueue.IoQueue
+import dev.ioqueue.kotlin.awaitRead
+import dev.ioqueue.kotlin.runIoQueue
+import java.lang.foreign.Arena
+import java.lang.foreign.ValueLayout.JAVA_BYTE
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.launch
+
+/** The ring with one coroutine per pipe, suspended in `awaitRead` on the queue's own dispatcher. */
+object KotlinRing {
+    fun run(n: Int, tokens: Int, hops: Long, idle: Int): Double {
+        val pipes = Array(n) { Fds.pipe() }
+        val idlePipes = Array(idle) { Fds.pipe() }
+        try {
+            Arena.ofConfined().use { arena ->
+                val buffer = arena.allocate(1)
+                buffer.set(JAVA_BYTE, 0, 1)
+                val queue = IoQueue.current()
+                for (p in idlePipes) queue.await(p.readFd(), ReadyEvent.READ) { _, _ -> error("an idle pipe became ready") }
+                for (k in 0 until tokens) Fds.write(pipes[(k.toLong() * n / tokens).toInt()].writeFd(), buffer)
+                var done = 0L
+                var end = 0L
+                val start = System.nanoTime()
+                runIoQueue {
+                    val finished = CompletableDeferred<Unit>()
+                    val jobs = (0 until n).map { i ->
+                        val fd = pipes[i].readFd()
+                        val next = pipes[(i + 1) % n].writeFd()
+                        launch {
+                            while (true) {
+                                awaitRead(fd)
+                                if (Fds.read(fd, buffer) != 1) continue // spurious: wait again
+                                Fds.write(next, buffer)
+                                if (++done == hops) {
+                                    end = System.nanoTime()
+                                    finished.complete(Unit)
+                                }
+                            }
+                        }
+                    }
+                    finished.await()
+                    jobs.forEach { it.cancel() }
+                }
+                for (p in idlePipes) queue.unregister(p.readFd())
+                return done / ((end - start) / 1e9)
+            }
+        } finally {
+            pipes.forEach { it.close() }
+            idlePipes.forEach { it.close() }
+        }
+    }
+}
