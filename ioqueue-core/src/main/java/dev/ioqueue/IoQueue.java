@@ -3,6 +3,7 @@ package dev.ioqueue;
 import dev.ioqueue.internal.FdTable;
 import dev.ioqueue.internal.Inbox;
 import dev.ioqueue.internal.Interest;
+import dev.ioqueue.internal.NativeAccounting;
 import dev.ioqueue.internal.ReadyBatch;
 import dev.ioqueue.internal.Timer;
 import dev.ioqueue.internal.TimerHeap;
@@ -121,6 +122,11 @@ public final class IoQueue implements Executor, AutoCloseable {
         epfd = ep;
         wakeFd = wake;
         timers = new TimerHeap(owner, this);
+        NativeAccounting.opened(nativeBytes());
+    }
+
+    private long nativeBytes() {
+        return errno.byteSize() + events.byteSize() + ctlEvent.byteSize() + timespec.byteSize() + wakeBuffer.byteSize();
     }
 
     /**
@@ -420,7 +426,9 @@ public final class IoQueue implements Executor, AutoCloseable {
         while (!batch.isEmpty()) batch.pop();
         Unistd.close(wakeFd, errno);
         Unistd.close(epfd, errno);
+        long bytes = nativeBytes();
         arena.close();
+        NativeAccounting.closed(bytes);
         if (failure instanceof RuntimeException r) throw r;
         if (failure instanceof Error e) throw e;
     }

@@ -85,8 +85,11 @@ class BadInputTest extends QueueTestSupport {
         IoQueue q = IoQueue.current();
         int fd = TestFds.open(dir, Unistd.O_RDONLY | Unistd.O_DIRECTORY);
         try {
-            SyscallException e = assertThrows(SyscallException.class, () -> q.await(fd, ReadyEvent.READ, (f, ev) -> { }));
-            assertEquals("EPERM", e.errnoName());
+            forEachOperation(q, (name, op) -> {
+                SyscallException e = assertThrows(SyscallException.class, () -> op.accept(fd), name);
+                assertEquals("EPERM", e.errnoName());
+                assertEquals(fd, e.fd());
+            });
             stillWorks(q);
         } finally {
             Fds.close(fd);
@@ -98,11 +101,32 @@ class BadInputTest extends QueueTestSupport {
         IoQueue q = IoQueue.current();
         int fd = TestFds.open(Path.of("/dev/null"), Unistd.O_RDWR);
         try {
-            SyscallException e = assertThrows(SyscallException.class, () -> q.await(fd, ReadyEvent.READ, (f, ev) -> { }));
-            assertEquals("EPERM", e.errnoName());
+            forEachOperation(q, (name, op) -> {
+                SyscallException e = assertThrows(SyscallException.class, () -> op.accept(fd), name);
+                assertEquals("EPERM", e.errnoName());
+            });
             stillWorks(q);
         } finally {
             Fds.close(fd);
+        }
+    }
+
+    @Test
+    void unregisterOfAnFdTheQueueNeverSawIsANoOpWithoutASyscall() throws Exception {
+        IoQueue q = IoQueue.current();
+        Path file = Files.writeString(dir.resolve("other.txt"), "x");
+        int regular = TestFds.open(file, Unistd.O_RDONLY);
+        int directory = TestFds.open(dir, Unistd.O_RDONLY | Unistd.O_DIRECTORY);
+        Fds.Pipe closed = Fds.pipe();
+        closed.close();
+        try {
+            long ctl = dev.ioqueue.internal.os.Faults.calls(dev.ioqueue.internal.os.Syscall.EPOLL_CTL);
+            for (int fd : new int[] {regular, directory, closed.readFd(), 1 << 22}) q.unregister(fd);
+            assertEquals(ctl, dev.ioqueue.internal.os.Faults.calls(dev.ioqueue.internal.os.Syscall.EPOLL_CTL));
+            stillWorks(q);
+        } finally {
+            Fds.close(regular);
+            Fds.close(directory);
         }
     }
 
@@ -142,13 +166,15 @@ class BadInputTest extends QueueTestSupport {
             }
             int fd = Integer.parseInt(link.getFileName().toString());
             if (target.equals("anon_inode:[eventpoll]") || target.equals("anon_inode:[eventfd]")) {
-                Throwable e = catching(() -> q.await(fd, ReadyEvent.READ, (f, ev) -> { }));
-                if (e instanceof IllegalArgumentException iae) {
-                    assertTrue(iae.getMessage().contains("this queue's own"), iae.getMessage());
-                } else if (e != null) {
-                    throw new AssertionError(e);
-                } else {
-                    q.unregister(fd); // another queue's fd (e.g. another test thread's): waitable
+                for (Runnable op : new Runnable[] {() -> q.await(fd, ReadyEvent.READ, (f, ev) -> { }), () -> q.persist(fd)}) {
+                    Throwable e = catching(op);
+                    if (e instanceof IllegalArgumentException iae) {
+                        assertTrue(iae.getMessage().contains("this queue's own"), iae.getMessage());
+                    } else if (e != null) {
+                        throw new AssertionError(e);
+                    } else {
+                        q.unregister(fd); // another queue's fd (e.g. another test thread's): waitable
+                    }
                 }
             }
         }

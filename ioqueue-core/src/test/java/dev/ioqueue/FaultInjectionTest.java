@@ -1,0 +1,187 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ioqueue.internal.NativeAccounting;
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Faults;
+import dev.ioqueue.internal.os.Syscall;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Real calls made to fail on purpose through the OS layer's seam, and one real EMFILE. */
+class FaultInjectionTest extends QueueTestSupport {
+    @ParameterizedTest
+    @ValueSource(ints = {Errno.ENOMEM, Errno.EMFILE})
+    void epollWaitFailureSurfacesAndTheWaiterRunsExactlyOnceAfterwards(int errno) {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            int[] ran = {0};
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> ran[0]++);
+            TestFds.writeByte(p.writeFd(), 1);
+            Faults.failNth(Syscall.EPOLL_WAIT, 1, errno);
+            SyscallException e = assertThrows(SyscallException.class, q::run);
+            assertEquals("epoll_wait", e.operation());
+            assertEquals(Errno.name(errno), e.errnoName());
+            assertEquals(0, ran[0]);
+            assertTrue(q.running(), "the waiter is still there");
+            q.run();
+            assertEquals(1, ran[0]);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {Errno.ENOMEM, Errno.ENOSPC})
+    void epollCtlFailureAtAwaitLeavesNoHalfRegisteredWaiter(int errno) {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            Faults.failNth(Syscall.EPOLL_CTL, 1, errno);
+            SyscallException e = assertThrows(SyscallException.class,
+                    () -> q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("refused waiter ran"); }));
+            assertEquals(Errno.name(errno), e.errnoName());
+            assertEquals(p.readFd(), e.fd());
+            assertTrue(e.getMessage().contains("fd " + p.readFd()), e.getMessage());
+            assertFalse(q.running());
+            int[] ran = {0};
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> ran[0]++);
+            TestFds.writeByte(p.writeFd(), 1);
+            q.run();
+            assertEquals(1, ran[0]);
+        }
+    }
+
+    @Test
+    void epollCtlFailureWhileFlushingIsReportedAndRetriedAtTheNextFlush() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
+            q.await(a.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            q.await(b.readFd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("b is silent"); });
+            TestFds.writeByte(a.writeFd(), 1);
+            assertEquals(1, q.runOnce(null)); // a ran and did not wait again: its DEL is due
+            Faults.failNth(Syscall.EPOLL_CTL, 1, Errno.ENOMEM);
+            SyscallException e = assertThrows(SyscallException.class, () -> q.runOnce(Duration.ZERO));
+            assertEquals("epoll_ctl(EPOLL_CTL_DEL)", e.operation());
+            long before = Faults.calls(Syscall.EPOLL_CTL);
+            assertEquals(0, q.runOnce(Duration.ZERO));
+            assertEquals(1, Faults.calls(Syscall.EPOLL_CTL) - before, "the DEL was retried");
+            q.unregister(b.readFd());
+        }
+    }
+
+    @Test
+    void eintrInReadAndWriteIsRetriedOtherErrorsSurfaceWithTheFd() {
+        try (Fds.Pipe p = Fds.pipe()) {
+            Faults.failNth(Syscall.WRITE, 1, Errno.EINTR, 2);
+            assertEquals(1, Fds.write(p.writeFd(), new byte[] {5}, 0, 1));
+            Faults.failNth(Syscall.READ, 1, Errno.EINTR, 3);
+            assertEquals(5, TestFds.readByte(p.readFd()));
+            Faults.failNth(Syscall.READ, 1, Errno.ENOMEM);
+            SyscallException r = assertThrows(SyscallException.class, () -> Fds.read(p.readFd(), new byte[1], 0, 1));
+            assertEquals("read", r.operation());
+            assertEquals(p.readFd(), r.fd());
+            Faults.failNth(Syscall.WRITE, 1, Errno.ENOSPC);
+            SyscallException w = assertThrows(SyscallException.class, () -> Fds.write(p.writeFd(), new byte[1], 0, 1));
+            assertEquals("ENOSPC", w.errnoName());
+            assertTrue(w.getMessage().contains("write on fd " + p.writeFd() + " failed: ENOSPC"), w.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"EPOLL_CREATE", "EVENTFD", "EPOLL_CTL"})
+    void aQueueThatCannotBeCreatedLeaksNothing(String call) {
+        IoQueue.current().close();
+        long fds = TestFds.openFdCount();
+        long queues = NativeAccounting.liveQueues();
+        Faults.failNth(Syscall.valueOf(call), 1, Errno.EMFILE);
+        SyscallException e = assertThrows(SyscallException.class, IoQueue::current);
+        assertEquals("EMFILE", e.errnoName());
+        assertEquals(fds, TestFds.openFdCount(), "no fd left open");
+        assertEquals(queues, NativeAccounting.liveQueues());
+        try (Fds.Pipe p = Fds.pipe()) {
+            PrematureCloseTest.assertQueueStillWorks(IoQueue.current(), p);
+        }
+    }
+
+    @Test
+    void aRealEmfileIsClearAndEverythingWorksOnceFdsAreFreed() throws Throwable {
+        IoQueue q = IoQueue.current();
+        new SyscallException("warm-up", -1, Errno.EMFILE).getMessage(); // load what the error path needs
+        long soft = FdLimit.soft();
+        List<Fds.Pipe> hog = new ArrayList<>();
+        SyscallException pipeError;
+        Throwable queueError;
+        FdLimit.setSoft(TestFds.openFdCount() + 100);
+        try {
+            while (true) {
+                try {
+                    hog.add(Fds.pipe());
+                } catch (SyscallException e) {
+                    pipeError = e;
+                    break;
+                }
+            }
+            CompletableFuture<Throwable> other = new CompletableFuture<>();
+            Thread t = new Thread(() -> {
+                try {
+                    IoQueue.current();
+                    other.complete(null);
+                } catch (Throwable e) {
+                    other.complete(e);
+                }
+            });
+            t.start();
+            queueError = other.get();
+        } finally {
+            for (Fds.Pipe p : hog) p.close();
+            FdLimit.setSoft(soft);
+        }
+        assertEquals("EMFILE", pipeError.errnoName());
+        assertEquals("pipe2", pipeError.operation());
+        assertTrue(queueError instanceof SyscallException s && s.errnoName().equals("EMFILE"), String.valueOf(queueError));
+        try (Fds.Pipe p = Fds.pipe()) {
+            PrematureCloseTest.assertQueueStillWorks(q, p);
+        }
+    }
+
+    @Test
+    void underRandomFaultsNoWaiterIsLostOrRunTwice() {
+        IoQueue q = IoQueue.current();
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
+            int[] runs = {0};
+            int rounds = 3000;
+            int failures = 0;
+            for (int i = 0; i < rounds; i++) {
+                Fds.Pipe p = (i & 1) == 0 ? a : b;
+                int before = runs[0];
+                q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { TestFds.readByte(fd); runs[0]++; });
+                TestFds.writeByte(p.writeFd(), 1);
+                int roll = random.nextInt(10);
+                if (roll < 3) Faults.failNth(Syscall.EPOLL_WAIT, 1, Errno.EINTR, 1 + random.nextInt(3));
+                else if (roll < 4) Faults.failNth(Syscall.EPOLL_WAIT, 1, Errno.ENOMEM);
+                else if (roll < 5) Faults.failNth(Syscall.EPOLL_CTL, 1, Errno.ENOMEM);
+                while (runs[0] == before) {
+                    try {
+                        q.run();
+                    } catch (SyscallException expected) {
+                        failures++;
+                    }
+                }
+                Faults.clear();
+                assertEquals(before + 1, runs[0], "seed " + seed + ", round " + i);
+            }
+            assertEquals(rounds, runs[0]);
+            assertTrue(failures > 0, "faults were injected (seed " + seed + ")");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Fds
+import dev.ioqueue.IoQueue
+import dev.ioqueue.ReadyEvent
+import dev.ioqueue.SyscallException
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
+import java.nio.file.Files
+import java.nio.file.Path
+import kotlinx.coroutines.CoroutineExceptionHandler
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.yield
+
+private val openHandle = java.lang.foreign.Linker.nativeLinker().let { l ->
+    l.downcallHandle(l.defaultLookup().find("open").orElseThrow(),
+        java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.JAVA_INT))
+}
+
+/** open(2) of [path] read-only (O_CLOEXEC), run [block] with the fd, close it. */
+private inline fun rawFd(path: Path, block: (Int) -> Unit) {
+    val fd = java.lang.foreign.Arena.ofConfined().use { arena ->
+        openHandle.invokeWithArguments(arena.allocateFrom(path.toString()), 0x80000) as Int
+    }
+    check(fd >= 0) { "open $path failed" }
+    try {
+        block(fd)
+    } finally {
+        Fds.close(fd)
+    }
+}
+
+private suspend fun stillWorks() {
+    val p = Fds.pipe()
+    writeByte(p.writeFd(), 42)
+    awaitRead(p.readFd())
+    readByte(p.readFd()) shouldBe 42
+    p.close()
+}
+
+class ReliabilitySpec : FunSpec({
+    test("awaitRead's bad-input matrix: each a clear exception naming the fd, and the loop still works") {
+        val dir = Files.createTempDirectory("ioqueue-bad")
+        val file = Files.writeString(dir.resolve("plain.txt"), "x")
+        onFreshThread {
+            runIoQueue {
+                shouldThrow<IllegalArgumentException> { awaitRead(-1) }.message!! shouldContain "fd -1"
+                stillWorks()
+                val above = shouldThrow<SyscallException> { awaitRead(1 shl 22) }
+                above.errnoName() shouldBe "EBADF"
+                above.fd() shouldBe (1 shl 22)
+                stillWorks()
+                val closed = Fds.pipe().also { it.close() }
+                shouldThrow<SyscallException> { awaitRead(closed.readFd()) }.errnoName() shouldBe "EBADF"
+                stillWorks()
+                rawFd(file) { fd ->
+                    val e = shouldThrow<SyscallException> { awaitRead(fd) }
+                    e.errnoName() shouldBe "EPERM"
+                    e.message!! shouldContain "fd $fd"
+                }
+                stillWorks()
+                rawFd(dir) { fd -> shouldThrow<SyscallException> { awaitRead(fd) }.errnoName() shouldBe "EPERM" }
+                stillWorks()
+                rawFd(Path.of("/dev/null")) { fd -> shouldThrow<SyscallException> { awaitRead(fd) }.errnoName() shouldBe "EPERM" }
+                stillWorks()
+            }
+        }
+        Files.delete(file)
+        Files.delete(dir)
+    }
+
+    test("awaitRead on the loop's own epoll fd is refused") {
+        onFreshThread {
+            IoQueue.current() // the queue, and its epoll fd, exist before we look
+            val own = Files.list(Path.of("/proc/self/fd")).use { s -> s.toList() }
+                .filter { runCatching { Files.readSymbolicLink(it).toString() == "anon_inode:[eventpoll]" }.getOrDefault(false) }
+                .map { it.fileName.toString().toInt() }
+            runIoQueue {
+                var refused = 0
+                for (fd in own) {
+                    // another queue's epoll fd is a legal fd to wait on: give it 20 ms, then withdraw
+                    val e = runCatching { kotlinx.coroutines.withTimeoutOrNull(20) { awaitRead(fd) } }.exceptionOrNull()
+                    if (e is IllegalArgumentException) {
+                        e.message!! shouldContain "this queue's own"
+                        refused++
+                    }
+                }
+                refused shouldBe 1
+                stillWorks()
+            }
+        }
+    }
+
+    test("after its queue is closed, awaiting on its dispatcher fails clearly instead of hanging") {
+        val queueThread = java.util.concurrent.CompletableFuture<IoQueue>()
+        Thread { val q = IoQueue.current(); q.close(); queueThread.complete(q) }.start()
+        val closedQueue = queueThread.get()
+        val p = Fds.pipe()
+        val job = kotlinx.coroutines.GlobalScope.launch(closedQueue.dispatcher) { awaitRead(p.readFd()) }
+        runBlocking { job.join() }
+        job.isCancelled shouldBe true
+        p.close()
+    }
+
+    test("a coroutine that throws reaches its handler, and the loop keeps serving the others") {
+        onFreshThread {
+            val caught = mutableListOf<Throwable>()
+            val p = Fds.pipe()
+            runIoQueue {
+                val scope = kotlinx.coroutines.CoroutineScope(coroutineContext + SupervisorJob() + CoroutineExceptionHandler { _, e -> caught += e })
+                scope.launch {
+                    awaitRead(p.readFd())
+                    throw IllegalStateException("handler bug")
+                }
+                yield()
+                writeByte(p.writeFd())
+                yield(); yield()
+                caught.map { it.message } shouldBe listOf("handler bug")
+                readByte(p.readFd())
+                stillWorks()
+            }
+            p.close()
+        }
+    }
+
+    test("awaitRead from Default with bad input fails in the caller, the background queue keeps working") {
+        runBlocking(Dispatchers.Default) {
+            val warm = Fds.pipe() // start the background queue first: its epoll fd must not take the closed number
+            writeByte(warm.writeFd())
+            awaitRead(warm.readFd())
+            warm.close()
+            shouldThrow<IllegalArgumentException> { awaitRead(-5) }
+            val closed = Fds.pipe().also { it.close() }
+            shouldThrow<SyscallException> { awaitRead(closed.readFd()) }.errnoName() shouldBe "EBADF"
+            val p = Fds.pipe()
+            shouldThrow<IllegalStateException> {
+                kotlinx.coroutines.coroutineScope {
+                    launch { awaitRead(p.readFd()) }
+                    kotlinx.coroutines.delay(20)
+                    awaitRead(p.readFd())
+                }
+            }
+            writeByte(p.writeFd())
+            awaitRead(p.readFd())
+            p.close()
+        }
+    }
+})
