@@ -89,6 +89,8 @@ public final class IoQueue implements Executor, AutoCloseable {
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
     private int holds;
     private boolean looping;
+    /** The fd whose callback is running, or -1: its own re-wait may trust its registration. */
+    private int runningFd = -1;
     private volatile boolean closed;
     @SuppressWarnings("unused") // through WAKE_STATE
     private volatile int wakeState;
@@ -191,6 +193,11 @@ public final class IoQueue implements Executor, AutoCloseable {
             add(fd, bit);
         } else if ((table.osMask(fd) & bit) == 0) {
             modifyForWaiter(fd, table.osMask(fd) | bit);
+        } else if (table.lapsed(fd) && fd != runningFd) {
+            // Kept only because its last waiter left this round. A callback waiting again on its own
+            // fd is the same file; anyone else may have closed it and got the number back (another
+            // thread's close is not seen here), so one MOD checks the registration is still ours.
+            modifyForWaiter(fd, table.osMask(fd));
         }
         table.setWaiter(fd, kind, callback);
     }
@@ -210,7 +217,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         int kind = event.ordinal();
         if (table.waiter(fd, kind) == callback && callback != null) {
             table.takeWaiter(fd, kind);
-            if (!table.persistent(fd)) table.markDirty(fd);
+            if (!table.persistent(fd)) table.markLapsed(fd);
             return true;
         }
         return batch.remove(fd, kind, callback);
@@ -513,7 +520,8 @@ public final class IoQueue implements Executor, AutoCloseable {
             }
             // Narrow before the next sleep unless re-armed; a persisted fd is narrowed only when
             // it reports events nobody waits for, so an unread fd cannot spin the loop.
-            if (!woke || !table.persistent(fd)) table.markDirty(fd);
+            if (!woke) table.markDirty(fd);
+            else if (!table.persistent(fd)) table.markLapsed(fd);
         }
         if (stale) rebuild();
     }
@@ -528,7 +536,12 @@ public final class IoQueue implements Executor, AutoCloseable {
             batch.pop();
             if (callback == null || table.epoch(fd) != epoch) continue;
             ran++;
-            callback.onReady(fd, Event.setOf(mask));
+            runningFd = fd;
+            try {
+                callback.onReady(fd, Event.setOf(mask));
+            } finally {
+                runningFd = -1;
+            }
         }
         return ran;
     }
@@ -795,7 +808,12 @@ public final class IoQueue implements Executor, AutoCloseable {
         public void run() {
             checkOwner("run");
             if (closed || table.epoch(fd) != epoch) return;
-            callback.onReady(fd, Event.setOf(mask));
+            runningFd = fd;
+            try {
+                callback.onReady(fd, Event.setOf(mask));
+            } finally {
+                runningFd = -1;
+            }
         }
 
         @Override

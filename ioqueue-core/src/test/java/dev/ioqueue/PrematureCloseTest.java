@@ -119,4 +119,52 @@ class PrematureCloseTest extends QueueTestSupport {
         q.run();
         assertTrue(ran[0], "a normal wait still works");
     }
+
+    @Test
+    void anFdClosedElsewhereAfterItsWaiterRanIsWatchedAfreshWhenItsNumberComesBack() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe old = Fds.pipe();
+        try (Fds.Pipe keep = Fds.pipe()) {
+            q.await(keep.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            q.await(old.readFd(), ReadyEvent.READ, (fd, ev) -> { }); // runs, and does not wait again
+            TestFds.writeByte(old.writeFd(), 1);
+            assertEquals(1, q.runOnce(null));
+            // Before the queue sleeps again, another thread (which this queue cannot see) closes the
+            // fd, a new pipe takes the number, and someone waits on it from outside its callback.
+            TestFds.rawClose(old.readFd());
+            Fds.Pipe fresh = Fds.pipe();
+            try {
+                assertEquals(old.readFd(), fresh.readFd());
+                boolean[] ran = {false};
+                q.await(fresh.readFd(), ReadyEvent.READ, (fd, ev) -> ran[0] = true);
+                TestFds.writeByte(fresh.writeFd(), 2);
+                var ready = new ArrayList<Runnable>();
+                q.poll(ready, Duration.ofSeconds(5));
+                ready.forEach(Runnable::run);
+                assertTrue(ran[0], "the new file was registered, not mistaken for the closed one");
+            } finally {
+                fresh.close();
+            }
+            q.unregister(keep.readFd());
+        } finally {
+            Fds.close(old.writeFd());
+        }
+    }
+
+    @Test
+    void awaitingAClosedFdWhoseRegistrationWasStillKeptIsEbadf() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+        TestFds.writeByte(p.writeFd(), 1);
+        q.runOnce(null);
+        TestFds.rawClose(p.readFd());
+        try {
+            SyscallException e = assertThrows(SyscallException.class, () -> q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { }));
+            assertEquals("EBADF", e.errnoName());
+            assertFalse(q.running());
+        } finally {
+            Fds.close(p.writeFd());
+        }
+    }
 }

@@ -92,11 +92,16 @@ fun main(args: Array<String>) {
         repeat(trials) { for ((name, run) in variants) values.getValue(name) += run() }
         for ((name, v) in values) results[shape to name] = Sample(v)
     }
-    println("## Ring (hops/s: median (min–max) of $trials trials)")
+    println("## Ring (hops/s: median (min–max) of $trials trials; ratios of medians against the peers of the same run)")
     println()
-    println("| shape | variant | hops/s |")
-    println("|---|---|---|")
-    for ((key, s) in results) println("| ${key.first} | ${key.second} | ${spread(s)} |")
+    println("| shape | variant | hops/s | ÷ C epoll | ÷ NIO Selector | ÷ ktor selector |")
+    println("|---|---|---|---|---|---|")
+    fun ratio(a: Sample, b: Sample?) = if (b == null) "–" else String.format(Locale.ROOT, "%.2f", a.median / b.median)
+    for ((key, s) in results) {
+        val (shape, name) = key
+        println("| $shape | $name | ${spread(s)} | ${ratio(s, results[shape to "C epoll (lt)"])} | " +
+            "${ratio(s, results[shape to "NIO Selector"])} | ${ratio(s, results[shape to "ktor selector"])} |")
+    }
     println()
 
     // ---- hand-off ----
@@ -116,9 +121,10 @@ fun main(args: Array<String>) {
     val handoffSamples = handoff.mapValues { Sample(it.value) }
     println("## Cross-thread hand-off ($tasks tasks from one producer thread; tasks/s)")
     println()
-    println("| consumer | tasks/s |")
-    println("|---|---|")
-    for ((name, s) in handoffSamples) println("| $name | ${spread(s)} |")
+    println("| consumer | tasks/s | ÷ ThreadPoolExecutor |")
+    println("|---|---|---|")
+    val pool1 = handoffSamples.getValue("ThreadPoolExecutor (1 thread)")
+    for ((name, s) in handoffSamples) println("| $name | ${spread(s)} | ${String.format(Locale.ROOT, "%.2f", s.median / pool1.median)} |")
     println()
 
     // ---- timers ----
@@ -131,11 +137,14 @@ fun main(args: Array<String>) {
     }
     println("## Timers ($timerCount coroutines, each delay(random 0–50 ms))")
     println()
-    println("| dispatcher | wall time (s) | threads started |")
-    println("|---|---|---|")
+    println("| dispatcher | wall time (s) | ÷ newSingleThreadContext | threads started |")
+    println("|---|---|---|---|")
     val timerSamples = timerRuns.mapValues { Sample(it.value.map { r -> r.seconds }) }
+    val singleTime = timerSamples.getValue("newSingleThreadContext").median
     for ((name, runs) in timerRuns) {
-        println("| $name | ${spread(timerSamples.getValue(name)) { String.format(Locale.ROOT, "%.3f", it) }} | ${runs.maxOf { it.threadsStarted }} |")
+        val sample = timerSamples.getValue(name)
+        println("| $name | ${spread(sample) { String.format(Locale.ROOT, "%.3f", it) }} | " +
+            "${String.format(Locale.ROOT, "%.2f", sample.median / singleTime)} | ${runs.maxOf { it.threadsStarted }} |")
     }
     println()
 

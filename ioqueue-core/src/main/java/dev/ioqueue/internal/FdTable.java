@@ -15,6 +15,7 @@ import java.util.Arrays;
 public final class FdTable {
     private static final byte PERSIST = 1;
     private static final byte DIRTY = 2;
+    private static final byte LAPSED = 4;
 
     private ReadyCallback[] waiters = new ReadyCallback[64 * Interest.KINDS];
     private int[] generation = new int[64];
@@ -139,6 +140,20 @@ public final class FdTable {
         dirty[dirtyCount++] = fd;
     }
 
+    /**
+     * Records that {@code fd} lost a waiter (it ran, or was cancelled) since the last flush, so its
+     * registration is kept only until then and may belong to a file closed meanwhile.
+     */
+    public void markLapsed(int fd) {
+        flags[fd] |= LAPSED;
+        markDirty(fd);
+    }
+
+    /** Whether {@code fd} lost a waiter since the last flush. */
+    public boolean lapsed(int fd) {
+        return (flags[fd] & LAPSED) != 0;
+    }
+
     public int dirtyCount() {
         return dirtyCount;
     }
@@ -149,7 +164,7 @@ public final class FdTable {
     }
 
     public void clearDirty() {
-        for (int i = 0; i < dirtyCount; i++) flags[dirty[i]] &= ~DIRTY;
+        for (int i = 0; i < dirtyCount; i++) flags[dirty[i]] &= ~(DIRTY | LAPSED);
         dirtyCount = 0;
     }
 

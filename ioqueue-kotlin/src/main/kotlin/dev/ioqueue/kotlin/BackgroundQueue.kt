@@ -11,7 +11,12 @@ internal object BackgroundQueue {
     val queue: IoQueue by lazy {
         val started = CompletableFuture<IoQueue>()
         val thread = Thread({
-            val q = IoQueue.current()
+            val q = try {
+                IoQueue.current()
+            } catch (t: Throwable) {
+                started.completeExceptionally(t) // e.g. EMFILE: the await fails, the next one retries
+                return@Thread
+            }
             q.hold() // serve forever: the thread is a daemon
             started.complete(q)
             while (true) {
@@ -25,6 +30,10 @@ internal object BackgroundQueue {
         }, "ioqueue-background")
         thread.isDaemon = true
         thread.start()
-        started.join()
+        try {
+            started.join()
+        } catch (e: java.util.concurrent.CompletionException) {
+            throw e.cause ?: e
+        }
     }
 }
