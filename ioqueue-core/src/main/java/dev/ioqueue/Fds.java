@@ -1,7 +1,5 @@
 package dev.ioqueue;
 
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.EventFd;
 import dev.ioqueue.internal.os.Native;
@@ -53,23 +51,17 @@ public final class Fds {
 
     /** {@code pipe2(O_NONBLOCK | O_CLOEXEC)}. */
     public static Pipe pipe() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment fds = arena.allocate(JAVA_INT, 2);
-            int r = Unistd.pipe2(fds, Unistd.O_NONBLOCK | Unistd.O_CLOEXEC, Native.threadErrno());
-            if (r < 0) throw new SyscallException("pipe2", -1, -r);
-            return new Pipe(fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1));
-        }
+        long fds = Unistd.pipe2(Unistd.O_NONBLOCK | Unistd.O_CLOEXEC, Native.threadErrno());
+        if (fds < 0) throw new SyscallException("pipe2", -1, (int) -fds);
+        return new Pipe(Native.first(fds), Native.second(fds));
     }
 
     /** {@code socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)}. */
     public static SocketPair socketPair() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment fds = arena.allocate(JAVA_INT, 2);
-            int type = SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC;
-            int r = SocketCalls.socketpair(SocketCalls.AF_UNIX, type, fds, Native.threadErrno());
-            if (r < 0) throw new SyscallException("socketpair", -1, -r);
-            return new SocketPair(fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1));
-        }
+        int type = SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC;
+        long fds = SocketCalls.socketpair(SocketCalls.AF_UNIX, type, Native.threadErrno());
+        if (fds < 0) throw new SyscallException("socketpair", -1, (int) -fds);
+        return new SocketPair(Native.first(fds), Native.second(fds));
     }
 
     /** {@code eventfd(initial, EFD_NONBLOCK | EFD_CLOEXEC)}: read and write it 8 bytes at a time. */

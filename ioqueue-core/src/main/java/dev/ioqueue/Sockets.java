@@ -1,13 +1,9 @@
 package dev.ioqueue;
 
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.SocketCalls;
 import dev.ioqueue.internal.os.Unistd;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -25,14 +21,13 @@ public final class Sockets {
      * {@link #localPort}), with SO_REUSEADDR. Wait for READ on it, then {@link #accept}.
      */
     public static int listenTcp(InetAddress address, int port, int backlog) {
+        byte[] ip = ipv4(address, port);
         MemorySegment errno = Native.threadErrno();
         int fd = tcpSocket(errno);
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment one = arena.allocateFrom(JAVA_INT, 1);
-            int r = SocketCalls.setsockopt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, one, errno);
+        try {
+            int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, errno);
             if (r < 0) throw new SyscallException("setsockopt(SO_REUSEADDR)", fd, -r);
-            MemorySegment sa = sockaddr(arena, address, port);
-            r = SocketCalls.bind(fd, sa, errno);
+            r = SocketCalls.bindInet(fd, ip, port, errno);
             if (r < 0) throw new SyscallException("bind", fd, -r, address.getHostAddress() + ":" + port);
             r = SocketCalls.listen(fd, backlog, errno);
             if (r < 0) throw new SyscallException("listen", fd, -r);
@@ -48,39 +43,29 @@ public final class Sockets {
      * check {@link #connectError}.
      */
     public static int connectTcp(InetAddress address, int port) {
+        byte[] ip = ipv4(address, port);
         MemorySegment errno = Native.threadErrno();
         int fd = tcpSocket(errno);
-        try (Arena arena = Arena.ofConfined()) {
-            int r = SocketCalls.connect(fd, sockaddr(arena, address, port), errno);
-            if (r < 0 && r != -Errno.EINPROGRESS && r != -Errno.EINTR) {
-                throw new SyscallException("connect", fd, -r, address.getHostAddress() + ":" + port);
-            }
-            return fd;
-        } catch (RuntimeException e) {
+        int r = SocketCalls.connectInet(fd, ip, port, errno);
+        if (r < 0 && r != -Errno.EINPROGRESS && r != -Errno.EINTR) {
             Unistd.close(fd, errno);
-            throw e;
+            throw new SyscallException("connect", fd, -r, address.getHostAddress() + ":" + port);
         }
+        return fd;
     }
 
     /** The pending error of a socket (SO_ERROR): 0 once a non-blocking connect succeeded, else the errno. */
     public static int connectError(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment value = arena.allocate(JAVA_INT);
-            MemorySegment len = arena.allocate(JAVA_INT);
-            int r = SocketCalls.getsockopt(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_ERROR, value, len, Native.threadErrno());
-            if (r < 0) throw new SyscallException("getsockopt(SO_ERROR)", fd, -r);
-            return value.get(JAVA_INT, 0);
-        }
+        int value = SocketCalls.intOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_ERROR, Native.threadErrno());
+        if (value < 0) throw new SyscallException("getsockopt(SO_ERROR)", fd, -value);
+        return value;
     }
 
     /** The local port a socket is bound to. */
     public static int localPort(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sa = arena.allocate(SocketCalls.SOCKADDR_IN_SIZE, 4);
-            int r = SocketCalls.getsockname(fd, sa, arena.allocate(JAVA_INT), Native.threadErrno());
-            if (r < 0) throw new SyscallException("getsockname", fd, -r);
-            return SocketCalls.port(sa);
-        }
+        int port = SocketCalls.localPort(fd, Native.threadErrno());
+        if (port < 0) throw new SyscallException("getsockname", fd, -port);
+        return port;
     }
 
     /**
@@ -108,13 +93,10 @@ public final class Sockets {
 
     /** Sends one byte of TCP urgent data (MSG_OOB); the peer sees PRIORITY_READ. Returns 1 or {@link Fds#WOULD_BLOCK}. */
     public static int sendUrgent(int fd, byte value) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment b = arena.allocateFrom(JAVA_BYTE, value);
-            long n = SocketCalls.send(fd, b, 1, SocketCalls.MSG_OOB | SocketCalls.MSG_NOSIGNAL, Native.threadErrno());
-            if (n == -Errno.EAGAIN) return Fds.WOULD_BLOCK;
-            if (n < 0) throw new SyscallException("send(MSG_OOB)", fd, (int) -n);
-            return (int) n;
-        }
+        int n = SocketCalls.sendByte(fd, value, SocketCalls.MSG_OOB | SocketCalls.MSG_NOSIGNAL, Native.threadErrno());
+        if (n == -Errno.EAGAIN) return Fds.WOULD_BLOCK;
+        if (n < 0) throw new SyscallException("send(MSG_OOB)", fd, -n);
+        return n;
     }
 
     /**
@@ -122,14 +104,11 @@ public final class Sockets {
      * pending.
      */
     public static int readUrgent(int fd) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment b = arena.allocate(JAVA_BYTE);
-            long n = SocketCalls.recv(fd, b, 1, SocketCalls.MSG_OOB, Native.threadErrno());
-            if (n == -Errno.EAGAIN || n == -Errno.EINVAL) return Fds.WOULD_BLOCK;
-            if (n < 0) throw new SyscallException("recv(MSG_OOB)", fd, (int) -n);
-            if (n == 0) return Fds.EOF;
-            return Byte.toUnsignedInt(b.get(JAVA_BYTE, 0));
-        }
+        int b = SocketCalls.recvByte(fd, SocketCalls.MSG_OOB, Native.threadErrno());
+        if (b == SocketCalls.NO_BYTE) return Fds.EOF;
+        if (b == -Errno.EAGAIN || b == -Errno.EINVAL) return Fds.WOULD_BLOCK;
+        if (b < 0) throw new SyscallException("recv(MSG_OOB)", fd, -b);
+        return b;
     }
 
     private static int tcpSocket(MemorySegment errno) {
@@ -139,12 +118,10 @@ public final class Sockets {
         return fd;
     }
 
-    private static MemorySegment sockaddr(Arena arena, InetAddress address, int port) {
+    private static byte[] ipv4(InetAddress address, int port) {
         Objects.requireNonNull(address, "address");
         if (!(address instanceof Inet4Address)) throw new IllegalArgumentException(address + " is not IPv4 (only IPv4 is supported)");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("port " + port);
-        MemorySegment sa = arena.allocate(SocketCalls.SOCKADDR_IN_SIZE, 4);
-        SocketCalls.sockaddrIn(sa, address.getAddress(), port);
-        return sa;
+        return address.getAddress();
     }
 }

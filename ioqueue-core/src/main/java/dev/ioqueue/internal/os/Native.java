@@ -76,6 +76,21 @@ public final class Native {
         return result >= 0 ? result : -errno(capture);
     }
 
+    /** Two non-negative fds in one long, for calls that make a pair. */
+    static long pack(int first, int second) {
+        return ((long) first << 32) | (second & 0xFFFF_FFFFL);
+    }
+
+    /** The first fd of {@link #pack}. */
+    public static int first(long pair) {
+        return (int) (pair >>> 32);
+    }
+
+    /** The second fd of {@link #pack}. */
+    public static int second(long pair) {
+        return (int) pair;
+    }
+
     /** Wraps the unchecked Throwable a downcall's invokeExact declares. */
     static AssertionError unreachable(Throwable t) {
         if (t instanceof RuntimeException r) throw r;

@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -39,6 +40,8 @@ public final class SocketCalls {
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int SHUT_WR = 1;
     public static final long SOCKADDR_IN_SIZE = 16;
+    /** What {@link #recvByte} returns at end of stream. */
+    public static final int NO_BYTE = Integer.MIN_VALUE;
 
     private static final MethodHandle SOCKET = Native.nonBlocking("socket",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
@@ -79,34 +82,45 @@ public final class SocketCalls {
         }
     }
 
-    public static int socketpair(int domain, int type, MemorySegment twoInts, MemorySegment errno) {
+    /** {@code socketpair(domain, type, 0)}: the two fds packed as in {@link Unistd#pipe2}, or {@code -errno}. */
+    public static long socketpair(int domain, int type, MemorySegment errno) {
         if (Faults.ENABLED) {
             int e = Faults.check(Syscall.SOCKET);
             if (e != 0) return -e;
         }
-        try {
-            return Native.check((int) SOCKETPAIR.invokeExact(errno, domain, type, 0, twoInts), errno);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            int r = Native.check((int) SOCKETPAIR.invokeExact(errno, domain, type, 0, fds), errno);
+            return r < 0 ? r : Native.pack(fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1));
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
     }
 
     /** Fills a {@code sockaddr_in} for {@code address} (4 bytes, network order) and {@code port}. */
-    public static void sockaddrIn(MemorySegment sa, byte[] address, int port) {
-        sa.fill((byte) 0);
+    private static MemorySegment sockaddrIn(Arena arena, byte[] address, int port) {
+        MemorySegment sa = arena.allocate(SOCKADDR_IN_SIZE, 4);
         sa.set(JAVA_SHORT, 0, (short) AF_INET);
         sa.set(JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN), 2, (short) port);
         for (int i = 0; i < 4; i++) sa.set(JAVA_BYTE, 4 + i, address[i]);
+        return sa;
     }
 
-    /** The port of a {@code sockaddr_in}. */
-    public static int port(MemorySegment sa) {
-        return Short.toUnsignedInt(sa.get(JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN), 2));
-    }
-
-    public static int bind(int fd, MemorySegment sa, MemorySegment errno) {
-        try {
+    /** {@code bind(fd, {AF_INET, port, address})}. */
+    public static int bindInet(int fd, byte[] address, int port, MemorySegment errno) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sa = sockaddrIn(arena, address, port);
             return Native.check((int) BIND.invokeExact(errno, fd, sa, (int) sa.byteSize()), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /** {@code connect(fd, {AF_INET, port, address})}. */
+    public static int connectInet(int fd, byte[] address, int port, MemorySegment errno) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sa = sockaddrIn(arena, address, port);
+            return Native.check((int) CONNECT.invokeExact(errno, fd, sa, (int) sa.byteSize()), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -133,38 +147,35 @@ public final class SocketCalls {
         }
     }
 
-    public static int connect(int fd, MemorySegment sa, MemorySegment errno) {
-        try {
-            return Native.check((int) CONNECT.invokeExact(errno, fd, sa, (int) sa.byteSize()), errno);
+    /** The local port of an AF_INET socket ({@code getsockname}), or {@code -errno}. */
+    public static int localPort(int fd, MemorySegment errno) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment sa = arena.allocate(SOCKADDR_IN_SIZE, 4);
+            MemorySegment len = arena.allocateFrom(JAVA_INT, (int) SOCKADDR_IN_SIZE);
+            int r = Native.check((int) GETSOCKNAME.invokeExact(errno, fd, sa, len), errno);
+            return r < 0 ? r : Short.toUnsignedInt(sa.get(JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN), 2));
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
     }
 
-    /** {@code getsockname} into {@code sa}; {@code len} is one int holding sa's size. */
-    public static int getsockname(int fd, MemorySegment sa, MemorySegment len, MemorySegment errno) {
-        len.set(JAVA_INT, 0, (int) sa.byteSize());
-        try {
-            return Native.check((int) GETSOCKNAME.invokeExact(errno, fd, sa, len), errno);
+    /** {@code setsockopt} of an int option. */
+    public static int setIntOption(int fd, int level, int name, int value, MemorySegment errno) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocateFrom(JAVA_INT, value);
+            return Native.check((int) SETSOCKOPT.invokeExact(errno, fd, level, name, v, (int) v.byteSize()), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
     }
 
-    /** {@code setsockopt} of an int option; {@code value} is one int. */
-    public static int setsockopt(int fd, int level, int name, MemorySegment value, MemorySegment errno) {
-        try {
-            return Native.check((int) SETSOCKOPT.invokeExact(errno, fd, level, name, value, (int) value.byteSize()), errno);
-        } catch (Throwable t) {
-            throw Native.unreachable(t);
-        }
-    }
-
-    /** {@code getsockopt} of an int option into {@code value}; {@code len} is one int. */
-    public static int getsockopt(int fd, int level, int name, MemorySegment value, MemorySegment len, MemorySegment errno) {
-        len.set(JAVA_INT, 0, (int) value.byteSize());
-        try {
-            return Native.check((int) GETSOCKOPT.invokeExact(errno, fd, level, name, value, len), errno);
+    /** {@code getsockopt} of a non-negative int option (such as SO_ERROR): its value, or {@code -errno}. */
+    public static int intOption(int fd, int level, int name, MemorySegment errno) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(JAVA_INT);
+            MemorySegment len = arena.allocateFrom(JAVA_INT, 4);
+            int r = Native.check((int) GETSOCKOPT.invokeExact(errno, fd, level, name, v, len), errno);
+            return r < 0 ? r : v.get(JAVA_INT, 0);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -178,25 +189,31 @@ public final class SocketCalls {
         }
     }
 
-    public static long recv(int fd, MemorySegment buf, long len, int flags, MemorySegment errno) {
+    /** {@code recv} of one byte with {@code flags}: the byte (0..255), {@link #NO_BYTE} at end of stream, or {@code -errno}. */
+    public static int recvByte(int fd, int flags, MemorySegment errno) {
         if (Faults.ENABLED) {
             int e = Faults.check(Syscall.READ);
             if (e != 0) return -e;
         }
-        try {
-            return Native.check((long) RECV.invokeExact(errno, fd, buf, len, flags), errno);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(JAVA_BYTE);
+            long n = Native.check((long) RECV.invokeExact(errno, fd, b, 1L, flags), errno);
+            if (n < 0) return (int) n;
+            return n == 0 ? NO_BYTE : Byte.toUnsignedInt(b.get(JAVA_BYTE, 0));
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
     }
 
-    public static long send(int fd, MemorySegment buf, long len, int flags, MemorySegment errno) {
+    /** {@code send} of one byte with {@code flags}: 1, or {@code -errno}. */
+    public static int sendByte(int fd, byte value, int flags, MemorySegment errno) {
         if (Faults.ENABLED) {
             int e = Faults.check(Syscall.WRITE);
             if (e != 0) return -e;
         }
-        try {
-            return Native.check((long) SEND.invokeExact(errno, fd, buf, len, flags), errno);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocateFrom(JAVA_BYTE, value);
+            return (int) Native.check((long) SEND.invokeExact(errno, fd, b, 1L, flags), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

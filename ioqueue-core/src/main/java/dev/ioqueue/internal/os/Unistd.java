@@ -77,14 +77,19 @@ public final class Unistd {
         }
     }
 
-    /** {@code pipe2(fds, flags)} into {@code twoInts}: [read end, write end]. */
-    public static int pipe2(MemorySegment twoInts, int flags, MemorySegment errno) {
+    /**
+     * {@code pipe2(fds, flags)}: the two fds packed as {@code (long) readFd << 32 | writeFd}, or
+     * {@code -errno}.
+     */
+    public static long pipe2(int flags, MemorySegment errno) {
         if (Faults.ENABLED) {
             int e = Faults.check(Syscall.PIPE);
             if (e != 0) return -e;
         }
-        try {
-            return Native.check((int) PIPE2.invokeExact(errno, twoInts, flags), errno);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment fds = arena.allocate(JAVA_INT, 2);
+            int r = Native.check((int) PIPE2.invokeExact(errno, fds, flags), errno);
+            return r < 0 ? r : Native.pack(fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1));
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
