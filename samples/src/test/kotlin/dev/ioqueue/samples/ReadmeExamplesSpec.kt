@@ -1,0 +1,42 @@
+package dev.ioqueue.samples
+
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.shouldBe
+import java.io.ByteArrayOutputStream
+import java.io.PrintStream
+
+private fun printed(block: () -> Unit): String {
+    val saved = System.out
+    val out = ByteArrayOutputStream()
+    System.setOut(PrintStream(out, true))
+    try {
+        block()
+    } finally {
+        System.setOut(saved)
+    }
+    return out.toString().trim()
+}
+
+class ReadmeExamplesSpec : FunSpec({
+    test("the README's Java example prints what it read") {
+        onLoopThread { printed { ReadmeExample.main(arrayOf()) } } shouldBe "read 2 bytes, OS reported [READ]"
+    }
+
+    test("the README's Kotlin example prints what it read") {
+        onLoopThread { printed { readmeKotlinExample() } } shouldBe "2 bytes, OS reported [READ]"
+    }
+})
+
+private fun <T> onLoopThread(block: () -> T): T {
+    val result = java.util.concurrent.CompletableFuture<T>()
+    Thread {
+        try {
+            result.complete(block())
+        } catch (t: Throwable) {
+            result.completeExceptionally(t)
+        } finally {
+            dev.ioqueue.IoQueue.current().close()
+        }
+    }.start()
+    return result.get()
+}
