@@ -224,8 +224,9 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     /**
-     * Forgets {@code fd}: its waiters never run, not even those already collected for running, and
-     * its epoll registration and persist mark are removed. A no-op, without a syscall, when the
+     * Forgets {@code fd}: its waiters never run, not even those already collected for running (each
+     * is told through {@link ReadyCallback#onDropped}), and its epoll registration and persist mark
+     * are removed. A no-op, without a syscall, when the
      * queue knows nothing of the fd. Owner thread only.
      *
      * @throws PrematureCloseError if the fd was closed while waited on or persisted (epoll answers
@@ -408,8 +409,8 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /**
      * Releases the epoll fd, the wake-up eventfd and the native memory. Tasks accepted by
-     * {@link #execute} before this call run first (later ones are rejected); waiters and timers are
-     * discarded. The thread's next {@link #current()} creates a new queue. Idempotent. Owner thread
+     * {@link #execute} before this call run first (later ones are rejected); timers are discarded,
+     * and waiters too, each told through {@link ReadyCallback#onDropped}. The thread's next {@link #current()} creates a new queue. Idempotent. Owner thread
      * only, not from inside {@link #run()}.
      */
     @Override
@@ -430,7 +431,21 @@ public final class IoQueue implements Executor, AutoCloseable {
             }
         }
         timers.clear();
-        while (!batch.isEmpty()) batch.pop();
+        ReadyCallback[] dropped = new ReadyCallback[Interest.KINDS];
+        for (int fd = 0; fd < table.capacity(); fd++) {
+            int n = table.takeWaiters(fd, dropped);
+            if (n > 0) failure = tellDropped(fd, dropped, n, failure);
+        }
+        while (!batch.isEmpty()) {
+            ReadyCallback c = batch.callback();
+            int fd = batch.fd();
+            boolean live = c != null && table.epoch(fd) == batch.epoch();
+            batch.pop();
+            if (live) {
+                dropped[0] = c;
+                failure = tellDropped(fd, dropped, 1, failure);
+            }
+        }
         Unistd.close(wakeFd, errno);
         Unistd.close(epfd, errno);
         long bytes = nativeBytes();
@@ -438,6 +453,16 @@ public final class IoQueue implements Executor, AutoCloseable {
         NativeAccounting.closed(bytes);
         if (failure instanceof RuntimeException r) throw r;
         if (failure instanceof Error e) throw e;
+    }
+
+    private static Throwable tellDropped(int fd, ReadyCallback[] dropped, int n, Throwable failure) {
+        try {
+            notifyDropped(fd, dropped, n);
+        } catch (RuntimeException e) {
+            if (failure == null) return e;
+            failure.addSuppressed(e);
+        }
+        return failure;
     }
 
     @Override
@@ -639,22 +664,36 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /** Drops everything known of {@code fd} after finding it closed behind the queue's back. */
     private void abandon(int fd) {
-        table.dropWaiters(fd);
+        ReadyCallback[] dropped = new ReadyCallback[Interest.KINDS + batch.size()];
+        int n = table.takeWaiters(fd, dropped);
+        n += batch.takeAll(fd, table.epoch(fd), dropped, n);
         table.advanceEpoch(fd);
         table.setPersistent(fd, false);
         table.forgetRegistration(fd);
+        notifyDropped(fd, dropped, n);
     }
 
     /** unregister's work; {@code strict}: report a premature close. */
     void forget(int fd, boolean strict) {
         if (!table.knows(fd)) return;
-        boolean hadWaiters = table.dropWaiters(fd) > 0;
+        if (!table.registered(fd) && table.wantedMask(fd) == 0) { // nothing waits: no syscall
+            table.advanceEpoch(fd); // still voids what poll() handed out
+            table.setPersistent(fd, false);
+            return;
+        }
+        ReadyCallback[] dropped = new ReadyCallback[Interest.KINDS + batch.size()];
+        int n = table.takeWaiters(fd, dropped);
+        boolean hadWaiters = n > 0;
+        n += batch.takeAll(fd, table.epoch(fd), dropped, n);
         boolean persistent = table.persistent(fd);
         table.advanceEpoch(fd);
         table.setPersistent(fd, false);
-        if (!table.registered(fd)) return;
-        int r = Epoll.ctl(epfd, Epoll.EPOLL_CTL_DEL, fd, 0, 0, ctlEvent, errno);
-        table.forgetRegistration(fd);
+        int r = 0;
+        if (table.registered(fd)) {
+            r = Epoll.ctl(epfd, Epoll.EPOLL_CTL_DEL, fd, 0, 0, ctlEvent, errno);
+            table.forgetRegistration(fd);
+        }
+        notifyDropped(fd, dropped, n);
         if (r >= 0) return;
         if (r == -Errno.EBADF || r == -Errno.ENOENT) {
             if (strict && (hadWaiters || persistent)) {
@@ -663,6 +702,20 @@ public final class IoQueue implements Executor, AutoCloseable {
             return;
         }
         throw ctlFailure("epoll_ctl(EPOLL_CTL_DEL)", fd, -r);
+    }
+
+    /** Tells waiters removed without running; the first exception is rethrown after all were told. */
+    private static void notifyDropped(int fd, ReadyCallback[] dropped, int n) {
+        RuntimeException failure = null;
+        for (int i = 0; i < n; i++) {
+            try {
+                dropped[i].onDropped(fd);
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) throw failure;
     }
 
     /** Called by Fds.close and Handle.close before they close an fd on this thread. */

@@ -139,4 +139,90 @@ class UnregisterAndPersistTest extends QueueTestSupport {
             q.unregister(p.readFd());
         }
     }
+
+    /** Counts both ways a waiter can end. */
+    private static class Recording implements ReadyCallback {
+        int ready;
+        int dropped;
+
+        @Override
+        public void onReady(int fd, java.util.Set<Event> events) {
+            ready++;
+        }
+
+        @Override
+        public void onDropped(int fd) {
+            dropped++;
+        }
+    }
+
+    @Test
+    void waitersRemovedWithoutRunningAreToldSoAndNeverRun() {
+        IoQueue q = IoQueue.current();
+        Fds.SocketPair s = Fds.socketPair();
+        try (Fds.Pipe a = Fds.pipe()) {
+            Recording byUnregister = new Recording();
+            q.await(a.readFd(), ReadyEvent.READ, byUnregister);
+            q.unregister(a.readFd());
+            Recording readByClose = new Recording();
+            Recording writeByClose = new Recording();
+            TestFds.fill(s.first());
+            q.await(s.first(), ReadyEvent.READ, readByClose);
+            q.await(s.first(), ReadyEvent.WRITE, writeByClose);
+            Fds.close(s.first());
+            Recording byCancel = new Recording();
+            q.await(a.readFd(), ReadyEvent.READ, byCancel);
+            q.cancel(a.readFd(), ReadyEvent.READ, byCancel);
+            TestFds.writeByte(a.writeFd(), 1);
+            q.run();
+            assertEquals(0, byUnregister.ready + readByClose.ready + writeByClose.ready + byCancel.ready);
+            assertEquals(1, byUnregister.dropped);
+            assertEquals(1, readByClose.dropped);
+            assertEquals(1, writeByClose.dropped);
+            assertEquals(0, byCancel.dropped, "cancel is asked for: nothing to tell");
+            Fds.close(s.second());
+        }
+    }
+
+    @Test
+    void aWaiterCollectedButNotRunIsToldWhenItsFdIsUnregistered() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
+            // Both are ready in one batch; whichever runs first unregisters the other.
+            Recording onA = new Recording() {
+                @Override
+                public void onReady(int fd, java.util.Set<Event> events) {
+                    super.onReady(fd, events);
+                    q.unregister(b.readFd());
+                }
+            };
+            Recording onB = new Recording() {
+                @Override
+                public void onReady(int fd, java.util.Set<Event> events) {
+                    super.onReady(fd, events);
+                    q.unregister(a.readFd());
+                }
+            };
+            q.await(a.readFd(), ReadyEvent.READ, onA);
+            q.await(b.readFd(), ReadyEvent.READ, onB);
+            TestFds.writeByte(a.writeFd(), 1);
+            TestFds.writeByte(b.writeFd(), 1);
+            q.run();
+            assertEquals(1, onA.ready + onB.ready, "one ran");
+            assertEquals(1, onA.dropped + onB.dropped, "the other was told it was dropped");
+            assertEquals(1, onA.ready + onA.dropped);
+        }
+    }
+
+    @Test
+    void closingTheQueueTellsEveryWaiter() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe a = Fds.pipe()) {
+            Recording r = new Recording();
+            q.await(a.readFd(), ReadyEvent.READ, r);
+            q.close();
+            assertEquals(1, r.dropped);
+            assertEquals(0, r.ready);
+        }
+    }
 }

@@ -66,10 +66,13 @@ public final class FdTable {
         return w;
     }
 
-    /** Removes every waiter of {@code fd}; returns how many there were. */
-    public int dropWaiters(int fd) {
+    /** Removes every waiter of {@code fd} into {@code out} (room for {@link Interest#KINDS}); returns how many. */
+    public int takeWaiters(int fd, ReadyCallback[] out) {
         int n = 0;
-        for (int k = 0; k < Interest.KINDS; k++) if (takeWaiter(fd, k) != null) n++;
+        for (int k = 0; k < Interest.KINDS; k++) {
+            ReadyCallback w = takeWaiter(fd, k);
+            if (w != null) out[n++] = w;
+        }
         return n;
     }
 

@@ -83,6 +83,21 @@ public final class ReadyBatch {
         if (++head == tail) head = tail = 0;
     }
 
+    /**
+     * Removes every live entry of {@code fd} (collected at {@code epoch}) into {@code out} from
+     * {@code at}; returns how many. Unregister uses it so those waiters are told they were dropped.
+     */
+    public int takeAll(int fd, int epoch, ReadyCallback[] out, int at) {
+        int n = 0;
+        for (int i = head; i < tail; i++) {
+            if (fds[i] == fd && callbacks[i] != null && epochs[i] == epoch) {
+                out[at + n++] = callbacks[i];
+                callbacks[i] = null;
+            }
+        }
+        return n;
+    }
+
     /** Removes the entry for exactly this waiter, if collected and not yet run; whether it was. */
     public boolean remove(int fd, int kind, ReadyCallback callback) {
         for (int i = head; i < tail; i++) {

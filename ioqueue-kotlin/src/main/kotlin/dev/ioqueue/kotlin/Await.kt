@@ -30,6 +30,10 @@ import kotlinx.coroutines.suspendCancellableCoroutine
  * coroutine is never resumed twice. From the loop's thread the fd can be awaited again at once;
  * from another thread the removal reaches the loop before the cancelled coroutine resumes.
  *
+ * If the fd is unregistered, or closed through `Fds.close`/`Handle.close` on the queue's thread,
+ * or its queue is closed, while the coroutine waits, the await fails with [AwaitClosedException]
+ * instead of waiting forever (as a JDK channel read fails with `AsynchronousCloseException`).
+ *
  * @throws IllegalArgumentException for a negative fd
  * @throws IllegalStateException if another waiter already waits on [fd] for [event] in that queue
  * @throws dev.ioqueue.SyscallException if epoll refuses the fd (EBADF, EPERM...)
@@ -81,6 +85,8 @@ private class LoopWaiter(
         with(continuation) { dispatcher.resumeUndispatched(events) }
     }
 
+    override fun onDropped(fd: Int) = continuation.resumeWithException(AwaitClosedException(fd))
+
     override fun invoke(cause: Throwable?) = withdraw(queue, fd, event, this)
 }
 
@@ -97,6 +103,8 @@ private class ForeignWaiter(private val continuation: CancellableContinuation<Se
     override fun onReady(fd: Int, events: Set<Event>) {
         continuation.resume(events)
     }
+
+    override fun onDropped(fd: Int) = continuation.resumeWithException(AwaitClosedException(fd))
 }
 
 private suspend fun awaitInBackground(fd: Int, event: ReadyEvent): Set<Event> =

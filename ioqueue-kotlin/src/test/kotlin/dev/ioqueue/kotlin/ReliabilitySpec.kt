@@ -13,6 +13,7 @@ import java.nio.file.Path
 import kotlinx.coroutines.CoroutineExceptionHandler
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.async
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.yield
@@ -149,5 +150,36 @@ class ReliabilitySpec : FunSpec({
             awaitRead(p.readFd())
             p.close()
         }
+    }
+
+    test("closing an awaited fd from another coroutine fails the await instead of leaving it suspended") {
+        onFreshThread {
+            val p = Fds.pipe()
+            runIoQueue {
+                val reader = async { runCatching { awaitRead(p.readFd()) } }
+                yield()
+                Fds.close(p.readFd()) // on the loop thread: unregisters, then closes
+                val failure = reader.await().exceptionOrNull()
+                (failure is AwaitClosedException) shouldBe true
+                (failure as AwaitClosedException).fd shouldBe p.readFd()
+            }
+            Fds.close(p.writeFd())
+        }
+    }
+
+    test("closing the queue under a suspended awaitRead does not leave it hanging") {
+        val p = Fds.pipe()
+        val job = java.util.concurrent.CompletableFuture<kotlinx.coroutines.Job>()
+        val loop = Thread {
+            val queue = IoQueue.current()
+            job.complete(kotlinx.coroutines.GlobalScope.launch(queue.dispatcher) { awaitRead(p.readFd()) })
+            queue.runOnce(java.time.Duration.ofMillis(50)) // the coroutine starts and suspends
+            queue.close()
+        }
+        loop.start()
+        loop.join()
+        runBlocking { kotlinx.coroutines.withTimeout(10_000) { job.get().join() } }
+        job.get().isCancelled shouldBe true
+        p.close()
     }
 })
