@@ -843,12 +843,16 @@ public final class IoQueue implements Executor, AutoCloseable {
         }
     }
 
-    /** A ready callback handed out by {@link #poll}: void if its fd is unregistered first. */
+    /**
+     * A ready callback handed out by {@link #poll}. Runs its callback at most once; if its fd was
+     * unregistered (or the queue closed) before it runs, the callback is told it was dropped.
+     */
     private final class BoundCallback implements Runnable {
         private final int fd;
         private final int mask;
         private final int epoch;
         private final ReadyCallback callback;
+        private boolean done;
 
         BoundCallback(int fd, int mask, int epoch, ReadyCallback callback) {
             this.fd = fd;
@@ -860,7 +864,12 @@ public final class IoQueue implements Executor, AutoCloseable {
         @Override
         public void run() {
             checkOwner("run");
-            if (closed || table.epoch(fd) != epoch) return;
+            if (done) return;
+            done = true;
+            if (closed || table.epoch(fd) != epoch) {
+                callback.onDropped(fd);
+                return;
+            }
             runningFd = fd;
             try {
                 callback.onReady(fd, Event.setOf(mask));

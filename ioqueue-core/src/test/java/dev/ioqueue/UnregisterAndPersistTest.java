@@ -42,15 +42,34 @@ class UnregisterAndPersistTest extends QueueTestSupport {
     }
 
     @Test
-    void unregisterVoidsRunnablesHandedOutByPoll() {
+    void unregisterVoidsRunnablesHandedOutByPollAndTellsTheirWaiters() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
-            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("ran after unregister"); });
+            Recording r = new Recording();
+            q.await(p.readFd(), ReadyEvent.READ, r);
             TestFds.writeByte(p.writeFd(), 1);
             List<Runnable> ready = new ArrayList<>();
             assertEquals(1, q.poll(ready, null));
             q.unregister(p.readFd());
             ready.getFirst().run();
+            ready.getFirst().run();
+            assertEquals(0, r.ready, "never ran after unregister");
+            assertEquals(1, r.dropped, "told once");
+        }
+    }
+
+    @Test
+    void aRunnableFromPollRunsItsCallbackAtMostOnce() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            Recording r = new Recording();
+            q.await(p.readFd(), ReadyEvent.READ, r);
+            TestFds.writeByte(p.writeFd(), 1);
+            List<Runnable> ready = new ArrayList<>();
+            q.poll(ready, null);
+            ready.getFirst().run();
+            ready.getFirst().run();
+            assertEquals(1, r.ready);
         }
     }
 
