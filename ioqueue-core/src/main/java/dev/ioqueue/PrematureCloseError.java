@@ -10,8 +10,13 @@ package dev.ioqueue;
  * and the queue keeps working.
  */
 public final class PrematureCloseError extends Error {
+    /** The fd that was closed. */
     private final int fd;
 
+    /**
+     * @param fd the fd found closed
+     * @param detail where and how the queue found it
+     */
     public PrematureCloseError(int fd, String detail) {
         super("fd " + fd + " was closed while a waiter waited on it (close it through Handle, Fds.close, or after unregister): " + detail);
         this.fd = fd;

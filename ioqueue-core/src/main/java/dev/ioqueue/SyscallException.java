@@ -11,8 +11,11 @@ import dev.ioqueue.internal.os.Errno;
  * ENOMEM) are bugs or resource exhaustion rather than conditions to recover from locally.
  */
 public final class SyscallException extends RuntimeException {
+    /** The failed call. */
     private final String operation;
+    /** The fd it was made on, or -1. */
     private final int fd;
+    /** The errno it failed with. */
     private final int errno;
 
     /**
@@ -28,6 +31,7 @@ public final class SyscallException extends RuntimeException {
         this.errno = errno;
     }
 
+    /** A failure without a detail: {@code operation on fd N failed: EBADF (9)}. */
     public SyscallException(String operation, int fd, int errno) {
         this(operation, fd, errno, null);
     }
