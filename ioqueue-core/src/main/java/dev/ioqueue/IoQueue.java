@@ -22,6 +22,7 @@ import java.util.Collection;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A per-thread I/O readiness queue: "run this callback when fd F is ready to READ / WRITE /
@@ -885,7 +886,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     private final class Hold implements Cancellable {
-        private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        private final AtomicBoolean released = new AtomicBoolean();
 
         @Override
         public boolean cancel() {

@@ -170,9 +170,4 @@ public final class FdTable {
         for (int i = 0; i < dirtyCount; i++) flags[dirty[i]] &= ~(DIRTY | LAPSED);
         dirtyCount = 0;
     }
-
-    /** Calls {@code visitor} for every fd registered with the OS. */
-    public void forEachRegistered(java.util.function.IntConsumer visitor) {
-        for (int fd = 0; fd < generation.length; fd++) if (generation[fd] != 0) visitor.accept(fd);
-    }
 }

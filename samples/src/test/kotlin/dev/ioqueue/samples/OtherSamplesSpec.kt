@@ -32,17 +32,7 @@ class OtherSamplesSpec : FunSpec({
     }
 
     test("timerfd, eventfd, execute and schedule share one loop thread") {
-        val result = java.util.concurrent.CompletableFuture<TimerAndEventFd.Report>()
-        Thread({
-            try {
-                result.complete(TimerAndEventFd.run(Duration.ofMillis(150), 10))
-            } catch (t: Throwable) {
-                result.completeExceptionally(t)
-            } finally {
-                dev.ioqueue.IoQueue.current().close()
-            }
-        }, "sample-loop").start()
-        val r = result.get()
+        val r = onLoopThread { TimerAndEventFd.run(Duration.ofMillis(150), 10) }
         r.eventfdTotal() shouldBe 55L
         r.tasks() shouldBe 10
         (r.ticks() >= 1) shouldBe true

@@ -26,17 +26,3 @@ class ReadmeExamplesSpec : FunSpec({
         onLoopThread { printed { readmeKotlinExample() } } shouldBe "2 bytes, OS reported [READ]"
     }
 })
-
-private fun <T> onLoopThread(block: () -> T): T {
-    val result = java.util.concurrent.CompletableFuture<T>()
-    Thread {
-        try {
-            result.complete(block())
-        } catch (t: Throwable) {
-            result.completeExceptionally(t)
-        } finally {
-            dev.ioqueue.IoQueue.current().close()
-        }
-    }.start()
-    return result.get()
-}
