@@ -1,8 +1,5 @@
 package dev.ioqueue;
 
-import java.util.Collections;
-import java.util.EnumSet;
-import java.util.Set;
 
 /**
  * What the OS can report about an fd. A waiter is woken for the {@link ReadyEvent} it waits for,
@@ -20,21 +17,4 @@ public enum Event {
     ERROR,
     /** The peer hung up (a pipe's other end closed, a socket fully shut down). {@code EPOLLHUP}. */
     HANGUP;
-
-    private static final Event[] VALUES = values();
-    @SuppressWarnings("unchecked")
-    private static final Set<Event>[] SETS = new Set[1 << VALUES.length];
-
-    static {
-        for (int mask = 0; mask < SETS.length; mask++) {
-            EnumSet<Event> set = EnumSet.noneOf(Event.class);
-            for (Event e : VALUES) if ((mask & (1 << e.ordinal())) != 0) set.add(e);
-            SETS[mask] = Collections.unmodifiableSet(set);
-        }
-    }
-
-    /** The shared, unmodifiable set for a mask with one bit per ordinal: no allocation per event. */
-    static Set<Event> setOf(int mask) {
-        return SETS[mask];
-    }
 }

@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.Failures;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.EventFd;
 import dev.ioqueue.internal.os.Native;
@@ -8,6 +9,7 @@ import dev.ioqueue.internal.os.Unistd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.util.Objects;
 
 /**
@@ -17,9 +19,10 @@ import java.util.Objects;
  *
  * <p>Reads return the byte count, {@link #EOF} or {@link #WOULD_BLOCK}; writes return the byte
  * count or {@link #WOULD_BLOCK}. Anything else fails with {@link SyscallException}.
- * {@code byte[]} and heap buffers pass through a per-thread 64 KiB native buffer, so one call
- * moves at most 64 KiB of them (a short count, as {@code read(2)} may give anyway); direct buffers
- * and memory segments are used in place.
+ * {@code byte[]}, heap buffers and heap segments pass through a per-thread 64 KiB native buffer,
+ * so one call moves at most 64 KiB of them (a short count, as {@code read(2)} may give anyway);
+ * direct buffers and native segments are used in place. Every argument is checked before the
+ * syscall: a read into a read-only buffer or segment consumes nothing.
  */
 public final class Fds {
     /** A read found end-of-file. */
@@ -52,28 +55,57 @@ public final class Fds {
     /** {@code pipe2(O_NONBLOCK | O_CLOEXEC)}. */
     public static Pipe pipe() {
         long fds = Unistd.pipe2(Unistd.O_NONBLOCK | Unistd.O_CLOEXEC, Native.threadErrno());
-        if (fds < 0) throw new SyscallException("pipe2", -1, (int) -fds);
-        return new Pipe(Native.first(fds), Native.second(fds));
+        if (fds < 0) throw new SyscallException("pipe2", (int) -fds, null);
+        return new Pipe(opened(Native.first(fds)), opened(Native.second(fds)));
     }
 
     /** {@code socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)}. */
     public static SocketPair socketPair() {
         int type = SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC;
         long fds = SocketCalls.socketpair(SocketCalls.AF_UNIX, type, Native.threadErrno());
-        if (fds < 0) throw new SyscallException("socketpair", -1, (int) -fds);
-        return new SocketPair(Native.first(fds), Native.second(fds));
+        if (fds < 0) throw new SyscallException("socketpair", (int) -fds, null);
+        return new SocketPair(opened(Native.first(fds)), opened(Native.second(fds)));
     }
 
     /** {@code eventfd(initial, EFD_NONBLOCK | EFD_CLOEXEC)}: read and write it 8 bytes at a time. */
     public static int eventfd(int initial) {
         int fd = EventFd.create(initial, EventFd.EFD_NONBLOCK | EventFd.EFD_CLOEXEC, Native.threadErrno());
-        if (fd < 0) throw new SyscallException("eventfd", -1, -fd);
+        if (fd < 0) throw new SyscallException("eventfd", -fd, null);
+        return opened(fd);
+    }
+
+    /**
+     * Tells the calling thread's queue that {@code fd} was just made: a registration it still holds
+     * under that number belongs to a file closed behind its back. Every fd this library makes
+     * passes here.
+     */
+    static int opened(int fd) {
+        IoQueue.fdOpened(fd);
         return fd;
     }
 
-    /** Reads into {@code dst} (up to its size): the count, {@link #EOF} or {@link #WOULD_BLOCK}. */
+    /**
+     * Reads into {@code dst} (up to its size): the count, {@link #EOF} or {@link #WOULD_BLOCK}.
+     * Native and heap segments both work (a heap one through the per-thread buffer, at most 64 KiB
+     * a call).
+     *
+     * @throws IllegalArgumentException if {@code dst} is read-only (before any byte is consumed)
+     * @throws IllegalStateException if {@code dst}'s arena is closed, or it belongs to another
+     *     thread's confined arena
+     */
     public static int read(int fd, MemorySegment dst) {
+        checkSegment("read", fd, dst, true);
         if (dst.byteSize() == 0) return 0;
+        if (!dst.isNative()) {
+            MemorySegment scratch = SCRATCH.get();
+            int n = readNative(fd, scratch.asSlice(0, Math.min(dst.byteSize(), SCRATCH_SIZE)));
+            if (n > 0) MemorySegment.copy(scratch, 0, dst, 0, n);
+            return n;
+        }
+        return readNative(fd, dst);
+    }
+
+    private static int readNative(int fd, MemorySegment dst) {
         MemorySegment errno = Native.threadErrno();
         long len = Math.min(dst.byteSize(), Integer.MAX_VALUE);
         while (true) {
@@ -85,33 +117,47 @@ public final class Fds {
         }
     }
 
-    /** Reads into {@code dst} from its position, advancing it. */
+    /**
+     * Reads into {@code dst} from its position, advancing it.
+     *
+     * @throws java.nio.ReadOnlyBufferException if {@code dst} is read-only (before any byte is
+     *     consumed)
+     */
     public static int read(int fd, ByteBuffer dst) {
+        if (dst.isReadOnly()) throw new ReadOnlyBufferException();
         int space = dst.remaining();
         if (space == 0) return 0;
-        if (dst.isDirect()) {
-            int n = read(fd, MemorySegment.ofBuffer(dst));
-            if (n > 0) dst.position(dst.position() + n);
-            return n;
-        }
-        MemorySegment scratch = SCRATCH.get();
-        int n = read(fd, scratch.asSlice(0, Math.min(space, SCRATCH_SIZE)));
-        if (n > 0) {
-            MemorySegment.copy(scratch, 0, MemorySegment.ofBuffer(dst), 0, n);
-            dst.position(dst.position() + n);
-        }
+        int n = read(fd, MemorySegment.ofBuffer(dst));
+        if (n > 0) dst.position(dst.position() + n);
         return n;
     }
 
     /** Reads into {@code dst[off, off + len)}. */
     public static int read(int fd, byte[] dst, int off, int len) {
         Objects.checkFromIndexSize(off, len, dst.length);
-        return read(fd, ByteBuffer.wrap(dst, off, len));
+        return read(fd, MemorySegment.ofArray(dst).asSlice(off, len));
     }
 
-    /** Writes {@code src} (all of it, or what fits): the count or {@link #WOULD_BLOCK}. */
+    /**
+     * Writes {@code src} (all of it, or what fits): the count or {@link #WOULD_BLOCK}. Native and
+     * heap segments both work (a heap one through the per-thread buffer, at most 64 KiB a call).
+     *
+     * @throws IllegalStateException if {@code src}'s arena is closed, or it belongs to another
+     *     thread's confined arena
+     */
     public static int write(int fd, MemorySegment src) {
+        checkSegment("write", fd, src, false);
         if (src.byteSize() == 0) return 0;
+        if (!src.isNative()) {
+            MemorySegment scratch = SCRATCH.get();
+            long chunk = Math.min(src.byteSize(), SCRATCH_SIZE);
+            MemorySegment.copy(src, 0, scratch, 0, chunk);
+            return writeNative(fd, scratch.asSlice(0, chunk));
+        }
+        return writeNative(fd, src);
+    }
+
+    private static int writeNative(int fd, MemorySegment src) {
         MemorySegment errno = Native.threadErrno();
         long len = Math.min(src.byteSize(), Integer.MAX_VALUE);
         while (true) {
@@ -124,17 +170,8 @@ public final class Fds {
 
     /** Writes from {@code src}'s position, advancing it. */
     public static int write(int fd, ByteBuffer src) {
-        int left = src.remaining();
-        if (left == 0) return 0;
-        if (src.isDirect()) {
-            int n = write(fd, MemorySegment.ofBuffer(src));
-            if (n > 0) src.position(src.position() + n);
-            return n;
-        }
-        MemorySegment scratch = SCRATCH.get();
-        int chunk = Math.min(left, SCRATCH_SIZE);
-        MemorySegment.copy(MemorySegment.ofBuffer(src), 0, scratch, 0, chunk);
-        int n = write(fd, scratch.asSlice(0, chunk));
+        if (src.remaining() == 0) return 0;
+        int n = write(fd, MemorySegment.ofBuffer(src));
         if (n > 0) src.position(src.position() + n);
         return n;
     }
@@ -142,28 +179,55 @@ public final class Fds {
     /** Writes {@code src[off, off + len)}. */
     public static int write(int fd, byte[] src, int off, int len) {
         Objects.checkFromIndexSize(off, len, src.length);
-        return write(fd, ByteBuffer.wrap(src, off, len));
+        return write(fd, MemorySegment.ofArray(src).asSlice(off, len));
+    }
+
+    /** Refuses, before any syscall, a segment the call could not use or must not write. */
+    private static void checkSegment(String call, int fd, MemorySegment segment, boolean written) {
+        Objects.requireNonNull(segment, "segment");
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException(call + " on fd " + fd + ": the segment's arena is already closed");
+        }
+        if (written && segment.isReadOnly()) {
+            throw new IllegalArgumentException(call + " on fd " + fd + ": the segment is read-only");
+        }
     }
 
     /**
-     * Unregisters {@code fd} from the calling thread's queue, if it has one, then closes it.
+     * Unregisters {@code fd} from the calling thread's queue, if it has one, then closes it. The fd
+     * is closed even if a dropped waiter's {@code onDropped} throws; that throwable then
+     * propagates, with a failure of {@code close(2)} suppressed onto it.
      *
+     * @throws IllegalArgumentException if {@code fd} is negative
      * @throws SyscallException if {@code close(2)} fails (EBADF: not open). EINTR is not an error:
      *     Linux has released the fd.
      */
     public static void close(int fd) {
-        if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
+        if (fd < 0) throw new IllegalArgumentException("close: fd " + fd + " is negative");
+        Throwable failure = null;
         IoQueue queue = IoQueue.currentIfAny();
-        if (queue != null) queue.forgetBeforeClose(fd);
+        try {
+            if (queue != null) queue.forgetBeforeClose(fd);
+        } catch (Throwable t) {
+            failure = t;
+        }
         int r = Unistd.close(fd, Native.threadErrno());
-        if (r < 0 && r != -Errno.EINTR) throw new SyscallException("close", fd, -r);
+        if (r < 0 && r != -Errno.EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
+        Failures.rethrow(failure);
     }
 
     private static void closeBoth(int a, int b) {
+        Throwable failure = null;
         try {
             close(a);
-        } finally {
-            close(b);
+        } catch (Throwable t) {
+            failure = t;
         }
+        try {
+            close(b);
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        Failures.rethrow(failure);
     }
 }

@@ -42,7 +42,8 @@ public final class Handle implements AutoCloseable {
 
     /**
      * Unregisters the fd from the calling thread's queue, if it has one, then closes it; later
-     * calls do nothing.
+     * calls do nothing. The fd is closed even if a dropped waiter's {@code onDropped} throws; that
+     * throwable then propagates (see {@link Fds#close(int)}).
      *
      * @throws SyscallException if {@code close(2)} fails (EBADF: someone else closed the fd)
      */

@@ -1,28 +1,16 @@
 package dev.ioqueue;
 
-import dev.ioqueue.internal.FdTable;
-import dev.ioqueue.internal.Inbox;
-import dev.ioqueue.internal.Interest;
-import dev.ioqueue.internal.NativeAccounting;
-import dev.ioqueue.internal.ReadyBatch;
+import dev.ioqueue.internal.EpollPoller;
+import dev.ioqueue.internal.Failures;
+import dev.ioqueue.internal.Registrations;
+import dev.ioqueue.internal.RunQueue;
 import dev.ioqueue.internal.Timer;
-import dev.ioqueue.internal.TimerHeap;
-import dev.ioqueue.internal.os.Epoll;
-import dev.ioqueue.internal.os.Errno;
-import dev.ioqueue.internal.os.EventFd;
-import dev.ioqueue.internal.os.Native;
-import dev.ioqueue.internal.os.Unistd;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A per-thread I/O readiness queue: "run this callback when fd F is ready to READ / WRITE /
@@ -33,7 +21,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Each thread has its own queue ({@link #current()}), with its own epoll instance, so two threads
  * may wait on the same fd at once. Every method must be called on the owner thread and throws
  * {@link IllegalStateException} elsewhere, except {@link #execute}, {@link #schedule},
- * {@link #owner()} and {@link Cancellable#cancel()} on what they return, which are thread-safe.
+ * {@link #owner()}, {@link #isOwnerThread()}, {@link #isClosed()} and {@link Cancellable#cancel()}
+ * on what they return, which are thread-safe.
  *
  * <h2>Waiters</h2>
  * One waiter per (fd, {@link ReadyEvent}) per queue: a READ and a WRITE waiter may share a
@@ -46,90 +35,41 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The fd is registered with epoll (level-triggered) when first waited on, and kept registered while
  * waiters follow each other, so a steady stream of waits costs no {@code epoll_ctl}; an fd nobody
  * waits on again is deregistered before the next sleep, unless {@link #persist persisted}.
- * {@link #run()} allocates nothing per event.
+ * {@link #run()} allocates nothing per event. The queue holds one small object per fd it knows,
+ * whatever the fd's number.
  *
  * <h2>Closing fds</h2>
  * Close a waited-on fd through {@link Handle#close()} or {@link Fds#close(int)} (they unregister it
  * from the calling thread's queue first), or {@link #unregister} it first. Closing it behind the
  * queue's back is a {@link PrematureCloseError}, raised when the queue notices.
+ *
+ * <h2>Lifetime</h2>
+ * {@link #close()} releases the epoll fd, the wake-up eventfd and the native memory. A queue whose
+ * thread ended without closing it releases them once it is unreachable (through a
+ * {@link Cleaner}), so short-lived threads never leak fds.
  */
 public final class IoQueue implements Executor, AutoCloseable {
     private static final ThreadLocal<IoQueue> CURRENT = new ThreadLocal<>();
-    private static final int MAX_EVENTS = 1024;
-    private static final long WAKE_DATA = -1L;
-    private static final int AWAKE = 0;
-    private static final int SLEEPING = 1;
-    private static final int WOKEN = 2;
-    private static final VarHandle WAKE_STATE;
-    private static final VarHandle IN_FLIGHT;
-
-    static {
-        try {
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            WAKE_STATE = lookup.findVarHandle(IoQueue.class, "wakeState", int.class);
-            IN_FLIGHT = lookup.findVarHandle(IoQueue.class, "inFlight", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
+    private static final Cleaner CLEANER = Cleaner.create();
+    /** How often a busy loop looks at the clock for the trust confirmation of {@link Registrations}. */
+    private static final int CONFIRM_CHECK_ROUNDS = 64;
 
     private final Thread owner;
-    private final Arena arena;
-    private final MemorySegment errno;
-    private final MemorySegment events;
-    private final MemorySegment ctlEvent;
-    private final MemorySegment timespec;
-    private final MemorySegment wakeBuffer;
-    private final int wakeFd;
-    private int epfd;
-
-    private final FdTable table = new FdTable();
-    private final ReadyBatch batch = new ReadyBatch();
-    private final TimerHeap timers;
-    private final Inbox inbox = new Inbox();
-    private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
-    private int holds;
+    private final EpollPoller poller;
+    private final Cleaner.Cleanable cleanable;
+    private final Registrations registrations;
+    private final RunQueue runQueue;
     private boolean looping;
-    /** The fd whose callback is running, or -1: its own re-wait may trust its registration. */
-    private int runningFd = -1;
+    private int rounds;
     private volatile boolean closed;
-    @SuppressWarnings("unused") // through WAKE_STATE
-    private volatile int wakeState;
-    @SuppressWarnings("unused") // through IN_FLIGHT
-    private volatile int inFlight;
 
     private IoQueue() {
         owner = Thread.currentThread();
-        arena = Arena.ofConfined();
-        int ep = -1;
-        int wake = -1;
-        try {
-            errno = Native.newErrnoSegment(arena);
-            events = Epoll.allocateEvents(arena, MAX_EVENTS);
-            ctlEvent = Epoll.allocateEvents(arena, 1);
-            timespec = arena.allocate(Epoll.TIMESPEC_SIZE, 8);
-            wakeBuffer = arena.allocate(8, 8);
-            ep = Epoll.create(errno);
-            if (ep < 0) throw new SyscallException("epoll_create1", -1, -ep, "cannot create this thread's queue");
-            wake = EventFd.create(0, EventFd.EFD_NONBLOCK | EventFd.EFD_CLOEXEC, errno);
-            if (wake < 0) throw new SyscallException("eventfd", -1, -wake, "cannot create this thread's queue");
-            int r = Epoll.ctl(ep, Epoll.EPOLL_CTL_ADD, wake, Epoll.EPOLLIN, WAKE_DATA, ctlEvent, errno);
-            if (r < 0) throw new SyscallException("epoll_ctl(EPOLL_CTL_ADD)", wake, -r, "cannot register the wake-up eventfd");
-        } catch (Throwable t) {
-            MemorySegment e = Native.threadErrno();
-            if (wake >= 0) Unistd.close(wake, e);
-            if (ep >= 0) Unistd.close(ep, e);
-            arena.close();
-            throw t;
-        }
-        epfd = ep;
-        wakeFd = wake;
-        timers = new TimerHeap(owner, this);
-        NativeAccounting.opened(nativeBytes());
-    }
-
-    private long nativeBytes() {
-        return errno.byteSize() + events.byteSize() + ctlEvent.byteSize() + timespec.byteSize() + wakeBuffer.byteSize();
+        poller = new EpollPoller();
+        // The action holds the poller only, never the queue: it runs once the queue is unreachable.
+        cleanable = CLEANER.register(this, poller::close);
+        registrations = new Registrations(poller, owner);
+        runQueue = new RunQueue(owner, poller, this);
     }
 
     /**
@@ -168,6 +108,16 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     /**
+     * Whether {@link #run()}, {@link #runOnce} or {@link #poll} is under way on this queue, so the
+     * caller runs from inside the loop (a callback, task, timer or coroutine) and must not start
+     * another. Owner thread only.
+     */
+    public boolean isInLoop() {
+        checkOwner("isInLoop");
+        return looping;
+    }
+
+    /**
      * Waits for {@code fd} to become ready for {@code event}: {@code callback} runs once, on this
      * thread, from {@link #run()} or {@link #poll}, told the fd and what the OS reported. Owner
      * thread only.
@@ -177,7 +127,7 @@ public final class IoQueue implements Executor, AutoCloseable {
      * @throws IllegalStateException if a waiter already waits on {@code fd} for {@code event} here
      *     (that waiter is left untouched), off the owner thread, or after close
      * @throws SyscallException if epoll refuses the fd: EBADF (not open), EPERM (a regular file or
-     *     directory: epoll cannot wait on those), ENOMEM/ENOSPC (kernel limits)
+     *     directory: epoll cannot wait on those), ENOMEM/ENOSPC (kernel limits); nothing is kept
      * @throws PrematureCloseError if an earlier waiter's fd of this number was closed behind the
      *     queue's back
      */
@@ -186,21 +136,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         Objects.requireNonNull(callback, "callback");
         checkOwnerAndOpen("await");
         checkFd(fd);
-        int kind = event.ordinal();
-        table.ensure(fd);
-        if (table.waiter(fd, kind) != null) rejectSecondWaiter(fd, event);
-        int bit = Interest.epollBit(kind);
-        if (!table.registered(fd)) {
-            add(fd, bit);
-        } else if ((table.osMask(fd) & bit) == 0) {
-            modifyForWaiter(fd, table.osMask(fd) | bit);
-        } else if (table.lapsed(fd) && fd != runningFd) {
-            // Kept only because its last waiter left this round. A callback waiting again on its own
-            // fd is the same file; anyone else may have closed it and got the number back (another
-            // thread's close is not seen here), so one MOD checks the registration is still ours.
-            modifyForWaiter(fd, table.osMask(fd));
-        }
-        table.setWaiter(fd, kind, callback);
+        registrations.await(fd, event, callback);
     }
 
     /**
@@ -214,29 +150,23 @@ public final class IoQueue implements Executor, AutoCloseable {
     public boolean cancel(int fd, ReadyEvent event, ReadyCallback callback) {
         Objects.requireNonNull(event, "event");
         checkOwner("cancel");
-        if (closed || fd < 0 || !table.knows(fd)) return false;
-        int kind = event.ordinal();
-        if (table.waiter(fd, kind) == callback && callback != null) {
-            table.takeWaiter(fd, kind);
-            if (!table.persistent(fd)) table.markLapsed(fd);
-            return true;
-        }
-        return batch.remove(fd, kind, callback);
+        if (closed || fd < 0) return false;
+        return registrations.cancel(fd, event, callback);
     }
 
     /**
      * Forgets {@code fd}: its waiters never run, not even those already collected for running (each
      * is told through {@link ReadyCallback#onDropped}), and its epoll registration and persist mark
-     * are removed. A no-op, without a syscall, when the
-     * queue knows nothing of the fd. Owner thread only.
+     * are removed. A no-op, without a syscall, when the queue knows nothing of the fd. Owner thread
+     * only.
      *
      * @throws PrematureCloseError if the fd was closed while waited on or persisted (epoll answers
      *     EBADF or ENOENT)
      */
     public void unregister(int fd) {
         checkOwnerAndOpen("unregister");
-        if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
-        forget(fd, true);
+        checkFd(fd);
+        registrations.forget(fd, true);
     }
 
     /** {@link #unregister(int)} of the handle's fd. */
@@ -255,9 +185,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     public void persist(int fd) {
         checkOwnerAndOpen("persist");
         checkFd(fd);
-        table.ensure(fd);
-        if (!table.registered(fd)) add(fd, 0);
-        table.setPersistent(fd, true);
+        registrations.persist(fd);
     }
 
     /** {@link #persist(int)} of the handle's fd. */
@@ -271,8 +199,7 @@ public final class IoQueue implements Executor, AutoCloseable {
      */
     public boolean running() {
         checkOwner("running");
-        return !closed && (table.waiterCount() > 0 || holds > 0 || !timers.isEmpty() || !batch.isEmpty()
-                || !tasks.isEmpty() || !inbox.isEmpty());
+        return !closed && (registrations.waiterCount() > 0 || !registrations.batchEmpty() || runQueue.pending());
     }
 
     /**
@@ -298,11 +225,12 @@ public final class IoQueue implements Executor, AutoCloseable {
             long deadline = System.nanoTime() + timeoutNanos;
             int n = 0;
             while (true) {
-                if (batch.isEmpty()) {
+                if (registrations.batchEmpty()) {
                     long remaining = timeoutNanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime());
-                    waitForEvents(boundedTimeout(remaining));
+                    waitForEvents(runQueue.boundedTimeout(remaining));
                 }
-                n += collectReady(ready);
+                n += registrations.drainBatch(ready);
+                n += runQueue.drain(ready);
                 if (n > 0 || timeoutNanos == 0 || !running()) return n;
                 if (timeoutNanos > 0 && deadline - System.nanoTime() <= 0) return n;
             }
@@ -330,9 +258,9 @@ public final class IoQueue implements Executor, AutoCloseable {
      * One round of {@link #run()}: waits at most {@code timeout} ({@code null}: as long as it
      * takes) for something to be ready, unless something already is, then runs what is ready.
      * Returns how many callbacks, timers and tasks ran: 0 at once when nothing is pending, and
-     * possibly 0 before the timeout after a spurious wake-up.
-     * Owner thread only; not re-entrant. This is the building block of loops that stop on their
-     * own condition, like Kotlin's {@code runIoQueue}.
+     * possibly 0 before the timeout after a spurious wake-up. Owner thread only; not re-entrant.
+     * This is the building block of loops that stop on their own condition, like Kotlin's
+     * {@code runIoQueue}.
      */
     public int runOnce(Duration timeout) {
         checkOwnerAndOpen("runOnce");
@@ -356,43 +284,42 @@ public final class IoQueue implements Executor, AutoCloseable {
     @Override
     public void execute(Runnable task) {
         Objects.requireNonNull(task, "task");
-        if (Thread.currentThread() == owner) {
-            if (closed) throw rejected();
-            tasks.add(task);
-            return;
-        }
-        IN_FLIGHT.getAndAdd(this, 1);
-        try {
-            if (closed) throw rejected();
-            inbox.offer(task);
-            if ((int) WAKE_STATE.getVolatile(this) == SLEEPING && WAKE_STATE.compareAndSet(this, SLEEPING, WOKEN)) {
-                EventFd.signal(wakeFd);
-            }
-        } finally {
-            IN_FLIGHT.getAndAdd(this, -1);
-        }
+        if (!runQueue.offer(task)) throw rejected();
     }
 
     /**
      * Runs {@code task} on the owner thread once {@code delay} has passed (a zero or negative delay
      * means at the next round). Timers fire in deadline order, ties in scheduling order.
-     * Thread-safe.
+     * Thread-safe. If the queue closes first, the timer is dropped without a word; use
+     * {@link #schedule(Duration, Runnable, Runnable)} to be told.
      *
      * @return a handle whose {@code cancel()} guarantees the task will not run, if it has not
      * @throws RejectedExecutionException after {@link #close()}
      */
     public Cancellable schedule(Duration delay, Runnable task) {
+        return schedule(delay, task, null);
+    }
+
+    /**
+     * {@link #schedule(Duration, Runnable)}, and if the queue closes before the timer fires (and it
+     * was not cancelled), {@code ifDropped} runs instead, on the owner thread, during
+     * {@link #close()}: a timer that stands for a suspended computation fails it there instead of
+     * leaving it waiting forever. Thread-safe.
+     *
+     * @throws RejectedExecutionException after {@link #close()}
+     */
+    public Cancellable schedule(Duration delay, Runnable task, Runnable ifDropped) {
         Objects.requireNonNull(delay, "delay");
         Objects.requireNonNull(task, "task");
         long nanos = Math.max(0, saturatedNanos(delay));
         long now = System.nanoTime();
         long deadline = nanos > Long.MAX_VALUE / 2 ? now + Long.MAX_VALUE / 2 : now + nanos;
-        Timer timer = timers.newTimer(deadline, task);
+        Timer timer = runQueue.newTimer(deadline, task, ifDropped);
         if (Thread.currentThread() == owner) {
             if (closed) throw rejected();
-            timers.add(timer);
+            runQueue.addTimer(timer);
         } else {
-            execute(() -> timers.add(timer));
+            execute(() -> runQueue.addTimer(timer));
         }
         return timer;
     }
@@ -404,15 +331,17 @@ public final class IoQueue implements Executor, AutoCloseable {
      */
     public Cancellable hold() {
         checkOwnerAndOpen("hold");
-        holds++;
-        return new Hold();
+        return runQueue.hold();
     }
 
     /**
      * Releases the epoll fd, the wake-up eventfd and the native memory. Tasks accepted by
-     * {@link #execute} before this call run first (later ones are rejected); timers are discarded,
-     * and waiters too, each told through {@link ReadyCallback#onDropped}. The thread's next {@link #current()} creates a new queue. Idempotent. Owner thread
-     * only, not from inside {@link #run()}.
+     * {@link #execute} before this call run first (later ones are rejected); timers are discarded
+     * (those scheduled with an {@code ifDropped} are told), and waiters too, each told through
+     * {@link ReadyCallback#onDropped}. The resources are released whatever those throw; the first
+     * throwable then propagates, the rest suppressed onto it. The thread's next {@link #current()}
+     * creates a new queue. Idempotent. Owner thread only, not from inside {@link #run()}. Returns
+     * promptly whatever other threads do meanwhile.
      */
     @Override
     public void close() {
@@ -420,50 +349,17 @@ public final class IoQueue implements Executor, AutoCloseable {
         if (closed) return;
         if (looping) throw new IllegalStateException("close() from inside run()/poll(): close the queue after it returns");
         closed = true;
-        while ((int) IN_FLIGHT.getVolatile(this) != 0) Thread.onSpinWait();
         if (CURRENT.get() == this) CURRENT.remove();
         Throwable failure = null;
-        for (Runnable r; (r = nextTask()) != null; ) {
-            try {
-                r.run();
-            } catch (Throwable t) {
-                if (failure == null) failure = t;
-                else failure.addSuppressed(t);
-            }
-        }
-        timers.clear();
-        ReadyCallback[] dropped = new ReadyCallback[Interest.KINDS];
-        for (int fd = 0; fd < table.capacity(); fd++) {
-            int n = table.takeWaiters(fd, dropped);
-            if (n > 0) failure = tellDropped(fd, dropped, n, failure);
-        }
-        while (!batch.isEmpty()) {
-            ReadyCallback c = batch.callback();
-            int fd = batch.fd();
-            boolean live = c != null && table.epoch(fd) == batch.epoch();
-            batch.pop();
-            if (live) {
-                dropped[0] = c;
-                failure = tellDropped(fd, dropped, 1, failure);
-            }
-        }
-        Unistd.close(wakeFd, errno);
-        Unistd.close(epfd, errno);
-        long bytes = nativeBytes();
-        arena.close();
-        NativeAccounting.closed(bytes);
-        if (failure instanceof RuntimeException r) throw r;
-        if (failure instanceof Error e) throw e;
-    }
-
-    private static Throwable tellDropped(int fd, ReadyCallback[] dropped, int n, Throwable failure) {
         try {
-            notifyDropped(fd, dropped, n);
-        } catch (RuntimeException e) {
-            if (failure == null) return e;
-            failure.addSuppressed(e);
+            failure = runQueue.close();
+            failure = Failures.add(failure, registrations.close());
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        } finally {
+            cleanable.clean();
         }
-        return failure;
+        Failures.rethrow(failure);
     }
 
     @Override
@@ -471,348 +367,57 @@ public final class IoQueue implements Executor, AutoCloseable {
         return "IoQueue[" + owner.getName() + (closed ? ", closed]" : "]");
     }
 
+    /** Called by Fds.close and Handle.close before they close an fd on this thread. */
+    void forgetBeforeClose(int fd) {
+        if (!closed && fd >= 0) registrations.forget(fd, false);
+    }
+
+    /** Called when the library made fd {@code fd} on this thread: its number was free until now. */
+    static void fdOpened(int fd) {
+        IoQueue q = CURRENT.get();
+        if (q != null && !q.closed) q.registrations.fdOpened(fd);
+    }
+
     // ---- the loop ----
 
     private int runRound(long timeoutNanos) {
         // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine
         // that keeps yielding cannot starve the fds.
-        if (batch.isEmpty()) waitForEvents(boundedTimeout(timeoutNanos));
-        int ran = runBatch();
-        ran += runDueTimers();
-        ran += runTasks();
+        if (registrations.batchEmpty()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
+        int ran = registrations.runBatch();
+        ran += runQueue.runDueTimers();
+        ran += runQueue.runTasks();
         return ran;
-    }
-
-    /** {@code timeoutNanos} (negative: none) cut to the next timer, or 0 when tasks wait. */
-    private long boundedTimeout(long timeoutNanos) {
-        if (!tasks.isEmpty() || !inbox.isEmpty()) return 0;
-        if (timers.isEmpty()) return timeoutNanos;
-        long untilTimer = Math.max(0, timers.nextDeadline() - System.nanoTime());
-        return timeoutNanos < 0 ? untilTimer : Math.min(timeoutNanos, untilTimer);
     }
 
     /** Flushes registrations, waits, and collects ready waiters into the batch. */
     private void waitForEvents(long timeoutNanos) {
-        flush();
-        boolean blocking = timeoutNanos != 0;
-        if (blocking) {
-            WAKE_STATE.setVolatile(this, SLEEPING);
-            if (!inbox.isEmpty()) timeoutNanos = 0; // a task raced our decision to sleep
+        registrations.flush();
+        boolean confirming = registrations.confirming();
+        if (confirming && (timeoutNanos < 0 || timeoutNanos > Registrations.CONFIRM_NANOS)) {
+            timeoutNanos = Registrations.CONFIRM_NANOS;
         }
-        long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
         int n;
-        while (true) {
-            n = Epoll.wait(epfd, events, MAX_EVENTS, timeoutNanos, timespec, errno);
-            if (n != -Errno.EINTR) break;
-            if (timeoutNanos > 0) {
-                timeoutNanos = deadline - System.nanoTime();
-                if (timeoutNanos <= 0) {
-                    n = 0;
-                    break;
-                }
-            }
-        }
-        // A release store is enough here: a producer that still sees SLEEPING only adds a
-        // spurious eventfd write, drained on the next wait.
-        if (blocking) WAKE_STATE.setRelease(this, AWAKE);
-        if (n < 0) throw new SyscallException("epoll_wait", epfd, -n);
-        collectEvents(n);
-    }
-
-    private void collectEvents(int n) {
-        boolean stale = false;
-        for (int i = 0; i < n; i++) {
-            long data = Epoll.data(events, i);
-            if (data == WAKE_DATA) {
-                Unistd.read(wakeFd, wakeBuffer, 8, errno); // resets the counter; EAGAIN is fine
-                continue;
-            }
-            int fd = (int) data;
-            int generation = (int) (data >>> 32);
-            if (!table.knows(fd) || table.generation(fd) != generation) {
-                stale = true;
-                continue;
-            }
-            int epollEvents = Epoll.events(events, i);
-            int mask = Interest.eventMask(epollEvents);
-            boolean woke = false;
-            for (int kind = 0; kind < Interest.KINDS; kind++) {
-                ReadyCallback w = table.waiter(fd, kind);
-                if (w != null && Interest.wakes(kind, epollEvents)) {
-                    table.takeWaiter(fd, kind);
-                    batch.add(fd, kind, mask, table.epoch(fd), w);
-                    woke = true;
-                }
-            }
-            // Narrow before the next sleep unless re-armed; a persisted fd is narrowed only when
-            // it reports events nobody waits for, so an unread fd cannot spin the loop.
-            if (!woke) table.markDirty(fd);
-            else if (!table.persistent(fd)) table.markLapsed(fd);
-        }
-        if (stale) rebuild();
-    }
-
-    private int runBatch() {
-        int ran = 0;
-        while (!batch.isEmpty()) {
-            int fd = batch.fd();
-            int mask = batch.eventMask();
-            int epoch = batch.epoch();
-            ReadyCallback callback = batch.callback();
-            batch.pop();
-            if (callback == null || table.epoch(fd) != epoch) continue;
-            ran++;
-            runningFd = fd;
+        if (timeoutNanos == 0) {
+            n = poller.await(0);
+        } else {
             try {
-                callback.onReady(fd, Event.setOf(mask));
+                n = poller.await(runQueue.beforeSleep(timeoutNanos));
             } finally {
-                runningFd = -1;
+                runQueue.afterSleep();
             }
         }
-        return ran;
-    }
-
-    private int runDueTimers() {
-        if (timers.isEmpty()) return 0;
-        int ran = 0;
-        long now = System.nanoTime();
-        for (Runnable t; (t = timers.pollDue(now)) != null; ) {
-            ran++;
-            t.run();
+        registrations.collect(n);
+        if (confirming && (n == 0 || ++rounds % CONFIRM_CHECK_ROUNDS == 0)) {
+            long now = System.nanoTime();
+            if (now - registrations.confirmDeadline() >= 0) registrations.confirm(now);
         }
-        return ran;
-    }
-
-    /** Runs the tasks posted before this call; later ones wait for the next round (I/O first). */
-    private int runTasks() {
-        for (Runnable r; (r = inbox.poll()) != null; ) tasks.add(r);
-        int n = tasks.size();
-        for (int i = 0; i < n; i++) tasks.poll().run();
-        return n;
-    }
-
-    private Runnable nextTask() {
-        Runnable r = tasks.poll();
-        return r != null ? r : inbox.poll();
-    }
-
-    private int collectReady(Collection<? super Runnable> ready) {
-        int n = 0;
-        while (!batch.isEmpty()) {
-            ReadyCallback callback = batch.callback();
-            if (callback != null && table.epoch(batch.fd()) == batch.epoch()) {
-                ready.add(new BoundCallback(batch.fd(), batch.eventMask(), batch.epoch(), callback));
-                n++;
-            }
-            batch.pop();
-        }
-        long now = System.nanoTime();
-        for (Runnable t; (t = timers.pollDue(now)) != null; n++) ready.add(t);
-        for (Runnable r; (r = inbox.poll()) != null; ) tasks.add(r);
-        for (Runnable r; (r = tasks.poll()) != null; n++) ready.add(r);
-        return n;
-    }
-
-    // ---- registrations ----
-
-    private static long data(int fd, int generation) {
-        return ((long) generation << 32) | (fd & 0xFFFF_FFFFL);
-    }
-
-    private void add(int fd, int mask) {
-        int generation = table.register(fd, mask);
-        long data = data(fd, generation);
-        int r = Epoll.ctl(epfd, Epoll.EPOLL_CTL_ADD, fd, mask, data, ctlEvent, errno);
-        if (r == -Errno.EEXIST) {
-            // The kernel still holds a registration the table forgot (its fd was closed while a
-            // dup kept the file open, and the number came back): take it over.
-            r = Epoll.ctl(epfd, Epoll.EPOLL_CTL_MOD, fd, mask, data, ctlEvent, errno);
-        }
-        if (r < 0) {
-            table.forgetRegistration(fd);
-            throw ctlFailure("epoll_ctl(EPOLL_CTL_ADD)", fd, -r);
-        }
-    }
-
-    private void modifyForWaiter(int fd, int mask) {
-        int r = Epoll.ctl(epfd, Epoll.EPOLL_CTL_MOD, fd, mask, data(fd, table.generation(fd)), ctlEvent, errno);
-        if (r >= 0) {
-            table.setOsMask(fd, mask);
-            return;
-        }
-        if (r == -Errno.ENOENT || r == -Errno.EBADF) {
-            boolean hadWaiters = table.wantedMask(fd) != 0;
-            abandon(fd);
-            if (hadWaiters) {
-                throw new PrematureCloseError(fd, "found when it was waited on again (epoll_ctl: " + Errno.name(-r) + ")");
-            }
-            add(fd, mask); // only a persisted or just-fired registration went stale: start afresh
-            return;
-        }
-        throw ctlFailure("epoll_ctl(EPOLL_CTL_MOD)", fd, -r);
-    }
-
-    private void rejectSecondWaiter(int fd, ReadyEvent event) {
-        // Is the first waiter's registration alive, or was its fd closed and the number reused?
-        int r = Epoll.ctl(epfd, Epoll.EPOLL_CTL_MOD, fd, table.osMask(fd), data(fd, table.generation(fd)), ctlEvent, errno);
-        if (r == -Errno.ENOENT || r == -Errno.EBADF) {
-            abandon(fd);
-            throw new PrematureCloseError(fd, "found when its number was waited on again (epoll_ctl: " + Errno.name(-r) + ")");
-        }
-        throw new IllegalStateException("fd " + fd + " already has a " + event
-                + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per thread");
-    }
-
-    /** Drops everything known of {@code fd} after finding it closed behind the queue's back. */
-    private void abandon(int fd) {
-        ReadyCallback[] dropped = new ReadyCallback[Interest.KINDS + batch.size()];
-        int n = table.takeWaiters(fd, dropped);
-        n += batch.takeAll(fd, table.epoch(fd), dropped, n);
-        table.advanceEpoch(fd);
-        table.setPersistent(fd, false);
-        table.forgetRegistration(fd);
-        notifyDropped(fd, dropped, n);
-    }
-
-    /** unregister's work; {@code strict}: report a premature close. */
-    void forget(int fd, boolean strict) {
-        if (!table.knows(fd)) return;
-        if (!table.registered(fd) && table.wantedMask(fd) == 0) { // nothing waits: no syscall
-            table.advanceEpoch(fd); // still voids what poll() handed out
-            table.setPersistent(fd, false);
-            return;
-        }
-        ReadyCallback[] dropped = new ReadyCallback[Interest.KINDS + batch.size()];
-        int n = table.takeWaiters(fd, dropped);
-        boolean hadWaiters = n > 0;
-        n += batch.takeAll(fd, table.epoch(fd), dropped, n);
-        boolean persistent = table.persistent(fd);
-        table.advanceEpoch(fd);
-        table.setPersistent(fd, false);
-        int r = 0;
-        if (table.registered(fd)) {
-            r = Epoll.ctl(epfd, Epoll.EPOLL_CTL_DEL, fd, 0, 0, ctlEvent, errno);
-            table.forgetRegistration(fd);
-        }
-        notifyDropped(fd, dropped, n);
-        if (r >= 0) return;
-        if (r == -Errno.EBADF || r == -Errno.ENOENT) {
-            if (strict && (hadWaiters || persistent)) {
-                throw new PrematureCloseError(fd, "found at unregister (epoll_ctl: " + Errno.name(-r) + ")");
-            }
-            return;
-        }
-        throw ctlFailure("epoll_ctl(EPOLL_CTL_DEL)", fd, -r);
-    }
-
-    /** Tells waiters removed without running; the first exception is rethrown after all were told. */
-    private static void notifyDropped(int fd, ReadyCallback[] dropped, int n) {
-        RuntimeException failure = null;
-        for (int i = 0; i < n; i++) {
-            try {
-                dropped[i].onDropped(fd);
-            } catch (RuntimeException e) {
-                if (failure == null) failure = e;
-                else failure.addSuppressed(e);
-            }
-        }
-        if (failure != null) throw failure;
-    }
-
-    /** Called by Fds.close and Handle.close before they close an fd on this thread. */
-    void forgetBeforeClose(int fd) {
-        if (!closed && fd >= 0) forget(fd, false);
-    }
-
-    /** Brings each changed registration in line with its waiters before the queue sleeps. */
-    private void flush() {
-        int count = table.dirtyCount();
-        if (count == 0) return;
-        RuntimeException failure = null;
-        PrematureCloseError premature = null;
-        int[] retry = null;
-        int retries = 0;
-        for (int i = 0; i < count; i++) {
-            int fd = table.dirtyFd(i);
-            if (!table.registered(fd)) continue;
-            int want = table.wantedMask(fd);
-            int have = table.osMask(fd);
-            if (want == have && want != 0) continue;
-            int op = want == 0 ? Epoll.EPOLL_CTL_DEL : Epoll.EPOLL_CTL_MOD;
-            int r = Epoll.ctl(epfd, op, fd, want, data(fd, table.generation(fd)), ctlEvent, errno);
-            if (r >= 0) {
-                if (want == 0) table.forgetRegistration(fd);
-                else table.setOsMask(fd, want);
-            } else if (r == -Errno.EBADF || r == -Errno.ENOENT) {
-                if (want != 0) {
-                    PrematureCloseError e = new PrematureCloseError(fd, "found while polling (epoll_ctl: " + Errno.name(-r) + ")");
-                    if (premature == null) premature = e;
-                    else premature.addSuppressed(e);
-                    abandon(fd);
-                } else {
-                    table.forgetRegistration(fd); // closed after its waiter ran: nothing is lost
-                }
-            } else {
-                if (failure == null) failure = ctlFailure(op == Epoll.EPOLL_CTL_DEL ? "epoll_ctl(EPOLL_CTL_DEL)" : "epoll_ctl(EPOLL_CTL_MOD)", fd, -r);
-                if (retry == null) retry = new int[count];
-                retry[retries++] = fd;
-            }
-        }
-        table.clearDirty();
-        for (int i = 0; i < retries; i++) table.markDirty(retry[i]);
-        if (premature != null) throw premature;
-        if (failure != null) throw failure;
-    }
-
-    /**
-     * epoll reported a registration the table does not know: a closed fd whose file a dup keeps
-     * open. epoll can only drop it through an fd of that file, which the queue does not have, so
-     * move every known registration to a fresh epoll instance and close the old one.
-     */
-    private void rebuild() {
-        int fresh = Epoll.create(errno);
-        if (fresh < 0) throw new SyscallException("epoll_create1", -1, -fresh, "cannot replace an epoll set holding a stale registration");
-        int r = Epoll.ctl(fresh, Epoll.EPOLL_CTL_ADD, wakeFd, Epoll.EPOLLIN, WAKE_DATA, ctlEvent, errno);
-        if (r < 0) {
-            Unistd.close(fresh, errno);
-            throw new SyscallException("epoll_ctl(EPOLL_CTL_ADD)", wakeFd, -r, "cannot register the wake-up eventfd");
-        }
-        PrematureCloseError premature = null;
-        for (int fd = 0; fd < table.capacity(); fd++) {
-            if (!table.registered(fd)) continue;
-            r = Epoll.ctl(fresh, Epoll.EPOLL_CTL_ADD, fd, table.osMask(fd), data(fd, table.generation(fd)), ctlEvent, errno);
-            if (r < 0) {
-                if (table.wantedMask(fd) != 0) {
-                    PrematureCloseError e = new PrematureCloseError(fd, "found while polling (epoll_ctl: " + Errno.name(-r) + ")");
-                    if (premature == null) premature = e;
-                    else premature.addSuppressed(e);
-                }
-                abandon(fd);
-            }
-        }
-        Unistd.close(epfd, errno);
-        epfd = fresh;
-        if (premature != null) throw premature;
-    }
-
-    private SyscallException ctlFailure(String operation, int fd, int errno) {
-        String detail = switch (errno) {
-            case Errno.EPERM -> "epoll cannot wait on this kind of fd (a regular file or a directory?)";
-            case Errno.EBADF -> "not an open fd";
-            case Errno.EINVAL -> "epoll refuses this fd (an epoll fd itself, or an invalid one)";
-            case Errno.ENOMEM, Errno.ENOSPC -> "kernel limit reached (memory, or fs.epoll.max_user_watches)";
-            case Errno.ELOOP -> "epoll fds nested too deep or in a cycle";
-            default -> null;
-        };
-        return new SyscallException(operation, fd, errno, detail);
     }
 
     // ---- checks ----
 
-    private void checkFd(int fd) {
+    private static void checkFd(int fd) {
         if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
-        if (fd == epfd) throw new IllegalArgumentException("fd " + fd + " is this queue's own epoll fd");
-        if (fd == wakeFd) throw new IllegalArgumentException("fd " + fd + " is this queue's own wake-up eventfd");
     }
 
     private void checkOwner(String method) {
@@ -828,7 +433,10 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     private void enterLoop(String method) {
-        if (looping) throw new IllegalStateException(method + "() called from inside run()/poll() on this queue");
+        if (looping) {
+            throw new IllegalStateException(method + "() called from inside run()/runOnce()/poll() of this queue"
+                    + " (a callback, task or coroutine of the loop): the loop is not re-entrant");
+        }
         looping = true;
     }
 
@@ -841,66 +449,6 @@ public final class IoQueue implements Executor, AutoCloseable {
             return d.toNanos();
         } catch (ArithmeticException overflow) {
             return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
-        }
-    }
-
-    /**
-     * A ready callback handed out by {@link #poll}. Runs its callback at most once; if its fd was
-     * unregistered (or the queue closed) before it runs, the callback is told it was dropped.
-     */
-    private final class BoundCallback implements Runnable {
-        private final int fd;
-        private final int mask;
-        private final int epoch;
-        private final ReadyCallback callback;
-        private boolean done;
-
-        BoundCallback(int fd, int mask, int epoch, ReadyCallback callback) {
-            this.fd = fd;
-            this.mask = mask;
-            this.epoch = epoch;
-            this.callback = callback;
-        }
-
-        @Override
-        public void run() {
-            checkOwner("run");
-            if (done) return;
-            done = true;
-            if (closed || table.epoch(fd) != epoch) {
-                callback.onDropped(fd);
-                return;
-            }
-            runningFd = fd;
-            try {
-                callback.onReady(fd, Event.setOf(mask));
-            } finally {
-                runningFd = -1;
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "ready fd " + fd + " " + Event.setOf(mask);
-        }
-    }
-
-    private final class Hold implements Cancellable {
-        private final AtomicBoolean released = new AtomicBoolean();
-
-        @Override
-        public boolean cancel() {
-            if (!released.compareAndSet(false, true)) return false;
-            if (Thread.currentThread() == owner) {
-                holds--;
-            } else {
-                try {
-                    execute(() -> holds--);
-                } catch (RejectedExecutionException closedQueue) {
-                    // nothing left to hold
-                }
-            }
-            return true;
         }
     }
 }

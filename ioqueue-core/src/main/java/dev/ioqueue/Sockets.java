@@ -31,7 +31,7 @@ public final class Sockets {
             if (r < 0) throw new SyscallException("bind", fd, -r, address.getHostAddress() + ":" + port);
             r = SocketCalls.listen(fd, backlog, errno);
             if (r < 0) throw new SyscallException("listen", fd, -r);
-            return fd;
+            return Fds.opened(fd);
         } catch (RuntimeException e) {
             Unistd.close(fd, errno);
             throw e;
@@ -51,7 +51,7 @@ public final class Sockets {
             Unistd.close(fd, errno);
             throw new SyscallException("connect", fd, -r, address.getHostAddress() + ":" + port);
         }
-        return fd;
+        return Fds.opened(fd);
     }
 
     /** The pending error of a socket (SO_ERROR): 0 once a non-blocking connect succeeded, else the errno. */
@@ -79,7 +79,7 @@ public final class Sockets {
         MemorySegment errno = Native.threadErrno();
         while (true) {
             int fd = SocketCalls.accept4(listenFd, SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, errno);
-            if (fd >= 0) return fd;
+            if (fd >= 0) return Fds.opened(fd);
             if (fd == -Errno.EAGAIN || fd == -103 /* ECONNABORTED */) return Fds.WOULD_BLOCK;
             if (fd != -Errno.EINTR) throw new SyscallException("accept4", listenFd, -fd);
         }
@@ -114,7 +114,7 @@ public final class Sockets {
     private static int tcpSocket(MemorySegment errno) {
         int type = SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC;
         int fd = SocketCalls.socket(SocketCalls.AF_INET, type, 0, errno);
-        if (fd < 0) throw new SyscallException("socket", -1, -fd);
+        if (fd < 0) throw new SyscallException("socket", -fd, null);
         return fd;
     }
 

@@ -19,26 +19,42 @@ public final class SyscallException extends RuntimeException {
     private final int errno;
 
     /**
+     * A failure of a call made on an fd; the message names the call, the fd and the errno.
+     *
      * @param operation the call, e.g. {@code "epoll_ctl(EPOLL_CTL_ADD)"}
-     * @param fd the fd it was made on, or -1
+     * @param fd the fd it was made on (named even when negative: that may be the bug)
      * @param errno the positive errno it failed with
      * @param detail what it means here, or null
      */
     public SyscallException(String operation, int fd, int errno, String detail) {
-        super(message(operation, fd, errno, detail));
+        super(message(operation, true, fd, errno, detail));
         this.operation = operation;
         this.fd = fd;
         this.errno = errno;
     }
 
-    /** A failure without a detail: {@code operation on fd N failed: EBADF (9)}. */
+    /** A failure on an fd without a detail: {@code read on fd 7 failed: EBADF (9)}. */
     public SyscallException(String operation, int fd, int errno) {
         this(operation, fd, errno, null);
     }
 
-    private static String message(String operation, int fd, int errno, String detail) {
+    /**
+     * A failure of a call that takes no fd ({@code pipe2}, {@code socket}...); {@link #fd()} is -1.
+     *
+     * @param operation the call
+     * @param errno the positive errno it failed with
+     * @param detail what it means here, or null
+     */
+    public SyscallException(String operation, int errno, String detail) {
+        super(message(operation, false, -1, errno, detail));
+        this.operation = operation;
+        this.fd = -1;
+        this.errno = errno;
+    }
+
+    private static String message(String operation, boolean onFd, int fd, int errno, String detail) {
         StringBuilder b = new StringBuilder(operation);
-        if (fd >= 0) b.append(" on fd ").append(fd);
+        if (onFd) b.append(" on fd ").append(fd);
         b.append(" failed: ").append(Errno.name(errno)).append(" (").append(errno).append(')');
         if (detail != null) b.append(": ").append(detail);
         return b.toString();
@@ -49,7 +65,7 @@ public final class SyscallException extends RuntimeException {
         return operation;
     }
 
-    /** The fd the call was made on, or -1. */
+    /** The fd the call was made on, or -1 for a call that takes none. */
     public int fd() {
         return fd;
     }

@@ -15,7 +15,7 @@ final class TestFds {
 
     static int open(Path path, int flags) {
         int fd = Unistd.open(path.toString(), flags, Native.threadErrno());
-        if (fd < 0) throw new SyscallException("open", -1, -fd, path.toString());
+        if (fd < 0) throw new SyscallException("open", -fd, path.toString());
         return fd;
     }
 
@@ -23,6 +23,13 @@ final class TestFds {
         int r = Unistd.dup(fd, Native.threadErrno());
         if (r < 0) throw new SyscallException("dup", fd, -r);
         return r;
+    }
+
+    /** pipe2(2) behind every queue's back, as a native library would make one: {read, write}. */
+    static int[] rawPipe() {
+        long fds = Unistd.pipe2(Unistd.O_NONBLOCK | Unistd.O_CLOEXEC, Native.threadErrno());
+        if (fds < 0) throw new SyscallException("pipe2", (int) -fds, null);
+        return new int[] {Native.first(fds), Native.second(fds)};
     }
 
     /** close(2) behind every queue's back. */

@@ -1,173 +1,114 @@
 package dev.ioqueue.internal;
 
-import dev.ioqueue.ReadyCallback;
 import java.util.Arrays;
 
 /**
- * What one queue knows of each fd, in arrays indexed by the fd number: the waiters (one per kind),
- * the epoll registration (its generation and interest bits), the persist flag and an epoch that
- * {@code unregister} advances to void callbacks already collected. Owner thread only.
- *
- * <p>A generation is stored in each registration's epoll data next to the fd, so an event from a
- * registration the table no longer knows (the fd was closed behind the queue's back while a
- * {@code dup} kept its file alive) is recognised as stale instead of waking the wrong waiter.
+ * The {@link Registration}s of one queue by fd number: a dense array for fds below
+ * {@value #DENSE_LIMIT} (grown to the highest fd seen there, 8 bytes a slot) and an open-addressing
+ * hash table above, so a huge fd number costs one entry, never an array that size. Owner thread
+ * only.
  */
-public final class FdTable {
-    private static final byte PERSIST = 1;
-    private static final byte DIRTY = 2;
-    private static final byte LAPSED = 4;
+final class FdTable {
+    static final int DENSE_LIMIT = 1 << 16;
 
-    private ReadyCallback[] waiters = new ReadyCallback[64 * Interest.KINDS];
-    private int[] generation = new int[64];
-    private int[] osMask = new int[64];
-    private int[] epoch = new int[64];
-    private byte[] flags = new byte[64];
-    private int[] dirty = new int[16];
-    private int dirtyCount;
-    private int waiterCount;
-    private int nextGeneration = 1;
+    private Registration[] dense = new Registration[64];
+    private Registration[] sparse = new Registration[0]; // power of two; linear probing
+    private int sparseCount;
+    private int count;
 
-    /** Grows the arrays to hold {@code fd}. */
-    public void ensure(int fd) {
-        if (fd < generation.length) return;
-        int size = Math.max(fd + 1, generation.length * 2);
-        waiters = Arrays.copyOf(waiters, size * Interest.KINDS);
-        generation = Arrays.copyOf(generation, size);
-        osMask = Arrays.copyOf(osMask, size);
-        epoch = Arrays.copyOf(epoch, size);
-        flags = Arrays.copyOf(flags, size);
+    Registration get(int fd) {
+        if (fd < DENSE_LIMIT) return fd < dense.length ? dense[fd] : null;
+        return sparseGet(fd);
     }
 
-    public boolean knows(int fd) {
-        return fd < generation.length;
-    }
-
-    public int capacity() {
-        return generation.length;
-    }
-
-    public ReadyCallback waiter(int fd, int kind) {
-        return waiters[fd * Interest.KINDS + kind];
-    }
-
-    public void setWaiter(int fd, int kind, ReadyCallback callback) {
-        waiters[fd * Interest.KINDS + kind] = callback;
-        waiterCount++;
-    }
-
-    /** Removes and returns the waiter, or null. */
-    public ReadyCallback takeWaiter(int fd, int kind) {
-        int i = fd * Interest.KINDS + kind;
-        ReadyCallback w = waiters[i];
-        if (w != null) {
-            waiters[i] = null;
-            waiterCount--;
+    /** The registration of {@code fd}, made if absent. Only for an fd the kernel accepted. */
+    Registration getOrCreate(int fd) {
+        Registration r = get(fd);
+        if (r != null) return r;
+        r = new Registration(fd);
+        if (fd < DENSE_LIMIT) {
+            if (fd >= dense.length) dense = Arrays.copyOf(dense, Math.min(DENSE_LIMIT, Math.max(fd + 1, dense.length * 2)));
+            dense[fd] = r;
+        } else {
+            sparsePut(r);
         }
-        return w;
+        count++;
+        return r;
     }
 
-    /** Removes every waiter of {@code fd} into {@code out} (room for {@link Interest#KINDS}); returns how many. */
-    public int takeWaiters(int fd, ReadyCallback[] out) {
+    void remove(Registration r) {
+        if (r.fd < DENSE_LIMIT) {
+            if (r.fd < dense.length && dense[r.fd] == r) {
+                dense[r.fd] = null;
+                count--;
+            }
+        } else if (sparseRemove(r)) {
+            count--;
+        }
+    }
+
+    int size() {
+        return count;
+    }
+
+    /** Every registration, in a new array (close and rebuild only). */
+    Registration[] snapshot() {
+        Registration[] out = new Registration[count];
         int n = 0;
-        for (int k = 0; k < Interest.KINDS; k++) {
-            ReadyCallback w = takeWaiter(fd, k);
-            if (w != null) out[n++] = w;
+        for (Registration r : dense) if (r != null) out[n++] = r;
+        for (Registration r : sparse) if (r != null) out[n++] = r;
+        return out;
+    }
+
+    private int slot(int fd) {
+        return (fd * 0x9E3779B9) >>> (32 - Integer.numberOfTrailingZeros(sparse.length)) & (sparse.length - 1);
+    }
+
+    private Registration sparseGet(int fd) {
+        if (sparseCount == 0) return null;
+        for (int i = slot(fd); ; i = (i + 1) & (sparse.length - 1)) {
+            Registration r = sparse[i];
+            if (r == null || r.fd == fd) return r;
         }
-        return n;
     }
 
-    /** The epoll bits the current waiters of {@code fd} need. */
-    public int wantedMask(int fd) {
-        int mask = 0;
-        int base = fd * Interest.KINDS;
-        for (int k = 0; k < Interest.KINDS; k++) if (waiters[base + k] != null) mask |= Interest.epollBit(k);
-        return mask;
+    private void sparsePut(Registration r) {
+        if ((sparseCount + 1) * 2 > sparse.length) resize(Math.max(16, sparse.length * 2));
+        int i = slot(r.fd);
+        while (sparse[i] != null) i = (i + 1) & (sparse.length - 1);
+        sparse[i] = r;
+        sparseCount++;
     }
 
-    public int waiterCount() {
-        return waiterCount;
+    private boolean sparseRemove(Registration r) {
+        if (sparseCount == 0) return false;
+        int i = slot(r.fd);
+        while (sparse[i] != r) {
+            if (sparse[i] == null) return false;
+            i = (i + 1) & (sparse.length - 1);
+        }
+        sparse[i] = null;
+        sparseCount--;
+        // Re-insert the rest of the cluster so probing still finds it.
+        for (int j = (i + 1) & (sparse.length - 1); sparse[j] != null; j = (j + 1) & (sparse.length - 1)) {
+            Registration moved = sparse[j];
+            sparse[j] = null;
+            int k = slot(moved.fd);
+            while (sparse[k] != null) k = (k + 1) & (sparse.length - 1);
+            sparse[k] = moved;
+        }
+        if (sparseCount == 0 && sparse.length > 16) sparse = new Registration[0];
+        return true;
     }
 
-    public int generation(int fd) {
-        return generation[fd];
-    }
-
-    public int osMask(int fd) {
-        return osMask[fd];
-    }
-
-    public boolean registered(int fd) {
-        return generation[fd] != 0;
-    }
-
-    /** Records a new registration; returns its generation. */
-    public int register(int fd, int mask) {
-        int gen = nextGeneration++;
-        if (nextGeneration == 0) nextGeneration = 1;
-        generation[fd] = gen;
-        osMask[fd] = mask;
-        return gen;
-    }
-
-    public void setOsMask(int fd, int mask) {
-        osMask[fd] = mask;
-    }
-
-    public void forgetRegistration(int fd) {
-        generation[fd] = 0;
-        osMask[fd] = 0;
-    }
-
-    public boolean persistent(int fd) {
-        return (flags[fd] & PERSIST) != 0;
-    }
-
-    public void setPersistent(int fd, boolean on) {
-        flags[fd] = (byte) (on ? flags[fd] | PERSIST : flags[fd] & ~PERSIST);
-    }
-
-    public int epoch(int fd) {
-        return epoch[fd];
-    }
-
-    /** Voids every callback of {@code fd} collected so far. */
-    public void advanceEpoch(int fd) {
-        epoch[fd]++;
-    }
-
-    /** Asks the next flush to bring the registration of {@code fd} in line with its waiters. */
-    public void markDirty(int fd) {
-        if ((flags[fd] & DIRTY) != 0) return;
-        flags[fd] |= DIRTY;
-        if (dirtyCount == dirty.length) dirty = Arrays.copyOf(dirty, dirtyCount * 2);
-        dirty[dirtyCount++] = fd;
-    }
-
-    /**
-     * Records that {@code fd} lost a waiter (it ran, or was cancelled) since the last flush, so its
-     * registration is kept only until then and may belong to a file closed meanwhile.
-     */
-    public void markLapsed(int fd) {
-        flags[fd] |= LAPSED;
-        markDirty(fd);
-    }
-
-    /** Whether {@code fd} lost a waiter since the last flush. */
-    public boolean lapsed(int fd) {
-        return (flags[fd] & LAPSED) != 0;
-    }
-
-    public int dirtyCount() {
-        return dirtyCount;
-    }
-
-    /** The i-th dirty fd; call {@link #clearDirty()} after visiting them all. */
-    public int dirtyFd(int i) {
-        return dirty[i];
-    }
-
-    public void clearDirty() {
-        for (int i = 0; i < dirtyCount; i++) flags[dirty[i]] &= ~(DIRTY | LAPSED);
-        dirtyCount = 0;
+    private void resize(int size) {
+        Registration[] old = sparse;
+        sparse = new Registration[size];
+        for (Registration r : old) {
+            if (r == null) continue;
+            int i = slot(r.fd);
+            while (sparse[i] != null) i = (i + 1) & (sparse.length - 1);
+            sparse[i] = r;
+        }
     }
 }

@@ -1,6 +1,10 @@
 package dev.ioqueue.internal;
 
+import dev.ioqueue.Event;
 import dev.ioqueue.internal.os.Epoll;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * Pure functions between the portable names and epoll's bits. A waiter kind is
@@ -12,7 +16,24 @@ public final class Interest {
     public static final int ERROR_BIT = 1 << 3;
     public static final int HANGUP_BIT = 1 << 4;
 
+    private static final Event[] EVENTS = Event.values();
+    @SuppressWarnings("unchecked")
+    private static final Set<Event>[] SETS = new Set[1 << EVENTS.length];
+
+    static {
+        for (int mask = 0; mask < SETS.length; mask++) {
+            EnumSet<Event> set = EnumSet.noneOf(Event.class);
+            for (Event e : EVENTS) if ((mask & (1 << e.ordinal())) != 0) set.add(e);
+            SETS[mask] = Collections.unmodifiableSet(set);
+        }
+    }
+
     private Interest() {}
+
+    /** The shared, unmodifiable set of an event mask: no allocation per event. */
+    public static Set<Event> events(int mask) {
+        return SETS[mask];
+    }
 
     /** The epoll bit a waiter of {@code kind} needs. */
     public static int epollBit(int kind) {

@@ -26,14 +26,16 @@ public final class Timer implements Cancellable {
     long sequence; // set when it enters the heap; owner thread only
     private final TimerHeap heap;
     private Runnable task;
+    private Runnable ifDropped;
     int index = -1; // position in the heap, -1 when out of it; owner thread only
     @SuppressWarnings("unused") // through STATE
     private volatile int state;
 
-    Timer(TimerHeap heap, long deadline, Runnable task) {
+    Timer(TimerHeap heap, long deadline, Runnable task, Runnable ifDropped) {
         this.heap = heap;
         this.deadline = deadline;
         this.task = task;
+        this.ifDropped = ifDropped;
     }
 
     /** Thread-safe. Whether this call stopped the timer; false once it fired or was cancelled. */
@@ -41,6 +43,7 @@ public final class Timer implements Cancellable {
     public boolean cancel() {
         if (!STATE.compareAndSet(this, PENDING, CANCELLED)) return false;
         task = null;
+        ifDropped = null;
         heap.onCancel(this);
         return true;
     }
@@ -50,7 +53,17 @@ public final class Timer implements Cancellable {
         if (!STATE.compareAndSet(this, PENDING, FIRED)) return null;
         Runnable t = task;
         task = null;
+        ifDropped = null;
         return t;
+    }
+
+    /** Claims the timer for dropping (the queue closes); returns what to tell, or null. */
+    Runnable drop() {
+        if (!STATE.compareAndSet(this, PENDING, CANCELLED)) return null;
+        Runnable d = ifDropped;
+        task = null;
+        ifDropped = null;
+        return d;
     }
 
     boolean cancelled() {

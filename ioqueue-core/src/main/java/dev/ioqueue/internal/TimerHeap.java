@@ -22,8 +22,8 @@ public final class TimerHeap {
     }
 
     /** A timer for {@code task} at {@code deadline} ({@link System#nanoTime()} scale); any thread. */
-    public Timer newTimer(long deadline, Runnable task) {
-        return new Timer(this, deadline, task);
+    public Timer newTimer(long deadline, Runnable task, Runnable ifDropped) {
+        return new Timer(this, deadline, task, ifDropped);
     }
 
     /** Queues a timer made by {@link #newTimer}, unless it was cancelled meanwhile. */
@@ -120,9 +120,22 @@ public final class TimerHeap {
         t.index = i;
     }
 
-    /** Drops every timer (the queue is closing). */
-    public void clear() {
-        Arrays.fill(heap, 0, size, null);
-        size = 0;
+    /**
+     * Drops every timer (the queue is closing), running the {@code ifDropped} of each that has one;
+     * returns {@code failure} with what they threw added.
+     */
+    public Throwable clear(Throwable failure) {
+        while (size > 0) {
+            Timer t = heap[size - 1];
+            removeAt(size - 1);
+            Runnable ifDropped = t.drop();
+            if (ifDropped == null) continue;
+            try {
+                ifDropped.run();
+            } catch (Throwable e) {
+                failure = Failures.add(failure, e);
+            }
+        }
+        return failure;
     }
 }

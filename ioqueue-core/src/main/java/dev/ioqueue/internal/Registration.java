@@ -1,0 +1,99 @@
+package dev.ioqueue.internal;
+
+import dev.ioqueue.ReadyCallback;
+
+/**
+ * What one queue knows of one fd: its waiters (one per kind), the interest the poller holds for it
+ * and the token that names that interest, the persist mark, and an epoch that voids the callbacks
+ * collected for it so far. Exists while the fd has a waiter, a poller registration or a persist
+ * mark; {@link Registrations} drops it afterwards, so storage follows the fds in use. Owner thread
+ * only.
+ */
+final class Registration {
+    static final int PERSIST = 1;
+    /** Listed for the next {@link Registrations#flush()}. */
+    static final int DIRTY = 2;
+    /** Lost a waiter since the last flush: the poller's interest is kept, but may be stale. */
+    static final int LAPSED = 4;
+    /** Re-armed on trust by its own callback, not yet confirmed by the poller. */
+    static final int UNCONFIRMED = 8;
+    /** In the list of re-arms awaiting confirmation. */
+    static final int LISTED = 16;
+    /** Unconfirmed since the previous confirmation pass: checked at the next. */
+    static final int AGED = 32;
+    /** Its number was handed out again on this thread while waiters waited: check it at the flush. */
+    static final int SUSPECT = 64;
+
+    final int fd;
+    /** Names the poller registration (0: none); stored in its token so stale events are told apart. */
+    int generation;
+    /** The epoll bits the poller holds for the fd. */
+    int interest;
+    int flags;
+    /** Advanced to void the callbacks collected so far (unregister, close, premature close). */
+    int epoch;
+    /** Callbacks handed out by {@code poll()} and not yet run: they keep it in the table. */
+    int handedOut;
+    ReadyCallback read;
+    ReadyCallback write;
+    ReadyCallback priority;
+
+    Registration(int fd) {
+        this.fd = fd;
+    }
+
+    boolean registered() {
+        return generation != 0;
+    }
+
+    boolean is(int flag) {
+        return (flags & flag) != 0;
+    }
+
+    void set(int flag) {
+        flags |= flag;
+    }
+
+    void clear(int flag) {
+        flags &= ~flag;
+    }
+
+    ReadyCallback waiter(int kind) {
+        return switch (kind) {
+            case 0 -> read;
+            case 1 -> write;
+            default -> priority;
+        };
+    }
+
+    void setWaiter(int kind, ReadyCallback callback) {
+        switch (kind) {
+            case 0 -> read = callback;
+            case 1 -> write = callback;
+            default -> priority = callback;
+        }
+    }
+
+    boolean hasWaiters() {
+        return read != null || write != null || priority != null;
+    }
+
+    /** The epoll bits the current waiters need. */
+    int wanted() {
+        int mask = 0;
+        if (read != null) mask |= Interest.epollBit(0);
+        if (write != null) mask |= Interest.epollBit(1);
+        if (priority != null) mask |= Interest.epollBit(2);
+        return mask;
+    }
+
+    /** Whether the table may forget it: nothing waits, nothing is registered, nothing is kept. */
+    boolean idle() {
+        return generation == 0 && !hasWaiters() && (flags & (PERSIST | DIRTY | LISTED)) == 0 && handedOut == 0;
+    }
+
+    /** The poller token: generation in the high half, fd in the low half. */
+    long token() {
+        return ((long) generation << 32) | (fd & 0xFFFF_FFFFL);
+    }
+}

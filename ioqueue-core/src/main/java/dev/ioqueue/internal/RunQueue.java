@@ -1,0 +1,196 @@
+package dev.ioqueue.internal;
+
+import dev.ioqueue.Cancellable;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * What a queue runs besides ready callbacks: tasks posted from any thread (an MPSC inbox, drained
+ * into an owner-only deque), timers, holds, and the wake-up protocol that lets a producer wake a
+ * sleeping loop with at most one eventfd write per sleep.
+ *
+ * <p><b>Closing under producers.</b> {@code state} holds a closed bit and the number of producers
+ * between their check and the end of their wake-up write. A producer enters only while the bit is
+ * clear, by CAS, so a rejected producer never counts; {@link #close()} sets the bit and waits only
+ * for the producers already inside, whose windows are a few instructions long. That wait is what
+ * keeps a late wake-up from writing to an eventfd number that close has released.
+ *
+ * <p>Owner thread only, except {@link #offer} and what it documents.
+ */
+public final class RunQueue {
+    private static final int AWAKE = 0;
+    private static final int SLEEPING = 1;
+    private static final int WOKEN = 2;
+    private static final int CLOSED = 1 << 31;
+    private static final VarHandle WAKE_STATE;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            WAKE_STATE = lookup.findVarHandle(RunQueue.class, "wakeState", int.class);
+            STATE = lookup.findVarHandle(RunQueue.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final Thread owner;
+    private final EpollPoller poller;
+    private final Inbox inbox = new Inbox();
+    private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+    private final TimerHeap timers;
+    private int holds;
+    @SuppressWarnings("unused") // through WAKE_STATE
+    private volatile int wakeState;
+    @SuppressWarnings("unused") // through STATE
+    private volatile int state;
+
+    public RunQueue(Thread owner, EpollPoller poller, Executor ownerExecutor) {
+        this.owner = owner;
+        this.poller = poller;
+        this.timers = new TimerHeap(owner, ownerExecutor);
+    }
+
+    /**
+     * Queues {@code task}; false once closed. Any thread: from another thread it wakes the loop if
+     * it sleeps. The caller builds its rejection outside, after this returned.
+     */
+    public boolean offer(Runnable task) {
+        if (Thread.currentThread() == owner) {
+            if ((int) STATE.getVolatile(this) < 0) return false;
+            tasks.add(task);
+            return true;
+        }
+        int s;
+        do {
+            s = (int) STATE.getVolatile(this);
+            if (s < 0) return false;
+        } while (!STATE.weakCompareAndSet(this, s, s + 1));
+        try {
+            inbox.offer(task);
+            if ((int) WAKE_STATE.getVolatile(this) == SLEEPING && WAKE_STATE.compareAndSet(this, SLEEPING, WOKEN)) {
+                poller.wake();
+            }
+        } finally {
+            STATE.getAndAdd(this, -1);
+        }
+        return true;
+    }
+
+    /** A timer for {@code task}; any thread. Queue it with {@link #addTimer} on the owner thread. */
+    public Timer newTimer(long deadline, Runnable task, Runnable ifDropped) {
+        return timers.newTimer(deadline, task, ifDropped);
+    }
+
+    public void addTimer(Timer timer) {
+        timers.add(timer);
+    }
+
+    public Cancellable hold() {
+        holds++;
+        return new Hold();
+    }
+
+    /** Whether anything is pending here: a task, a timer or a hold. */
+    public boolean pending() {
+        return holds > 0 || !timers.isEmpty() || !tasks.isEmpty() || !inbox.isEmpty();
+    }
+
+    /** {@code timeoutNanos} (negative: none) cut to the next timer, or 0 when tasks wait. */
+    public long boundedTimeout(long timeoutNanos) {
+        if (!tasks.isEmpty() || !inbox.isEmpty()) return 0;
+        if (timers.isEmpty()) return timeoutNanos;
+        long untilTimer = Math.max(0, timers.nextDeadline() - System.nanoTime());
+        return timeoutNanos < 0 ? untilTimer : Math.min(timeoutNanos, untilTimer);
+    }
+
+    /**
+     * Announces a blocking wait to producers; returns the timeout to use (0 if a task raced in).
+     * Pair with {@link #afterSleep()}.
+     */
+    public long beforeSleep(long timeoutNanos) {
+        WAKE_STATE.setVolatile(this, SLEEPING);
+        return inbox.isEmpty() ? timeoutNanos : 0;
+    }
+
+    public void afterSleep() {
+        // A release store is enough: a producer that still sees SLEEPING only adds a spurious
+        // eventfd write, drained on the next wait.
+        WAKE_STATE.setRelease(this, AWAKE);
+    }
+
+    public int runDueTimers() {
+        if (timers.isEmpty()) return 0;
+        int ran = 0;
+        long now = System.nanoTime();
+        for (Runnable t; (t = timers.pollDue(now)) != null; ) {
+            ran++;
+            t.run();
+        }
+        return ran;
+    }
+
+    /** Runs the tasks posted before this call; later ones wait for the next round (I/O first). */
+    public int runTasks() {
+        for (Runnable r; (r = inbox.poll()) != null; ) tasks.add(r);
+        int n = tasks.size();
+        for (int i = 0; i < n; i++) tasks.poll().run();
+        return n;
+    }
+
+    /** Moves the due timers' tasks and the posted tasks to {@code ready}; returns how many. */
+    public int drain(Collection<? super Runnable> ready) {
+        int n = 0;
+        long now = System.nanoTime();
+        for (Runnable t; (t = timers.pollDue(now)) != null; n++) ready.add(t);
+        for (Runnable r; (r = inbox.poll()) != null; ) tasks.add(r);
+        for (Runnable r; (r = tasks.poll()) != null; n++) ready.add(r);
+        return n;
+    }
+
+    /**
+     * Rejects producers from now on and waits for those already inside {@link #offer}; then runs
+     * every accepted task and drops the timers (telling those that asked). Returns what they threw.
+     */
+    public Throwable close() {
+        STATE.getAndBitwiseOr(this, CLOSED);
+        for (int spins = 0; ((int) STATE.getVolatile(this) & ~CLOSED) != 0; spins++) {
+            if (spins < 100) Thread.onSpinWait();
+            else Thread.yield(); // a producer preempted inside its window
+        }
+        Throwable failure = null;
+        while (true) {
+            Runnable r = tasks.poll();
+            if (r == null) r = inbox.poll();
+            if (r == null) break;
+            try {
+                r.run();
+            } catch (Throwable t) {
+                failure = Failures.add(failure, t);
+            }
+        }
+        holds = 0;
+        return timers.clear(failure);
+    }
+
+    private final class Hold implements Cancellable {
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        @Override
+        public boolean cancel() {
+            if (!released.compareAndSet(false, true)) return false;
+            if (Thread.currentThread() == owner) release();
+            else offer(this::release); // refused once closed: nothing is held then
+            return true;
+        }
+
+        private void release() {
+            if (holds > 0) holds--;
+        }
+    }
+}
