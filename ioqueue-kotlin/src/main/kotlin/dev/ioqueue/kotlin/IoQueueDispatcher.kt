@@ -22,7 +22,9 @@ import kotlinx.coroutines.cancel
  *   block, from any other thread it also wakes the loop.
  * - `delay` and `withTimeout` use the queue's own timers: no `DefaultExecutor` thread, no hop.
  * - After the queue is closed, a dispatch cancels the coroutine's job and runs the block on
- *   [Dispatchers.IO] so it can finish there, as Android's `HandlerContext` does.
+ *   [Dispatchers.IO] so it can finish there, as Android's `HandlerContext` does. A coroutine
+ *   suspended in `delay` or `withTimeout` when the queue closes is cancelled the same way: its
+ *   `finally` blocks run, `join` returns.
  *
  * Two dispatchers of the same queue and kind are equal.
  */
@@ -59,12 +61,16 @@ public class IoQueueDispatcher internal constructor(
         return this
     }
 
-    /** Resumes [continuation] from the queue's timer, in place on the loop; cancelling removes the timer. */
+    /**
+     * Resumes [continuation] from the queue's timer, in place on the loop; cancelling removes the
+     * timer. If the queue closes first, the coroutine is cancelled, as a dispatch after close is.
+     */
     @OptIn(ExperimentalCoroutinesApi::class)
     override fun scheduleResumeAfterDelay(timeMillis: Long, continuation: CancellableContinuation<Unit>) {
         val resume = Runnable { with(continuation) { resumeUndispatched(Unit) } }
+        val dropped = Runnable { cancelOnClose(continuation.context, continuation) }
         val timer = try {
-            queue.schedule(Duration.ofMillis(timeMillis.coerceAtLeast(0)), resume)
+            queue.schedule(Duration.ofMillis(timeMillis.coerceAtLeast(0)), resume, dropped)
         } catch (e: RejectedExecutionException) {
             cancelOnRejection(continuation.context, e)
             return
@@ -72,15 +78,25 @@ public class IoQueueDispatcher internal constructor(
         continuation.invokeOnCancellation { timer.cancel() }
     }
 
-    /** Runs [block] on the loop after [timeMillis] (used by `withTimeout`); disposing cancels the timer. */
+    /**
+     * Runs [block] on the loop after [timeMillis] (used by `withTimeout`); disposing cancels the
+     * timer. If the queue closes first, the coroutine is cancelled instead of waiting forever.
+     */
     override fun invokeOnTimeout(timeMillis: Long, block: Runnable, context: CoroutineContext): DisposableHandle {
         val timer = try {
-            queue.schedule(Duration.ofMillis(timeMillis.coerceAtLeast(0)), block)
+            queue.schedule(Duration.ofMillis(timeMillis.coerceAtLeast(0)), block) { cancelOnClose(context, null) }
         } catch (e: RejectedExecutionException) {
             cancelOnRejection(context, e)
             return DisposableHandle { }
         }
         return DisposableHandle { timer.cancel() }
+    }
+
+    /** A timer of a coroutine was dropped by the queue's close: cancel the coroutine (and its suspension). */
+    private fun cancelOnClose(context: CoroutineContext, continuation: CancellableContinuation<*>?) {
+        val cause = CancellationException("The ioqueue of thread ${queue.owner().name} was closed while a timer of this coroutine was pending")
+        context.cancel(cause)
+        continuation?.cancel(cause)
     }
 
     private fun cancelOnRejection(context: CoroutineContext, cause: RejectedExecutionException) {

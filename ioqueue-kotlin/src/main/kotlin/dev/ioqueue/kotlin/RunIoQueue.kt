@@ -16,13 +16,19 @@ import kotlinx.coroutines.async
  * If a Java callback, timer or task throws out of the loop, the block is cancelled, the loop runs
  * until it has finished cancelling, and that exception is thrown.
  *
- * Threading: call it on a thread that is not already running its queue (it is not re-entrant).
+ * Threading: call it on a thread that is not already running its queue: it is not re-entrant, and
+ * throws [IllegalStateException] at once when called from inside the loop (from a coroutine,
+ * callback or task the loop runs).
  * Never call `runBlocking` on a loop thread: it would block every coroutine and callback the loop
  * serves; suspend instead.
  */
 @OptIn(ExperimentalCoroutinesApi::class)
 public fun <T> runIoQueue(context: CoroutineContext = EmptyCoroutineContext, block: suspend CoroutineScope.() -> T): T {
     val queue = IoQueue.current()
+    check(!queue.isInLoop) {
+        "runIoQueue called from inside the loop of thread ${queue.owner().name} (from a coroutine, callback or task " +
+            "it runs): it is not re-entrant; suspend instead (e.g. coroutineScope { }, or launch and join)"
+    }
     val hold = queue.hold()
     val deferred = CoroutineScope(context + queue.dispatcher).async { block() }
     deferred.invokeOnCompletion { hold.cancel() }
@@ -35,11 +41,13 @@ public fun <T> runIoQueue(context: CoroutineContext = EmptyCoroutineContext, blo
             if (first == null) {
                 loopFailure = t
                 deferred.cancel(CancellationException("a callback on the ioqueue loop failed", t))
-            } else {
-                first.addSuppressed(t)
+            } else if (first.suppressed.size < MAX_SUPPRESSED) {
+                first.addSuppressed(t) // bounded: a callback failing every round must not grow it forever
             }
         }
     }
     loopFailure?.let { throw it }
     return deferred.getCompleted()
 }
+
+private const val MAX_SUPPRESSED = 64
