@@ -150,4 +150,17 @@ public final class EpollPoller {
         NativeMemory.free(block);
         NativeAccounting.closed(BLOCK_SIZE);
     }
+
+    /** An {@code epoll_ctl} failure, with what its errno means for a waiter. */
+    static SyscallException failure(String operation, int fd, int errno) {
+        String detail = switch (errno) {
+            case Errno.EPERM -> "epoll cannot wait on this kind of fd (a regular file or a directory?)";
+            case Errno.EBADF -> "not an open fd";
+            case Errno.EINVAL -> "epoll refuses this fd (an epoll fd itself, or an invalid one)";
+            case Errno.ENOMEM, Errno.ENOSPC -> "kernel limit reached (memory, or fs.epoll.max_user_watches)";
+            case Errno.ELOOP -> "epoll fds nested too deep or in a cycle";
+            default -> null;
+        };
+        return new SyscallException(operation, fd, errno, detail);
+    }
 }

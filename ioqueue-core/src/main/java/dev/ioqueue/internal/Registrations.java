@@ -3,7 +3,6 @@ package dev.ioqueue.internal;
 import dev.ioqueue.PrematureCloseError;
 import dev.ioqueue.ReadyCallback;
 import dev.ioqueue.ReadyEvent;
-import dev.ioqueue.SyscallException;
 import dev.ioqueue.internal.os.Epoll;
 import dev.ioqueue.internal.os.Errno;
 import java.util.Arrays;
@@ -28,7 +27,7 @@ public final class Registrations {
     public static final long CONFIRM_NANOS = 100_000_000L;
 
     private final EpollPoller poller;
-    private final Thread owner;
+    final Thread owner;
     private final FdTable table = new FdTable();
     private final ReadyBatch batch = new ReadyBatch();
     private final Dropped dropped = new Dropped();
@@ -40,8 +39,8 @@ public final class Registrations {
     private int waiterCount;
     private int nextGeneration = 1;
     /** The registration whose callback is running, or null. */
-    private Registration running;
-    private boolean closed;
+    Registration running;
+    boolean closed;
 
     public Registrations(EpollPoller poller, Thread owner) {
         this.poller = poller;
@@ -118,7 +117,7 @@ public final class Registrations {
                 failure = new PrematureCloseError(fd, "found at unregister (epoll_ctl: " + Errno.name(-r) + ")");
             }
         } else if (r < 0) {
-            failure = ctlFailure("epoll_ctl(EPOLL_CTL_DEL)", fd, -r);
+            failure = EpollPoller.failure("epoll_ctl(EPOLL_CTL_DEL)", fd, -r);
         }
         Failures.rethrow(dropped.tell(failure));
     }
@@ -189,7 +188,7 @@ public final class Registrations {
                     unregistered(reg); // closed after its waiter ran: nothing is lost
                 }
             } else {
-                failure = Failures.add(failure, ctlFailure(want == 0 ? "epoll_ctl(EPOLL_CTL_DEL)" : "epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r));
+                failure = Failures.add(failure, EpollPoller.failure(want == 0 ? "epoll_ctl(EPOLL_CTL_DEL)" : "epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r));
                 markDirty(reg); // try again next time
             }
         }
@@ -226,7 +225,7 @@ public final class Registrations {
                         unregistered(reg);
                     }
                 } else if (r < 0) {
-                    failure = Failures.add(failure, ctlFailure("epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r));
+                    failure = Failures.add(failure, EpollPoller.failure("epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r));
                 }
             }
         }
@@ -308,7 +307,7 @@ public final class Registrations {
             if (batch.live()) {
                 Registration reg = batch.registration();
                 reg.handedOut++;
-                ready.add(new BoundCallback(reg, batch.eventMask(), batch.epoch(), batch.callback()));
+                ready.add(new BoundCallback(this, reg, batch.eventMask(), batch.epoch(), batch.callback()));
                 n++;
             }
             batch.pop();
@@ -339,7 +338,7 @@ public final class Registrations {
             // dup kept the file open, and the number came back): take it over.
             r = poller.modify(fd, interest, token);
         }
-        if (r < 0) throw ctlFailure("epoll_ctl(EPOLL_CTL_ADD)", fd, -r);
+        if (r < 0) throw EpollPoller.failure("epoll_ctl(EPOLL_CTL_ADD)", fd, -r);
         // Only now, with the number accepted by the kernel, does the table hold anything for it.
         Registration reg = table.getOrCreate(fd);
         reg.generation = generation;
@@ -363,7 +362,7 @@ public final class Registrations {
             }
             return register(reg.fd, mask); // only a persisted or just-fired registration went stale
         }
-        throw ctlFailure("epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r);
+        throw EpollPoller.failure("epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r);
     }
 
     private void rejectSecondWaiter(Registration reg, ReadyEvent event) {
@@ -439,7 +438,7 @@ public final class Registrations {
         removeIfIdle(reg);
     }
 
-    private void removeIfIdle(Registration reg) {
+    void removeIfIdle(Registration reg) {
         if (reg.idle() && table.get(reg.fd) == reg) table.remove(reg);
     }
 
@@ -454,63 +453,5 @@ public final class Registrations {
     private void markLapsed(Registration reg) {
         reg.set(Registration.LAPSED);
         markDirty(reg);
-    }
-
-    private static SyscallException ctlFailure(String operation, int fd, int errno) {
-        String detail = switch (errno) {
-            case Errno.EPERM -> "epoll cannot wait on this kind of fd (a regular file or a directory?)";
-            case Errno.EBADF -> "not an open fd";
-            case Errno.EINVAL -> "epoll refuses this fd (an epoll fd itself, or an invalid one)";
-            case Errno.ENOMEM, Errno.ENOSPC -> "kernel limit reached (memory, or fs.epoll.max_user_watches)";
-            case Errno.ELOOP -> "epoll fds nested too deep or in a cycle";
-            default -> null;
-        };
-        return new SyscallException(operation, fd, errno, detail);
-    }
-
-    /**
-     * A ready callback handed out by {@code poll}. Runs its callback at most once; if its fd was
-     * forgotten (or the queue closed) before it runs, the callback is told it was dropped.
-     */
-    private final class BoundCallback implements Runnable {
-        private final Registration reg;
-        private final int mask;
-        private final int epoch;
-        private ReadyCallback callback;
-
-        BoundCallback(Registration reg, int mask, int epoch, ReadyCallback callback) {
-            this.reg = reg;
-            this.mask = mask;
-            this.epoch = epoch;
-            this.callback = callback;
-        }
-
-        @Override
-        public void run() {
-            if (Thread.currentThread() != owner) {
-                throw new IllegalStateException("a callback from poll() run on thread " + Thread.currentThread().getName()
-                        + ", but its queue belongs to thread " + owner.getName());
-            }
-            ReadyCallback c = callback;
-            if (c == null) return;
-            callback = null;
-            reg.handedOut--;
-            removeIfIdle(reg);
-            if (closed || reg.epoch != epoch) {
-                c.onDropped(reg.fd);
-                return;
-            }
-            running = reg;
-            try {
-                c.onReady(reg.fd, Interest.events(mask));
-            } finally {
-                running = null;
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "ready fd " + reg.fd + " " + Interest.events(mask);
-        }
     }
 }
