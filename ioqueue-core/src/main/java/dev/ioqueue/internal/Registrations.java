@@ -24,7 +24,7 @@ import java.util.Collection;
  */
 public final class Registrations {
     /** How long a re-arm made on trust may go unconfirmed before one MOD checks it. */
-    public static final long CONFIRM_NANOS = 100_000_000L;
+    public static final long CONFIRM_NANOS = TrustedRearms.PERIOD_NANOS;
 
     private final EpollPoller poller;
     final Thread owner;
@@ -33,9 +33,7 @@ public final class Registrations {
     private final Dropped dropped = new Dropped();
     private Registration[] dirty = new Registration[16];
     private int dirtyCount;
-    private Registration[] unconfirmed = new Registration[16];
-    private int unconfirmedCount;
-    private long confirmAt;
+    private final TrustedRearms trusted = new TrustedRearms();
     private int waiterCount;
     private int nextGeneration = 1;
     /** The registration whose callback is running, or null. */
@@ -62,7 +60,7 @@ public final class Registrations {
             if ((reg.interest & bit) == 0) {
                 reg = modifyForWaiter(reg, reg.interest | bit);
             } else if (reg.is(Registration.LAPSED)) {
-                if (reg == running && !reg.is(Registration.SUSPECT)) trust(reg);
+                if (reg == running && !reg.is(Registration.SUSPECT)) trusted.add(reg);
                 else reg = modifyForWaiter(reg, reg.interest); // may have been closed and reused
             }
         }
@@ -150,11 +148,11 @@ public final class Registrations {
 
     /** Whether re-arms made on trust wait for confirmation: the loop must not sleep past {@link #confirmDeadline()}. */
     public boolean confirming() {
-        return unconfirmedCount > 0;
+        return !trusted.isEmpty();
     }
 
     public long confirmDeadline() {
-        return confirmAt;
+        return trusted.deadline();
     }
 
     // ---- the loop's steps ----
@@ -201,35 +199,29 @@ public final class Registrations {
      * {@link #confirmDeadline()} has passed.
      */
     public void confirm(long now) {
-        int count = unconfirmedCount;
-        unconfirmedCount = 0;
+        int n = trusted.endPeriod(now);
         Throwable failure = null;
-        for (int i = 0; i < count; i++) {
-            Registration reg = unconfirmed[i];
-            unconfirmed[i] = null;
-            if (!reg.is(Registration.UNCONFIRMED) || !reg.registered() || table.get(reg.fd) != reg) {
-                reg.clear(Registration.LISTED | Registration.AGED | Registration.UNCONFIRMED);
+        for (int i = 0; i < n; i++) {
+            Registration reg = trusted.leaving(i);
+            boolean check = reg.is(Registration.UNCONFIRMED) && reg.registered() && table.get(reg.fd) == reg;
+            reg.clear(Registration.UNCONFIRMED);
+            if (!check) {
                 removeIfIdle(reg);
-            } else if (!reg.is(Registration.AGED)) {
-                reg.set(Registration.AGED); // trusted since the last check: check it next time
-                unconfirmed[unconfirmedCount++] = reg;
-            } else {
-                reg.clear(Registration.LISTED | Registration.AGED | Registration.UNCONFIRMED);
-                int r = poller.modify(reg.fd, reg.interest, reg.token());
-                if (r == -Errno.EBADF || r == -Errno.ENOENT) {
-                    if (reg.hasWaiters()) {
-                        failure = Failures.add(failure, new PrematureCloseError(reg.fd,
-                                "found when checking a wait re-armed from its own callback (epoll_ctl: " + Errno.name(-r) + ")"));
-                        abandon(reg);
-                    } else {
-                        unregistered(reg);
-                    }
-                } else if (r < 0) {
-                    failure = Failures.add(failure, EpollPoller.failure("epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r));
+                continue;
+            }
+            int r = poller.modify(reg.fd, reg.interest, reg.token());
+            if (r == -Errno.EBADF || r == -Errno.ENOENT) {
+                if (reg.hasWaiters()) {
+                    failure = Failures.add(failure, new PrematureCloseError(reg.fd,
+                            "found when checking a wait re-armed from its own callback (epoll_ctl: " + Errno.name(-r) + ")"));
+                    abandon(reg);
+                } else {
+                    unregistered(reg);
                 }
+            } else if (r < 0) {
+                failure = Failures.add(failure, EpollPoller.failure("epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r));
             }
         }
-        confirmAt = now + CONFIRM_NANOS;
         Failures.rethrow(dropped.tell(failure));
     }
 
@@ -375,17 +367,6 @@ public final class Registrations {
         }
         throw new IllegalStateException("fd " + reg.fd + " already has a " + event
                 + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per thread");
-    }
-
-    /** A re-arm from the fd's own callback keeps the registration; an event or a check confirms it. */
-    private void trust(Registration reg) {
-        reg.set(Registration.UNCONFIRMED);
-        reg.clear(Registration.AGED);
-        if (reg.is(Registration.LISTED)) return;
-        reg.set(Registration.LISTED);
-        if (unconfirmedCount == 0) confirmAt = System.nanoTime() + CONFIRM_NANOS;
-        if (unconfirmedCount == unconfirmed.length) unconfirmed = Arrays.copyOf(unconfirmed, unconfirmedCount * 2);
-        unconfirmed[unconfirmedCount++] = reg;
     }
 
     /** Drops everything known of a registration found gone; the caller tells {@link #dropped}. */
