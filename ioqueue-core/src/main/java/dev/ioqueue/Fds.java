@@ -67,8 +67,14 @@ public final class Fds {
         return new SocketPair(opened(Native.first(fds)), opened(Native.second(fds)));
     }
 
-    /** {@code eventfd(initial, EFD_NONBLOCK | EFD_CLOEXEC)}: read and write it 8 bytes at a time. */
+    /**
+     * {@code eventfd(initial, EFD_NONBLOCK | EFD_CLOEXEC)}: read and write it 8 bytes at a time.
+     *
+     * @throws IllegalArgumentException if {@code initial} is negative (the kernel would read it as
+     *     an unsigned number above 2^31)
+     */
     public static int eventfd(int initial) {
+        if (initial < 0) throw new IllegalArgumentException("eventfd: initial value " + initial + " is negative");
         int fd = EventFd.create(initial, EventFd.EFD_NONBLOCK | EventFd.EFD_CLOEXEC, Native.threadErrno());
         if (fd < 0) throw new SyscallException("eventfd", -fd, null);
         return opened(fd);

@@ -353,7 +353,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         Throwable failure = null;
         try {
             failure = runQueue.close();
-            failure = Failures.add(failure, registrations.close());
+            failure = registrations.close(failure); // every throwable suppressed onto the first
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         } finally {

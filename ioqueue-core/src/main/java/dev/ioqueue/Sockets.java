@@ -22,6 +22,7 @@ public final class Sockets {
      */
     public static int listenTcp(InetAddress address, int port, int backlog) {
         byte[] ip = ipv4(address, port);
+        if (backlog < 0) throw new IllegalArgumentException("listen: backlog " + backlog + " is negative");
         MemorySegment errno = Native.threadErrno();
         int fd = tcpSocket(errno);
         try {

@@ -251,8 +251,11 @@ class OutsideFindingsTest extends QueueTestSupport {
                 toldOther.incrementAndGet();
             }
         });
-        Error e = assertThrows(Error.class, q::close);
-        assertEquals(1, e.getSuppressed().length, "the second throwable is suppressed onto the first");
+        q.schedule(Duration.ofHours(1), () -> {}, () -> {
+            throw new IllegalStateException("from a timer's ifDropped");
+        });
+        Throwable e = assertThrows(Throwable.class, q::close);
+        assertEquals(2, e.getSuppressed().length, "every other throwable is suppressed onto the first: " + e);
         assertEquals(1, toldOther.get(), "every other waiter was still told");
         assertTrue(q.isClosed());
         p.close();
@@ -292,6 +295,58 @@ class OutsideFindingsTest extends QueueTestSupport {
             for (Thread t : producers) t.join();
             assertTrue(closedBeforeProducersGaveUp, "close() returned while the producers were still hammering");
         }
+    }
+
+    @Test
+    void d5_aRoundEndsWhileProducersKeepPosting() throws Exception {
+        IoQueue q = IoQueue.current();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger ran = new AtomicInteger();
+        List<Thread> producers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Thread t = new Thread(() -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!stop.get() && System.nanoTime() < deadline) {
+                    try {
+                        q.execute(ran::incrementAndGet);
+                    } catch (RejectedExecutionException closed) {
+                        return;
+                    }
+                }
+            });
+            t.start();
+            producers.add(t);
+        }
+        try (Fds.Pipe p = Fds.pipe()) {
+            AtomicInteger io = new AtomicInteger();
+            TestFds.writeByte(p.writeFd(), 1);
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> io.incrementAndGet());
+            for (int i = 0; i < 5; i++) q.runOnce(Duration.ofMillis(10)); // each round must end
+            boolean producersStillPosting = producers.stream().allMatch(Thread::isAlive);
+            stop.set(true);
+            for (Thread t : producers) t.join();
+            assertTrue(producersStillPosting, "five rounds ended while the producers were still posting");
+            assertEquals(1, io.get(), "the fd was served meanwhile");
+            assertTrue(ran.get() > 0);
+        }
+    }
+
+    @Test
+    void d5_pollHandsOutTasksThatRunOnceAndOnlyOnTheOwner() throws Exception {
+        IoQueue q = IoQueue.current();
+        AtomicInteger ran = new AtomicInteger();
+        q.execute(ran::incrementAndGet);
+        q.schedule(Duration.ZERO, ran::incrementAndGet);
+        List<Runnable> ready = new ArrayList<>();
+        assertEquals(2, q.poll(ready, Duration.ofSeconds(1)));
+        Thread other = new Thread(() -> assertThrows(IllegalStateException.class, ready.get(0)::run));
+        other.start();
+        other.join();
+        for (Runnable r : ready) {
+            r.run();
+            r.run();
+        }
+        assertEquals(2, ran.get(), "each ran once, on the owner");
     }
 
     // ---- 6. a thread that ended without close() leaked its queue ----

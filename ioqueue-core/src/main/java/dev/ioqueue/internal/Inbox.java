@@ -61,6 +61,22 @@ public final class Inbox {
         return task;
     }
 
+    /**
+     * Owner thread. The newest task offered so far, as a mark for {@link #pollUpTo}: tasks offered
+     * after this call are not reached through it.
+     */
+    public Object mark() {
+        return tail;
+    }
+
+    /**
+     * Owner thread. Like {@link #poll()}, but null once the task at {@code mark} was taken, so a
+     * consumer draining while producers keep offering ends.
+     */
+    public Runnable pollUpTo(Object mark) {
+        return head == mark ? null : poll();
+    }
+
     /** Owner thread. Counts a task whose producer has not linked it yet as present. */
     public boolean isEmpty() {
         return tail == head;

@@ -308,14 +308,14 @@ public final class Registrations {
     }
 
     /** Takes every waiter and collected callback and tells them they were dropped; returns what they threw. */
-    public Throwable close() {
+    public Throwable close(Throwable failure) {
         closed = true;
         for (Registration reg : table.snapshot()) takeWaiters(reg);
         while (!batch.isEmpty()) {
             if (batch.live()) dropped.add(batch.registration().fd, batch.callback());
             batch.pop();
         }
-        return dropped.tell(null);
+        return dropped.tell(failure);
     }
 
     // ---- registrations ----

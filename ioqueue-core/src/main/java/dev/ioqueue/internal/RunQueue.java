@@ -137,7 +137,10 @@ public final class RunQueue {
 
     /** Runs the tasks posted before this call; later ones wait for the next round (I/O first). */
     public int runTasks() {
-        for (Runnable r; (r = inbox.poll()) != null; ) tasks.add(r);
+        // Up to the newest task at this moment: producers offering faster than this drains must
+        // not keep the round from ending (nor grow the deque without bound).
+        Object mark = inbox.mark();
+        for (Runnable r; (r = inbox.pollUpTo(mark)) != null; ) tasks.add(r);
         int n = tasks.size();
         for (int i = 0; i < n; i++) tasks.poll().run();
         return n;
@@ -147,9 +150,10 @@ public final class RunQueue {
     public int drain(Collection<? super Runnable> ready) {
         int n = 0;
         long now = System.nanoTime();
-        for (Runnable t; (t = timers.pollDue(now)) != null; n++) ready.add(t);
-        for (Runnable r; (r = inbox.poll()) != null; ) tasks.add(r);
-        for (Runnable r; (r = tasks.poll()) != null; n++) ready.add(r);
+        for (Runnable t; (t = timers.pollDue(now)) != null; n++) ready.add(new OwnerOnce(t));
+        Object mark = inbox.mark();
+        for (Runnable r; (r = inbox.pollUpTo(mark)) != null; ) tasks.add(r);
+        for (Runnable r; (r = tasks.poll()) != null; n++) ready.add(new OwnerOnce(r));
         return n;
     }
 
@@ -176,6 +180,31 @@ public final class RunQueue {
         }
         holds = 0;
         return timers.clear(failure);
+    }
+
+    /** A task or timer handed out by {@code poll}: runs at most once, and only on the owner thread. */
+    private final class OwnerOnce implements Runnable {
+        private Runnable task;
+
+        OwnerOnce(Runnable task) {
+            this.task = task;
+        }
+
+        @Override
+        public void run() {
+            if (Thread.currentThread() != owner) {
+                throw new IllegalStateException("a task from poll() run on thread " + Thread.currentThread().getName()
+                        + ", but its queue belongs to thread " + owner.getName());
+            }
+            Runnable t = task;
+            task = null;
+            if (t != null) t.run();
+        }
+
+        @Override
+        public String toString() {
+            return task == null ? "task (ran)" : task.toString();
+        }
     }
 
     private final class Hold implements Cancellable {

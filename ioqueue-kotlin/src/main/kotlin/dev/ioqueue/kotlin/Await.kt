@@ -3,6 +3,7 @@ package dev.ioqueue.kotlin
 import dev.ioqueue.Event
 import dev.ioqueue.Handle
 import dev.ioqueue.IoQueue
+import dev.ioqueue.PrematureCloseError
 import dev.ioqueue.ReadyCallback
 import dev.ioqueue.ReadyEvent
 import java.util.concurrent.RejectedExecutionException
@@ -114,7 +115,14 @@ private suspend fun awaitInBackground(fd: Int, event: ReadyEvent): Set<Event> =
         queue.execute {
             if (continuation.isActive) {
                 try {
-                    queue.await(fd, event, waiter)
+                    try {
+                        queue.await(fd, event, waiter)
+                    } catch (stale: PrematureCloseError) {
+                        // An earlier background waiter's fd was closed from another thread (Fds.close
+                        // there cannot reach this queue) and the number came back. That waiter has
+                        // just been told (AwaitClosedException); this await is for the new file.
+                        queue.await(fd, event, waiter)
+                    }
                 } catch (t: Throwable) {
                     continuation.resumeWithException(t)
                 }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.GlobalScope
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
@@ -62,6 +63,26 @@ class OutsideFindingsSpec : FunSpec({
         runBlocking { withTimeout(10_000) { job.join() } }
         job.isCancelled shouldBe true
         finallyRan.get() shouldBe true
+    }
+
+    test("a background await whose fd another thread closed does not fail the next await of that number") {
+        val p1 = dev.ioqueue.Fds.pipe()
+        val fd = p1.readFd()
+        runBlocking(kotlinx.coroutines.Dispatchers.Default) {
+            val first = async { runCatching { awaitRead(fd) } }
+            delay(200) // its waiter is now in ioqueue-background
+            dev.ioqueue.Fds.close(fd) // this thread's queue is told, the background one cannot be
+            val p2 = dev.ioqueue.Fds.pipe()
+            writeByte(p2.writeFd())
+            withTimeout(10_000) { awaitRead(p2.readFd()) } // a PrematureCloseError before the fix
+            if (p2.readFd() == fd) {
+                (withTimeout(10_000) { first.await() }.exceptionOrNull() is AwaitClosedException) shouldBe true
+            } else {
+                first.cancel()
+            }
+            p2.close()
+        }
+        dev.ioqueue.Fds.close(p1.writeFd())
     }
 
     test("8: runIoQueue nested on one thread fails at once with a clear message") {
