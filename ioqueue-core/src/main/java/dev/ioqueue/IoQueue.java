@@ -1,7 +1,7 @@
 package dev.ioqueue;
 
-import dev.ioqueue.internal.EpollPoller;
 import dev.ioqueue.internal.Failures;
+import dev.ioqueue.internal.Poller;
 import dev.ioqueue.internal.Registrations;
 import dev.ioqueue.internal.RunQueue;
 import dev.ioqueue.internal.Timer;
@@ -20,9 +20,9 @@ import java.util.concurrent.RejectedExecutionException;
  * <h2>Threading</h2>
  * Each thread has its own queue ({@link #current()}), with its own epoll instance, so two threads
  * may wait on the same fd at once. Every method must be called on the owner thread and throws
- * {@link IllegalStateException} elsewhere, except {@link #execute}, {@link #schedule},
- * {@link #owner()}, {@link #isOwnerThread()}, {@link #isClosed()} and {@link Cancellable#cancel()}
- * on what they return, which are thread-safe.
+ * {@link IllegalStateException} elsewhere, except {@link #execute}, {@link #runOnOwner},
+ * {@link #schedule}, {@link #owner()}, {@link #isOwnerThread()}, {@link #isClosed()} and
+ * {@link Cancellable#cancel()} on what they return, which are thread-safe.
  *
  * <h2>Waiters</h2>
  * One waiter per (fd, {@link ReadyEvent}) per queue: a READ and a WRITE waiter may share a
@@ -55,7 +55,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     private static final int CONFIRM_CHECK_ROUNDS = 64;
 
     private final Thread owner;
-    private final EpollPoller poller;
+    private final Poller poller;
     private final Cleaner.Cleanable cleanable;
     private final Registrations registrations;
     private final RunQueue runQueue;
@@ -65,11 +65,11 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     private IoQueue() {
         owner = Thread.currentThread();
-        poller = new EpollPoller();
+        poller = Poller.open();
         // The action holds the poller only, never the queue: it runs once the queue is unreachable.
         cleanable = CLEANER.register(this, poller::close);
         registrations = new Registrations(poller, owner);
-        runQueue = new RunQueue(owner, poller, this);
+        runQueue = new RunQueue(owner, poller);
     }
 
     /**
@@ -285,6 +285,17 @@ public final class IoQueue implements Executor, AutoCloseable {
     public void execute(Runnable task) {
         Objects.requireNonNull(task, "task");
         if (!runQueue.offer(task)) throw rejected();
+    }
+
+    /**
+     * Runs {@code task} at once when called on the owner thread, else posts it as {@link #execute}
+     * does; returns false, running nothing, once the queue is closed (where {@code execute}
+     * throws). Thread-safe. The way to "do this on the loop" from code that may or may not run
+     * there, such as a cancellation handler.
+     */
+    public boolean runOnOwner(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        return runQueue.runOnOwner(task);
     }
 
     /**

@@ -10,19 +10,15 @@ import dev.ioqueue.internal.os.Unistd;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The readiness backend of one queue: an epoll instance, its wake-up eventfd and the native block
- * its calls use (event array, {@code epoll_ctl} scratch, timespec, errno capture). Verbs only, no
- * policy: add / modify / remove interest for an fd under a token, wait into a batch of (token,
- * epoll bits), wake from any thread, close.
+ * The epoll {@link Poller}: an epoll instance (level-triggered), its wake-up eventfd, and one
+ * malloc'd block for what its calls use (event array, {@code epoll_ctl} scratch, timespec, errno
+ * capture). It translates the portable {@link Interest} bits to epoll's and back.
  *
- * <p>Owner thread only, except {@link #wake()} (any thread, while the queue keeps the poller open)
- * and {@link #close()}, which is idempotent and safe from a {@link java.lang.ref.Cleaner}: it
- * references nothing of the queue, so a queue whose thread ended without closing it still gives
- * its fds and memory back once unreachable.
+ * <p>Threading as {@link Poller} says; {@link #close()} references nothing of the queue, so a queue
+ * whose thread ended without closing it still gives its fds and memory back once unreachable.
  */
-public final class EpollPoller {
+public final class EpollPoller implements Poller {
     static final int MAX_EVENTS = 1024;
-    private static final long WAKE_TOKEN = -1L;
     private static final long EVENTS_OFFSET = 64;
     private static final long BLOCK_SIZE = EVENTS_OFFSET + Epoll.EVENT_SIZE * MAX_EVENTS;
 
@@ -61,7 +57,7 @@ public final class EpollPoller {
     private int newEpoll(int wake) {
         int ep = Epoll.create(errno);
         if (ep < 0) throw new SyscallException("epoll_create1", -ep, "cannot create an epoll instance for this thread's queue");
-        int r = Epoll.ctl(ep, Epoll.EPOLL_CTL_ADD, wake, Epoll.EPOLLIN, WAKE_TOKEN, ctlEvent, errno);
+        int r = Epoll.ctl(ep, Epoll.EPOLL_CTL_ADD, wake, Epoll.EPOLLIN, WAKE, ctlEvent, errno);
         if (r < 0) {
             Unistd.close(ep, errno);
             throw new SyscallException("epoll_ctl(EPOLL_CTL_ADD)", wake, -r, "cannot register the wake-up eventfd");
@@ -69,35 +65,36 @@ public final class EpollPoller {
         return ep;
     }
 
-    /** Whether {@code fd} is one of the poller's own fds, which no waiter may use. */
-    boolean owns(int fd) {
+    @Override
+    public boolean owns(int fd) {
         return fd == epfd || fd == wakeFd;
     }
 
-    String describeOwn(int fd) {
+    @Override
+    public String describeOwn(int fd) {
         return fd == epfd ? "this queue's own epoll fd" : "this queue's own wake-up eventfd";
     }
 
-    /** {@code EPOLL_CTL_ADD}; 0 or {@code -errno}. */
-    int add(int fd, int interest, long token) {
-        return Epoll.ctl(epfd, Epoll.EPOLL_CTL_ADD, fd, interest, token, ctlEvent, errno);
+    /** {@code EPOLL_CTL_ADD}. */
+    @Override
+    public int add(int fd, int interest, long token) {
+        return Epoll.ctl(epfd, Epoll.EPOLL_CTL_ADD, fd, toEpoll(interest), token, ctlEvent, errno);
     }
 
-    /** {@code EPOLL_CTL_MOD}; 0 or {@code -errno}. */
-    int modify(int fd, int interest, long token) {
-        return Epoll.ctl(epfd, Epoll.EPOLL_CTL_MOD, fd, interest, token, ctlEvent, errno);
+    /** {@code EPOLL_CTL_MOD}. */
+    @Override
+    public int modify(int fd, int interest, long token) {
+        return Epoll.ctl(epfd, Epoll.EPOLL_CTL_MOD, fd, toEpoll(interest), token, ctlEvent, errno);
     }
 
-    /** {@code EPOLL_CTL_DEL}; 0 or {@code -errno}. */
-    int remove(int fd) {
+    /** {@code EPOLL_CTL_DEL}. */
+    @Override
+    public int remove(int fd) {
         return Epoll.ctl(epfd, Epoll.EPOLL_CTL_DEL, fd, 0, 0, ctlEvent, errno);
     }
 
-    /**
-     * Waits for events ({@code timeoutNanos < 0}: no limit, 0: not at all); EINTR resumes with the
-     * time left. Returns how many (token, bits) pairs {@link #token}/{@link #events} now hold, the
-     * wake-up eventfd's own already drained and left out.
-     */
+    /** {@code epoll_pwait2} (or {@code epoll_wait}, rounded up to the millisecond). */
+    @Override
     public int await(long timeoutNanos) {
         long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
         int n;
@@ -110,35 +107,40 @@ public final class EpollPoller {
         return n;
     }
 
-    /** The token of the i-th event, or -1 for the wake-up (whose counter this resets). */
-    long token(int i) {
+    /** The token of the i-th event; reading the wake-up's also resets the eventfd's counter. */
+    @Override
+    public long token(int i) {
         long token = Epoll.data(events, i);
-        if (token == WAKE_TOKEN) Unistd.read(wakeFd, wakeBuffer, 8, errno); // EAGAIN is fine
+        if (token == WAKE) Unistd.read(wakeFd, wakeBuffer, 8, errno); // EAGAIN is fine
         return token;
     }
 
-    /** The epoll bits of the i-th event. */
-    int events(int i) {
-        return Epoll.events(events, i);
+    @Override
+    public int events(int i) {
+        return fromEpoll(Epoll.events(events, i));
     }
 
-    /** Makes a sleeping {@link #await} return. Any thread, while the poller is open. */
-    void wake() {
+    /** One eventfd write (critical downcall, no errno: EAGAIN means a wake-up is pending anyway). */
+    @Override
+    public void wake() {
         EventFd.signal(wakeFd);
     }
 
-    /**
-     * Swaps in a fresh epoll instance holding only the wake-up, and closes the old one with every
-     * registration in it (the way to drop a registration whose fd is gone). The caller adds back
-     * what it keeps.
-     */
-    void reset() {
+    /** Swaps in a fresh epoll instance holding only the wake-up and closes the old one. */
+    @Override
+    public void reset() {
         int fresh = newEpoll(wakeFd);
         Unistd.close(epfd, errno);
         epfd = fresh;
     }
 
+    @Override
+    public boolean performsIo() {
+        return false;
+    }
+
     /** Closes both fds and frees the native block; later calls do nothing. */
+    @Override
     public void close() {
         synchronized (this) { // the owner and a Cleaner never both get here, but be exact
             if (closed) return;
@@ -151,8 +153,24 @@ public final class EpollPoller {
         NativeAccounting.closed(BLOCK_SIZE);
     }
 
+    /** READ, WRITE, PRIORITY_READ bits to EPOLLIN, EPOLLOUT, EPOLLPRI (bits 1 and 2 swap places). */
+    static int toEpoll(int interest) {
+        return (interest & 1) | ((interest & 2) << 1) | ((interest & 4) >> 1);
+    }
+
+    /** EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP to the {@link Interest} event bits. */
+    static int fromEpoll(int events) {
+        return (events & (Epoll.EPOLLIN | Epoll.EPOLLERR | Epoll.EPOLLHUP)) | ((events & 2) << 1) | ((events & 4) >> 1);
+    }
+
     /** An {@code epoll_ctl} failure, with what its errno means for a waiter. */
-    static SyscallException failure(String operation, int fd, int errno) {
+    @Override
+    public SyscallException failure(int verb, int fd, int errno) {
+        String operation = switch (verb) {
+            case ADD -> "epoll_ctl(EPOLL_CTL_ADD)";
+            case MODIFY -> "epoll_ctl(EPOLL_CTL_MOD)";
+            default -> "epoll_ctl(EPOLL_CTL_DEL)";
+        };
         String detail = switch (errno) {
             case Errno.EPERM -> "epoll cannot wait on this kind of fd (a regular file or a directory?)";
             case Errno.EBADF -> "not an open fd";

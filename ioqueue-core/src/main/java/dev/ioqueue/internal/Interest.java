@@ -1,18 +1,21 @@
 package dev.ioqueue.internal;
 
 import dev.ioqueue.Event;
-import dev.ioqueue.internal.os.Epoll;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * Pure functions between the portable names and epoll's bits. A waiter kind is
+ * The portable bits a {@link Poller} speaks: interest and events, one bit per
+ * {@code Event.ordinal()}; backends translate them to and from their own. A waiter kind is
  * {@code ReadyEvent.ordinal()}: 0 READ, 1 WRITE, 2 PRIORITY_READ. An event mask has one bit per
  * {@code Event.ordinal()}: READ, WRITE, PRIORITY_READ, ERROR, HANGUP.
  */
 public final class Interest {
     public static final int KINDS = 3;
+    public static final int READ_BIT = 1;
+    public static final int WRITE_BIT = 1 << 1;
+    public static final int PRIORITY_BIT = 1 << 2;
     public static final int ERROR_BIT = 1 << 3;
     public static final int HANGUP_BIT = 1 << 4;
 
@@ -35,29 +38,8 @@ public final class Interest {
         return SETS[mask];
     }
 
-    /** The epoll bit a waiter of {@code kind} needs. */
-    public static int epollBit(int kind) {
-        return switch (kind) {
-            case 0 -> Epoll.EPOLLIN;
-            case 1 -> Epoll.EPOLLOUT;
-            case 2 -> Epoll.EPOLLPRI;
-            default -> throw new IllegalArgumentException("kind " + kind);
-        };
-    }
-
-    /** The event mask (bits by Event ordinal) of what epoll reported. */
-    public static int eventMask(int epollEvents) {
-        int mask = 0;
-        if ((epollEvents & Epoll.EPOLLIN) != 0) mask |= 1;
-        if ((epollEvents & Epoll.EPOLLOUT) != 0) mask |= 1 << 1;
-        if ((epollEvents & Epoll.EPOLLPRI) != 0) mask |= 1 << 2;
-        if ((epollEvents & Epoll.EPOLLERR) != 0) mask |= ERROR_BIT;
-        if ((epollEvents & Epoll.EPOLLHUP) != 0) mask |= HANGUP_BIT;
-        return mask;
-    }
-
-    /** Whether a waiter of {@code kind} wakes for {@code epollEvents}: its own bit, ERR or HUP. */
-    public static boolean wakes(int kind, int epollEvents) {
-        return (epollEvents & (epollBit(kind) | Epoll.EPOLLERR | Epoll.EPOLLHUP)) != 0;
+    /** The interest bit a waiter of {@code kind} ({@code ReadyEvent.ordinal()}) needs. */
+    public static int bit(int kind) {
+        return 1 << kind;
     }
 }

@@ -27,7 +27,7 @@ final class Registration {
     final int fd;
     /** Names the poller registration (0: none); stored in its token so stale events are told apart. */
     int generation;
-    /** The epoll bits the poller holds for the fd. */
+    /** The interest (bits of {@link Interest}) the poller holds for the fd. */
     int interest;
     int flags;
     /** Advanced to void the callbacks collected so far (unregister, close, premature close). */
@@ -78,12 +78,12 @@ final class Registration {
         return read != null || write != null || priority != null;
     }
 
-    /** The epoll bits the current waiters need. */
+    /** The interest the current waiters need. */
     int wanted() {
         int mask = 0;
-        if (read != null) mask |= Interest.epollBit(0);
-        if (write != null) mask |= Interest.epollBit(1);
-        if (priority != null) mask |= Interest.epollBit(2);
+        if (read != null) mask |= Interest.READ_BIT;
+        if (write != null) mask |= Interest.WRITE_BIT;
+        if (priority != null) mask |= Interest.PRIORITY_BIT;
         return mask;
     }
 

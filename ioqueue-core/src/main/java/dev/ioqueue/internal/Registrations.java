@@ -3,7 +3,6 @@ package dev.ioqueue.internal;
 import dev.ioqueue.PrematureCloseError;
 import dev.ioqueue.ReadyCallback;
 import dev.ioqueue.ReadyEvent;
-import dev.ioqueue.internal.os.Epoll;
 import dev.ioqueue.internal.os.Errno;
 import java.util.Arrays;
 import java.util.Collection;
@@ -26,7 +25,7 @@ public final class Registrations {
     /** How long a re-arm made on trust may go unconfirmed before one MOD checks it. */
     public static final long CONFIRM_NANOS = TrustedRearms.PERIOD_NANOS;
 
-    private final EpollPoller poller;
+    private final Poller poller;
     final Thread owner;
     private final FdTable table = new FdTable();
     private final ReadyBatch batch = new ReadyBatch();
@@ -40,7 +39,7 @@ public final class Registrations {
     Registration running;
     boolean closed;
 
-    public Registrations(EpollPoller poller, Thread owner) {
+    public Registrations(Poller poller, Thread owner) {
         this.poller = poller;
         this.owner = owner;
     }
@@ -51,7 +50,7 @@ public final class Registrations {
     public void await(int fd, ReadyEvent event, ReadyCallback callback) {
         if (poller.owns(fd)) throw new IllegalArgumentException("fd " + fd + " is " + poller.describeOwn(fd));
         int kind = event.ordinal();
-        int bit = Interest.epollBit(kind);
+        int bit = Interest.bit(kind);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) {
             reg = register(fd, bit);
@@ -115,7 +114,7 @@ public final class Registrations {
                 failure = new PrematureCloseError(fd, "found at unregister (epoll_ctl: " + Errno.name(-r) + ")");
             }
         } else if (r < 0) {
-            failure = EpollPoller.failure("epoll_ctl(EPOLL_CTL_DEL)", fd, -r);
+            failure = poller.failure(Poller.REMOVE, fd, -r);
         }
         Failures.rethrow(dropped.tell(failure));
     }
@@ -186,7 +185,7 @@ public final class Registrations {
                     unregistered(reg); // closed after its waiter ran: nothing is lost
                 }
             } else {
-                failure = Failures.add(failure, EpollPoller.failure(want == 0 ? "epoll_ctl(EPOLL_CTL_DEL)" : "epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r));
+                failure = Failures.add(failure, poller.failure(want == 0 ? Poller.REMOVE : Poller.MODIFY, reg.fd, -r));
                 markDirty(reg); // try again next time
             }
         }
@@ -219,7 +218,7 @@ public final class Registrations {
                     unregistered(reg);
                 }
             } else if (r < 0) {
-                failure = Failures.add(failure, EpollPoller.failure("epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r));
+                failure = Failures.add(failure, poller.failure(Poller.MODIFY, reg.fd, -r));
             }
         }
         Failures.rethrow(dropped.tell(failure));
@@ -230,7 +229,7 @@ public final class Registrations {
         boolean stale = false;
         for (int i = 0; i < n; i++) {
             long token = poller.token(i);
-            if (token == -1L) continue; // the wake-up
+            if (token == Poller.WAKE) continue;
             int fd = (int) token;
             Registration reg = table.get(fd);
             if (reg == null || reg.generation != (int) (token >>> 32)) {
@@ -239,22 +238,22 @@ public final class Registrations {
             }
             reg.clear(Registration.UNCONFIRMED);
             int bits = poller.events(i);
-            int mask = Interest.eventMask(bits);
-            boolean hungUp = (bits & (Epoll.EPOLLERR | Epoll.EPOLLHUP)) != 0;
+            int mask = bits;
+            boolean hungUp = (bits & (Interest.ERROR_BIT | Interest.HANGUP_BIT)) != 0;
             boolean woke = false;
-            if (reg.read != null && (hungUp || (bits & Epoll.EPOLLIN) != 0)) {
+            if (reg.read != null && (hungUp || (bits & Interest.READ_BIT) != 0)) {
                 batch.add(reg, 0, mask, reg.read);
                 reg.read = null;
                 waiterCount--;
                 woke = true;
             }
-            if (reg.write != null && (hungUp || (bits & Epoll.EPOLLOUT) != 0)) {
+            if (reg.write != null && (hungUp || (bits & Interest.WRITE_BIT) != 0)) {
                 batch.add(reg, 1, mask, reg.write);
                 reg.write = null;
                 waiterCount--;
                 woke = true;
             }
-            if (reg.priority != null && (hungUp || (bits & Epoll.EPOLLPRI) != 0)) {
+            if (reg.priority != null && (hungUp || (bits & Interest.PRIORITY_BIT) != 0)) {
                 batch.add(reg, 2, mask, reg.priority);
                 reg.priority = null;
                 waiterCount--;
@@ -330,7 +329,7 @@ public final class Registrations {
             // dup kept the file open, and the number came back): take it over.
             r = poller.modify(fd, interest, token);
         }
-        if (r < 0) throw EpollPoller.failure("epoll_ctl(EPOLL_CTL_ADD)", fd, -r);
+        if (r < 0) throw poller.failure(Poller.ADD, fd, -r);
         // Only now, with the number accepted by the kernel, does the table hold anything for it.
         Registration reg = table.getOrCreate(fd);
         reg.generation = generation;
@@ -354,7 +353,7 @@ public final class Registrations {
             }
             return register(reg.fd, mask); // only a persisted or just-fired registration went stale
         }
-        throw EpollPoller.failure("epoll_ctl(EPOLL_CTL_MOD)", reg.fd, -r);
+        throw poller.failure(Poller.MODIFY, reg.fd, -r);
     }
 
     private void rejectSecondWaiter(Registration reg, ReadyEvent event) {

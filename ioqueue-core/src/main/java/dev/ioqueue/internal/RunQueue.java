@@ -5,7 +5,6 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
 import java.util.Collection;
-import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -40,7 +39,7 @@ public final class RunQueue {
     }
 
     private final Thread owner;
-    private final EpollPoller poller;
+    private final Poller poller;
     private final Inbox inbox = new Inbox();
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
     private final TimerHeap timers;
@@ -50,10 +49,10 @@ public final class RunQueue {
     @SuppressWarnings("unused") // through STATE
     private volatile int state;
 
-    public RunQueue(Thread owner, EpollPoller poller, Executor ownerExecutor) {
+    public RunQueue(Thread owner, Poller poller) {
         this.owner = owner;
         this.poller = poller;
-        this.timers = new TimerHeap(owner, ownerExecutor);
+        this.timers = new TimerHeap(owner, this::offer); // a closed queue refuses: its timers are gone
     }
 
     /**
@@ -79,6 +78,17 @@ public final class RunQueue {
         } finally {
             STATE.getAndAdd(this, -1);
         }
+        return true;
+    }
+
+    /**
+     * The one rule for "do this on the loop": runs {@code task} now on the owner thread, else posts
+     * it; false, running nothing, once closed. Any thread.
+     */
+    public boolean runOnOwner(Runnable task) {
+        if (Thread.currentThread() != owner) return offer(task);
+        if ((int) STATE.getVolatile(this) < 0) return false;
+        task.run();
         return true;
     }
 
@@ -213,8 +223,7 @@ public final class RunQueue {
         @Override
         public boolean cancel() {
             if (!released.compareAndSet(false, true)) return false;
-            if (Thread.currentThread() == owner) release();
-            else offer(this::release); // refused once closed: nothing is held then
+            runOnOwner(this::release); // refused once closed: nothing is held then
             return true;
         }
 

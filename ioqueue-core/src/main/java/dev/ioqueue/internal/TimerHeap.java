@@ -1,8 +1,7 @@
 package dev.ioqueue.internal;
 
 import java.util.Arrays;
-import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Consumer;
 
 /**
  * The queue's timers: a binary min-heap by deadline, then by scheduling order, so timers fire in
@@ -11,14 +10,15 @@ import java.util.concurrent.RejectedExecutionException;
  */
 public final class TimerHeap {
     private final Thread owner;
-    private final Executor ownerExecutor;
+    private final Consumer<Runnable> toOwner;
     private Timer[] heap = new Timer[16];
     private int size;
     private long sequence;
 
-    public TimerHeap(Thread owner, Executor ownerExecutor) {
+    /** @param toOwner posts a task to the owner thread (dropping it once the queue is closed) */
+    public TimerHeap(Thread owner, Consumer<Runnable> toOwner) {
         this.owner = owner;
-        this.ownerExecutor = ownerExecutor;
+        this.toOwner = toOwner;
     }
 
     /** A timer for {@code task} at {@code deadline} ({@link System#nanoTime()} scale); any thread. */
@@ -61,17 +61,12 @@ public final class TimerHeap {
     }
 
     void onCancel(Timer t) {
-        if (Thread.currentThread() == owner) {
-            if (t.index >= 0) removeAt(t.index);
-            return;
-        }
-        try {
-            ownerExecutor.execute(() -> {
-                if (t.index >= 0) removeAt(t.index);
-            });
-        } catch (RejectedExecutionException closed) {
-            // The queue is closed: its timers are gone with it.
-        }
+        if (Thread.currentThread() == owner) removeIfQueued(t); // no allocation on the owner
+        else toOwner.accept(() -> removeIfQueued(t));
+    }
+
+    private void removeIfQueued(Timer t) {
+        if (t.index >= 0) removeAt(t.index);
     }
 
     private void removeAt(int i) {

@@ -6,7 +6,6 @@ import dev.ioqueue.IoQueue
 import dev.ioqueue.PrematureCloseError
 import dev.ioqueue.ReadyCallback
 import dev.ioqueue.ReadyEvent
-import java.util.concurrent.RejectedExecutionException
 import kotlin.coroutines.ContinuationInterceptor
 import kotlin.coroutines.resume
 import kotlin.coroutines.resumeWithException
@@ -132,14 +131,7 @@ private suspend fun awaitInBackground(fd: Int, event: ReadyEvent): Set<Event> =
         continuation.invokeOnCancellation { withdraw(queue, fd, event, waiter) }
     }
 
+/** On the loop, now or posted; a closed queue holds no waiters, so a refusal is fine. */
 private fun withdraw(queue: IoQueue, fd: Int, event: ReadyEvent, waiter: ReadyCallback) {
-    if (queue.isOwnerThread) {
-        queue.cancel(fd, event, waiter)
-    } else {
-        try {
-            queue.execute { queue.cancel(fd, event, waiter) }
-        } catch (closed: RejectedExecutionException) {
-            // a closed queue holds no waiters
-        }
-    }
+    queue.runOnOwner { queue.cancel(fd, event, waiter) }
 }

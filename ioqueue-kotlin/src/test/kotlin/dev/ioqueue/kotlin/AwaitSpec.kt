@@ -105,7 +105,7 @@ class AwaitSpec : FunSpec({
                         awaitRead(p.readFd())
                         while (readByte(p.readFd()) >= 0) bytesRead++
                     }
-                    delay(1) // one more sleep, so released interests are flushed
+                    loopPolledOnce() // released interests are flushed before every poll
                 }
                 bytesRead shouldBe 10_000
                 (resumed.get() <= 10_000) shouldBe true
@@ -125,7 +125,7 @@ class AwaitSpec : FunSpec({
                 yield()
                 (p.readFd() in fdsRegisteredInAnyEpoll()) shouldBe true
                 job.cancelAndJoin()
-                delay(1)
+                loopPolledOnce()
                 (p.readFd() in fdsRegisteredInAnyEpoll()) shouldBe false
             }
             p.close()
@@ -160,7 +160,7 @@ class AwaitSpec : FunSpec({
                 reachedTwo.await()
                 (p.readFd() in fdsRegisteredInAnyEpoll()) shouldBe true
                 collector.cancelAndJoin()
-                delay(1) // one sleep flushes the released interest
+                loopPolledOnce() // a poll first flushes the released interest
                 (p.readFd() in fdsRegisteredInAnyEpoll()) shouldBe false
                 emissions.size shouldBe 2
             }

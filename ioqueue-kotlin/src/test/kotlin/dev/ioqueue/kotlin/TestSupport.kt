@@ -27,6 +27,20 @@ fun <T> onFreshThread(name: String = "loop", block: () -> T): T {
     }
 }
 
+/**
+ * Suspends until the loop has polled the OS once more. Released interests are flushed before every
+ * poll, so afterwards none is left in epoll. (A `delay` does not promise that: on a loaded machine
+ * its timer may already be due when the round that set it ends, and no poll happens in between.)
+ */
+suspend fun loopPolledOnce() {
+    val p = Fds.pipe()
+    try {
+        awaitWrite(p.writeFd()) // an empty pipe is writable: reported by the very next poll
+    } finally {
+        p.close()
+    }
+}
+
 fun writeByte(fd: Int, value: Int = 1) {
     check(Fds.write(fd, byteArrayOf(value.toByte()), 0, 1) == 1) { "pipe full" }
 }

@@ -46,14 +46,14 @@ public final class Epoll {
     public static final long TIMESPEC_SIZE = 16;
 
     private static final MethodHandle EPOLL_CREATE1 =
-            Native.nonBlocking("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+            Native.nonBlocking("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.EPOLL_CREATE);
     private static final MethodHandle EPOLL_CTL = Native.nonBlocking("epoll_ctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), Syscall.EPOLL_CTL);
     private static final MethodHandle EPOLL_WAIT = Native.blocking("epoll_wait",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Syscall.EPOLL_WAIT);
     /** {@code epoll_pwait2} (Linux 5.11, glibc 2.35) takes a timespec: no rounding to milliseconds. */
     private static final MethodHandle EPOLL_PWAIT2 = Native.optionalBlocking("epoll_pwait2",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS)).orElse(null);
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS), Syscall.EPOLL_WAIT).orElse(null);
     // Plain, not volatile: a thread that misses the fallback just meets ENOSYS once itself.
     private static boolean pwait2Works = EPOLL_PWAIT2 != null;
 
@@ -61,10 +61,6 @@ public final class Epoll {
 
     /** {@code epoll_create1(EPOLL_CLOEXEC)}. */
     public static int create(MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.EPOLL_CREATE);
-            if (e != 0) return -e;
-        }
         try {
             return Native.check((int) EPOLL_CREATE1.invokeExact(errno, EPOLL_CLOEXEC), errno);
         } catch (Throwable t) {
@@ -74,10 +70,6 @@ public final class Epoll {
 
     /** {@code epoll_ctl(epfd, op, fd, {events, data})}; {@code scratch} holds the one event. */
     public static int ctl(int epfd, int op, int fd, int events, long data, MemorySegment scratch, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.EPOLL_CTL);
-            if (e != 0) return -e;
-        }
         scratch.set(JAVA_INT, 0, events);
         scratch.set(JAVA_LONG_UNALIGNED, DATA_OFFSET, data);
         try {
@@ -94,10 +86,6 @@ public final class Epoll {
      */
     public static int wait(int epfd, MemorySegment events, int maxEvents, long timeoutNanos,
                            MemorySegment timespec, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.EPOLL_WAIT);
-            if (e != 0) return -e;
-        }
         try {
             if (timeoutNanos > 0 && pwait2Works) {
                 timespec.set(JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);

@@ -16,7 +16,7 @@ public final class EventFd {
     public static final int EFD_CLOEXEC = Unistd.O_CLOEXEC;
 
     private static final MethodHandle EVENTFD = Native.nonBlocking("eventfd",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Syscall.EVENTFD);
     /** The wake-up write, made from any thread: critical (non-blocking fd) and errno-free. */
     private static final MethodHandle SIGNAL = Linker.nativeLinker().downcallHandle(
             Linker.nativeLinker().defaultLookup().find("write").orElseThrow(),
@@ -32,10 +32,6 @@ public final class EventFd {
 
     /** {@code eventfd(initial, flags)}. */
     public static int create(int initial, int flags, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.EVENTFD);
-            if (e != 0) return -e;
-        }
         try {
             return Native.check((int) EVENTFD.invokeExact(errno, initial, flags), errno);
         } catch (Throwable t) {

@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.os;
 
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -49,6 +50,17 @@ public final class Faults {
     public static long calls(Syscall call) {
         if (!ENABLED) throw new IllegalStateException("run the JVM with -Ddev.ioqueue.faults=true");
         return CALLS.get()[call.ordinal()];
+    }
+
+    /**
+     * Whether the current call of {@code call} must fail; if so, its errno is already in
+     * {@code capture}. Called by the handles {@link Native} wraps.
+     */
+    static boolean fire(Syscall call, MemorySegment capture) {
+        int e = check(call);
+        if (e == 0) return false;
+        Native.setErrno(capture, e);
+        return true;
     }
 
     /** The errno the current call must fail with, or 0 to make the real call. */

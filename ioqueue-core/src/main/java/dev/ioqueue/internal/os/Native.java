@@ -8,7 +8,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -31,7 +34,12 @@ public final class Native {
 
     /** A libc function that may block: an ordinary downcall with errno captured. */
     static MethodHandle blocking(String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.captureCallState("errno"));
+        return blocking(name, descriptor, null);
+    }
+
+    /** {@link #blocking(String, FunctionDescriptor)} that {@link Faults} can make fail as {@code call}. */
+    static MethodHandle blocking(String name, FunctionDescriptor descriptor, Syscall call) {
+        return faultable(LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.captureCallState("errno")), call);
     }
 
     /**
@@ -39,13 +47,50 @@ public final class Native {
      * which skips the thread-state transition. Never use it for a call that can sleep.
      */
     static MethodHandle nonBlocking(String name, FunctionDescriptor descriptor) {
-        return LINKER.downcallHandle(symbol(name), descriptor,
-                Linker.Option.captureCallState("errno"), Linker.Option.critical(false));
+        return nonBlocking(name, descriptor, null);
     }
 
-    static Optional<MethodHandle> optionalBlocking(String name, FunctionDescriptor descriptor) {
+    /** {@link #nonBlocking(String, FunctionDescriptor)} that {@link Faults} can make fail as {@code call}. */
+    static MethodHandle nonBlocking(String name, FunctionDescriptor descriptor, Syscall call) {
+        return faultable(LINKER.downcallHandle(symbol(name), descriptor,
+                Linker.Option.captureCallState("errno"), Linker.Option.critical(false)), call);
+    }
+
+    static Optional<MethodHandle> optionalBlocking(String name, FunctionDescriptor descriptor, Syscall call) {
         return LIBC.find(name).map(s ->
-                LINKER.downcallHandle(s, descriptor, Linker.Option.captureCallState("errno")));
+                faultable(LINKER.downcallHandle(s, descriptor, Linker.Option.captureCallState("errno")), call));
+    }
+
+    /**
+     * The fault-injection seam, in the one place every binding is made (as mio's {@code syscall!}
+     * wraps every call): with {@code -Ddev.ioqueue.faults=true}, the handle first asks
+     * {@link Faults} whether this call must fail, and if so returns -1 with the chosen errno in the
+     * capture segment instead of calling libc. Otherwise the real handle is returned untouched.
+     */
+    private static MethodHandle faultable(MethodHandle real, Syscall call) {
+        if (!Faults.ENABLED || call == null) return real;
+        MethodType type = real.type(); // (MemorySegment capture, args...) -> int or long
+        List<Class<?>> args = type.parameterList().subList(1, type.parameterCount());
+        MethodHandle fire = MethodHandles.dropArguments(MethodHandles.insertArguments(FIRE, 0, call), 1, args);
+        Object minusOne = type.returnType() == int.class ? (Object) (-1) : (Object) (-1L);
+        MethodHandle fail = MethodHandles.dropArguments(MethodHandles.constant(type.returnType(), minusOne), 0, type.parameterList());
+        return MethodHandles.guardWithTest(fire, fail, real);
+    }
+
+    private static final MethodHandle FIRE;
+
+    static {
+        try {
+            FIRE = MethodHandles.lookup().findStatic(Faults.class, "fire",
+                    MethodType.methodType(boolean.class, Syscall.class, MemorySegment.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Stores {@code errno} in a capture segment, as a failed call would. */
+    static void setErrno(MemorySegment capture, int errno) {
+        ERRNO.set(capture, 0L, errno);
     }
 
     private static MemorySegment symbol(String name) {

@@ -44,15 +44,15 @@ public final class SocketCalls {
     public static final int NO_BYTE = Integer.MIN_VALUE;
 
     private static final MethodHandle SOCKET = Native.nonBlocking("socket",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), Syscall.SOCKET);
     private static final MethodHandle SOCKETPAIR = Native.nonBlocking("socketpair",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), Syscall.SOCKET);
     private static final MethodHandle BIND = Native.nonBlocking("bind",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle LISTEN = Native.nonBlocking("listen",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle ACCEPT4 = Native.blocking("accept4",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT), Syscall.ACCEPT);
     private static final MethodHandle CONNECT = Native.blocking("connect",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle GETSOCKNAME = Native.nonBlocking("getsockname",
@@ -64,17 +64,13 @@ public final class SocketCalls {
     private static final MethodHandle SHUTDOWN = Native.nonBlocking("shutdown",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle RECV = Native.blocking("recv",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Syscall.READ);
     private static final MethodHandle SEND = Native.blocking("send",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), Syscall.WRITE);
 
     private SocketCalls() {}
 
     public static int socket(int domain, int type, int protocol, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.SOCKET);
-            if (e != 0) return -e;
-        }
         try {
             return Native.check((int) SOCKET.invokeExact(errno, domain, type, protocol), errno);
         } catch (Throwable t) {
@@ -84,10 +80,6 @@ public final class SocketCalls {
 
     /** {@code socketpair(domain, type, 0)}: the two fds packed as in {@link Unistd#pipe2}, or {@code -errno}. */
     public static long socketpair(int domain, int type, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.SOCKET);
-            if (e != 0) return -e;
-        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(JAVA_INT, 2);
             int r = Native.check((int) SOCKETPAIR.invokeExact(errno, domain, type, 0, fds), errno);
@@ -136,10 +128,6 @@ public final class SocketCalls {
 
     /** {@code accept4(fd, NULL, NULL, flags)}. */
     public static int accept4(int fd, int flags, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.ACCEPT);
-            if (e != 0) return -e;
-        }
         try {
             return Native.check((int) ACCEPT4.invokeExact(errno, fd, MemorySegment.NULL, MemorySegment.NULL, flags), errno);
         } catch (Throwable t) {
@@ -191,10 +179,6 @@ public final class SocketCalls {
 
     /** {@code recv} of one byte with {@code flags}: the byte (0..255), {@link #NO_BYTE} at end of stream, or {@code -errno}. */
     public static int recvByte(int fd, int flags, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.READ);
-            if (e != 0) return -e;
-        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment b = arena.allocate(JAVA_BYTE);
             long n = Native.check((long) RECV.invokeExact(errno, fd, b, 1L, flags), errno);
@@ -207,10 +191,6 @@ public final class SocketCalls {
 
     /** {@code send} of one byte with {@code flags}: 1, or {@code -errno}. */
     public static int sendByte(int fd, byte value, int flags, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.WRITE);
-            if (e != 0) return -e;
-        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment b = arena.allocateFrom(JAVA_BYTE, value);
             return (int) Native.check((long) SEND.invokeExact(errno, fd, b, 1L, flags), errno);

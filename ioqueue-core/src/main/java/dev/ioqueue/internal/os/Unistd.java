@@ -24,13 +24,13 @@ public final class Unistd {
 
     // read/write may block on a blocking fd, so they are ordinary (non-critical) downcalls.
     private static final MethodHandle READ = Native.blocking("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.READ);
     private static final MethodHandle WRITE = Native.blocking("write",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.WRITE);
     private static final MethodHandle CLOSE = Native.blocking("close",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.CLOSE);
     private static final MethodHandle PIPE2 = Native.nonBlocking("pipe2",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Syscall.PIPE);
     private static final MethodHandle DUP = Native.nonBlocking("dup",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle OPEN = Native.blocking("open",
@@ -41,10 +41,6 @@ public final class Unistd {
     private Unistd() {}
 
     public static long read(int fd, MemorySegment buf, long count, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.READ);
-            if (e != 0) return -e;
-        }
         try {
             return Native.check((long) READ.invokeExact(errno, fd, buf, count), errno);
         } catch (Throwable t) {
@@ -53,10 +49,6 @@ public final class Unistd {
     }
 
     public static long write(int fd, MemorySegment buf, long count, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.WRITE);
-            if (e != 0) return -e;
-        }
         try {
             return Native.check((long) WRITE.invokeExact(errno, fd, buf, count), errno);
         } catch (Throwable t) {
@@ -66,10 +58,6 @@ public final class Unistd {
 
     /** {@code close(fd)}. Never retried on EINTR: Linux has released the fd either way. */
     public static int close(int fd, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.CLOSE);
-            if (e != 0) return -e;
-        }
         try {
             return Native.check((int) CLOSE.invokeExact(errno, fd), errno);
         } catch (Throwable t) {
@@ -82,10 +70,6 @@ public final class Unistd {
      * {@code -errno}.
      */
     public static long pipe2(int flags, MemorySegment errno) {
-        if (Faults.ENABLED) {
-            int e = Faults.check(Syscall.PIPE);
-            if (e != 0) return -e;
-        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(JAVA_INT, 2);
             int r = Native.check((int) PIPE2.invokeExact(errno, fds, flags), errno);
