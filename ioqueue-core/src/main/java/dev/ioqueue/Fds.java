@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import dev.ioqueue.internal.Failures;
+import dev.ioqueue.internal.ThreadRegistrations;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.EventFd;
 import dev.ioqueue.internal.os.Native;
@@ -86,7 +87,7 @@ public final class Fds {
      * passes here.
      */
     static int opened(int fd) {
-        IoQueue.fdOpened(fd);
+        ThreadRegistrations.fdOpened(fd);
         return fd;
     }
 
@@ -211,9 +212,8 @@ public final class Fds {
     public static void close(int fd) {
         if (fd < 0) throw new IllegalArgumentException("close: fd " + fd + " is negative");
         Throwable failure = null;
-        IoQueue queue = IoQueue.currentIfAny();
         try {
-            if (queue != null) queue.forgetBeforeClose(fd);
+            ThreadRegistrations.beforeClose(fd);
         } catch (Throwable t) {
             failure = t;
         }

@@ -1,10 +1,10 @@
 package dev.ioqueue;
 
 import dev.ioqueue.internal.Failures;
+import dev.ioqueue.internal.Ownership;
 import dev.ioqueue.internal.Poller;
 import dev.ioqueue.internal.Registrations;
 import dev.ioqueue.internal.RunQueue;
-import dev.ioqueue.internal.Timer;
 import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.util.Collection;
@@ -17,54 +17,37 @@ import java.util.concurrent.RejectedExecutionException;
  * PRIORITY_READ", for any fd epoll accepts (pipes, sockets, eventfd, timerfd, ttys, inotify, fds
  * from native libraries), plus tasks posted from any thread and timers, all run on one thread.
  *
- * <h2>Threading</h2>
- * Each thread has its own queue ({@link #current()}), with its own epoll instance, so two threads
- * may wait on the same fd at once. Every method must be called on the owner thread and throws
+ * <p><b>Threading.</b> Each thread has its own queue ({@link #current()}), so two threads may wait
+ * on the same fd at once. Every method must be called on the owner thread and throws
  * {@link IllegalStateException} elsewhere, except {@link #execute}, {@link #runOnOwner},
  * {@link #schedule}, {@link #owner()}, {@link #isOwnerThread()}, {@link #isClosed()} and
  * {@link Cancellable#cancel()} on what they return, which are thread-safe.
  *
- * <h2>Waiters</h2>
- * One waiter per (fd, {@link ReadyEvent}) per queue: a READ and a WRITE waiter may share a
- * full-duplex socket, a second READ waiter on the same fd is refused. A waiter runs once; to wait
- * again, call {@link #await} again (from its callback is the cheap way: no syscall). ERROR and
- * HANGUP wake every waiter of the fd. Wake-ups may be spurious: a callback retries its syscall and
- * waits again on EAGAIN.
+ * <p><b>Waiters.</b> One per (fd, {@link ReadyEvent}) per queue. A waiter runs once; waiting again
+ * from its callback costs no syscall. ERROR and HANGUP wake every waiter of the fd. Wake-ups may be
+ * spurious: retry the syscall and wait again on EAGAIN. Registrations are level-triggered, kept
+ * while waiters follow each other, released before the next sleep otherwise (unless
+ * {@link #persist persisted}); {@link #run()} allocates nothing per event.
  *
- * <h2>Cost</h2>
- * The fd is registered with epoll (level-triggered) when first waited on, and kept registered while
- * waiters follow each other, so a steady stream of waits costs no {@code epoll_ctl}; an fd nobody
- * waits on again is deregistered before the next sleep, unless {@link #persist persisted}.
- * {@link #run()} allocates nothing per event. The queue holds one small object per fd it knows,
- * whatever the fd's number.
- *
- * <h2>Closing fds</h2>
- * Close a waited-on fd through {@link Handle#close()} or {@link Fds#close(int)} (they unregister it
- * from the calling thread's queue first), or {@link #unregister} it first. Closing it behind the
- * queue's back is a {@link PrematureCloseError}, raised when the queue notices.
- *
- * <h2>Lifetime</h2>
- * {@link #close()} releases the epoll fd, the wake-up eventfd and the native memory. A queue whose
- * thread ended without closing it releases them once it is unreachable (through a
- * {@link Cleaner}), so short-lived threads never leak fds.
+ * <p><b>Closing.</b> Close a waited-on fd through {@link Handle#close()} or {@link Fds#close(int)}
+ * (they unregister it from the calling thread's queue first), or after {@link #unregister}; closing
+ * it behind the queue's back is a {@link PrematureCloseError}, raised when the queue notices.
+ * {@link #close()} releases the queue's fds and native memory; a queue whose thread ended without
+ * closing it releases them once unreachable.
  */
 public final class IoQueue implements Executor, AutoCloseable {
     private static final ThreadLocal<IoQueue> CURRENT = new ThreadLocal<>();
     private static final Cleaner CLEANER = Cleaner.create();
-    /** How often a busy loop looks at the clock for the trust confirmation of {@link Registrations}. */
-    private static final int CONFIRM_CHECK_ROUNDS = 64;
 
-    private final Thread owner;
+    private final Ownership ownership;
     private final Poller poller;
     private final Cleaner.Cleanable cleanable;
     private final Registrations registrations;
     private final RunQueue runQueue;
-    private boolean looping;
-    private int rounds;
-    private volatile boolean closed;
 
     private IoQueue() {
-        owner = Thread.currentThread();
+        Thread owner = Thread.currentThread();
+        ownership = new Ownership(owner);
         poller = Poller.open();
         // The action holds the poller only, never the queue: it runs once the queue is unreachable.
         cleanable = CLEANER.register(this, poller::close);
@@ -94,17 +77,17 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /** The thread that owns this queue. Thread-safe. */
     public Thread owner() {
-        return owner;
+        return ownership.owner();
     }
 
     /** Whether the calling thread owns this queue. Thread-safe. */
     public boolean isOwnerThread() {
-        return Thread.currentThread() == owner;
+        return ownership.isOwner();
     }
 
     /** Whether {@link #close()} was called. Thread-safe. */
     public boolean isClosed() {
-        return closed;
+        return ownership.isClosed();
     }
 
     /**
@@ -113,60 +96,54 @@ public final class IoQueue implements Executor, AutoCloseable {
      * another. Owner thread only.
      */
     public boolean isInLoop() {
-        checkOwner("isInLoop");
-        return looping;
+        ownership.check("isInLoop");
+        return ownership.isLooping();
     }
 
     /**
      * Waits for {@code fd} to become ready for {@code event}: {@code callback} runs once, on this
-     * thread, from {@link #run()} or {@link #poll}, told the fd and what the OS reported. Owner
-     * thread only.
+     * thread, told the fd and what the OS reported. Owner thread only.
      *
-     * @throws IllegalArgumentException if {@code fd} is negative, or is this queue's own epoll or
-     *     wake-up fd
-     * @throws IllegalStateException if a waiter already waits on {@code fd} for {@code event} here
-     *     (that waiter is left untouched), off the owner thread, or after close
-     * @throws SyscallException if epoll refuses the fd: EBADF (not open), EPERM (a regular file or
-     *     directory: epoll cannot wait on those), ENOMEM/ENOSPC (kernel limits); nothing is kept
+     * @throws IllegalArgumentException if {@code fd} is negative or one of the queue's own
+     * @throws IllegalStateException if {@code fd} already has an {@code event} waiter here (left
+     *     untouched), off the owner thread, or after close
+     * @throws SyscallException if epoll refuses the fd (EBADF: not open; EPERM: a regular file or
+     *     directory; ENOMEM/ENOSPC: kernel limits); nothing is kept
      * @throws PrematureCloseError if an earlier waiter's fd of this number was closed behind the
      *     queue's back
      */
     public void await(int fd, ReadyEvent event, ReadyCallback callback) {
         Objects.requireNonNull(event, "event");
         Objects.requireNonNull(callback, "callback");
-        checkOwnerAndOpen("await");
+        ownership.checkOpen("await");
         checkFd(fd);
         registrations.await(fd, event, callback);
     }
 
     /**
-     * Withdraws exactly this waiter: the one {@code callback} registered on {@code fd} for
-     * {@code event}, if it still waits or was collected by {@link #run()} but has not run. Another
-     * waiter is never touched. The OS interest is released before the next sleep. Owner thread
-     * only; after close it returns false.
+     * Withdraws exactly this waiter ({@code callback} on {@code fd} for {@code event}), waiting or
+     * collected but not yet run; the OS interest goes before the next sleep. Owner thread only.
      *
-     * @return whether the waiter was withdrawn (false: it already ran, or was never there)
+     * @return whether it was withdrawn (false: it already ran, was never there, or the queue is closed)
      */
     public boolean cancel(int fd, ReadyEvent event, ReadyCallback callback) {
         Objects.requireNonNull(event, "event");
-        checkOwner("cancel");
-        if (closed || fd < 0) return false;
+        ownership.check("cancel");
+        if (ownership.isClosed() || fd < 0) return false;
         return registrations.cancel(fd, event, callback);
     }
 
     /**
-     * Forgets {@code fd}: its waiters never run, not even those already collected for running (each
-     * is told through {@link ReadyCallback#onDropped}), and its epoll registration and persist mark
-     * are removed. A no-op, without a syscall, when the queue knows nothing of the fd. Owner thread
-     * only.
+     * Forgets {@code fd}: its waiters never run, even those already collected (each is told through
+     * {@link ReadyCallback#onDropped}); its registration and persist mark go. No syscall when the
+     * queue knows nothing of it. Owner thread only.
      *
-     * @throws PrematureCloseError if the fd was closed while waited on or persisted (epoll answers
-     *     EBADF or ENOENT)
+     * @throws PrematureCloseError if the fd was closed while waited on or persisted
      */
     public void unregister(int fd) {
-        checkOwnerAndOpen("unregister");
+        ownership.checkOpen("unregister");
         checkFd(fd);
-        registrations.forget(fd, true);
+        registrations.unregister(fd);
     }
 
     /** {@link #unregister(int)} of the handle's fd. */
@@ -175,15 +152,14 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     /**
-     * Keeps {@code fd} registered with epoll across waits, so waiting on it again later costs no
-     * {@code epoll_ctl} even when no waiter follows right away. Events on it while nobody waits may
-     * wake {@link #poll} spuriously (the queue then narrows the registration). Ends with
-     * {@link #unregister}. Owner thread only.
+     * Keeps {@code fd} registered across waits, so a later wait costs no {@code epoll_ctl} even
+     * when none follows at once; events nobody waits for may wake {@link #poll} spuriously (then the
+     * registration is dropped). Ends with {@link #unregister}. Owner thread only.
      *
      * @throws SyscallException as {@link #await} does for an fd epoll refuses
      */
     public void persist(int fd) {
-        checkOwnerAndOpen("persist");
+        ownership.checkOpen("persist");
         checkFd(fd);
         registrations.persist(fd);
     }
@@ -198,30 +174,24 @@ public final class IoQueue implements Executor, AutoCloseable {
      * yet run. Owner thread only.
      */
     public boolean running() {
-        checkOwner("running");
-        return !closed && (registrations.waiterCount() > 0 || !registrations.batchEmpty() || runQueue.pending());
+        ownership.check("running");
+        return !ownership.isClosed() && (registrations.waiterCount() > 0 || !registrations.batchEmpty() || runQueue.pending());
     }
 
     /**
-     * Collects, without running them, the callbacks whose fds are ready (each bound to its fd and
-     * events), the due timers' tasks and the posted tasks; returns how many it added to
-     * {@code ready}. Run them on this thread. Owner thread only; not from inside {@link #run()}.
-     *
-     * <p>Returns 0 at once when nothing is pending. Otherwise waits until something is ready or
-     * {@code timeout} passes: {@code null} waits as long as it takes, {@link Duration#ZERO} never
-     * blocks, and a positive timeout never ends early (nanosecond precision with
-     * {@code epoll_pwait2}, else rounded up to the millisecond; EINTR resumes with the time left).
-     * Callbacks collected by a {@code run()} that a callback's exception interrupted come first.
-     *
-     * <p>Unlike {@code run()}, this allocates a small {@code Runnable} per ready callback.
+     * Collects, without running them, the ready callbacks (bound to their fd and events), due
+     * timers and posted tasks as Runnables that run at most once, on this thread; returns how many
+     * it added. Owner thread only; not from inside the loop. Returns 0 at once when nothing is
+     * pending, else waits until something is ready or {@code timeout} passes ({@code null}: no
+     * limit; {@link Duration#ZERO}: no wait; a positive one never ends early, to the nanosecond with
+     * {@code epoll_pwait2}). Allocates a small Runnable per item, unlike {@link #run()}.
      */
     public int poll(Collection<? super Runnable> ready, Duration timeout) {
         Objects.requireNonNull(ready, "ready");
-        checkOwnerAndOpen("poll");
-        enterLoop("poll");
+        ownership.enterLoop("poll");
         try {
             if (!running()) return 0;
-            long timeoutNanos = timeout == null ? -1 : Math.max(0, saturatedNanos(timeout));
+            long timeoutNanos = timeout == null ? -1 : Math.max(0, Ownership.nanos(timeout));
             long deadline = System.nanoTime() + timeoutNanos;
             int n = 0;
             while (true) {
@@ -235,63 +205,57 @@ public final class IoQueue implements Executor, AutoCloseable {
                 if (timeoutNanos > 0 && deadline - System.nanoTime() <= 0) return n;
             }
         } finally {
-            looping = false;
+            ownership.exitLoop();
         }
     }
 
     /**
      * Polls and runs callbacks, timers and tasks until nothing is pending. Owner thread only; not
-     * re-entrant. An exception thrown by a callback, timer or task propagates out; what was
-     * collected but not yet run stays and runs first on the next {@code run()} or {@link #poll}.
+     * re-entrant. What a callback, timer or task throws propagates; the rest of what was collected
+     * runs first next time.
      */
     public void run() {
-        checkOwnerAndOpen("run");
-        enterLoop("run");
+        ownership.enterLoop("run");
         try {
             while (running()) runRound(-1);
         } finally {
-            looping = false;
+            ownership.exitLoop();
         }
     }
 
     /**
-     * One round of {@link #run()}: waits at most {@code timeout} ({@code null}: as long as it
-     * takes) for something to be ready, unless something already is, then runs what is ready.
-     * Returns how many callbacks, timers and tasks ran: 0 at once when nothing is pending, and
-     * possibly 0 before the timeout after a spurious wake-up. Owner thread only; not re-entrant.
-     * This is the building block of loops that stop on their own condition, like Kotlin's
-     * {@code runIoQueue}.
+     * One round of {@link #run()}: waits at most {@code timeout} ({@code null}: no limit) unless
+     * something is ready, then runs what is ready, taking only the tasks posted before the round
+     * began. Returns how many ran (0 at once when nothing is pending, or after a spurious wake-up).
+     * Owner thread only; not re-entrant. The building block of loops with their own stop condition.
      */
     public int runOnce(Duration timeout) {
-        checkOwnerAndOpen("runOnce");
-        enterLoop("runOnce");
+        ownership.enterLoop("runOnce");
         try {
             if (!running()) return 0;
-            return runRound(timeout == null ? -1 : Math.max(0, saturatedNanos(timeout)));
+            return runRound(timeout == null ? -1 : Math.max(0, Ownership.nanos(timeout)));
         } finally {
-            looping = false;
+            ownership.exitLoop();
         }
     }
 
     /**
-     * Posts {@code task} to run on the owner thread, in FIFO order with other posted tasks.
-     * Thread-safe; from another thread it wakes the queue if it sleeps (one eventfd write per
-     * sleep at most). A task accepted before {@link #close()} still runs, at the latest during
-     * {@code close()}.
+     * Posts {@code task} to run on the owner thread, FIFO with other posted tasks, waking the loop
+     * (one eventfd write per sleep at most). Thread-safe. A task accepted before {@link #close()}
+     * runs, at the latest during {@code close()}.
      *
      * @throws RejectedExecutionException after {@link #close()}
      */
     @Override
     public void execute(Runnable task) {
         Objects.requireNonNull(task, "task");
-        if (!runQueue.offer(task)) throw rejected();
+        if (!runQueue.offer(task)) throw ownership.rejected();
     }
 
     /**
-     * Runs {@code task} at once when called on the owner thread, else posts it as {@link #execute}
-     * does; returns false, running nothing, once the queue is closed (where {@code execute}
-     * throws). Thread-safe. The way to "do this on the loop" from code that may or may not run
-     * there, such as a cancellation handler.
+     * Runs {@code task} now on the owner thread, else posts it as {@link #execute} does; returns
+     * false, running nothing, once the queue is closed. Thread-safe: "do this on the loop" for
+     * code that may or may not run there, such as a cancellation handler.
      */
     public boolean runOnOwner(Runnable task) {
         Objects.requireNonNull(task, "task");
@@ -299,10 +263,9 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     /**
-     * Runs {@code task} on the owner thread once {@code delay} has passed (a zero or negative delay
-     * means at the next round). Timers fire in deadline order, ties in scheduling order.
-     * Thread-safe. If the queue closes first, the timer is dropped without a word; use
-     * {@link #schedule(Duration, Runnable, Runnable)} to be told.
+     * Runs {@code task} on the owner thread once {@code delay} has passed (zero or negative: at the
+     * next round); deadline order, ties in scheduling order. Thread-safe. A timer still pending at
+     * {@link #close()} is dropped silently; see {@link #schedule(Duration, Runnable, Runnable)}.
      *
      * @return a handle whose {@code cancel()} guarantees the task will not run, if it has not
      * @throws RejectedExecutionException after {@link #close()}
@@ -312,26 +275,15 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     /**
-     * {@link #schedule(Duration, Runnable)}, and if the queue closes before the timer fires (and it
-     * was not cancelled), {@code ifDropped} runs instead, on the owner thread, during
-     * {@link #close()}: a timer that stands for a suspended computation fails it there instead of
-     * leaving it waiting forever. Thread-safe.
-     *
-     * @throws RejectedExecutionException after {@link #close()}
+     * {@link #schedule(Duration, Runnable)}, and if the queue closes first, {@code ifDropped} runs
+     * instead, on the owner thread, during {@link #close()}: a timer that stands for a suspended
+     * computation fails it there instead of leaving it waiting forever. Thread-safe.
      */
     public Cancellable schedule(Duration delay, Runnable task, Runnable ifDropped) {
         Objects.requireNonNull(delay, "delay");
         Objects.requireNonNull(task, "task");
-        long nanos = Math.max(0, saturatedNanos(delay));
-        long now = System.nanoTime();
-        long deadline = nanos > Long.MAX_VALUE / 2 ? now + Long.MAX_VALUE / 2 : now + nanos;
-        Timer timer = runQueue.newTimer(deadline, task, ifDropped);
-        if (Thread.currentThread() == owner) {
-            if (closed) throw rejected();
-            runQueue.addTimer(timer);
-        } else {
-            execute(() -> runQueue.addTimer(timer));
-        }
+        Cancellable timer = runQueue.schedule(Ownership.nanos(delay), task, ifDropped);
+        if (timer == null) throw ownership.rejected();
         return timer;
     }
 
@@ -341,25 +293,21 @@ public final class IoQueue implements Executor, AutoCloseable {
      * Owner thread only.
      */
     public Cancellable hold() {
-        checkOwnerAndOpen("hold");
+        ownership.checkOpen("hold");
         return runQueue.hold();
     }
 
     /**
-     * Releases the epoll fd, the wake-up eventfd and the native memory. Tasks accepted by
-     * {@link #execute} before this call run first (later ones are rejected); timers are discarded
-     * (those scheduled with an {@code ifDropped} are told), and waiters too, each told through
-     * {@link ReadyCallback#onDropped}. The resources are released whatever those throw; the first
-     * throwable then propagates, the rest suppressed onto it. The thread's next {@link #current()}
-     * creates a new queue. Idempotent. Owner thread only, not from inside {@link #run()}. Returns
-     * promptly whatever other threads do meanwhile.
+     * Runs the tasks already accepted (later ones are rejected), drops timers (telling those with an
+     * {@code ifDropped}) and waiters (through {@link ReadyCallback#onDropped}), then releases the
+     * epoll fd, eventfd and native memory whatever those threw; the first throwable then
+     * propagates, the rest suppressed onto it. Returns promptly whatever other threads do. The
+     * thread's next {@link #current()} makes a new queue. Idempotent. Owner thread only, not from
+     * inside the loop.
      */
     @Override
     public void close() {
-        checkOwner("close");
-        if (closed) return;
-        if (looping) throw new IllegalStateException("close() from inside run()/poll(): close the queue after it returns");
-        closed = true;
+        if (!ownership.close()) return;
         if (CURRENT.get() == this) CURRENT.remove();
         Throwable failure = null;
         try {
@@ -375,18 +323,7 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     @Override
     public String toString() {
-        return "IoQueue[" + owner.getName() + (closed ? ", closed]" : "]");
-    }
-
-    /** Called by Fds.close and Handle.close before they close an fd on this thread. */
-    void forgetBeforeClose(int fd) {
-        if (!closed && fd >= 0) registrations.forget(fd, false);
-    }
-
-    /** Called when the library made fd {@code fd} on this thread: its number was free until now. */
-    static void fdOpened(int fd) {
-        IoQueue q = CURRENT.get();
-        if (q != null && !q.closed) q.registrations.fdOpened(fd);
+        return "IoQueue[" + owner().getName() + (isClosed() ? ", closed]" : "]");
     }
 
     // ---- the loop ----
@@ -404,10 +341,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     /** Flushes registrations, waits, and collects ready waiters into the batch. */
     private void waitForEvents(long timeoutNanos) {
         registrations.flush();
-        boolean confirming = registrations.confirming();
-        if (confirming && (timeoutNanos < 0 || timeoutNanos > Registrations.CONFIRM_NANOS)) {
-            timeoutNanos = Registrations.CONFIRM_NANOS;
-        }
+        timeoutNanos = registrations.boundTimeout(timeoutNanos);
         int n;
         if (timeoutNanos == 0) {
             n = poller.await(0);
@@ -419,47 +353,9 @@ public final class IoQueue implements Executor, AutoCloseable {
             }
         }
         registrations.collect(n);
-        if (confirming && (n == 0 || ++rounds % CONFIRM_CHECK_ROUNDS == 0)) {
-            long now = System.nanoTime();
-            if (now - registrations.confirmDeadline() >= 0) registrations.confirm(now);
-        }
     }
-
-    // ---- checks ----
 
     private static void checkFd(int fd) {
         if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
-    }
-
-    private void checkOwner(String method) {
-        if (Thread.currentThread() != owner) {
-            throw new IllegalStateException(method + "() called on thread " + Thread.currentThread().getName()
-                    + ", but this queue belongs to thread " + owner.getName());
-        }
-    }
-
-    private void checkOwnerAndOpen(String method) {
-        checkOwner(method);
-        if (closed) throw new IllegalStateException(method + "() on a closed queue (thread " + owner.getName() + ")");
-    }
-
-    private void enterLoop(String method) {
-        if (looping) {
-            throw new IllegalStateException(method + "() called from inside run()/runOnce()/poll() of this queue"
-                    + " (a callback, task or coroutine of the loop): the loop is not re-entrant");
-        }
-        looping = true;
-    }
-
-    private RejectedExecutionException rejected() {
-        return new RejectedExecutionException("the queue of thread " + owner.getName() + " is closed");
-    }
-
-    private static long saturatedNanos(Duration d) {
-        try {
-            return d.toNanos();
-        } catch (ArithmeticException overflow) {
-            return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
-        }
     }
 }

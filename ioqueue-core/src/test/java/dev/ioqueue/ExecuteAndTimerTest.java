@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -21,20 +22,22 @@ class ExecuteAndTimerTest extends QueueTestSupport {
         long[] perThreadSum = new long[producers];
         int[] lastSeen = new int[producers];
         boolean[] outOfOrder = {false};
-        int[] ran = {0};
+        Recorder executed = new Recorder(); // the tasks all run here, on the owner thread
         Cancellable hold = q.hold();
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < producers; t++) {
             int id = t;
             lastSeen[id] = -1;
+            Runnable ran = executed.task("from " + id);
             Thread th = new Thread(() -> {
                 for (int i = 0; i < perProducer; i++) {
                     int seq = i;
                     q.execute(() -> {
+                        ran.run();
                         if (seq != lastSeen[id] + 1) outOfOrder[0] = true;
                         lastSeen[id] = seq;
                         perThreadSum[id] += seq;
-                        if (++ran[0] == producers * perProducer) hold.cancel();
+                        if (executed.tasks() == producers * perProducer) hold.cancel();
                     });
                 }
             });
@@ -43,7 +46,11 @@ class ExecuteAndTimerTest extends QueueTestSupport {
         }
         q.run();
         for (Thread t : threads) t.join();
-        assertEquals(producers * perProducer, ran[0]);
+        assertEquals(producers * perProducer, executed.tasks());
+        List<String> log = executed.log();
+        for (int id = 0; id < producers; id++) {
+            assertEquals(perProducer, Collections.frequency(log, Recorder.taskRan("from " + id)), "tasks of producer " + id);
+        }
         for (long s : perThreadSum) assertEquals((long) perProducer * (perProducer - 1) / 2, s);
         assertFalse(outOfOrder[0], "each producer's tasks ran in FIFO order");
     }

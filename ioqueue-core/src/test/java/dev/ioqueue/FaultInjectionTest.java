@@ -25,17 +25,17 @@ class FaultInjectionTest extends QueueTestSupport {
     void epollWaitFailureSurfacesAndTheWaiterRunsExactlyOnceAfterwards(int errno) {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
-            int[] ran = {0};
-            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> ran[0]++);
+            Recorder waiter = new Recorder();
+            q.await(p.readFd(), ReadyEvent.READ, waiter);
             TestFds.writeByte(p.writeFd(), 1);
             Faults.failNth(Syscall.EPOLL_WAIT, 1, errno);
             SyscallException e = assertThrows(SyscallException.class, q::run);
             assertEquals("epoll_wait", e.operation());
             assertEquals(Errno.name(errno), e.errnoName());
-            assertEquals(0, ran[0]);
+            assertEquals(List.of(), waiter.log());
             assertTrue(q.running(), "the waiter is still there");
             q.run();
-            assertEquals(1, ran[0]);
+            assertEquals(List.of(Recorder.ready(p.readFd(), Event.READ)), waiter.log());
         }
     }
 
@@ -51,11 +51,11 @@ class FaultInjectionTest extends QueueTestSupport {
             assertEquals(p.readFd(), e.fd());
             assertTrue(e.getMessage().contains("fd " + p.readFd()), e.getMessage());
             assertFalse(q.running());
-            int[] ran = {0};
-            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> ran[0]++);
+            Recorder waiter = new Recorder();
+            q.await(p.readFd(), ReadyEvent.READ, waiter);
             TestFds.writeByte(p.writeFd(), 1);
             q.run();
-            assertEquals(1, ran[0]);
+            assertEquals(List.of(Recorder.ready(p.readFd(), Event.READ)), waiter.log());
         }
     }
 
@@ -158,19 +158,19 @@ class FaultInjectionTest extends QueueTestSupport {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
-            int[] runs = {0};
+            Recorder reader = new Recorder().then((fd, ev) -> TestFds.readByte(fd));
             int rounds = 3000;
             int failures = 0;
             for (int i = 0; i < rounds; i++) {
                 Fds.Pipe p = (i & 1) == 0 ? a : b;
-                int before = runs[0];
-                q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { TestFds.readByte(fd); runs[0]++; });
+                int before = reader.calls();
+                q.await(p.readFd(), ReadyEvent.READ, reader);
                 TestFds.writeByte(p.writeFd(), 1);
                 int roll = random.nextInt(10);
                 if (roll < 3) Faults.failNth(Syscall.EPOLL_WAIT, 1, Errno.EINTR, 1 + random.nextInt(3));
                 else if (roll < 4) Faults.failNth(Syscall.EPOLL_WAIT, 1, Errno.ENOMEM);
                 else if (roll < 5) Faults.failNth(Syscall.EPOLL_CTL, 1, Errno.ENOMEM);
-                while (runs[0] == before) {
+                while (reader.calls() == before) {
                     try {
                         q.run();
                     } catch (SyscallException expected) {
@@ -178,9 +178,11 @@ class FaultInjectionTest extends QueueTestSupport {
                     }
                 }
                 Faults.clear();
-                assertEquals(before + 1, runs[0], "seed " + seed + ", round " + i);
+                assertEquals(before + 1, reader.calls(), "seed " + seed + ", round " + i);
+                assertEquals(p.readFd(), reader.lastFd(), "seed " + seed + ", round " + i);
             }
-            assertEquals(rounds, runs[0]);
+            assertEquals(rounds, reader.calls());
+            assertEquals(0, reader.drops(), "no waiter was dropped (seed " + seed + ")");
             assertTrue(failures > 0, "faults were injected (seed " + seed + ")");
         }
     }

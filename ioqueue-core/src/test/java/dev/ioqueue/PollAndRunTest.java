@@ -11,7 +11,9 @@ import dev.ioqueue.internal.os.Faults;
 import dev.ioqueue.internal.os.Syscall;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class PollAndRunTest extends QueueTestSupport {
@@ -116,17 +118,19 @@ class PollAndRunTest extends QueueTestSupport {
     void callbacksLeftByAThrowingRunArePolledFirst() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
-            int[] count = {0};
-            ReadyCallback thrower = (fd, ev) -> { count[0]++; throw new IllegalStateException("x"); };
+            Recorder thrower = new Recorder().then((fd, ev) -> { throw new IllegalStateException("x"); });
             q.await(a.readFd(), ReadyEvent.READ, thrower);
             q.await(b.readFd(), ReadyEvent.READ, thrower);
             TestFds.writeByte(a.writeFd(), 1);
             TestFds.writeByte(b.writeFd(), 1);
             assertThrows(IllegalStateException.class, q::run);
+            assertEquals(1, thrower.calls(), "run() stopped at the first exception");
             List<Runnable> ready = new ArrayList<>();
             assertEquals(1, q.poll(ready, Duration.ZERO), "the second callback was kept");
             assertThrows(IllegalStateException.class, () -> ready.getFirst().run());
-            assertEquals(2, count[0]);
+            assertEquals(2, thrower.calls());
+            assertEquals(Set.of(Recorder.ready(a.readFd(), Event.READ), Recorder.ready(b.readFd(), Event.READ)),
+                    Set.copyOf(thrower.log()), "each ran once, in either order");
         }
     }
 
@@ -143,20 +147,28 @@ class PollAndRunTest extends QueueTestSupport {
     void aTaskThatKeepsRepostingItselfDoesNotStarveTheFds() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
-            boolean[] fdRan = {false};
-            int[] spins = {0};
-            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> fdRan[0] = true);
+            Recorder events = new Recorder();
+            q.await(p.readFd(), ReadyEvent.READ, events);
             TestFds.writeByte(p.writeFd(), 1);
+            Runnable spin = events.task("spin");
             Runnable spinner = new Runnable() {
                 @Override
                 public void run() {
-                    if (!fdRan[0] && ++spins[0] < 1_000_000) q.execute(this);
+                    spin.run();
+                    if (events.calls() == 0 && events.tasks() < 1_000_000) q.execute(this);
                 }
             };
             q.execute(spinner);
             q.run();
-            assertTrue(fdRan[0]);
-            assertTrue(spins[0] < 10, "the fd ran within a few rounds, not after " + spins[0]);
+            List<String> log = events.log();
+            int spins = log.indexOf(Recorder.ready(p.readFd(), Event.READ));
+            assertTrue(spins >= 0, "the fd ran");
+            assertTrue(spins < 10, "the fd ran within a few rounds, not after " + spins);
+            // k spins, then the fd, then the one spin already posted, which sees the fd ran and stops
+            List<String> expected = new ArrayList<>(Collections.nCopies(spins, Recorder.taskRan("spin")));
+            expected.add(Recorder.ready(p.readFd(), Event.READ));
+            expected.add(Recorder.taskRan("spin"));
+            assertEquals(expected, log);
         }
     }
 }

@@ -171,15 +171,25 @@ class ScenarioTest extends QueueTestSupport {
             new Thread(() -> {
                 try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
                     IoQueue q = IoQueue.current();
-                    int[] count = {0};
-                    ReadyCallback[] pingPong = new ReadyCallback[2];
-                    pingPong[0] = (fd, ev) -> { TestFds.readByte(fd); if (++count[0] < hops) { TestFds.writeByte(b.writeFd(), 1); q.await(b.readFd(), ReadyEvent.READ, pingPong[1]); } };
-                    pingPong[1] = (fd, ev) -> { TestFds.readByte(fd); if (++count[0] < hops) { TestFds.writeByte(a.writeFd(), 1); q.await(a.readFd(), ReadyEvent.READ, pingPong[0]); } };
-                    q.await(a.readFd(), ReadyEvent.READ, pingPong[0]);
+                    // One waiter bounces a byte between the pipes: a, b, a, b, ... until it ran `hops` times.
+                    Recorder pingPong = new Recorder();
+                    pingPong.then((fd, ev) -> {
+                        TestFds.readByte(fd);
+                        if (pingPong.calls() < hops) {
+                            Fds.Pipe next = fd == a.readFd() ? b : a;
+                            TestFds.writeByte(next.writeFd(), 1);
+                            q.await(next.readFd(), ReadyEvent.READ, pingPong);
+                        }
+                    });
+                    q.await(a.readFd(), ReadyEvent.READ, pingPong);
                     TestFds.writeByte(a.writeFd(), 1);
                     q.run();
                     q.close();
-                    result.complete(count[0]);
+                    List<String> log = pingPong.log();
+                    for (int i = 0; i < log.size(); i++) {
+                        assertEquals(Recorder.ready((i & 1) == 0 ? a.readFd() : b.readFd(), Event.READ), log.get(i), "hop " + i);
+                    }
+                    result.complete(pingPong.calls());
                 } catch (Throwable e) {
                     result.completeExceptionally(e);
                 }

@@ -8,6 +8,7 @@ import dev.ioqueue.internal.os.Faults;
 import dev.ioqueue.internal.os.Syscall;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -45,7 +46,7 @@ class UnregisterAndPersistTest extends QueueTestSupport {
     void unregisterVoidsRunnablesHandedOutByPollAndTellsTheirWaiters() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
-            Recording r = new Recording();
+            Recorder r = new Recorder();
             q.await(p.readFd(), ReadyEvent.READ, r);
             TestFds.writeByte(p.writeFd(), 1);
             List<Runnable> ready = new ArrayList<>();
@@ -53,8 +54,7 @@ class UnregisterAndPersistTest extends QueueTestSupport {
             q.unregister(p.readFd());
             ready.getFirst().run();
             ready.getFirst().run();
-            assertEquals(0, r.ready, "never ran after unregister");
-            assertEquals(1, r.dropped, "told once");
+            assertEquals(List.of(Recorder.dropped(p.readFd())), r.log(), "told once, never ran after unregister");
         }
     }
 
@@ -62,14 +62,14 @@ class UnregisterAndPersistTest extends QueueTestSupport {
     void aRunnableFromPollRunsItsCallbackAtMostOnce() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
-            Recording r = new Recording();
+            Recorder r = new Recorder();
             q.await(p.readFd(), ReadyEvent.READ, r);
             TestFds.writeByte(p.writeFd(), 1);
             List<Runnable> ready = new ArrayList<>();
             q.poll(ready, null);
             ready.getFirst().run();
             ready.getFirst().run();
-            assertEquals(1, r.ready);
+            assertEquals(List.of(Recorder.ready(p.readFd(), Event.READ)), r.log());
         }
     }
 
@@ -88,22 +88,19 @@ class UnregisterAndPersistTest extends QueueTestSupport {
     void waitingAgainFromTheCallbackCostsNoEpollCtl() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
-            int[] hops = {0};
-            ReadyCallback echo = new ReadyCallback() {
-                @Override
-                public void onReady(int fd, java.util.Set<Event> events) {
-                    TestFds.readByte(fd);
-                    if (++hops[0] < 1000) {
-                        TestFds.writeByte(p.writeFd(), 1);
-                        q.await(fd, ReadyEvent.READ, this);
-                    }
+            Recorder echo = new Recorder();
+            echo.then((fd, events) -> {
+                TestFds.readByte(fd);
+                if (echo.calls() < 1000) {
+                    TestFds.writeByte(p.writeFd(), 1);
+                    q.await(fd, ReadyEvent.READ, echo);
                 }
-            };
+            });
             long ctlBefore = Faults.calls(Syscall.EPOLL_CTL);
             q.await(p.readFd(), ReadyEvent.READ, echo);
             TestFds.writeByte(p.writeFd(), 1);
             q.run();
-            assertEquals(1000, hops[0]);
+            assertEquals(Collections.nCopies(1000, Recorder.ready(p.readFd(), Event.READ)), echo.log());
             long ctl = Faults.calls(Syscall.EPOLL_CTL) - ctlBefore;
             assertTrue(ctl <= 2, "1000 waits cost " + ctl + " epoll_ctl (one ADD, one final DEL)");
         }
@@ -114,14 +111,15 @@ class UnregisterAndPersistTest extends QueueTestSupport {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
             q.persist(p.readFd());
-            int[] ran = {0};
+            Recorder reader = new Recorder().then((fd, ev) -> TestFds.readByte(fd));
             long ctlBefore = Faults.calls(Syscall.EPOLL_CTL);
             for (int i = 0; i < 100; i++) {
-                q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { TestFds.readByte(fd); ran[0]++; });
+                q.await(p.readFd(), ReadyEvent.READ, reader);
                 TestFds.writeByte(p.writeFd(), 1);
                 q.run(); // the waiter runs; nobody waits again before the queue goes idle
+                assertEquals(i + 1, reader.calls(), "round " + i);
             }
-            assertEquals(100, ran[0]);
+            assertEquals(Collections.nCopies(100, Recorder.ready(p.readFd(), Event.READ)), reader.log());
             assertEquals(1, Faults.calls(Syscall.EPOLL_CTL) - ctlBefore, "one MOD to add EPOLLIN, then nothing");
             q.unregister(p.readFd());
         }
@@ -159,46 +157,29 @@ class UnregisterAndPersistTest extends QueueTestSupport {
         }
     }
 
-    /** Counts both ways a waiter can end. */
-    private static class Recording implements ReadyCallback {
-        int ready;
-        int dropped;
-
-        @Override
-        public void onReady(int fd, java.util.Set<Event> events) {
-            ready++;
-        }
-
-        @Override
-        public void onDropped(int fd) {
-            dropped++;
-        }
-    }
-
     @Test
     void waitersRemovedWithoutRunningAreToldSoAndNeverRun() {
         IoQueue q = IoQueue.current();
         Fds.SocketPair s = Fds.socketPair();
         try (Fds.Pipe a = Fds.pipe()) {
-            Recording byUnregister = new Recording();
+            Recorder byUnregister = new Recorder();
             q.await(a.readFd(), ReadyEvent.READ, byUnregister);
             q.unregister(a.readFd());
-            Recording readByClose = new Recording();
-            Recording writeByClose = new Recording();
+            Recorder readByClose = new Recorder();
+            Recorder writeByClose = new Recorder();
             TestFds.fill(s.first());
             q.await(s.first(), ReadyEvent.READ, readByClose);
             q.await(s.first(), ReadyEvent.WRITE, writeByClose);
             Fds.close(s.first());
-            Recording byCancel = new Recording();
+            Recorder byCancel = new Recorder();
             q.await(a.readFd(), ReadyEvent.READ, byCancel);
             q.cancel(a.readFd(), ReadyEvent.READ, byCancel);
             TestFds.writeByte(a.writeFd(), 1);
             q.run();
-            assertEquals(0, byUnregister.ready + readByClose.ready + writeByClose.ready + byCancel.ready);
-            assertEquals(1, byUnregister.dropped);
-            assertEquals(1, readByClose.dropped);
-            assertEquals(1, writeByClose.dropped);
-            assertEquals(0, byCancel.dropped, "cancel is asked for: nothing to tell");
+            assertEquals(List.of(Recorder.dropped(a.readFd())), byUnregister.log());
+            assertEquals(List.of(Recorder.dropped(s.first())), readByClose.log());
+            assertEquals(List.of(Recorder.dropped(s.first())), writeByClose.log());
+            assertEquals(List.of(), byCancel.log(), "cancel is asked for: nothing to tell");
             Fds.close(s.second());
         }
     }
@@ -208,28 +189,20 @@ class UnregisterAndPersistTest extends QueueTestSupport {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe a = Fds.pipe(); Fds.Pipe b = Fds.pipe()) {
             // Both are ready in one batch; whichever runs first unregisters the other.
-            Recording onA = new Recording() {
-                @Override
-                public void onReady(int fd, java.util.Set<Event> events) {
-                    super.onReady(fd, events);
-                    q.unregister(b.readFd());
-                }
-            };
-            Recording onB = new Recording() {
-                @Override
-                public void onReady(int fd, java.util.Set<Event> events) {
-                    super.onReady(fd, events);
-                    q.unregister(a.readFd());
-                }
-            };
+            Recorder onA = new Recorder().then((fd, ev) -> q.unregister(b.readFd()));
+            Recorder onB = new Recorder().then((fd, ev) -> q.unregister(a.readFd()));
             q.await(a.readFd(), ReadyEvent.READ, onA);
             q.await(b.readFd(), ReadyEvent.READ, onB);
             TestFds.writeByte(a.writeFd(), 1);
             TestFds.writeByte(b.writeFd(), 1);
             q.run();
-            assertEquals(1, onA.ready + onB.ready, "one ran");
-            assertEquals(1, onA.dropped + onB.dropped, "the other was told it was dropped");
-            assertEquals(1, onA.ready + onA.dropped);
+            List<String> aRan = List.of(Recorder.ready(a.readFd(), Event.READ));
+            List<String> bRan = List.of(Recorder.ready(b.readFd(), Event.READ));
+            List<String> aDropped = List.of(Recorder.dropped(a.readFd()));
+            List<String> bDropped = List.of(Recorder.dropped(b.readFd()));
+            List<List<String>> logs = List.of(onA.log(), onB.log());
+            assertTrue(logs.equals(List.of(aRan, bDropped)) || logs.equals(List.of(aDropped, bRan)),
+                    "one ran, the other was told it was dropped: " + logs);
         }
     }
 
@@ -237,11 +210,10 @@ class UnregisterAndPersistTest extends QueueTestSupport {
     void closingTheQueueTellsEveryWaiter() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe a = Fds.pipe()) {
-            Recording r = new Recording();
+            Recorder r = new Recorder();
             q.await(a.readFd(), ReadyEvent.READ, r);
             q.close();
-            assertEquals(1, r.dropped);
-            assertEquals(0, r.ready);
+            assertEquals(List.of(Recorder.dropped(a.readFd())), r.log());
         }
     }
 }

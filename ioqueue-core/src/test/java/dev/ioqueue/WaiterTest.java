@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
@@ -33,14 +34,14 @@ class WaiterTest extends QueueTestSupport {
     void secondReadWaiterOnSameFdIsRejectedAndFirstIsUntouched() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
-            int[] firstRan = {0};
-            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> firstRan[0]++);
+            Recorder first = new Recorder();
+            q.await(p.readFd(), ReadyEvent.READ, first);
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("second waiter ran"); }));
             assertTrue(e.getMessage().contains("fd " + p.readFd()), e.getMessage());
             TestFds.writeByte(p.writeFd(), 1);
             q.run();
-            assertEquals(1, firstRan[0]);
+            assertEquals(List.of(Recorder.ready(p.readFd(), Event.READ)), first.log());
         }
     }
 
@@ -115,20 +116,18 @@ class WaiterTest extends QueueTestSupport {
     void callbackMayWaitAgainOnTheSameFd() {
         IoQueue q = IoQueue.current();
         try (Fds.Pipe p = Fds.pipe()) {
-            int[] reads = {0};
-            ReadyCallback reader = new ReadyCallback() {
-                @Override
-                public void onReady(int fd, Set<Event> events) {
-                    if (TestFds.readByte(fd) >= 0 && ++reads[0] < 3) {
-                        TestFds.writeByte(p.writeFd(), 1);
-                        q.await(fd, ReadyEvent.READ, this);
-                    }
+            Recorder reader = new Recorder();
+            reader.then((fd, events) -> {
+                if (TestFds.readByte(fd) >= 0 && reader.calls() < 3) {
+                    TestFds.writeByte(p.writeFd(), 1);
+                    q.await(fd, ReadyEvent.READ, reader);
                 }
-            };
+            });
             q.await(p.readFd(), ReadyEvent.READ, reader);
             TestFds.writeByte(p.writeFd(), 1);
             q.run();
-            assertEquals(3, reads[0]);
+            assertEquals(Collections.nCopies(3, Recorder.ready(p.readFd(), Event.READ)), reader.log(),
+                    "three wake-ups, each read one byte");
         }
     }
 

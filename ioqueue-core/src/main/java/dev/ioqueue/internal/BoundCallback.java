@@ -31,7 +31,7 @@ final class BoundCallback implements Runnable {
         if (c == null) return;
         callback = null;
         reg.handedOut--;
-        registrations.removeIfIdle(reg);
+        registrations.table.removeIfIdle(reg);
         if (registrations.closed || reg.epoch != epoch) {
             c.onDropped(reg.fd);
             return;

@@ -1,12 +1,14 @@
 package dev.ioqueue.internal;
 
+import dev.ioqueue.ReadyCallback;
 import java.util.Arrays;
 
 /**
- * The {@link Registration}s of one queue by fd number: a dense array for fds below
- * {@value #DENSE_LIMIT} (grown to the highest fd seen there, 8 bytes a slot) and an open-addressing
- * hash table above, so a huge fd number costs one entry, never an array that size. Owner thread
- * only.
+ * The {@link Registration}s of one queue by fd number, with the count of their waiters and the list
+ * of those changed since the last flush. Storage: a dense array for fds below {@value #DENSE_LIMIT}
+ * (grown to the highest fd seen there, 8 bytes a slot) and an open-addressing hash table above, so
+ * a huge fd number costs one entry, never an array that size. A registration leaves when idle.
+ * Owner thread only.
  */
 final class FdTable {
     static final int DENSE_LIMIT = 1 << 16;
@@ -15,6 +17,9 @@ final class FdTable {
     private Registration[] sparse = new Registration[0]; // power of two; linear probing
     private int sparseCount;
     private int count;
+    private int waiterCount;
+    private Registration[] dirty = new Registration[16];
+    private int dirtyCount;
 
     Registration get(int fd) {
         if (fd < DENSE_LIMIT) return fd < dense.length ? dense[fd] : null;
@@ -49,6 +54,72 @@ final class FdTable {
 
     int size() {
         return count;
+    }
+
+    int waiterCount() {
+        return waiterCount;
+    }
+
+    void addWaiter(Registration reg, int kind, ReadyCallback callback) {
+        reg.setWaiter(kind, callback);
+        waiterCount++;
+    }
+
+    /** A waiter left its registration's field (the poller woke it). */
+    void waiterTaken() {
+        waiterCount--;
+    }
+
+    void takeWaiter(Registration reg, int kind) {
+        reg.setWaiter(kind, null);
+        waiterCount--;
+    }
+
+    /** Moves every waiter of {@code reg} to {@code dropped}; whether there was any. */
+    boolean takeWaiters(Registration reg, Dropped dropped) {
+        boolean any = false;
+        for (int kind = 0; kind < Interest.KINDS; kind++) {
+            ReadyCallback w = reg.waiter(kind);
+            if (w != null) {
+                takeWaiter(reg, kind);
+                dropped.add(reg.fd, w);
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    /** Forgets {@code reg} once nothing waits, is registered, listed or handed out. */
+    void removeIfIdle(Registration reg) {
+        if (reg.idle() && get(reg.fd) == reg) remove(reg);
+    }
+
+    /** Lists {@code reg} for the next flush. */
+    void markDirty(Registration reg) {
+        if (reg.is(Registration.DIRTY)) return;
+        reg.set(Registration.DIRTY);
+        if (dirtyCount == dirty.length) dirty = Arrays.copyOf(dirty, dirtyCount * 2);
+        dirty[dirtyCount++] = reg;
+    }
+
+    /** {@code reg} lost a waiter this round: its registration is kept until the next flush. */
+    void markLapsed(Registration reg) {
+        reg.set(Registration.LAPSED);
+        markDirty(reg);
+    }
+
+    /** Starts a flush: returns how many are listed, each read once through {@link #dirty(int)}; the list restarts empty. */
+    int takeDirty() {
+        int n = dirtyCount;
+        dirtyCount = 0;
+        return n;
+    }
+
+    /** The i-th registration listed before {@link #takeDirty()}; safe while new ones are listed. */
+    Registration dirty(int i) {
+        Registration reg = dirty[i];
+        dirty[i] = null;
+        return reg;
     }
 
     /** Every registration, in a new array (close and rebuild only). */

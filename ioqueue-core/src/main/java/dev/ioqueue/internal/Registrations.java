@@ -4,44 +4,41 @@ import dev.ioqueue.PrematureCloseError;
 import dev.ioqueue.ReadyCallback;
 import dev.ioqueue.ReadyEvent;
 import dev.ioqueue.internal.os.Errno;
-import java.util.Arrays;
 import java.util.Collection;
 
 /**
  * Every rule about the fds of one queue, and the only caller of the poller's interest verbs: one
- * waiter per (fd, event); the registration kept while waiters follow each other (no
- * {@code epoll_ctl} in steady state) and released before the next sleep otherwise; persist; the
- * generation in each token; premature-close detection and the rebuild after a stale event; drop
+ * waiter per (fd, event); interest kept while waiters follow each other and released at the next
+ * flush otherwise; persist; generations in tokens; premature-close detection and rebuild; drop
  * notification; the batch of collected callbacks. Owner thread only.
  *
- * <p><b>Trust.</b> A callback that waits again on its own fd reuses the kept registration without a
- * syscall. If the callback closed the fd behind the queue's back and got the number back, that
- * registration is gone: an fd created through {@code Fds}/{@code Sockets} on this thread tells the
- * queue at once ({@link #fdOpened}), and any other re-arm made on trust that the poller has not
- * confirmed by an event within {@link #CONFIRM_NANOS} to {@code 2 *} that is checked with one
- * {@code EPOLL_CTL_MOD}. So no waiter can be lost, and the ring pays nothing.
+ * <p><b>Trust.</b> A callback waiting again on its own fd keeps the registration without a syscall.
+ * If it closed the fd behind the queue's back and got the number back, the registration is gone:
+ * {@code Fds}/{@code Sockets} report new fds at once ({@link #fdOpened}); any other trusted re-arm
+ * no event confirms within one or two {@link TrustedRearms} periods gets one check.
  */
 public final class Registrations {
-    /** How long a re-arm made on trust may go unconfirmed before one MOD checks it. */
-    public static final long CONFIRM_NANOS = TrustedRearms.PERIOD_NANOS;
+    static final long CONFIRM_NANOS = TrustedRearms.PERIOD_NANOS;
+    private static final int CLOCK_ROUNDS = 64;
 
     private final Poller poller;
     final Thread owner;
-    private final FdTable table = new FdTable();
+    final FdTable table = new FdTable();
     private final ReadyBatch batch = new ReadyBatch();
     private final Dropped dropped = new Dropped();
-    private Registration[] dirty = new Registration[16];
-    private int dirtyCount;
     private final TrustedRearms trusted = new TrustedRearms();
-    private int waiterCount;
+    /** Polls since the clock was last read for {@link #trusted}. */
+    private int polls;
     private int nextGeneration = 1;
     /** The registration whose callback is running, or null. */
     Registration running;
     boolean closed;
 
+    /** On the owner thread, which the fd helpers then reach through {@link ThreadRegistrations}. */
     public Registrations(Poller poller, Thread owner) {
         this.poller = poller;
         this.owner = owner;
+        ThreadRegistrations.attach(this);
     }
 
     // ---- the waiter API ----
@@ -63,8 +60,7 @@ public final class Registrations {
                 else reg = modifyForWaiter(reg, reg.interest); // may have been closed and reused
             }
         }
-        reg.setWaiter(kind, callback);
-        waiterCount++;
+        table.addWaiter(reg, kind, callback);
     }
 
     /** Withdraws exactly this waiter, waiting or collected; whether it was there. */
@@ -73,9 +69,8 @@ public final class Registrations {
         if (reg == null || callback == null) return false;
         int kind = event.ordinal();
         if (reg.waiter(kind) == callback) {
-            reg.setWaiter(kind, null);
-            waiterCount--;
-            if (!reg.is(Registration.PERSIST)) markLapsed(reg);
+            table.takeWaiter(reg, kind);
+            if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
             return true;
         }
         return batch.remove(reg, kind, callback);
@@ -89,16 +84,20 @@ public final class Registrations {
         reg.set(Registration.PERSIST);
     }
 
-    /**
-     * Drops everything known of {@code fd}: waiters (told through {@code onDropped}), collected
-     * callbacks, the registration and the persist mark. No syscall when nothing is registered.
-     *
-     * @param strict whether a registration found gone is a {@link PrematureCloseError}
-     */
-    public void forget(int fd, boolean strict) {
+    /** Drops everything known of {@code fd}; a registration found gone while waited on or persisted is a premature close. */
+    public void unregister(int fd) {
+        release(fd, true);
+    }
+
+    /** Drops everything known of {@code fd} because the caller is about to close it. */
+    void releaseBeforeClose(int fd) {
+        if (!closed) release(fd, false);
+    }
+
+    private void release(int fd, boolean reportGone) {
         Registration reg = table.get(fd);
         if (reg == null) return;
-        boolean hadWaiters = takeWaiters(reg);
+        boolean hadWaiters = table.takeWaiters(reg, dropped);
         batch.takeAll(reg, dropped);
         boolean persistent = reg.is(Registration.PERSIST);
         reg.epoch++; // also voids what poll() handed out
@@ -106,11 +105,11 @@ public final class Registrations {
         int r = 0;
         if (reg.registered()) {
             r = poller.remove(fd);
-            unregistered(reg);
+            notWatched(reg);
         }
         Throwable failure = null;
         if (r == -Errno.EBADF || r == -Errno.ENOENT) {
-            if (strict && (hadWaiters || persistent)) {
+            if (reportGone && (hadWaiters || persistent)) {
                 failure = new PrematureCloseError(fd, "found at unregister (epoll_ctl: " + Errno.name(-r) + ")");
             }
         } else if (r < 0) {
@@ -119,85 +118,65 @@ public final class Registrations {
         Failures.rethrow(dropped.tell(failure));
     }
 
-    /**
-     * {@code fd} was just created on this thread, so whatever was registered under its number
-     * belongs to a file closed behind the queue's back: forget it without a syscall, or, if
-     * waiters still wait on it, have the next flush check it (they are then dropped and reported).
-     */
-    public void fdOpened(int fd) {
+    /** {@code fd} was just made here: what its number held is gone; forget it, or have the flush check it if waited on. */
+    void fdOpened(int fd) {
+        if (closed) return;
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) return;
         if (reg.hasWaiters()) {
             reg.set(Registration.SUSPECT);
-            markDirty(reg);
+            table.markDirty(reg);
             return;
         }
         reg.epoch++; // callbacks collected for the old file must not run for the new one
         reg.clear(Registration.PERSIST | Registration.LAPSED | Registration.UNCONFIRMED);
-        unregistered(reg);
+        notWatched(reg);
     }
 
     public int waiterCount() {
-        return waiterCount;
+        return table.waiterCount();
     }
 
     public boolean batchEmpty() {
         return batch.isEmpty();
     }
 
-    /** Whether re-arms made on trust wait for confirmation: the loop must not sleep past {@link #confirmDeadline()}. */
-    public boolean confirming() {
-        return !trusted.isEmpty();
-    }
-
-    public long confirmDeadline() {
-        return trusted.deadline();
+    /** {@code timeoutNanos} (negative: none) cut so that re-arms made on trust get checked in time. */
+    public long boundTimeout(long timeoutNanos) {
+        if (trusted.isEmpty() || (timeoutNanos >= 0 && timeoutNanos <= CONFIRM_NANOS)) return timeoutNanos;
+        return CONFIRM_NANOS;
     }
 
     // ---- the loop's steps ----
 
     /** Brings each changed registration in line with its waiters; called before every wait. */
     public void flush() {
-        int count = dirtyCount;
+        int count = table.takeDirty();
         if (count == 0) return;
-        dirtyCount = 0;
         Throwable failure = null;
         for (int i = 0; i < count; i++) {
-            Registration reg = dirty[i];
-            dirty[i] = null;
+            Registration reg = table.dirty(i);
             boolean suspect = reg.is(Registration.SUSPECT);
             reg.clear(Registration.DIRTY | Registration.LAPSED | Registration.SUSPECT);
             if (!reg.registered()) {
-                removeIfIdle(reg);
+                table.removeIfIdle(reg);
                 continue;
             }
             int want = reg.wanted();
             if (want == reg.interest && want != 0 && !suspect) continue;
             int r = want == 0 ? poller.remove(reg.fd) : poller.modify(reg.fd, want, reg.token());
             if (r >= 0) {
-                if (want == 0) unregistered(reg);
+                if (want == 0) notWatched(reg);
                 else reg.interest = want;
-            } else if (r == -Errno.EBADF || r == -Errno.ENOENT) {
-                if (reg.hasWaiters()) {
-                    failure = Failures.add(failure, new PrematureCloseError(reg.fd, "found while polling (epoll_ctl: " + Errno.name(-r) + ")"));
-                    abandon(reg);
-                } else {
-                    unregistered(reg); // closed after its waiter ran: nothing is lost
-                }
             } else {
-                failure = Failures.add(failure, poller.failure(want == 0 ? Poller.REMOVE : Poller.MODIFY, reg.fd, -r));
-                markDirty(reg); // try again next time
+                failure = failedOnKept(reg, want == 0 ? Poller.REMOVE : Poller.MODIFY, r, "while polling", failure);
             }
         }
         Failures.rethrow(dropped.tell(failure));
     }
 
-    /**
-     * Checks, with one MOD each, the re-arms made on trust that no event has confirmed since the
-     * previous check; those found gone are premature closes. Called by the loop when
-     * {@link #confirmDeadline()} has passed.
-     */
-    public void confirm(long now) {
+    /** Checks, with one MOD each, the re-arms made on trust that no event confirmed for a period. */
+    private void confirm(long now) {
         int n = trusted.endPeriod(now);
         Throwable failure = null;
         for (int i = 0; i < n; i++) {
@@ -205,27 +184,29 @@ public final class Registrations {
             boolean check = reg.is(Registration.UNCONFIRMED) && reg.registered() && table.get(reg.fd) == reg;
             reg.clear(Registration.UNCONFIRMED);
             if (!check) {
-                removeIfIdle(reg);
+                table.removeIfIdle(reg);
                 continue;
             }
             int r = poller.modify(reg.fd, reg.interest, reg.token());
-            if (r == -Errno.EBADF || r == -Errno.ENOENT) {
-                if (reg.hasWaiters()) {
-                    failure = Failures.add(failure, new PrematureCloseError(reg.fd,
-                            "found when checking a wait re-armed from its own callback (epoll_ctl: " + Errno.name(-r) + ")"));
-                    abandon(reg);
-                } else {
-                    unregistered(reg);
-                }
-            } else if (r < 0) {
-                failure = Failures.add(failure, poller.failure(Poller.MODIFY, reg.fd, -r));
-            }
+            if (r < 0) failure = failedOnKept(reg, Poller.MODIFY, r, "when checking a wait re-armed from its own callback", failure);
         }
         Failures.rethrow(dropped.tell(failure));
     }
 
-    /** Collects the waiters woken by the poller's last {@code n} events into the batch. */
+    /**
+     * Collects the waiters woken by the poller's last {@code n} events into the batch; then, when a
+     * confirmation period has passed (the clock is read only on an empty poll or every
+     * {@value #CLOCK_ROUNDS} polls), checks the re-arms made on trust.
+     */
     public void collect(int n) {
+        collectEvents(n);
+        if (!trusted.isEmpty() && (n == 0 || ++polls % CLOCK_ROUNDS == 0)) {
+            long now = System.nanoTime();
+            if (now - trusted.deadline() >= 0) confirm(now);
+        }
+    }
+
+    private void collectEvents(int n) {
         boolean stale = false;
         for (int i = 0; i < n; i++) {
             long token = poller.token(i);
@@ -244,27 +225,27 @@ public final class Registrations {
             if (reg.read != null && (hungUp || (bits & Interest.READ_BIT) != 0)) {
                 batch.add(reg, 0, mask, reg.read);
                 reg.read = null;
-                waiterCount--;
+                table.waiterTaken();
                 woke = true;
             }
             if (reg.write != null && (hungUp || (bits & Interest.WRITE_BIT) != 0)) {
                 batch.add(reg, 1, mask, reg.write);
                 reg.write = null;
-                waiterCount--;
+                table.waiterTaken();
                 woke = true;
             }
             if (reg.priority != null && (hungUp || (bits & Interest.PRIORITY_BIT) != 0)) {
                 batch.add(reg, 2, mask, reg.priority);
                 reg.priority = null;
-                waiterCount--;
+                table.waiterTaken();
                 woke = true;
             }
             // Narrow before the next sleep unless re-armed; a persisted fd is narrowed only when
             // it reports events nobody waits for, so an unread fd cannot spin the loop.
             if (!woke) {
-                markDirty(reg);
+                table.markDirty(reg);
             } else {
-                if (!reg.is(Registration.PERSIST)) markLapsed(reg);
+                if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
             }
         }
         if (stale) rebuild();
@@ -309,7 +290,8 @@ public final class Registrations {
     /** Takes every waiter and collected callback and tells them they were dropped; returns what they threw. */
     public Throwable close(Throwable failure) {
         closed = true;
-        for (Registration reg : table.snapshot()) takeWaiters(reg);
+        ThreadRegistrations.detach(this);
+        for (Registration reg : table.snapshot()) table.takeWaiters(reg, dropped);
         while (!batch.isEmpty()) {
             if (batch.live()) dropped.add(batch.registration().fd, batch.callback());
             batch.pop();
@@ -346,7 +328,7 @@ public final class Registrations {
         }
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
             boolean hadWaiters = reg.hasWaiters();
-            abandon(reg);
+            discardGone(reg);
             if (hadWaiters) {
                 Failures.rethrow(dropped.tell(new PrematureCloseError(reg.fd,
                         "found when it was waited on again (epoll_ctl: " + Errno.name(-r) + ")")));
@@ -360,7 +342,7 @@ public final class Registrations {
         // Is the first waiter's registration alive, or was its fd closed and the number reused?
         int r = poller.modify(reg.fd, reg.interest, reg.token());
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
-            abandon(reg);
+            discardGone(reg);
             Failures.rethrow(dropped.tell(new PrematureCloseError(reg.fd,
                     "found when its number was waited on again (epoll_ctl: " + Errno.name(-r) + ")")));
         }
@@ -368,13 +350,31 @@ public final class Registrations {
                 + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per thread");
     }
 
+    /**
+     * The one reading of a failed verb on a kept registration: gone (EBADF, ENOENT) with waiters is
+     * a premature close and they are dropped; gone without is simply forgotten (its fd was closed
+     * after its waiter ran); anything else is a failure, retried at the next flush.
+     */
+    private Throwable failedOnKept(Registration reg, int verb, int r, String where, Throwable failure) {
+        if (r != -Errno.EBADF && r != -Errno.ENOENT) {
+            table.markDirty(reg);
+            return Failures.add(failure, poller.failure(verb, reg.fd, -r));
+        }
+        if (!reg.hasWaiters()) {
+            notWatched(reg);
+            return failure;
+        }
+        discardGone(reg);
+        return Failures.add(failure, new PrematureCloseError(reg.fd, "found " + where + " (epoll_ctl: " + Errno.name(-r) + ")"));
+    }
+
     /** Drops everything known of a registration found gone; the caller tells {@link #dropped}. */
-    private void abandon(Registration reg) {
-        takeWaiters(reg);
+    private void discardGone(Registration reg) {
+        table.takeWaiters(reg, dropped);
         batch.takeAll(reg, dropped);
         reg.epoch++;
         reg.clear(Registration.PERSIST | Registration.SUSPECT | Registration.UNCONFIRMED);
-        unregistered(reg);
+        notWatched(reg);
     }
 
     /**
@@ -392,46 +392,16 @@ public final class Registrations {
                 if (reg.hasWaiters()) {
                     failure = Failures.add(failure, new PrematureCloseError(reg.fd, "found while polling (epoll_ctl: " + Errno.name(-r) + ")"));
                 }
-                abandon(reg);
+                discardGone(reg);
             }
         }
         Failures.rethrow(dropped.tell(failure));
     }
 
-    private boolean takeWaiters(Registration reg) {
-        boolean any = false;
-        for (int kind = 0; kind < Interest.KINDS; kind++) {
-            ReadyCallback w = reg.waiter(kind);
-            if (w != null) {
-                reg.setWaiter(kind, null);
-                waiterCount--;
-                dropped.add(reg.fd, w);
-                any = true;
-            }
-        }
-        return any;
-    }
-
-    private void unregistered(Registration reg) {
+    /** The poller no longer holds {@code reg}'s fd. */
+    private void notWatched(Registration reg) {
         reg.generation = 0;
         reg.interest = 0;
-        removeIfIdle(reg);
-    }
-
-    void removeIfIdle(Registration reg) {
-        if (reg.idle() && table.get(reg.fd) == reg) table.remove(reg);
-    }
-
-    private void markDirty(Registration reg) {
-        if (reg.is(Registration.DIRTY)) return;
-        reg.set(Registration.DIRTY);
-        if (dirtyCount == dirty.length) dirty = Arrays.copyOf(dirty, dirtyCount * 2);
-        dirty[dirtyCount++] = reg;
-    }
-
-    /** {@code reg} lost a waiter this round: its registration is kept until the next flush. */
-    private void markLapsed(Registration reg) {
-        reg.set(Registration.LAPSED);
-        markDirty(reg);
+        table.removeIfIdle(reg);
     }
 }

@@ -92,13 +92,15 @@ public final class RunQueue {
         return true;
     }
 
-    /** A timer for {@code task}; any thread. Queue it with {@link #addTimer} on the owner thread. */
-    public Timer newTimer(long deadline, Runnable task, Runnable ifDropped) {
-        return timers.newTimer(deadline, task, ifDropped);
-    }
-
-    public void addTimer(Timer timer) {
-        timers.add(timer);
+    /**
+     * A timer for {@code task} after {@code delayNanos} (saturated far in the future), queued now
+     * on the owner thread or through the inbox from another; null once closed. Any thread.
+     */
+    public Cancellable schedule(long delayNanos, Runnable task, Runnable ifDropped) {
+        long now = System.nanoTime();
+        long delay = Math.min(Math.max(0, delayNanos), Long.MAX_VALUE / 2);
+        Timer timer = timers.newTimer(now + delay, task, ifDropped);
+        return runOnOwner(() -> timers.add(timer)) ? timer : null;
     }
 
     public Cancellable hold() {
