@@ -58,7 +58,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     /**
      * The calling thread's queue, created on first use (and again after {@link #close()}).
      *
-     * @throws SyscallException if the epoll instance or its wake-up eventfd cannot be created
+     * @throws SyscallException if the epoll instance, its wake-up eventfd or its timerfd cannot be created
      *     (EMFILE, ENOMEM)
      */
     public static IoQueue current() {
@@ -300,7 +300,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     /**
      * Runs the tasks already accepted (later ones are rejected), drops timers (telling those with an
      * {@code ifDropped}) and waiters (through {@link ReadyCallback#onDropped}), then releases the
-     * epoll fd, eventfd and native memory whatever those threw; the first throwable then
+     * epoll fd, eventfd, timerfd and native memory whatever those threw; the first throwable then
      * propagates, the rest suppressed onto it. Returns promptly whatever other threads do. The
      * thread's next {@link #current()} makes a new queue. Idempotent. Owner thread only, not from
      * inside the loop.
@@ -341,7 +341,6 @@ public final class IoQueue implements Executor, AutoCloseable {
     /** Flushes registrations, waits, and collects ready waiters into the batch. */
     private void waitForEvents(long timeoutNanos) {
         registrations.flush();
-        timeoutNanos = registrations.boundTimeout(timeoutNanos);
         int n;
         if (timeoutNanos == 0) {
             n = poller.await(0);

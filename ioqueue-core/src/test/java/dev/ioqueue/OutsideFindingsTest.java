@@ -97,6 +97,36 @@ class OutsideFindingsTest extends QueueTestSupport {
         Fds.close(raw[0][1]);
     }
 
+    @Test
+    void d1_aLoopBlockedInRunStillFindsTheLostWaiter() throws Exception {
+        java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
+        AtomicInteger secondRan = new AtomicInteger();
+        Thread loop = new Thread(() -> {
+            IoQueue q = IoQueue.current();
+            try {
+                Fds.Pipe first = Fds.pipe();
+                TestFds.writeByte(first.writeFd(), 1);
+                q.await(first.readFd(), ReadyEvent.READ, (fd, ev) -> {
+                    TestFds.rawClose(fd);
+                    int[] raw = TestFds.rawPipe(); // the library is not told of this one
+                    if (raw[0] != fd) throw new IllegalStateException("the kernel handed out another number");
+                    q.await(fd, ReadyEvent.READ, (fd2, ev2) -> secondRan.incrementAndGet()); // nothing will be written
+                });
+                q.run(); // blocks with no timeout: only the queue's own confirmation timer can end it
+                outcome.complete(null);
+            } catch (Throwable t) {
+                outcome.complete(t);
+            } finally {
+                q.close();
+            }
+        }, "blocked-loop");
+        loop.setDaemon(true); // a regression hangs this thread, not the test JVM
+        loop.start();
+        Throwable t = outcome.get(10, TimeUnit.SECONDS);
+        assertInstanceOf(PrematureCloseError.class, t, String.valueOf(t));
+        assertEquals(0, secondRan.get());
+    }
+
     // ---- 2. one bad fd number blew the heap ----
 
     @Test

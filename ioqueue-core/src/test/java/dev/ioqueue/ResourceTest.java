@@ -37,7 +37,7 @@ class ResourceTest extends QueueTestSupport {
     }
 
     @Test
-    void epollAndEventfdAreCloseOnExec() throws Exception {
+    void theQueuesOwnFdsAreCloseOnExec() throws Exception {
         IoQueue.current();
         int checked = 0;
         for (Path link : Files.list(Path.of("/proc/self/fd")).toList()) {
@@ -47,13 +47,14 @@ class ResourceTest extends QueueTestSupport {
             } catch (java.io.IOException gone) {
                 continue;
             }
-            if (!target.equals("anon_inode:[eventpoll]") && !target.equals("anon_inode:[eventfd]")) continue;
+            if (!target.equals("anon_inode:[eventpoll]") && !target.equals("anon_inode:[eventfd]")
+                    && !target.equals("anon_inode:[timerfd]")) continue;
             String info = Files.readString(Path.of("/proc/self/fdinfo/" + link.getFileName()));
             String flags = info.lines().filter(l -> l.startsWith("flags:")).findFirst().orElseThrow().substring(6).trim();
             assertTrue((Long.parseLong(flags, 8) & 02000000L) != 0, target + " flags " + flags + " lack O_CLOEXEC");
             checked++;
         }
-        assertTrue(checked >= 2, "found the queue's epoll and eventfd");
+        assertTrue(checked >= 3, "found the queue's epoll fd, eventfd and timerfd");
     }
 
     @Test
@@ -61,7 +62,7 @@ class ResourceTest extends QueueTestSupport {
         IoQueue.current().close();
         long before = TestFds.openFdCount();
         IoQueue q = IoQueue.current();
-        assertEquals(before + 2, TestFds.openFdCount(), "an epoll fd and an eventfd");
+        assertEquals(before + 3, TestFds.openFdCount(), "an epoll fd, its wake-up eventfd and its timerfd");
         q.close();
         assertEquals(before, TestFds.openFdCount());
     }

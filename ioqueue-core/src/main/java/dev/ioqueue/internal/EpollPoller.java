@@ -6,6 +6,7 @@ import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.EventFd;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.NativeMemory;
+import dev.ioqueue.internal.os.TimerFd;
 import dev.ioqueue.internal.os.Unistd;
 import java.lang.foreign.MemorySegment;
 
@@ -19,7 +20,7 @@ import java.lang.foreign.MemorySegment;
  */
 public final class EpollPoller implements Poller {
     static final int MAX_EVENTS = 1024;
-    private static final long EVENTS_OFFSET = 64;
+    private static final long EVENTS_OFFSET = 96;
     private static final long BLOCK_SIZE = EVENTS_OFFSET + Epoll.EVENT_SIZE * MAX_EVENTS;
 
     private final MemorySegment block;
@@ -27,8 +28,10 @@ public final class EpollPoller implements Poller {
     private final MemorySegment ctlEvent;
     private final MemorySegment timespec;
     private final MemorySegment wakeBuffer;
+    private final MemorySegment itimerspec;
     private final MemorySegment events;
     private final int wakeFd;
+    private final int timerFd;
     private int epfd;
     private boolean closed;
 
@@ -39,40 +42,53 @@ public final class EpollPoller implements Poller {
         ctlEvent = block.asSlice(8, 16);
         timespec = block.asSlice(24, Epoll.TIMESPEC_SIZE);
         wakeBuffer = block.asSlice(40, 8);
+        itimerspec = block.asSlice(48, TimerFd.ITIMERSPEC_SIZE);
         events = block.asSlice(EVENTS_OFFSET, Epoll.EVENT_SIZE * MAX_EVENTS);
         int wake = -1;
+        int timer = -1;
         try {
             wake = EventFd.create(0, EventFd.EFD_NONBLOCK | EventFd.EFD_CLOEXEC, errno);
             if (wake < 0) throw new SyscallException("eventfd", -wake, "cannot create this thread's queue");
-            epfd = newEpoll(wake);
+            timer = TimerFd.create(TimerFd.TFD_NONBLOCK | TimerFd.TFD_CLOEXEC, errno);
+            if (timer < 0) throw new SyscallException("timerfd_create", -timer, "cannot create this thread's queue");
+            epfd = newEpoll(wake, timer);
         } catch (Throwable t) {
+            if (timer >= 0) Unistd.close(timer, errno);
             if (wake >= 0) Unistd.close(wake, errno);
             NativeMemory.free(block);
             throw t;
         }
         wakeFd = wake;
+        timerFd = timer;
         NativeAccounting.opened(BLOCK_SIZE);
     }
 
-    private int newEpoll(int wake) {
+    /** A new epoll instance holding the wake-up eventfd and the timerfd. */
+    private int newEpoll(int wake, int timer) {
         int ep = Epoll.create(errno);
         if (ep < 0) throw new SyscallException("epoll_create1", -ep, "cannot create an epoll instance for this thread's queue");
         int r = Epoll.ctl(ep, Epoll.EPOLL_CTL_ADD, wake, Epoll.EPOLLIN, WAKE, ctlEvent, errno);
+        int failed = wake;
+        if (r >= 0) {
+            r = Epoll.ctl(ep, Epoll.EPOLL_CTL_ADD, timer, Epoll.EPOLLIN, TIMER, ctlEvent, errno);
+            failed = timer;
+        }
         if (r < 0) {
             Unistd.close(ep, errno);
-            throw new SyscallException("epoll_ctl(EPOLL_CTL_ADD)", wake, -r, "cannot register the wake-up eventfd");
+            throw new SyscallException("epoll_ctl(EPOLL_CTL_ADD)", failed, -r, "cannot register the queue's own fds");
         }
         return ep;
     }
 
     @Override
     public boolean owns(int fd) {
-        return fd == epfd || fd == wakeFd;
+        return fd == epfd || fd == wakeFd || fd == timerFd;
     }
 
     @Override
     public String describeOwn(int fd) {
-        return fd == epfd ? "this queue's own epoll fd" : "this queue's own wake-up eventfd";
+        return fd == epfd ? "this queue's own epoll fd"
+                : fd == wakeFd ? "this queue's own wake-up eventfd" : "this queue's own timerfd";
     }
 
     /** {@code EPOLL_CTL_ADD}. */
@@ -112,6 +128,7 @@ public final class EpollPoller implements Poller {
     public long token(int i) {
         long token = Epoll.data(events, i);
         if (token == WAKE) Unistd.read(wakeFd, wakeBuffer, 8, errno); // EAGAIN is fine
+        else if (token == TIMER) Unistd.read(timerFd, wakeBuffer, 8, errno);
         return token;
     }
 
@@ -126,10 +143,17 @@ public final class EpollPoller implements Poller {
         EventFd.signal(wakeFd);
     }
 
-    /** Swaps in a fresh epoll instance holding only the wake-up and closes the old one. */
+    /** One {@code timerfd_settime}, absolute on CLOCK_MONOTONIC (the clock of nanoTime). */
+    @Override
+    public void wakeAt(long deadlineNanos) {
+        int r = TimerFd.setAbsolute(timerFd, deadlineNanos, itimerspec, errno);
+        if (r < 0) throw new SyscallException("timerfd_settime", timerFd, -r);
+    }
+
+    /** Swaps in a fresh epoll instance holding only the queue's own fds and closes the old one. */
     @Override
     public void reset() {
-        int fresh = newEpoll(wakeFd);
+        int fresh = newEpoll(wakeFd, timerFd);
         Unistd.close(epfd, errno);
         epfd = fresh;
     }
@@ -139,7 +163,7 @@ public final class EpollPoller implements Poller {
         return false;
     }
 
-    /** Closes both fds and frees the native block; later calls do nothing. */
+    /** Closes the poller's three fds and frees the native block; later calls do nothing. */
     @Override
     public void close() {
         synchronized (this) { // the owner and a Cleaner never both get here, but be exact
@@ -148,6 +172,7 @@ public final class EpollPoller implements Poller {
         }
         MemorySegment e = Native.threadErrno();
         Unistd.close(wakeFd, e);
+        Unistd.close(timerFd, e);
         Unistd.close(epfd, e);
         NativeMemory.free(block);
         NativeAccounting.closed(BLOCK_SIZE);

@@ -15,6 +15,8 @@ import dev.ioqueue.SyscallException;
 public interface Poller {
     /** The token {@link #token} reports for a wake-up; never a registration's. */
     long WAKE = -1L;
+    /** The token {@link #token} reports when the deadline of {@link #wakeAt} passed. */
+    long TIMER = -2L;
 
     /**
      * The backend for a new queue: epoll, the only one so far.
@@ -56,6 +58,13 @@ public interface Poller {
 
     /** Makes a sleeping {@link #await} return. Any thread, while the poller is open. */
     void wake();
+
+    /**
+     * Makes {@link #await} return by {@code deadlineNanos} ({@link System#nanoTime()} scale) at the
+     * latest, reporting {@link #TIMER}; replaces an earlier deadline. For deadlines set rarely:
+     * it costs a syscall, where a timed {@code await} would cost one on every wait.
+     */
+    void wakeAt(long deadlineNanos);
 
     /**
      * Forgets every interest at once, the only way to drop one whose fd is gone while a duplicate

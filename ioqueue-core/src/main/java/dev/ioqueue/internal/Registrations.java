@@ -18,7 +18,6 @@ import java.util.Collection;
  * no event confirms within one or two {@link TrustedRearms} periods gets one check.
  */
 public final class Registrations {
-    static final long CONFIRM_NANOS = TrustedRearms.PERIOD_NANOS;
     private static final int CLOCK_ROUNDS = 64;
 
     private final Poller poller;
@@ -56,7 +55,7 @@ public final class Registrations {
             if ((reg.interest & bit) == 0) {
                 reg = modifyForWaiter(reg, reg.interest | bit);
             } else if (reg.is(Registration.LAPSED)) {
-                if (reg == running && !reg.is(Registration.SUSPECT)) trusted.add(reg);
+                if (reg == running && !reg.is(Registration.SUSPECT)) trust(reg);
                 else reg = modifyForWaiter(reg, reg.interest); // may have been closed and reused
             }
         }
@@ -141,11 +140,6 @@ public final class Registrations {
         return batch.isEmpty();
     }
 
-    /** {@code timeoutNanos} (negative: none) cut so that re-arms made on trust get checked in time. */
-    public long boundTimeout(long timeoutNanos) {
-        if (trusted.isEmpty() || (timeoutNanos >= 0 && timeoutNanos <= CONFIRM_NANOS)) return timeoutNanos;
-        return CONFIRM_NANOS;
-    }
 
     // ---- the loop's steps ----
 
@@ -190,6 +184,7 @@ public final class Registrations {
             int r = poller.modify(reg.fd, reg.interest, reg.token());
             if (r < 0) failure = failedOnKept(reg, Poller.MODIFY, r, "when checking a wait re-armed from its own callback", failure);
         }
+        if (!trusted.isEmpty()) poller.wakeAt(trusted.deadline());
         Failures.rethrow(dropped.tell(failure));
     }
 
@@ -199,18 +194,23 @@ public final class Registrations {
      * {@value #CLOCK_ROUNDS} polls), checks the re-arms made on trust.
      */
     public void collect(int n) {
-        collectEvents(n);
-        if (!trusted.isEmpty() && (n == 0 || ++polls % CLOCK_ROUNDS == 0)) {
+        boolean timerFired = collectEvents(n);
+        if (!trusted.isEmpty() && (timerFired || ++polls % CLOCK_ROUNDS == 0)) {
             long now = System.nanoTime();
             if (now - trusted.deadline() >= 0) confirm(now);
         }
     }
 
-    private void collectEvents(int n) {
+    /** Returns whether the poller's timer (the confirmation deadline) fired. */
+    private boolean collectEvents(int n) {
+        boolean timerFired = false;
         boolean stale = false;
         for (int i = 0; i < n; i++) {
             long token = poller.token(i);
-            if (token == Poller.WAKE) continue;
+            if (token < 0) { // the wake-up, or the timer
+                timerFired |= token == Poller.TIMER;
+                continue;
+            }
             int fd = (int) token;
             Registration reg = table.get(fd);
             if (reg == null || reg.generation != (int) (token >>> 32)) {
@@ -249,6 +249,7 @@ public final class Registrations {
             }
         }
         if (stale) rebuild();
+        return timerFired;
     }
 
     /** Runs the collected callbacks; returns how many ran. A throw leaves the rest for next time. */
@@ -348,6 +349,11 @@ public final class Registrations {
         }
         throw new IllegalStateException("fd " + reg.fd + " already has a " + event
                 + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per thread");
+    }
+
+    /** A re-arm from the fd's own callback keeps the registration; an event or a check confirms it. */
+    private void trust(Registration reg) {
+        if (trusted.add(reg)) poller.wakeAt(trusted.deadline()); // a new period: one timerfd_settime
     }
 
     /**

@@ -25,15 +25,21 @@ final class TrustedRearms {
         return deadline;
     }
 
-    /** Lists {@code reg} (once) as re-armed on trust; an event on it clears its UNCONFIRMED flag. */
-    void add(Registration reg) {
+    /**
+     * Lists {@code reg} (once) as re-armed on trust; an event on it clears its UNCONFIRMED flag.
+     * Returns whether this started a period (the list was empty): the caller arranges a wake-up at
+     * {@link #deadline()}.
+     */
+    boolean add(Registration reg) {
         reg.set(Registration.UNCONFIRMED);
         reg.clear(Registration.AGED);
-        if (reg.is(Registration.LISTED)) return;
+        if (reg.is(Registration.LISTED)) return false;
         reg.set(Registration.LISTED);
-        if (count == 0) deadline = System.nanoTime() + PERIOD_NANOS;
+        boolean started = count == 0;
+        if (started) deadline = System.nanoTime() + PERIOD_NANOS;
         if (count == list.length) list = Arrays.copyOf(list, count * 2);
         list[count++] = reg;
+        return started;
     }
 
     /**
