@@ -36,12 +36,7 @@ final class BoundCallback implements Runnable {
             c.onDropped(reg.fd);
             return;
         }
-        registrations.running = reg;
-        try {
-            c.onReady(reg.fd, Interest.events(mask));
-        } finally {
-            registrations.running = null;
-        }
+        registrations.fire(reg, c, mask);
     }
 
     @Override

@@ -65,9 +65,9 @@ final class FdTable {
         waiterCount++;
     }
 
-    /** A waiter left its registration's field (the poller woke it). */
-    void waiterTaken() {
-        waiterCount--;
+    /** {@code n} waiters left their registrations (the poller woke them). */
+    void waitersTaken(int n) {
+        waiterCount -= n;
     }
 
     void takeWaiter(Registration reg, int kind) {

@@ -87,6 +87,31 @@ final class Registration {
         return mask;
     }
 
+    /**
+     * Moves the waiters that {@code events} (bits of {@link Interest}) wake to {@code batch}: each
+     * its own event, all of them for ERROR or HANGUP. Returns how many.
+     */
+    int wake(int events, ReadyBatch batch) {
+        boolean all = (events & (Interest.ERROR_BIT | Interest.HANGUP_BIT)) != 0;
+        int woke = 0;
+        if (read != null && (all || (events & Interest.READ_BIT) != 0)) {
+            batch.add(this, 0, events, read);
+            read = null;
+            woke++;
+        }
+        if (write != null && (all || (events & Interest.WRITE_BIT) != 0)) {
+            batch.add(this, 1, events, write);
+            write = null;
+            woke++;
+        }
+        if (priority != null && (all || (events & Interest.PRIORITY_BIT) != 0)) {
+            batch.add(this, 2, events, priority);
+            priority = null;
+            woke++;
+        }
+        return woke;
+    }
+
     /** Whether the table may forget it: nothing waits, nothing is registered, nothing is kept. */
     boolean idle() {
         return generation == 0 && !hasWaiters() && (flags & (PERSIST | DIRTY | LISTED)) == 0 && handedOut == 0;

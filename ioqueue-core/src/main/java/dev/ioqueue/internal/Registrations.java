@@ -30,7 +30,7 @@ public final class Registrations {
     private int polls;
     private int nextGeneration = 1;
     /** The registration whose callback is running, or null. */
-    Registration running;
+    private Registration running;
     boolean closed;
 
     /** On the owner thread, which the fd helpers then reach through {@link ThreadRegistrations}. */
@@ -44,7 +44,7 @@ public final class Registrations {
 
     /** Adds a waiter; the arguments were checked by the facade. */
     public void await(int fd, ReadyEvent event, ReadyCallback callback) {
-        if (poller.owns(fd)) throw new IllegalArgumentException("fd " + fd + " is " + poller.describeOwn(fd));
+        refuseOwn(fd);
         int kind = event.ordinal();
         int bit = Interest.bit(kind);
         Registration reg = table.get(fd);
@@ -55,8 +55,11 @@ public final class Registrations {
             if ((reg.interest & bit) == 0) {
                 reg = modifyForWaiter(reg, reg.interest | bit);
             } else if (reg.is(Registration.LAPSED)) {
-                if (reg == running && !reg.is(Registration.SUSPECT)) trust(reg);
-                else reg = modifyForWaiter(reg, reg.interest); // may have been closed and reused
+                if (reg != running || reg.is(Registration.SUSPECT)) {
+                    reg = modifyForWaiter(reg, reg.interest); // may have been closed and reused
+                } else if (trusted.add(reg)) {
+                    poller.wakeAt(trusted.deadline()); // trusted; a new period costs one timerfd_settime
+                }
             }
         }
         table.addWaiter(reg, kind, callback);
@@ -77,7 +80,7 @@ public final class Registrations {
 
     /** Keeps {@code fd} registered across waits until it is forgotten. */
     public void persist(int fd) {
-        if (poller.owns(fd)) throw new IllegalArgumentException("fd " + fd + " is " + poller.describeOwn(fd));
+        refuseOwn(fd);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) reg = register(fd, 0);
         reg.set(Registration.PERSIST);
@@ -139,7 +142,6 @@ public final class Registrations {
     public boolean batchEmpty() {
         return batch.isEmpty();
     }
-
 
     // ---- the loop's steps ----
 
@@ -218,35 +220,12 @@ public final class Registrations {
                 continue;
             }
             reg.clear(Registration.UNCONFIRMED);
-            int bits = poller.events(i);
-            int mask = bits;
-            boolean hungUp = (bits & (Interest.ERROR_BIT | Interest.HANGUP_BIT)) != 0;
-            boolean woke = false;
-            if (reg.read != null && (hungUp || (bits & Interest.READ_BIT) != 0)) {
-                batch.add(reg, 0, mask, reg.read);
-                reg.read = null;
-                table.waiterTaken();
-                woke = true;
-            }
-            if (reg.write != null && (hungUp || (bits & Interest.WRITE_BIT) != 0)) {
-                batch.add(reg, 1, mask, reg.write);
-                reg.write = null;
-                table.waiterTaken();
-                woke = true;
-            }
-            if (reg.priority != null && (hungUp || (bits & Interest.PRIORITY_BIT) != 0)) {
-                batch.add(reg, 2, mask, reg.priority);
-                reg.priority = null;
-                table.waiterTaken();
-                woke = true;
-            }
+            int woke = reg.wake(poller.events(i), batch);
+            table.waitersTaken(woke);
             // Narrow before the next sleep unless re-armed; a persisted fd is narrowed only when
             // it reports events nobody waits for, so an unread fd cannot spin the loop.
-            if (!woke) {
-                table.markDirty(reg);
-            } else {
-                if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
-            }
+            if (woke == 0) table.markDirty(reg);
+            else if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
         }
         if (stale) rebuild();
         return timerFired;
@@ -263,14 +242,19 @@ public final class Registrations {
             batch.pop();
             if (!live) continue;
             ran++;
-            running = reg;
-            try {
-                callback.onReady(reg.fd, Interest.events(mask));
-            } finally {
-                running = null;
-            }
+            fire(reg, callback, mask);
         }
         return ran;
+    }
+
+    /** Runs a waiter's callback; while it runs, a wait again on its own fd may trust the registration. */
+    void fire(Registration reg, ReadyCallback callback, int mask) {
+        running = reg;
+        try {
+            callback.onReady(reg.fd, Interest.events(mask));
+        } finally {
+            running = null;
+        }
     }
 
     /** Moves the collected callbacks to {@code ready} as Runnables; returns how many. */
@@ -301,6 +285,10 @@ public final class Registrations {
     }
 
     // ---- registrations ----
+
+    private void refuseOwn(int fd) {
+        if (poller.owns(fd)) throw new IllegalArgumentException("fd " + fd + " is " + poller.describeOwn(fd));
+    }
 
     private Registration register(int fd, int interest) {
         int generation = nextGeneration++;
@@ -349,11 +337,6 @@ public final class Registrations {
         }
         throw new IllegalStateException("fd " + reg.fd + " already has a " + event
                 + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per thread");
-    }
-
-    /** A re-arm from the fd's own callback keeps the registration; an event or a check confirms it. */
-    private void trust(Registration reg) {
-        if (trusted.add(reg)) poller.wakeAt(trusted.deadline()); // a new period: one timerfd_settime
     }
 
     /**
