@@ -124,7 +124,8 @@ public final class IoQueue implements Executor, AutoCloseable {
      * Withdraws exactly this waiter ({@code callback} on {@code fd} for {@code event}), waiting or
      * collected but not yet run; the OS interest goes before the next sleep. Owner thread only.
      *
-     * @return whether it was withdrawn (false: it already ran, was never there, or the queue is closed)
+     * @return whether it was withdrawn (false: it already ran, was never there, the fd is negative,
+     *     or the queue is closed; never an exception, as a cancellation may race anything)
      */
     public boolean cancel(int fd, ReadyEvent event, ReadyCallback callback) {
         Objects.requireNonNull(event, "event");

@@ -127,6 +127,67 @@ class OutsideFindingsTest extends QueueTestSupport {
         assertEquals(0, secondRan.get());
     }
 
+    @Test
+    void d1_aPersistedFdClosedAndReusedFromItsCallbackIsFoundToo() throws Exception {
+        Throwable t = lostWaiterOutcome(true, false);
+        assertInstanceOf(PrematureCloseError.class, t, String.valueOf(t));
+    }
+
+    @Test
+    void d1_whenADupKeepsTheOldFileReadyTheReusedNumberIsFoundAndTheLoopQuietens() throws Exception {
+        Throwable t = lostWaiterOutcome(false, true);
+        assertInstanceOf(PrematureCloseError.class, t, String.valueOf(t));
+    }
+
+    /**
+     * On a fresh loop thread blocked in run(): a callback closes its fd behind the queue's back,
+     * native code gets the number back as an empty pipe, and the callback waits on it again each
+     * time it is woken (retrying on WOULD_BLOCK as it should). Returns what run() ended with.
+     */
+    private static Throwable lostWaiterOutcome(boolean persist, boolean dupKeepsOldFile) throws Exception {
+        java.util.concurrent.CompletableFuture<Throwable> outcome = new java.util.concurrent.CompletableFuture<>();
+        AtomicInteger wakeUps = new AtomicInteger();
+        Thread loop = new Thread(() -> {
+            IoQueue q = IoQueue.current();
+            int[] dup = {-1};
+            try {
+                Fds.Pipe first = Fds.pipe();
+                TestFds.writeByte(first.writeFd(), 1);
+                if (persist) q.persist(first.readFd());
+                if (dupKeepsOldFile) dup[0] = TestFds.dup(first.readFd()); // the old file stays readable
+                ReadyCallback again = new ReadyCallback() {
+                    @Override
+                    public void onReady(int fd, java.util.Set<Event> events) {
+                        wakeUps.incrementAndGet();
+                        if (TestFds.readByte(fd) == Fds.WOULD_BLOCK) q.await(fd, ReadyEvent.READ, this);
+                    }
+                };
+                q.await(first.readFd(), ReadyEvent.READ, (fd, ev) -> {
+                    TestFds.rawClose(fd);
+                    int[] raw = TestFds.rawPipe(); // the library is not told of this one
+                    if (raw[0] != fd) throw new IllegalStateException("the kernel handed out another number");
+                    q.await(fd, ReadyEvent.READ, again);
+                });
+                try {
+                    q.run(); // no timeout: only the queue's own check can end it
+                    outcome.complete(null);
+                } catch (Throwable t) {
+                    int before = wakeUps.get();
+                    q.runOnce(Duration.ofMillis(300)); // quiet afterwards: no more spurious wake-ups
+                    outcome.complete(wakeUps.get() == before ? t : new AssertionError("still woken after the error", t));
+                }
+            } catch (Throwable t) {
+                outcome.complete(t);
+            } finally {
+                if (dup[0] >= 0) TestFds.rawClose(dup[0]);
+                q.close();
+            }
+        }, "blocked-loop");
+        loop.setDaemon(true); // a regression hangs this thread, not the test JVM
+        loop.start();
+        return outcome.get(10, TimeUnit.SECONDS);
+    }
+
     // ---- 2. one bad fd number blew the heap ----
 
     @Test
@@ -377,6 +438,60 @@ class OutsideFindingsTest extends QueueTestSupport {
             r.run();
         }
         assertEquals(2, ran.get(), "each ran once, on the owner");
+    }
+
+    @Test
+    void d5_aRoundTakesAtMostABudgetOfTasksFromOtherThreads() throws Exception {
+        IoQueue q = IoQueue.current();
+        AtomicInteger ran = new AtomicInteger();
+        Recorder timer = new Recorder();
+        Thread producer = new Thread(() -> {
+            for (int i = 0; i < 50_000; i++) q.execute(ran::incrementAndGet);
+        });
+        producer.start();
+        producer.join(); // a backlog, all posted before the round
+        q.schedule(Duration.ZERO, timer.task("due"));
+        int first = q.runOnce(Duration.ZERO);
+        assertEquals(1, timer.tasks(), "the due timer ran in the first round");
+        assertTrue(ran.get() > 0 && ran.get() <= dev.ioqueue.internal.RunQueue.TASKS_PER_ROUND, "ran " + ran.get());
+        assertEquals(first, ran.get() + 1);
+        q.run();
+        assertEquals(50_000, ran.get(), "the rest ran in later rounds");
+    }
+
+    @Test
+    void d3_fdsCloseRefusesTheQueuesOwnFds() throws Exception {
+        IoQueue q = IoQueue.current();
+        List<Integer> own = new ArrayList<>();
+        for (String n : new java.io.File("/proc/self/fd").list()) {
+            int fd = Integer.parseInt(n);
+            String target;
+            try {
+                target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + n)).toString();
+            } catch (java.io.IOException gone) {
+                continue;
+            }
+            if (target.startsWith("anon_inode:[") && !target.equals("anon_inode:[pidfd]")) {
+                try {
+                    q.await(fd, ReadyEvent.READ, (f, e) -> {});
+                    q.unregister(fd);
+                } catch (IllegalArgumentException ours) {
+                    own.add(fd);
+                } catch (RuntimeException other) {
+                    // not ours (another queue's or the JVM's)
+                }
+            }
+        }
+        assertEquals(3, own.size(), "epoll fd, eventfd and timerfd: " + own);
+        for (int fd : own) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Fds.close(fd));
+            assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> Handle.of(fd).close());
+            assertTrue(TestFds.isOpen(fd));
+        }
+        try (Fds.Pipe p = Fds.pipe()) {
+            PrematureCloseTest.assertQueueStillWorks(q, p);
+        }
     }
 
     // ---- 6. a thread that ended without close() leaked its queue ----

@@ -15,12 +15,10 @@ final class Registration {
     static final int DIRTY = 2;
     /** Lost a waiter since the last flush: the poller's interest is kept, but may be stale. */
     static final int LAPSED = 4;
-    /** Re-armed on trust by its own callback, not yet confirmed by the poller. */
+    /** Re-armed on trust since its last check. */
     static final int UNCONFIRMED = 8;
     /** In the list of re-arms awaiting confirmation. */
     static final int LISTED = 16;
-    /** Unconfirmed since the previous confirmation pass: checked at the next. */
-    static final int AGED = 32;
     /** Its number was handed out again on this thread while waiters waited: check it at the flush. */
     static final int SUSPECT = 64;
 

@@ -12,10 +12,10 @@ import java.util.Collection;
  * flush otherwise; persist; generations in tokens; premature-close detection and rebuild; drop
  * notification; the batch of collected callbacks. Owner thread only.
  *
- * <p><b>Trust.</b> A callback waiting again on its own fd keeps the registration without a syscall.
- * If it closed the fd behind the queue's back and got the number back, the registration is gone:
- * {@code Fds}/{@code Sockets} report new fds at once ({@link #fdOpened}); any other trusted re-arm
- * no event confirms within one or two {@link TrustedRearms} periods gets one check.
+ * <p><b>Trust.</b> A callback waiting again on its own fd, or any wait on a persisted fd, keeps the
+ * registration without a syscall. If the fd was closed behind the queue's back and the number came
+ * back, the registration is gone: {@code Fds}/{@code Sockets} report new fds at once
+ * ({@link #fdOpened}); otherwise the check at the end of the {@link TrustedRearms} period finds it.
  */
 public final class Registrations {
     private static final int CLOCK_ROUNDS = 64;
@@ -26,8 +26,8 @@ public final class Registrations {
     private final ReadyBatch batch = new ReadyBatch();
     private final Dropped dropped = new Dropped();
     private final TrustedRearms trusted = new TrustedRearms();
-    /** Polls since the clock was last read for {@link #trusted}. */
-    private int polls;
+    private int polls; // since the clock was last read for trusted
+    private boolean confirmDue; // a period of trusted has ended: check at the next flush
     private int nextGeneration = 1;
     /** The registration whose callback is running, or null. */
     private Registration running;
@@ -44,7 +44,7 @@ public final class Registrations {
 
     /** Adds a waiter; the arguments were checked by the facade. */
     public void await(int fd, ReadyEvent event, ReadyCallback callback) {
-        refuseOwn(fd);
+        refuseOwn("await", fd);
         int kind = event.ordinal();
         int bit = Interest.bit(kind);
         Registration reg = table.get(fd);
@@ -54,9 +54,11 @@ public final class Registrations {
             if (reg.waiter(kind) != null) rejectSecondWaiter(reg, event);
             if ((reg.interest & bit) == 0) {
                 reg = modifyForWaiter(reg, reg.interest | bit);
-            } else if (reg.is(Registration.LAPSED)) {
-                if (reg != running || reg.is(Registration.SUSPECT)) {
-                    reg = modifyForWaiter(reg, reg.interest); // may have been closed and reused
+            } else if (reg.is(Registration.LAPSED) || reg.is(Registration.PERSIST)) {
+                // Kept since its last waiter: trusted from its own callback, or when persisted;
+                // anyone else may have closed the fd and got the number back, so check it now.
+                if (reg.is(Registration.SUSPECT) || (reg != running && !reg.is(Registration.PERSIST))) {
+                    reg = modifyForWaiter(reg, reg.interest);
                 } else if (trusted.add(reg)) {
                     poller.wakeAt(trusted.deadline()); // trusted; a new period costs one timerfd_settime
                 }
@@ -80,13 +82,13 @@ public final class Registrations {
 
     /** Keeps {@code fd} registered across waits until it is forgotten. */
     public void persist(int fd) {
-        refuseOwn(fd);
+        refuseOwn("persist", fd);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) reg = register(fd, 0);
         reg.set(Registration.PERSIST);
     }
 
-    /** Drops everything known of {@code fd}; a registration found gone while waited on or persisted is a premature close. */
+    /** Drops all known of {@code fd}; found gone while waited on or persisted: a premature close. */
     public void unregister(int fd) {
         release(fd, true);
     }
@@ -145,8 +147,16 @@ public final class Registrations {
 
     // ---- the loop's steps ----
 
-    /** Brings each changed registration in line with its waiters; called before every wait. */
+    /**
+     * Brings each changed registration in line with its waiters, before every wait. The trust
+     * check runs here too: with every re-armed waiter back in the table, a registration found gone
+     * is always a premature close.
+     */
     public void flush() {
+        if (confirmDue) {
+            confirmDue = false;
+            confirm(System.nanoTime());
+        }
         int count = table.takeDirty();
         if (count == 0) return;
         Throwable failure = null;
@@ -171,7 +181,7 @@ public final class Registrations {
         Failures.rethrow(dropped.tell(failure));
     }
 
-    /** Checks, with one MOD each, the re-arms made on trust that no event confirmed for a period. */
+    /** Checks, with one MOD each, the registrations re-armed on trust during the period that ended. */
     private void confirm(long now) {
         int n = trusted.endPeriod(now);
         Throwable failure = null;
@@ -190,20 +200,15 @@ public final class Registrations {
         Failures.rethrow(dropped.tell(failure));
     }
 
-    /**
-     * Collects the waiters woken by the poller's last {@code n} events into the batch; then, when a
-     * confirmation period has passed (the clock is read only on an empty poll or every
-     * {@value #CLOCK_ROUNDS} polls), checks the re-arms made on trust.
-     */
+    /** Collects the woken waiters into the batch; notes a trust period's end (timer, or clock every 64 polls). */
     public void collect(int n) {
         boolean timerFired = collectEvents(n);
         if (!trusted.isEmpty() && (timerFired || ++polls % CLOCK_ROUNDS == 0)) {
-            long now = System.nanoTime();
-            if (now - trusted.deadline() >= 0) confirm(now);
+            confirmDue = System.nanoTime() - trusted.deadline() >= 0;
         }
     }
 
-    /** Returns whether the poller's timer (the confirmation deadline) fired. */
+    /** Returns whether the poller's timer fired. */
     private boolean collectEvents(int n) {
         boolean timerFired = false;
         boolean stale = false;
@@ -219,11 +224,9 @@ public final class Registrations {
                 stale = true;
                 continue;
             }
-            reg.clear(Registration.UNCONFIRMED);
             int woke = reg.wake(poller.events(i), batch);
             table.waitersTaken(woke);
-            // Narrow before the next sleep unless re-armed; a persisted fd is narrowed only when
-            // it reports events nobody waits for, so an unread fd cannot spin the loop.
+            // Released at the flush unless re-armed; a persisted fd only when it reports events nobody waits for.
             if (woke == 0) table.markDirty(reg);
             else if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
         }
@@ -286,8 +289,10 @@ public final class Registrations {
 
     // ---- registrations ----
 
-    private void refuseOwn(int fd) {
-        if (poller.owns(fd)) throw new IllegalArgumentException("fd " + fd + " is " + poller.describeOwn(fd));
+    void refuseOwn(String call, int fd) {
+        if (!closed && poller.owns(fd)) {
+            throw new IllegalArgumentException(call + ": fd " + fd + " is " + poller.describeOwn(fd) + ", which only the queue may use or close");
+        }
     }
 
     private Registration register(int fd, int interest) {

@@ -25,6 +25,8 @@ public final class RunQueue {
     private static final int SLEEPING = 1;
     private static final int WOKEN = 2;
     private static final int CLOSED = 1 << 31;
+    /** Tasks from other threads one round takes at most, before fds and timers get their turn. */
+    public static final int TASKS_PER_ROUND = 4096;
     private static final VarHandle WAKE_STATE;
     private static final VarHandle STATE;
 
@@ -147,12 +149,16 @@ public final class RunQueue {
         return ran;
     }
 
-    /** Runs the tasks posted before this call; later ones wait for the next round (I/O first). */
+    /**
+     * Runs the tasks posted before this call, at most {@link #TASKS_PER_ROUND} of them from other
+     * threads; the rest wait for the next round, after fds and timers (I/O first).
+     */
     public int runTasks() {
-        // Up to the newest task at this moment: producers offering faster than this drains must
-        // not keep the round from ending (nor grow the deque without bound).
+        // At most TASKS_PER_ROUND from other threads, and none posted after this began: producers
+        // faster than the loop must not keep the round from ending and its fds and timers unserved.
         Object mark = inbox.mark();
-        for (Runnable r; (r = inbox.pollUpTo(mark)) != null; ) tasks.add(r);
+        Runnable r;
+        for (int budget = TASKS_PER_ROUND; budget > 0 && (r = inbox.pollUpTo(mark)) != null; budget--) tasks.add(r);
         int n = tasks.size();
         for (int i = 0; i < n; i++) tasks.poll().run();
         return n;
@@ -164,8 +170,12 @@ public final class RunQueue {
         long now = System.nanoTime();
         for (Runnable t; (t = timers.pollDue(now)) != null; n++) ready.add(new OwnerOnce(t));
         Object mark = inbox.mark();
-        for (Runnable r; (r = inbox.pollUpTo(mark)) != null; ) tasks.add(r);
-        for (Runnable r; (r = tasks.poll()) != null; n++) ready.add(new OwnerOnce(r));
+        Runnable r;
+        for (int budget = TASKS_PER_ROUND; budget > 0 && (r = inbox.pollUpTo(mark)) != null; budget--) tasks.add(r);
+        while ((r = tasks.poll()) != null) {
+            ready.add(new OwnerOnce(r));
+            n++;
+        }
         return n;
     }
 

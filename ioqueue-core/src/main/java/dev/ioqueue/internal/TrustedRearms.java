@@ -3,10 +3,12 @@ package dev.ioqueue.internal;
 import java.util.Arrays;
 
 /**
- * Re-arms made on trust (a callback waiting again on its own fd keeps the registration without a
- * syscall) that no event has confirmed yet. A period is {@link #PERIOD_NANOS}; a re-arm still
- * unconfirmed after a whole period is handed back for one check. Owner thread only; allocation-free
- * after warm-up.
+ * Registrations re-armed on trust (a callback waiting again on its own fd, or any wait on a
+ * persisted fd, keeps the registration without a syscall) since the last check. Every period of
+ * {@link #PERIOD_NANOS} the list is handed back and each one is checked once: at most one syscall
+ * per such fd per period, whatever the number of waits. An event cannot stand in for the check: a
+ * registration whose file a dup keeps open still reports events after its number was closed and
+ * reused. Owner thread only; allocation-free after warm-up.
  */
 final class TrustedRearms {
     static final long PERIOD_NANOS = 100_000_000L;
@@ -26,13 +28,11 @@ final class TrustedRearms {
     }
 
     /**
-     * Lists {@code reg} (once) as re-armed on trust; an event on it clears its UNCONFIRMED flag.
-     * Returns whether this started a period (the list was empty): the caller arranges a wake-up at
-     * {@link #deadline()}.
+     * Lists {@code reg} (once per period) as re-armed on trust. Returns whether this started a
+     * period (the list was empty): the caller arranges a wake-up at {@link #deadline()}.
      */
     boolean add(Registration reg) {
         reg.set(Registration.UNCONFIRMED);
-        reg.clear(Registration.AGED);
         if (reg.is(Registration.LISTED)) return false;
         reg.set(Registration.LISTED);
         boolean started = count == 0;
@@ -43,29 +43,21 @@ final class TrustedRearms {
     }
 
     /**
-     * Ends the current period: the registrations confirmed since (UNCONFIRMED clear) and those
-     * unconfirmed for a whole period (UNCONFIRMED still set: check them) leave the list, readable
-     * through {@link #leaving(int)}; those trusted during this period stay for the next. Returns
-     * how many left.
+     * Ends the current period: every listed registration leaves the list, readable once through
+     * {@link #leaving(int)}; returns how many. Those still UNCONFIRMED are due for their check.
      */
     int endPeriod(long now) {
         int n = count;
-        int left = 0;
         count = 0;
         if (leaving.length < n) leaving = new Registration[list.length];
         for (int i = 0; i < n; i++) {
             Registration reg = list[i];
             list[i] = null;
-            if (reg.is(Registration.UNCONFIRMED) && !reg.is(Registration.AGED)) {
-                reg.set(Registration.AGED);
-                list[count++] = reg;
-            } else {
-                reg.clear(Registration.LISTED | Registration.AGED);
-                leaving[left++] = reg;
-            }
+            reg.clear(Registration.LISTED);
+            leaving[i] = reg;
         }
         deadline = now + PERIOD_NANOS;
-        return left;
+        return n;
     }
 
     /** The i-th registration that left at the last {@link #endPeriod}; each is read once. */
