@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import dev.ioqueue.internal.Failures;
+import dev.ioqueue.internal.OwnFds;
 import dev.ioqueue.internal.ThreadRegistrations;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.EventFd;
@@ -205,14 +206,14 @@ public final class Fds {
      * is closed even if a dropped waiter's {@code onDropped} throws; that throwable then
      * propagates, with a failure of {@code close(2)} suppressed onto it.
      *
-     * @throws IllegalArgumentException if {@code fd} is negative, or one of the calling thread's
-     *     queue's own fds (close the queue instead)
+     * @throws IllegalArgumentException if {@code fd} is negative, or one of an open queue's own
+     *     fds, from whatever thread (close the queue instead)
      * @throws SyscallException if {@code close(2)} fails (EBADF: not open). EINTR is not an error:
      *     Linux has released the fd.
      */
     public static void close(int fd) {
         if (fd < 0) throw new IllegalArgumentException("close: fd " + fd + " is negative");
-        ThreadRegistrations.refuseOwn("close", fd);
+        OwnFds.refuse("close", fd); // any open queue's, from any thread
         Throwable failure = null;
         try {
             ThreadRegistrations.beforeClose(fd);

@@ -302,7 +302,7 @@ public final class IoQueue implements Executor, AutoCloseable {
      * Runs the tasks already accepted (later ones are rejected), drops timers (telling those with an
      * {@code ifDropped}) and waiters (through {@link ReadyCallback#onDropped}), then releases the
      * epoll fd, eventfd, timerfd and native memory whatever those threw; the first throwable then
-     * propagates, the rest suppressed onto it. Returns promptly whatever other threads do. The
+     * propagates, up to 64 more suppressed onto it. Never waits for other threads. The
      * thread's next {@link #current()} makes a new queue. Idempotent. Owner thread only, not from
      * inside the loop.
      */

@@ -487,11 +487,41 @@ class OutsideFindingsTest extends QueueTestSupport {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Fds.close(fd));
             assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> Handle.of(fd).close());
+            Throwable[] fromOther = new Throwable[1];
+            Thread other = new Thread(() -> {
+                try {
+                    Fds.close(fd);
+                } catch (Throwable t) {
+                    fromOther[0] = t;
+                }
+            });
+            other.start();
+            other.join();
+            assertInstanceOf(IllegalArgumentException.class, fromOther[0], "refused from another thread too");
             assertTrue(TestFds.isOpen(fd));
         }
         try (Fds.Pipe p = Fds.pipe()) {
             PrematureCloseTest.assertQueueStillWorks(q, p);
         }
+    }
+
+    @Test
+    void d5_closeWithAHugeBacklogOfFailingTasksKeepsABoundedRecord() throws Exception {
+        IoQueue q = IoQueue.current();
+        Thread producer = new Thread(() -> {
+            for (int i = 0; i < 200_000; i++) {
+                int n = i;
+                q.execute(() -> {
+                    throw new IllegalStateException("task " + n);
+                });
+            }
+        });
+        producer.start();
+        producer.join();
+        IllegalStateException e = assertThrows(IllegalStateException.class, q::close);
+        assertEquals("task 0", e.getMessage(), "the first failure propagates");
+        assertEquals(dev.ioqueue.internal.Failures.MAX_SUPPRESSED, e.getSuppressed().length);
+        assertTrue(q.isClosed());
     }
 
     // ---- 6. a thread that ended without close() leaked its queue ----

@@ -60,6 +60,9 @@ public final class EpollPoller implements Poller {
         }
         wakeFd = wake;
         timerFd = timer;
+        OwnFds.add(wakeFd, "the wake-up eventfd of the queue of thread " + Thread.currentThread().getName());
+        OwnFds.add(timerFd, "the timerfd of the queue of thread " + Thread.currentThread().getName());
+        OwnFds.add(epfd, "the epoll fd of the queue of thread " + Thread.currentThread().getName());
         NativeAccounting.opened(BLOCK_SIZE);
     }
 
@@ -154,6 +157,8 @@ public final class EpollPoller implements Poller {
     @Override
     public void reset() {
         int fresh = newEpoll(wakeFd, timerFd);
+        OwnFds.add(fresh, "the epoll fd of the queue of thread " + Thread.currentThread().getName());
+        OwnFds.remove(epfd);
         Unistd.close(epfd, errno);
         epfd = fresh;
     }
@@ -171,6 +176,9 @@ public final class EpollPoller implements Poller {
             closed = true;
         }
         MemorySegment e = Native.threadErrno();
+        OwnFds.remove(wakeFd);
+        OwnFds.remove(timerFd);
+        OwnFds.remove(epfd);
         Unistd.close(wakeFd, e);
         Unistd.close(timerFd, e);
         Unistd.close(epfd, e);

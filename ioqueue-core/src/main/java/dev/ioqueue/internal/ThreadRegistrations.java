@@ -27,12 +27,6 @@ public final class ThreadRegistrations {
         if (r != null) r.fdOpened(fd);
     }
 
-    /** Throws if {@code fd} is one of the calling thread's queue's own fds, which only the queue closes. */
-    public static void refuseOwn(String call, int fd) {
-        Registrations r = CURRENT.get();
-        if (r != null) r.refuseOwn(call, fd);
-    }
-
     /**
      * {@code fd} is about to be closed on this thread: the queue drops its waiters (telling them)
      * and its registration first.
