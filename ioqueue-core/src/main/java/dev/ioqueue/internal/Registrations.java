@@ -289,7 +289,7 @@ public final class Registrations {
 
     // ---- registrations ----
 
-    void refuseOwn(String call, int fd) {
+    private void refuseOwn(String call, int fd) {
         if (!closed && poller.owns(fd)) {
             throw new IllegalArgumentException(call + ": fd " + fd + " is " + poller.describeOwn(fd) + ", which only the queue may use or close");
         }

@@ -63,7 +63,7 @@ public final class RunQueue {
      */
     public boolean offer(Runnable task) {
         if (Thread.currentThread() == owner) {
-            if ((int) STATE.getVolatile(this) < 0) return false;
+            if (closed()) return false;
             tasks.add(task);
             return true;
         }
@@ -89,9 +89,13 @@ public final class RunQueue {
      */
     public boolean runOnOwner(Runnable task) {
         if (Thread.currentThread() != owner) return offer(task);
-        if ((int) STATE.getVolatile(this) < 0) return false;
+        if (closed()) return false;
         task.run();
         return true;
+    }
+
+    private boolean closed() {
+        return (int) STATE.getVolatile(this) < 0;
     }
 
     /**
@@ -102,7 +106,10 @@ public final class RunQueue {
         long now = System.nanoTime();
         long delay = Math.min(Math.max(0, delayNanos), Long.MAX_VALUE / 2);
         Timer timer = timers.newTimer(now + delay, task, ifDropped);
-        return runOnOwner(() -> timers.add(timer)) ? timer : null;
+        if (Thread.currentThread() != owner) return offer(() -> timers.add(timer)) ? timer : null;
+        if (closed()) return null;
+        timers.add(timer); // no lambda on the owner's path: every Kotlin delay comes this way
+        return timer;
     }
 
     public Cancellable hold() {
