@@ -393,6 +393,7 @@ class OutsideFindingsTest extends QueueTestSupport {
         IoQueue q = IoQueue.current();
         AtomicBoolean stop = new AtomicBoolean();
         AtomicInteger ran = new AtomicInteger();
+        AtomicInteger posted = new AtomicInteger();
         List<Thread> producers = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             Thread t = new Thread(() -> {
@@ -400,6 +401,7 @@ class OutsideFindingsTest extends QueueTestSupport {
                 while (!stop.get() && System.nanoTime() < deadline) {
                     try {
                         q.execute(ran::incrementAndGet);
+                        posted.incrementAndGet();
                     } catch (RejectedExecutionException closed) {
                         return;
                     }
@@ -412,6 +414,11 @@ class OutsideFindingsTest extends QueueTestSupport {
             AtomicInteger io = new AtomicInteger();
             TestFds.writeByte(p.writeFd(), 1);
             q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> io.incrementAndGet());
+            // On a busy machine the producers may not have run yet: let them fill more than a round.
+            long started = System.nanoTime();
+            while (posted.get() < 10_000 && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10)) {
+                Thread.onSpinWait();
+            }
             for (int i = 0; i < 5; i++) q.runOnce(Duration.ofMillis(10)); // each round must end
             boolean producersStillPosting = producers.stream().allMatch(Thread::isAlive);
             stop.set(true);
