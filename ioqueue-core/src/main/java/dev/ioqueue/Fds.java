@@ -1,9 +1,11 @@
 package dev.ioqueue;
 
+import static dev.ioqueue.internal.os.Errno.EAGAIN;
+import static dev.ioqueue.internal.os.Errno.EINTR;
+
 import dev.ioqueue.internal.Failures;
 import dev.ioqueue.internal.OwnFds;
 import dev.ioqueue.internal.ThreadRegistrations;
-import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.EventFd;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.SocketCalls;
@@ -82,6 +84,90 @@ public final class Fds {
         return opened(fd);
     }
 
+    // ---- fds from elsewhere: a native library, /dev, a child process ----
+
+    /**
+     * Whether {@code fd} has {@code O_NONBLOCK}, which the I/O operations of {@link IoOperation}
+     * require. Thread-safe.
+     *
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws SyscallException if {@code fcntl} fails (EBADF: not open)
+     */
+    public static boolean isNonBlocking(int fd) {
+        return (statusFlags(fd) & Unistd.O_NONBLOCK) != 0;
+    }
+
+    /**
+     * Sets or clears {@code O_NONBLOCK} on {@code fd}: a file status flag, so it changes the open
+     * file for every fd that shares it (a {@link #dup}, the same file in another process: a
+     * terminal, a pipe inherited from a parent). Does nothing if it is already so. Thread-safe; the
+     * calling thread's queue checks the fd again before its next I/O operation.
+     *
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws SyscallException if {@code fcntl} fails (EBADF: not open)
+     */
+    public static void setNonBlocking(int fd, boolean nonBlocking) {
+        int flags = statusFlags(fd);
+        int wanted = nonBlocking ? flags | Unistd.O_NONBLOCK : flags & ~Unistd.O_NONBLOCK;
+        if (wanted != flags) {
+            int r = Unistd.fcntl(fd, Unistd.F_SETFL, wanted, Native.threadErrno());
+            if (r < 0) throw new SyscallException("fcntl(F_SETFL)", fd, -r);
+        }
+        ThreadRegistrations.nonBlockingChanged(fd);
+    }
+
+    /**
+     * Whether {@code fd} is closed when this process executes another program. Thread-safe.
+     *
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws SyscallException if {@code fcntl} fails (EBADF: not open)
+     */
+    public static boolean isCloseOnExec(int fd) {
+        checkFd("fcntl(F_GETFD)", fd);
+        int r = Unistd.fcntl(fd, Unistd.F_GETFD, Native.threadErrno());
+        if (r < 0) throw new SyscallException("fcntl(F_GETFD)", fd, -r);
+        return (r & Unistd.FD_CLOEXEC) != 0;
+    }
+
+    /**
+     * Sets or clears close-on-exec ({@code FD_CLOEXEC}) on this fd only. Every fd this library makes
+     * has it; a foreign fd should too, unless a child process is meant to inherit it. Thread-safe.
+     *
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws SyscallException if {@code fcntl} fails (EBADF: not open)
+     */
+    public static void setCloseOnExec(int fd, boolean closeOnExec) {
+        checkFd("fcntl(F_SETFD)", fd);
+        int r = Unistd.fcntl(fd, Unistd.F_SETFD, closeOnExec ? Unistd.FD_CLOEXEC : 0, Native.threadErrno());
+        if (r < 0) throw new SyscallException("fcntl(F_SETFD)", fd, -r);
+    }
+
+    /**
+     * A new fd for the same open file, close-on-exec ({@code F_DUPFD_CLOEXEC}): take one of an fd a
+     * native library keeps owning, and close yours when done. The two share the file's status
+     * flags ({@code O_NONBLOCK}) and its epoll registrations are per fd. Thread-safe.
+     *
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws SyscallException if {@code fcntl} fails (EBADF: not open; EMFILE: no fd left)
+     */
+    public static int dup(int fd) {
+        checkFd("fcntl(F_DUPFD_CLOEXEC)", fd);
+        int r = Unistd.fcntl(fd, Unistd.F_DUPFD_CLOEXEC, 0, Native.threadErrno());
+        if (r < 0) throw new SyscallException("fcntl(F_DUPFD_CLOEXEC)", fd, -r);
+        return opened(r);
+    }
+
+    private static int statusFlags(int fd) {
+        checkFd("fcntl(F_GETFL)", fd);
+        int flags = Unistd.fcntl(fd, Unistd.F_GETFL, Native.threadErrno());
+        if (flags < 0) throw new SyscallException("fcntl(F_GETFL)", fd, -flags);
+        return flags;
+    }
+
+    private static void checkFd(String call, int fd) {
+        if (fd < 0) throw new IllegalArgumentException(call + ": fd " + fd + " is negative");
+    }
+
     /**
      * Tells the calling thread's queue that {@code fd} was just made: a registration it still holds
      * under that number belongs to a file closed behind its back. Every fd this library makes
@@ -120,8 +206,8 @@ public final class Fds {
             long n = Unistd.read(fd, dst, len, errno);
             if (n > 0) return (int) n;
             if (n == 0) return EOF;
-            if (n == -Errno.EAGAIN) return WOULD_BLOCK;
-            if (n != -Errno.EINTR) throw new SyscallException("read", fd, (int) -n);
+            if (n == -EAGAIN) return WOULD_BLOCK;
+            if (n != -EINTR) throw new SyscallException("read", fd, (int) -n);
         }
     }
 
@@ -171,8 +257,8 @@ public final class Fds {
         while (true) {
             long n = Unistd.write(fd, src, len, errno);
             if (n >= 0) return (int) n;
-            if (n == -Errno.EAGAIN) return WOULD_BLOCK;
-            if (n != -Errno.EINTR) throw new SyscallException("write", fd, (int) -n);
+            if (n == -EAGAIN) return WOULD_BLOCK;
+            if (n != -EINTR) throw new SyscallException("write", fd, (int) -n);
         }
     }
 
@@ -221,7 +307,7 @@ public final class Fds {
             failure = t;
         }
         int r = Unistd.close(fd, Native.threadErrno());
-        if (r < 0 && r != -Errno.EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
+        if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
     }
 

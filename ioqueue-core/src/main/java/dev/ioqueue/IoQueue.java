@@ -44,6 +44,9 @@ public final class IoQueue implements Executor, AutoCloseable {
     private final Cleaner.Cleanable cleanable;
     private final Registrations registrations;
     private final RunQueue runQueue;
+    /** Depth of {@link #submit} calls on the stack: completions run in place up to a bound. */
+    private int nestedSubmits;
+    private static final int MAX_NESTED_SUBMITS = 16;
 
     private IoQueue() {
         Thread owner = Thread.currentThread();
@@ -118,6 +121,37 @@ public final class IoQueue implements Executor, AutoCloseable {
         ownership.checkOpen("await");
         checkFd(fd);
         registrations.await(fd, event, callback);
+    }
+
+    /**
+     * Starts {@code operation} on {@code fd}: its attempt runs now if the fd may be ready (then
+     * {@link IoOperation#completed} may run before this returns, up to 16 nested calls deep, as
+     * the JDK's asynchronous channels do), else when the OS reports it ready; it is retried
+     * silently while it would block. Owner thread only.
+     *
+     * @throws IllegalArgumentException if {@code fd} is negative, one of the queue's own, or
+     *     blocking (with how to fix it; checked once per fd until it is closed)
+     * @throws IllegalStateException if the operation is already pending, {@code fd} already has a
+     *     waiter for the operation's event here, off the owner thread, or after close
+     * @throws SyscallException as {@link #await} does, or if {@code fcntl} fails (EBADF: not open)
+     */
+    public void submit(int fd, IoOperation operation) {
+        Objects.requireNonNull(operation, "operation");
+        ownership.checkOpen("submit");
+        checkFd(fd);
+        if (operation.isPending()) throw new IllegalStateException(operation + " is already pending");
+        boolean now = registrations.mayTry(fd, operation.event()) && nestedSubmits < MAX_NESTED_SUBMITS;
+        nestedSubmits++;
+        try {
+            operation.start(this, fd, now);
+        } finally {
+            nestedSubmits--;
+        }
+    }
+
+    /** An attempt found {@code fd} drained for {@code kind}: the next submission waits for the OS. */
+    void drained(int fd, int kind) {
+        registrations.drained(fd, kind);
     }
 
     /**

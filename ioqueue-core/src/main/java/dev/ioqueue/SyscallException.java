@@ -1,10 +1,8 @@
 package dev.ioqueue;
 
-import dev.ioqueue.internal.os.Errno;
-
 /**
- * A system call failed. Carries the call, the fd it was made on (-1 if none) and the errno, by
- * number and by name.
+ * A system call failed. Carries the call, the fd it was made on (-1 if none) and the errno, as an
+ * {@link Errno} to compare with ({@code e.errno() == Errno.ECONNRESET}) and as a number.
  *
  * <p>Unchecked, like {@link java.io.UncheckedIOException}: it escapes from callbacks and
  * {@link java.util.concurrent.Executor} methods, and most failures it reports (EBADF, EMFILE,
@@ -15,7 +13,7 @@ public final class SyscallException extends RuntimeException {
     private final String operation;
     /** The fd it was made on, or -1. */
     private final int fd;
-    /** The errno it failed with. */
+    /** The errno number it failed with. */
     private final int errno;
 
     /**
@@ -55,7 +53,7 @@ public final class SyscallException extends RuntimeException {
     private static String message(String operation, boolean onFd, int fd, int errno, String detail) {
         StringBuilder b = new StringBuilder(operation);
         if (onFd) b.append(" on fd ").append(fd);
-        b.append(" failed: ").append(Errno.name(errno)).append(" (").append(errno).append(')');
+        b.append(" failed: ").append(Errno.nameOf(errno)).append(" (").append(errno).append(')');
         if (detail != null) b.append(": ").append(detail);
         return b.toString();
     }
@@ -70,13 +68,18 @@ public final class SyscallException extends RuntimeException {
         return fd;
     }
 
-    /** The errno number. */
-    public int errno() {
+    /** The errno, e.g. {@link Errno#EBADF}; {@link Errno#UNKNOWN} for a number without a name. */
+    public Errno errno() {
+        return Errno.of(errno);
+    }
+
+    /** The errno number, e.g. 9. */
+    public int errnoNumber() {
         return errno;
     }
 
-    /** The errno name, e.g. {@code "EBADF"}. */
+    /** The errno name, e.g. {@code "EBADF"} ({@code "errno 200"} for a number without a name). */
     public String errnoName() {
-        return Errno.name(errno);
+        return Errno.nameOf(errno);
     }
 }

@@ -32,6 +32,13 @@ final class TestFds {
         return new int[] {Native.first(fds), Native.second(fds)};
     }
 
+    /** pipe2(O_CLOEXEC): blocking, as pipe(2) and most native libraries make them: {read, write}. */
+    static int[] rawBlockingPipe() {
+        long fds = Unistd.pipe2(Unistd.O_CLOEXEC, Native.threadErrno());
+        if (fds < 0) throw new SyscallException("pipe2", (int) -fds, null);
+        return new int[] {Native.first(fds), Native.second(fds)};
+    }
+
     /** close(2) behind every queue's back. */
     static void rawClose(int fd) {
         int r = Unistd.close(fd, Native.threadErrno());

@@ -32,6 +32,11 @@ final class Registration {
     int epoch;
     /** Callbacks handed out by {@code poll()} and not yet run: they keep it in the table. */
     int handedOut;
+    /**
+     * What the OS last reported (bits of {@link Interest}) and no I/O attempt has since found
+     * drained: an I/O operation tries at once for these, and waits for the others.
+     */
+    int ready;
     ReadyCallback read;
     ReadyCallback write;
     ReadyCallback priority;
@@ -90,6 +95,7 @@ final class Registration {
      * its own event, all of them for ERROR or HANGUP. Returns how many.
      */
     int wake(int events, ReadyBatch batch) {
+        ready |= events;
         boolean all = (events & (Interest.ERROR_BIT | Interest.HANGUP_BIT)) != 0;
         int woke = 0;
         if (read != null && (all || (events & Interest.READ_BIT) != 0)) {

@@ -26,6 +26,7 @@ public final class Registrations {
     private final ReadyBatch batch = new ReadyBatch();
     private final Dropped dropped = new Dropped();
     private final TrustedRearms trusted = new TrustedRearms();
+    private final NonBlockingFds nonBlocking = new NonBlockingFds();
     private int polls; // since the clock was last read for trusted
     private boolean confirmDue; // a period of trusted has ended: check at the next flush
     private int nextGeneration = 1;
@@ -95,6 +96,7 @@ public final class Registrations {
 
     /** Drops everything known of {@code fd} because the caller is about to close it. */
     void releaseBeforeClose(int fd) {
+        nonBlocking.forget(fd);
         if (!closed) release(fd, false);
     }
 
@@ -124,6 +126,7 @@ public final class Registrations {
 
     /** {@code fd} was just made here: what its number held is gone; forget it, or have the flush check it if waited on. */
     void fdOpened(int fd) {
+        nonBlocking.forget(fd);
         if (closed) return;
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) return;
@@ -135,6 +138,36 @@ public final class Registrations {
         reg.epoch++; // callbacks collected for the old file must not run for the new one
         reg.clear(Registration.PERSIST | Registration.LAPSED | Registration.UNCONFIRMED);
         notWatched(reg);
+    }
+
+    // ---- what I/O operations know of an fd ----
+
+    /**
+     * Before an I/O operation's attempt on {@code fd}: refuses the queue's own fds, a second waiter
+     * for {@code event}, and a blocking fd (checked once, until
+     * the fd is closed or made again here), and says whether the attempt should run now: the fd is
+     * not watched (nothing known: try), or the OS reported it ready for {@code event} (or ERROR or
+     * HANGUP) and no attempt has found it drained since.
+     */
+    public boolean mayTry(int fd, ReadyEvent event) {
+        refuseOwn("submit", fd);
+        nonBlocking.check(fd);
+        Registration reg = table.get(fd);
+        if (reg == null || !reg.registered()) return true;
+        int kind = event.ordinal();
+        if (reg.waiter(kind) != null) rejectSecondWaiter(reg, event); // before an attempt takes any data
+        return (reg.ready & (Interest.bit(kind) | Interest.ERROR_BIT | Interest.HANGUP_BIT)) != 0;
+    }
+
+    /** An attempt found {@code fd} drained for {@code kind}: the next one waits for the OS. */
+    public void drained(int fd, int kind) {
+        Registration reg = table.get(fd);
+        if (reg != null) reg.ready &= ~(Interest.bit(kind) | Interest.ERROR_BIT | Interest.HANGUP_BIT);
+    }
+
+    /** {@code fd}'s O_NONBLOCK was changed here: check it again before the next attempt. */
+    void nonBlockingChanged(int fd) {
+        nonBlocking.forget(fd);
     }
 
     public int waiterCount() {
@@ -364,6 +397,7 @@ public final class Registrations {
 
     /** Drops everything known of a registration found gone; the caller tells {@link #dropped}. */
     private void discardGone(Registration reg) {
+        nonBlocking.forget(reg.fd);
         table.takeWaiters(reg, dropped);
         batch.takeAll(reg, dropped);
         reg.epoch++;
@@ -396,6 +430,7 @@ public final class Registrations {
     private void notWatched(Registration reg) {
         reg.generation = 0;
         reg.interest = 0;
+        reg.ready = 0;
         table.removeIfIdle(reg);
     }
 }

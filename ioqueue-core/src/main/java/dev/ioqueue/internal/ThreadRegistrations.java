@@ -35,4 +35,10 @@ public final class ThreadRegistrations {
         Registrations r = CURRENT.get();
         if (r != null) r.releaseBeforeClose(fd);
     }
+
+    /** {@code fd}'s O_NONBLOCK flag was just changed on this thread: the queue checks it again. */
+    public static void nonBlockingChanged(int fd) {
+        Registrations r = CURRENT.get();
+        if (r != null) r.nonBlockingChanged(fd);
+    }
 }

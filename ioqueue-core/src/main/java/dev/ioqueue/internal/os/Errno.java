@@ -1,8 +1,9 @@
 package dev.ioqueue.internal.os;
 
 /**
- * Linux errno values (asm-generic/errno-base.h and errno.h, identical on x86-64 and aarch64) and
- * their names, so every error message can say {@code EBADF} instead of {@code 9}.
+ * The errno numbers the OS layer compares syscall results with (as ints: the hot path compares
+ * {@code -Errno.EAGAIN} without a lookup). Names and the full table are the public
+ * {@link dev.ioqueue.Errno}.
  */
 public final class Errno {
     public static final int EPERM = 1;
@@ -32,34 +33,10 @@ public final class Errno {
     public static final int ECONNREFUSED = 111;
     public static final int EINPROGRESS = 115;
 
-    private static final String[] NAMES = new String[134];
-
-    static {
-        String[] names = {
-            null, "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF",
-            "ECHILD", "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "ENOTBLK", "EBUSY", "EEXIST", "EXDEV",
-            "ENODEV", "ENOTDIR", "EISDIR", "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG",
-            "ENOSPC", "ESPIPE", "EROFS", "EMLINK", "EPIPE", "EDOM", "ERANGE", "EDEADLK",
-            "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY", "ELOOP",
-        };
-        System.arraycopy(names, 0, NAMES, 0, names.length);
-        String[] net = {
-            "ENOTSOCK", "EDESTADDRREQ", "EMSGSIZE", "EPROTOTYPE", "ENOPROTOOPT", "EPROTONOSUPPORT",
-            "ESOCKTNOSUPPORT", "EOPNOTSUPP", "EPFNOSUPPORT", "EAFNOSUPPORT", "EADDRINUSE",
-            "EADDRNOTAVAIL", "ENETDOWN", "ENETUNREACH", "ENETRESET", "ECONNABORTED", "ECONNRESET",
-            "ENOBUFS", "EISCONN", "ENOTCONN", "ESHUTDOWN", "ETOOMANYREFS", "ETIMEDOUT",
-            "ECONNREFUSED", "EHOSTDOWN", "EHOSTUNREACH", "EALREADY", "EINPROGRESS",
-        };
-        System.arraycopy(net, 0, NAMES, 88, net.length);
-        NAMES[75] = "EOVERFLOW";
-        NAMES[125] = "ECANCELED";
-    }
-
     private Errno() {}
 
-    /** {@code "EBADF"} for 9; {@code "errno 200"} for a number without a name here. */
+    /** {@code "EBADF"} for 9; {@code "errno 200"} for a number without a name. */
     public static String name(int errno) {
-        String name = errno > 0 && errno < NAMES.length ? NAMES[errno] : null;
-        return name != null ? name : "errno " + errno;
+        return dev.ioqueue.Errno.nameOf(errno);
     }
 }

@@ -20,7 +20,11 @@ public final class Unistd {
     public static final int O_CLOEXEC = 0x80000;
     public static final int O_DIRECTORY = 0x10000;
     public static final int F_GETFD = 1;
+    public static final int F_SETFD = 2;
     public static final int F_GETFL = 3;
+    public static final int F_SETFL = 4;
+    public static final int F_DUPFD_CLOEXEC = 1030;
+    public static final int FD_CLOEXEC = 1;
 
     // read/write may block on a blocking fd, so they are ordinary (non-critical) downcalls.
     private static final MethodHandle READ = Native.blocking("read",
@@ -37,6 +41,9 @@ public final class Unistd {
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle FCNTL = Native.nonBlocking("fcntl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    // int fcntl(int fd, int cmd, ...): the commands that take an int argument.
+    private static final MethodHandle FCNTL_INT = Native.nonBlockingVariadic("fcntl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
 
     private Unistd() {}
 
@@ -90,6 +97,15 @@ public final class Unistd {
     public static int fcntl(int fd, int cmd, MemorySegment errno) {
         try {
             return Native.check((int) FCNTL.invokeExact(errno, fd, cmd), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /** {@code fcntl(fd, cmd, arg)} for a command that takes an int: F_SETFL, F_SETFD, F_DUPFD_CLOEXEC. */
+    public static int fcntl(int fd, int cmd, int arg, MemorySegment errno) {
+        try {
+            return Native.check((int) FCNTL_INT.invokeExact(errno, fd, cmd, arg), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

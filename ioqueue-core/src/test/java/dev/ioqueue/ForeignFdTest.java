@@ -1,0 +1,83 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class ForeignFdTest extends QueueTestSupport {
+    @Test
+    void nonBlockingFlagCanBeReadAndChanged() {
+        int[] raw = TestFds.rawBlockingPipe();
+        try {
+            assertFalse(Fds.isNonBlocking(raw[0]), "pipe(2) makes blocking fds");
+            Fds.setNonBlocking(raw[0], true);
+            assertTrue(Fds.isNonBlocking(raw[0]));
+            assertEquals(Fds.WOULD_BLOCK, TestFds.readByte(raw[0]), "a read now returns at once");
+            Fds.setNonBlocking(raw[0], false);
+            assertFalse(Fds.isNonBlocking(raw[0]));
+        } finally {
+            TestFds.rawClose(raw[0]);
+            TestFds.rawClose(raw[1]);
+        }
+    }
+
+    @Test
+    void closeOnExecCanBeReadAndChanged() {
+        int[] raw = TestFds.rawPipe();
+        try {
+            boolean before = Fds.isCloseOnExec(raw[0]);
+            Fds.setCloseOnExec(raw[0], !before);
+            assertEquals(!before, Fds.isCloseOnExec(raw[0]));
+            Fds.setCloseOnExec(raw[0], true);
+            assertTrue(Fds.isCloseOnExec(raw[0]));
+        } finally {
+            TestFds.rawClose(raw[0]);
+            TestFds.rawClose(raw[1]);
+        }
+    }
+
+    @Test
+    void dupGivesAnotherCloseOnExecFdForTheSameFile() {
+        try (Fds.Pipe p = Fds.pipe()) {
+            int copy = Fds.dup(p.writeFd());
+            try {
+                assertNotEquals(p.writeFd(), copy);
+                assertTrue(Fds.isCloseOnExec(copy));
+                TestFds.writeByte(copy, 5);
+                assertEquals(5, TestFds.readByte(p.readFd()), "same pipe");
+            } finally {
+                Fds.close(copy);
+            }
+        }
+    }
+
+    @Test
+    void callsOnBadFdsNameTheFdAndTheErrno() {
+        SyscallException e = assertThrows(SyscallException.class, () -> Fds.isNonBlocking(999_999));
+        assertSame(Errno.EBADF, e.errno());
+        assertEquals(9, e.errnoNumber());
+        assertEquals(999_999, e.fd());
+        assertTrue(e.getMessage().contains("fd 999999") && e.getMessage().contains("EBADF"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Fds.setNonBlocking(-1, true));
+        assertThrows(IllegalArgumentException.class, () -> Fds.dup(-3));
+        assertThrows(SyscallException.class, () -> Fds.setCloseOnExec(Integer.MAX_VALUE, true));
+    }
+
+    @Test
+    void errnoTableNamesEveryNumberAndRoundTrips() {
+        for (Errno e : Errno.values()) {
+            if (e == Errno.UNKNOWN) continue;
+            assertSame(e, Errno.of(e.number()));
+            assertEquals(e.name(), Errno.nameOf(e.number()));
+        }
+        assertSame(Errno.EAGAIN, Errno.of(11));
+        assertSame(Errno.UNKNOWN, Errno.of(4000));
+        assertSame(Errno.UNKNOWN, Errno.of(-5));
+        assertEquals("errno 4000", Errno.nameOf(4000));
+    }
+}

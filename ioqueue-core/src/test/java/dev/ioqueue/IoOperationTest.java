@@ -1,0 +1,352 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class IoOperationTest extends QueueTestSupport {
+    /** Records what a completion was told, in order. */
+    static final class Outcomes implements IoCompletion {
+        final List<String> seen = new ArrayList<>();
+
+        @Override
+        public void completed(int fd, long result) {
+            seen.add("completed " + result);
+        }
+
+        @Override
+        public void failed(int fd, RuntimeException failure) {
+            seen.add("failed " + failure.getMessage());
+        }
+
+        @Override
+        public void dropped(int fd) {
+            seen.add("dropped");
+        }
+    }
+
+    @Test
+    void readOfReadyFdCompletesBeforeSubmitReturns() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            TestFds.writeByte(p.writeFd(), 42);
+            Outcomes out = new Outcomes();
+            ByteBuffer buf = ByteBuffer.allocate(16);
+            q.submit(p.readFd(), IoOperation.read(buf, out));
+            assertEquals(List.of("completed 1"), out.seen);
+            assertEquals(42, buf.get(0));
+            assertFalse(q.running(), "nothing waits");
+        }
+    }
+
+    @Test
+    void readWaitsSilentlyThroughSpuriousWakeUps() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            Outcomes out = new Outcomes();
+            q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(16), out));
+            assertTrue(out.seen.isEmpty());
+            // The byte arrives and is taken by someone else before the operation runs: a wake-up
+            // with nothing to read, which must not reach the completion.
+            TestFds.writeByte(p.writeFd(), 1);
+            List<Runnable> woken = new ArrayList<>();
+            assertEquals(1, q.poll(woken, Duration.ofSeconds(5)));
+            assertEquals(1, TestFds.readByte(p.readFd()));
+            woken.get(0).run();
+            q.runOnce(Duration.ofMillis(20));
+            assertTrue(out.seen.isEmpty(), "a spurious wake-up reached the completion: " + out.seen);
+            assertTrue(q.running(), "still waiting");
+            TestFds.writeByte(p.writeFd(), 2);
+            q.runOnce(Duration.ofSeconds(5));
+            assertEquals(List.of("completed 1"), out.seen);
+        }
+    }
+
+    @Test
+    void readAtEndOfFileCompletesWithEof() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        Outcomes out = new Outcomes();
+        q.submit(p.readFd(), IoOperation.read(new byte[8], 0, 8, out));
+        Fds.close(p.writeFd());
+        q.run();
+        assertEquals(List.of("completed " + Fds.EOF), out.seen);
+        Fds.close(p.readFd());
+    }
+
+    @Test
+    void hungUpFdWhoseOperationStillWouldBlockEndsWithoutSpinning() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        TestFds.writeByte(p.writeFd(), 1);
+        Fds.close(p.writeFd()); // HANGUP from now on, reported at every poll
+        int[] attempts = {0};
+        Outcomes out = new Outcomes();
+        IoOperation needsFourBytes = new IoOperation(ReadyEvent.READ) {
+            @Override
+            protected long attempt(int fd) {
+                attempts[0]++;
+                return Fds.WOULD_BLOCK; // a protocol that needs more than the one byte there
+            }
+
+            @Override
+            protected void completed(int fd, long result) {
+                out.completed(fd, result);
+            }
+        };
+        Cancellable hold = q.hold(); // so each round below sleeps its 50 ms unless the fd keeps it busy
+        long cpuBefore = TestFds.threadCpuMillis();
+        q.submit(p.readFd(), needsFourBytes);
+        long end = System.nanoTime() + Duration.ofSeconds(1).toNanos();
+        while (System.nanoTime() < end) q.runOnce(Duration.ofMillis(50));
+        long cpu = TestFds.threadCpuMillis() - cpuBefore;
+        hold.cancel();
+        assertEquals(List.of("completed " + Fds.EOF), out.seen);
+        assertTrue(attempts[0] <= 2, "attempts: " + attempts[0]);
+        assertTrue(cpu < 300, "the loop spun for " + cpu + " ms of CPU in 1 s");
+        Fds.close(p.readFd());
+    }
+
+    @Test
+    void writeToHungUpFdThatWouldBlockFailsWithEpipe() {
+        IoQueue q = IoQueue.current();
+        Fds.SocketPair s = Fds.socketPair();
+        Outcomes out = new Outcomes();
+        IoOperation neverFits = new IoOperation(ReadyEvent.WRITE) {
+            @Override
+            protected long attempt(int fd) {
+                return Fds.WOULD_BLOCK;
+            }
+
+            @Override
+            protected void completed(int fd, long result) {
+                out.completed(fd, result);
+            }
+
+            @Override
+            protected void failed(int fd, RuntimeException failure) {
+                out.seen.add(failure instanceof SyscallException e ? "failed " + e.errno() : "failed " + failure);
+            }
+        };
+        Fds.close(s.second());
+        q.submit(s.first(), neverFits);
+        q.run();
+        assertEquals(List.of("failed EPIPE"), out.seen);
+        Fds.close(s.first());
+    }
+
+    @Test
+    void blockingFdIsRefusedWithTheFixInTheMessage() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            Fds.setNonBlocking(p.readFd(), false);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), new Outcomes())));
+            assertTrue(e.getMessage().contains("fd " + p.readFd() + " is blocking"), e.getMessage());
+            assertTrue(e.getMessage().contains("Fds.setNonBlocking(" + p.readFd() + ", true)"), e.getMessage());
+            assertFalse(q.running(), "nothing was registered");
+            Fds.setNonBlocking(p.readFd(), true);
+            Outcomes out = new Outcomes();
+            q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), out));
+            assertTrue(q.running(), "accepted once non-blocking");
+        }
+    }
+
+    @Test
+    void blockingFdCheckIsRedoneAfterTheNumberIsMadeAgain() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        TestFds.writeByte(p.writeFd(), 1);
+        q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), new Outcomes()));
+        int number = p.readFd();
+        p.close();
+        int[] raw = TestFds.rawBlockingPipe(); // made behind the library's back, as a native library would
+        try {
+            int blocking = raw[0] == number ? raw[0] : raw[1] == number ? raw[1] : -1;
+            if (blocking < 0) return; // the kernel gave other numbers: nothing to check
+            assertThrows(IllegalArgumentException.class,
+                    () -> q.submit(blocking, IoOperation.read(ByteBuffer.allocate(1), new Outcomes())));
+        } finally {
+            TestFds.rawClose(raw[0]);
+            TestFds.rawClose(raw[1]);
+        }
+    }
+
+    @Test
+    void secondReadOperationOnTheSameFdIsRefusedBeforeTakingData() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            Outcomes first = new Outcomes();
+            q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), first));
+            TestFds.writeByte(p.writeFd(), 9);
+            q.runOnce(Duration.ZERO); // delivered; the ready hint is set, but the first completed
+            TestFds.writeByte(p.writeFd(), 8);
+            Outcomes waiting = new Outcomes();
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> waiting.seen.add("raw waiter"));
+            assertThrows(IllegalStateException.class,
+                    () -> q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), new Outcomes())));
+            assertEquals(8, TestFds.readByte(p.readFd()), "the byte is still there");
+        }
+    }
+
+    @Test
+    void cancelWithdrawsAPendingOperation() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            Outcomes out = new Outcomes();
+            IoOperation op = IoOperation.read(ByteBuffer.allocate(1), out);
+            q.submit(p.readFd(), op);
+            assertTrue(op.isPending());
+            assertTrue(op.cancel());
+            assertFalse(op.cancel(), "once");
+            assertFalse(op.isPending());
+            TestFds.writeByte(p.writeFd(), 1);
+            q.runOnce(Duration.ofMillis(20));
+            assertTrue(out.seen.isEmpty());
+            assertEquals(1, TestFds.readByte(p.readFd()), "cancel took nothing");
+            q.submit(p.readFd(), op); // reusable
+            TestFds.writeByte(p.writeFd(), 2);
+            q.run();
+            assertEquals(List.of("completed 1"), out.seen);
+        }
+    }
+
+    @Test
+    void closingTheFdDropsThePendingOperation() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        Outcomes out = new Outcomes();
+        IoOperation op = IoOperation.read(ByteBuffer.allocate(1), out);
+        q.submit(p.readFd(), op);
+        p.close();
+        assertEquals(List.of("dropped"), out.seen);
+        assertFalse(op.isPending());
+    }
+
+    @Test
+    void resubmittingFromTheCompletionOnAlwaysReadyDataNeverOverflowsTheStack() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            long written = TestFds.fill(p.writeFd());
+            Fds.close(p.writeFd());
+            ByteBuffer one = ByteBuffer.allocateDirect(1);
+            long[] read = {0};
+            int[] depth = {0, 0};
+            IoCompletion loop = new IoCompletion() {
+                IoOperation op;
+
+                @Override
+                public void completed(int fd, long n) {
+                    if (n == Fds.EOF) return;
+                    read[0] += n;
+                    depth[0]++;
+                    depth[1] = Math.max(depth[1], new Throwable().getStackTrace().length);
+                    one.clear();
+                    q.submit(fd, op);
+                }
+            };
+            IoOperation op = IoOperation.read(one, loop);
+            loop.getClass(); // keep the field write below obvious
+            try {
+                var f = loop.getClass().getDeclaredField("op");
+                f.setAccessible(true);
+                f.set(loop, op);
+            } catch (ReflectiveOperationException e) {
+                throw new AssertionError(e);
+            }
+            q.submit(p.readFd(), op);
+            q.run();
+            assertEquals(written, read[0], "every byte, one at a time");
+            assertTrue(depth[1] < 1000, "stack depth " + depth[1]);
+        } catch (SyscallException ignoredDoubleClose) {
+            // p.close() closes the write end again: EBADF; the read end is closed first
+        }
+    }
+
+    @Test
+    void writeFullyAndReadFullyMove64MiBByteExact() {
+        IoQueue q = IoQueue.current();
+        int size = 64 << 20;
+        byte[] data = new byte[size];
+        new Random(11).nextBytes(data);
+        ByteBuffer src = ByteBuffer.allocateDirect(size).put(data).flip();
+        ByteBuffer dst = ByteBuffer.allocateDirect(size);
+        try (Fds.Pipe p = Fds.pipe()) {
+            Outcomes wrote = new Outcomes();
+            Outcomes read = new Outcomes();
+            q.submit(p.writeFd(), IoOperation.writeFully(src, wrote));
+            q.submit(p.readFd(), IoOperation.readFully(dst, read));
+            q.run();
+            assertEquals(List.of("completed " + size), wrote.seen);
+            assertEquals(List.of("completed " + size), read.seen);
+            byte[] got = new byte[size];
+            dst.flip().get(got);
+            assertArrayEquals(data, got);
+        }
+    }
+
+    @Test
+    void readFullyEndsAtEndOfFileWithWhatItGot() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        Fds.write(p.writeFd(), new byte[] {1, 2, 3}, 0, 3);
+        Fds.close(p.writeFd());
+        Outcomes out = new Outcomes();
+        q.submit(p.readFd(), IoOperation.readFully(ByteBuffer.allocate(10), out));
+        q.run();
+        assertEquals(List.of("completed 3"), out.seen);
+        Fds.close(p.readFd());
+    }
+
+    @Test
+    void acceptCompletesWithTheNewConnection() throws Exception {
+        IoQueue q = IoQueue.current();
+        int listen = Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 8);
+        try (java.net.Socket client = new java.net.Socket(InetAddress.getLoopbackAddress(), Sockets.localPort(listen))) {
+            long[] accepted = {-1};
+            q.submit(listen, IoOperation.accept((fd, conn) -> accepted[0] = conn));
+            q.run();
+            assertTrue(accepted[0] >= 0);
+            assertTrue(Fds.isNonBlocking((int) accepted[0]));
+            Fds.close((int) accepted[0]);
+        } finally {
+            Fds.close(listen);
+        }
+    }
+
+    @Test
+    void readOnlyBufferIsRefusedWhenTheOperationIsMade() {
+        assertThrows(java.nio.ReadOnlyBufferException.class,
+                () -> IoOperation.read(ByteBuffer.allocate(4).asReadOnlyBuffer(), new Outcomes()));
+    }
+
+    @Test
+    void theQueuesOwnFdsAreRefused() {
+        IoQueue q = IoQueue.current();
+        q.execute(() -> {});
+        int own = -1;
+        for (int fd = 0; fd < 64 && own < 0; fd++) {
+            try {
+                q.await(fd, ReadyEvent.READ, (f, e) -> {});
+                q.unregister(fd);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage().contains("only the queue")) own = fd;
+            } catch (RuntimeException notOurs) {
+                // not open, or not pollable
+            }
+        }
+        assertTrue(own >= 0, "found one of the queue's fds");
+        int fd = own;
+        assertThrows(IllegalArgumentException.class, () -> q.submit(fd, IoOperation.read(ByteBuffer.allocate(8), new Outcomes())));
+    }
+}
