@@ -4,7 +4,9 @@
 // interleaved across variants so machine noise hits all of them alike), and prints medians with the
 // min-max spread and the ratio of medians against each peer. Workloads:
 //   ring     N pipes in a ring, T tokens, H hops (../shared/bench's workload): Java callback,
-//            persist, Kotlin awaitRead; peers: C epoll (gcc), NIO Selector, ktor's selector
+//            persist, Kotlin awaitRead, and the ring written with the I/O helpers (Java
+//            IoOperation, Kotlin read/writeFully; 1-byte reads, and 64-byte for one token); peers: C epoll
+//            (gcc), NIO Selector, ktor's selector
 //   hand-off tasks posted from another thread: execute() vs ThreadPoolExecutor, newSingleThreadContext
 //   timers   100k coroutines delaying 0-50 ms: queue dispatcher vs newSingleThreadContext
 //   memory   heap per idle Java waiter and per coroutine suspended in awaitRead, 8000 idle pipes
@@ -94,12 +96,25 @@ fun main(args: Array<String>) {
         variants["ioqueue Java callback"] = { CallbackRing.run(shape.n, shape.tokens, hops, shape.idle, false) }
         variants["ioqueue Java callback + persist"] = { CallbackRing.run(shape.n, shape.tokens, hops, shape.idle, true) }
         variants["ioqueue Kotlin awaitRead"] = { KotlinRing.run(shape.n, shape.tokens, hops, shape.idle) }
+        if (shape.idle == 0) {
+            // The helpers' ring reads one byte per hop, as every other variant does...
+            variants[JAVA_OPS] = { OperationRing.run(shape.n, shape.tokens, hops, 1) }
+            variants[KOTLIN_OPS] = { KotlinRing.runWithHelpers(shape.n, shape.tokens, hops, 1) }
+        }
+        if (shape.tokens == 1 && shape.idle == 0) {
+            // ...and, where one token cannot merge with another, into 64 bytes: a short read tells
+            // the queue the pipe is drained, so no read is tried in vain (see the README).
+            variants[JAVA_OPS_64] = { OperationRing.run(shape.n, shape.tokens, hops, 64) }
+            variants[KOTLIN_OPS_64] = { KotlinRing.runWithHelpers(shape.n, shape.tokens, hops, 64) }
+        }
         variants["NIO Selector"] = { NioRing.run(shape.n, shape.tokens, hops, shape.idle) }
         if (shape.idle == 0) variants["ktor selector"] = { KtorRing.run(shape.n, shape.tokens, hops / 10) } // 10x slower: fewer hops
         // warm-up: JIT every JVM variant once on a short run
         CallbackRing.run(shape.n, shape.tokens, hops / 10, 0, false)
         CallbackRing.run(shape.n, shape.tokens, hops / 10, 0, true)
         KotlinRing.run(shape.n, shape.tokens, hops / 10, 0)
+        OperationRing.run(shape.n, shape.tokens, hops / 10, 1)
+        KotlinRing.runWithHelpers(shape.n, shape.tokens, hops / 10, 1)
         NioRing.run(shape.n, shape.tokens, hops / 10, 0)
         if (shape.idle == 0) KtorRing.run(shape.n, shape.tokens, hops / 50)
         val values = variants.keys.associateWith { ArrayList<Double>() }
@@ -196,6 +211,12 @@ fun main(args: Array<String>) {
         row("Java callback / NIO Selector, $shape", ring(shape, "ioqueue Java callback"), ring(shape, "NIO Selector"), 1.15)
         row("Kotlin awaitRead / Java callback, $shape", ring(shape, "ioqueue Kotlin awaitRead"), ring(shape, "ioqueue Java callback"), 0.90)
         row("Kotlin awaitRead / ktor selector, $shape", ring(shape, "ioqueue Kotlin awaitRead"), ring(shape, "ktor selector"), 5.0)
+        row("helpers: Java IoOperation / raw Java callback, $shape", ring(shape, JAVA_OPS), ring(shape, "ioqueue Java callback"), 0.95)
+        row("helpers: Kotlin read+writeFully / raw Kotlin awaitRead, $shape", ring(shape, KOTLIN_OPS), ring(shape, "ioqueue Kotlin awaitRead"), 0.95)
+        if (shape.tokens == 1) {
+            row("helpers, 64-byte buffer: Java IoOperation / raw Java callback, $shape", ring(shape, JAVA_OPS_64), ring(shape, "ioqueue Java callback"), 0.95)
+            row("helpers, 64-byte buffer: Kotlin read / raw Kotlin awaitRead, $shape", ring(shape, KOTLIN_OPS_64), ring(shape, "ioqueue Kotlin awaitRead"), 0.95)
+        }
     }
     row("Java callback idle scaling, $idle / $latency", ring(idle, "ioqueue Java callback"), ring(latency, "ioqueue Java callback"), 0.95)
     row("execute() / ThreadPoolExecutor", handoffSamples.getValue("ioqueue execute()").median, handoffSamples.getValue("ThreadPoolExecutor (1 thread)").median, 1.0)
@@ -205,3 +226,7 @@ fun main(args: Array<String>) {
 }
 
 private const val C_IDLE = "C epoll (lt) + idle thread"
+private const val JAVA_OPS = "ioqueue Java IoOperation (helpers)"
+private const val JAVA_OPS_64 = "ioqueue Java IoOperation, 64-byte buffer"
+private const val KOTLIN_OPS = "ioqueue Kotlin read/writeFully (helpers)"
+private const val KOTLIN_OPS_64 = "ioqueue Kotlin read/writeFully, 64-byte buffer"

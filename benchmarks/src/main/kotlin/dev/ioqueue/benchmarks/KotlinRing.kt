@@ -4,7 +4,10 @@ import dev.ioqueue.Fds
 import dev.ioqueue.ReadyEvent
 import dev.ioqueue.IoQueue
 import dev.ioqueue.kotlin.awaitRead
+import dev.ioqueue.kotlin.read
 import dev.ioqueue.kotlin.runIoQueue
+import dev.ioqueue.kotlin.writeFully
+import java.nio.ByteBuffer
 import java.lang.foreign.Arena
 import java.lang.foreign.ValueLayout.JAVA_BYTE
 import kotlinx.coroutines.CompletableDeferred
@@ -51,6 +54,47 @@ object KotlinRing {
         } finally {
             pipes.forEach { it.close() }
             idlePipes.forEach { it.close() }
+        }
+    }
+
+    /**
+     * The ring written with the suspending helpers: `read` into [bufferSize] bytes, `writeFully` of
+     * what came to the next pipe; no EAGAIN handling. Each byte moved one pipe on is a hop.
+     */
+    fun runWithHelpers(n: Int, tokens: Int, hops: Long, bufferSize: Int): Double {
+        val pipes = Array(n) { Fds.pipe() }
+        try {
+            val one = ByteBuffer.allocateDirect(1).put(0, 1)
+            for (k in 0 until tokens) Fds.write(pipes[(k.toLong() * n / tokens).toInt()].writeFd(), one.clear())
+            var done = 0L
+            var end = 0L
+            val start = System.nanoTime()
+            runIoQueue {
+                val finished = CompletableDeferred<Unit>()
+                val jobs = (0 until n).map { i ->
+                    val fd = pipes[i].readFd()
+                    val next = pipes[(i + 1) % n].writeFd()
+                    val buffer = ByteBuffer.allocateDirect(bufferSize)
+                    launch {
+                        while (true) {
+                            buffer.clear()
+                            val count = read(fd, buffer)
+                            buffer.flip()
+                            writeFully(next, buffer)
+                            done += count
+                            if (done >= hops && end == 0L) {
+                                end = System.nanoTime()
+                                finished.complete(Unit)
+                            }
+                        }
+                    }
+                }
+                finished.await()
+                jobs.forEach { it.cancel() }
+            }
+            return done / ((end - start) / 1e9)
+        } finally {
+            pipes.forEach { it.close() }
         }
     }
 }

@@ -1,10 +1,11 @@
 package dev.ioqueue.samples
 
+import dev.ioqueue.Errno
 import dev.ioqueue.Fds
 import dev.ioqueue.SyscallException
-import dev.ioqueue.Sockets
-import dev.ioqueue.kotlin.awaitRead
-import dev.ioqueue.kotlin.awaitWrite
+import dev.ioqueue.kotlin.accept
+import dev.ioqueue.kotlin.read
+import dev.ioqueue.kotlin.writeFully
 import java.nio.ByteBuffer
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
@@ -13,8 +14,9 @@ import kotlinx.coroutines.yield
 
 /**
  * A TCP echo server on ONE thread's queue, serving its connections two ways at once: even ones by
- * a Kotlin coroutine (`awaitRead` / `awaitWrite`), odd ones by a Java [dev.ioqueue.ReadyCallback]
- * ([JavaEchoConnection]). Both kinds, and the accept loop, share the same `run()`.
+ * a Kotlin coroutine (suspending `read` / `writeFully`), odd ones by Java [dev.ioqueue.IoOperation]s
+ * ([JavaEchoConnection]). Both kinds, and the accept loop, share the same `run()`. Neither handles
+ * EAGAIN: the queue retries the operations until they complete.
  *
  * Run [serve] inside `runIoQueue` on the thread that should serve; cancel it to stop: every
  * connection is then unregistered and closed.
@@ -27,21 +29,17 @@ class MixedEchoServer(private val listenFd: Int, val stats: EchoStats = EchoStat
         try {
             var next = 0
             while (true) {
-                awaitRead(listenFd)
-                while (true) {
-                    val fd = try {
-                        Sockets.accept(listenFd)
-                    } catch (e: SyscallException) {
-                        if (e.errnoName() != "EMFILE" && e.errnoName() != "ENFILE") throw e
-                        stats.acceptFailed() // out of fds: leave the connection queued, retry soon
-                        delay(20)
-                        break
-                    }
-                    if (fd == Fds.WOULD_BLOCK) break
-                    val id = next++
-                    if (id % 2 == 0) launch { echoWithCoroutine(fd, stats.opened(id, EchoStats.Kind.KOTLIN_COROUTINE)) }
-                    else JavaEchoConnection.start(fd, id, stats, javaConnections)
+                val fd = try {
+                    accept(listenFd)
+                } catch (e: SyscallException) {
+                    if (e.errno() != Errno.EMFILE && e.errno() != Errno.ENFILE) throw e
+                    stats.acceptFailed() // out of fds: leave the connection queued, retry soon
+                    delay(20)
+                    continue
                 }
+                val id = next++
+                if (id % 2 == 0) launch { echoWithCoroutine(fd, stats.opened(id, EchoStats.Kind.KOTLIN_COROUTINE)) }
+                else JavaEchoConnection.start(fd, id, stats, javaConnections)
             }
             @Suppress("UNREACHABLE_CODE")
             throw AssertionError()
@@ -57,24 +55,18 @@ class MixedEchoServer(private val listenFd: Int, val stats: EchoStats = EchoStat
             var reads = 0
             while (true) {
                 buffer.clear()
-                val n = Fds.read(fd, buffer)
-                if (n == Fds.WOULD_BLOCK) {
-                    awaitRead(fd)
-                    continue
-                }
+                val n = read(fd, buffer)
                 if (n == Fds.EOF) {
                     how = "eof"
                     break
                 }
                 stats.echoed(record, n)
                 buffer.flip()
-                while (buffer.hasRemaining()) {
-                    if (Fds.write(fd, buffer) == Fds.WOULD_BLOCK) awaitWrite(fd)
-                }
-                if (++reads % 16 == 0) yield() // let other connections run
+                writeFully(fd, buffer)
+                if (++reads % 16 == 0) yield() // a ready fd never suspends: let other connections run
             }
         } catch (e: SyscallException) {
-            how = e.errnoName() // ECONNRESET, EPIPE: the client went away
+            how = e.errno().name // ECONNRESET, EPIPE: the client went away
         } finally {
             stats.closed(record, how)
             Fds.close(fd)
