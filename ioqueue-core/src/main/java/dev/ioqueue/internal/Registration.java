@@ -33,10 +33,11 @@ final class Registration {
     /** Callbacks handed out by {@code poll()} and not yet run: they keep it in the table. */
     int handedOut;
     /**
-     * What the OS last reported (bits of {@link Interest}) and no I/O attempt has since found
-     * drained: an I/O operation tries at once for these, and waits for the others.
+     * The kinds (bits of {@link Interest}) an I/O attempt found drained (EAGAIN, or a short
+     * transfer) since the OS last reported them: an I/O operation waits for these, and tries the
+     * others at once.
      */
-    int ready;
+    int drained;
     ReadyCallback read;
     ReadyCallback write;
     ReadyCallback priority;
@@ -95,8 +96,8 @@ final class Registration {
      * its own event, all of them for ERROR or HANGUP. Returns how many.
      */
     int wake(int events, ReadyBatch batch) {
-        ready |= events;
         boolean all = (events & (Interest.ERROR_BIT | Interest.HANGUP_BIT)) != 0;
+        drained = all ? 0 : drained & ~events;
         int woke = 0;
         if (read != null && (all || (events & Interest.READ_BIT) != 0)) {
             batch.add(this, 0, events, read);

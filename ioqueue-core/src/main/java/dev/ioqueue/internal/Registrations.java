@@ -144,10 +144,9 @@ public final class Registrations {
 
     /**
      * Before an I/O operation's attempt on {@code fd}: refuses the queue's own fds, a second waiter
-     * for {@code event}, and a blocking fd (checked once, until
-     * the fd is closed or made again here), and says whether the attempt should run now: the fd is
-     * not watched (nothing known: try), or the OS reported it ready for {@code event} (or ERROR or
-     * HANGUP) and no attempt has found it drained since.
+     * for {@code event}, and a blocking fd (checked once, until the fd is closed or made again
+     * here), and says whether the attempt should run now: yes, unless an attempt found the fd
+     * drained for {@code event} and the OS has not reported it (or ERROR or HANGUP) since.
      */
     public boolean mayTry(int fd, ReadyEvent event) {
         refuseOwn("submit", fd);
@@ -156,13 +155,13 @@ public final class Registrations {
         if (reg == null || !reg.registered()) return true;
         int kind = event.ordinal();
         if (reg.waiter(kind) != null) rejectSecondWaiter(reg, event); // before an attempt takes any data
-        return (reg.ready & (Interest.bit(kind) | Interest.ERROR_BIT | Interest.HANGUP_BIT)) != 0;
+        return (reg.drained & Interest.bit(kind)) == 0;
     }
 
     /** An attempt found {@code fd} drained for {@code kind}: the next one waits for the OS. */
     public void drained(int fd, int kind) {
         Registration reg = table.get(fd);
-        if (reg != null) reg.ready &= ~(Interest.bit(kind) | Interest.ERROR_BIT | Interest.HANGUP_BIT);
+        if (reg != null && reg.registered()) reg.drained |= Interest.bit(kind);
     }
 
     /** {@code fd}'s O_NONBLOCK was changed here: check it again before the next attempt. */
@@ -430,7 +429,7 @@ public final class Registrations {
     private void notWatched(Registration reg) {
         reg.generation = 0;
         reg.interest = 0;
-        reg.ready = 0;
+        reg.drained = 0;
         table.removeIfIdle(reg);
     }
 }

@@ -2,8 +2,9 @@
 package dev.ioqueue.samples
 
 import dev.ioqueue.Fds
-import dev.ioqueue.kotlin.awaitRead
+import dev.ioqueue.kotlin.read
 import dev.ioqueue.kotlin.runIoQueue
+import dev.ioqueue.kotlin.writeFully
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 
@@ -11,10 +12,10 @@ fun readmeKotlinExample() = runIoQueue {       // this thread's queue drives the
     val pipe = Fds.pipe()
     launch {
         delay(10)                              // a timer of the same queue: no extra thread
-        Fds.write(pipe.writeFd(), "hi".toByteArray(), 0, 2)
+        writeFully(pipe.writeFd(), "hi".toByteArray())
     }
-    val events = awaitRead(pipe.readFd())      // suspends; the loop resumes it in place
     val buf = ByteArray(16)
-    println("${Fds.read(pipe.readFd(), buf, 0, 16)} bytes, OS reported $events")
+    val n = read(pipe.readFd(), buf)           // suspends until data comes; the loop resumes it in place
+    println("$n bytes: ${String(buf, 0, n)}")
     pipe.close()
 }

@@ -19,10 +19,10 @@ private fun printed(block: () -> Unit): String {
 
 class ReadmeExamplesSpec : FunSpec({
     test("the README's Java example prints what it read") {
-        onLoopThread { printed { ReadmeExample.main(arrayOf()) } } shouldBe "read 2 bytes, OS reported [READ]"
+        onLoopThread { printed { ReadmeExample.main(arrayOf()) } } shouldBe "read 2 bytes: hi"
     }
 
     test("the README's Kotlin example prints what it read") {
-        onLoopThread { printed { readmeKotlinExample() } } shouldBe "2 bytes, OS reported [READ]"
+        onLoopThread { printed { readmeKotlinExample() } } shouldBe "2 bytes: hi"
     }
 })
