@@ -27,9 +27,6 @@ import java.nio.file.Path;
  * thread's queue, as {@link Fds}'s are.
  */
 public final class Sockets {
-    private static final int EADDRNOTAVAIL = 99;
-    private static final int ECONNABORTED = 103;
-
     private Sockets() {}
 
     // ---- TCP over IPv4 and IPv6 ----
@@ -42,12 +39,15 @@ public final class Sockets {
      *
      * <p>IPV6_V6ONLY is left at the kernel's default ({@code net.ipv6.bindv6only}, 0 on most
      * systems): a socket bound to {@code ::} then also accepts IPv4 clients, seen as
-     * {@code ::ffff:a.b.c.d} by the kernel and as an IPv4 {@link #remoteAddress}. Thread-safe.
+     * {@code ::ffff:a.b.c.d} by the kernel and as an IPv4 {@link #remoteAddress}.
+     *
+     * <p>Thread-safe: four syscalls (socket, setsockopt, bind, listen) on the socket it makes.
      *
      * @throws IllegalArgumentException if {@code address} is null, {@code port} is outside
      *     0..65535 or {@code backlog} is negative (before any syscall)
-     * @throws SyscallException if a call fails, e.g. {@code bind} with EADDRINUSE, or
-     *     EADDRNOTAVAIL for {@code ::1} on a host without IPv6; the detail names the address
+     * @throws SyscallException if a call fails: {@code socket} with EAFNOSUPPORT on a kernel
+     *     without IPv6, {@code bind} with EADDRINUSE, or EADDRNOTAVAIL for an address no interface
+     *     has; the detail names the address
      */
     public static int listenTcp(InetAddress address, int port, int backlog) {
         SockAddr sa = inet("listenTcp", address, port);
@@ -58,7 +58,8 @@ public final class Sockets {
     /**
      * Starts connecting to {@code address:port} (IPv4 or IPv6, as {@link #listenTcp}) and returns
      * the fd at once: wait for WRITE, then check {@link #connectError}. A loopback connect may
-     * already be complete; the wait then ends at once. Thread-safe.
+     * already be complete; the wait then ends at once. Thread-safe: two syscalls (socket,
+     * connect) on the socket it makes.
      *
      * @throws IllegalArgumentException if {@code address} is null or {@code port} is outside 0..65535
      * @throws SyscallException if {@code connect} fails at once (anything but EINPROGRESS); the
@@ -125,7 +126,8 @@ public final class Sockets {
      *
      * <p>The socket file outlives the fd: delete it when done. An existing file at {@code path}
      * is never removed here, even a stale socket left by a dead server: {@code bind} then fails
-     * with EADDRINUSE, and the caller decides. Thread-safe.
+     * with EADDRINUSE, and the caller decides. Thread-safe: three syscalls (socket, bind, listen)
+     * on the socket it makes.
      *
      * @throws IllegalArgumentException before any syscall if {@code path} is null, empty, not on
      *     the default file system, holds a NUL, or is longer than 107 bytes in UTF-8 (the size of
@@ -142,7 +144,8 @@ public final class Sockets {
     /**
      * Connects to the Unix domain stream socket listening at {@code path}. Such a connect does
      * not wait: the fd comes back connected (waiting for WRITE and {@link #connectError} as for
-     * {@link #connectTcp} also works, and ends at once with 0). Thread-safe.
+     * {@link #connectTcp} also works, and ends at once with 0). Thread-safe: two syscalls (socket,
+     * connect) on the socket it makes.
      *
      * @throws IllegalArgumentException as {@link #listenUnix} for a bad {@code path}
      * @throws SyscallException naming the path if {@code connect} fails: ENOENT (no such file),
@@ -158,7 +161,8 @@ public final class Sockets {
      * the name disappears with the last fd bound to it. {@code name} is taken as its UTF-8 bytes,
      * exactly (tools such as {@code ss} and {@code socat ABSTRACT-CONNECT:name} show and take the
      * same bytes, {@code ss} with a leading {@code @}). Abstract names belong to the network
-     * namespace, not the file system: any process in it may connect. Thread-safe.
+     * namespace, not the file system: any process in it may connect. Thread-safe: three syscalls
+     * (socket, bind, listen) on the socket it makes.
      *
      * @throws IllegalArgumentException before any syscall if {@code name} is null, empty or
      *     longer than 107 bytes in UTF-8, or if {@code backlog} is negative
@@ -173,7 +177,8 @@ public final class Sockets {
 
     /**
      * Connects to the Unix domain stream socket listening on the abstract {@code name}, as
-     * {@link #connectUnix} does to a path. Thread-safe.
+     * {@link #connectUnix} does to a path. Thread-safe: two syscalls (socket, connect) on the
+     * socket it makes.
      *
      * @throws IllegalArgumentException as {@link #listenUnixAbstract} for a bad {@code name}
      * @throws SyscallException naming it if {@code connect} fails: ECONNREFUSED (nobody listens
@@ -198,7 +203,7 @@ public final class Sockets {
         while (true) {
             int fd = SocketCalls.accept4(listenFd, SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, errno);
             if (fd >= 0) return Fds.opened(fd);
-            if (fd == -Errno.EAGAIN || fd == -ECONNABORTED) return Fds.WOULD_BLOCK;
+            if (fd == -Errno.EAGAIN || fd == -SocketCalls.ECONNABORTED) return Fds.WOULD_BLOCK;
             if (fd != -Errno.EINTR) throw new SyscallException("accept4", listenFd, -fd);
         }
     }
@@ -282,7 +287,7 @@ public final class Sockets {
         if (errno == Errno.EADDRINUSE && address.family() == SocketCalls.AF_UNIX) {
             return " (something is already bound there; a stale socket file is not removed for you)";
         }
-        if (errno == EADDRNOTAVAIL) return " (no local interface has that address)";
+        if (errno == SocketCalls.EADDRNOTAVAIL) return " (no local interface has that address)";
         return "";
     }
 

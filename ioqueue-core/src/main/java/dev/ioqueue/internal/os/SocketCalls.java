@@ -29,6 +29,9 @@ public final class SocketCalls {
     public static final int MSG_OOB = 1;
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int SHUT_WR = 1;
+    /** Errnos of {@code <errno.h>} that {@link Errno} does not name as constants. */
+    public static final int EADDRNOTAVAIL = 99;
+    public static final int ECONNABORTED = 103;
     /** What {@link #recvByte} returns at end of stream. */
     public static final int NO_BYTE = Integer.MIN_VALUE;
 
