@@ -2,77 +2,199 @@ package dev.ioqueue;
 
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.SockAddr;
 import dev.ioqueue.internal.os.SocketCalls;
 import dev.ioqueue.internal.os.Unistd;
 import java.lang.foreign.MemorySegment;
-import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.util.Objects;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
+import java.nio.file.Path;
 
 /**
- * Non-blocking, close-on-exec IPv4 TCP sockets as plain fds, for waiting on with an
- * {@link IoQueue}. Thread-safe; read and write them with {@link Fds}.
+ * Non-blocking, close-on-exec stream sockets as plain fds, for waiting on with an {@link IoQueue}:
+ * TCP over IPv4 and IPv6, and Unix domain sockets, on a filesystem path or a Linux abstract name.
+ * Read and write them with {@link Fds}, close them with {@link Fds#close}.
+ *
+ * <p>Thread-safe: every method works only on the fd it is given or the socket it makes, with one
+ * syscall or a short fixed sequence of them (socket, bind, listen), and keeps no state. Arguments
+ * are checked before any syscall ({@link IllegalArgumentException}); a failed syscall throws
+ * {@link SyscallException} naming the call, the fd and the errno, after closing the socket the
+ * method made, so no failure leaks an fd. Every fd returned has been made known to the calling
+ * thread's queue, as {@link Fds}'s are.
  */
 public final class Sockets {
     private Sockets() {}
 
+    // ---- TCP over IPv4 and IPv6 ----
+
     /**
-     * A listening socket bound to {@code address:port} ({@code port} 0 picks a free one; see
-     * {@link #localPort}), with SO_REUSEADDR. Wait for READ on it, then {@link #accept}.
+     * A listening TCP socket bound to {@code address:port}, with SO_REUSEADDR: AF_INET for an
+     * {@link java.net.Inet4Address}, AF_INET6 for an {@link Inet6Address} (its scope id, for a
+     * link-local address, is passed on). {@code port} 0 picks a free one: see {@link #localPort}.
+     * Wait for READ on it, then {@link #accept}.
+     *
+     * <p>IPV6_V6ONLY is left at the kernel's default ({@code net.ipv6.bindv6only}, 0 on most
+     * systems): a socket bound to {@code ::} then also accepts IPv4 clients, seen as
+     * {@code ::ffff:a.b.c.d} by the kernel and as an IPv4 {@link #remoteAddress}.
+     *
+     * <p>Thread-safe: four syscalls (socket, setsockopt, bind, listen) on the socket it makes.
+     *
+     * @throws IllegalArgumentException if {@code address} is null, {@code port} is outside
+     *     0..65535 or {@code backlog} is negative (before any syscall)
+     * @throws SyscallException if a call fails: {@code socket} with EAFNOSUPPORT on a kernel
+     *     without IPv6, {@code bind} with EADDRINUSE, or EADDRNOTAVAIL for an address no interface
+     *     has; the detail names the address
      */
     public static int listenTcp(InetAddress address, int port, int backlog) {
-        byte[] ip = ipv4(address, port);
-        if (backlog < 0) throw new IllegalArgumentException("listen: backlog " + backlog + " is negative");
-        MemorySegment errno = Native.threadErrno();
-        int fd = tcpSocket(errno);
-        try {
-            int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, errno);
-            if (r < 0) throw new SyscallException("setsockopt(SO_REUSEADDR)", fd, -r);
-            r = SocketCalls.bindInet(fd, ip, port, errno);
-            if (r < 0) throw new SyscallException("bind", fd, -r, address.getHostAddress() + ":" + port);
-            r = SocketCalls.listen(fd, backlog, errno);
-            if (r < 0) throw new SyscallException("listen", fd, -r);
-            return Fds.opened(fd);
-        } catch (RuntimeException e) {
-            Unistd.close(fd, errno);
-            throw e;
-        }
+        SockAddr sa = inet("listenTcp", address, port);
+        checkBacklog("listenTcp", backlog);
+        return listen(sa, backlog, describe(address, port), true);
     }
 
     /**
-     * Starts connecting to {@code address:port} and returns the fd at once: wait for WRITE, then
-     * check {@link #connectError}.
+     * Starts connecting to {@code address:port} (IPv4 or IPv6, as {@link #listenTcp}) and returns
+     * the fd at once: wait for WRITE, then check {@link #connectError}. A loopback connect may
+     * already be complete; the wait then ends at once. Thread-safe: two syscalls (socket,
+     * connect) on the socket it makes.
+     *
+     * @throws IllegalArgumentException if {@code address} is null or {@code port} is outside 0..65535
+     * @throws SyscallException if {@code connect} fails at once (anything but EINPROGRESS); the
+     *     detail names the address
      */
     public static int connectTcp(InetAddress address, int port) {
-        byte[] ip = ipv4(address, port);
-        MemorySegment errno = Native.threadErrno();
-        int fd = tcpSocket(errno);
-        int r = SocketCalls.connectInet(fd, ip, port, errno);
-        if (r < 0 && r != -Errno.EINPROGRESS && r != -Errno.EINTR) {
-            Unistd.close(fd, errno);
-            throw new SyscallException("connect", fd, -r, address.getHostAddress() + ":" + port);
-        }
-        return Fds.opened(fd);
+        return connect(inet("connectTcp", address, port), describe(address, port));
     }
 
-    /** The pending error of a socket (SO_ERROR): 0 once a non-blocking connect succeeded, else the errno. */
+    /**
+     * The pending error of a socket (SO_ERROR), cleared by reading it: 0 once a non-blocking
+     * connect succeeded, else its errno (ECONNREFUSED...). Thread-safe: one syscall.
+     */
     public static int connectError(int fd) {
         int value = SocketCalls.intOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_ERROR, Native.threadErrno());
         if (value < 0) throw new SyscallException("getsockopt(SO_ERROR)", fd, -value);
         return value;
     }
 
-    /** The local port a socket is bound to. */
+    /**
+     * The local port an IPv4 or IPv6 socket is bound to. Thread-safe: one syscall.
+     *
+     * @throws IllegalArgumentException if {@code fd} is a socket of another family (a Unix
+     *     domain socket has no port)
+     * @throws SyscallException if {@code getsockname} fails (EBADF, ENOTSOCK)
+     */
     public static int localPort(int fd) {
-        int port = SocketCalls.localPort(fd, Native.threadErrno());
-        if (port < 0) throw new SyscallException("getsockname", fd, -port);
-        return port;
+        SockAddr sa = sockName(fd, false);
+        if (!sa.isInet()) throw new IllegalArgumentException("localPort: fd " + fd + " is " + familyName(sa.family()) + ", not IP: it has no port");
+        return sa.port();
     }
 
     /**
-     * Accepts one connection as a non-blocking, close-on-exec fd, or returns
-     * {@link Fds#WOULD_BLOCK} when none is pending (also when one was aborted before it could be
-     * taken).
+     * The address and port an IPv4 or IPv6 socket is bound to, or null for a socket of another
+     * family (a Unix domain socket). An address in an AF_INET6 socket that maps an IPv4 one
+     * ({@code ::ffff:a.b.c.d}) comes back as an {@link java.net.Inet4Address}, as the JDK's own
+     * sockets report it; a link-local one keeps its scope id. Thread-safe: one syscall.
+     *
+     * @throws SyscallException if {@code getsockname} fails (EBADF, ENOTSOCK)
+     */
+    public static InetSocketAddress localAddress(int fd) {
+        return inetAddress(sockName(fd, false));
+    }
+
+    /**
+     * Who is at the other end of a connected IPv4 or IPv6 socket (for an accepted fd: who
+     * connected), or null for a socket of another family (a Unix domain socket), as
+     * {@link #localAddress}. Thread-safe: one syscall.
+     *
+     * @throws SyscallException if {@code getpeername} fails: ENOTCONN before a connect completed
+     *     or after the connection is gone, EBADF, ENOTSOCK
+     */
+    public static InetSocketAddress remoteAddress(int fd) {
+        return inetAddress(sockName(fd, true));
+    }
+
+    // ---- Unix domain sockets (AF_UNIX, SOCK_STREAM) ----
+
+    /**
+     * A listening Unix domain stream socket bound to {@code path}, a new socket file (a relative
+     * path resolves against the process's working directory). Wait for READ on it, then
+     * {@link #accept}. Peers connect with {@link #connectUnix}, the JDK's
+     * {@code SocketChannel.open(StandardProtocolFamily.UNIX)}, {@code socat UNIX-CONNECT:path}...
+     *
+     * <p>The socket file outlives the fd: delete it when done. An existing file at {@code path}
+     * is never removed here, even a stale socket left by a dead server: {@code bind} then fails
+     * with EADDRINUSE, and the caller decides. Thread-safe: three syscalls (socket, bind, listen)
+     * on the socket it makes.
+     *
+     * @throws IllegalArgumentException before any syscall if {@code path} is null, empty, not on
+     *     the default file system, holds a NUL, or is longer than 107 bytes in UTF-8 (the size of
+     *     {@code sun_path} less its terminating NUL), or if {@code backlog} is negative
+     * @throws SyscallException if a call fails, e.g. {@code bind} with EADDRINUSE (the path
+     *     exists), ENOENT or EACCES; the detail names the path
+     */
+    public static int listenUnix(Path path, int backlog) {
+        SockAddr sa = SockAddr.unixPath(pathBytes("listenUnix", path));
+        checkBacklog("listenUnix", backlog);
+        return listen(sa, backlog, path.toString(), false);
+    }
+
+    /**
+     * Connects to the Unix domain stream socket listening at {@code path}. Such a connect does
+     * not wait: the fd comes back connected (waiting for WRITE and {@link #connectError} as for
+     * {@link #connectTcp} also works, and ends at once with 0). Thread-safe: two syscalls (socket,
+     * connect) on the socket it makes.
+     *
+     * @throws IllegalArgumentException as {@link #listenUnix} for a bad {@code path}
+     * @throws SyscallException naming the path if {@code connect} fails: ENOENT (no such file),
+     *     ECONNREFUSED (nobody listens there, e.g. a stale socket file), EAGAIN (the listener's
+     *     backlog is full: nothing is in progress, try again later)
+     */
+    public static int connectUnix(Path path) {
+        return connect(SockAddr.unixPath(pathBytes("connectUnix", path)), path.toString());
+    }
+
+    /**
+     * A listening Unix domain stream socket bound to a Linux abstract name: no file is made, and
+     * the name disappears with the last fd bound to it. {@code name} is taken as its UTF-8 bytes,
+     * exactly (tools such as {@code ss} and {@code socat ABSTRACT-CONNECT:name} show and take the
+     * same bytes, {@code ss} with a leading {@code @}). Abstract names belong to the network
+     * namespace, not the file system: any process in it may connect. Thread-safe: three syscalls
+     * (socket, bind, listen) on the socket it makes.
+     *
+     * @throws IllegalArgumentException before any syscall if {@code name} is null, empty or
+     *     longer than 107 bytes in UTF-8, or if {@code backlog} is negative
+     * @throws SyscallException if a call fails, e.g. {@code bind} with EADDRINUSE (the name is
+     *     taken); the detail names it
+     */
+    public static int listenUnixAbstract(String name, int backlog) {
+        SockAddr sa = SockAddr.unixAbstract(abstractBytes("listenUnixAbstract", name));
+        checkBacklog("listenUnixAbstract", backlog);
+        return listen(sa, backlog, "@" + name, false);
+    }
+
+    /**
+     * Connects to the Unix domain stream socket listening on the abstract {@code name}, as
+     * {@link #connectUnix} does to a path. Thread-safe: two syscalls (socket, connect) on the
+     * socket it makes.
+     *
+     * @throws IllegalArgumentException as {@link #listenUnixAbstract} for a bad {@code name}
+     * @throws SyscallException naming it if {@code connect} fails: ECONNREFUSED (nobody listens
+     *     on that name), EAGAIN (the listener's backlog is full)
+     */
+    public static int connectUnixAbstract(String name) {
+        return connect(SockAddr.unixAbstract(abstractBytes("connectUnixAbstract", name)), "@" + name);
+    }
+
+    // ---- any connected stream socket ----
+
+    /**
+     * Accepts one connection on a listening socket of any family (TCP over IPv4 or IPv6, Unix
+     * domain) as a non-blocking, close-on-exec fd, or returns {@link Fds#WOULD_BLOCK} when none is
+     * pending (also when one was aborted before it could be taken). Thread-safe: one syscall
+     * (EINTR retried).
      *
      * @throws SyscallException for EMFILE and other failures
      */
@@ -81,18 +203,24 @@ public final class Sockets {
         while (true) {
             int fd = SocketCalls.accept4(listenFd, SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, errno);
             if (fd >= 0) return Fds.opened(fd);
-            if (fd == -Errno.EAGAIN || fd == -103 /* ECONNABORTED */) return Fds.WOULD_BLOCK;
+            if (fd == -Errno.EAGAIN || fd == -SocketCalls.ECONNABORTED) return Fds.WOULD_BLOCK;
             if (fd != -Errno.EINTR) throw new SyscallException("accept4", listenFd, -fd);
         }
     }
 
-    /** Shuts the sending side down (a half-close: the peer reads EOF, this side can still read). */
+    /**
+     * Shuts the sending side down (a half-close: the peer reads EOF, this side can still read).
+     * Thread-safe: one syscall.
+     */
     public static void shutdownOutput(int fd) {
         int r = SocketCalls.shutdown(fd, SocketCalls.SHUT_WR, Native.threadErrno());
         if (r < 0) throw new SyscallException("shutdown(SHUT_WR)", fd, -r);
     }
 
-    /** Sends one byte of TCP urgent data (MSG_OOB); the peer sees PRIORITY_READ. Returns 1 or {@link Fds#WOULD_BLOCK}. */
+    /**
+     * Sends one byte of TCP urgent data (MSG_OOB); the peer sees PRIORITY_READ. Returns 1 or
+     * {@link Fds#WOULD_BLOCK}. Thread-safe: one syscall.
+     */
     public static int sendUrgent(int fd, byte value) {
         int n = SocketCalls.sendByte(fd, value, SocketCalls.MSG_OOB | SocketCalls.MSG_NOSIGNAL, Native.threadErrno());
         if (n == -Errno.EAGAIN) return Fds.WOULD_BLOCK;
@@ -102,7 +230,7 @@ public final class Sockets {
 
     /**
      * Reads the pending TCP urgent byte (MSG_OOB): 0..255, or {@link Fds#WOULD_BLOCK} when none is
-     * pending.
+     * pending. Thread-safe: one syscall.
      */
     public static int readUrgent(int fd) {
         int b = SocketCalls.recvByte(fd, SocketCalls.MSG_OOB, Native.threadErrno());
@@ -112,17 +240,132 @@ public final class Sockets {
         return b;
     }
 
-    private static int tcpSocket(MemorySegment errno) {
+    // ---- the steps ----
+
+    /** socket, (SO_REUSEADDR,) bind, listen; the socket is closed if any of them fails. */
+    private static int listen(SockAddr address, int backlog, String where, boolean reuseAddress) {
+        MemorySegment errno = Native.threadErrno();
+        int fd = socket(address.family(), errno);
+        boolean listening = false;
+        try {
+            if (reuseAddress) {
+                int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, errno);
+                if (r < 0) throw new SyscallException("setsockopt(SO_REUSEADDR)", fd, -r, where);
+            }
+            int r = SocketCalls.bind(fd, address, errno);
+            if (r < 0) throw new SyscallException("bind", fd, -r, where + bindHint(address, -r));
+            r = SocketCalls.listen(fd, backlog, errno);
+            if (r < 0) throw new SyscallException("listen", fd, -r, where);
+            listening = true;
+            return Fds.opened(fd);
+        } finally {
+            if (!listening) Unistd.close(fd, errno);
+        }
+    }
+
+    /** socket, connect; the socket is closed unless the connect completed or is in progress. */
+    private static int connect(SockAddr address, String where) {
+        MemorySegment errno = Native.threadErrno();
+        int fd = socket(address.family(), errno);
+        int r = SocketCalls.connect(fd, address, errno);
+        if (r < 0 && r != -Errno.EINPROGRESS && r != -Errno.EINTR) {
+            Unistd.close(fd, errno);
+            String hint = r == -Errno.EAGAIN && address.family() == SocketCalls.AF_UNIX ? " (the listener's backlog is full)" : "";
+            throw new SyscallException("connect", fd, -r, where + hint);
+        }
+        return Fds.opened(fd);
+    }
+
+    private static int socket(int family, MemorySegment errno) {
         int type = SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC;
-        int fd = SocketCalls.socket(SocketCalls.AF_INET, type, 0, errno);
-        if (fd < 0) throw new SyscallException("socket", -fd, null);
+        int fd = SocketCalls.socket(family, type, 0, errno);
+        if (fd < 0) throw new SyscallException("socket", -fd, familyName(family));
         return fd;
     }
 
-    private static byte[] ipv4(InetAddress address, int port) {
-        Objects.requireNonNull(address, "address");
-        if (!(address instanceof Inet4Address)) throw new IllegalArgumentException(address + " is not IPv4 (only IPv4 is supported)");
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("port " + port);
-        return address.getAddress();
+    private static String bindHint(SockAddr address, int errno) {
+        if (errno == Errno.EADDRINUSE && address.family() == SocketCalls.AF_UNIX) {
+            return " (something is already bound there; a stale socket file is not removed for you)";
+        }
+        if (errno == SocketCalls.EADDRNOTAVAIL) return " (no local interface has that address)";
+        return "";
+    }
+
+    /** getsockname, or getpeername if {@code peer}. */
+    private static SockAddr sockName(int fd, boolean peer) {
+        byte[] storage = new byte[SockAddr.STORAGE_SIZE];
+        MemorySegment errno = Native.threadErrno();
+        int length = peer ? SocketCalls.getpeername(fd, storage, errno) : SocketCalls.getsockname(fd, storage, errno);
+        if (length < 0) throw new SyscallException(peer ? "getpeername" : "getsockname", fd, -length);
+        return SockAddr.decode(storage, length);
+    }
+
+    /** As the JDK reports a socket address: IPv4-mapped addresses as IPv4, a scope id only if set. */
+    private static InetSocketAddress inetAddress(SockAddr sa) {
+        if (!sa.isInet()) return null;
+        try {
+            InetAddress ip = sa.scopeId() == 0
+                    ? InetAddress.getByAddress(sa.ip())
+                    : Inet6Address.getByAddress(null, sa.ip(), sa.scopeId());
+            return new InetSocketAddress(ip, sa.port());
+        } catch (UnknownHostException e) {
+            throw new AssertionError("the kernel gave an address of 4 or 16 bytes", e);
+        }
+    }
+
+    // ---- argument checks, before any syscall ----
+
+    private static SockAddr inet(String call, InetAddress address, int port) {
+        if (address == null) throw new IllegalArgumentException(call + ": address is null");
+        if (port < 0 || port > 65535) throw new IllegalArgumentException(call + ": port " + port + " is outside 0..65535");
+        return address instanceof Inet6Address v6
+                ? SockAddr.inet6(v6.getAddress(), port, v6.getScopeId())
+                : SockAddr.inet4(address.getAddress(), port);
+    }
+
+    private static void checkBacklog(String call, int backlog) {
+        if (backlog < 0) throw new IllegalArgumentException(call + ": backlog " + backlog + " is negative");
+    }
+
+    private static byte[] pathBytes(String call, Path path) {
+        if (path == null) throw new IllegalArgumentException(call + ": path is null");
+        if (path.getFileSystem() != FileSystems.getDefault()) {
+            throw new IllegalArgumentException(call + ": " + path + " is not on the default file system");
+        }
+        String text = path.toString();
+        if (text.isEmpty()) throw new IllegalArgumentException(call + ": the path is empty");
+        // Path.of refuses a NUL already; a Path made another way might not.
+        if (text.indexOf('\0') >= 0) throw new IllegalArgumentException(call + ": path " + text + " holds a NUL byte");
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > SockAddr.UNIX_NAME_MAX) {
+            throw new IllegalArgumentException(call + ": path " + text + " is " + bytes.length
+                    + " bytes in UTF-8; a Unix socket path holds at most " + SockAddr.UNIX_NAME_MAX);
+        }
+        return bytes;
+    }
+
+    private static byte[] abstractBytes(String call, String name) {
+        if (name == null) throw new IllegalArgumentException(call + ": name is null");
+        if (name.isEmpty()) throw new IllegalArgumentException(call + ": the abstract name is empty");
+        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > SockAddr.UNIX_NAME_MAX) {
+            throw new IllegalArgumentException(call + ": abstract name " + name + " is " + bytes.length
+                    + " bytes in UTF-8; an abstract name holds at most " + SockAddr.UNIX_NAME_MAX);
+        }
+        return bytes;
+    }
+
+    private static String describe(InetAddress address, int port) {
+        String host = address.getHostAddress();
+        return (address instanceof Inet6Address ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    private static String familyName(int family) {
+        return switch (family) {
+            case SocketCalls.AF_UNIX -> "AF_UNIX";
+            case SocketCalls.AF_INET -> "AF_INET";
+            case SocketCalls.AF_INET6 -> "AF_INET6";
+            default -> "address family " + family;
+        };
     }
 }

@@ -3,13 +3,20 @@
 //   ./demo                 starts the server on 127.0.0.1, drives it with 16 concurrent clients
 //                          for 3 seconds, prints a report and exits 0
 //   ./demo --serve 7000    keeps serving 127.0.0.1:7000 for outside clients (nc, socat, telnet)
+//   ./demo --serve [::1]:7000        the same on IPv6 (any IPv6 literal in brackets)
+//   ./demo --serve unix:/tmp/echo    the same on a Unix domain socket (socat - UNIX-CONNECT:/tmp/echo)
 package dev.ioqueue.samples
 
 import dev.ioqueue.Sockets
+import dev.ioqueue.SyscallException
 import dev.ioqueue.kotlin.runIoQueue
 import java.io.DataInputStream
+import java.net.Inet6Address
 import java.net.InetAddress
 import java.net.Socket
+import java.net.UnknownHostException
+import java.nio.file.Files
+import java.nio.file.Path
 import java.util.Locale
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.ThreadLocalRandom
@@ -19,17 +26,56 @@ fun main(args: Array<String>) {
     val argv = args.flatMap { it.split(' ').filter(String::isNotBlank) }
     when {
         argv.isEmpty() -> exitProcess(if (runDemo(clients = 16, seconds = 3.0).ok) 0 else 1)
-        argv[0] == "--serve" && argv.size == 2 -> serveForever(argv[1].toInt())
-        else -> {
-            System.err.println("usage: ./demo [--serve PORT]")
-            exitProcess(2)
-        }
+        argv[0] == "--serve" && argv.size == 2 -> serveForever(parseServeAddress(argv[1]) ?: usage())
+        else -> usage()
     }
 }
 
-private fun serveForever(port: Int) {
-    val listenFd = Sockets.listenTcp(InetAddress.getLoopbackAddress(), port, 1024)
-    println("ioqueue mixed echo server on 127.0.0.1:${Sockets.localPort(listenFd)}, thread ${Thread.currentThread().name}; Ctrl-C stops it")
+private fun usage(): Nothing {
+    System.err.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH]")
+    exitProcess(2)
+}
+
+/**
+ * What `--serve` takes: `PORT` (on 127.0.0.1), `[IPV6]:PORT` (an IPv6 literal, e.g. `[::1]:7000`)
+ * or `unix:PATH` (a Unix domain socket file, which must not exist yet); null for anything else.
+ * Never looks a name up.
+ */
+fun parseServeAddress(arg: String): EchoAddress? {
+    fun port(text: String) = text.toIntOrNull()?.takeIf { it in 0..65535 }
+    return when {
+        arg.startsWith("unix:") -> arg.removePrefix("unix:").takeIf { it.isNotEmpty() }?.let { EchoAddress.Unix(Path.of(it)) }
+        arg.startsWith("[") -> {
+            val end = arg.indexOf("]:")
+            val ip = if (end < 0) null else ipv6Literal(arg.substring(0, end + 1))
+            val port = if (end < 0) null else port(arg.substring(end + 2))
+            if (ip == null || port == null) null else EchoAddress.Tcp(ip, port)
+        }
+        else -> port(arg)?.let { EchoAddress.Tcp(InetAddress.getLoopbackAddress(), it) }
+    }
+}
+
+/** `[::1]` as an address; a bracketed name is parsed as an IPv6 literal only, never resolved. */
+private fun ipv6Literal(bracketed: String): InetAddress? =
+    try {
+        InetAddress.getByName(bracketed).takeIf { it is Inet6Address }
+    } catch (_: UnknownHostException) {
+        null
+    }
+
+private fun serveForever(address: EchoAddress) {
+    val listenFd = try {
+        address.listen()
+    } catch (e: IllegalArgumentException) {
+        System.err.println("./demo: ${e.message}")
+        exitProcess(2)
+    } catch (e: SyscallException) {
+        System.err.println("./demo: cannot serve on $address: ${e.message}")
+        exitProcess(1)
+    }
+    if (address is EchoAddress.Unix) Runtime.getRuntime().addShutdownHook(Thread { Files.deleteIfExists(address.path) })
+    val bound = Sockets.localAddress(listenFd)?.let { EchoAddress.Tcp(it.address, it.port) } ?: address
+    println("ioqueue mixed echo server on $bound, thread ${Thread.currentThread().name}; Ctrl-C stops it")
     runIoQueue { MixedEchoServer(listenFd).serve() }
 }
 

@@ -4,30 +4,20 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
-import java.nio.ByteOrder;
 
 /**
- * {@code <sys/socket.h>} for IPv4 TCP and AF_UNIX pairs. Each method returns the syscall's result
- * or {@code -errno}.
- *
- * <pre>
- * struct sockaddr_in {          // 16 bytes
- *     sa_family_t    sin_family; // offset 0, AF_INET, host order
- *     in_port_t      sin_port;   // offset 2, network order
- *     struct in_addr sin_addr;   // offset 4, network order
- *     unsigned char  sin_zero[8];
- * };
- * </pre>
+ * {@code <sys/socket.h>} for stream sockets (TCP over IPv4 and IPv6, AF_UNIX) and AF_UNIX pairs.
+ * Each method returns the syscall's result or {@code -errno}. Addresses are {@link SockAddr}s.
  */
 public final class SocketCalls {
     public static final int AF_UNIX = 1;
     public static final int AF_INET = 2;
+    public static final int AF_INET6 = 10;
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_NONBLOCK = Unistd.O_NONBLOCK;
     public static final int SOCK_CLOEXEC = Unistd.O_CLOEXEC;
@@ -39,7 +29,9 @@ public final class SocketCalls {
     public static final int MSG_OOB = 1;
     public static final int MSG_NOSIGNAL = 0x4000;
     public static final int SHUT_WR = 1;
-    public static final long SOCKADDR_IN_SIZE = 16;
+    /** Errnos of {@code <errno.h>} that {@link Errno} does not name as constants. */
+    public static final int EADDRNOTAVAIL = 99;
+    public static final int ECONNABORTED = 103;
     /** What {@link #recvByte} returns at end of stream. */
     public static final int NO_BYTE = Integer.MIN_VALUE;
 
@@ -48,14 +40,16 @@ public final class SocketCalls {
     private static final MethodHandle SOCKETPAIR = Native.nonBlocking("socketpair",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), Syscall.SOCKET);
     private static final MethodHandle BIND = Native.nonBlocking("bind",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), Syscall.BIND);
     private static final MethodHandle LISTEN = Native.nonBlocking("listen",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Syscall.LISTEN);
     private static final MethodHandle ACCEPT4 = Native.blocking("accept4",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT), Syscall.ACCEPT);
     private static final MethodHandle CONNECT = Native.blocking("connect",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), Syscall.CONNECT);
     private static final MethodHandle GETSOCKNAME = Native.nonBlocking("getsockname",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle GETPEERNAME = Native.nonBlocking("getpeername",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle SETSOCKOPT = Native.nonBlocking("setsockopt",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
@@ -89,30 +83,23 @@ public final class SocketCalls {
         }
     }
 
-    /** Fills a {@code sockaddr_in} for {@code address} (4 bytes, network order) and {@code port}. */
-    private static MemorySegment sockaddrIn(Arena arena, byte[] address, int port) {
-        MemorySegment sa = arena.allocate(SOCKADDR_IN_SIZE, 4);
-        sa.set(JAVA_SHORT, 0, (short) AF_INET);
-        sa.set(JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN), 2, (short) port);
-        for (int i = 0; i < 4; i++) sa.set(JAVA_BYTE, 4 + i, address[i]);
-        return sa;
-    }
-
-    /** {@code bind(fd, {AF_INET, port, address})}. */
-    public static int bindInet(int fd, byte[] address, int port, MemorySegment errno) {
+    /** {@code bind(fd, address, addrlen)}. */
+    public static int bind(int fd, SockAddr address, MemorySegment errno) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sa = sockaddrIn(arena, address, port);
-            return Native.check((int) BIND.invokeExact(errno, fd, sa, (int) sa.byteSize()), errno);
+            MemorySegment sa = arena.allocate(address.length(), 4);
+            address.copyTo(sa);
+            return Native.check((int) BIND.invokeExact(errno, fd, sa, address.length()), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
     }
 
-    /** {@code connect(fd, {AF_INET, port, address})}. */
-    public static int connectInet(int fd, byte[] address, int port, MemorySegment errno) {
+    /** {@code connect(fd, address, addrlen)}. */
+    public static int connect(int fd, SockAddr address, MemorySegment errno) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sa = sockaddrIn(arena, address, port);
-            return Native.check((int) CONNECT.invokeExact(errno, fd, sa, (int) sa.byteSize()), errno);
+            MemorySegment sa = arena.allocate(address.length(), 4);
+            address.copyTo(sa);
+            return Native.check((int) CONNECT.invokeExact(errno, fd, sa, address.length()), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -135,13 +122,28 @@ public final class SocketCalls {
         }
     }
 
-    /** The local port of an AF_INET socket ({@code getsockname}), or {@code -errno}. */
-    public static int localPort(int fd, MemorySegment errno) {
+    /**
+     * {@code getsockname} into {@code storage} ({@link SockAddr#STORAGE_SIZE} bytes): the address
+     * length, or {@code -errno}. Decode it with {@link SockAddr#decode}.
+     */
+    public static int getsockname(int fd, byte[] storage, MemorySegment errno) {
+        return name(GETSOCKNAME, fd, storage, errno);
+    }
+
+    /** {@code getpeername}, as {@link #getsockname}: ENOTCONN until the socket is connected. */
+    public static int getpeername(int fd, byte[] storage, MemorySegment errno) {
+        return name(GETPEERNAME, fd, storage, errno);
+    }
+
+    private static int name(MethodHandle call, int fd, byte[] storage, MemorySegment errno) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sa = arena.allocate(SOCKADDR_IN_SIZE, 4);
-            MemorySegment len = arena.allocateFrom(JAVA_INT, (int) SOCKADDR_IN_SIZE);
-            int r = Native.check((int) GETSOCKNAME.invokeExact(errno, fd, sa, len), errno);
-            return r < 0 ? r : Short.toUnsignedInt(sa.get(JAVA_SHORT.withOrder(ByteOrder.BIG_ENDIAN), 2));
+            MemorySegment sa = arena.allocate(SockAddr.STORAGE_SIZE, 8);
+            MemorySegment len = arena.allocateFrom(JAVA_INT, SockAddr.STORAGE_SIZE);
+            int r = Native.check((int) call.invokeExact(errno, fd, sa, len), errno);
+            if (r < 0) return r;
+            int length = Math.min(len.get(JAVA_INT, 0), storage.length); // longer only if truncated
+            MemorySegment.copy(sa, JAVA_BYTE, 0, storage, 0, length);
+            return length;
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

@@ -2,5 +2,5 @@ package dev.ioqueue.internal.os;
 
 /** The calls {@link Faults} can make fail on purpose. */
 public enum Syscall {
-    EPOLL_CREATE, EPOLL_CTL, EPOLL_WAIT, READ, WRITE, CLOSE, EVENTFD, PIPE, SOCKET, ACCEPT, TIMERFD
+    EPOLL_CREATE, EPOLL_CTL, EPOLL_WAIT, READ, WRITE, CLOSE, EVENTFD, PIPE, SOCKET, BIND, LISTEN, CONNECT, ACCEPT, TIMERFD
 }

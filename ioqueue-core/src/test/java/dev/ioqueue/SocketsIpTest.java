@@ -1,0 +1,201 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/** TCP over IPv6 (and IPv4, for the address accessors) through the queue, on real sockets. */
+class SocketsIpTest extends QueueTestSupport {
+    private static final Path IF_INET6 = Path.of("/proc/net/if_inet6");
+
+    /** One line of /proc/net/if_inet6: an address of an interface. */
+    private record Ipv6Interface(byte[] address, int index, int scope, int flags, String name) {
+        static final int SCOPE_HOST = 0x10;
+        static final int SCOPE_LINK = 0x20;
+
+        static List<Ipv6Interface> all() throws IOException {
+            if (!Files.exists(IF_INET6)) return List.of();
+            return Files.readAllLines(IF_INET6).stream().map(line -> line.trim().split("\\s+")).map(f -> new Ipv6Interface(
+                    HexFormat.of().parseHex(f[0]), Integer.parseInt(f[1], 16), Integer.parseInt(f[3], 16),
+                    Integer.parseInt(f[4], 16), f[5])).toList();
+        }
+
+        /** Not tentative (0x40) nor DAD-failed (0x08): bindable. */
+        boolean usable() {
+            return (flags & (0x40 | 0x08)) == 0;
+        }
+    }
+
+    /** {@code ::1}, or the test is skipped (saying why) when lo has no IPv6. */
+    static InetAddress loopback6() throws IOException {
+        boolean present = Ipv6Interface.all().stream()
+                .anyMatch(i -> i.name.equals("lo") && i.scope == Ipv6Interface.SCOPE_HOST && i.usable());
+        if (!present) System.out.println("SocketsIpTest: skipped, " + IF_INET6 + " lists no ::1 on lo: this kernel has no IPv6 loopback");
+        Assumptions.assumeTrue(present, "no IPv6 on lo (" + IF_INET6 + ")");
+        return InetAddress.getByName("::1");
+    }
+
+    @Test
+    void ipv6EchoRoundTripOnLoopbackMovesEveryByteThroughTheQueue() throws IOException {
+        IoQueue q = IoQueue.current();
+        InetAddress v6 = loopback6();
+        int listener = Sockets.listenTcp(v6, 0, 16);
+        int client = Sockets.connectTcp(v6, Sockets.localPort(listener));
+        int server = QueueEcho.acceptOne(q, listener);
+        try {
+            QueueEcho.awaitConnected(q, client);
+            byte[] data = QueueEcho.pattern(300_000);
+            assertArrayEquals(data, QueueEcho.echo(q, server, client, data));
+        } finally {
+            Fds.close(server);
+            Fds.close(client);
+            Fds.close(listener);
+        }
+    }
+
+    @Test
+    void bothEndsOfAnIpv6ConnectionNameEachOther() throws IOException {
+        IoQueue q = IoQueue.current();
+        InetAddress v6 = loopback6();
+        int listener = Sockets.listenTcp(v6, 0, 16);
+        int port = Sockets.localPort(listener);
+        int client = Sockets.connectTcp(v6, port);
+        int server = QueueEcho.acceptOne(q, listener);
+        try {
+            QueueEcho.awaitConnected(q, client);
+            InetSocketAddress listening = new InetSocketAddress(v6, port);
+            assertEquals(listening, Sockets.localAddress(listener));
+            assertEquals(listening, Sockets.localAddress(server));
+            assertEquals(listening, Sockets.remoteAddress(client));
+            assertEquals(Sockets.localAddress(client), Sockets.remoteAddress(server));
+            assertInstanceOf(Inet6Address.class, Sockets.remoteAddress(server).getAddress());
+            assertTrue(Sockets.remoteAddress(server).getPort() != port, "the client has its own port");
+        } finally {
+            Fds.close(server);
+            Fds.close(client);
+            Fds.close(listener);
+        }
+    }
+
+    @Test
+    void bothEndsOfAnIpv4ConnectionNameEachOther() {
+        IoQueue q = IoQueue.current();
+        InetAddress v4 = InetAddress.getLoopbackAddress();
+        int listener = Sockets.listenTcp(v4, 0, 16);
+        int port = Sockets.localPort(listener);
+        int client = Sockets.connectTcp(v4, port);
+        int server = QueueEcho.acceptOne(q, listener);
+        try {
+            QueueEcho.awaitConnected(q, client);
+            assertEquals(new InetSocketAddress(v4, port), Sockets.localAddress(server));
+            assertEquals(new InetSocketAddress(v4, port), Sockets.remoteAddress(client));
+            assertEquals(Sockets.localAddress(client), Sockets.remoteAddress(server));
+            assertInstanceOf(Inet4Address.class, Sockets.remoteAddress(server).getAddress());
+        } finally {
+            Fds.close(server);
+            Fds.close(client);
+            Fds.close(listener);
+        }
+    }
+
+    @Test
+    void anIpv4ClientOfAnIpv6ListenerOnAMappedAddressIsReportedAsIpv4() throws Exception {
+        IoQueue q = IoQueue.current();
+        loopback6();
+        Assumptions.assumeTrue(Files.readString(Path.of("/proc/sys/net/ipv6/bindv6only")).trim().equals("0"),
+                "net.ipv6.bindv6only is set: an AF_INET6 socket takes no IPv4 peers by default");
+        byte[] mapped = HexFormat.of().parseHex("00000000000000000000ffff7f000001"); // ::ffff:127.0.0.1
+        int listener = Sockets.listenTcp(Inet6Address.getByAddress(null, mapped, -1), 0, 16);
+        try (Socket jdkClient = new Socket(InetAddress.getLoopbackAddress(), Sockets.localPort(listener))) {
+            int server = QueueEcho.acceptOne(q, listener);
+            assertEquals(new InetSocketAddress(InetAddress.getLoopbackAddress(), jdkClient.getLocalPort()), Sockets.remoteAddress(server));
+            Fds.close(server);
+        } finally {
+            Fds.close(listener);
+        }
+    }
+
+    @Test
+    void aLinkLocalListenerKeepsItsScopeIdAndAcceptsAConnectWithIt() throws Exception {
+        IoQueue q = IoQueue.current();
+        Optional<Ipv6Interface> linkLocal = Ipv6Interface.all().stream()
+                .filter(i -> i.scope == Ipv6Interface.SCOPE_LINK && i.usable()).findFirst();
+        if (linkLocal.isEmpty()) System.out.println("SocketsIpTest: skipped, no interface has a usable link-local IPv6 address");
+        Assumptions.assumeTrue(linkLocal.isPresent(), "no link-local IPv6 address");
+        Inet6Address address = Inet6Address.getByAddress(null, linkLocal.get().address, linkLocal.get().index);
+        int listener = Sockets.listenTcp(address, 0, 4);
+        int client = Sockets.connectTcp(address, Sockets.localPort(listener)); // EINVAL without the scope id
+        int server = QueueEcho.acceptOne(q, listener);
+        try {
+            QueueEcho.awaitConnected(q, client);
+            Inet6Address local = assertInstanceOf(Inet6Address.class, Sockets.localAddress(listener).getAddress());
+            assertEquals(linkLocal.get().index, local.getScopeId());
+            assertEquals(address, local);
+        } finally {
+            Fds.close(server);
+            Fds.close(client);
+            Fds.close(listener);
+        }
+    }
+
+    @Test
+    void connectTcpToAnIpv6PortNobodyListensOnEndsWithEconnrefused() throws IOException {
+        IoQueue q = IoQueue.current();
+        InetAddress v6 = loopback6();
+        int listener = Sockets.listenTcp(v6, 0, 1);
+        int port = Sockets.localPort(listener);
+        Fds.close(listener);
+        int client = Sockets.connectTcp(v6, port);
+        try {
+            int[] error = {-1};
+            q.await(client, ReadyEvent.WRITE, (fd, events) -> error[0] = Sockets.connectError(fd));
+            q.run();
+            assertEquals(111, error[0], "ECONNREFUSED");
+        } finally {
+            Fds.close(client);
+        }
+    }
+
+    @Test
+    void aTakenIpv6PortIsEaddrinuseNamingTheBracketedAddress() throws IOException {
+        InetAddress v6 = loopback6();
+        int listener = Sockets.listenTcp(v6, 0, 1);
+        int port = Sockets.localPort(listener);
+        long fdsBefore = TestFds.openFdCount();
+        try {
+            SyscallException e = assertThrows(SyscallException.class, () -> Sockets.listenTcp(v6, port, 1));
+            assertEquals("bind", e.operation());
+            assertEquals("EADDRINUSE", e.errnoName());
+            assertTrue(e.getMessage().contains("[0:0:0:0:0:0:0:1]:" + port), e.getMessage());
+            assertEquals(fdsBefore, TestFds.openFdCount(), "the refused socket was closed");
+        } finally {
+            Fds.close(listener);
+        }
+    }
+
+    @Test
+    void aUnixSocketHasNoIpAddressAndNoPort() {
+        try (Fds.SocketPair pair = Fds.socketPair()) {
+            assertEquals(null, Sockets.localAddress(pair.first()));
+            assertEquals(null, Sockets.remoteAddress(pair.first()));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sockets.localPort(pair.first()));
+            assertTrue(e.getMessage().contains("fd " + pair.first() + " is AF_UNIX"), e.getMessage());
+        }
+    }
+}
