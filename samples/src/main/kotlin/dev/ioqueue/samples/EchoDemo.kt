@@ -129,7 +129,7 @@ private fun printReport(r: DemoResult, clients: Int) {
     val kotlin = conns.count { it.kind == EchoStats.Kind.KOTLIN_COROUTINE }
     val java = conns.count { it.kind == EchoStats.Kind.JAVA_CALLBACK }
     println("ioqueue mixed echo demo: $clients TCP clients on 127.0.0.1 for ${r.seconds} s against one server thread")
-    println(String.format(Locale.ROOT, "  connections   %d  (%d Kotlin coroutines, %d Java ReadyCallbacks)", conns.size, kotlin, java))
+    println(String.format(Locale.ROOT, "  connections   %d  (%d Kotlin coroutines, %d Java IoOperations)", conns.size, kotlin, java))
     println(String.format(Locale.ROOT, "  round trips   %d  (%.0f/s)", r.roundTrips, r.roundTrips / r.seconds))
     println(String.format(Locale.ROOT, "  bytes echoed  %.1f MiB, mismatches %d", r.bytes / 1048576.0, r.mismatches))
     println("  server threads that ran a handler: ${r.stats.threads()}")
