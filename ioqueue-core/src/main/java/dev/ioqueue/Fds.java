@@ -84,6 +84,35 @@ public final class Fds {
         return opened(fd);
     }
 
+    // ---- blocking waits, for virtual threads and other threads without a loop ----
+
+    /**
+     * Blocks the calling thread until {@code fd} is ready for {@code event}, and returns what the
+     * OS reported. The thread parks ({@link java.util.concurrent.locks.LockSupport}): a virtual
+     * thread unmounts and pins no carrier; a platform thread simply blocks. The wait is served by
+     * {@link IoQueue#shared()}. Thread-safe; not from inside a loop (it would stop the loop).
+     *
+     * @throws java.io.InterruptedIOException if the thread is interrupted before or while it waits,
+     *     as a JDK channel's blocking call is; the interrupt status stays set, the waiter is
+     *     withdrawn and the fd stays open (it is yours)
+     * @throws WaitDroppedException if the wait is dropped (the fd unregistered from the shared
+     *     queue, or found closed behind its back)
+     * @throws SyscallException if epoll refuses the fd (EBADF: not open; EPERM: a regular file)
+     * @throws IllegalStateException from inside a loop (a callback, task or coroutine of a queue)
+     */
+    public static java.util.Set<Event> awaitReady(int fd, ReadyEvent event) throws java.io.IOException {
+        return awaitReady(fd, event, null);
+    }
+
+    /**
+     * {@link #awaitReady(int, ReadyEvent)} for at most {@code timeout} ({@code null}: no limit;
+     * zero or negative: no wait): an empty set when it passes first. A timeout consumes nothing:
+     * readiness that arrives meanwhile is reported to the next wait.
+     */
+    public static java.util.Set<Event> awaitReady(int fd, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
+        return BlockingWait.await(fd, event, timeout);
+    }
+
     // ---- fds from elsewhere: a native library, /dev, a child process ----
 
     /**

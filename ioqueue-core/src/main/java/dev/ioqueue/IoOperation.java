@@ -99,11 +99,10 @@ public abstract class IoOperation {
         if (result == FAILED) return true;
         if (result == Fds.WOULD_BLOCK) {
             q.drained(fd, kind);
-            if (events == null || !(events.contains(Event.HANGUP) || events.contains(Event.ERROR))) return false;
+            if (!DeadFd.reported(events)) return false;
             end();
             if (event == ReadyEvent.WRITE) {
-                failed(fd, new SyscallException("write", fd, Errno.EPIPE.number(),
-                        "the fd reported " + events + " but a write would still block"));
+                failed(fd, DeadFd.writeFailure(fd, events));
             } else {
                 completed(fd, Fds.EOF);
             }

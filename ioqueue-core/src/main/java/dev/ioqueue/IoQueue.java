@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import dev.ioqueue.internal.Failures;
+import dev.ioqueue.internal.Loop;
 import dev.ioqueue.internal.Ownership;
 import dev.ioqueue.internal.Poller;
 import dev.ioqueue.internal.Registrations;
@@ -20,7 +21,7 @@ import java.util.concurrent.RejectedExecutionException;
  * <p><b>Threading.</b> Each thread has its own queue ({@link #current()}), so two threads may wait
  * on the same fd at once. Every method must be called on the owner thread and throws
  * {@link IllegalStateException} elsewhere, except {@link #execute}, {@link #runOnOwner},
- * {@link #schedule}, {@link #owner()}, {@link #isOwnerThread()}, {@link #isClosed()} and
+ * {@link #schedule}, {@link #whenReady}, {@link #shared()}, {@link #owner()}, {@link #isOwnerThread()}, {@link #isClosed()} and
  * {@link Cancellable#cancel()} on what they return, which are thread-safe.
  *
  * <p><b>Waiters.</b> One per (fd, {@link ReadyEvent}) per queue. A waiter runs once; waiting again
@@ -44,6 +45,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     private final Cleaner.Cleanable cleanable;
     private final Registrations registrations;
     private final RunQueue runQueue;
+    private final Loop loop;
     /** Depth of {@link #submit} calls on the stack: completions run in place up to a bound. */
     private int nestedSubmits;
     private static final int MAX_NESTED_SUBMITS = 16;
@@ -56,6 +58,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         cleanable = CLEANER.register(this, poller::close);
         registrations = new Registrations(poller, owner);
         runQueue = new RunQueue(owner, poller);
+        loop = new Loop(registrations, runQueue, poller);
     }
 
     /**
@@ -63,14 +66,33 @@ public final class IoQueue implements Executor, AutoCloseable {
      *
      * @throws SyscallException if the epoll instance, its wake-up eventfd or its timerfd cannot be created
      *     (EMFILE, ENOMEM)
+     * @throws IllegalStateException on a virtual thread, which a loop would pin to its carrier
      */
     public static IoQueue current() {
         IoQueue q = CURRENT.get();
         if (q == null) {
+            if (Thread.currentThread().isVirtual()) {
+                throw new IllegalStateException("IoQueue.current() on virtual thread " + Thread.currentThread()
+                        + ": a loop sleeps in epoll_wait, which would pin its carrier. On a virtual thread, wait with"
+                        + " Fds.awaitReady (it parks the virtual thread) or a future from IoQueue.shared().whenReady;"
+                        + " run loops on platform threads (IoQueueGroup)");
+            }
             q = new IoQueue();
             CURRENT.set(q);
         }
         return q;
+    }
+
+    /**
+     * The shared queue of one daemon platform thread, {@code ioqueue-background}, started on first
+     * use and never closed: it serves the waits made off any loop ({@link Fds#awaitReady}, Kotlin
+     * awaits on other dispatchers) and futures from any thread ({@link #whenReady}). Use its
+     * thread-safe methods; its owner-thread methods belong to its own thread.
+     *
+     * @throws SyscallException if the queue cannot be created (EMFILE, ENOMEM); the next call retries
+     */
+    public static IoQueue shared() {
+        return SharedQueue.get();
     }
 
     /** The calling thread's queue if it has one, without creating it. */
@@ -155,6 +177,22 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     /**
+     * A future of {@code fd}'s next readiness for {@code event} on this queue: it completes with
+     * what the OS reported. Thread-safe: the waiter is registered on the owner thread (at once from
+     * it, else posted). Cancelling the future withdraws the waiter, exactly once: the future
+     * completes one way only, whatever races it. It completes exceptionally with
+     * {@link WaitDroppedException} if the wait is dropped (the fd unregistered or closed, the queue
+     * closed), and with what {@link #await} throws if the registration fails. Allocates the future.
+     */
+    public java.util.concurrent.CompletableFuture<java.util.Set<Event>> whenReady(int fd, ReadyEvent event) {
+        Objects.requireNonNull(event, "event");
+        checkFd(fd);
+        FutureWaiter future = new FutureWaiter(this, fd, event);
+        if (!runOnOwner(future::register)) future.completeExceptionally(new WaitDroppedException(fd));
+        return future;
+    }
+
+    /**
      * Withdraws exactly this waiter ({@code callback} on {@code fd} for {@code event}), waiting or
      * collected but not yet run; the OS interest goes before the next sleep. Owner thread only.
      *
@@ -210,7 +248,7 @@ public final class IoQueue implements Executor, AutoCloseable {
      */
     public boolean running() {
         ownership.check("running");
-        return !ownership.isClosed() && (registrations.waiterCount() > 0 || !registrations.batchEmpty() || runQueue.pending());
+        return !ownership.isClosed() && loop.pending();
     }
 
     /**
@@ -226,19 +264,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         ownership.enterLoop("poll");
         try {
             if (!running()) return 0;
-            long timeoutNanos = timeout == null ? -1 : Math.max(0, Ownership.nanos(timeout));
-            long deadline = System.nanoTime() + timeoutNanos;
-            int n = 0;
-            while (true) {
-                if (registrations.batchEmpty()) {
-                    long remaining = timeoutNanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime());
-                    waitForEvents(runQueue.boundedTimeout(remaining));
-                }
-                n += registrations.drainBatch(ready);
-                n += runQueue.drain(ready);
-                if (n > 0 || timeoutNanos == 0 || !running()) return n;
-                if (timeoutNanos > 0 && deadline - System.nanoTime() <= 0) return n;
-            }
+            return loop.poll(ready, timeout == null ? -1 : Math.max(0, Ownership.nanos(timeout)));
         } finally {
             ownership.exitLoop();
         }
@@ -252,7 +278,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     public void run() {
         ownership.enterLoop("run");
         try {
-            while (running()) runRound(-1);
+            while (running()) loop.round(-1);
         } finally {
             ownership.exitLoop();
         }
@@ -268,7 +294,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         ownership.enterLoop("runOnce");
         try {
             if (!running()) return 0;
-            return runRound(timeout == null ? -1 : Math.max(0, Ownership.nanos(timeout)));
+            return loop.round(timeout == null ? -1 : Math.max(0, Ownership.nanos(timeout)));
         } finally {
             ownership.exitLoop();
         }
@@ -359,34 +385,6 @@ public final class IoQueue implements Executor, AutoCloseable {
     @Override
     public String toString() {
         return "IoQueue[" + owner().getName() + (isClosed() ? ", closed]" : "]");
-    }
-
-    // ---- the loop ----
-
-    private int runRound(long timeoutNanos) {
-        // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine
-        // that keeps yielding cannot starve the fds.
-        if (registrations.batchEmpty()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
-        int ran = registrations.runBatch();
-        ran += runQueue.runDueTimers();
-        ran += runQueue.runTasks();
-        return ran;
-    }
-
-    /** Flushes registrations, waits, and collects ready waiters into the batch. */
-    private void waitForEvents(long timeoutNanos) {
-        registrations.flush();
-        int n;
-        if (timeoutNanos == 0) {
-            n = poller.await(0);
-        } else {
-            try {
-                n = poller.await(runQueue.beforeSleep(timeoutNanos));
-            } finally {
-                runQueue.afterSleep();
-            }
-        }
-        registrations.collect(n);
     }
 
     private static void checkFd(int fd) {

@@ -109,7 +109,7 @@ private class ForeignWaiter(private val continuation: CancellableContinuation<Se
 
 private suspend fun awaitInBackground(fd: Int, event: ReadyEvent): Set<Event> =
     suspendCancellableCoroutine { continuation ->
-        val queue = BackgroundQueue.queue
+        val queue = IoQueue.shared()
         val waiter = ForeignWaiter(continuation)
         queue.execute {
             if (continuation.isActive) {

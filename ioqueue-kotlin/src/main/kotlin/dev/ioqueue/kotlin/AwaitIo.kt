@@ -115,7 +115,7 @@ private class ForeignResumer(private val continuation: CancellableContinuation<L
 
 private suspend fun performInBackground(fd: Int, make: (IoCompletion) -> IoOperation): Long =
     suspendCancellableCoroutine { continuation ->
-        val queue = BackgroundQueue.queue
+        val queue = IoQueue.shared()
         val operation = make(ForeignResumer(continuation))
         queue.execute {
             if (continuation.isActive) {

@@ -1,0 +1,217 @@
+package dev.ioqueue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * N queues on N platform threads, for a program that uses more than one core: hand each connection
+ * (or any fd) to {@link #next()} and do everything for it on that queue's thread. Thread-safe.
+ *
+ * <p>Each thread runs its queue until {@link #shutdown}; what a callback, timer or task throws goes
+ * to the group's {@link Thread.UncaughtExceptionHandler} and the loop goes on. Shutdown is graceful:
+ * every queue runs the tasks it accepted, drops its waiters through
+ * {@link ReadyCallback#onDropped} (and timers with an {@code ifDropped}), closes, and its thread
+ * ends.
+ */
+public final class IoQueueGroup implements Executor, AutoCloseable {
+    private final List<IoQueue> queues;
+    private final List<Thread> threads;
+    private final List<Loop> loops;
+    private final AtomicInteger next = new AtomicInteger();
+    private final AtomicBoolean shutdown = new AtomicBoolean();
+
+    private IoQueueGroup(List<IoQueue> queues, List<Thread> threads, List<Loop> loops) {
+        this.queues = List.copyOf(queues);
+        this.threads = List.copyOf(threads);
+        this.loops = List.copyOf(loops);
+    }
+
+    /**
+     * Starts {@code size} loops on platform threads named {@code name-0}, {@code name-1}...; what
+     * their callbacks throw goes to the threads' default uncaught-exception handler.
+     *
+     * @throws IllegalArgumentException if {@code size} is below 1
+     */
+    public static IoQueueGroup start(int size, String name) {
+        Objects.requireNonNull(name, "name");
+        AtomicInteger index = new AtomicInteger();
+        return start(size, task -> Thread.ofPlatform().name(name + "-" + index.getAndIncrement()).unstarted(task), null);
+    }
+
+    /**
+     * Starts {@code size} loops on threads from {@code factory} (platform threads: a loop would pin a
+     * virtual thread's carrier); what their callbacks, timers and tasks throw goes to
+     * {@code onUncaught} ({@code null}: each thread's own handler), and the loop goes on.
+     *
+     * @throws IllegalArgumentException if {@code size} is below 1, or the factory makes a virtual thread
+     * @throws SyscallException if a queue cannot be created (EMFILE); the loops started are shut down
+     */
+    public static IoQueueGroup start(int size, ThreadFactory factory, Thread.UncaughtExceptionHandler onUncaught) {
+        if (size < 1) throw new IllegalArgumentException("a group needs at least one loop, not " + size);
+        Objects.requireNonNull(factory, "factory");
+        List<IoQueue> queues = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        List<Loop> loops = new ArrayList<>();
+        try {
+            for (int i = 0; i < size; i++) {
+                Loop loop = new Loop(onUncaught);
+                Thread t = factory.newThread(loop);
+                if (t == null) throw new IllegalStateException("the thread factory returned null");
+                if (t.isVirtual()) throw new IllegalArgumentException("the thread factory made a virtual thread: loops need platform threads");
+                t.start();
+                threads.add(t);
+                loops.add(loop);
+                queues.add(loop.started.join());
+            }
+        } catch (RuntimeException | Error e) {
+            new IoQueueGroup(queues, threads, loops).shutdown(Duration.ofSeconds(10));
+            if (e instanceof java.util.concurrent.CompletionException c && c.getCause() instanceof RuntimeException r) throw r;
+            throw e;
+        }
+        return new IoQueueGroup(queues, threads, loops);
+    }
+
+    /** The next queue, round-robin: where to put the next connection. */
+    public IoQueue next() {
+        return queues.get(Math.floorMod(next.getAndIncrement(), queues.size()));
+    }
+
+    /** The group's queues, in thread order. */
+    public List<IoQueue> queues() {
+        return queues;
+    }
+
+    /** How many loops the group has. */
+    public int size() {
+        return queues.size();
+    }
+
+    /**
+     * Runs {@code task} on the {@link #next()} queue.
+     *
+     * @throws RejectedExecutionException after {@link #shutdown}
+     */
+    @Override
+    public void execute(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        if (shutdown.get()) throw new RejectedExecutionException("the group is shut down");
+        next().execute(task);
+    }
+
+    /** Whether {@link #shutdown} was called. */
+    public boolean isShutdown() {
+        return shutdown.get();
+    }
+
+    /**
+     * Stops every loop: each runs the tasks it accepted, drops its waiters (telling them through
+     * {@code onDropped}), closes its queue, and its thread ends. Waits at most {@code timeout} for
+     * the threads; returns whether they all ended. Later calls only wait. Not from a loop thread of
+     * this group (it would wait for itself).
+     *
+     * @throws IllegalStateException from one of the group's own threads
+     */
+    public boolean shutdown(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (threads.contains(Thread.currentThread())) {
+            throw new IllegalStateException("shutdown() from the group's own thread " + Thread.currentThread().getName() + " would wait for itself");
+        }
+        if (shutdown.compareAndSet(false, true)) {
+            for (Loop loop : loops) loop.stop();
+        }
+        long deadline = System.nanoTime() + Math.max(0, dev.ioqueue.internal.Ownership.nanos(timeout));
+        boolean interrupted = false;
+        try {
+            for (Thread t : threads) {
+                while (t.isAlive()) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) return false;
+                    try {
+                        t.join(Duration.ofNanos(left));
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+            return true;
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    /** {@link #shutdown(Duration)} with 30 seconds. */
+    @Override
+    public void close() {
+        shutdown(Duration.ofSeconds(30));
+    }
+
+    @Override
+    public String toString() {
+        return "IoQueueGroup[" + queues.size() + " loops" + (shutdown.get() ? ", shut down]" : "]");
+    }
+
+    /** One thread's loop: runs its queue round by round until stopped, then closes it. */
+    private static final class Loop implements Runnable {
+        final CompletableFuture<IoQueue> started = new CompletableFuture<>();
+        private final Thread.UncaughtExceptionHandler onUncaught;
+        private volatile boolean stopping;
+        private IoQueue queue;
+
+        Loop(Thread.UncaughtExceptionHandler onUncaught) {
+            this.onUncaught = onUncaught;
+        }
+
+        @Override
+        public void run() {
+            try {
+                queue = IoQueue.current();
+            } catch (Throwable t) {
+                started.completeExceptionally(t);
+                return;
+            }
+            queue.hold(); // wait for work from other threads; released by close()
+            started.complete(queue);
+            while (!stopping) {
+                try {
+                    queue.runOnce(null);
+                } catch (Throwable t) {
+                    report(t);
+                }
+            }
+            try {
+                queue.close();
+            } catch (Throwable t) {
+                report(t);
+            }
+        }
+
+        /** Any thread: the loop ends after its current round. */
+        void stop() {
+            IoQueue q = started.getNow(null);
+            if (q == null) return;
+            try {
+                q.execute(() -> stopping = true);
+            } catch (RejectedExecutionException alreadyClosed) {
+                // the loop's thread closed it: it has ended or is ending
+            }
+        }
+
+        private void report(Throwable t) {
+            Thread self = Thread.currentThread();
+            Thread.UncaughtExceptionHandler h = onUncaught != null ? onUncaught : self.getUncaughtExceptionHandler();
+            try {
+                h.uncaughtException(self, t);
+            } catch (Throwable ignored) {
+                // a handler that throws must not end the loop
+            }
+        }
+    }
+}

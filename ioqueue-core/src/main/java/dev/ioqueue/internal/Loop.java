@@ -1,0 +1,72 @@
+package dev.ioqueue.internal;
+
+import java.util.Collection;
+
+/**
+ * One round of a queue's loop, composed of its parts: flush the registrations, wait in the
+ * poller (bounded by the next timer), collect what woke, then run the ready callbacks, the due
+ * timers and the posted tasks; or hand them out instead ({@link #poll}). Owner thread only; the
+ * facade has checked the thread and that the loop is not re-entered.
+ */
+public final class Loop {
+    private final Registrations registrations;
+    private final RunQueue runQueue;
+    private final Poller poller;
+
+    public Loop(Registrations registrations, RunQueue runQueue, Poller poller) {
+        this.registrations = registrations;
+        this.runQueue = runQueue;
+        this.poller = poller;
+    }
+
+    /** Whether anything is pending: a waiter, a collected callback, a task, a timer, a hold. */
+    public boolean pending() {
+        return registrations.waiterCount() > 0 || !registrations.batchEmpty() || runQueue.pending();
+    }
+
+    /** Runs one round, waiting at most {@code timeoutNanos} (-1: no limit); returns how many ran. */
+    public int round(long timeoutNanos) {
+        // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine
+        // that keeps yielding cannot starve the fds.
+        if (registrations.batchEmpty()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
+        int ran = registrations.runBatch();
+        ran += runQueue.runDueTimers();
+        ran += runQueue.runTasks();
+        return ran;
+    }
+
+    /**
+     * Collects what is ready into {@code ready} without running it, waiting at most
+     * {@code timeoutNanos} (-1: no limit; 0: no wait) until something is; returns how many.
+     */
+    public int poll(Collection<? super Runnable> ready, long timeoutNanos) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        int n = 0;
+        while (true) {
+            if (registrations.batchEmpty()) {
+                long remaining = timeoutNanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime());
+                waitForEvents(runQueue.boundedTimeout(remaining));
+            }
+            n += registrations.drainBatch(ready);
+            n += runQueue.drain(ready);
+            if (n > 0 || timeoutNanos == 0 || !pending()) return n;
+            if (timeoutNanos > 0 && deadline - System.nanoTime() <= 0) return n;
+        }
+    }
+
+    /** Flushes registrations, waits, and collects ready waiters into the batch. */
+    private void waitForEvents(long timeoutNanos) {
+        registrations.flush();
+        int n;
+        if (timeoutNanos == 0) {
+            n = poller.await(0);
+        } else {
+            try {
+                n = poller.await(runQueue.beforeSleep(timeoutNanos));
+            } finally {
+                runQueue.afterSleep();
+            }
+        }
+        registrations.collect(n);
+    }
+}

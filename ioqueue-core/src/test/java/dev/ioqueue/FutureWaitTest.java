@@ -1,0 +1,95 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class FutureWaitTest extends QueueTestSupport {
+    @Test
+    void aFutureFromAnotherThreadCompletesWithWhatTheOsReported() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            CompletableFuture<Set<Event>> f = IoQueue.shared().whenReady(p.readFd(), ReadyEvent.READ);
+            TestFds.writeByte(p.writeFd(), 1);
+            assertEquals(Set.of(Event.READ), f.get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void cancellingTheFutureWithdrawsTheWaiter() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            IoQueue shared = IoQueue.shared();
+            CompletableFuture<Set<Event>> f = shared.whenReady(p.readFd(), ReadyEvent.READ);
+            assertTrue(f.cancel(false));
+            // The waiter is gone: a new wait on the same (fd, event) is accepted and works.
+            CompletableFuture<Set<Event>> g = shared.whenReady(p.readFd(), ReadyEvent.READ);
+            TestFds.writeByte(p.writeFd(), 1);
+            assertEquals(Set.of(Event.READ), g.get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void cancelRacingReadinessTenThousandTimesEndsExactlyOneWay() throws Exception {
+        IoQueue shared = IoQueue.shared();
+        try (Fds.Pipe p = Fds.pipe()) {
+            int ready = 0;
+            int cancelled = 0;
+            for (int i = 0; i < 10_000; i++) {
+                CompletableFuture<Set<Event>> f = shared.whenReady(p.readFd(), ReadyEvent.READ);
+                TestFds.writeByte(p.writeFd(), 1);
+                boolean cancelWon = f.cancel(false);
+                boolean completedNormally;
+                try {
+                    f.get(10, TimeUnit.SECONDS);
+                    completedNormally = true;
+                } catch (CancellationException e) {
+                    completedNormally = false;
+                }
+                assertTrue(cancelWon != completedNormally, "round " + i + ": cancel " + cancelWon + ", completed " + completedNormally);
+                if (cancelWon) cancelled++;
+                else ready++;
+                TestFds.readByte(p.readFd());
+                // The loop withdraws a cancelled waiter on its thread: wait until it has, so the
+                // next round's waiter is never a second one.
+                shared.whenReady(p.writeFd(), ReadyEvent.WRITE).get(10, TimeUnit.SECONDS);
+            }
+            assertEquals(10_000, ready + cancelled);
+        }
+    }
+
+    @Test
+    void closingTheQueueCompletesItsFuturesExceptionally() throws Exception {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            CompletableFuture<Set<Event>> f = q.whenReady(p.readFd(), ReadyEvent.READ);
+            q.runOnce(java.time.Duration.ZERO);
+            q.close();
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(1, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
+            CompletableFuture<Set<Event>> late = q.whenReady(p.readFd(), ReadyEvent.READ);
+            assertTrue(late.isCompletedExceptionally());
+        }
+    }
+
+    @Test
+    void closingTheFdOnTheQueueThreadDropsTheFuture() throws Exception {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        CompletableFuture<Set<Event>> f = q.whenReady(p.readFd(), ReadyEvent.READ);
+        p.close();
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(1, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
+    }
+
+    @Test
+    void aRegistrationFailureCompletesTheFutureWithIt() throws Exception {
+        CompletableFuture<Set<Event>> f = IoQueue.shared().whenReady(999_999, ReadyEvent.READ);
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof SyscallException s && s.errno() == Errno.EBADF, String.valueOf(e.getCause()));
+    }
+}

@@ -1,0 +1,143 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class IoQueueGroupTest {
+    @Test
+    void nextHandsOutTheLoopsRoundRobinEachOnItsOwnNamedThread() throws Exception {
+        try (IoQueueGroup group = IoQueueGroup.start(3, "grp")) {
+            assertEquals(3, group.size());
+            List<IoQueue> seen = new ArrayList<>();
+            for (int i = 0; i < 6; i++) seen.add(group.next());
+            assertEquals(seen.subList(0, 3), seen.subList(3, 6));
+            assertEquals(3, Set.copyOf(seen).size());
+            Set<String> names = ConcurrentHashMap.newKeySet();
+            CountDownLatch ran = new CountDownLatch(3);
+            for (IoQueue q : group.queues()) q.execute(() -> {
+                names.add(Thread.currentThread().getName());
+                ran.countDown();
+            });
+            assertTrue(ran.await(10, TimeUnit.SECONDS));
+            assertEquals(Set.of("grp-0", "grp-1", "grp-2"), names);
+        }
+    }
+
+    @Test
+    void aThrowingTaskGoesToTheHandlerAndTheLoopGoesOn() throws Exception {
+        List<Throwable> reported = new CopyOnWriteArrayList<>();
+        AtomicInteger index = new AtomicInteger();
+        IoQueueGroup group = IoQueueGroup.start(1, r -> Thread.ofPlatform().name("h-" + index.getAndIncrement()).unstarted(r),
+                (t, e) -> reported.add(e));
+        try {
+            CountDownLatch after = new CountDownLatch(1);
+            group.execute(() -> { throw new IllegalStateException("boom"); });
+            group.execute(after::countDown);
+            assertTrue(after.await(10, TimeUnit.SECONDS), "the loop went on");
+            assertEquals(1, reported.size());
+            assertEquals("boom", reported.get(0).getMessage());
+        } finally {
+            assertTrue(group.shutdown(Duration.ofSeconds(10)));
+        }
+    }
+
+    @Test
+    void shutdownRunsAcceptedTasksDropsWaitersAndTimersClosesQueuesAndJoinsThreads() throws Exception {
+        IoQueueGroup group = IoQueueGroup.start(2, "sd");
+        List<String> events = new CopyOnWriteArrayList<>();
+        List<Fds.Pipe> pipes = new CopyOnWriteArrayList<>();
+        CountDownLatch armed = new CountDownLatch(2);
+        for (IoQueue q : group.queues()) {
+            q.execute(() -> {
+                Fds.Pipe p = Fds.pipe();
+                pipes.add(p);
+                q.await(p.readFd(), ReadyEvent.READ, new ReadyCallback() {
+                    @Override
+                    public void onReady(int fd, Set<Event> ev) {
+                        events.add("ran");
+                    }
+
+                    @Override
+                    public void onDropped(int fd) {
+                        events.add("waiter dropped");
+                    }
+                });
+                q.schedule(Duration.ofHours(1), () -> events.add("timer ran"), () -> events.add("timer dropped"));
+                armed.countDown();
+            });
+        }
+        assertTrue(armed.await(10, TimeUnit.SECONDS));
+        CountDownLatch slow = new CountDownLatch(1);
+        group.next().execute(() -> {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            events.add("accepted task ran");
+            slow.countDown();
+        });
+        assertTrue(group.shutdown(Duration.ofSeconds(10)));
+        assertTrue(group.isShutdown());
+        assertEquals(1, events.stream().filter("accepted task ran"::equals).count());
+        assertEquals(2, events.stream().filter("waiter dropped"::equals).count());
+        assertEquals(2, events.stream().filter("timer dropped"::equals).count());
+        assertFalse(events.contains("ran") || events.contains("timer ran"));
+        for (IoQueue q : group.queues()) {
+            assertTrue(q.isClosed());
+            assertFalse(q.owner().isAlive());
+        }
+        assertThrows(RejectedExecutionException.class, () -> group.execute(() -> {}));
+        for (Fds.Pipe p : pipes) p.close();
+    }
+
+    @Test
+    void aShutdownThatTimesOutSaysSo() throws Exception {
+        IoQueueGroup group = IoQueueGroup.start(1, "stuck");
+        CountDownLatch release = new CountDownLatch(1);
+        group.execute(() -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertFalse(group.shutdown(Duration.ofMillis(100)));
+        release.countDown();
+        assertTrue(group.shutdown(Duration.ofSeconds(10)));
+    }
+
+    @Test
+    void badArgumentsAreRefused() throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> IoQueueGroup.start(0, "x"));
+        assertThrows(IllegalArgumentException.class, () -> IoQueueGroup.start(1, Thread.ofVirtual().factory(), null));
+        IoQueueGroup group = IoQueueGroup.start(1, "self");
+        AtomicInteger refused = new AtomicInteger();
+        CountDownLatch done = new CountDownLatch(1);
+        group.execute(() -> {
+            try {
+                group.shutdown(Duration.ofSeconds(1));
+            } catch (IllegalStateException e) {
+                refused.incrementAndGet();
+            }
+            done.countDown();
+        });
+        assertTrue(done.await(10, TimeUnit.SECONDS));
+        assertEquals(1, refused.get());
+        assertTrue(group.shutdown(Duration.ofSeconds(10)));
+    }
+}

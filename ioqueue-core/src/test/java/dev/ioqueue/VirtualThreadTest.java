@@ -1,0 +1,198 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.junit.jupiter.api.Test;
+
+class VirtualThreadTest extends QueueTestSupport {
+    @Test
+    void ioQueueCurrentIsRefusedOnAVirtualThreadNamingTheAlternative() throws Exception {
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                IoQueue.current();
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        }).join();
+        assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+        assertTrue(thrown.get().getMessage().contains("Fds.awaitReady"), thrown.get().getMessage());
+    }
+
+    @Test
+    void virtualThreadsParkedInAwaitReadyPinNoCarrier() throws Exception {
+        int parked = Runtime.getRuntime().availableProcessors() * 4; // far more than the carriers
+        List<Fds.Pipe> pipes = new ArrayList<>();
+        List<Thread> waiters = new ArrayList<>();
+        AtomicInteger woke = new AtomicInteger();
+        try {
+            for (int i = 0; i < parked; i++) {
+                Fds.Pipe p = Fds.pipe();
+                pipes.add(p);
+                waiters.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        if (Fds.awaitReady(p.readFd(), ReadyEvent.READ).contains(Event.READ)) woke.incrementAndGet();
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                }));
+            }
+            Thread.sleep(200); // every waiter is parked by now
+            // If the parked threads held their carriers, no other virtual thread could run now.
+            CountDownLatch ran = new CountDownLatch(parked);
+            for (int i = 0; i < parked; i++) Thread.ofVirtual().start(ran::countDown);
+            assertTrue(ran.await(10, TimeUnit.SECONDS), "other virtual threads could not run: carriers pinned");
+            assertEquals(0, woke.get());
+            for (Fds.Pipe p : pipes) TestFds.writeByte(p.writeFd(), 1);
+            for (Thread t : waiters) t.join(10_000);
+            assertEquals(parked, woke.get());
+        } finally {
+            for (Fds.Pipe p : pipes) p.close();
+        }
+    }
+
+    @Test
+    void tenThousandVirtualThreadsOnTenThousandFdsAreEachWokenExactlyOnce() throws Exception {
+        // eventfds, one fd each: 10,000 pipes would need 20,000 fds, the whole rlimit here.
+        int n = 10_000;
+        int[] fds = new int[n];
+        AtomicReferenceArray<String> outcome = new AtomicReferenceArray<>(n);
+        AtomicInteger wakeUps = new AtomicInteger();
+        List<Thread> threads = new ArrayList<>(n);
+        try {
+            for (int i = 0; i < n; i++) fds[i] = Fds.eventfd(0);
+            for (int i = 0; i < n; i++) {
+                int k = i;
+                threads.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        Set<Event> ev = Fds.awaitReady(fds[k], ReadyEvent.READ);
+                        wakeUps.incrementAndGet();
+                        if (!outcome.compareAndSet(k, null, "woke " + ev)) throw new AssertionError("woken twice: " + k);
+                    } catch (Exception e) {
+                        outcome.set(k, "failed " + e);
+                    }
+                }));
+            }
+            List<Integer> order = new ArrayList<>();
+            for (int i = 0; i < n; i++) order.add(i);
+            Collections.shuffle(order, new Random(42));
+            ByteBuffer one = ByteBuffer.allocateDirect(8).order(java.nio.ByteOrder.nativeOrder());
+            for (int i : order) {
+                one.clear();
+                one.putLong(0, 1);
+                assertEquals(8, Fds.write(fds[i], one));
+            }
+            for (Thread t : threads) t.join(60_000);
+            assertEquals(n, wakeUps.get());
+            for (int i = 0; i < n; i++) assertEquals("woke [READ]", outcome.get(i), "thread " + i);
+        } finally {
+            for (int fd : fds) if (fd > 0) Fds.close(fd);
+        }
+    }
+
+    @Test
+    void aTimeoutReturnsEmptyAndConsumesNothing() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            assertEquals(Set.of(), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofMillis(50)));
+            assertEquals(Set.of(), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ZERO));
+            TestFds.writeByte(p.writeFd(), 3);
+            assertEquals(Set.of(Event.READ), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofSeconds(10)));
+            assertEquals(3, TestFds.readByte(p.readFd()), "the wait took nothing");
+        }
+    }
+
+    @Test
+    void anInterruptEndsTheWaitKeepsTheStatusAndLeavesTheFdUsable() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            AtomicReference<Boolean> statusKept = new AtomicReference<>();
+            Thread t = Thread.ofVirtual().start(() -> {
+                try {
+                    Fds.awaitReady(p.readFd(), ReadyEvent.READ);
+                } catch (Throwable e) {
+                    thrown.set(e);
+                    statusKept.set(Thread.currentThread().isInterrupted());
+                }
+            });
+            Thread.sleep(100);
+            t.interrupt();
+            t.join(10_000);
+            assertTrue(thrown.get() instanceof InterruptedIOException, String.valueOf(thrown.get()));
+            assertEquals(Boolean.TRUE, statusKept.get());
+            // Already interrupted: fails at once.
+            Thread.currentThread().interrupt();
+            assertThrows(InterruptedIOException.class, () -> Fds.awaitReady(p.readFd(), ReadyEvent.READ));
+            assertTrue(Thread.interrupted());
+            // The waiter was withdrawn: the fd can be waited on again.
+            TestFds.writeByte(p.writeFd(), 1);
+            assertEquals(Set.of(Event.READ), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofSeconds(10)));
+        }
+    }
+
+    @Test
+    void blockingReadFullyAndWriteFullyOnVirtualThreadsMoveBytesExactly() throws Exception {
+        int size = 8 << 20;
+        byte[] data = new byte[size];
+        new Random(3).nextBytes(data);
+        ByteBuffer got = ByteBuffer.allocate(size);
+        try (Fds.Pipe p = Fds.pipe()) {
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    BlockingIo.writeFully(p.writeFd(), data, 0, size);
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    BlockingIo.readFully(p.readFd(), got);
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            writer.join(60_000);
+            reader.join(60_000);
+        }
+        assertTrue(java.util.Arrays.equals(data, got.array()));
+    }
+
+    @Test
+    void blockingReadOfAHungUpPipeEndsWithEof() throws Exception {
+        Fds.Pipe p = Fds.pipe();
+        Fds.close(p.writeFd());
+        assertEquals(Fds.EOF, BlockingIo.read(p.readFd(), ByteBuffer.allocate(4)));
+        Fds.close(p.readFd());
+    }
+
+    @Test
+    void awaitReadyFromInsideALoopIsRefused() {
+        IoQueue q = IoQueue.current();
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.execute(() -> {
+                try {
+                    Fds.awaitReady(p.readFd(), ReadyEvent.READ);
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            q.run();
+        }
+        assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+    }
+}
