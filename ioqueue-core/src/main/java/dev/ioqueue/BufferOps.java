@@ -51,6 +51,11 @@ final class BufferOps {
             }
 
             @Override
+            boolean empty() {
+                return !dst.hasRemaining();
+            }
+
+            @Override
             boolean drained(long result) {
                 return result >= 0 && result < asked;
             }
@@ -66,6 +71,11 @@ final class BufferOps {
             }
 
             @Override
+            boolean empty() {
+                return dst.byteSize() == 0;
+            }
+
+            @Override
             boolean drained(long result) {
                 return result >= 0 && result < dst.byteSize();
             }
@@ -76,6 +86,11 @@ final class BufferOps {
         if (dst.isReadOnly()) throw new ReadOnlyBufferException();
         return new Reporting(ReadyEvent.READ, done) {
             private long total; // across attempts; the buffer's position keeps the progress
+
+            @Override
+            boolean empty() {
+                return !dst.hasRemaining();
+            }
 
             @Override
             protected long attempt(int fd) {
@@ -97,6 +112,11 @@ final class BufferOps {
         return new Reporting(ReadyEvent.WRITE, done) {
             private int asked;
             private long total;
+
+            @Override
+            boolean empty() {
+                return !src.hasRemaining();
+            }
 
             @Override
             protected long attempt(int fd) {
@@ -122,6 +142,11 @@ final class BufferOps {
         Objects.requireNonNull(src, "src");
         return new Reporting(ReadyEvent.WRITE, done) {
             private long offset; // across attempts
+
+            @Override
+            boolean empty() {
+                return src.byteSize() == 0;
+            }
 
             @Override
             protected long attempt(int fd) {

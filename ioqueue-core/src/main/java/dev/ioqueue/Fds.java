@@ -142,7 +142,7 @@ public final class Fds {
             int r = Unistd.fcntl(fd, Unistd.F_SETFL, wanted, Native.threadErrno());
             if (r < 0) throw new SyscallException("fcntl(F_SETFL)", fd, -r);
         }
-        ThreadRegistrations.nonBlockingChanged(fd);
+        ThreadRegistrations.nonBlockingChanged(fd, nonBlocking);
     }
 
     /**

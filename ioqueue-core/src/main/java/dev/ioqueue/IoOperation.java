@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.util.Objects;
 import java.util.Set;
@@ -25,7 +26,10 @@ public abstract class IoOperation {
     private final ReadyEvent event;
     private final int kind;
     private final Waiter waiter = new Waiter();
-    private IoQueue queue;
+    private WeakReference<IoQueue> queueRef;
+    private boolean pending;
+    /** The attempt just made threw and the operation was failed: nothing more to do. */
+    private boolean attemptFailed;
     private int fd = -1;
 
     /** An operation that waits for {@code event} between attempts. */
@@ -61,6 +65,11 @@ public abstract class IoOperation {
         return false;
     }
 
+    /** Whether it has nothing to move (an empty buffer): it then completes at once, whatever the fd. */
+    boolean empty() {
+        return false;
+    }
+
     /** What it waits for between attempts. */
     public final ReadyEvent event() {
         return event;
@@ -68,35 +77,51 @@ public abstract class IoOperation {
 
     /** Whether it is submitted and not yet completed, failed, dropped or cancelled. Owner thread. */
     public final boolean isPending() {
-        return queue != null;
+        return queue() != null;
     }
 
     /**
      * Withdraws it if it is waiting for its fd; an attempt already made is not undone (a read that
-     * has taken bytes into its buffer keeps them there). Owner thread.
+     * has taken bytes into its buffer keeps them there). Owner thread of the queue it was submitted
+     * to; from another thread, post it there ({@code queue.execute(operation::cancel)}).
      *
      * @return whether it was pending and is no more
+     * @throws IllegalStateException off that queue's owner thread (the operation is left as it was)
      */
     public final boolean cancel() {
-        IoQueue q = queue;
+        IoQueue q = queue();
         if (q == null) return false;
-        queue = null;
+        if (!q.isOwnerThread()) {
+            throw new IllegalStateException("cancel() of " + this + " called on thread " + Thread.currentThread().getName()
+                    + ", but its queue belongs to thread " + q.owner().getName() + ": post it there with queue.execute(operation::cancel)");
+        }
+        end();
         q.cancel(fd, event, waiter);
         return true;
     }
 
     /** Called by {@link IoQueue#submit}, which checked the thread and the arguments. */
     final void start(IoQueue q, int fd, boolean tryNow) {
-        if (queue != null) throw new IllegalStateException(this + " is already pending on fd " + this.fd);
-        this.queue = q;
+        if (isPending()) throw new IllegalStateException(this + " is already pending on fd " + this.fd);
+        // Weakly: an operation a program keeps must not keep a dead thread's queue (and its fds) alive.
+        if (queueRef == null || queueRef.get() != q) queueRef = new WeakReference<>(q);
+        pending = true;
         this.fd = fd;
-        if (tryNow && finish(q, attemptOrFail(), null)) return;
-        q.await(fd, event, waiter);
+        if (tryNow && finish(q, attemptOnce(), null)) return;
+        try {
+            q.await(fd, event, waiter);
+        } catch (RuntimeException | Error e) {
+            end();
+            throw e;
+        }
     }
 
-    /** Ends the operation on a result; false if it would block (and the caller waits again). */
+    /** Ends the operation on an attempt's outcome; false if it would block (and the caller waits again). */
     private boolean finish(IoQueue q, long result, Set<Event> events) {
-        if (result == FAILED) return true;
+        if (attemptFailed) {
+            attemptFailed = false;
+            return true;
+        }
         if (result == Fds.WOULD_BLOCK) {
             q.drained(fd, kind);
             if (!DeadFd.reported(events)) return false;
@@ -114,39 +139,55 @@ public abstract class IoOperation {
         return true;
     }
 
-    private static final long FAILED = Long.MIN_VALUE;
-
-    private long attemptOrFail() {
+    /** Runs the attempt; a throw ends the operation ({@link #failed} for an exception, rethrown for an Error). */
+    private long attemptOnce() {
         try {
             return attempt(fd);
         } catch (RuntimeException e) {
             end();
+            attemptFailed = true;
             failed(fd, e);
-            return FAILED;
+            return 0;
+        } catch (Error e) {
+            end();
+            throw e;
         }
     }
 
+    /** The queue it is pending on; null if none, or if that queue was closed or collected (it went with it). */
+    private IoQueue queue() {
+        if (!pending) return null;
+        IoQueue q = queueRef.get();
+        return q == null || q.isClosed() ? null : q;
+    }
+
     private void end() {
-        queue = null;
+        pending = false;
     }
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + event + (queue != null ? ", pending on fd " + fd + "]" : "]");
+        return getClass().getSimpleName() + "[" + event + (pending ? ", pending on fd " + fd + "]" : "]");
     }
 
     /** The waiter the operation waits on; one per operation, reused by every wait. */
     private final class Waiter implements ReadyCallback {
         @Override
         public void onReady(int fd, Set<Event> events) {
-            IoQueue q = queue;
+            IoQueue q = queue();
             if (q == null) return;
-            if (!finish(q, attemptOrFail(), events)) q.await(fd, event, this);
+            if (finish(q, attemptOnce(), events)) return;
+            try {
+                q.await(fd, event, this);
+            } catch (RuntimeException | Error e) {
+                end();
+                throw e;
+            }
         }
 
         @Override
         public void onDropped(int fd) {
-            if (queue == null) return;
+            if (!pending) return;
             end();
             dropped(fd);
         }
@@ -170,7 +211,10 @@ public abstract class IoOperation {
         return BufferOps.read(MemorySegment.ofArray(dst).asSlice(off, len), done);
     }
 
-    /** Reads until {@code dst} is full or end-of-file: completes with the total, or {@link Fds#EOF} if none. */
+    /**
+     * Reads until {@code dst} is full or end-of-file: completes with the total (less than asked at
+     * end-of-file), or {@link Fds#EOF} if end-of-file came before any byte.
+     */
     public static IoOperation readFully(ByteBuffer dst, IoCompletion done) {
         return BufferOps.readFully(dst, done);
     }
@@ -191,9 +235,21 @@ public abstract class IoOperation {
         return BufferOps.write(MemorySegment.ofArray(src).asSlice(off, len), done, false);
     }
 
+    /** Reads until {@code dst[off, off + len)} is full or end-of-file: as {@link #readFully(ByteBuffer, IoCompletion)}. */
+    public static IoOperation readFully(byte[] dst, int off, int len, IoCompletion done) {
+        Objects.checkFromIndexSize(off, len, dst.length);
+        return BufferOps.readFully(ByteBuffer.wrap(dst, off, len), done);
+    }
+
     /** Writes all of {@code src} from its position (advanced): completes with the total. */
     public static IoOperation writeFully(ByteBuffer src, IoCompletion done) {
         return BufferOps.write(src, done, true);
+    }
+
+    /** Writes all of {@code src[off, off + len)}: completes with {@code len}. */
+    public static IoOperation writeFully(byte[] src, int off, int len, IoCompletion done) {
+        Objects.checkFromIndexSize(off, len, src.length);
+        return BufferOps.write(ByteBuffer.wrap(src, off, len), done, true);
     }
 
     /** Writes all of {@code src}: completes with its size. */

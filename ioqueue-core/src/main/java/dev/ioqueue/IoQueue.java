@@ -162,7 +162,8 @@ public final class IoQueue implements Executor, AutoCloseable {
         ownership.checkOpen("submit");
         checkFd(fd);
         if (operation.isPending()) throw new IllegalStateException(operation + " is already pending");
-        boolean now = registrations.mayTry(fd, operation.event()) && nestedSubmits < MAX_NESTED_SUBMITS;
+        boolean mayTry = registrations.mayTry(fd, operation.event()); // and the checks: own fd, blocking, second waiter
+        boolean now = operation.empty() || (mayTry && nestedSubmits < MAX_NESTED_SUBMITS);
         nestedSubmits++;
         try {
             operation.start(this, fd, now);

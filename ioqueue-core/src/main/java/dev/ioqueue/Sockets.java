@@ -138,7 +138,7 @@ public final class Sockets {
     public static int listenUnix(Path path, int backlog) {
         SockAddr sa = SockAddr.unixPath(pathBytes("listenUnix", path));
         checkBacklog("listenUnix", backlog);
-        return listen(sa, backlog, path.toString(), false);
+        return listen(sa, backlog, shortened(path.toString()), false);
     }
 
     /**
@@ -153,7 +153,7 @@ public final class Sockets {
      *     backlog is full: nothing is in progress, try again later)
      */
     public static int connectUnix(Path path) {
-        return connect(SockAddr.unixPath(pathBytes("connectUnix", path)), path.toString());
+        return connect(SockAddr.unixPath(pathBytes("connectUnix", path)), shortened(path.toString()));
     }
 
     /**
@@ -250,12 +250,12 @@ public final class Sockets {
         try {
             if (reuseAddress) {
                 int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, errno);
-                if (r < 0) throw new SyscallException("setsockopt(SO_REUSEADDR)", fd, -r, where);
+                if (r < 0) throw new SyscallException("setsockopt(SO_REUSEADDR)", -r, where + CLOSED);
             }
             int r = SocketCalls.bind(fd, address, errno);
-            if (r < 0) throw new SyscallException("bind", fd, -r, where + bindHint(address, -r));
+            if (r < 0) throw new SyscallException("bind", -r, where + bindHint(address, -r) + CLOSED);
             r = SocketCalls.listen(fd, backlog, errno);
-            if (r < 0) throw new SyscallException("listen", fd, -r, where);
+            if (r < 0) throw new SyscallException("listen", -r, where + CLOSED);
             listening = true;
             return Fds.opened(fd);
         } finally {
@@ -264,6 +264,9 @@ public final class Sockets {
     }
 
     /** socket, connect; the socket is closed unless the connect completed or is in progress. */
+    /** Said of a call that failed on a socket made for it, which is closed again: its fd is not named. */
+    private static final String CLOSED = " (the socket made for it is closed)";
+
     private static int connect(SockAddr address, String where) {
         MemorySegment errno = Native.threadErrno();
         int fd = socket(address.family(), errno);
@@ -271,7 +274,7 @@ public final class Sockets {
         if (r < 0 && r != -Errno.EINPROGRESS && r != -Errno.EINTR) {
             Unistd.close(fd, errno);
             String hint = r == -Errno.EAGAIN && address.family() == SocketCalls.AF_UNIX ? " (the listener's backlog is full)" : "";
-            throw new SyscallException("connect", fd, -r, where + hint);
+            throw new SyscallException("connect", -r, where + hint + CLOSED);
         }
         return Fds.opened(fd);
     }
@@ -285,7 +288,8 @@ public final class Sockets {
 
     private static String bindHint(SockAddr address, int errno) {
         if (errno == Errno.EADDRINUSE && address.family() == SocketCalls.AF_UNIX) {
-            return " (something is already bound there; a stale socket file is not removed for you)";
+            return address.isAbstract() ? " (another socket holds that abstract name)"
+                    : " (something is already bound there; a stale socket file is not removed for you)";
         }
         if (errno == SocketCalls.EADDRNOTAVAIL) return " (no local interface has that address)";
         return "";
@@ -338,7 +342,7 @@ public final class Sockets {
         if (text.indexOf('\0') >= 0) throw new IllegalArgumentException(call + ": path " + text + " holds a NUL byte");
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         if (bytes.length > SockAddr.UNIX_NAME_MAX) {
-            throw new IllegalArgumentException(call + ": path " + text + " is " + bytes.length
+            throw new IllegalArgumentException(call + ": path " + shortened(text) + " is " + bytes.length
                     + " bytes in UTF-8; a Unix socket path holds at most " + SockAddr.UNIX_NAME_MAX);
         }
         return bytes;
@@ -349,10 +353,15 @@ public final class Sockets {
         if (name.isEmpty()) throw new IllegalArgumentException(call + ": the abstract name is empty");
         byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
         if (bytes.length > SockAddr.UNIX_NAME_MAX) {
-            throw new IllegalArgumentException(call + ": abstract name " + name + " is " + bytes.length
+            throw new IllegalArgumentException(call + ": abstract name " + shortened(name) + " is " + bytes.length
                     + " bytes in UTF-8; an abstract name holds at most " + SockAddr.UNIX_NAME_MAX);
         }
         return bytes;
+    }
+
+    /** A name fit for a message: an absurdly long one is cut, its length said. */
+    private static String shortened(String text) {
+        return text.length() <= 160 ? text : text.substring(0, 120) + "... (" + text.length() + " chars)";
     }
 
     private static String describe(InetAddress address, int port) {

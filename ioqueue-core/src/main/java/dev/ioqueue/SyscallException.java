@@ -51,7 +51,7 @@ public final class SyscallException extends RuntimeException {
     }
 
     private static String message(String operation, boolean onFd, int fd, int errno, String detail) {
-        StringBuilder b = new StringBuilder(operation);
+        StringBuilder b = new StringBuilder(java.util.Objects.requireNonNull(operation, "operation"));
         if (onFd) b.append(" on fd ").append(fd);
         b.append(" failed: ").append(Errno.nameOf(errno)).append(" (").append(errno).append(')');
         if (detail != null) b.append(": ").append(detail);

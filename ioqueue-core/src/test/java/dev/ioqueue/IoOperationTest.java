@@ -349,4 +349,154 @@ class IoOperationTest extends QueueTestSupport {
         int fd = own;
         assertThrows(IllegalArgumentException.class, () -> q.submit(fd, IoOperation.read(ByteBuffer.allocate(8), new Outcomes())));
     }
+
+    // ---- what the outside round of issue 11 found ----
+
+    @Test
+    void cancelFromAnotherThreadIsRefusedAndLeavesTheOperationPending() throws Exception {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            Outcomes out = new Outcomes();
+            IoOperation op = IoOperation.read(ByteBuffer.allocate(1), out);
+            q.submit(p.readFd(), op);
+            Throwable[] thrown = {null};
+            Thread other = new Thread(() -> {
+                try {
+                    op.cancel();
+                } catch (Throwable t) {
+                    thrown[0] = t;
+                }
+            });
+            other.start();
+            other.join();
+            assertTrue(thrown[0] instanceof IllegalStateException, String.valueOf(thrown[0]));
+            assertTrue(thrown[0].getMessage().contains("queue.execute(operation::cancel)"), thrown[0].getMessage());
+            assertTrue(op.isPending(), "untouched");
+            TestFds.writeByte(p.writeFd(), 1);
+            q.run();
+            assertEquals(List.of("completed 1"), out.seen);
+        }
+    }
+
+    @Test
+    void anyResultOfACustomAttemptCompletesIt() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            long[] got = {0};
+            IoOperation op = new IoOperation(ReadyEvent.WRITE) {
+                @Override
+                protected long attempt(int fd) {
+                    return Long.MIN_VALUE;
+                }
+
+                @Override
+                protected void completed(int fd, long result) {
+                    got[0] = result;
+                }
+            };
+            q.submit(p.writeFd(), op);
+            assertEquals(Long.MIN_VALUE, got[0]);
+            assertFalse(op.isPending());
+        }
+    }
+
+    @Test
+    void anErrorFromTheAttemptEndsTheOperationSoItCanBeSubmittedAgain() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            boolean[] fail = {true};
+            Outcomes out = new Outcomes();
+            IoOperation op = new IoOperation(ReadyEvent.WRITE) {
+                @Override
+                protected long attempt(int fd) {
+                    if (fail[0]) throw new AssertionError("an Error, not an exception");
+                    return 7;
+                }
+
+                @Override
+                protected void completed(int fd, long result) {
+                    out.completed(fd, result);
+                }
+            };
+            assertThrows(AssertionError.class, () -> q.submit(p.writeFd(), op));
+            assertFalse(op.isPending());
+            fail[0] = false;
+            q.submit(p.writeFd(), op);
+            assertEquals(List.of("completed 7"), out.seen);
+        }
+    }
+
+    @Test
+    void aRefusedRegistrationLeavesTheOperationNotPending() {
+        IoQueue q = IoQueue.current();
+        IoOperation op = IoOperation.read(ByteBuffer.allocate(1), new Outcomes());
+        int dir = TestFds.open(java.nio.file.Path.of("/tmp"), 0x10000 | 0x800); // O_DIRECTORY | O_NONBLOCK
+        try {
+            // A directory: the attempt fails (EISDIR) or epoll refuses it (EPERM); either way it ends.
+            try {
+                q.submit(dir, op);
+            } catch (RuntimeException expected) {
+                // EPERM from epoll
+            }
+            assertFalse(op.isPending());
+        } finally {
+            TestFds.rawClose(dir);
+        }
+    }
+
+    @Test
+    void anOperationKeptByTheProgramDoesNotKeepADeadThreadsQueueAlive() throws Exception {
+        long before = TestFds.openFdCount();
+        List<IoOperation> kept = new ArrayList<>();
+        List<Fds.Pipe> pipes = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            Fds.Pipe p = Fds.pipe();
+            pipes.add(p);
+            IoOperation op = IoOperation.read(ByteBuffer.allocate(1), new Outcomes());
+            kept.add(op);
+            Thread t = new Thread(() -> IoQueue.current().submit(p.readFd(), op)); // ends without close()
+            t.start();
+            t.join();
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (TestFds.openFdCount() > before + 2L * pipes.size() + 5 && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        assertTrue(TestFds.openFdCount() <= before + 2L * pipes.size() + 5,
+                "the dead threads' queues were not released: " + TestFds.openFdCount() + " fds, " + before + " before");
+        for (IoOperation op : kept) assertFalse(op.isPending(), "its queue is gone");
+        for (Fds.Pipe p : pipes) p.close();
+    }
+
+    @Test
+    void makingADupBlockingVoidsTheVerdictOnTheOriginal() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            TestFds.writeByte(p.writeFd(), 1);
+            q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), new Outcomes())); // checked: non-blocking
+            int copy = Fds.dup(p.readFd());
+            try {
+                Fds.setNonBlocking(copy, false); // the same open file: the original is blocking now too
+                assertThrows(IllegalArgumentException.class,
+                        () -> q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), new Outcomes())));
+            } finally {
+                Fds.close(copy);
+            }
+        }
+    }
+
+    @Test
+    void anEmptyReadCompletesAtOnceEvenAfterTheFdWasFoundDrained() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            TestFds.writeByte(p.writeFd(), 1);
+            Outcomes first = new Outcomes();
+            q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(8), first)); // a short read: drained
+            assertEquals(List.of("completed 1"), first.seen);
+            Outcomes empty = new Outcomes();
+            q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(0), empty));
+            assertEquals(List.of("completed 0"), empty.seen);
+        }
+    }
 }

@@ -36,8 +36,12 @@ public final class ThreadRegistrations {
         if (r != null) r.releaseBeforeClose(fd);
     }
 
-    /** {@code fd}'s O_NONBLOCK flag was just changed on this thread: the queue checks it again. */
-    public static void nonBlockingChanged(int fd) {
+    /**
+     * {@code fd}'s O_NONBLOCK flag was just changed on this thread: the queue checks it again; made
+     * blocking, every queue checks every fd again (another fd may share the file).
+     */
+    public static void nonBlockingChanged(int fd, boolean nonBlocking) {
+        if (!nonBlocking) NonBlockingFds.anyMadeBlocking();
         Registrations r = CURRENT.get();
         if (r != null) r.nonBlockingChanged(fd);
     }

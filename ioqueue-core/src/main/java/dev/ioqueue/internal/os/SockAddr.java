@@ -113,6 +113,11 @@ public final class SockAddr {
         return Short.toUnsignedInt(segment().get(JAVA_SHORT_UNALIGNED, 0));
     }
 
+    /** Whether this is an AF_UNIX address in the abstract namespace (its path starts with a NUL). */
+    public boolean isAbstract() {
+        return family() == SocketCalls.AF_UNIX && bytes.length > SUN_PATH && bytes[SUN_PATH] == 0;
+    }
+
     /** Whether this is an AF_INET or AF_INET6 address, which have a port and an IP. */
     public boolean isInet() {
         int family = family();
