@@ -56,6 +56,15 @@ public final class Native {
                 Linker.Option.captureCallState("errno"), Linker.Option.critical(false)), call);
     }
 
+    /**
+     * {@link #nonBlocking(String, FunctionDescriptor)} for a variadic function such as
+     * {@code syscall}: the arguments from index {@code firstVariadicArg} on are its variadic ones.
+     */
+    static MethodHandle nonBlockingVariadic(String name, FunctionDescriptor descriptor, int firstVariadicArg) {
+        return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.firstVariadicArg(firstVariadicArg),
+                Linker.Option.captureCallState("errno"), Linker.Option.critical(false));
+    }
+
     static Optional<MethodHandle> optionalBlocking(String name, FunctionDescriptor descriptor, Syscall call) {
         return LIBC.find(name).map(s ->
                 faultable(LINKER.downcallHandle(s, descriptor, Linker.Option.captureCallState("errno")), call));
