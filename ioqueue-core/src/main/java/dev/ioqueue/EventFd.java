@@ -1,5 +1,9 @@
 package dev.ioqueue;
 
+import static dev.ioqueue.internal.os.EventFd.EFD_CLOEXEC;
+import static dev.ioqueue.internal.os.EventFd.EFD_NONBLOCK;
+import static dev.ioqueue.internal.os.EventFd.EFD_SEMAPHORE;
+
 import dev.ioqueue.internal.os.Native;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -57,8 +61,8 @@ public final class EventFd implements AutoCloseable {
 
     private static EventFd create(int initial, boolean semaphore) {
         if (initial < 0) throw new IllegalArgumentException("eventfd: initial value " + initial + " is negative");
-        int flags = dev.ioqueue.internal.os.EventFd.EFD_NONBLOCK | dev.ioqueue.internal.os.EventFd.EFD_CLOEXEC
-                | (semaphore ? dev.ioqueue.internal.os.EventFd.EFD_SEMAPHORE : 0);
+        int flags = EFD_NONBLOCK | EFD_CLOEXEC | (semaphore ? EFD_SEMAPHORE : 0);
+        // The binding shares this class's simple name, hence the qualified name.
         int fd = dev.ioqueue.internal.os.EventFd.create(initial, flags, Native.threadErrno());
         if (fd < 0) throw new SyscallException("eventfd", -fd, null);
         return new EventFd(fd, semaphore);
