@@ -167,4 +167,30 @@ class PrematureCloseTest extends QueueTestSupport {
             Fds.close(p.writeFd());
         }
     }
+
+    @Test
+    void aWithdrawnWaitersFdClosedElsewhereAndReusedByARegularFileIsForgottenAtTheFlush() throws Exception {
+        // Kotlin's awaitExit off an ioqueue dispatcher: cancelled in ioqueue-background, its pidfd
+        // closed at once on the coroutine's thread, and the number taken by a directory listing
+        // before the background queue flushed the withdrawal.
+        IoQueue q = IoQueue.current();
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("ioqueue-reused", ".txt");
+        Fds.Pipe p = Fds.pipe();
+        ReadyCallback waiter = (fd, ev) -> { };
+        q.await(p.readFd(), ReadyEvent.READ, waiter);
+        assertTrue(q.cancel(p.readFd(), ReadyEvent.READ, waiter)); // released at the next flush
+        TestFds.rawClose(p.readFd()); // as another thread's close: this queue is not told
+        int regular = TestFds.open(file, dev.ioqueue.internal.os.Unistd.O_RDONLY);
+        try (Fds.Pipe fresh = Fds.pipe()) {
+            assertEquals(p.readFd(), regular, "the kernel reused the number");
+            Cancellable hold = q.hold();
+            assertEquals(0, q.runOnce(Duration.ZERO), "the flush forgets the registration (EPERM: not the file it was)");
+            hold.cancel();
+            assertQueueStillWorks(q, fresh);
+        } finally {
+            TestFds.rawClose(regular);
+            java.nio.file.Files.delete(file);
+            Fds.close(p.writeFd());
+        }
+    }
 }

@@ -6,7 +6,7 @@ import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.EventFd;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.NativeMemory;
-import dev.ioqueue.internal.os.TimerFd;
+import dev.ioqueue.internal.os.TimerFdCalls;
 import dev.ioqueue.internal.os.Unistd;
 import java.lang.foreign.MemorySegment;
 
@@ -42,14 +42,14 @@ public final class EpollPoller implements Poller {
         ctlEvent = block.asSlice(8, 16);
         timespec = block.asSlice(24, Epoll.TIMESPEC_SIZE);
         wakeBuffer = block.asSlice(40, 8);
-        itimerspec = block.asSlice(48, TimerFd.ITIMERSPEC_SIZE);
+        itimerspec = block.asSlice(48, TimerFdCalls.ITIMERSPEC_SIZE);
         events = block.asSlice(EVENTS_OFFSET, Epoll.EVENT_SIZE * MAX_EVENTS);
         int wake = -1;
         int timer = -1;
         try {
             wake = EventFd.create(0, EventFd.EFD_NONBLOCK | EventFd.EFD_CLOEXEC, errno);
             if (wake < 0) throw new SyscallException("eventfd", -wake, "cannot create this thread's queue");
-            timer = TimerFd.create(TimerFd.TFD_NONBLOCK | TimerFd.TFD_CLOEXEC, errno);
+            timer = TimerFdCalls.create(TimerFdCalls.TFD_NONBLOCK | TimerFdCalls.TFD_CLOEXEC, errno);
             if (timer < 0) throw new SyscallException("timerfd_create", -timer, "cannot create this thread's queue");
             epfd = newEpoll(wake, timer);
         } catch (Throwable t) {
@@ -149,7 +149,7 @@ public final class EpollPoller implements Poller {
     /** One {@code timerfd_settime}, absolute on CLOCK_MONOTONIC (the clock of nanoTime). */
     @Override
     public void wakeAt(long deadlineNanos) {
-        int r = TimerFd.setAbsolute(timerFd, deadlineNanos, itimerspec, errno);
+        int r = TimerFdCalls.setAbsolute(timerFd, deadlineNanos, itimerspec, errno);
         if (r < 0) throw new SyscallException("timerfd_settime", timerFd, -r);
     }
 

@@ -377,12 +377,14 @@ public final class Registrations {
     }
 
     /**
-     * The one reading of a failed verb on a kept registration: gone (EBADF, ENOENT) with waiters is
-     * a premature close and they are dropped; gone without is simply forgotten (its fd was closed
-     * after its waiter ran); anything else is a failure, retried at the next flush.
+     * The one reading of a failed verb on a kept registration: gone (EBADF, ENOENT, or EPERM: epoll
+     * accepted the fd once, so its number now names another file, a regular file or directory) with
+     * waiters is a premature close and they are dropped; gone without is simply forgotten (its fd
+     * was closed after its waiter ran or was withdrawn); anything else is a failure, retried at the
+     * next flush.
      */
     private Throwable failedOnKept(Registration reg, int verb, int r, String where, Throwable failure) {
-        if (r != -Errno.EBADF && r != -Errno.ENOENT) {
+        if (r != -Errno.EBADF && r != -Errno.ENOENT && r != -Errno.EPERM) {
             table.markDirty(reg);
             return Failures.add(failure, poller.failure(verb, reg.fd, -r));
         }

@@ -14,3 +14,16 @@ import kotlinx.coroutines.flow.flow
 public fun readiness(fd: Int, event: ReadyEvent): Flow<Set<Event>> = flow {
     while (true) emit(awaitReady(fd, event))
 }
+
+/**
+ * Calls [attempt], a non-blocking call on [fd], until [found] accepts its result, awaiting [fd]
+ * readable ([awaitRead], with its threading rules) each time it found nothing: an empty result
+ * after a wake-up is a spurious wake-up, not an end.
+ */
+internal suspend inline fun <T> readWhenReady(fd: Int, attempt: () -> T, found: (T) -> Boolean): T {
+    while (true) {
+        val result = attempt()
+        if (found(result)) return result
+        awaitRead(fd)
+    }
+}

@@ -14,6 +14,8 @@ import java.lang.invoke.MethodHandle;
 public final class EventFd {
     public static final int EFD_NONBLOCK = Unistd.O_NONBLOCK;
     public static final int EFD_CLOEXEC = Unistd.O_CLOEXEC;
+    /** Each read takes 1 from the counter instead of all of it. */
+    public static final int EFD_SEMAPHORE = 1;
 
     private static final MethodHandle EVENTFD = Native.nonBlocking("eventfd",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Syscall.EVENTFD);

@@ -56,7 +56,11 @@ public final class Native {
                 Linker.Option.captureCallState("errno"), Linker.Option.critical(false)), call);
     }
 
-    /** {@link #nonBlocking(String, FunctionDescriptor)} for a C variadic function ({@code fcntl}). */
+    /**
+     * {@link #nonBlocking(String, FunctionDescriptor)} for a variadic function such as
+     * {@code fcntl} or {@code syscall}: the arguments from index {@code firstVariadicArg} on are
+     * its variadic ones.
+     */
     static MethodHandle nonBlockingVariadic(String name, FunctionDescriptor descriptor, int firstVariadicArg) {
         return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.firstVariadicArg(firstVariadicArg),
                 Linker.Option.captureCallState("errno"), Linker.Option.critical(false));

@@ -19,7 +19,7 @@ import java.lang.invoke.MethodHandle;
  * };
  * </pre>
  */
-public final class TimerFd {
+public final class TimerFdCalls {
     public static final int CLOCK_MONOTONIC = 1;
     public static final int TFD_NONBLOCK = Unistd.O_NONBLOCK;
     public static final int TFD_CLOEXEC = Unistd.O_CLOEXEC;
@@ -32,7 +32,7 @@ public final class TimerFd {
     private static final MethodHandle SETTIME = Native.nonBlocking("timerfd_settime",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), Syscall.TIMERFD);
 
-    private TimerFd() {}
+    private TimerFdCalls() {}
 
     /** {@code timerfd_create(CLOCK_MONOTONIC, flags)}. */
     public static int create(int flags, MemorySegment errno) {
@@ -48,13 +48,24 @@ public final class TimerFd {
      * (a past one expires at once); {@code spec} is a scratch itimerspec.
      */
     public static int setAbsolute(int fd, long deadlineNanos, MemorySegment spec, MemorySegment errno) {
-        long at = Math.max(1, deadlineNanos); // 0 would disarm
-        spec.set(JAVA_LONG, 0, 0L);
-        spec.set(JAVA_LONG, 8, 0L);
-        spec.set(JAVA_LONG, 16, at / 1_000_000_000L);
-        spec.set(JAVA_LONG, 24, at % 1_000_000_000L);
+        return settime(fd, TFD_TIMER_ABSTIME, Math.max(1, deadlineNanos), 0, spec, errno); // 0 would disarm
+    }
+
+    /**
+     * Arms {@code fd} to expire {@code delayNanos} from now, then every {@code intervalNanos} (0: once);
+     * a {@code delayNanos} of 0 disarms it. Both are non-negative; {@code spec} is a scratch itimerspec.
+     */
+    public static int setRelative(int fd, long delayNanos, long intervalNanos, MemorySegment spec, MemorySegment errno) {
+        return settime(fd, 0, delayNanos, intervalNanos, spec, errno);
+    }
+
+    private static int settime(int fd, int flags, long valueNanos, long intervalNanos, MemorySegment spec, MemorySegment errno) {
+        spec.set(JAVA_LONG, 0, intervalNanos / 1_000_000_000L);
+        spec.set(JAVA_LONG, 8, intervalNanos % 1_000_000_000L);
+        spec.set(JAVA_LONG, 16, valueNanos / 1_000_000_000L);
+        spec.set(JAVA_LONG, 24, valueNanos % 1_000_000_000L);
         try {
-            return Native.check((int) SETTIME.invokeExact(errno, fd, TFD_TIMER_ABSTIME, spec, MemorySegment.NULL), errno);
+            return Native.check((int) SETTIME.invokeExact(errno, fd, flags, spec, MemorySegment.NULL), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

@@ -1,0 +1,189 @@
+package dev.ioqueue;
+
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.PidFdCalls;
+import dev.ioqueue.internal.os.PollCalls;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A process as an fd that becomes readable when the process exits: pidfd_open(2) (Linux 5.3),
+ * close-on-exec and, from Linux 5.10, non-blocking. It waits for a process's exit on a queue
+ * without a thread blocked in {@code waitpid}, and never reaps: a child of this JVM is still
+ * reaped by the JDK, whose {@link Process#exitValue()} gives the exit code.
+ *
+ * <pre>{@code
+ * Process child = new ProcessBuilder("sh", "-c", "exit 3").start();
+ * PidFd pidFd = PidFd.of(child);
+ * pidFd.onExit(IoQueue.current(), () -> {
+ *     System.out.println("exit code " + child.exitValue());
+ *     pidFd.close();
+ * });
+ * }</pre>
+ *
+ * <p><b>Threading.</b> Thread-safe, except that {@link #close()} must run on the thread whose
+ * queue waits on the fd (it unregisters it from the calling thread's queue only), after other
+ * threads are done with it. {@link #onExit} is owner-thread only, like {@link IoQueue#await}.
+ */
+public final class PidFd implements AutoCloseable {
+    /** How often {@link #onExit} looks again while the JDK has not yet recorded an exit. */
+    private static final Duration RECORDED_RECHECK = Duration.ofMillis(1);
+
+    private final OwnedFd owned;
+    private final long pid;
+    /** The child this is of, when made by {@link #of(Process)}; else null. */
+    private final Process process;
+
+    private PidFd(int fd, long pid, Process process) {
+        owned = new OwnedFd("PidFd(pid " + pid + ")", fd);
+        this.pid = pid;
+        this.process = process;
+    }
+
+    /**
+     * The process {@code pid}, any process this user may see. Its exit is seen, but not its exit
+     * code. Beware that a pid names whatever process has it now: for a child of this JVM, use
+     * {@link #of(Process)}.
+     *
+     * @throws IllegalArgumentException if {@code pid} is not positive or above 2^31-1
+     * @throws SyscallException if {@code pidfd_open} fails (ESRCH: no such process; ENOSYS: Linux
+     *     before 5.3; EMFILE)
+     */
+    public static PidFd open(long pid) {
+        if (pid <= 0 || pid > Integer.MAX_VALUE) throw new IllegalArgumentException("pidfd_open: pid " + pid + " is out of range");
+        int fd = openFd(pid);
+        if (fd < 0) throw new SyscallException("pidfd_open", -fd, "pid " + pid);
+        return new PidFd(fd, pid, null);
+    }
+
+    /**
+     * The child {@code process}, started by this JVM. Once {@link #hasExited()}, or in
+     * {@link #onExit}'s action, {@code process.exitValue()} gives its exit code.
+     *
+     * @throws IllegalStateException if the process has already exited and been reaped (its pid
+     *     may already name another process): {@code process.exitValue()} is known
+     * @throws SyscallException if {@code pidfd_open} fails otherwise (ENOSYS, EMFILE)
+     */
+    public static PidFd of(Process process) {
+        Objects.requireNonNull(process, "process");
+        long pid = process.pid();
+        if (!process.isAlive()) throw alreadyExited(pid);
+        int fd = openFd(pid);
+        // The JDK reaps a child only after it exits, and its pid is not reused before: if it is
+        // still alive after the open, the fd is of this child.
+        if (!process.isAlive()) {
+            if (fd >= 0) Fds.close(Fds.opened(fd));
+            throw alreadyExited(pid);
+        }
+        if (fd < 0) throw new SyscallException("pidfd_open", -fd, "pid " + pid);
+        return new PidFd(fd, pid, process);
+    }
+
+    private static IllegalStateException alreadyExited(long pid) {
+        return new IllegalStateException("process " + pid + " has already exited: its exit value is process.exitValue()");
+    }
+
+    /** pidfd_open with PIDFD_NONBLOCK, or without it on Linux before 5.10 (EINVAL). */
+    private static int openFd(long pid) {
+        int fd = PidFdCalls.open((int) pid, PidFdCalls.PIDFD_NONBLOCK, Native.threadErrno());
+        if (fd == -Errno.EINVAL) fd = PidFdCalls.open((int) pid, 0, Native.threadErrno());
+        return fd;
+    }
+
+    /** The process id. */
+    public long pid() {
+        return pid;
+    }
+
+    /**
+     * Whether the process has exited, without blocking (a zero-timeout poll of the fd). It does not
+     * reap: for a child of this JVM the JDK records the exit a moment later, and until then
+     * {@link Process#isAlive()} may still say true.
+     *
+     * @throws IllegalStateException once closed
+     * @throws SyscallException if {@code poll} fails
+     */
+    public boolean hasExited() {
+        int fd = fd();
+        while (true) {
+            int r = PollCalls.readyNow(fd, PollCalls.POLLIN, Native.threadErrno());
+            if (r == -Errno.EINTR) continue;
+            if (r < 0) throw new SyscallException("poll", fd, -r);
+            if ((r & PollCalls.POLLNVAL) != 0) throw new SyscallException("poll", fd, Errno.EBADF, "closed behind " + this + "'s back");
+            return (r & PollCalls.POLLIN) != 0;
+        }
+    }
+
+    /**
+     * Runs {@code action} once on {@code queue}'s thread when the process has exited, unless the
+     * returned handle is cancelled first. For a PidFd {@linkplain #of(Process) of a Process}, the
+     * action waits until the JDK has recorded the exit (polling every millisecond on the queue's
+     * timers), so {@code process.exitValue()} works in it. Owner thread only. Closing the PidFd
+     * before the exit drops the wait.
+     *
+     * @throws IllegalStateException off the owner thread, after the queue's close, if the fd
+     *     already has a READ waiter in {@code queue}, or once closed
+     */
+    public Cancellable onExit(IoQueue queue, Runnable action) {
+        return onExit(queue, action, null);
+    }
+
+    /**
+     * {@link #onExit(IoQueue, Runnable)}, and if the queue drops the wait (the PidFd closed, its fd
+     * unregistered, the queue closed), {@code ifDropped} runs on the owner thread instead.
+     */
+    public Cancellable onExit(IoQueue queue, Runnable action, Runnable ifDropped) {
+        Objects.requireNonNull(action, "action");
+        return new FdWatch(queue, fd(), false, ifDropped) {
+            @Override
+            boolean take() {
+                return hasExited();
+            }
+
+            @Override
+            void deliver() {
+                if (process != null && process.isAlive()) {
+                    queue.schedule(RECORDED_RECHECK, this::deliverIfOn, this::dropped);
+                } else if (end()) {
+                    action.run();
+                }
+            }
+
+            private void deliverIfOn() {
+                if (isOn()) deliver();
+            }
+        }.start();
+    }
+
+    /**
+     * The fd, to wait on with {@link IoQueue#await} or Kotlin's {@code awaitRead} (readable once
+     * the process has exited); do not close it directly.
+     *
+     * @throws IllegalStateException once closed
+     */
+    public int fd() {
+        return owned.fd();
+    }
+
+    /** Whether {@link #close()} has not been called. */
+    public boolean isOpen() {
+        return owned.isOpen();
+    }
+
+    /**
+     * Unregisters the fd from the calling thread's queue (a pending {@link #onExit} is dropped),
+     * then closes it; later calls do nothing. The process is not affected.
+     *
+     * @throws SyscallException if {@code close(2)} fails
+     */
+    @Override
+    public void close() {
+        owned.close();
+    }
+
+    @Override
+    public String toString() {
+        return owned.toString();
+    }
+}
