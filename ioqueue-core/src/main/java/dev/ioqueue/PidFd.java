@@ -59,29 +59,34 @@ public final class PidFd implements AutoCloseable {
 
     /**
      * The child {@code process}, started by this JVM. Once {@link #hasExited()}, or in
-     * {@link #onExit}'s action, {@code process.exitValue()} gives its exit code.
+     * {@link #onExit}'s action, {@code process.exitValue()} gives its exit code. A child that has
+     * already exited, and been reaped by the JDK, has no pid to open any more (it may name
+     * another process by now): its PidFd then stands on an fd that is readable at once, so
+     * {@link #hasExited()}, {@link #onExit} and Kotlin's {@code awaitExit} work the same.
      *
-     * @throws IllegalStateException if the process has already exited and been reaped (its pid
-     *     may already name another process): {@code process.exitValue()} is known
      * @throws SyscallException if {@code pidfd_open} fails otherwise (ENOSYS, EMFILE)
      */
     public static PidFd of(Process process) {
         Objects.requireNonNull(process, "process");
         long pid = process.pid();
-        if (!process.isAlive()) throw alreadyExited(pid);
+        if (!process.isAlive()) return exited(process);
         int fd = openFd(pid);
         // The JDK reaps a child only after it exits, and its pid is not reused before: if it is
         // still alive after the open, the fd is of this child.
         if (!process.isAlive()) {
-            if (fd >= 0) Fds.close(Fds.opened(fd));
-            throw alreadyExited(pid);
+            if (fd >= 0) Fds.close(Fds.opened(fd)); // might be another process's by now
+            return exited(process);
         }
         if (fd < 0) throw new SyscallException("pidfd_open", -fd, "pid " + pid);
         return new PidFd(fd, pid, process);
     }
 
-    private static IllegalStateException alreadyExited(long pid) {
-        return new IllegalStateException("process " + pid + " has already exited: its exit value is process.exitValue()");
+    /** A reaped child's stand-in: an eventfd with a count of 1, readable until closed. */
+    private static PidFd exited(Process process) {
+        int flags = dev.ioqueue.internal.os.EventFd.EFD_NONBLOCK | dev.ioqueue.internal.os.EventFd.EFD_CLOEXEC;
+        int fd = dev.ioqueue.internal.os.EventFd.create(1, flags, Native.threadErrno());
+        if (fd < 0) throw new SyscallException("eventfd", -fd, "a stand-in for exited pid " + process.pid());
+        return new PidFd(fd, process.pid(), process);
     }
 
     /** pidfd_open with PIDFD_NONBLOCK, or without it on Linux before 5.10 (EINVAL). */

@@ -19,12 +19,7 @@ private const val RECORDED_RECHECK_MILLIS = 1L
  * @throws dev.ioqueue.SyscallException if `pidfd_open` fails (ENOSYS before Linux 5.3, EMFILE)
  */
 public suspend fun Process.awaitExit(): Int {
-    val pidFd = try {
-        PidFd.of(this)
-    } catch (reaped: IllegalStateException) {
-        null // already exited and reaped: exitValue() is known
-    }
-    pidFd?.use { readWhenReady(it.fd(), it::hasExited) { exited -> exited } }
+    PidFd.of(this).use { readWhenReady(it.fd(), it::hasExited) { exited -> exited } }
     while (isAlive) delay(RECORDED_RECHECK_MILLIS)
     return exitValue()
 }

@@ -8,6 +8,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import dev.ioqueue.Fds;
 import dev.ioqueue.IoOperation;
 import dev.ioqueue.IoQueue;
+import dev.ioqueue.PidFd;
 import java.io.ByteArrayOutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -19,7 +20,8 @@ import java.nio.file.Path;
 /**
  * Two fds ioqueue did not make: one a "native library" opens (here our own FFM downcall to
  * {@code open(2)}, blocking, as most libraries open them), and the read end of a FIFO that a child
- * process writes to. Each is checked and made non-blocking, then read with {@link IoOperation}s.
+ * process writes to, whose exit a {@link PidFd} reports. Each is non-blocking before it is read with
+ * {@link IoOperation}s; nothing here handles EAGAIN.
  */
 public final class ForeignFds {
     private static final Linker LINKER = Linker.nativeLinker();
@@ -28,6 +30,7 @@ public final class ForeignFds {
     private static final MethodHandle MKFIFO = LINKER.downcallHandle(LINKER.defaultLookup().find("mkfifo").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final int O_RDONLY = 0;
+    private static final int O_WRONLY = 1;
     private static final int O_NONBLOCK = 0x800;
 
     private ForeignFds() {}
@@ -54,35 +57,32 @@ public final class ForeignFds {
         queue.run();
         Fds.close(device);
 
-        // 2. A child process writes into a FIFO; the read end is opened non-blocking from the start.
+        // 2. A child process writes into a FIFO. Both ends are opened non-blocking: ours to read,
+        //    and one to write that keeps the FIFO from reading as EOF before the child opens it.
+        //    When the child exits (seen through a pidfd, no thread waits for it), that end is
+        //    closed, and the reader gets what is left, then EOF.
         Path fifo = scratchDir.resolve("ioqueue-fifo-" + ProcessHandle.current().pid());
         mkfifo(fifo);
         try {
             int reader = open(fifo.toString(), O_RDONLY | O_NONBLOCK);
+            int keeper = open(fifo.toString(), O_WRONLY | O_NONBLOCK);
             Process child = new ProcessBuilder("sh", "-c", "printf 'hello from pid %s' $$ > " + fifo).start();
             ByteArrayOutputStream text = new ByteArrayOutputStream();
             ByteBuffer chunk = ByteBuffer.allocate(256);
             IoOperation[] read = new IoOperation[1];
             read[0] = IoOperation.read(chunk, (fd, n) -> {
-                if (n == Fds.EOF) return;            // the child closed its end
+                if (n == Fds.EOF) return;            // the child has exited and every byte is read
                 text.write(chunk.array(), 0, (int) n);
                 chunk.clear();
                 queue.submit(fd, read[0]);
             });
-            // A FIFO with no writer yet reads as EOF: read again until the child has written (or
-            // has exited, and its bytes, which stay in the FIFO, have been read).
-            boolean childDone = false;
-            while (true) {
-                chunk.clear();
-                queue.submit(reader, read[0]);
+            queue.submit(reader, read[0]);
+            try (PidFd exited = PidFd.of(child)) {
+                exited.onExit(queue, () -> Fds.close(keeper));
                 queue.run();
-                if (text.size() > 0 || childDone) break;
-                childDone = !child.isAlive();
-                Thread.sleep(5);
             }
-            int exit = child.waitFor();
             Fds.close(reader);
-            return new Report(wasBlocking, got[0], text.toString(), exit);
+            return new Report(wasBlocking, got[0], text.toString(), child.exitValue());
         } finally {
             java.nio.file.Files.deleteIfExists(fifo);
         }

@@ -1,18 +1,20 @@
-// A Kotlin Flow of file events over an inotify fd: the kind of fd java.nio's Selector cannot wait on.
+// A Kotlin Flow of file events over the library's Inotify: the kind of fd java.nio's Selector
+// cannot wait on.
 //
 //   run: the test FileWatcherSpec, or main() below, which watches a fresh temporary directory,
 //   creates, writes and deletes a file in it, and prints what the flow saw.
 package dev.ioqueue.samples
 
-import dev.ioqueue.Fds
-import dev.ioqueue.kotlin.awaitRead
+import dev.ioqueue.Inotify
+import dev.ioqueue.kotlin.events
 import dev.ioqueue.kotlin.runIoQueue
-import java.lang.foreign.Arena
 import java.nio.file.Files
 import java.nio.file.Path
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
+import kotlinx.coroutines.flow.mapNotNull
+import kotlinx.coroutines.flow.emitAll
 import kotlinx.coroutines.flow.transformWhile
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.launch
@@ -23,39 +25,28 @@ data class FileEvent(val kind: Kind, val name: String) {
 }
 
 /**
- * The changes in [dir] as a cold flow: each collection opens its own inotify fd, waits on it
- * with `awaitRead` (on whichever queue the collector runs), and closes it when the collector stops.
+ * The changes in [dir] as a cold flow: each collection opens its own [Inotify] instance, collects
+ * its events (waiting on whichever queue the collector runs), and closes it when the collector stops.
  */
 fun watchDirectory(dir: Path): Flow<FileEvent> = flow {
-    val fd = Inotify.open()
-    try {
-        Inotify.watch(fd, dir, Inotify.IN_CREATE or Inotify.IN_MODIFY or Inotify.IN_CLOSE_WRITE or
-            Inotify.IN_DELETE or Inotify.IN_MOVED_FROM or Inotify.IN_MOVED_TO)
-        Arena.ofConfined().use { arena ->
-            val buffer = arena.allocate(64 * 1024L, 8)
-            while (true) {
-                val n = Fds.read(fd, buffer)
-                if (n == Fds.WOULD_BLOCK) {
-                    awaitRead(fd)
-                    continue
-                }
-                val events = ArrayList<FileEvent>()
-                Inotify.forEachEvent(buffer, n) { mask, name -> kindOf(mask)?.let { events += FileEvent(it, name) } }
-                for (e in events) emit(e)
-            }
-        }
-    } finally {
-        Fds.close(fd)
+    Inotify.open().use { inotify ->
+        inotify.add(dir, WATCHED)
+        emitAll(inotify.events().mapNotNull { e -> kindOf(e.kinds())?.let { FileEvent(it, e.name() ?: "") } })
     }
 }
 
-private fun kindOf(mask: Int): FileEvent.Kind? = when {
-    mask and Inotify.IN_CREATE != 0 -> FileEvent.Kind.CREATED
-    mask and Inotify.IN_MODIFY != 0 -> FileEvent.Kind.MODIFIED
-    mask and Inotify.IN_CLOSE_WRITE != 0 -> FileEvent.Kind.WRITTEN
-    mask and Inotify.IN_DELETE != 0 -> FileEvent.Kind.DELETED
-    mask and Inotify.IN_MOVED_FROM != 0 -> FileEvent.Kind.MOVED_OUT
-    mask and Inotify.IN_MOVED_TO != 0 -> FileEvent.Kind.MOVED_IN
+private val WATCHED = setOf(
+    Inotify.Kind.CREATE, Inotify.Kind.MODIFY, Inotify.Kind.CLOSE_WRITE,
+    Inotify.Kind.DELETE, Inotify.Kind.MOVED_FROM, Inotify.Kind.MOVED_TO,
+)
+
+private fun kindOf(kinds: Set<Inotify.Kind>): FileEvent.Kind? = when {
+    Inotify.Kind.CREATE in kinds -> FileEvent.Kind.CREATED
+    Inotify.Kind.MODIFY in kinds -> FileEvent.Kind.MODIFIED
+    Inotify.Kind.CLOSE_WRITE in kinds -> FileEvent.Kind.WRITTEN
+    Inotify.Kind.DELETE in kinds -> FileEvent.Kind.DELETED
+    Inotify.Kind.MOVED_FROM in kinds -> FileEvent.Kind.MOVED_OUT
+    Inotify.Kind.MOVED_TO in kinds -> FileEvent.Kind.MOVED_IN
     else -> null
 }
 
