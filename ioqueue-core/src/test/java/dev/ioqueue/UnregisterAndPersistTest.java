@@ -97,12 +97,16 @@ class UnregisterAndPersistTest extends QueueTestSupport {
                 }
             });
             long ctlBefore = Faults.calls(Syscall.EPOLL_CTL);
+            long started = System.nanoTime();
             q.await(p.readFd(), ReadyEvent.READ, echo);
             TestFds.writeByte(p.writeFd(), 1);
             q.run();
             assertEquals(Collections.nCopies(1000, Recorder.ready(p.readFd(), Event.READ)), echo.log());
             long ctl = Faults.calls(Syscall.EPOLL_CTL) - ctlBefore;
-            assertTrue(ctl <= 2, "1000 waits cost " + ctl + " epoll_ctl (one ADD, one final DEL)");
+            // One ADD, one final DEL, and the trust check: one MOD per 100 ms period the run spanned
+            // (none on an idle machine; a loaded one may stretch the run over a period or more).
+            long checks = trustChecksAllowed(started);
+            assertTrue(ctl <= 2 + checks, "1000 waits cost " + ctl + " epoll_ctl (one ADD, one final DEL, " + checks + " checks allowed)");
         }
     }
 
@@ -113,6 +117,7 @@ class UnregisterAndPersistTest extends QueueTestSupport {
             q.persist(p.readFd());
             Recorder reader = new Recorder().then((fd, ev) -> TestFds.readByte(fd));
             long ctlBefore = Faults.calls(Syscall.EPOLL_CTL);
+            long started = System.nanoTime();
             for (int i = 0; i < 100; i++) {
                 q.await(p.readFd(), ReadyEvent.READ, reader);
                 TestFds.writeByte(p.writeFd(), 1);
@@ -120,7 +125,9 @@ class UnregisterAndPersistTest extends QueueTestSupport {
                 assertEquals(i + 1, reader.calls(), "round " + i);
             }
             assertEquals(Collections.nCopies(100, Recorder.ready(p.readFd(), Event.READ)), reader.log());
-            assertEquals(1, Faults.calls(Syscall.EPOLL_CTL) - ctlBefore, "one MOD to add EPOLLIN, then nothing");
+            long ctl = Faults.calls(Syscall.EPOLL_CTL) - ctlBefore;
+            long checks = trustChecksAllowed(started);
+            assertTrue(ctl >= 1 && ctl <= 1 + checks, "one MOD to add EPOLLIN, then only the trust check (" + checks + " allowed): " + ctl);
             q.unregister(p.readFd());
         }
     }
@@ -215,5 +222,10 @@ class UnregisterAndPersistTest extends QueueTestSupport {
             q.close();
             assertEquals(List.of(Recorder.dropped(a.readFd())), r.log());
         }
+    }
+
+    /** The trust checks a run that began at {@code started} may have made: one per 100 ms period it touched. */
+    private static long trustChecksAllowed(long started) {
+        return (System.nanoTime() - started) / 100_000_000L + 1;
     }
 }
