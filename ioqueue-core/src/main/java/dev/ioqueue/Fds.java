@@ -106,8 +106,9 @@ public final class Fds {
 
     /**
      * {@link #awaitReady(int, ReadyEvent)} for at most {@code timeout} ({@code null}: no limit;
-     * zero or negative: no wait): an empty set when it passes first. A timeout consumes nothing:
-     * readiness that arrives meanwhile is reported to the next wait.
+     * zero or negative: no wait, one look as {@code poll(2)} with a zero timeout): when it passes,
+     * what a last look finds, often an empty set. A timeout consumes nothing: readiness that
+     * arrives meanwhile is reported to the next wait.
      */
     public static java.util.Set<Event> awaitReady(int fd, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
         return BlockingWait.await(fd, event, timeout);
@@ -317,7 +318,9 @@ public final class Fds {
     }
 
     /**
-     * Unregisters {@code fd} from the calling thread's queue, if it has one, then closes it. The fd
+     * Unregisters {@code fd} from the calling thread's queue, if it has one, and from the shared
+     * queue ({@link IoQueue#shared()}: blocking waits and futures there end with
+     * {@link WaitDroppedException}), then closes it. The fd
      * is closed even if a dropped waiter's {@code onDropped} throws; that throwable then
      * propagates, with a failure of {@code close(2)} suppressed onto it.
      *
@@ -335,6 +338,7 @@ public final class Fds {
         } catch (Throwable t) {
             failure = t;
         }
+        SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
         int r = Unistd.close(fd, Native.threadErrno());
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);

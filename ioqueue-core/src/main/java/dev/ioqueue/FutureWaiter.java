@@ -6,7 +6,8 @@ import java.util.concurrent.CompletableFuture;
 /**
  * A waiter that is also the future handed to the caller of {@link IoQueue#whenReady}: the future's
  * single completion decides every race (readiness, cancellation, drop, the queue closing), so the
- * caller sees exactly one outcome. Cancelling it withdraws the waiter on the queue's thread.
+ * caller sees exactly one outcome. Completed any other way (cancel, {@code orTimeout},
+ * {@code complete}...), it withdraws the waiter on the queue's thread.
  */
 final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyCallback {
     private final IoQueue queue;
@@ -23,32 +24,47 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
     void register() {
         if (isDone()) return;
         if (queue.isClosed()) {
-            completeExceptionally(new WaitDroppedException(fd));
+            super.completeExceptionally(new WaitDroppedException(fd));
             return;
         }
         try {
             queue.await(fd, event, this);
         } catch (RuntimeException | Error e) {
-            completeExceptionally(e);
+            super.completeExceptionally(e);
         }
     }
 
     @Override
     public void onReady(int fd, Set<Event> events) {
-        complete(events);
+        super.complete(events); // the waiter has run: nothing to withdraw
     }
 
     @Override
     public void onDropped(int fd) {
-        completeExceptionally(new WaitDroppedException(fd));
+        super.completeExceptionally(new WaitDroppedException(fd));
     }
+
+    // Completed by anyone else (cancel, orTimeout, complete...): the waiter is withdrawn.
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-        boolean cancelled = super.cancel(mayInterruptIfRunning);
+        return withdrawnIf(super.cancel(mayInterruptIfRunning));
+    }
+
+    @Override
+    public boolean complete(Set<Event> value) {
+        return withdrawnIf(super.complete(value));
+    }
+
+    @Override
+    public boolean completeExceptionally(Throwable ex) {
+        return withdrawnIf(super.completeExceptionally(ex));
+    }
+
+    private boolean withdrawnIf(boolean completedNow) {
         // After the registration task (FIFO), so it always finds the waiter if it was registered.
-        if (cancelled) queue.runOnOwner(() -> queue.cancel(fd, event, this));
-        return cancelled;
+        if (completedNow) queue.runOnOwner(() -> queue.cancel(fd, event, this));
+        return completedNow;
     }
 
     @Override

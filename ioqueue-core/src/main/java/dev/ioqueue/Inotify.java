@@ -125,8 +125,9 @@ public final class Inotify implements AutoCloseable {
      * for {@code kinds}. Adding a path already watched (the same inode) replaces its kinds and
      * returns the same descriptor.
      *
-     * @throws IllegalArgumentException if {@code kinds} is empty or holds a reported-only kind
-     *     (UNMOUNT, OVERFLOW, IGNORED), or {@code path} is not of the default file system
+     * @throws IllegalArgumentException if {@code kinds} holds no kind to watch for (UNMOUNT,
+     *     OVERFLOW and IGNORED are always reported, and ignored here), or {@code path} is not of the
+     *     default file system
      * @throws IllegalStateException once closed
      * @throws SyscallException naming the path if {@code inotify_add_watch} fails (ENOENT,
      *     EACCES, ENOSPC: the per-user limit of watches, {@code /proc/sys/fs/inotify/max_user_watches})
@@ -137,11 +138,13 @@ public final class Inotify implements AutoCloseable {
         if (path.getFileSystem() != FileSystems.getDefault()) {
             throw new IllegalArgumentException(owned + ": " + path + " is not of the default file system");
         }
-        if (kinds.isEmpty()) throw new IllegalArgumentException(owned + ": no kinds to watch " + path + " for");
         int mask = 0;
         for (Kind k : kinds) {
-            if (!k.watchable()) throw new IllegalArgumentException(owned + ": " + k + " is reported, not watched for");
-            mask |= k.bit;
+            if (k.watchable()) mask |= k.bit; // the others are reported anyway: EnumSet.allOf(Kind.class) is fine
+        }
+        if (mask == 0) {
+            throw new IllegalArgumentException(owned + ": no kinds to watch " + path + " for (UNMOUNT, OVERFLOW and IGNORED"
+                    + " are always reported, not watched for)");
         }
         int fd = fd();
         int wd = InotifyCalls.addWatch(fd, path.toString(), mask, Native.threadErrno());

@@ -172,6 +172,16 @@ public final class IoQueue implements Executor, AutoCloseable {
         }
     }
 
+    /** Makes this the shared queue: its registered fds are published for other threads' closes. */
+    void publishFds() {
+        registrations.publishFds();
+    }
+
+    /** The shared queue's side of a close on another thread: drops the fd's waiters (telling them). Owner thread. */
+    void releaseBeforeClose(int fd) {
+        registrations.releaseBeforeClose(fd);
+    }
+
     /** An attempt found {@code fd} drained for {@code kind}: the next submission waits for the OS. */
     void drained(int fd, int kind) {
         registrations.drained(fd, kind);
@@ -306,22 +316,23 @@ public final class IoQueue implements Executor, AutoCloseable {
      * (one eventfd write per sleep at most). Thread-safe. A task accepted before {@link #close()}
      * runs, at the latest during {@code close()}.
      *
-     * @throws RejectedExecutionException after {@link #close()}
+     * @throws RejectedExecutionException after {@link #close()}, or once the owner thread has ended
      */
     @Override
     public void execute(Runnable task) {
         Objects.requireNonNull(task, "task");
+        if (ownership.ownerEnded()) throw ownership.ownerEndedRejection();
         if (!runQueue.offer(task)) throw ownership.rejected();
     }
 
     /**
      * Runs {@code task} now on the owner thread, else posts it as {@link #execute} does; returns
-     * false, running nothing, once the queue is closed. Thread-safe: "do this on the loop" for
+     * false, running nothing, once the queue is closed or its owner thread has ended. Thread-safe: "do this on the loop" for
      * code that may or may not run there, such as a cancellation handler.
      */
     public boolean runOnOwner(Runnable task) {
         Objects.requireNonNull(task, "task");
-        return runQueue.runOnOwner(task);
+        return !ownership.ownerEnded() && runQueue.runOnOwner(task);
     }
 
     /**
@@ -344,6 +355,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     public Cancellable schedule(Duration delay, Runnable task, Runnable ifDropped) {
         Objects.requireNonNull(delay, "delay");
         Objects.requireNonNull(task, "task");
+        if (ownership.ownerEnded()) throw ownership.ownerEndedRejection();
         Cancellable timer = runQueue.schedule(Ownership.nanos(delay), task, ifDropped);
         if (timer == null) throw ownership.rejected();
         return timer;

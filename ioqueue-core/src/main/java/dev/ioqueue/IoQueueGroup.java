@@ -25,6 +25,7 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
     private final List<IoQueue> queues;
     private final List<Thread> threads;
     private final List<Loop> loops;
+    private static final Duration STARTUP_LIMIT = Duration.ofSeconds(30);
     private final AtomicInteger next = new AtomicInteger();
     private final AtomicBoolean shutdown = new AtomicBoolean();
 
@@ -66,14 +67,25 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
                 Thread t = factory.newThread(loop);
                 if (t == null) throw new IllegalStateException("the thread factory returned null");
                 if (t.isVirtual()) throw new IllegalArgumentException("the thread factory made a virtual thread: loops need platform threads");
-                t.start();
+                if (t.getState() == Thread.State.NEW) t.start(); // a factory may hand back a started thread
                 threads.add(t);
                 loops.add(loop);
-                queues.add(loop.started.join());
+                try {
+                    queues.add(loop.started.get(STARTUP_LIMIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+                } catch (java.util.concurrent.TimeoutException e) {
+                    throw new IllegalStateException("thread " + t.getName() + " from the thread factory did not run the loop it was"
+                            + " given within " + STARTUP_LIMIT.toSeconds() + " s (a factory must return a thread that runs its Runnable)");
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) throw r;
+                    if (e.getCause() instanceof Error err) throw err;
+                    throw new IllegalStateException(e.getCause());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while loop " + i + " started", e);
+                }
             }
         } catch (RuntimeException | Error e) {
             new IoQueueGroup(queues, threads, loops).shutdown(Duration.ofSeconds(10));
-            if (e instanceof java.util.concurrent.CompletionException c && c.getCause() instanceof RuntimeException r) throw r;
             throw e;
         }
         return new IoQueueGroup(queues, threads, loops);
@@ -122,7 +134,8 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
     public boolean shutdown(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         if (threads.contains(Thread.currentThread())) {
-            throw new IllegalStateException("shutdown() from the group's own thread " + Thread.currentThread().getName() + " would wait for itself");
+            throw new IllegalStateException("shutdown()/close() from the group's own thread " + Thread.currentThread().getName()
+                    + " would wait for itself: call it from another thread");
         }
         if (shutdown.compareAndSet(false, true)) {
             for (Loop loop : loops) loop.stop();

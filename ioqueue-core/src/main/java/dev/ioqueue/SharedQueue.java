@@ -32,6 +32,25 @@ final class SharedQueue {
         return queue;
     }
 
+    /**
+     * {@code fd} is about to be closed on another thread: if this queue holds it, its waiters are
+     * dropped (a blocked virtual thread gets {@link WaitDroppedException}, a future completes so)
+     * before the close, instead of waiting on a closed fd. The caller waits for that hand-off.
+     */
+    static void releaseBeforeClose(int fd) {
+        IoQueue q = queue;
+        if (q == null || q.isOwnerThread() || !dev.ioqueue.internal.PublishedFds.contains(fd)) return;
+        CompletableFuture<Void> released = new CompletableFuture<>();
+        boolean posted = q.runOnOwner(() -> {
+            try {
+                q.releaseBeforeClose(fd);
+            } finally {
+                released.complete(null);
+            }
+        });
+        if (posted) released.join();
+    }
+
     private static void serve(CompletableFuture<IoQueue> started) {
         IoQueue q;
         try {
@@ -40,6 +59,7 @@ final class SharedQueue {
             started.completeExceptionally(t);
             return;
         }
+        q.publishFds();
         q.hold(); // serve forever: the thread is a daemon
         started.complete(q);
         while (true) {

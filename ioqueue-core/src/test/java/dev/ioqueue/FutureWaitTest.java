@@ -92,4 +92,37 @@ class FutureWaitTest extends QueueTestSupport {
         ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
         assertTrue(e.getCause() instanceof SyscallException s && s.errno() == Errno.EBADF, String.valueOf(e.getCause()));
     }
+
+    @Test
+    void aFutureCompletedByOrTimeoutWithdrawsItsWaiter() throws Exception {
+        IoQueue shared = IoQueue.shared();
+        try (Fds.Pipe p = Fds.pipe()) {
+            CompletableFuture<Set<Event>> f = shared.whenReady(p.readFd(), ReadyEvent.READ).orTimeout(50, TimeUnit.MILLISECONDS);
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof java.util.concurrent.TimeoutException, String.valueOf(e.getCause()));
+            CompletableFuture<Set<Event>> g = shared.whenReady(p.readFd(), ReadyEvent.READ); // not "already has a READ waiter"
+            g.complete(Set.of()); // completed by hand: withdrawn too
+            CompletableFuture<Set<Event>> h = shared.whenReady(p.readFd(), ReadyEvent.READ);
+            TestFds.writeByte(p.writeFd(), 1);
+            assertEquals(Set.of(Event.READ), h.get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void aQueueWhoseThreadEndedRefusesWorkInsteadOfSwallowingIt() throws Exception {
+        IoQueue[] orphan = {null};
+        Thread t = new Thread(() -> orphan[0] = IoQueue.current()); // ends without close()
+        t.start();
+        t.join();
+        IoQueue q = orphan[0];
+        org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.RejectedExecutionException.class, () -> q.execute(() -> {}));
+        org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.RejectedExecutionException.class,
+                () -> q.schedule(java.time.Duration.ZERO, () -> {}));
+        assertTrue(!q.runOnOwner(() -> {}));
+        try (Fds.Pipe p = Fds.pipe()) {
+            CompletableFuture<Set<Event>> f = q.whenReady(p.readFd(), ReadyEvent.READ);
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(1, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
+        }
+    }
 }

@@ -140,4 +140,18 @@ class IoQueueGroupTest {
         assertEquals(1, refused.get());
         assertTrue(group.shutdown(Duration.ofSeconds(10)));
     }
+
+    @Test
+    void aFactoryThatHandsBackAStartedThreadStillGivesAGroupThatShutsDown() throws Exception {
+        IoQueueGroup group = IoQueueGroup.start(1, r -> {
+            Thread t = Thread.ofPlatform().name("prestarted").unstarted(r);
+            t.start();
+            return t;
+        }, null);
+        CountDownLatch ran = new CountDownLatch(1);
+        group.execute(ran::countDown);
+        assertTrue(ran.await(10, TimeUnit.SECONDS));
+        assertTrue(group.shutdown(Duration.ofSeconds(10)));
+        assertFalse(group.queues().get(0).owner().isAlive());
+    }
 }

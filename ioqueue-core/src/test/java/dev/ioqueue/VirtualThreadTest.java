@@ -195,4 +195,70 @@ class VirtualThreadTest extends QueueTestSupport {
         }
         assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
     }
+
+    // ---- what the second outside round of issue 12 found ----
+
+    @Test
+    void closingTheFdFromAnotherThreadReleasesAVirtualThreadBlockedOnIt() throws Exception {
+        Fds.SocketPair s = Fds.socketPair();
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            try {
+                BlockingIo.read(s.first(), ByteBuffer.allocate(8));
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        });
+        Thread.sleep(100); // parked in the shared queue by now
+        Fds.close(s.first()); // from this thread, which has no part in the wait
+        reader.join(10_000);
+        assertTrue(thrown.get() instanceof WaitDroppedException, String.valueOf(thrown.get()));
+        // And the number, when it comes back, is a fresh fd for the shared queue: no PrematureCloseError.
+        try (Fds.Pipe p = Fds.pipe()) {
+            TestFds.writeByte(p.writeFd(), 1);
+            assertEquals(Set.of(Event.READ), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofSeconds(10)));
+        }
+        Fds.close(s.second());
+    }
+
+    @Test
+    void aZeroTimeoutLooksOnceAndReportsAReadyFd() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            TestFds.writeByte(p.writeFd(), 1);
+            for (int i = 0; i < 20; i++) {
+                assertEquals(Set.of(Event.READ), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ZERO));
+                assertEquals(Set.of(Event.READ), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofNanos(1)));
+            }
+            assertEquals(Set.of(Event.WRITE), Fds.awaitReady(p.writeFd(), ReadyEvent.WRITE, Duration.ofSeconds(-1)));
+        }
+    }
+
+    @Test
+    void blockingIoRefusesABlockingFdInsteadOfPinningTheCarrier() throws Exception {
+        int[] raw = TestFds.rawBlockingPipe();
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BlockingIo.read(raw[0], ByteBuffer.allocate(1)));
+            assertTrue(e.getMessage().contains("Fds.setNonBlocking(" + raw[0] + ", true)"), e.getMessage());
+        } finally {
+            TestFds.rawClose(raw[0]);
+            TestFds.rawClose(raw[1]);
+        }
+    }
+
+    @Test
+    void blockingWritesAreRefusedInsideALoopEvenWhenTheyWouldNotWait() {
+        IoQueue q = IoQueue.current();
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        try (Fds.Pipe p = Fds.pipe()) {
+            q.execute(() -> {
+                try {
+                    BlockingIo.writeFully(p.writeFd(), new byte[] {1}, 0, 1);
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            q.run();
+        }
+        assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
+    }
 }

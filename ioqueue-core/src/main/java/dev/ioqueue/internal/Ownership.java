@@ -76,6 +76,15 @@ public final class Ownership {
         return new RejectedExecutionException("the queue of thread " + owner.getName() + " is closed");
     }
 
+    /** Any thread. Whether the owner thread has ended: nothing posted to the queue would ever run. */
+    public boolean ownerEnded() {
+        return !owner.isAlive();
+    }
+
+    public RejectedExecutionException ownerEndedRejection() {
+        return new RejectedExecutionException("the owner thread " + owner.getName() + " of this queue has ended: nothing posted would run");
+    }
+
     /** {@code d} in nanoseconds, saturated instead of overflowing. */
     public static long nanos(Duration d) {
         try {

@@ -26,10 +26,11 @@ public final class Registrations {
     private final ReadyBatch batch = new ReadyBatch();
     private final Dropped dropped = new Dropped();
     private final TrustedRearms trusted = new TrustedRearms();
-    private final NonBlockingFds nonBlocking = new NonBlockingFds();
     private int polls; // since the clock was last read for trusted
     private boolean confirmDue; // a period of trusted has ended: check at the next flush
     private int nextGeneration = 1;
+    /** Whether this is the shared queue's: its registered fds are published for other threads' closes. */
+    private boolean publish;
     /** The registration whose callback is running, or null. */
     private Registration running;
     boolean closed;
@@ -94,9 +95,13 @@ public final class Registrations {
         release(fd, true);
     }
 
+    /** Makes this the shared queue's: every fd it registers is published ({@link PublishedFds}). */
+    public void publishFds() {
+        publish = true;
+    }
+
     /** Drops everything known of {@code fd} because the caller is about to close it. */
-    void releaseBeforeClose(int fd) {
-        nonBlocking.forget(fd);
+    public void releaseBeforeClose(int fd) {
         if (!closed) release(fd, false);
     }
 
@@ -126,7 +131,6 @@ public final class Registrations {
 
     /** {@code fd} was just made here: what its number held is gone; forget it, or have the flush check it if waited on. */
     void fdOpened(int fd) {
-        nonBlocking.forget(fd);
         if (closed) return;
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) return;
@@ -150,7 +154,7 @@ public final class Registrations {
      */
     public boolean mayTry(int fd, ReadyEvent event) {
         refuseOwn("submit", fd);
-        nonBlocking.check(fd);
+        NonBlockingFds.check(fd);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) return true;
         int kind = event.ordinal();
@@ -162,11 +166,6 @@ public final class Registrations {
     public void drained(int fd, int kind) {
         Registration reg = table.get(fd);
         if (reg != null && reg.registered()) reg.drained |= Interest.bit(kind);
-    }
-
-    /** {@code fd}'s O_NONBLOCK was changed here: check it again before the next attempt. */
-    void nonBlockingChanged(int fd) {
-        nonBlocking.forget(fd);
     }
 
     public int waiterCount() {
@@ -342,6 +341,7 @@ public final class Registrations {
         Registration reg = table.getOrCreate(fd);
         reg.generation = generation;
         reg.interest = interest;
+        if (publish) PublishedFds.add(fd);
         return reg;
     }
 
@@ -398,7 +398,7 @@ public final class Registrations {
 
     /** Drops everything known of a registration found gone; the caller tells {@link #dropped}. */
     private void discardGone(Registration reg) {
-        nonBlocking.forget(reg.fd);
+        NonBlockingFds.forget(reg.fd);
         table.takeWaiters(reg, dropped);
         batch.takeAll(reg, dropped);
         reg.epoch++;
@@ -429,6 +429,7 @@ public final class Registrations {
 
     /** The poller no longer holds {@code reg}'s fd. */
     private void notWatched(Registration reg) {
+        if (publish) PublishedFds.remove(reg.fd);
         reg.generation = 0;
         reg.interest = 0;
         reg.drained = 0;

@@ -23,6 +23,7 @@ public final class ThreadRegistrations {
      * still holds under it belongs to a file closed behind the queue's back.
      */
     public static void fdOpened(int fd) {
+        NonBlockingFds.forget(fd);
         Registrations r = CURRENT.get();
         if (r != null) r.fdOpened(fd);
     }
@@ -32,6 +33,7 @@ public final class ThreadRegistrations {
      * and its registration first.
      */
     public static void beforeClose(int fd) {
+        NonBlockingFds.forget(fd);
         Registrations r = CURRENT.get();
         if (r != null) r.releaseBeforeClose(fd);
     }
@@ -41,8 +43,7 @@ public final class ThreadRegistrations {
      * blocking, every queue checks every fd again (another fd may share the file).
      */
     public static void nonBlockingChanged(int fd, boolean nonBlocking) {
-        if (!nonBlocking) NonBlockingFds.anyMadeBlocking();
-        Registrations r = CURRENT.get();
-        if (r != null) r.nonBlockingChanged(fd);
+        if (nonBlocking) NonBlockingFds.forget(fd);
+        else NonBlockingFds.forgetAll();
     }
 }

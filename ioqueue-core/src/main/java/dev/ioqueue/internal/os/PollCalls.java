@@ -24,6 +24,10 @@ import java.lang.invoke.MethodHandle;
  */
 public final class PollCalls {
     public static final int POLLIN = 0x1;
+    public static final int POLLPRI = 0x2;
+    public static final int POLLOUT = 0x4;
+    public static final int POLLERR = 0x8;
+    public static final int POLLHUP = 0x10;
     /** In {@code revents}: the fd is not open. */
     public static final int POLLNVAL = 0x20;
     private static final long POLLFD_SIZE = 8;
