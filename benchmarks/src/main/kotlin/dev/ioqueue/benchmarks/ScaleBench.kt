@@ -1,0 +1,253 @@
+// The scale sections of ./bench (issue 12), each runnable alone with --only:
+//   echo  TCP echo on 127.0.0.1, 64 and 256 connections, closed loop, 32-byte messages, one load
+//         generator for every server; servers on 1 and 2 loops: ioqueue Java IoOperation, ioqueue
+//         Kotlin read/writeFully, Netty epoll, Netty NIO, ktor sockets; and on 2 loops the two ways
+//         of spreading connections (one acceptor, SO_REUSEPORT listeners), in ioqueue Java and in
+//         the sample MixedEchoServer
+//   vt    virtual threads: echo with one virtual thread per connection on ioqueue's BlockingIo vs
+//         the JDK's sockets; 10,000 virtual threads parked on their own eventfds, woken in a
+//         random order (wake-ups/s, pinned carriers)
+//
+// IOQUEUE_BENCH_ECHO_FAMILIES=ioqueue-java,netty-epoll,... keeps only those families' rows (to
+// profile or A/B a few), and IOQUEUE_BENCH_SERVER_JVM_ARGS adds JVM options to every server's JVM
+// (e.g. JFR's -XX:StartFlightRecording=...).
+//
+// Each server family runs in a child JVM of its own, started once and kept for every trial: the
+// servers' JIT profiles and garbage stay apart from each other and from the load generator, which
+// runs here with the same code, the same 2 threads and the same connections for every server. The
+// machine has 2 cores: the load generator competes with the server for them (it makes as many
+// syscalls per message as the server does), so these are numbers of the pair, with the client's
+// share the same for every server.
+package dev.ioqueue.benchmarks
+
+import java.io.BufferedReader
+import java.net.InetAddress
+import java.net.InetSocketAddress
+import java.util.Locale
+import java.util.concurrent.TimeUnit
+
+object ScaleBench {
+    /** The sections this file runs, as --only names them. */
+    val SECTIONS = listOf("echo", "vt")
+
+    private const val CLIENT_THREADS = 2
+    private const val MESSAGE_SIZE = 32
+    private const val PARKED_THREADS = 10_000
+
+    /** Runs the sections of [only] (null: all of them). */
+    fun run(only: Set<String>?, trials: Int, scale: Double) {
+        if (only == null || "echo" in only) echo(trials, scale)
+        if (only == null || "vt" in only) virtualThreads(trials, scale)
+    }
+
+    // ---- the server families, one child JVM each ----
+
+    /** A child JVM running every server of one family (see EchoServerProcess.kt); closing our end of its stdin stops it. */
+    private class Family(val name: String) : AutoCloseable {
+        private val process: Process
+        /** Server name within the family (e.g. "1", "2", "2-reuseport") to its port. */
+        val ports: Map<String, Int>
+
+        init {
+            val java = ProcessHandle.current().info().command().orElse("java")
+            val extra = System.getenv("IOQUEUE_BENCH_SERVER_JVM_ARGS")?.split(' ')?.filter(String::isNotBlank).orEmpty()
+            // Netty's Unsafe allowed without a warning; ktor's "no SLF4J provider" notice kept quiet.
+            val command = listOf(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xms512m", "-Xmx512m",
+                "-Dslf4j.internal.verbosity=ERROR") + extra + listOf("-cp", System.getProperty("java.class.path"), "dev.ioqueue.benchmarks.EchoServerProcessKt", name)
+            process = ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start()
+            val line = BufferedReader(process.inputReader()).readLine() ?: error("the $name servers did not start")
+            ports = line.removePrefix("PORTS ").split(' ').associate { it.substringBefore('=') to it.substringAfter('=').toInt() }
+        }
+
+        fun pid(): Long = process.pid()
+
+        override fun close() {
+            process.outputStream.close()
+            if (!process.waitFor(20, TimeUnit.SECONDS)) process.destroyForcibly()
+        }
+    }
+
+    private class Variant(val label: String, val family: String, val server: String, val loops: Int)
+
+    private fun Map<String, Family>.address(v: Variant) = InetSocketAddress(InetAddress.getLoopbackAddress(), getValue(v.family).ports.getValue(v.server))
+
+    /** Each variant once, short, to compile both sides; then [trials] rounds of every variant in turn. */
+    private fun measureAll(variants: List<Variant>, families: Map<String, Family>, connections: Int, messages: Long, trials: Int): Map<Variant, List<EchoLoad.Result>> {
+        for (v in variants) EchoLoad.run(families.address(v), connections, CLIENT_THREADS, MESSAGE_SIZE, messages / 2)
+        val results = variants.associateWith { ArrayList<EchoLoad.Result>() }
+        repeat(trials) {
+            for (v in variants) {
+                val r = EchoLoad.run(families.address(v), connections, CLIENT_THREADS, MESSAGE_SIZE, messages)
+                check(r.mismatches() == 0L) { "${v.label} echoed wrong bytes" }
+                results.getValue(v) += r
+            }
+        }
+        return results
+    }
+
+    private fun median(values: List<Double>) = values.sorted().let { if (it.size % 2 == 1) it[it.size / 2] else (it[it.size / 2 - 1] + it[it.size / 2]) / 2 }
+
+    private fun rate(x: Double): String = when {
+        x >= 1e6 -> String.format(Locale.ROOT, "%.2fM", x / 1e6)
+        x >= 1e3 -> String.format(Locale.ROOT, "%.1fk", x / 1e3)
+        else -> String.format(Locale.ROOT, "%.1f", x)
+    }
+
+    private fun micros(nanos: Double) = String.format(Locale.ROOT, "%.0f", nanos / 1e3)
+
+    /** "median (min–max)" of [values], each shown by [unit]. */
+    private fun spread(values: List<Double>, unit: (Double) -> String) = "${unit(median(values))} (${unit(values.min())}–${unit(values.max())})"
+
+    private fun ratio(a: Double?, b: Double?) = if (a == null || b == null) "–" else String.format(Locale.ROOT, "%.2f", a / b)
+
+    private fun target(label: String, a: Double?, b: Double?, goal: Double?) {
+        val r = if (a == null || b == null) null else a / b
+        val verdict = when {
+            r == null -> "n/a"
+            goal == null -> "for reference"
+            r >= goal -> "met"
+            else -> "MISSED"
+        }
+        println("| $label | ${r?.let { String.format(Locale.ROOT, "%.2f", it) } ?: "n/a"} | ${goal?.let { String.format(Locale.ROOT, "≥ %.2f", it) } ?: "–"} | $verdict |")
+    }
+
+    // ---- echo ----
+
+    private const val JAVA = "ioqueue Java IoOperation"
+    private const val KOTLIN = "ioqueue Kotlin read/writeFully"
+    private const val EPOLL = "Netty epoll"
+    private const val NIO = "Netty NIO"
+    private const val KTOR = "ktor sockets"
+    private const val JAVA_REUSEPORT = "ioqueue Java IoOperation, SO_REUSEPORT"
+    private const val SAMPLE_ACCEPTOR = "sample MixedEchoServer, acceptor"
+    private const val SAMPLE_REUSEPORT = "sample MixedEchoServer, SO_REUSEPORT"
+
+    private fun echo(trials: Int, scale: Double) {
+        val messages = (30_000 * scale).toLong().coerceAtLeast(1000)
+        val began = System.nanoTime()
+        val allVariants = buildList {
+            for (loops in 1..2) {
+                add(Variant(JAVA, "ioqueue-java", "$loops", loops))
+                add(Variant(KOTLIN, "ioqueue-kotlin", "$loops", loops))
+                add(Variant(EPOLL, "netty-epoll", "$loops", loops))
+                add(Variant(NIO, "netty-nio", "$loops", loops))
+                add(Variant(KTOR, "ktor", "$loops", loops))
+            }
+            add(Variant(JAVA_REUSEPORT, "ioqueue-java", "2-reuseport", 2))
+            add(Variant(SAMPLE_ACCEPTOR, "sample", "2-acceptor", 2))
+            add(Variant(SAMPLE_REUSEPORT, "sample", "2-reuseport", 2))
+        }
+        val kept = System.getenv("IOQUEUE_BENCH_ECHO_FAMILIES")?.split(',')?.toSet()
+        val variants = if (kept == null) allVariants else allVariants.filter { it.family in kept }
+        val families = variants.map { it.family }.distinct().associateWith { Family(it) }
+        val byConnections = try {
+            listOf(64, 256).associateWith { measureAll(variants, families, it, messages, trials) }
+        } finally {
+            families.values.forEach { it.close() }
+        }
+        println("## TCP echo ($MESSAGE_SIZE-byte messages, closed loop, $messages per run; $trials trials, interleaved)")
+        println()
+        println("One load generator for every server: $CLIENT_THREADS platform threads, NIO selectors, each connection sends,")
+        println("waits for the whole echo, records the round trip (HdrHistogram), sends again. Each server family runs in")
+        println("a child JVM of its own. On 2 cores the client's threads compete with the server's loops for the CPU.")
+        println()
+        println("| conns | loops | server | requests/s | p50 µs | p99 µs | ÷ Netty epoll | ÷ ktor |")
+        println("|---|---|---|---|---|---|---|---|")
+        fun perSecond(conns: Int, loops: Int, label: String) =
+            byConnections.getValue(conns).entries.firstOrNull { it.key.loops == loops && it.key.label == label }?.value?.map { it.perSecond() }?.let(::median)
+        for ((conns, results) in byConnections) {
+            for ((v, runs) in results) {
+                val rates = runs.map { it.perSecond() }
+                println("| $conns | ${v.loops} | ${v.label} | ${spread(rates, ::rate)} | ${spread(runs.map { it.p50().toDouble() }, ::micros)} | " +
+                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${ratio(median(rates), perSecond(conns, v.loops, EPOLL))} | " +
+                    "${ratio(median(rates), perSecond(conns, v.loops, KTOR))} |")
+            }
+        }
+        println()
+        println("| ratio of medians, same run | value | target | |")
+        println("|---|---|---|---|")
+        for (conns in byConnections.keys) for (loops in 1..2) {
+            val java = perSecond(conns, loops, JAVA)
+            val kotlin = perSecond(conns, loops, KOTLIN)
+            val epoll = perSecond(conns, loops, EPOLL)
+            target("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Java IoOperation / Netty epoll", java, epoll, 1.0)
+            target("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / Netty epoll", kotlin, epoll, 0.9)
+            target("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / ktor", kotlin, perSecond(conns, loops, KTOR), 2.0)
+        }
+        for (conns in byConnections.keys) {
+            target("$conns conns, 2 loops: Java, acceptor / SO_REUSEPORT", perSecond(conns, 2, JAVA), perSecond(conns, 2, JAVA_REUSEPORT), null)
+            target("$conns conns, 2 loops: sample, acceptor / SO_REUSEPORT", perSecond(conns, 2, SAMPLE_ACCEPTOR), perSecond(conns, 2, SAMPLE_REUSEPORT), null)
+            target("$conns conns: Java IoOperation, 2 loops / 1 loop", perSecond(conns, 2, JAVA), perSecond(conns, 1, JAVA), null)
+        }
+        println()
+        println(String.format(Locale.ROOT, "(echo section: %.0f s)", (System.nanoTime() - began) / 1e9))
+        println()
+    }
+
+    // ---- virtual threads ----
+
+    private const val VT_IOQUEUE = "ioqueue BlockingIo (Sockets.accept fds)"
+    private const val VT_JDK = "JDK ServerSocket/Socket"
+
+    private fun virtualThreads(trials: Int, scale: Double) {
+        val began = System.nanoTime()
+        val messages = (30_000 * scale).toLong().coerceAtLeast(1000)
+        val variants = listOf(Variant(VT_IOQUEUE, "vt-ioqueue", "vt", 0), Variant(VT_JDK, "vt-jdk", "vt", 0))
+        val families = variants.map { it.family }.distinct().associateWith { Family(it) }
+        val byConnections = try {
+            listOf(64, 256).associateWith { measureAll(variants, families, it, messages, trials) }
+        } finally {
+            families.values.forEach { it.close() }
+        }
+        println("## Virtual-thread echo (one virtual thread per connection, blocking read/write; the echo section's client)")
+        println()
+        println("| conns | server | requests/s | p50 µs | p99 µs | ÷ JDK sockets |")
+        println("|---|---|---|---|---|---|")
+        for ((conns, results) in byConnections) {
+            val jdk = results.entries.first { it.key.label == VT_JDK }.value.map { it.perSecond() }.let(::median)
+            for ((v, runs) in results) {
+                val rates = runs.map { it.perSecond() }
+                println("| $conns | ${v.label} | ${spread(rates, ::rate)} | ${spread(runs.map { it.p50().toDouble() }, ::micros)} | " +
+                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${ratio(median(rates), jdk)} |")
+            }
+        }
+        println()
+
+        val rounds = (3 * scale).toInt().coerceAtLeast(1)
+        ParkedThreads.onEventFds(PARKED_THREADS / 10, 1, 0) // warm-up
+        ParkedThreads.onLockSupport(PARKED_THREADS / 10, 1, 0)
+        val onFds = ArrayList<ParkedThreads.Result>()
+        val onUnpark = ArrayList<ParkedThreads.Result>()
+        repeat(trials) { t ->
+            onFds += ParkedThreads.onEventFds(PARKED_THREADS, rounds, t.toLong())
+            onUnpark += ParkedThreads.onLockSupport(PARKED_THREADS, rounds, t.toLong())
+        }
+        println("## $PARKED_THREADS virtual threads, each parked on its own fd, woken in a random order ($rounds rounds a trial)")
+        println()
+        println("Eventfds, one fd each: 10,000 pipes would need 20,000 fds, and `ulimit -n` is 20,000 (hard) here.")
+        println("Pinned: jdk.VirtualThreadPinned events (JFR, threshold 0) over all trials. Probe: a new virtual thread")
+        println("started and joined while all $PARKED_THREADS are parked. Carriers: the scheduler's platform threads seen.")
+        println()
+        println("| parked on | wake-ups/s | ÷ LockSupport | pinned | probe µs | carriers |")
+        println("|---|---|---|---|---|---|")
+        val unparkRate = median(onUnpark.map { it.wakeupsPerSecond() })
+        for ((label, runs) in listOf("BlockingIo.read on an eventfd" to onFds, "LockSupport.park (no fd, reference)" to onUnpark)) {
+            val rates = runs.map { it.wakeupsPerSecond() }
+            println("| $label | ${spread(rates, ::rate)} | ${ratio(median(rates), unparkRate)} | ${runs.sumOf { it.pinned() }} | " +
+                "${spread(runs.map { it.probeNanos().toDouble() }, ::micros)} | ${runs.maxOf { it.carriers() }} |")
+        }
+        println()
+        println("| ratio of medians, same run | value | target | |")
+        println("|---|---|---|---|")
+        for (conns in byConnections.keys) {
+            val results = byConnections.getValue(conns)
+            fun rateOf(label: String) = results.entries.first { it.key.label == label }.value.map { it.perSecond() }.let(::median)
+            target("$conns conns: virtual threads on BlockingIo / on JDK sockets", rateOf(VT_IOQUEUE), rateOf(VT_JDK), 1.0)
+        }
+        val pinned = onFds.sumOf { it.pinned() }
+        println("| pinned carriers, $PARKED_THREADS threads on eventfds | $pinned | 0 | ${if (pinned == 0L) "met" else "MISSED"} |")
+        println()
+        println(String.format(Locale.ROOT, "(virtual-thread section: %.0f s)", (System.nanoTime() - began) / 1e9))
+        println()
+    }
+}
