@@ -11,6 +11,7 @@ import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CyclicBarrier;
+import java.util.function.LongSupplier;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -24,19 +25,27 @@ import org.HdrHistogram.Histogram;
 final class EchoLoad {
     private EchoLoad() {}
 
-    /** One run: requests per second over the whole run, and latency percentiles in nanoseconds. */
-    record Result(long requests, double seconds, long p50, long p99, long mismatches) {
+    /**
+     * One run: requests per second over the whole run, latency percentiles in nanoseconds, and the
+     * CPU time the server's process used meanwhile, per request.
+     */
+    record Result(long requests, double seconds, long p50, long p99, long mismatches, long serverCpuNanos) {
         double perSecond() {
             return requests / seconds;
+        }
+
+        double serverCpuPerRequest() {
+            return (double) serverCpuNanos / requests;
         }
     }
 
     /**
      * Opens {@code connections} connections to {@code server}, echoes {@code messages} messages of
      * {@code size} bytes over them from {@code threads} threads, closes them, and reports. The
-     * connections are made before the clock starts.
+     * connections are made before the clock starts; {@code serverCpu} (nanoseconds of CPU the
+     * server's process has used) is read when it starts and when the last message is back.
      */
-    static Result run(InetSocketAddress server, int connections, int threads, int size, long messages) {
+    static Result run(InetSocketAddress server, int connections, int threads, int size, long messages, LongSupplier serverCpu) {
         List<Driver> drivers = new ArrayList<>();
         CyclicBarrier start = new CyclicBarrier(threads + 1);
         try {
@@ -50,9 +59,11 @@ final class EchoLoad {
             }
             List<Thread> running = new ArrayList<>();
             for (int t = 0; t < threads; t++) running.add(Thread.ofPlatform().name("echo-load-" + t).start(drivers.get(t)));
+            long cpu0 = serverCpu.getAsLong();
             start.await();
             long began = System.nanoTime();
             for (Thread t : running) t.join();
+            long cpu = serverCpu.getAsLong() - cpu0;
             long ended = drivers.stream().mapToLong(d -> d.ended).max().orElseThrow();
             Histogram all = new Histogram(3);
             long mismatches = 0;
@@ -61,11 +72,163 @@ final class EchoLoad {
                 all.add(d.latencies);
                 mismatches += d.mismatches;
             }
-            return new Result(all.getTotalCount(), (ended - began) / 1e9, all.getValueAtPercentile(50), all.getValueAtPercentile(99), mismatches);
+            return new Result(all.getTotalCount(), (ended - began) / 1e9, all.getValueAtPercentile(50), all.getValueAtPercentile(99), mismatches, cpu);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         } finally {
             for (Driver d : drivers) d.close();
+        }
+    }
+
+    /**
+     * Connection churn: {@code concurrency} clients at a time (split over {@code threads} threads),
+     * each connecting, echoing one {@code size}-byte message and closing, until {@code total}
+     * connections were served. Reports connections per second, and the latency from connect to the
+     * echo. (The client closes first, so its ports wait in TIME_WAIT; Linux reuses them for new
+     * loopback connections, net.ipv4.tcp_tw_reuse = 2 by default.)
+     */
+    static Result churn(InetSocketAddress server, int concurrency, int threads, int size, long total, LongSupplier serverCpu) {
+        List<Churner> churners = new ArrayList<>();
+        CyclicBarrier start = new CyclicBarrier(threads + 1);
+        try {
+            for (int t = 0; t < threads; t++) {
+                long quota = total * (t + 1) / threads - total * t / threads;
+                churners.add(new Churner(server, concurrency * (t + 1) / threads - concurrency * t / threads, size, quota, start));
+            }
+            List<Thread> running = new ArrayList<>();
+            for (int t = 0; t < threads; t++) running.add(Thread.ofPlatform().name("echo-churn-" + t).start(churners.get(t)));
+            long cpu0 = serverCpu.getAsLong();
+            start.await();
+            long began = System.nanoTime();
+            for (Thread t : running) t.join();
+            long cpu = serverCpu.getAsLong() - cpu0;
+            long ended = churners.stream().mapToLong(c -> c.ended).max().orElseThrow();
+            Histogram all = new Histogram(3);
+            long mismatches = 0;
+            for (Churner c : churners) {
+                if (c.failure != null) throw new IllegalStateException("the churning client failed against " + server, c.failure);
+                all.add(c.latencies);
+                mismatches += c.mismatches;
+            }
+            return new Result(all.getTotalCount(), (ended - began) / 1e9, all.getValueAtPercentile(50), all.getValueAtPercentile(99), mismatches, cpu);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        } finally {
+            for (Churner c : churners) c.close();
+        }
+    }
+
+    /** One churning client thread: a few connections at a time, each replaced by a new one once its echo is back. */
+    private static final class Churner implements Runnable {
+        private final InetSocketAddress server;
+        private final int slots;
+        private final CyclicBarrier start;
+        private final Selector selector;
+        private final ByteBuffer message;
+        private long unopened;
+        private int open;
+        final Histogram latencies = new Histogram(3);
+        long mismatches;
+        volatile long ended;
+        volatile Throwable failure;
+
+        Churner(InetSocketAddress server, int slots, int size, long quota, CyclicBarrier start) throws IOException {
+            this.server = server;
+            this.slots = slots;
+            this.start = start;
+            this.unopened = quota;
+            this.selector = Selector.open();
+            this.message = ByteBuffer.allocateDirect(size);
+            for (int i = 0; i < size; i++) message.put(i, (byte) (i * 7));
+        }
+
+        @Override
+        public void run() {
+            try {
+                start.await();
+                for (int i = 0; i < slots && unopened > 0; i++) openOne();
+                while (open > 0) selector.select(this::ready);
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                ended = System.nanoTime();
+            }
+        }
+
+        private void openOne() throws IOException {
+            unopened--;
+            open++;
+            SocketChannel channel = SocketChannel.open();
+            channel.configureBlocking(false);
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            Visit v = new Visit(channel, message.capacity(), System.nanoTime());
+            if (channel.connect(server)) v.connected(channel.register(selector, 0, v), message);
+            else channel.register(selector, SelectionKey.OP_CONNECT, v);
+        }
+
+        private void ready(SelectionKey key) {
+            Visit v = (Visit) key.attachment();
+            try {
+                if (key.isConnectable()) {
+                    v.channel.finishConnect();
+                    v.connected(key, message);
+                } else if (key.isWritable()) {
+                    v.flush(key);
+                } else if (key.isReadable() && v.receive()) {
+                    latencies.recordValue(System.nanoTime() - v.began);
+                    if (!v.in.clear().equals(message.clear())) mismatches++;
+                    key.cancel();
+                    v.channel.close();
+                    open--;
+                    if (unopened > 0) openOne();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        void close() {
+            for (SelectionKey k : selector.keys()) {
+                try {
+                    k.channel().close();
+                } catch (IOException ignored) {
+                    // closing what a failed run left open
+                }
+            }
+            try {
+                selector.close();
+            } catch (IOException ignored) {
+                // nothing left to release
+            }
+        }
+    }
+
+    /** One churned connection. */
+    private static final class Visit {
+        final SocketChannel channel;
+        final ByteBuffer in;
+        final long began;
+        private ByteBuffer out;
+
+        Visit(SocketChannel channel, int size, long began) {
+            this.channel = channel;
+            this.in = ByteBuffer.allocate(size);
+            this.began = began;
+        }
+
+        void connected(SelectionKey key, ByteBuffer message) throws IOException {
+            out = message.duplicate().clear();
+            flush(key);
+        }
+
+        void flush(SelectionKey key) throws IOException {
+            channel.write(out);
+            key.interestOps(out.hasRemaining() ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+        }
+
+        boolean receive() throws IOException {
+            if (channel.read(in) < 0) throw new IOException("the server closed " + channel + " before echoing");
+            return !in.hasRemaining();
         }
     }
 

@@ -12,6 +12,7 @@ import dev.ioqueue.kotlin.writeFully
 import java.net.InetAddress
 import java.nio.ByteBuffer
 import java.time.Duration
+import java.util.ArrayDeque
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
@@ -21,7 +22,8 @@ import kotlinx.coroutines.launch
  * The echo server in Kotlin coroutines: one coroutine per connection, `read` then `writeFully` on
  * the loop's dispatcher, on [loops] loops of an [IoQueueGroup]. The first loop accepts and launches
  * each connection's coroutine on the group's next dispatcher, where the fd stays; with [reusePort]
- * each loop accepts on its own SO_REUSEPORT listener instead.
+ * each loop accepts on its own SO_REUSEPORT listener instead. Each loop keeps the buffers of closed
+ * connections for new ones, as the Java server does.
  */
 class KotlinCoroutineEcho(loops: Int, reusePort: Boolean) : AutoCloseable {
     private val group = IoQueueGroup.start(loops, "kotlin-echo")
@@ -49,7 +51,8 @@ class KotlinCoroutineEcho(loops: Int, reusePort: Boolean) : AutoCloseable {
     }
 
     private suspend fun echo(fd: Int) {
-        val buffer = ByteBuffer.allocateDirect(16 * 1024)
+        val free = FREE.get() // this loop's: the coroutine never leaves the loop's thread
+        val buffer = free.poll() ?: ByteBuffer.allocateDirect(16 * 1024)
         try {
             while (true) {
                 buffer.clear()
@@ -61,7 +64,12 @@ class KotlinCoroutineEcho(loops: Int, reusePort: Boolean) : AutoCloseable {
             // the client went away (ECONNRESET, EPIPE)
         } finally {
             Fds.close(fd)
+            free.push(buffer)
         }
+    }
+
+    private companion object {
+        val FREE: ThreadLocal<ArrayDeque<ByteBuffer>> = ThreadLocal.withInitial { ArrayDeque() }
     }
 
     override fun close() {

@@ -8,7 +8,7 @@
 //         the JDK's sockets; 10,000 virtual threads parked on their own eventfds, woken in a
 //         random order (wake-ups/s, pinned carriers)
 //
-// IOQUEUE_BENCH_ECHO_FAMILIES=ioqueue-java,netty-epoll,... keeps only those families' rows (to
+// IOQUEUE_BENCH_ECHO_FAMILIES=ioqueue-java,vt-jdk,... keeps only those server families' rows (to
 // profile or A/B a few), and IOQUEUE_BENCH_SERVER_JVM_ARGS adds JVM options to every server's JVM
 // (e.g. JFR's -XX:StartFlightRecording=...).
 //
@@ -21,6 +21,9 @@
 package dev.ioqueue.benchmarks
 
 import java.io.BufferedReader
+import java.io.IOException
+import java.nio.file.Files
+import java.nio.file.Path
 import java.net.InetAddress
 import java.net.InetSocketAddress
 import java.util.Locale
@@ -30,8 +33,13 @@ object ScaleBench {
     /** The sections this file runs, as --only names them. */
     val SECTIONS = listOf("echo", "vt")
 
+    /** IOQUEUE_BENCH_RAW=1: every echo trial's requests/s and server CPU µs/request on stderr too, for paired comparisons. */
+    private val RAW = System.getenv("IOQUEUE_BENCH_RAW") == "1"
+    /** IOQUEUE_BENCH_ECHO_FAMILIES: the server families to keep (all if unset). */
+    private val kept = System.getenv("IOQUEUE_BENCH_ECHO_FAMILIES")?.split(',')?.toSet()
     private const val CLIENT_THREADS = 2
     private const val MESSAGE_SIZE = 32
+    private const val CHURN_CONCURRENCY = 64
     private const val PARKED_THREADS = 10_000
 
     /** Runs the sections of [only] (null: all of them). */
@@ -55,11 +63,22 @@ object ScaleBench {
             val command = listOf(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xms512m", "-Xmx512m",
                 "-Dslf4j.internal.verbosity=ERROR") + extra + listOf("-cp", System.getProperty("java.class.path"), "dev.ioqueue.benchmarks.EchoServerProcessKt", name)
             process = ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start()
-            val line = BufferedReader(process.inputReader()).readLine() ?: error("the $name servers did not start")
+            val reader = BufferedReader(process.inputReader())
+            // Skip what the JVM may print first (JFR's startup notice, with its options).
+            val line = generateSequence { reader.readLine() }.firstOrNull { it.startsWith("PORTS ") } ?: error("the $name servers did not start")
             ports = line.removePrefix("PORTS ").split(' ').associate { it.substringBefore('=') to it.substringAfter('=').toInt() }
         }
 
-        fun pid(): Long = process.pid()
+        /** CPU time every live thread of the process has used so far, in nanoseconds (schedstat: exact, not in ticks). */
+        fun cpuNanos(): Long = Files.list(Path.of("/proc/${process.pid()}/task")).use { tasks ->
+            tasks.mapToLong { task ->
+                try {
+                    Files.readString(task.resolve("schedstat")).substringBefore(' ').toLong()
+                } catch (_: IOException) {
+                    0L // the thread ended meanwhile
+                }
+            }.sum()
+        }
 
         override fun close() {
             process.outputStream.close()
@@ -71,14 +90,23 @@ object ScaleBench {
 
     private fun Map<String, Family>.address(v: Variant) = InetSocketAddress(InetAddress.getLoopbackAddress(), getValue(v.family).ports.getValue(v.server))
 
-    /** Each variant once, short, to compile both sides; then [trials] rounds of every variant in turn. */
-    private fun measureAll(variants: List<Variant>, families: Map<String, Family>, connections: Int, messages: Long, trials: Int): Map<Variant, List<EchoLoad.Result>> {
-        for (v in variants) EchoLoad.run(families.address(v), connections, CLIENT_THREADS, MESSAGE_SIZE, messages / 2)
+    /** The closed-loop echo of [messages] messages over [connections] connections. */
+    private fun Map<String, Family>.echo(v: Variant, connections: Int, messages: Long): EchoLoad.Result =
+        EchoLoad.run(address(v), connections, CLIENT_THREADS, MESSAGE_SIZE, messages, getValue(v.family)::cpuNanos)
+
+    /** [total] connections, [CHURN_CONCURRENCY] at a time, each echoing one message. */
+    private fun Map<String, Family>.churn(v: Variant, total: Long): EchoLoad.Result =
+        EchoLoad.churn(address(v), CHURN_CONCURRENCY, CLIENT_THREADS, MESSAGE_SIZE, total, getValue(v.family)::cpuNanos)
+
+    /** Each variant once at half size, to compile both sides; then [trials] rounds of every variant in turn. */
+    private fun measureAll(variants: List<Variant>, trials: Int, what: String, run: (Variant, Double) -> EchoLoad.Result): Map<Variant, List<EchoLoad.Result>> {
+        for (v in variants) run(v, 0.5)
         val results = variants.associateWith { ArrayList<EchoLoad.Result>() }
         repeat(trials) {
             for (v in variants) {
-                val r = EchoLoad.run(families.address(v), connections, CLIENT_THREADS, MESSAGE_SIZE, messages)
+                val r = run(v, 1.0)
                 check(r.mismatches() == 0L) { "${v.label} echoed wrong bytes" }
+                if (RAW) System.err.println(String.format(Locale.ROOT, "raw %s %s/%s %.0f %.2f", what, v.family, v.server, r.perSecond(), r.serverCpuPerRequest() / 1e3))
                 results.getValue(v) += r
             }
         }
@@ -94,6 +122,8 @@ object ScaleBench {
     }
 
     private fun micros(nanos: Double) = String.format(Locale.ROOT, "%.0f", nanos / 1e3)
+
+    private fun cpu(nanos: Double) = String.format(Locale.ROOT, "%.1f", nanos / 1e3)
 
     /** "median (min–max)" of [values], each shown by [unit]. */
     private fun spread(values: List<Double>, unit: (Double) -> String) = "${unit(median(values))} (${unit(values.min())}–${unit(values.max())})"
@@ -137,11 +167,16 @@ object ScaleBench {
             add(Variant(SAMPLE_ACCEPTOR, "sample", "2-acceptor", 2))
             add(Variant(SAMPLE_REUSEPORT, "sample", "2-reuseport", 2))
         }
-        val kept = System.getenv("IOQUEUE_BENCH_ECHO_FAMILIES")?.split(',')?.toSet()
         val variants = if (kept == null) allVariants else allVariants.filter { it.family in kept }
         val families = variants.map { it.family }.distinct().associateWith { Family(it) }
-        val byConnections = try {
-            listOf(64, 256).associateWith { measureAll(variants, families, it, messages, trials) }
+        // Not the sample: it allocates a 64 KiB direct buffer per connection, and freeing them
+        // through the GC (System.gc() once the direct-memory limit is reached) dominates its churn.
+        val churnVariants = variants.filter { it.loops == 2 && it.label in setOf(JAVA, JAVA_REUSEPORT, EPOLL) }
+        val connectionsPerRun = (4_000 * scale).toLong().coerceAtLeast(200)
+        val (byConnections, churned) = try {
+            listOf(64, 256).associateWith { conns ->
+                measureAll(variants, trials, "$conns") { v, part -> families.echo(v, conns, (messages * part).toLong()) }
+            } to measureAll(churnVariants, trials, "churn") { v, part -> families.churn(v, (connectionsPerRun * part).toLong()) }
         } finally {
             families.values.forEach { it.close() }
         }
@@ -150,16 +185,21 @@ object ScaleBench {
         println("One load generator for every server: $CLIENT_THREADS platform threads, NIO selectors, each connection sends,")
         println("waits for the whole echo, records the round trip (HdrHistogram), sends again. Each server family runs in")
         println("a child JVM of its own. On 2 cores the client's threads compete with the server's loops for the CPU.")
+        println("Server CPU: what the server's JVM used (all its threads, from /proc schedstat) between the first message and")
+        println("the last echo, per request: steadier than requests/s when other work shares the machine.")
         println()
-        println("| conns | loops | server | requests/s | p50 µs | p99 µs | ÷ Netty epoll | ÷ ktor |")
-        println("|---|---|---|---|---|---|---|---|")
-        fun perSecond(conns: Int, loops: Int, label: String) =
-            byConnections.getValue(conns).entries.firstOrNull { it.key.loops == loops && it.key.label == label }?.value?.map { it.perSecond() }?.let(::median)
+        println("| conns | loops | server | requests/s | p50 µs | p99 µs | server CPU µs/request | ÷ Netty epoll | ÷ ktor |")
+        println("|---|---|---|---|---|---|---|---|---|")
+        fun runs(conns: Int, loops: Int, label: String) =
+            byConnections.getValue(conns).entries.firstOrNull { it.key.loops == loops && it.key.label == label }?.value
+        fun perSecond(conns: Int, loops: Int, label: String) = runs(conns, loops, label)?.map { it.perSecond() }?.let(::median)
+        fun cpuPerRequest(conns: Int, loops: Int, label: String) = runs(conns, loops, label)?.map { it.serverCpuPerRequest() }?.let(::median)
         for ((conns, results) in byConnections) {
             for ((v, runs) in results) {
                 val rates = runs.map { it.perSecond() }
                 println("| $conns | ${v.loops} | ${v.label} | ${spread(rates, ::rate)} | ${spread(runs.map { it.p50().toDouble() }, ::micros)} | " +
-                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${ratio(median(rates), perSecond(conns, v.loops, EPOLL))} | " +
+                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpu)} | " +
+                    "${ratio(median(rates), perSecond(conns, v.loops, EPOLL))} | " +
                     "${ratio(median(rates), perSecond(conns, v.loops, KTOR))} |")
             }
         }
@@ -174,12 +214,34 @@ object ScaleBench {
             target("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / Netty epoll", kotlin, epoll, 0.9)
             target("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / ktor", kotlin, perSecond(conns, loops, KTOR), 2.0)
         }
+        for (conns in byConnections.keys) for (loops in 1..2) {
+            // Server CPU per request is the steadier measure on a busy 2-core machine: peer's / ours, above 1 = ours is cheaper.
+            val at = "$conns conns, $loops loop${if (loops > 1) "s" else ""}: server CPU per request,"
+            target("$at Netty epoll / Java IoOperation", cpuPerRequest(conns, loops, EPOLL), cpuPerRequest(conns, loops, JAVA), null)
+            target("$at Netty epoll / Kotlin", cpuPerRequest(conns, loops, EPOLL), cpuPerRequest(conns, loops, KOTLIN), null)
+        }
         for (conns in byConnections.keys) {
-            target("$conns conns, 2 loops: Java, acceptor / SO_REUSEPORT", perSecond(conns, 2, JAVA), perSecond(conns, 2, JAVA_REUSEPORT), null)
-            target("$conns conns, 2 loops: sample, acceptor / SO_REUSEPORT", perSecond(conns, 2, SAMPLE_ACCEPTOR), perSecond(conns, 2, SAMPLE_REUSEPORT), null)
-            target("$conns conns: Java IoOperation, 2 loops / 1 loop", perSecond(conns, 2, JAVA), perSecond(conns, 1, JAVA), null)
+            target("$conns conns, 2 loops: Java, acceptor / SO_REUSEPORT, requests/s", perSecond(conns, 2, JAVA), perSecond(conns, 2, JAVA_REUSEPORT), null)
+            target("$conns conns, 2 loops: Java, SO_REUSEPORT / acceptor, server CPU per request", cpuPerRequest(conns, 2, JAVA_REUSEPORT), cpuPerRequest(conns, 2, JAVA), null)
+            target("$conns conns, 2 loops: sample, acceptor / SO_REUSEPORT, requests/s", perSecond(conns, 2, SAMPLE_ACCEPTOR), perSecond(conns, 2, SAMPLE_REUSEPORT), null)
+            target("$conns conns, 2 loops: sample, SO_REUSEPORT / acceptor, server CPU per request", cpuPerRequest(conns, 2, SAMPLE_REUSEPORT), cpuPerRequest(conns, 2, SAMPLE_ACCEPTOR), null)
+            target("$conns conns: Java IoOperation, 2 loops / 1 loop, requests/s", perSecond(conns, 2, JAVA), perSecond(conns, 1, JAVA), null)
         }
         println()
+        if (churned.isNotEmpty()) {
+            println("## Connection churn, 2 loops ($CHURN_CONCURRENCY clients at a time: connect, echo one message, close; $connectionsPerRun connections per run)")
+            println()
+            println("What tells the two ways of spreading connections apart: with a fixed set of connections (above) no")
+            println("accept happens while the clock runs. Latency: from connect to the echo.")
+            println()
+            println("| server | connections/s | p50 µs | p99 µs | server CPU µs/connection |")
+            println("|---|---|---|---|---|")
+            for ((v, runs) in churned) {
+                println("| ${v.label} | ${spread(runs.map { it.perSecond() }, ::rate)} | ${spread(runs.map { it.p50().toDouble() }, ::micros)} | " +
+                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpu)} |")
+            }
+            println()
+        }
         println(String.format(Locale.ROOT, "(echo section: %.0f s)", (System.nanoTime() - began) / 1e9))
         println()
     }
@@ -192,23 +254,25 @@ object ScaleBench {
     private fun virtualThreads(trials: Int, scale: Double) {
         val began = System.nanoTime()
         val messages = (30_000 * scale).toLong().coerceAtLeast(1000)
-        val variants = listOf(Variant(VT_IOQUEUE, "vt-ioqueue", "vt", 0), Variant(VT_JDK, "vt-jdk", "vt", 0))
+        val variants = listOf(Variant(VT_IOQUEUE, "vt-ioqueue", "vt", 0), Variant(VT_JDK, "vt-jdk", "vt", 0)).filter { kept == null || it.family in kept }
         val families = variants.map { it.family }.distinct().associateWith { Family(it) }
         val byConnections = try {
-            listOf(64, 256).associateWith { measureAll(variants, families, it, messages, trials) }
+            listOf(64, 256).associateWith { conns ->
+                measureAll(variants, trials, "vt$conns") { v, part -> families.echo(v, conns, (messages * part).toLong()) }
+            }
         } finally {
             families.values.forEach { it.close() }
         }
         println("## Virtual-thread echo (one virtual thread per connection, blocking read/write; the echo section's client)")
         println()
-        println("| conns | server | requests/s | p50 µs | p99 µs | ÷ JDK sockets |")
-        println("|---|---|---|---|---|---|")
+        println("| conns | server | requests/s | p50 µs | p99 µs | server CPU µs/request | ÷ JDK sockets |")
+        println("|---|---|---|---|---|---|---|")
         for ((conns, results) in byConnections) {
-            val jdk = results.entries.first { it.key.label == VT_JDK }.value.map { it.perSecond() }.let(::median)
+            val jdk = results.entries.firstOrNull { it.key.label == VT_JDK }?.value?.map { it.perSecond() }?.let(::median)
             for ((v, runs) in results) {
                 val rates = runs.map { it.perSecond() }
                 println("| $conns | ${v.label} | ${spread(rates, ::rate)} | ${spread(runs.map { it.p50().toDouble() }, ::micros)} | " +
-                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${ratio(median(rates), jdk)} |")
+                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpu)} | ${ratio(median(rates), jdk)} |")
             }
         }
         println()
@@ -241,7 +305,7 @@ object ScaleBench {
         println("|---|---|---|---|")
         for (conns in byConnections.keys) {
             val results = byConnections.getValue(conns)
-            fun rateOf(label: String) = results.entries.first { it.key.label == label }.value.map { it.perSecond() }.let(::median)
+            fun rateOf(label: String) = results.entries.firstOrNull { it.key.label == label }?.value?.map { it.perSecond() }?.let(::median)
             target("$conns conns: virtual threads on BlockingIo / on JDK sockets", rateOf(VT_IOQUEUE), rateOf(VT_JDK), 1.0)
         }
         val pinned = onFds.sumOf { it.pinned() }
