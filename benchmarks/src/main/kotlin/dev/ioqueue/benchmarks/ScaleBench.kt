@@ -10,7 +10,7 @@
 //
 // IOQUEUE_BENCH_ECHO_FAMILIES=ioqueue-java,vt-jdk,... keeps only those server families' rows (to
 // profile or A/B a few), and IOQUEUE_BENCH_SERVER_JVM_ARGS adds JVM options to every server's JVM
-// (e.g. JFR's -XX:StartFlightRecording=...).
+// (e.g. JFR's -XX:StartFlightRecording=...); IOQUEUE_BENCH_ECHO_CONNECTIONS=256 keeps one count.
 //
 // Each server family runs in a child JVM of its own, started once and kept for every trial: the
 // servers' JIT profiles and garbage stay apart from each other and from the load generator, which
@@ -35,6 +35,9 @@ object ScaleBench {
 
     /** IOQUEUE_BENCH_RAW=1: every echo trial's requests/s and server CPU µs/request on stderr too, for paired comparisons. */
     private val RAW = System.getenv("IOQUEUE_BENCH_RAW") == "1"
+    /** IOQUEUE_BENCH_ECHO_CONNECTIONS=256: only those connection counts (64 and 256 if unset). */
+    private val connectionCounts = System.getenv("IOQUEUE_BENCH_ECHO_CONNECTIONS")?.split(',')?.map(String::toInt) ?: listOf(64, 256)
+
     /** IOQUEUE_BENCH_ECHO_FAMILIES: the server families to keep (all if unset). */
     private val kept = System.getenv("IOQUEUE_BENCH_ECHO_FAMILIES")?.split(',')?.toSet()
     private const val CLIENT_THREADS = 2
@@ -66,6 +69,8 @@ object ScaleBench {
             val reader = BufferedReader(process.inputReader())
             // Skip what the JVM may print first (JFR's startup notice, with its options).
             val line = generateSequence { reader.readLine() }.firstOrNull { it.startsWith("PORTS ") } ?: error("the $name servers did not start")
+            // Drained from now on (to our stderr), or diagnostics such as -XX:+PrintCompilation fill the pipe and stall the servers.
+            Thread.ofPlatform().daemon().name("$name-stdout").start { reader.lines().forEach(System.err::println) }
             ports = line.removePrefix("PORTS ").split(' ').associate { it.substringBefore('=') to it.substringAfter('=').toInt() }
         }
 
@@ -174,7 +179,7 @@ object ScaleBench {
         val churnVariants = variants.filter { it.loops == 2 && it.label in setOf(JAVA, JAVA_REUSEPORT, EPOLL) }
         val connectionsPerRun = (4_000 * scale).toLong().coerceAtLeast(200)
         val (byConnections, churned) = try {
-            listOf(64, 256).associateWith { conns ->
+            connectionCounts.associateWith { conns ->
                 measureAll(variants, trials, "$conns") { v, part -> families.echo(v, conns, (messages * part).toLong()) }
             } to measureAll(churnVariants, trials, "churn") { v, part -> families.churn(v, (connectionsPerRun * part).toLong()) }
         } finally {
@@ -257,7 +262,7 @@ object ScaleBench {
         val variants = listOf(Variant(VT_IOQUEUE, "vt-ioqueue", "vt", 0), Variant(VT_JDK, "vt-jdk", "vt", 0)).filter { kept == null || it.family in kept }
         val families = variants.map { it.family }.distinct().associateWith { Family(it) }
         val byConnections = try {
-            listOf(64, 256).associateWith { conns ->
+            connectionCounts.associateWith { conns ->
                 measureAll(variants, trials, "vt$conns") { v, part -> families.echo(v, conns, (messages * part).toLong()) }
             }
         } finally {
