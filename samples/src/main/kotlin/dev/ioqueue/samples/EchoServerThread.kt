@@ -106,9 +106,9 @@ class EchoServerThread(
     /** What the server did so far. */
     val stats = EchoStats()
     private val failure = AtomicReference<Throwable?>()
-    private val group = AtomicInteger().let { next ->
-        IoQueueGroup.start(loops, { r -> Thread(r, if (loops == 1) threadName else "$threadName-${next.getAndIncrement()}") }) { _, t -> failed(t) }
-    }
+    /** The loop threads' names, in order. (Kept: kotlinx's debug mode renames a thread while a coroutine runs.) */
+    val threadNames: List<String> = if (loops == 1) listOf(threadName) else List(loops) { "$threadName-$it" }
+    private val group = AtomicInteger().let { next -> IoQueueGroup.start(loops, { r -> Thread(r, threadNames[next.getAndIncrement()]) }) { _, t -> failed(t) } }
     private val stopped = AtomicBoolean()
     private val root = SupervisorJob()
     private val scope = CoroutineScope(root + CoroutineExceptionHandler { _, t -> failed(t) })
@@ -144,9 +144,6 @@ class EchoServerThread(
     private fun failed(t: Throwable) {
         if (t !is CancellationException) failure.compareAndSet(null, t)
     }
-
-    /** The loop threads' names, in order. */
-    val threadNames: List<String> get() = group.queues().map { it.owner().name }
 
     /** Waits until the server has seen every accepted connection end. */
     fun awaitAllClosed() {
