@@ -50,9 +50,27 @@ public final class Sockets {
      *     has; the detail names the address
      */
     public static int listenTcp(InetAddress address, int port, int backlog) {
+        return listenTcp(address, port, backlog, false);
+    }
+
+    /**
+     * {@link #listenTcp(InetAddress, int, int)}, and with {@code reusePort} also SO_REUSEPORT: then
+     * several sockets, each made with {@code reusePort}, may listen on the same address and port
+     * (bind the first to port 0, the others to its {@link #localPort}), and the kernel spreads new
+     * connections over them by a hash of the client's address and port, so each of N loops can
+     * accept on its own socket. Linux lets only sockets of the same user share a port this way.
+     *
+     * <p>Thread-safe: four or five syscalls (socket, setsockopt for each option, bind, listen) on
+     * the socket it makes.
+     *
+     * @throws IllegalArgumentException as {@link #listenTcp(InetAddress, int, int)}
+     * @throws SyscallException as {@link #listenTcp(InetAddress, int, int)}; {@code bind} fails
+     *     with EADDRINUSE if a socket already bound there was made without SO_REUSEPORT
+     */
+    public static int listenTcp(InetAddress address, int port, int backlog, boolean reusePort) {
         SockAddr sa = inet("listenTcp", address, port);
         checkBacklog("listenTcp", backlog);
-        return listen(sa, backlog, describe(address, port), true);
+        return listen(sa, backlog, describe(address, port), true, reusePort);
     }
 
     /**
@@ -138,7 +156,7 @@ public final class Sockets {
     public static int listenUnix(Path path, int backlog) {
         SockAddr sa = SockAddr.unixPath(pathBytes("listenUnix", path));
         checkBacklog("listenUnix", backlog);
-        return listen(sa, backlog, shortened(path.toString()), false);
+        return listen(sa, backlog, shortened(path.toString()), false, false);
     }
 
     /**
@@ -172,7 +190,7 @@ public final class Sockets {
     public static int listenUnixAbstract(String name, int backlog) {
         SockAddr sa = SockAddr.unixAbstract(abstractBytes("listenUnixAbstract", name));
         checkBacklog("listenUnixAbstract", backlog);
-        return listen(sa, backlog, "@" + name, false);
+        return listen(sa, backlog, "@" + name, false, false);
     }
 
     /**
@@ -242,8 +260,8 @@ public final class Sockets {
 
     // ---- the steps ----
 
-    /** socket, (SO_REUSEADDR,) bind, listen; the socket is closed if any of them fails. */
-    private static int listen(SockAddr address, int backlog, String where, boolean reuseAddress) {
+    /** socket, (SO_REUSEADDR,) (SO_REUSEPORT,) bind, listen; the socket is closed if any of them fails. */
+    private static int listen(SockAddr address, int backlog, String where, boolean reuseAddress, boolean reusePort) {
         MemorySegment errno = Native.threadErrno();
         int fd = socket(address.family(), errno);
         boolean listening = false;
@@ -251,6 +269,10 @@ public final class Sockets {
             if (reuseAddress) {
                 int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, errno);
                 if (r < 0) throw new SyscallException("setsockopt(SO_REUSEADDR)", -r, where + CLOSED);
+            }
+            if (reusePort) {
+                int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEPORT, 1, errno);
+                if (r < 0) throw new SyscallException("setsockopt(SO_REUSEPORT)", fd, -r, where);
             }
             int r = SocketCalls.bind(fd, address, errno);
             if (r < 0) throw new SyscallException("bind", -r, where + bindHint(address, -r) + CLOSED);

@@ -1,4 +1,4 @@
-// The benchmark harness: ./bench [--trials N] [--scale F]
+// The benchmark harness: ./bench [--trials N] [--scale F] [--only SECTION,...]
 //
 // Runs every workload on ioqueue and on its peers in this one run, repeats each trial (at least 5,
 // interleaved across variants so machine noise hits all of them alike), and prints medians with the
@@ -10,6 +10,8 @@
 //   hand-off tasks posted from another thread: execute() vs ThreadPoolExecutor, newSingleThreadContext
 //   timers   100k coroutines delaying 0-50 ms: queue dispatcher vs newSingleThreadContext
 //   memory   heap per idle Java waiter and per coroutine suspended in awaitRead, 8000 idle pipes
+//   echo, vt TCP echo servers on 1 and 2 loops, virtual threads: see ScaleBench.kt
+// --only picks sections: "ring" (ring, hand-off, timers, memory and their targets, as one), "echo", "vt".
 package dev.ioqueue.benchmarks
 
 import java.nio.file.Files
@@ -74,6 +76,14 @@ fun main(args: Array<String>) {
     val argv = args.flatMap { it.split(' ').filter(String::isNotBlank) }
     val trials = argv.indexOf("--trials").let { if (it >= 0) argv[it + 1].toInt() else 5 }
     val scale = argv.indexOf("--scale").let { if (it >= 0) argv[it + 1].toDouble() else 1.0 }
+    val only = argv.indexOf("--only").let { if (it >= 0) argv[it + 1].split(',').filter(String::isNotBlank).toSet() else null }
+    only?.let { require((listOf("ring") + ScaleBench.SECTIONS).containsAll(it)) { "--only takes ring, ${ScaleBench.SECTIONS.joinToString()}; not $it" } }
+    if (only != null && "ring" !in only) {
+        println("# ioqueue benchmarks, ${LocalDate.now()}, JDK ${Runtime.version()}, ${Runtime.getRuntime().availableProcessors()} cores, $trials trials, scale $scale, only $only")
+        println()
+        ScaleBench.run(only, trials, scale)
+        return
+    }
     val began = System.nanoTime()
     val cRing = compileC("ring_epoll.c", "ring_epoll")
     val idleThread = cRing?.let { compileC("idle_thread.c", "idle_thread.so", "-shared", "-fPIC", "-pthread") }
@@ -222,6 +232,7 @@ fun main(args: Array<String>) {
     row("execute() / ThreadPoolExecutor", handoffSamples.getValue("ioqueue execute()").median, handoffSamples.getValue("ThreadPoolExecutor (1 thread)").median, 1.0)
     println(String.format(Locale.ROOT, "| heap per idle Java waiter | %.0f bytes | ≤ 200 bytes | %s |", javaBytes.median, if (javaBytes.median <= 200) "met" else "MISSED"))
     println()
+    ScaleBench.run(only, trials, scale)
     println(String.format(Locale.ROOT, "(whole run: %.0f s)", (System.nanoTime() - began) / 1e9))
 }
 

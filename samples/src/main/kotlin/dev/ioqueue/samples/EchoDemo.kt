@@ -5,11 +5,12 @@
 //   ./demo --serve 7000    keeps serving 127.0.0.1:7000 for outside clients (nc, socat, telnet)
 //   ./demo --serve [::1]:7000        the same on IPv6 (any IPv6 literal in brackets)
 //   ./demo --serve unix:/tmp/echo    the same on a Unix domain socket (socat - UNIX-CONNECT:/tmp/echo)
+//   ./demo --loops 2       the same server spread over 2 loop threads (either form above): the first
+//                          loop accepts and hands each connection to the next loop; with --reuseport
+//                          each loop accepts on its own SO_REUSEPORT listener instead (TCP only)
 package dev.ioqueue.samples
 
-import dev.ioqueue.Sockets
 import dev.ioqueue.SyscallException
-import dev.ioqueue.kotlin.runIoQueue
 import java.io.DataInputStream
 import java.net.Inet6Address
 import java.net.InetAddress
@@ -23,17 +24,37 @@ import java.util.concurrent.ThreadLocalRandom
 import kotlin.system.exitProcess
 
 fun main(args: Array<String>) {
-    val argv = args.flatMap { it.split(' ').filter(String::isNotBlank) }
-    when {
-        argv.isEmpty() -> exitProcess(if (runDemo(clients = 16, seconds = 3.0).ok) 0 else 1)
-        argv[0] == "--serve" && argv.size == 2 -> serveForever(parseServeAddress(argv[1]) ?: usage())
-        else -> usage()
+    val options = parseDemoArgs(args.flatMap { it.split(' ').filter(String::isNotBlank) }) ?: usage()
+    when (val address = options.serve) {
+        null -> exitProcess(if (runDemo(clients = 16, seconds = 3.0, loops = options.loops, strategy = options.strategy).ok) 0 else 1)
+        else -> serveForever(address, options.loops, options.strategy)
     }
 }
 
 private fun usage(): Nothing {
-    System.err.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH]")
+    System.err.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH]") // --loops N [--reuseport | --acceptor] too: see the top of this file
     exitProcess(2)
+}
+
+/** What the demo's arguments ask for: where to serve (null: run the demo), on how many loops, spread how. */
+data class DemoOptions(val serve: EchoAddress?, val loops: Int = 1, val strategy: LoopStrategy = LoopStrategy.DEFAULT)
+
+/** `[--serve ADDRESS] [--loops N] [--reuseport | --acceptor]`, in any order; null for anything else. */
+fun parseDemoArgs(argv: List<String>): DemoOptions? {
+    var options = DemoOptions(null)
+    var i = 0
+    while (i < argv.size) {
+        when (argv[i]) {
+            "--serve" -> options = options.copy(serve = argv.getOrNull(++i)?.let(::parseServeAddress) ?: return null)
+            "--loops" -> options = options.copy(loops = argv.getOrNull(++i)?.toIntOrNull()?.takeIf { it in 1..1024 } ?: return null)
+            "--reuseport" -> options = options.copy(strategy = LoopStrategy.REUSEPORT)
+            "--acceptor" -> options = options.copy(strategy = LoopStrategy.ACCEPTOR)
+            else -> return null
+        }
+        i++
+    }
+    if (options.strategy == LoopStrategy.REUSEPORT && options.serve is EchoAddress.Unix) return null
+    return options
 }
 
 /**
@@ -63,9 +84,9 @@ private fun ipv6Literal(bracketed: String): InetAddress? =
         null
     }
 
-private fun serveForever(address: EchoAddress) {
-    val listenFd = try {
-        address.listen()
+private fun serveForever(address: EchoAddress, loops: Int, strategy: LoopStrategy) {
+    val server = try {
+        EchoServerThread(address, loops = loops, strategy = strategy)
     } catch (e: IllegalArgumentException) {
         System.err.println("./demo: ${e.message}")
         exitProcess(2)
@@ -74,19 +95,20 @@ private fun serveForever(address: EchoAddress) {
         exitProcess(1)
     }
     if (address is EchoAddress.Unix) Runtime.getRuntime().addShutdownHook(Thread { Files.deleteIfExists(address.path) })
-    val bound = Sockets.localAddress(listenFd)?.let { EchoAddress.Tcp(it.address, it.port) } ?: address
-    println("ioqueue mixed echo server on $bound, thread ${Thread.currentThread().name}; Ctrl-C stops it")
-    runIoQueue { MixedEchoServer(listenFd).serve() }
+    val bound = server.inetAddress?.let { EchoAddress.Tcp(it.address, it.port) } ?: address
+    val how = if (loops == 1) "" else " (${strategy.name.lowercase(Locale.ROOT)})"
+    println("ioqueue mixed echo server on $bound, thread${if (loops == 1) "" else "s"} ${server.threadNames.joinToString()}$how; Ctrl-C stops it")
+    Thread.currentThread().join() // the loops serve until the process is stopped
 }
 
 /** What one demo run measured on the client side. */
-class DemoResult(val roundTrips: Long, val bytes: Long, val mismatches: Long, val seconds: Double, val stats: EchoStats) {
-    val ok: Boolean get() = mismatches == 0L && roundTrips > 0 && stats.threadCount() == 1
+class DemoResult(val roundTrips: Long, val bytes: Long, val mismatches: Long, val seconds: Double, val stats: EchoStats, val loops: Int = 1) {
+    val ok: Boolean get() = mismatches == 0L && roundTrips > 0 && stats.threadCount() == loops
 }
 
-/** Starts the server on its own loop thread, drives it with [clients] TCP clients, stops it, reports. */
-fun runDemo(clients: Int, seconds: Double, print: Boolean = true): DemoResult {
-    val server = EchoServerThread()
+/** Starts the server on [loops] loop threads of its own, drives it with [clients] TCP clients, stops it, reports. */
+fun runDemo(clients: Int, seconds: Double, print: Boolean = true, loops: Int = 1, strategy: LoopStrategy = LoopStrategy.DEFAULT): DemoResult {
+    val server = EchoServerThread(loops = loops, strategy = strategy)
     val deadline = System.nanoTime() + (seconds * 1e9).toLong()
     val results = (0 until clients).map {
         CompletableFuture.supplyAsync({ echoClient(server.port, deadline) }, { r -> Thread(r, "client").start() })
@@ -94,8 +116,8 @@ fun runDemo(clients: Int, seconds: Double, print: Boolean = true): DemoResult {
     val perClient = results.map { it.join() }
     server.awaitAllClosed()
     server.stop() // from this thread: the dispatcher hops the cancellation onto the loop
-    val result = DemoResult(perClient.sumOf { it[0] }, perClient.sumOf { it[1] }, perClient.sumOf { it[2] }, seconds, server.stats)
-    if (print) printReport(result, clients)
+    val result = DemoResult(perClient.sumOf { it[0] }, perClient.sumOf { it[1] }, perClient.sumOf { it[2] }, seconds, server.stats, loops)
+    if (print) printReport(result, clients, strategy)
     return result
 }
 
@@ -124,11 +146,12 @@ private fun echoClient(port: Int, deadline: Long): LongArray {
     return longArrayOf(trips, bytes, mismatches)
 }
 
-private fun printReport(r: DemoResult, clients: Int) {
+private fun printReport(r: DemoResult, clients: Int, strategy: LoopStrategy) {
     val conns = r.stats.connections()
     val kotlin = conns.count { it.kind == EchoStats.Kind.KOTLIN_COROUTINE }
     val java = conns.count { it.kind == EchoStats.Kind.JAVA_CALLBACK }
-    println("ioqueue mixed echo demo: $clients TCP clients on 127.0.0.1 for ${r.seconds} s against one server thread")
+    val against = if (r.loops == 1) "one server thread" else "${r.loops} server loops (${strategy.name.lowercase(Locale.ROOT)})"
+    println("ioqueue mixed echo demo: $clients TCP clients on 127.0.0.1 for ${r.seconds} s against $against")
     println(String.format(Locale.ROOT, "  connections   %d  (%d Kotlin coroutines, %d Java IoOperations)", conns.size, kotlin, java))
     println(String.format(Locale.ROOT, "  round trips   %d  (%.0f/s)", r.roundTrips, r.roundTrips / r.seconds))
     println(String.format(Locale.ROOT, "  bytes echoed  %.1f MiB, mismatches %d", r.bytes / 1048576.0, r.mismatches))

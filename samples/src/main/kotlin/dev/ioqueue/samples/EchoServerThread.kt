@@ -2,17 +2,25 @@ package dev.ioqueue.samples
 
 import dev.ioqueue.Fds
 import dev.ioqueue.IoQueue
+import dev.ioqueue.IoQueueGroup
 import dev.ioqueue.Sockets
-import dev.ioqueue.kotlin.runIoQueue
+import dev.ioqueue.kotlin.dispatcher
 import java.net.Inet6Address
 import java.net.InetAddress
 import java.net.InetSocketAddress
 import java.nio.file.Files
 import java.nio.file.Path
+import java.time.Duration
+import java.util.IdentityHashMap
 import java.util.concurrent.CompletableFuture
+import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicReference
 import kotlinx.coroutines.CancellationException
-import kotlinx.coroutines.Job
-import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.CoroutineExceptionHandler
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.launch
 
 /** Where an echo server listens: TCP on an IP address (v4 or v6), or a Unix domain socket file. */
 sealed interface EchoAddress {
@@ -26,10 +34,13 @@ sealed interface EchoAddress {
         override fun toString() = "unix:$path"
     }
 
-    /** A listening, non-blocking socket here. Thread-safe. */
-    fun listen(backlog: Int = 1024): Int = when (this) {
-        is Tcp -> Sockets.listenTcp(ip, port, backlog)
-        is Unix -> Sockets.listenUnix(path, backlog)
+    /** A listening, non-blocking socket here, with SO_REUSEPORT if [reusePort] (TCP only). Thread-safe. */
+    fun listen(backlog: Int = 1024, reusePort: Boolean = false): Int = when (this) {
+        is Tcp -> Sockets.listenTcp(ip, port, backlog, reusePort)
+        is Unix -> {
+            require(!reusePort) { "SO_REUSEPORT spreads TCP connections only, not $this" }
+            Sockets.listenUnix(path, backlog)
+        }
     }
 
     companion object {
@@ -38,46 +49,100 @@ sealed interface EchoAddress {
     }
 }
 
+/** How an [EchoServerThread] of several loops spreads connections over them. */
+enum class LoopStrategy {
+    /**
+     * One listener; the first loop accepts and hands each connection to the group's next loop
+     * (round-robin, itself included), which serves it from then on: every loop gets its exact share.
+     */
+    ACCEPTOR,
+
+    /**
+     * One SO_REUSEPORT listener per loop, all on the same port, each loop accepting its own: the
+     * kernel picks the listener by a hash of the client's address and port, so the shares are only
+     * even on average. TCP only.
+     */
+    REUSEPORT;
+
+    companion object {
+        /**
+         * What `--loops N` uses: ACCEPTOR. With a fixed set of connections the two ways measured the
+         * same in `./bench --only echo` (2 loops, 64 and 256 connections: 0.95 to 1.02 of each
+         * other), and the acceptor splits them exactly and works on any listener, a Unix socket
+         * too. SO_REUSEPORT saves only each new connection's hand-off: 5% of a new connection's
+         * server CPU in the benchmark's churn table, at the same connections per second.
+         */
+        val DEFAULT = ACCEPTOR
+    }
+}
+
 /**
- * A [MixedEchoServer] on its own loop thread, listening at [address] (by default 127.0.0.1 on a
- * free port). [stop] cancels the server from the calling thread, which closes every connection,
- * and waits; a Unix socket file it made is then deleted.
+ * A mixed echo server ([MixedEchoServer]) on [loops] loop threads of its own (an
+ * [IoQueueGroup]), listening at [address] (by default 127.0.0.1 on a free port). One loop, the
+ * default, is one thread named [threadName]; more are named `threadName-0`, `threadName-1`...
+ * and share the connections as [strategy] says. [stop] cancels the server from the calling
+ * thread, which closes every connection, and waits; a Unix socket file it made is then deleted.
  */
-class EchoServerThread(val address: EchoAddress = EchoAddress.LOOPBACK, threadName: String = "echo-loop") : AutoCloseable {
+class EchoServerThread(
+    val address: EchoAddress = EchoAddress.LOOPBACK,
+    threadName: String = "echo-loop",
+    val loops: Int = 1,
+    val strategy: LoopStrategy = LoopStrategy.DEFAULT,
+) : AutoCloseable {
     /** 127.0.0.1:[port] ([port] 0 picks one). */
     constructor(port: Int, threadName: String = "echo-loop") : this(EchoAddress.Tcp(InetAddress.getLoopbackAddress(), port), threadName)
 
-    private val listenFd = address.listen()
+    init {
+        require(loops >= 1) { "an echo server needs at least one loop, not $loops" }
+        require(loops == 1 || strategy == LoopStrategy.ACCEPTOR || address is EchoAddress.Tcp) { "SO_REUSEPORT spreads TCP connections only, not $address" }
+    }
+
+    private val reusePort = loops > 1 && strategy == LoopStrategy.REUSEPORT
+    private val listenFds: List<Int> = listenAll()
     /** The IP address and port it listens on, or null on a Unix domain socket. */
-    val inetAddress: InetSocketAddress? = Sockets.localAddress(listenFd)
+    val inetAddress: InetSocketAddress? = Sockets.localAddress(listenFds[0])
     /** The TCP port it listens on. */
     val port: Int get() = inetAddress?.port ?: error("$address has no port")
-    private val server = MixedEchoServer(listenFd)
     /** What the server did so far. */
-    val stats: EchoStats get() = server.stats
-    private val job = CompletableFuture<Job>()
-    private val failure = CompletableFuture<Throwable?>()
-    private val thread = Thread({
-        try {
-            runIoQueue {
-                job.complete(currentCoroutineContext()[Job]!!)
-                server.serve()
-            }
-        } catch (_: CancellationException) {
-            failure.complete(null)
-        } catch (t: Throwable) {
-            failure.complete(t)
-        } finally {
-            job.complete(Job()) // in case serve() failed before publishing its job
-            Fds.close(listenFd)
-            if (address is EchoAddress.Unix) Files.deleteIfExists(address.path)
-            IoQueue.current().close()
-        }
-    }, threadName)
+    val stats = EchoStats()
+    private val failure = AtomicReference<Throwable?>()
+    /** The loop threads' names, in order. (Kept: kotlinx's debug mode renames a thread while a coroutine runs.) */
+    val threadNames: List<String> = if (loops == 1) listOf(threadName) else List(loops) { "$threadName-$it" }
+    private val group = AtomicInteger().let { next -> IoQueueGroup.start(loops, { r -> Thread(r, threadNames[next.getAndIncrement()]) }) { _, t -> failed(t) } }
+    private val stopped = AtomicBoolean()
+    private val root = SupervisorJob()
+    private val scope = CoroutineScope(root + CoroutineExceptionHandler { _, t -> failed(t) })
 
     init {
-        thread.start()
-        job.join()
+        val queues = group.queues()
+        val ids = AtomicInteger()
+        if (loops == 1 || reusePort) {
+            for ((queue, fd) in queues.zip(listenFds)) scope.launch(queue.dispatcher) { MixedEchoServer(fd, stats, ids).serve() }
+        } else {
+            val started = queues.map { CompletableFuture<EchoLoop>() }
+            for ((queue, loop) in queues.zip(started)) scope.launch(queue.dispatcher) { EchoLoop.serveHandedOver(stats) { loop.complete(it) } }
+            val byQueue = IdentityHashMap<IoQueue, EchoLoop>().apply { queues.zip(started).forEach { (q, loop) -> put(q, loop.join()) } }
+            scope.launch(queues[0].dispatcher) { MixedEchoServer(listenFds[0], stats, ids).acceptFor { byQueue.getValue(group.next()) } }
+        }
+    }
+
+    /** One listener, or with SO_REUSEPORT one per loop on the port the first one got. */
+    private fun listenAll(): List<Int> {
+        if (!reusePort) return listOf(address.listen())
+        val fds = ArrayList<Int>()
+        try {
+            fds += address.listen(reusePort = true)
+            val bound = EchoAddress.Tcp((address as EchoAddress.Tcp).ip, Sockets.localPort(fds[0]))
+            repeat(loops - 1) { fds += bound.listen(reusePort = true) }
+            return fds
+        } catch (t: Throwable) {
+            fds.forEach(Fds::close)
+            throw t
+        }
+    }
+
+    private fun failed(t: Throwable) {
+        if (t !is CancellationException) failure.compareAndSet(null, t)
     }
 
     /** Waits until the server has seen every accepted connection end. */
@@ -85,11 +150,19 @@ class EchoServerThread(val address: EchoAddress = EchoAddress.LOOPBACK, threadNa
         while (stats.openConnections() > 0) Thread.sleep(5)
     }
 
-    /** Stops the server; rethrows what made it fail, if anything did. */
+    /** Stops the server; rethrows what made it fail, if anything did. Not from one of its loops. */
     fun stop() {
-        job.join().cancel()
-        thread.join()
-        failure.join()?.let { throw it }
+        if (stopped.compareAndSet(false, true)) {
+            val done = CompletableFuture<Unit>()
+            root.cancel()
+            root.invokeOnCompletion { done.complete(Unit) }
+            done.join() // every connection closed, on its own loop
+            // Each listener is closed on the loop that accepted on it: no queue keeps a registration of a closed fd.
+            listenFds.forEachIndexed { i, fd -> group.queues()[i].execute { Fds.close(fd) } }
+            group.shutdown(Duration.ofSeconds(30)) // runs those closes first
+            if (address is EchoAddress.Unix) Files.deleteIfExists(address.path)
+        }
+        failure.get()?.let { throw it }
     }
 
     override fun close() = stop()

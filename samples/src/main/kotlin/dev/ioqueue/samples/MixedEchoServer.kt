@@ -2,13 +2,19 @@ package dev.ioqueue.samples
 
 import dev.ioqueue.Errno
 import dev.ioqueue.Fds
+import dev.ioqueue.IoQueue
 import dev.ioqueue.SyscallException
 import dev.ioqueue.kotlin.accept
 import dev.ioqueue.kotlin.read
 import dev.ioqueue.kotlin.writeFully
 import java.nio.ByteBuffer
+import java.util.concurrent.RejectedExecutionException
+import java.util.concurrent.atomic.AtomicInteger
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.yield
 
@@ -18,35 +24,77 @@ import kotlinx.coroutines.yield
  * ([JavaEchoConnection]). Both kinds, and the accept loop, share the same `run()`. Neither handles
  * EAGAIN: the queue retries the operations until they complete.
  *
- * Run [serve] inside `runIoQueue` on the thread that should serve; cancel it to stop: every
- * connection is then unregistered and closed.
+ * Run [serve] inside `runIoQueue` (or on an [dev.ioqueue.IoQueueGroup] loop's dispatcher) on the
+ * thread that should serve; cancel it to stop: every connection is then unregistered and closed.
+ *
+ * Over several loops ([EchoServerThread] with `loops > 1`), each loop serves its connections with
+ * an [EchoLoop]. Either every loop runs its own MixedEchoServer on its own SO_REUSEPORT listener
+ * ([serve]; connection ids then come from one [ids] counter), or one loop's server accepts for all
+ * of them ([acceptFor]) and hands each connection over to the next loop.
  */
-class MixedEchoServer(private val listenFd: Int, val stats: EchoStats = EchoStats()) {
-    private val javaConnections = HashSet<JavaEchoConnection>()
+class MixedEchoServer(private val listenFd: Int, val stats: EchoStats = EchoStats(), private val ids: AtomicInteger = AtomicInteger()) {
 
-    /** Accepts and serves until cancelled. Call on an ioqueue dispatcher. */
+    /** Accepts and serves until cancelled, every connection on this loop. Call on an ioqueue dispatcher. */
     suspend fun serve(): Nothing = coroutineScope {
+        val here = EchoLoop(this, stats)
         try {
-            var next = 0
-            while (true) {
-                val fd = try {
-                    accept(listenFd)
-                } catch (e: SyscallException) {
-                    if (e.errno() != Errno.EMFILE && e.errno() != Errno.ENFILE) throw e
-                    stats.acceptFailed() // out of fds: leave the connection queued, retry soon
-                    delay(20)
-                    continue
-                }
-                val id = next++
-                if (id % 2 == 0) launch { echoWithCoroutine(fd, stats.opened(id, EchoStats.Kind.KOTLIN_COROUTINE)) }
-                else JavaEchoConnection.start(fd, id, stats, javaConnections)
-            }
-            @Suppress("UNREACHABLE_CODE")
-            throw AssertionError()
+            acceptEach { fd -> here.adopt(fd, ids.getAndIncrement()) }
         } finally {
-            javaConnections.toList().forEach { it.close("server stopped") }
+            here.closeJavaConnections()
         }
     }
+
+    /**
+     * Accepts until cancelled and hands each connection to [next]`()`, which serves it on its own
+     * thread from then on: this loop never touches the fd again (unless it is [next]'s loop itself).
+     * Call on an ioqueue dispatcher; cancelling stops the accepting only.
+     */
+    suspend fun acceptFor(next: () -> EchoLoop): Nothing = acceptEach { fd -> next().handOver(fd, ids.getAndIncrement()) }
+
+    private suspend inline fun acceptEach(serve: (fd: Int) -> Unit): Nothing {
+        while (true) {
+            val fd = try {
+                accept(listenFd)
+            } catch (e: SyscallException) {
+                if (e.errno() != Errno.EMFILE && e.errno() != Errno.ENFILE) throw e
+                stats.acceptFailed() // out of fds: leave the connection queued, retry soon
+                delay(20)
+                continue
+            }
+            serve(fd)
+        }
+    }
+}
+
+/**
+ * The connections ONE loop serves, half by coroutines in [scope] and half by Java operations, each
+ * from its accept to its close on the loop's thread. [scope]'s dispatcher must be the calling
+ * thread's queue's; cancelling [scope] ends the coroutines, [closeJavaConnections] the others.
+ */
+class EchoLoop(private val scope: CoroutineScope, private val stats: EchoStats) {
+    private val queue = IoQueue.current()
+    private val javaConnections = HashSet<JavaEchoConnection>()
+    private var adopted = 0
+
+    /** Any thread: [fd] is this loop's from now on; it is closed if the loop has stopped. */
+    fun handOver(fd: Int, id: Int) {
+        if (queue.isOwnerThread) return adopt(fd, id)
+        try {
+            queue.execute { adopt(fd, id) }
+        } catch (_: RejectedExecutionException) {
+            Fds.close(fd) // the loop is closed: nobody will serve it
+        }
+    }
+
+    /** On the loop's thread: serves [fd], alternating the two kinds of handler. */
+    fun adopt(fd: Int, id: Int) {
+        if (!scope.isActive) return Fds.close(fd) // stopping
+        if (adopted++ % 2 == 0) scope.launch { echoWithCoroutine(fd, stats.opened(id, EchoStats.Kind.KOTLIN_COROUTINE)) }
+        else JavaEchoConnection.start(fd, id, stats, javaConnections)
+    }
+
+    /** On the loop's thread, when it stops: closes the Java connections (cancel [scope] for the others). */
+    fun closeJavaConnections() = javaConnections.toList().forEach { it.close("server stopped") }
 
     private suspend fun echoWithCoroutine(fd: Int, record: EchoStats.Connection) {
         val buffer = ByteBuffer.allocateDirect(64 * 1024)
@@ -70,6 +118,22 @@ class MixedEchoServer(private val listenFd: Int, val stats: EchoStats = EchoStat
         } finally {
             stats.closed(record, how)
             Fds.close(fd)
+        }
+    }
+
+    companion object {
+        /**
+         * Serves what is handed over to this loop until cancelled, then closes it all; [started]
+         * gets the loop once it can take connections. Call on the loop's ioqueue dispatcher.
+         */
+        suspend fun serveHandedOver(stats: EchoStats, started: (EchoLoop) -> Unit): Nothing = coroutineScope {
+            val loop = EchoLoop(this, stats)
+            try {
+                started(loop)
+                awaitCancellation()
+            } finally {
+                loop.closeJavaConnections()
+            }
         }
     }
 }
