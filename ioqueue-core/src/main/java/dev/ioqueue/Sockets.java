@@ -272,7 +272,7 @@ public final class Sockets {
             }
             if (reusePort) {
                 int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEPORT, 1, errno);
-                if (r < 0) throw new SyscallException("setsockopt(SO_REUSEPORT)", fd, -r, where);
+                if (r < 0) throw new SyscallException("setsockopt(SO_REUSEPORT)", -r, where + CLOSED);
             }
             int r = SocketCalls.bind(fd, address, errno);
             if (r < 0) throw new SyscallException("bind", -r, where + bindHint(address, -r) + CLOSED);
