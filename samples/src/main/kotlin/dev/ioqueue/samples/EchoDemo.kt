@@ -27,13 +27,15 @@ fun main(args: Array<String>) {
     when {
         argv.isEmpty() -> exitProcess(if (runDemo(clients = 16, seconds = 3.0).ok) 0 else 1)
         argv[0] == "--serve" && argv.size == 2 -> serveForever(parseServeAddress(argv[1]) ?: usage())
+        argv.size == 1 && (argv[0] == "--help" || argv[0] == "-h") -> usage(System.out, 0)
         else -> usage()
     }
 }
 
-private fun usage(): Nothing {
-    System.err.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH]")
-    exitProcess(2)
+/** One line of usage; exit 2 for bad arguments (./demo --help prints the long help itself). */
+private fun usage(to: java.io.PrintStream = System.err, status: Int = 2): Nothing {
+    to.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH | --help]")
+    exitProcess(status)
 }
 
 /**
