@@ -34,7 +34,7 @@ fun main(args: Array<String>) {
 
 /** One line of usage; exit 2 for bad arguments (./demo --help prints the long help itself). */
 private fun usage(to: java.io.PrintStream = System.err, status: Int = 2): Nothing {
-    to.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH | --help]")
+    to.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH]")
     exitProcess(status)
 }
 
