@@ -60,6 +60,10 @@ private fun compileC(source: String, output: String, vararg flags: String): Path
 
 private val cBuildDir: Path by lazy { Files.createTempDirectory("ioqueue-bench") }
 
+/** Where the run is, on stderr: stdout keeps only the tables. */
+private fun progress(began: Long, what: String) =
+    System.err.println(String.format(Locale.ROOT, "bench: %4.0f s  %s", (System.nanoTime() - began) / 1e9, what))
+
 /** Runs ring_epoll; with [preload], under LD_PRELOAD (the idle-thread shim). */
 private fun runCRing(binary: Path, shape: Shape, hops: Long, preload: Path? = null): Double {
     val builder = ProcessBuilder(binary.toString(), shape.n.toString(), shape.tokens.toString(), hops.toString(), "lt", shape.idle.toString())
@@ -128,7 +132,10 @@ fun main(args: Array<String>) {
         NioRing.run(shape.n, shape.tokens, hops / 10, 0)
         if (shape.idle == 0) KtorRing.run(shape.n, shape.tokens, hops / 50)
         val values = variants.keys.associateWith { ArrayList<Double>() }
-        repeat(trials) { for ((name, run) in variants) values.getValue(name) += run() }
+        repeat(trials) { t ->
+            progress(began, "ring $shape, trial ${t + 1} of $trials")
+            for ((name, run) in variants) values.getValue(name) += run()
+        }
         for ((name, v) in values) results[shape to name] = Sample(v)
     }
     println("## Ring (hops/s: median (min–max) of $trials trials; ratios of medians against the peers of the same run)")
@@ -144,6 +151,7 @@ fun main(args: Array<String>) {
     println()
 
     // ---- hand-off ----
+    progress(began, "hand-off")
     val tasks = (2_000_000 * scale).toInt()
     val pool = Handoff.singleThreadPool()
     val single = newSingleThreadContext("single")
@@ -167,6 +175,7 @@ fun main(args: Array<String>) {
     println()
 
     // ---- timers ----
+    progress(began, "timers")
     val timerCount = (100_000 * scale).toInt()
     Timers.ioqueue(timerCount / 10, 1); Timers.singleThreadContext(timerCount / 10, 1)
     val timerRuns = linkedMapOf("ioqueue dispatcher" to ArrayList<Timers.Result>(), "newSingleThreadContext" to ArrayList())
@@ -188,6 +197,7 @@ fun main(args: Array<String>) {
     println()
 
     // ---- memory ----
+    progress(began, "memory")
     val idlePipes = 8000
     val javaBytes = Sample((1..trials).map { Memory.javaWaiter(idlePipes) })
     val kotlinBytes = Sample((1..trials).map { Memory.suspendedCoroutine(idlePipes) })

@@ -24,16 +24,19 @@ import java.util.concurrent.ThreadLocalRandom
 import kotlin.system.exitProcess
 
 fun main(args: Array<String>) {
-    val options = parseDemoArgs(args.flatMap { it.split(' ').filter(String::isNotBlank) }) ?: usage()
+    val argv = args.flatMap { it.split(' ').filter(String::isNotBlank) }
+    if (argv.size == 1 && (argv[0] == "--help" || argv[0] == "-h")) usage(System.out, 0)
+    val options = parseDemoArgs(argv) ?: usage()
     when (val address = options.serve) {
         null -> exitProcess(if (runDemo(clients = 16, seconds = 3.0, loops = options.loops, strategy = options.strategy).ok) 0 else 1)
         else -> serveForever(address, options.loops, options.strategy)
     }
 }
 
-private fun usage(): Nothing {
-    System.err.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH]") // --loops N [--reuseport | --acceptor] too: see the top of this file
-    exitProcess(2)
+/** One line of usage; exit 2 for bad arguments (./demo --help prints the long help itself). */
+private fun usage(to: java.io.PrintStream = System.err, status: Int = 2): Nothing {
+    to.println("usage: ./demo [--serve PORT | --serve [IPV6]:PORT | --serve unix:PATH]") // --loops N [--reuseport | --acceptor] too: see the top of this file
+    exitProcess(status)
 }
 
 /** What the demo's arguments ask for: where to serve (null: run the demo), on how many loops, spread how. */
