@@ -338,8 +338,9 @@ public final class Fds {
         } catch (Throwable t) {
             failure = t;
         }
-        SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
+        boolean handedOff = SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
         int r = Unistd.close(fd, Native.threadErrno());
+        if (handedOff) SharedQueue.closeDone(fd);
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
     }

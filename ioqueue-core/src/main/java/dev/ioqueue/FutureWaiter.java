@@ -13,22 +13,37 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
     private final IoQueue queue;
     private final int fd;
     private final ReadyEvent event;
+    /** On the shared queue: the count of closes handed to it when this wait was asked for. */
+    private final long requestedAt;
 
     FutureWaiter(IoQueue queue, int fd, ReadyEvent event) {
         this.queue = queue;
         this.fd = fd;
         this.event = event;
+        // On the shared queue, published before the registration is posted: a close on another
+        // thread from now on has the queue drop this wait, even while it is still on its way.
+        boolean shared = SharedQueue.isShared(queue);
+        this.requestedAt = shared ? SharedQueue.closes() : 0;
+        if (shared) dev.ioqueue.internal.PublishedFds.add(fd);
     }
 
     /** Registers the waiter; on the owner thread, unless the future is already done. */
     void register() {
         if (isDone()) return;
-        if (queue.isClosed()) {
+        if (queue.isClosed() || (SharedQueue.isShared(queue)
+                && (dev.ioqueue.internal.PublishedFds.isClosing(fd) || SharedQueue.closedSince(fd, requestedAt)))) {
             super.completeExceptionally(new WaitDroppedException(fd));
             return;
         }
         try {
-            queue.await(fd, event, this);
+            try {
+                queue.await(fd, event, this);
+            } catch (PrematureCloseError stale) {
+                if (!SharedQueue.isShared(queue)) throw stale;
+                // An earlier waiter's fd of this number was closed behind the shared queue's back
+                // and the number came back: that waiter has been told; this wait is for the new file.
+                queue.await(fd, event, this);
+            }
         } catch (RuntimeException | Error e) {
             super.completeExceptionally(e);
         }

@@ -10,8 +10,34 @@ import java.util.concurrent.CompletionException;
  */
 final class SharedQueue {
     private static volatile IoQueue queue;
+    /** Counts the closes handed to this queue from other threads; a wait remembers the count it began at. */
+    private static final java.util.concurrent.atomic.AtomicLong CLOSES = new java.util.concurrent.atomic.AtomicLong();
+    /** fd -> the count of its last close handed here. Owner thread only. */
+    private static final java.util.HashMap<Integer, Long> CLOSED_AT = new java.util.HashMap<>();
 
     private SharedQueue() {}
+
+    /** The count of closes handed here so far: a wait begun now was asked for after them. Thread-safe. */
+    static long closes() {
+        return CLOSES.get();
+    }
+
+    /**
+     * Whether {@code fd} was closed, through a hand-off to this queue, after a wait asked for when
+     * the count was {@code requestedAt}: that wait was meant for the closed file. Owner thread.
+     */
+    static boolean closedSince(int fd, long requestedAt) {
+        Long at = CLOSED_AT.get(fd);
+        if (at == null) return false;
+        if (at > requestedAt) return true;
+        CLOSED_AT.remove(fd); // every wait asked for before that close has been registered or dropped
+        return false;
+    }
+
+    /** Whether {@code q} is the shared queue. Thread-safe. */
+    static boolean isShared(IoQueue q) {
+        return q != null && q == queue;
+    }
 
     static IoQueue get() {
         IoQueue q = queue;
@@ -35,20 +61,33 @@ final class SharedQueue {
     /**
      * {@code fd} is about to be closed on another thread: if this queue holds it, its waiters are
      * dropped (a blocked virtual thread gets {@link WaitDroppedException}, a future completes so)
-     * before the close, instead of waiting on a closed fd. The caller waits for that hand-off.
+     * before the close, instead of waiting on a closed fd. The caller waits for that hand-off, and
+     * calls {@link #closeDone} after the close if this returns true.
      */
-    static void releaseBeforeClose(int fd) {
+    static boolean releaseBeforeClose(int fd) {
         IoQueue q = queue;
-        if (q == null || q.isOwnerThread() || !dev.ioqueue.internal.PublishedFds.contains(fd)) return;
+        if (q == null || q.isOwnerThread()) return false;
+        // Marked closing first: a registration that slips in between the lookup below and the
+        // close(2) sees it and is dropped, instead of landing on the dying file.
+        dev.ioqueue.internal.PublishedFds.beginClose(fd);
+        long close = CLOSES.incrementAndGet(); // before the lookup: a wait published after it began after the close
+        if (!dev.ioqueue.internal.PublishedFds.contains(fd)) return true;
         CompletableFuture<Void> released = new CompletableFuture<>();
         boolean posted = q.runOnOwner(() -> {
             try {
+                CLOSED_AT.put(fd, close); // a registration for it still on its way is dropped too
                 q.releaseBeforeClose(fd);
             } finally {
                 released.complete(null);
             }
         });
         if (posted) released.join();
+        return true;
+    }
+
+    /** The close that {@link #releaseBeforeClose} prepared is done. Thread-safe. */
+    static void closeDone(int fd) {
+        dev.ioqueue.internal.PublishedFds.endClose(fd);
     }
 
     private static void serve(CompletableFuture<IoQueue> started) {

@@ -261,4 +261,30 @@ class VirtualThreadTest extends QueueTestSupport {
         }
         assertTrue(thrown.get() instanceof IllegalStateException, String.valueOf(thrown.get()));
     }
+
+    @Test
+    void aCloseRacingAVirtualThreadsWaitAlwaysEndsIt() throws Exception {
+        IoQueue.shared(); // started before: its own fds must not take a number closed below
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; i < 300; i++) {
+            Fds.SocketPair s = Fds.socketPair();
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    BlockingIo.read(s.first(), ByteBuffer.allocate(8));
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            long until = System.nanoTime() + random.nextInt(300_000);
+            while (System.nanoTime() < until) Thread.onSpinWait();
+            Fds.close(s.first()); // no fd is made until the wait has ended, so the number cannot come back meanwhile
+            reader.join(10_000);
+            assertTrue(!reader.isAlive(), "round " + i + ": the wait did not end");
+            Throwable t = thrown.get();
+            assertTrue(t instanceof WaitDroppedException || (t instanceof SyscallException e && e.errno() == Errno.EBADF),
+                    "round " + i + ": " + t);
+            Fds.close(s.second());
+        }
+    }
 }

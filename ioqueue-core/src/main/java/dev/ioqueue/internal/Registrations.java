@@ -102,6 +102,7 @@ public final class Registrations {
 
     /** Drops everything known of {@code fd} because the caller is about to close it. */
     public void releaseBeforeClose(int fd) {
+        if (publish) PublishedFds.remove(fd); // the close it stands for is the one that ends the number's waits
         if (!closed) release(fd, false);
     }
 
@@ -429,7 +430,6 @@ public final class Registrations {
 
     /** The poller no longer holds {@code reg}'s fd. */
     private void notWatched(Registration reg) {
-        if (publish) PublishedFds.remove(reg.fd);
         reg.generation = 0;
         reg.interest = 0;
         reg.drained = 0;

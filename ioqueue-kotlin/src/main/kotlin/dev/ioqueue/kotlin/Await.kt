@@ -3,16 +3,16 @@ package dev.ioqueue.kotlin
 import dev.ioqueue.Event
 import dev.ioqueue.Handle
 import dev.ioqueue.IoQueue
-import dev.ioqueue.PrematureCloseError
 import dev.ioqueue.ReadyCallback
 import dev.ioqueue.ReadyEvent
+import dev.ioqueue.WaitDroppedException
 import kotlin.coroutines.ContinuationInterceptor
-import kotlin.coroutines.resume
 import kotlin.coroutines.resumeWithException
 import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.future.await
 import kotlinx.coroutines.suspendCancellableCoroutine
 
 /**
@@ -98,37 +98,16 @@ private suspend fun awaitOnLoop(queue: IoQueue, dispatcher: CoroutineDispatcher,
         continuation.invokeOnCancellation(waiter)
     }
 
-/** The background loop resumes the coroutine through its own dispatcher. */
-private class ForeignWaiter(private val continuation: CancellableContinuation<Set<Event>>) : ReadyCallback {
-    override fun onReady(fd: Int, events: Set<Event>) {
-        continuation.resume(events)
-    }
-
-    override fun onDropped(fd: Int) = continuation.resumeWithException(AwaitClosedException(fd))
-}
-
+/**
+ * A future of the shared background queue, awaited: its single completion decides every race, the
+ * coroutine's cancellation cancels it (which withdraws the waiter), and a close of the fd on any
+ * thread drops it.
+ */
 private suspend fun awaitInBackground(fd: Int, event: ReadyEvent): Set<Event> =
-    suspendCancellableCoroutine { continuation ->
-        val queue = IoQueue.shared()
-        val waiter = ForeignWaiter(continuation)
-        queue.execute {
-            if (continuation.isActive) {
-                try {
-                    try {
-                        queue.await(fd, event, waiter)
-                    } catch (stale: PrematureCloseError) {
-                        // An earlier background waiter's fd was closed from another thread (Fds.close
-                        // there cannot reach this queue) and the number came back. That waiter has
-                        // just been told (AwaitClosedException); this await is for the new file.
-                        queue.await(fd, event, waiter)
-                    }
-                } catch (t: Throwable) {
-                    continuation.resumeWithException(t)
-                }
-            }
-        }
-        // Posted after the registration, so it always finds it (FIFO inbox).
-        continuation.invokeOnCancellation { withdraw(queue, fd, event, waiter) }
+    try {
+        IoQueue.shared().whenReady(fd, event).await()
+    } catch (dropped: WaitDroppedException) {
+        throw AwaitClosedException(fd)
     }
 
 /** On the loop, now or posted; a closed queue holds no waiters, so a refusal is fine. */
