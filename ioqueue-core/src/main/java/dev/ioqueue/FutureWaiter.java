@@ -30,8 +30,7 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
     /** Registers the waiter; on the owner thread, unless the future is already done. */
     void register() {
         if (isDone()) return;
-        if (queue.isClosed() || (SharedQueue.isShared(queue)
-                && (dev.ioqueue.internal.PublishedFds.isClosing(fd) || SharedQueue.closedSince(fd, requestedAt)))) {
+        if (queue.isClosed() || SharedQueue.closedBeforeStart(queue, fd, requestedAt)) {
             super.completeExceptionally(new WaitDroppedException(fd));
             return;
         }

@@ -57,6 +57,17 @@ public abstract class IoOperation {
     /** The queue dropped the operation (see {@link ReadyCallback#onDropped}). Owner thread. */
     protected void dropped(int fd) {}
 
+    /** {@link IoQueue#submitAnywhere}: the operation never started, because the queue or the fd went first. */
+    final void droppedBeforeStart(int fd) {
+        dropped(fd);
+    }
+
+    /** {@link IoQueue#submitAnywhere}: starting it failed ({@code submit} threw), on the owner thread. */
+    final void failedBeforeStart(int fd, RuntimeException failure) {
+        if (isPending()) end(); // a registration refused after the attempt: it is not pending any more
+        failed(fd, failure);
+    }
+
     /**
      * Whether {@code result} shows the fd drained for now (a short read or write), so the next
      * submission waits for the OS instead of trying at once. Only the factories' operations know.

@@ -172,6 +172,19 @@ public final class IoQueue implements Executor, AutoCloseable {
         }
     }
 
+    /**
+     * {@link #submit} from any thread: posted to the owner thread (run at once on it). What
+     * {@code submit} would throw there goes to the operation's {@code failed}; if the queue is
+     * closed, or (on {@link #shared()}) {@code fd} is closed through the library on any thread
+     * before the operation starts, it is told {@code dropped}, on the thread that finds out.
+     * Thread-safe.
+     */
+    public void submitAnywhere(int fd, IoOperation operation) {
+        Objects.requireNonNull(operation, "operation");
+        checkFd(fd);
+        PostedSubmit.post(this, fd, operation);
+    }
+
     /** Makes this the shared queue: its registered fds are published for other threads' closes. */
     void publishFds() {
         registrations.publishFds();

@@ -34,6 +34,15 @@ final class SharedQueue {
         return false;
     }
 
+    /**
+     * Whether a wait or operation asked of queue {@code q} for {@code fd} when the count of closes
+     * was {@code requestedAt} must be dropped: {@code q} is this queue and the number is being
+     * closed, or was closed since. Owner thread of {@code q}.
+     */
+    static boolean closedBeforeStart(IoQueue q, int fd, long requestedAt) {
+        return isShared(q) && (dev.ioqueue.internal.PublishedFds.isClosing(fd) || closedSince(fd, requestedAt));
+    }
+
     /** Whether {@code q} is the shared queue. Thread-safe. */
     static boolean isShared(IoQueue q) {
         return q != null && q == queue;

@@ -5,7 +5,6 @@ import dev.ioqueue.Handle
 import dev.ioqueue.IoCompletion
 import dev.ioqueue.IoOperation
 import dev.ioqueue.IoQueue
-import dev.ioqueue.PrematureCloseError
 import dev.ioqueue.ReadyEvent
 import kotlin.coroutines.ContinuationInterceptor
 import kotlin.coroutines.resume
@@ -117,21 +116,8 @@ private suspend fun performInBackground(fd: Int, make: (IoCompletion) -> IoOpera
     suspendCancellableCoroutine { continuation ->
         val queue = IoQueue.shared()
         val operation = make(ForeignResumer(continuation))
-        queue.execute {
-            if (continuation.isActive) {
-                try {
-                    try {
-                        queue.submit(fd, operation)
-                    } catch (stale: PrematureCloseError) {
-                        // As in awaitReady: an earlier waiter's fd of this number was closed on
-                        // another thread; it has been told, and this operation is for the new file.
-                        queue.submit(fd, operation)
-                    }
-                } catch (t: Throwable) {
-                    if (continuation.isActive) continuation.resumeWithException(t)
-                }
-            }
-        }
+        // A close of the fd on any thread, before or after the operation starts, drops it.
+        queue.submitAnywhere(fd, operation)
         // Posted after the submission, so it always finds it (FIFO inbox).
         continuation.invokeOnCancellation { queue.runOnOwner { operation.cancel() } }
     }

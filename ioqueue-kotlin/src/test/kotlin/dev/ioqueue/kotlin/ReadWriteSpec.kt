@@ -209,4 +209,19 @@ class ReadWriteSpec : FunSpec({
             Fds.close(p.readFd())
         }
     }
+
+    test("off the loop, closing the fd on another thread ends a waiting read with AwaitClosedException") {
+        repeat(50) {
+            val s = Fds.socketPair()
+            val outcome = runBlocking(Dispatchers.Default) {
+                val reader = async { runCatching { read(s.first(), ByteArray(4)) } }
+                kotlinx.coroutines.delay((it % 5).toLong())
+                Fds.close(s.first())
+                withTimeout(10_000) { reader.await() }
+            }
+            val failure = outcome.exceptionOrNull()
+            (failure is AwaitClosedException || (failure is SyscallException && failure.errno() == Errno.EBADF)) shouldBe true
+            Fds.close(s.second())
+        }
+    }
 })
