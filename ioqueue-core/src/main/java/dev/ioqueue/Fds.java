@@ -133,10 +133,11 @@ public final class Fds {
      * terminal, a pipe inherited from a parent). Does nothing if it is already so. Thread-safe; the
      * calling thread's queue checks the fd again before its next I/O operation.
      *
-     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws IllegalArgumentException if {@code fd} is negative, or one of an open queue's own fds
      * @throws SyscallException if {@code fcntl} fails (EBADF: not open)
      */
     public static void setNonBlocking(int fd, boolean nonBlocking) {
+        OwnFds.refuse("setNonBlocking", fd); // a queue's own fds stay as the queue made them
         int flags = statusFlags(fd);
         int wanted = nonBlocking ? flags | Unistd.O_NONBLOCK : flags & ~Unistd.O_NONBLOCK;
         if (wanted != flags) {

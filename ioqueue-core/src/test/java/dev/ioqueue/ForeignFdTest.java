@@ -80,4 +80,21 @@ class ForeignFdTest extends QueueTestSupport {
         assertSame(Errno.UNKNOWN, Errno.of(-5));
         assertEquals("errno 4000", Errno.nameOf(4000));
     }
+
+    @Test
+    void aQueuesOwnFdsCannotBeMadeBlocking() {
+        IoQueue q = IoQueue.current();
+        q.execute(() -> {});
+        int refused = 0;
+        for (int fd = 0; fd < 256; fd++) {
+            try {
+                Fds.setNonBlocking(fd, true);
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage().contains("only the queue")) refused++;
+            } catch (SyscallException notOpen) {
+                // EBADF
+            }
+        }
+        assertTrue(refused >= 3, "at least this queue's epoll fd, wake-up eventfd and timerfd: " + refused);
+    }
 }

@@ -6,6 +6,7 @@ import dev.ioqueue.IoQueue
 import dev.ioqueue.ReadyEvent
 import dev.ioqueue.SyscallException
 import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.assertions.withClue
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.ints.shouldBeLessThan
 import io.kotest.matchers.longs.shouldBeLessThan
@@ -214,13 +215,17 @@ class ReadWriteSpec : FunSpec({
         repeat(50) {
             val s = Fds.socketPair()
             val outcome = runBlocking(Dispatchers.Default) {
-                val reader = async { runCatching { read(s.first(), ByteArray(4)) } }
+                // Started in place: the read has asked for its wait before the close below (a wait that
+                // began after the close would be a race in this code, on whatever the number names).
+                val reader = async(start = CoroutineStart.UNDISPATCHED) { runCatching { read(s.first(), ByteArray(4)) } }
                 kotlinx.coroutines.delay((it % 5).toLong())
                 Fds.close(s.first())
                 withTimeout(10_000) { reader.await() }
             }
             val failure = outcome.exceptionOrNull()
-            (failure is AwaitClosedException || (failure is SyscallException && failure.errno() == Errno.EBADF)) shouldBe true
+            withClue("round $it: $outcome") {
+                (failure is AwaitClosedException || (failure is SyscallException && failure.errno() == Errno.EBADF)) shouldBe true
+            }
             Fds.close(s.second())
         }
     }
