@@ -20,11 +20,7 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
         this.queue = queue;
         this.fd = fd;
         this.event = event;
-        // On the shared queue, published before the registration is posted: a close on another
-        // thread from now on has the queue drop this wait, even while it is still on its way.
-        boolean shared = SharedQueue.isShared(queue);
-        this.requestedAt = shared ? SharedQueue.closes() : 0;
-        if (shared) dev.ioqueue.internal.PublishedFds.add(fd);
+        this.requestedAt = SharedQueue.requested(queue, fd);
     }
 
     /** Registers the waiter; on the owner thread, unless the future is already done. */
@@ -35,14 +31,7 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
             return;
         }
         try {
-            try {
-                queue.await(fd, event, this);
-            } catch (PrematureCloseError stale) {
-                if (!SharedQueue.isShared(queue)) throw stale;
-                // An earlier waiter's fd of this number was closed behind the shared queue's back
-                // and the number came back: that waiter has been told; this wait is for the new file.
-                queue.await(fd, event, this);
-            }
+            SharedQueue.registerOnce(queue, () -> queue.await(fd, event, this));
         } catch (RuntimeException | Error e) {
             super.completeExceptionally(e);
         }

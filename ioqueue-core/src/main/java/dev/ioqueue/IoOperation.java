@@ -111,9 +111,8 @@ public abstract class IoOperation {
         return true;
     }
 
-    /** Called by {@link IoQueue#submit}, which checked the thread and the arguments. */
+    /** Called by {@link IoQueue#submit}, which checked the thread, the arguments and that it is not pending. */
     final void start(IoQueue q, int fd, boolean tryNow) {
-        if (isPending()) throw new IllegalStateException(this + " is already pending on fd " + this.fd);
         // Weakly: an operation a program keeps must not keep a dead thread's queue (and its fds) alive.
         if (queueRef == null || queueRef.get() != q) queueRef = new WeakReference<>(q);
         pending = true;

@@ -17,9 +17,31 @@ final class SharedQueue {
 
     private SharedQueue() {}
 
-    /** The count of closes handed here so far: a wait begun now was asked for after them. Thread-safe. */
-    static long closes() {
-        return CLOSES.get();
+    /**
+     * A wait or operation for {@code fd} is about to be posted to {@code q}: on this queue, the fd is
+     * published first (a close on any thread from now on drops it, even on its way), and the count
+     * of closes so far is returned for {@link #closedBeforeStart}. Thread-safe.
+     */
+    static long requested(IoQueue q, int fd) {
+        if (!isShared(q)) return 0;
+        long at = CLOSES.get();
+        dev.ioqueue.internal.PublishedFds.add(fd);
+        return at;
+    }
+
+    /**
+     * Runs {@code register} (an await or submit on {@code q}'s thread), again once if it meets a
+     * {@link PrematureCloseError} on this queue: an earlier waiter's fd of that number was closed
+     * behind its back and the number came back; that waiter has been told, and this one is for the
+     * new file.
+     */
+    static void registerOnce(IoQueue q, Runnable register) {
+        try {
+            register.run();
+        } catch (PrematureCloseError stale) {
+            if (!isShared(q)) throw stale;
+            register.run();
+        }
     }
 
     /**
