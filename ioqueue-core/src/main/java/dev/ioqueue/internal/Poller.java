@@ -28,13 +28,10 @@ public interface Poller {
         String choice = System.getProperty(dev.ioqueue.Backend.PROPERTY, "auto");
         return switch (choice) {
             case "epoll" -> new EpollPoller();
-            case "io_uring" -> new UringPoller();
+            case "io_uring" -> UringPoller.open(true);
             case "auto" -> {
-                try {
-                    yield new UringPoller();
-                } catch (SyscallException e) {
-                    yield new EpollPoller(); // io_uring missing, disabled or refused: epoll, silently
-                }
+                Poller ring = UringPoller.open(false);
+                yield ring != null ? ring : new EpollPoller(); // io_uring missing, disabled or refused: epoll, silently
             }
             default -> throw new IllegalArgumentException("system property " + dev.ioqueue.Backend.PROPERTY + "=" + choice
                     + ": expected auto, epoll or io_uring");

@@ -45,26 +45,45 @@ public final class UringPoller implements Poller {
     private boolean epollMayBeReady;
 
     /**
-     * @throws SyscallException if io_uring is missing or refused (ENOSYS, EPERM), lacks a feature
-     *     the queue uses (ENOSYS, with which), or epoll cannot be set up
+     * A poller on a new ring, or null if the kernel or the process refuses io_uring and
+     * {@code required} is false (then nothing is left open). A failure of the epoll part always
+     * propagates: it is not a reason to pick another backend.
+     *
+     * @throws SyscallException if io_uring is missing or refused (ENOSYS, EPERM) or lacks a feature
+     *     the queue uses (ENOSYS, naming it) and {@code required}; if epoll cannot be set up
      */
-    public UringPoller() {
-        epoll = new EpollPoller();
-        Ring r;
+    static UringPoller open(boolean required) {
+        Ring ring;
         try {
-            r = new Ring(Integer.getInteger(SQ_ENTRIES, 256), Integer.getInteger(CQ_ENTRIES, 4096));
-        } catch (Throwable t) {
-            epoll.close();
-            throw t;
+            ring = new Ring(Integer.getInteger(SQ_ENTRIES, 256), Integer.getInteger(CQ_ENTRIES, 4096));
+        } catch (SyscallException e) {
+            if (required) throw e;
+            return null;
         }
-        ring = r;
-        natives = new Natives(ring, epoll, Integer.highestOneBit(Math.max(1, Integer.getInteger(BUFFERS, 256))),
-                Math.max(1, Integer.getInteger(BUFFER_SIZE, 4096)));
         try {
             if (!ring.supports(Uring.OP_READ_MULTISHOT) || !ring.supports(Uring.OP_POLL_ADD)) {
                 throw new SyscallException("io_uring_register(IORING_REGISTER_PROBE)", Errno.ENOSYS,
                         "the kernel lacks multishot reads (Linux 6.7)");
             }
+        } catch (SyscallException e) {
+            ring.close();
+            if (required) throw e;
+            return null;
+        }
+        return new UringPoller(ring);
+    }
+
+    private UringPoller(Ring ring) {
+        this.ring = ring;
+        try {
+            epoll = new EpollPoller();
+        } catch (Throwable t) {
+            ring.close();
+            throw t;
+        }
+        natives = new Natives(ring, epoll, Integer.highestOneBit(Math.max(1, Integer.getInteger(BUFFERS, 256))),
+                Math.max(1, Integer.getInteger(BUFFER_SIZE, 4096)));
+        try {
             streams = new RingStreams(ring, natives::buffers);
             OwnFds.add(ring.fd, "the io_uring fd of the queue of thread " + owner.getName());
             armEpoll();
