@@ -11,7 +11,10 @@
 //   timers   100k coroutines delaying 0-50 ms: queue dispatcher vs newSingleThreadContext
 //   memory   heap per idle Java waiter and per coroutine suspended in awaitRead, 8000 idle pipes
 //   echo, vt TCP echo servers on 1 and 2 loops, virtual threads: see ScaleBench.kt
-// --only picks sections: "ring" (ring, hand-off, timers, memory and their targets, as one), "echo", "vt".
+//   uring    ioqueue's io_uring backend: the ring against C epoll and the C io_uring reference, TCP
+//            echo against Netty io_uring and Netty epoll: see UringBench.kt
+// --only picks sections: "ring" (ring, hand-off, timers, memory and their targets, as one), "echo",
+// "vt", "uring"; all of them by default, in that order.
 package dev.ioqueue.benchmarks
 
 import dev.ioqueue.IoQueue
@@ -32,12 +35,15 @@ fun main(args: Array<String>) {
     val trials = argv.indexOf("--trials").let { if (it >= 0) argv[it + 1].toInt() else 5 }
     val scale = argv.indexOf("--scale").let { if (it >= 0) argv[it + 1].toDouble() else 1.0 }
     val only = argv.indexOf("--only").let { if (it >= 0) argv[it + 1].split(',').filter(String::isNotBlank).toSet() else null }
-    val sections = listOf("ring") + ScaleBench.SECTIONS
+    val sections = listOf("ring") + ScaleBench.SECTIONS + UringBench.SECTION
     only?.let { require(sections.containsAll(it)) { "--only takes ${sections.joinToString()}; not $it" } }
     if (only != null && "ring" !in only) {
+        val began = System.nanoTime()
         println("# ioqueue benchmarks, ${LocalDate.now()}, JDK ${Runtime.version()}, ${Runtime.getRuntime().availableProcessors()} cores, $trials trials, scale $scale, only $only")
         println()
         ScaleBench.run(only, trials, scale)
+        if (UringBench.SECTION in only) UringBench.run(trials, scale)
+        println(String.format(Locale.ROOT, "(whole run: %.0f s)", (System.nanoTime() - began) / 1e9))
         return
     }
     val began = System.nanoTime()
@@ -51,7 +57,7 @@ fun main(args: Array<String>) {
         println("syscall pays the multi-threaded fd lookup a JVM always pays (the JVM's fair limit)")
     }
     val chosen = System.getProperty(BackendChoice.PROPERTY)?.let { "=$it" } ?: " not set: the default"
-    println("ioqueue's backend here: ${BackendChoice.of(IoQueue.current())} (${BackendChoice.PROPERTY}$chosen)")
+    println("ioqueue's backend here: ${BackendChoice.of(IoQueue.current())} (${BackendChoice.PROPERTY}$chosen); the uring section chooses its own")
     println()
 
     // ---- ring ----
@@ -198,6 +204,7 @@ fun main(args: Array<String>) {
     println(String.format(Locale.ROOT, "| heap per idle Java waiter | %.0f bytes | ≤ 200 bytes | %s |", javaBytes.median, if (javaBytes.median <= 200) "met" else "MISSED"))
     println()
     ScaleBench.run(only, trials, scale)
+    if (only == null || UringBench.SECTION in only) UringBench.run(trials, scale)
     println(String.format(Locale.ROOT, "(whole run: %.0f s)", (System.nanoTime() - began) / 1e9))
 }
 
