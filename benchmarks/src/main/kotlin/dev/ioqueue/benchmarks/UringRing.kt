@@ -33,32 +33,31 @@ internal object UringRing {
     fun run(trials: Int, scale: Double, began: Long) {
         val cEpoll = compileC("ring_epoll.c", "ring_epoll")
         val cUring = compileC("ring_uring_ops.c", "ring_uring_ops", libs = listOf("-luring"))
-        val results = LinkedHashMap<Pair<String, String>, Outcome>() // (shape, variant) to what it gave
+        val results = LinkedHashMap<Pair<Shape, String>, Outcome>() // (shape, variant) to what it gave
         for (shape in SHAPES) {
             val hops = (shape.hops * scale).toLong()
-            for ((name, outcome) in measure(shape, hops, trials, cEpoll, cUring, began)) results[shape.toString() to name] = outcome
+            for ((name, outcome) in measure(shape, hops, trials, cEpoll, cUring, began)) results[shape to name] = outcome
         }
         println("## Ring on io_uring (hops/s: median (min–max) of $trials trials, interleaved; ratios of medians, same run)")
         println()
         println("The ring section's workload (1-byte tokens, ${SHAPES.joinToString { "$it: ${it.hops} hops" }} at scale 1), read and written")
         println("with ioqueue's I/O helpers (IoOperation.read + writeFully of a 1-byte direct buffer per pipe; Kotlin read +")
-        println("writeFully), each run on a new platform thread whose queue is made with -D${BackendChoice.PROPERTY}=<backend>")
-        println("and closed after the run. C epoll: benchmarks/src/main/c/ring_epoll.c, level-triggered. C io_uring reference:")
-        println("ring_uring_ops.c $C_URING_MODE (multishot READ into a provided-buffer ring, single issuer +")
-        println("DEFER_TASKRUN, fixed files, no CQE for successful writes, registered ring fd). Backend: what the queue")
-        println("reported (IoQueue.backend()) on the variant's last run.")
+        println("writeFully), each run on a new platform thread whose queue is made with ${BackendChoice.PROPERTY}=<backend>")
+        println("(set for that queue alone) and closed after the run. Backend: what the queue reported (IoQueue.backend())")
+        println("on the variant's last run. C epoll: benchmarks/src/main/c/ring_epoll.c, level-triggered. C io_uring")
+        println("reference: ring_uring_ops.c $C_URING_MODE (multishot READ into a provided-buffer ring,")
+        println("single issuer + DEFER_TASKRUN, fixed files, no CQE for successful writes, registered ring fd).")
         println("C epoll: " + (cEpoll.binary?.let { "compiled" } ?: "not available: ${cEpoll.whyNot}") +
             "; C io_uring reference: " + (cUring.binary?.let { "compiled (liburing)" } ?: "not available: ${cUring.whyNot}"))
         println()
         println("| shape | variant | backend | hops/s | ÷ C epoll | ÷ C io_uring |")
         println("|---|---|---|---|---|---|")
-        fun median(shape: Shape, name: String) = results[shape.toString() to name]?.sample?.median
+        fun median(shape: Shape, name: String) = results[shape to name]?.sample?.median
         for ((key, outcome) in results) {
-            val (shapeName, name) = key
-            val shape = SHAPES.first { it.toString() == shapeName }
+            val (shape, name) = key
             val s = outcome.sample
             val hopsPerSecond = s?.let { spread(it) } ?: outcome.whyNot
-            println("| $shapeName | $name | ${outcome.backend} | $hopsPerSecond | ${ratio(s?.median, median(shape, C_EPOLL))} | " +
+            println("| $shape | $name | ${outcome.backend} | $hopsPerSecond | ${ratio(s?.median, median(shape, C_EPOLL))} | " +
                 "${ratio(s?.median, median(shape, C_URING))} |")
         }
         println()
