@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
@@ -39,10 +40,40 @@ final class BufferOps {
         }
     }
 
+    /** A read into a ByteBuffer: on a ring, it copies from the ring's buffers at the position. */
+    private abstract static class BufferRead extends Reporting {
+        final RingFill ring;
+
+        BufferRead(ByteBuffer dst, IoCompletion done) {
+            super(ReadyEvent.READ, done);
+            this.ring = new RingFill(dst);
+        }
+
+        @Override
+        final int ringKind() {
+            return 1;
+        }
+
+        @Override
+        final int ringFill(MemorySegment data, long offset, int length) {
+            return ring.fill(data, offset, length);
+        }
+
+        @Override
+        final long ringResult(boolean endOfFile) {
+            return ring.result();
+        }
+    }
+
     static IoOperation read(ByteBuffer dst, IoCompletion done) {
         if (dst.isReadOnly()) throw new ReadOnlyBufferException();
-        return new Reporting(ReadyEvent.READ, done) {
+        return new BufferRead(dst, done) {
             private int asked;
+
+            @Override
+            boolean ringWantsMore() {
+                return ring.taken == 0 && dst.hasRemaining();
+            }
 
             @Override
             protected long attempt(int fd) {
@@ -65,6 +96,32 @@ final class BufferOps {
     static IoOperation read(MemorySegment dst, IoCompletion done) {
         if (dst.isReadOnly()) throw new IllegalArgumentException("read into a read-only segment");
         return new Reporting(ReadyEvent.READ, done) {
+            private int taken;
+
+            @Override
+            int ringKind() {
+                return 1;
+            }
+
+            @Override
+            int ringFill(MemorySegment data, long offset, int length) {
+                int n = (int) Math.min(length, dst.byteSize() - taken);
+                MemorySegment.copy(data, offset, dst, taken, n);
+                taken += n;
+                return n;
+            }
+
+            @Override
+            boolean ringWantsMore() {
+                return taken == 0;
+            }
+
+            @Override
+            long ringResult(boolean endOfFile) {
+                int t = taken;
+                taken = 0;
+                return t == 0 ? Fds.EOF : t;
+            }
             @Override
             protected long attempt(int fd) {
                 return Fds.read(fd, dst);
@@ -84,8 +141,13 @@ final class BufferOps {
 
     static IoOperation readFully(ByteBuffer dst, IoCompletion done) {
         if (dst.isReadOnly()) throw new ReadOnlyBufferException();
-        return new Reporting(ReadyEvent.READ, done) {
+        return new BufferRead(dst, done) {
             private long total; // across attempts; the buffer's position keeps the progress
+
+            @Override
+            boolean ringWantsMore() {
+                return dst.hasRemaining();
+            }
 
             @Override
             boolean empty() {
@@ -112,6 +174,44 @@ final class BufferOps {
         return new Reporting(ReadyEvent.WRITE, done) {
             private int asked;
             private long total;
+            private MemorySegment whole; // the buffer's memory, 0 to capacity
+            private MemorySegment staging; // a heap buffer's bytes, copied out for the kernel
+
+            @Override
+            int ringKind() {
+                return 2;
+            }
+
+            @Override
+            long ringSourceAddress() {
+                if (whole == null) whole = MemorySegment.ofBuffer(src.duplicate().clear());
+                if (whole.isNative()) return whole.address() + src.position();
+                staging = stage(staging, whole, src.position(), src.remaining());
+                return staging.address();
+            }
+
+            @Override
+            int ringSourceLength() {
+                return src.remaining();
+            }
+
+            @Override
+            void ringWrote(int count) {
+                src.position(src.position() + count);
+                total += count;
+            }
+
+            @Override
+            boolean ringWantsMore() {
+                return fully && src.hasRemaining();
+            }
+
+            @Override
+            long ringResult(boolean endOfFile) {
+                long t = total;
+                total = 0;
+                return t;
+            }
 
             @Override
             boolean empty() {
@@ -142,6 +242,41 @@ final class BufferOps {
         Objects.requireNonNull(src, "src");
         return new Reporting(ReadyEvent.WRITE, done) {
             private long offset; // across attempts
+            private MemorySegment staging; // a heap segment's bytes, copied out for the kernel
+
+            @Override
+            int ringKind() {
+                return 2;
+            }
+
+            @Override
+            long ringSourceAddress() {
+                if (src.isNative()) return src.address() + offset;
+                staging = stage(staging, src, offset, ringSourceLength());
+                return staging.address();
+            }
+
+            @Override
+            int ringSourceLength() {
+                return (int) Math.min(src.byteSize() - offset, Integer.MAX_VALUE);
+            }
+
+            @Override
+            void ringWrote(int count) {
+                offset += count;
+            }
+
+            @Override
+            boolean ringWantsMore() {
+                return fully && offset < src.byteSize();
+            }
+
+            @Override
+            long ringResult(boolean endOfFile) {
+                long t = offset;
+                offset = 0;
+                return t;
+            }
 
             @Override
             boolean empty() {
@@ -165,6 +300,44 @@ final class BufferOps {
                 return !fully && result < src.byteSize();
             }
         };
+    }
+
+    /**
+     * Copies {@code length} bytes of {@code from} at {@code offset} into native memory the kernel
+     * can read while a ring write is in flight: {@code staging} if it is large enough, else a new
+     * block owned by the operation (freed by the GC once neither it nor the ring holds it).
+     */
+    private static MemorySegment stage(MemorySegment staging, MemorySegment from, long offset, int length) {
+        if (staging == null || staging.byteSize() < length) staging = Arena.ofAuto().allocate(Math.max(length, 256));
+        MemorySegment.copy(from, offset, staging, 0, length);
+        return staging;
+    }
+
+    /** A ByteBuffer read's copying from the ring's buffers: advances the position, counts what it took. */
+    private static final class RingFill {
+        private final ByteBuffer dst;
+        private MemorySegment whole; // the buffer's memory, 0 to capacity
+        int taken;
+
+        RingFill(ByteBuffer dst) {
+            this.dst = dst;
+        }
+
+        int fill(MemorySegment data, long offset, int length) {
+            if (whole == null) whole = MemorySegment.ofBuffer(dst.duplicate().clear());
+            int n = Math.min(length, dst.remaining());
+            MemorySegment.copy(data, offset, whole, dst.position(), n);
+            dst.position(dst.position() + n);
+            taken += n;
+            return n;
+        }
+
+        /** The count taken since the last result, or EOF for none. */
+        long result() {
+            int t = taken;
+            taken = 0;
+            return t == 0 ? Fds.EOF : t;
+        }
     }
 
     static IoOperation accept(IoCompletion done) {

@@ -1,5 +1,7 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.RingStreams;
+import dev.ioqueue.internal.RingTransfer;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
@@ -31,6 +33,10 @@ public abstract class IoOperation {
     /** The attempt just made threw and the operation was failed: nothing more to do. */
     private boolean attemptFailed;
     private int fd = -1;
+    /** Its side on an io_uring queue's ring, made on first use there. */
+    private RingSide ringSide;
+    /** Whether the pending run is on the ring (completion I/O) rather than waiting for readiness. */
+    private boolean onRing;
 
     /** An operation that waits for {@code event} between attempts. */
     protected IoOperation(ReadyEvent event) {
@@ -81,6 +87,41 @@ public abstract class IoOperation {
         return false;
     }
 
+    // ---- completion I/O: only the factories' reads (1) and writes (2) do it; the rest wait for readiness ----
+
+    /** 1 for a read, 2 for a write the ring can perform; 0: readiness only. */
+    int ringKind() {
+        return 0;
+    }
+
+    /** A read: copies up to {@code length} bytes from {@code data} at {@code offset}; returns how many it took. */
+    int ringFill(MemorySegment data, long offset, int length) {
+        throw new UnsupportedOperationException();
+    }
+
+    /** Whether it must move more bytes before it completes. */
+    boolean ringWantsMore() {
+        return false;
+    }
+
+    /** A write: the address of the bytes still to write, staged in native memory if need be. */
+    long ringSourceAddress() {
+        throw new UnsupportedOperationException();
+    }
+
+    /** A write: how many bytes are still to write. */
+    int ringSourceLength() {
+        return 0;
+    }
+
+    /** A write: {@code count} bytes went out. */
+    void ringWrote(int count) {}
+
+    /** The result it completes with (and resets its counts); a read that took nothing at end-of-file gives {@link Fds#EOF}. */
+    long ringResult(boolean endOfFile) {
+        return 0;
+    }
+
     /** What it waits for between attempts. */
     public final ReadyEvent event() {
         return event;
@@ -107,16 +148,35 @@ public abstract class IoOperation {
                     + ", but its queue belongs to thread " + q.owner().getName() + ": post it there with queue.execute(operation::cancel)");
         }
         end();
-        q.cancel(fd, event, waiter);
+        if (onRing) q.streams().cancel(fd, ringSide); // a read's bytes stay kept for the next read
+        else q.cancel(fd, event, waiter);
         return true;
     }
 
     /** Called by {@link IoQueue#submit}, which checked the thread, the arguments and that it is not pending. */
-    final void start(IoQueue q, int fd, boolean tryNow) {
+    final void start(IoQueue q, int fd, boolean tryNow, boolean inPlace) {
         // Weakly: an operation a program keeps must not keep a dead thread's queue (and its fds) alive.
         if (queueRef == null || queueRef.get() != q) queueRef = new WeakReference<>(q);
         pending = true;
         this.fd = fd;
+        onRing = false;
+        RingStreams streams = q.streams();
+        if (streams != null && ringKind() != 0 && !empty()) {
+            if (ringSide == null) ringSide = new RingSide();
+            onRing = true;
+            if (ringKind() == 2) {
+                streams.startWrite(fd, ringSide);
+                return;
+            }
+            int started = streams.startRead(fd, ringSide, inPlace, tryNow);
+            if (started == RingStreams.STARTED) return;
+            if (started == RingStreams.TRY_FIRST) {
+                if (finish(q, attemptOnce(), null)) return;
+                streams.startRead(fd, ringSide, inPlace, false); // would block: the ring reads from now on
+                return;
+            }
+            onRing = false; // the ring cannot read this fd: wait for readiness
+        }
         if (tryNow && finish(q, attemptOnce(), null)) return;
         try {
             q.await(fd, event, waiter);
@@ -180,19 +240,78 @@ public abstract class IoOperation {
         return getClass().getSimpleName() + "[" + event + (pending ? ", pending on fd " + fd + "]" : "]");
     }
 
+    /** Runs the readiness path from the top, as a waiter's wake-up does. */
+    private void attemptAndWait(IoQueue q, int fd, Set<Event> events) {
+        if (finish(q, attemptOnce(), events)) return;
+        try {
+            q.await(fd, event, waiter);
+        } catch (RuntimeException | Error e) {
+            end();
+            throw e;
+        }
+    }
+
+    /** The operation on an io_uring queue's ring: the ring moves the bytes, this side copies and completes. */
+    private final class RingSide implements RingTransfer {
+        @Override
+        public int fill(MemorySegment data, long offset, int length) {
+            return ringFill(data, offset, length);
+        }
+
+        @Override
+        public boolean wantsMore() {
+            return ringWantsMore();
+        }
+
+        @Override
+        public long sourceAddress() {
+            return ringSourceAddress();
+        }
+
+        @Override
+        public int sourceLength() {
+            return ringSourceLength();
+        }
+
+        @Override
+        public void wrote(int count) {
+            ringWrote(count);
+        }
+
+        @Override
+        public void complete(boolean endOfFile) {
+            long result = ringResult(endOfFile);
+            end();
+            completed(fd, result);
+        }
+
+        @Override
+        public void fail(RuntimeException failure) {
+            ringResult(false); // reset its counts for the next submission
+            end();
+            failed(fd, failure);
+        }
+
+        @Override
+        public void retryByReadiness() {
+            onRing = false;
+            IoQueue q = queue();
+            if (q != null) attemptAndWait(q, fd, null);
+        }
+
+        @Override
+        public ReadyCallback dropHandle() {
+            return waiter;
+        }
+    }
+
     /** The waiter the operation waits on; one per operation, reused by every wait. */
     private final class Waiter implements ReadyCallback {
         @Override
         public void onReady(int fd, Set<Event> events) {
             IoQueue q = queue();
             if (q == null) return;
-            if (finish(q, attemptOnce(), events)) return;
-            try {
-                q.await(fd, event, this);
-            } catch (RuntimeException | Error e) {
-                end();
-                throw e;
-            }
+            attemptAndWait(q, fd, events);
         }
 
         @Override

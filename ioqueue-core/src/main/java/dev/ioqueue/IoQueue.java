@@ -4,6 +4,7 @@ import dev.ioqueue.internal.Failures;
 import dev.ioqueue.internal.Loop;
 import dev.ioqueue.internal.Ownership;
 import dev.ioqueue.internal.Poller;
+import dev.ioqueue.internal.RingStreams;
 import dev.ioqueue.internal.Registrations;
 import dev.ioqueue.internal.RunQueue;
 import java.lang.ref.Cleaner;
@@ -42,6 +43,7 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     private final Ownership ownership;
     private final Poller poller;
+    private final RingStreams streams;
     private final Cleaner.Cleanable cleanable;
     private final Registrations registrations;
     private final RunQueue runQueue;
@@ -55,7 +57,8 @@ public final class IoQueue implements Executor, AutoCloseable {
         ownership = new Ownership(owner);
         poller = Poller.open();
         // The action holds the poller only, never the queue: it runs once the queue is unreachable.
-        cleanable = CLEANER.register(this, poller::close);
+        cleanable = CLEANER.register(this, poller.cleanup());
+        streams = poller.streams();
         registrations = new Registrations(poller, owner);
         runQueue = new RunQueue(owner, poller);
         loop = new Loop(registrations, runQueue, poller);
@@ -108,6 +111,11 @@ public final class IoQueue implements Executor, AutoCloseable {
     /** Whether the calling thread owns this queue. Thread-safe. */
     public boolean isOwnerThread() {
         return ownership.isOwner();
+    }
+
+    /** The backend this queue runs on, chosen when it was made ({@link Backend#PROPERTY}). Thread-safe. */
+    public Backend backend() {
+        return poller.performsIo() ? Backend.IO_URING : Backend.EPOLL;
     }
 
     /** Whether {@link #close()} was called. Thread-safe. */
@@ -163,10 +171,11 @@ public final class IoQueue implements Executor, AutoCloseable {
         checkFd(fd);
         if (operation.isPending()) throw new IllegalStateException(operation + " is already pending");
         boolean mayTry = registrations.mayTry(fd, operation.event()); // and the checks: own fd, blocking, second waiter
-        boolean now = operation.empty() || (mayTry && nestedSubmits < MAX_NESTED_SUBMITS);
+        boolean inPlace = nestedSubmits < MAX_NESTED_SUBMITS;
+        boolean now = operation.empty() || (mayTry && inPlace);
         nestedSubmits++;
         try {
-            operation.start(this, fd, now);
+            operation.start(this, fd, now, inPlace);
         } finally {
             nestedSubmits--;
         }
@@ -193,6 +202,11 @@ public final class IoQueue implements Executor, AutoCloseable {
     /** The shared queue's side of a close on another thread: drops the fd's waiters (telling them). Owner thread. */
     void releaseBeforeClose(int fd) {
         registrations.releaseBeforeClose(fd);
+    }
+
+    /** The completion I/O engine of this queue's ring; null on epoll. Owner thread. */
+    RingStreams streams() {
+        return streams;
     }
 
     /** An attempt found {@code fd} drained for {@code kind}: the next submission waits for the OS. */
@@ -403,7 +417,11 @@ public final class IoQueue implements Executor, AutoCloseable {
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         } finally {
-            cleanable.clean();
+            try {
+                poller.close(); // on this thread: a ring first waits until the kernel finished its requests
+            } finally {
+                cleanable.clean();
+            }
         }
         Failures.rethrow(failure);
     }

@@ -48,7 +48,7 @@ class ResourceTest extends QueueTestSupport {
                 continue;
             }
             if (!target.equals("anon_inode:[eventpoll]") && !target.equals("anon_inode:[eventfd]")
-                    && !target.equals("anon_inode:[timerfd]")) continue;
+                    && !target.equals("anon_inode:[timerfd]") && !target.equals("anon_inode:[io_uring]")) continue;
             String info = Files.readString(Path.of("/proc/self/fdinfo/" + link.getFileName()));
             String flags = info.lines().filter(l -> l.startsWith("flags:")).findFirst().orElseThrow().substring(6).trim();
             assertTrue((Long.parseLong(flags, 8) & 02000000L) != 0, target + " flags " + flags + " lack O_CLOEXEC");
@@ -62,7 +62,7 @@ class ResourceTest extends QueueTestSupport {
         IoQueue.current().close();
         long before = TestFds.openFdCount();
         IoQueue q = IoQueue.current();
-        assertEquals(before + 3, TestFds.openFdCount(), "an epoll fd, its wake-up eventfd and its timerfd");
+        assertEquals(before + TestFds.ownFdCount(q), TestFds.openFdCount(), "an epoll fd, its wake-up eventfd and its timerfd (and its io_uring fd)");
         q.close();
         assertEquals(before, TestFds.openFdCount());
     }

@@ -49,6 +49,11 @@ final class TestFds {
         return Unistd.fcntl(fd, Unistd.F_GETFD, Native.threadErrno()) >= 0;
     }
 
+    /** The fds a queue owns: epoll, eventfd, timerfd, and on io_uring the ring's. */
+    static int ownFdCount(IoQueue q) {
+        return q.backend() == Backend.IO_URING ? 4 : 3;
+    }
+
     static long openFdCount() {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
             return s.count();

@@ -83,6 +83,11 @@ public final class EpollPoller implements Poller {
         return ep;
     }
 
+    /** The epoll fd (changes with {@link #reset}). */
+    int epfd() {
+        return epfd;
+    }
+
     @Override
     public boolean owns(int fd) {
         return fd == epfd || fd == wakeFd || fd == timerFd;

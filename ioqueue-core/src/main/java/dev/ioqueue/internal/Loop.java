@@ -12,24 +12,34 @@ public final class Loop {
     private final Registrations registrations;
     private final RunQueue runQueue;
     private final Poller poller;
+    /** Completion I/O on the poller's ring; null on epoll. */
+    private final RingStreams streams;
 
     public Loop(Registrations registrations, RunQueue runQueue, Poller poller) {
         this.registrations = registrations;
         this.runQueue = runQueue;
         this.poller = poller;
+        this.streams = poller.streams();
     }
 
-    /** Whether anything is pending: a waiter, a collected callback, a task, a timer, a hold. */
+    /** Whether anything is pending: a waiter, a ring operation, a collected callback, a task, a timer, a hold. */
     public boolean pending() {
-        return registrations.waiterCount() > 0 || !registrations.batchEmpty() || runQueue.pending();
+        return registrations.waiterCount() > 0 || !registrations.batchEmpty() || runQueue.pending()
+                || (streams != null && (streams.waiting() > 0 || !streams.isEmpty()));
+    }
+
+    /** Whether nothing collected waits to run, so the round may wait for the OS. */
+    private boolean nothingCollected() {
+        return registrations.batchEmpty() && (streams == null || streams.isEmpty());
     }
 
     /** Runs one round, waiting at most {@code timeoutNanos} (-1: no limit); returns how many ran. */
     public int round(long timeoutNanos) {
         // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine
         // that keeps yielding cannot starve the fds.
-        if (registrations.batchEmpty()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
+        if (nothingCollected()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
         int ran = registrations.runBatch();
+        if (streams != null) ran += streams.run();
         ran += runQueue.runDueTimers();
         ran += runQueue.runTasks();
         return ran;
@@ -43,11 +53,12 @@ public final class Loop {
         long deadline = System.nanoTime() + timeoutNanos;
         int n = 0;
         while (true) {
-            if (registrations.batchEmpty()) {
+            if (nothingCollected()) {
                 long remaining = timeoutNanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime());
                 waitForEvents(runQueue.boundedTimeout(remaining));
             }
             n += registrations.drainBatch(ready);
+            if (streams != null) n += streams.drain(ready);
             n += runQueue.drain(ready);
             if (n > 0 || timeoutNanos == 0 || !pending()) return n;
             if (timeoutNanos > 0 && deadline - System.nanoTime() <= 0) return n;

@@ -23,6 +23,16 @@ public final class NativeAccounting {
         LIVE_QUEUES.decrementAndGet();
     }
 
+    /** More native memory of an open queue (its ring, its provided buffers). */
+    public static void allocated(long bytes) {
+        LIVE_BYTES.addAndGet(bytes);
+    }
+
+    /** That memory was freed. */
+    public static void released(long bytes) {
+        LIVE_BYTES.addAndGet(-bytes);
+    }
+
     /** Native bytes held by queues not yet closed. */
     public static long liveBytes() {
         return LIVE_BYTES.get();

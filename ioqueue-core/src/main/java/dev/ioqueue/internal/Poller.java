@@ -19,12 +19,26 @@ public interface Poller {
     long TIMER = -2L;
 
     /**
-     * The backend for a new queue: epoll, the only one so far.
+     * The backend for a new queue, as {@link dev.ioqueue.Backend#PROPERTY} chooses: io_uring when
+     * the kernel and the process allow it (tried each time: a refusal costs one syscall), else epoll.
      *
      * @throws SyscallException if it cannot be set up (EMFILE, ENOMEM)
      */
     static Poller open() {
-        return new EpollPoller();
+        String choice = System.getProperty(dev.ioqueue.Backend.PROPERTY, "auto");
+        return switch (choice) {
+            case "epoll" -> new EpollPoller();
+            case "io_uring" -> new UringPoller();
+            case "auto" -> {
+                try {
+                    yield new UringPoller();
+                } catch (SyscallException e) {
+                    yield new EpollPoller(); // io_uring missing, disabled or refused: epoll, silently
+                }
+            }
+            default -> throw new IllegalArgumentException("system property " + dev.ioqueue.Backend.PROPERTY + "=" + choice
+                    + ": expected auto, epoll or io_uring");
+        };
     }
 
     /** Interest verbs, for {@link #failure}. */
@@ -83,6 +97,16 @@ public interface Poller {
 
     /** Whether this backend can also perform I/O itself (completion I/O); epoll cannot. */
     boolean performsIo();
+
+    /** The completion I/O engine, or null for a backend that only reports readiness. */
+    default RingStreams streams() {
+        return null;
+    }
+
+    /** What a {@link java.lang.ref.Cleaner} runs once the queue is unreachable: references nothing of the queue. */
+    default Runnable cleanup() {
+        return this::close;
+    }
 
     /** Releases the poller's fds and memory; later calls do nothing. Any thread. */
     void close();

@@ -21,6 +21,10 @@ public final class Registrations {
     private static final int CLOCK_ROUNDS = 64;
 
     private final Poller poller;
+    /** Completion I/O on the queue's ring; null on epoll. */
+    private final RingStreams streams;
+    /** A premature close found outside the loop (a number made again while ring operations waited), raised at the next flush. */
+    private Throwable deferred;
     final Thread owner;
     final FdTable table = new FdTable();
     private final ReadyBatch batch = new ReadyBatch();
@@ -38,6 +42,7 @@ public final class Registrations {
     /** On the owner thread, which the fd helpers then reach through {@link ThreadRegistrations}. */
     public Registrations(Poller poller, Thread owner) {
         this.poller = poller;
+        this.streams = poller.streams();
         this.owner = owner;
         ThreadRegistrations.attach(this);
     }
@@ -49,6 +54,7 @@ public final class Registrations {
         refuseOwn("await", fd);
         int kind = event.ordinal();
         int bit = Interest.bit(kind);
+        if (streams != null && streams.hasOperation(fd, kind)) rejectSecondOperation(fd, event);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) {
             reg = register(fd, bit);
@@ -107,8 +113,12 @@ public final class Registrations {
     }
 
     private void release(int fd, boolean reportGone) {
+        if (streams != null) streams.forget(fd, dropped); // its ring requests end before the fd may close
         Registration reg = table.get(fd);
-        if (reg == null) return;
+        if (reg == null) {
+            Failures.rethrow(dropped.tell(null));
+            return;
+        }
         boolean hadWaiters = table.takeWaiters(reg, dropped);
         batch.takeAll(reg, dropped);
         boolean persistent = reg.is(Registration.PERSIST);
@@ -133,6 +143,9 @@ public final class Registrations {
     /** {@code fd} was just made here: what its number held is gone; forget it, or have the flush check it if waited on. */
     void fdOpened(int fd) {
         if (closed) return;
+        if (streams != null && streams.forget(fd, dropped)) {
+            deferred = Failures.add(deferred, new PrematureCloseError(fd, "found when its number was made again while ring operations waited on it"));
+        }
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) return;
         if (reg.hasWaiters()) {
@@ -157,8 +170,9 @@ public final class Registrations {
         refuseOwn("submit", fd);
         NonBlockingFds.check(fd);
         Registration reg = table.get(fd);
-        if (reg == null || !reg.registered()) return true;
         int kind = event.ordinal();
+        if (streams != null && streams.hasOperation(fd, kind)) rejectSecondOperation(fd, event);
+        if (reg == null || !reg.registered()) return true;
         if (reg.waiter(kind) != null) rejectSecondWaiter(reg, event); // before an attempt takes any data
         return (reg.drained & Interest.bit(kind)) == 0;
     }
@@ -185,6 +199,11 @@ public final class Registrations {
      * is always a premature close.
      */
     public void flush() {
+        if (deferred != null || !dropped.isEmpty()) {
+            Throwable failure = deferred;
+            deferred = null;
+            Failures.rethrow(dropped.tell(failure));
+        }
         if (confirmDue) {
             confirmDue = false;
             confirm(System.nanoTime());
@@ -312,6 +331,7 @@ public final class Registrations {
         closed = true;
         ThreadRegistrations.detach(this);
         for (Registration reg : table.snapshot()) table.takeWaiters(reg, dropped);
+        if (streams != null) streams.close(dropped);
         while (!batch.isEmpty()) {
             if (batch.live()) dropped.add(batch.registration().fd, batch.callback());
             batch.pop();
@@ -365,6 +385,11 @@ public final class Registrations {
         throw poller.failure(Poller.MODIFY, reg.fd, -r);
     }
 
+    private void rejectSecondOperation(int fd, ReadyEvent event) {
+        throw new IllegalStateException("fd " + fd + " already has a " + event + " operation in the io_uring of thread "
+                + owner.getName() + ": one waiter per fd and event per thread");
+    }
+
     private void rejectSecondWaiter(Registration reg, ReadyEvent event) {
         // Is the first waiter's registration alive, or was its fd closed and the number reused?
         int r = poller.modify(reg.fd, reg.interest, reg.token());
@@ -400,6 +425,7 @@ public final class Registrations {
     /** Drops everything known of a registration found gone; the caller tells {@link #dropped}. */
     private void discardGone(Registration reg) {
         NonBlockingFds.forget(reg.fd);
+        if (streams != null) streams.forget(reg.fd, dropped);
         table.takeWaiters(reg, dropped);
         batch.takeAll(reg, dropped);
         reg.epoch++;

@@ -15,6 +15,7 @@ public final class Errno {
     public static final int ENOMEM = 12;
     public static final int EACCES = 13;
     public static final int EFAULT = 14;
+    public static final int EBUSY = 16;
     public static final int EEXIST = 17;
     public static final int ENOTDIR = 20;
     public static final int EISDIR = 21;
@@ -25,13 +26,17 @@ public final class Errno {
     public static final int EPIPE = 32;
     public static final int ENOSYS = 38;
     public static final int ELOOP = 40;
+    public static final int ETIME = 62;
+    public static final int EBADFD = 77;
     public static final int ENOTSOCK = 88;
+    public static final int ENOBUFS = 105;
     public static final int EOPNOTSUPP = 95;
     public static final int EADDRINUSE = 98;
     public static final int ECONNRESET = 104;
     public static final int ENOTCONN = 107;
     public static final int ECONNREFUSED = 111;
     public static final int EINPROGRESS = 115;
+    public static final int ECANCELED = 125;
 
     private Errno() {}
 

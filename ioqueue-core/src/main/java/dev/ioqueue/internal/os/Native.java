@@ -66,6 +66,12 @@ public final class Native {
                 Linker.Option.captureCallState("errno"), Linker.Option.critical(false));
     }
 
+    /** A variadic libc function that may block ({@code syscall} for io_uring_enter), faultable as {@code call}. */
+    static MethodHandle blockingVariadic(String name, FunctionDescriptor descriptor, int firstVariadicArg, Syscall call) {
+        return faultable(LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.firstVariadicArg(firstVariadicArg),
+                Linker.Option.captureCallState("errno")), call);
+    }
+
     static Optional<MethodHandle> optionalBlocking(String name, FunctionDescriptor descriptor, Syscall call) {
         return LIBC.find(name).map(s ->
                 faultable(LINKER.downcallHandle(s, descriptor, Linker.Option.captureCallState("errno")), call));
