@@ -3,6 +3,7 @@
 // benchmarks run a workload on a queue of the backend they name.
 package dev.ioqueue.benchmarks
 
+import dev.ioqueue.Backend
 import dev.ioqueue.IoQueue
 
 /** A queue could not be made on the backend asked for; the message says why, for the table. */
@@ -12,24 +13,11 @@ internal class BackendUnavailable(message: String, cause: Throwable? = null) : R
 internal class OnBackend<T>(val value: T, val backend: String)
 
 internal object BackendChoice {
-    /** The system property a new queue reads (dev.ioqueue.Backend.PROPERTY). */
-    const val PROPERTY = "dev.ioqueue.backend"
+    /** The system property a new queue reads: auto (the default), epoll or io_uring. */
+    const val PROPERTY = Backend.PROPERTY
 
-    /**
-     * IoQueue.backend(), looked up once: null on an ioqueue-core from before the io_uring backend,
-     * whose queues all run on epoll. (Reflection keeps this module building against either core.)
-     */
-    private val backendMethod = try {
-        IoQueue::class.java.getMethod("backend")
-    } catch (_: NoSuchMethodException) {
-        null
-    }
-
-    /** Whether this ioqueue-core has a backend to choose (IoQueue.backend()). */
-    val choosable: Boolean get() = backendMethod != null
-
-    /** The backend [queue] runs on, as IoQueue.backend() names it: "EPOLL" or "IO_URING" ("EPOLL" on a core without the choice). */
-    fun of(queue: IoQueue): String = backendMethod?.invoke(queue)?.toString() ?: "EPOLL"
+    /** The backend [queue] runs on, as IoQueue.backend() names it: "EPOLL" or "IO_URING". */
+    fun of(queue: IoQueue): String = queue.backend().name
 
     /** One queue made at a time, so the property each sees is the one set for it. */
     private val creating = Any()
@@ -65,10 +53,7 @@ internal object BackendChoice {
         }
         try {
             val actual = of(queue)
-            if (!actual.equals(backend, ignoreCase = true)) {
-                throw BackendUnavailable("$backend backend not available: the queue came up on $actual" +
-                    if (choosable) "" else " (this ioqueue-core has no IoQueue.backend(): epoll only)")
-            }
+            if (!actual.equals(backend, ignoreCase = true)) throw BackendUnavailable("$backend backend not available: the queue came up on $actual")
             return OnBackend(body(), actual)
         } finally {
             queue.close()

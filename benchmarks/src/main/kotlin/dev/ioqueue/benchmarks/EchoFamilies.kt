@@ -82,8 +82,7 @@ internal class ServerFamily(val key: String) : AutoCloseable {
         unavailable = when {
             !started -> (requestedBackend?.let { "$it backend not available: " } ?: "") + line.removePrefix("UNAVAILABLE ")
             requestedBackend != null && !requestedBackend.equals(reported, ignoreCase = true) ->
-                "$requestedBackend backend not available: the servers' queues came up on ${reported ?: "an unknown backend"}" +
-                    if (BackendChoice.choosable) "" else " (this ioqueue-core has no IoQueue.backend(): epoll only)"
+                "$requestedBackend backend not available: the servers' queues came up on ${reported ?: "no backend they reported"}"
             else -> null
         }
         if (unavailable != null) close()
