@@ -51,6 +51,11 @@ final class JavaCallbackEcho implements AutoCloseable {
         return port;
     }
 
+    /** The queues of the server's loops. */
+    List<IoQueue> queues() {
+        return group.queues();
+    }
+
     @Override
     public void close() {
         for (int i = 0; i < listenFds.size(); i++) {

@@ -11,14 +11,18 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The Netty peers: Netty's own echo server (write what was read, flush when the read batch ends)
- * on one group of {@code loops} event loops, with the native epoll transport or with NIO. As in
+ * on one group of {@code loops} event loops, with one of Netty's {@link Transport}s. As in
  * ioqueue's acceptor, the listening channel lives on one loop of the group and the accepted
  * channels are spread round-robin over all of them. Netty's defaults otherwise (its pooled
  * allocator, TCP_NODELAY on accepted channels).
@@ -27,11 +31,38 @@ final class NettyEcho implements AutoCloseable {
     private final EventLoopGroup group;
     private final Channel server;
 
-    NettyEcho(int loops, boolean epoll) throws InterruptedException {
-        group = new MultiThreadIoEventLoopGroup(loops, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    /** The transports the benchmarks compare with. */
+    enum Transport {
+        /** The JDK's NIO selector. */
+        NIO,
+        /** Netty's native epoll transport (JNI). */
+        EPOLL,
+        /** Netty's native io_uring transport (JNI); needs a kernel and a process that allow io_uring. */
+        IO_URING
+    }
+
+    /**
+     * Starts the server on a free port of the loopback address.
+     *
+     * @throws UnsupportedOperationException if the transport is io_uring and Netty cannot use it here (the cause says why)
+     */
+    NettyEcho(int loops, Transport transport) throws InterruptedException {
+        if (transport == Transport.IO_URING && !IoUring.isAvailable()) {
+            throw new UnsupportedOperationException("Netty io_uring is not available: " + IoUring.unavailabilityCause(), IoUring.unavailabilityCause());
+        }
+        group = new MultiThreadIoEventLoopGroup(loops, switch (transport) {
+            case NIO -> NioIoHandler.newFactory();
+            case EPOLL -> EpollIoHandler.newFactory();
+            case IO_URING -> IoUringIoHandler.newFactory();
+        });
+        Class<? extends ServerChannel> channel = switch (transport) {
+            case NIO -> NioServerSocketChannel.class;
+            case EPOLL -> EpollServerSocketChannel.class;
+            case IO_URING -> IoUringServerSocketChannel.class;
+        };
         server = new ServerBootstrap()
                 .group(group)
-                .channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
+                .channel(channel)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new Echo())

@@ -11,68 +11,22 @@
 //   timers   100k coroutines delaying 0-50 ms: queue dispatcher vs newSingleThreadContext
 //   memory   heap per idle Java waiter and per coroutine suspended in awaitRead, 8000 idle pipes
 //   echo, vt TCP echo servers on 1 and 2 loops, virtual threads: see ScaleBench.kt
-// --only picks sections: "ring" (ring, hand-off, timers, memory and their targets, as one), "echo", "vt".
+//   uring    ioqueue's io_uring backend: the ring against C epoll and the C io_uring reference, TCP
+//            echo against Netty io_uring and Netty epoll: see UringBench.kt
+// --only picks sections: "ring" (ring, hand-off, timers, memory and their targets, as one), "echo",
+// "vt", "uring"; all of them by default, in that order.
 package dev.ioqueue.benchmarks
 
-import java.nio.file.Files
-import java.nio.file.Path
+import dev.ioqueue.IoQueue
 import java.time.LocalDate
 import java.util.Locale
-import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.DelicateCoroutinesApi
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.newSingleThreadContext
 import kotlin.coroutines.EmptyCoroutineContext
 
-private class Sample(val values: List<Double>) {
-    val median: Double get() = values.sorted().let { if (it.size % 2 == 1) it[it.size / 2] else (it[it.size / 2 - 1] + it[it.size / 2]) / 2 }
-    val min: Double get() = values.min()
-    val max: Double get() = values.max()
-}
-
 private data class Shape(val n: Int, val tokens: Int, val hops: Long, val idle: Int) {
     override fun toString() = "N=$n T=$tokens" + if (idle > 0) " I=$idle" else ""
-}
-
-private fun fmt(x: Double): String = when {
-    x >= 1e6 -> String.format(Locale.ROOT, "%.2fM", x / 1e6)
-    x >= 1e3 -> String.format(Locale.ROOT, "%.1fk", x / 1e3)
-    else -> String.format(Locale.ROOT, "%.1f", x)
-}
-
-private fun spread(s: Sample, unit: (Double) -> String = ::fmt) = "${unit(s.median)} (${unit(s.min)}–${unit(s.max)})"
-
-/** The C baseline's sources, kept in this repository: benchmarks/src/main/c. */
-private val cSources: Path = Path.of(System.getProperty("bench.c", "benchmarks/src/main/c"))
-
-/** Compiles one C source of [cSources] with gcc (extra flags for a shared object), or null without gcc. */
-private fun compileC(source: String, output: String, vararg flags: String): Path? {
-    val src = cSources.resolve(source)
-    if (!Files.exists(src)) return null
-    val binary = cBuildDir.resolve(output)
-    return try {
-        val gcc = ProcessBuilder(listOf("gcc", "-O2", *flags, "-o", binary.toString(), src.toString())).inheritIO().start()
-        if (gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0) binary else null
-    } catch (e: java.io.IOException) {
-        null // no gcc
-    }
-}
-
-private val cBuildDir: Path by lazy { Files.createTempDirectory("ioqueue-bench") }
-
-/** Where the run is, on stderr: stdout keeps only the tables. */
-private fun progress(began: Long, what: String) =
-    System.err.println(String.format(Locale.ROOT, "bench: %4.0f s  %s", (System.nanoTime() - began) / 1e9, what))
-
-/** Runs ring_epoll; with [preload], under LD_PRELOAD (the idle-thread shim). */
-private fun runCRing(binary: Path, shape: Shape, hops: Long, preload: Path? = null): Double {
-    val builder = ProcessBuilder(binary.toString(), shape.n.toString(), shape.tokens.toString(), hops.toString(), "lt", shape.idle.toString())
-        .redirectErrorStream(true)
-    if (preload != null) builder.environment()["LD_PRELOAD"] = preload.toString()
-    val p = builder.start()
-    val out = p.inputStream.readAllBytes().decodeToString()
-    p.waitFor()
-    return Regex("hops_per_sec=(\\d+)").find(out)?.groupValues?.get(1)?.toDouble() ?: error("ring_epoll said: $out")
 }
 
 @OptIn(DelicateCoroutinesApi::class, ExperimentalCoroutinesApi::class)
@@ -81,22 +35,29 @@ fun main(args: Array<String>) {
     val trials = argv.indexOf("--trials").let { if (it >= 0) argv[it + 1].toInt() else 5 }
     val scale = argv.indexOf("--scale").let { if (it >= 0) argv[it + 1].toDouble() else 1.0 }
     val only = argv.indexOf("--only").let { if (it >= 0) argv[it + 1].split(',').filter(String::isNotBlank).toSet() else null }
-    only?.let { require((listOf("ring") + ScaleBench.SECTIONS).containsAll(it)) { "--only takes ring, ${ScaleBench.SECTIONS.joinToString()}; not $it" } }
+    val sections = listOf("ring") + ScaleBench.SECTIONS + UringBench.SECTION
+    only?.let { require(sections.containsAll(it)) { "--only takes ${sections.joinToString()}; not $it" } }
     if (only != null && "ring" !in only) {
+        val began = System.nanoTime()
         println("# ioqueue benchmarks, ${LocalDate.now()}, JDK ${Runtime.version()}, ${Runtime.getRuntime().availableProcessors()} cores, $trials trials, scale $scale, only $only")
         println()
         ScaleBench.run(only, trials, scale)
+        if (UringBench.SECTION in only) UringBench.run(trials, scale)
+        println(String.format(Locale.ROOT, "(whole run: %.0f s)", (System.nanoTime() - began) / 1e9))
         return
     }
     val began = System.nanoTime()
-    val cRing = compileC("ring_epoll.c", "ring_epoll")
-    val idleThread = cRing?.let { compileC("idle_thread.c", "idle_thread.so", "-shared", "-fPIC", "-pthread") }
+    val cEpoll = compileC("ring_epoll.c", "ring_epoll")
+    val cRing = cEpoll.binary
+    val idleThread = cRing?.let { compileC("idle_thread.c", "idle_thread.so", flags = listOf("-shared", "-fPIC", "-pthread")).binary }
     println("# ioqueue benchmarks, ${LocalDate.now()}, JDK ${Runtime.version()}, ${Runtime.getRuntime().availableProcessors()} cores, $trials trials, scale $scale")
-    println("C epoll baseline: " + (cRing?.let { "compiled from benchmarks/src/main/c/ring_epoll.c" } ?: "not available: no gcc on this machine"))
+    println("C epoll baseline: " + (cRing?.let { "compiled from benchmarks/src/main/c/ring_epoll.c" } ?: "not available: ${cEpoll.whyNot}"))
     if (idleThread != null) {
         println("C epoll + idle thread: the same binary with LD_PRELOAD=idle_thread.so, one idle pthread, so every fd")
         println("syscall pays the multi-threaded fd lookup a JVM always pays (the JVM's fair limit)")
     }
+    val chosen = System.getProperty(BackendChoice.PROPERTY)?.let { "=$it" } ?: " not set: the default"
+    println("ioqueue's backend here: ${BackendChoice.of(IoQueue.current())} (${BackendChoice.PROPERTY}$chosen); the uring section chooses its own")
     println()
 
     // ---- ring ----
@@ -105,8 +66,8 @@ fun main(args: Array<String>) {
     for (shape in shapes) {
         val hops = (shape.hops * scale).toLong()
         val variants = LinkedHashMap<String, () -> Double>()
-        if (cRing != null) variants["C epoll (lt)"] = { runCRing(cRing, shape, hops) }
-        if (cRing != null && idleThread != null) variants[C_IDLE] = { runCRing(cRing, shape, hops, idleThread) }
+        if (cRing != null) variants["C epoll (lt)"] = { runCRing(cRing, shape.n, shape.tokens, hops, shape.idle) }
+        if (cRing != null && idleThread != null) variants[C_IDLE] = { runCRing(cRing, shape.n, shape.tokens, hops, shape.idle, idleThread) }
         variants["ioqueue Java callback"] = { CallbackRing.run(shape.n, shape.tokens, hops, shape.idle, false) }
         variants["ioqueue Java callback + persist"] = { CallbackRing.run(shape.n, shape.tokens, hops, shape.idle, true) }
         variants["ioqueue Kotlin awaitRead"] = { KotlinRing.run(shape.n, shape.tokens, hops, shape.idle) }
@@ -243,6 +204,7 @@ fun main(args: Array<String>) {
     println(String.format(Locale.ROOT, "| heap per idle Java waiter | %.0f bytes | ≤ 200 bytes | %s |", javaBytes.median, if (javaBytes.median <= 200) "met" else "MISSED"))
     println()
     ScaleBench.run(only, trials, scale)
+    if (only == null || UringBench.SECTION in only) UringBench.run(trials, scale)
     println(String.format(Locale.ROOT, "(whole run: %.0f s)", (System.nanoTime() - began) / 1e9))
 }
 

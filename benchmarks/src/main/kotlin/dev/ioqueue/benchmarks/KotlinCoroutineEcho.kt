@@ -1,6 +1,7 @@
 package dev.ioqueue.benchmarks
 
 import dev.ioqueue.Fds
+import dev.ioqueue.IoQueue
 import dev.ioqueue.IoQueueGroup
 import dev.ioqueue.Sockets
 import dev.ioqueue.SyscallException
@@ -27,6 +28,9 @@ import kotlinx.coroutines.launch
  */
 class KotlinCoroutineEcho(loops: Int, reusePort: Boolean) : AutoCloseable {
     private val group = IoQueueGroup.start(loops, "kotlin-echo")
+
+    /** The queues of the server's loops. */
+    val queues: List<IoQueue> get() = group.queues()
     private val listenFds = ArrayList<Int>()
     val port: Int
     private val scope = CoroutineScope(SupervisorJob())

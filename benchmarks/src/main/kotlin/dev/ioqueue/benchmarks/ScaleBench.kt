@@ -8,40 +8,18 @@
 //         the JDK's sockets; 10,000 virtual threads parked on their own eventfds, woken in a
 //         random order (wake-ups/s, pinned carriers)
 //
-// IOQUEUE_BENCH_ECHO_FAMILIES=ioqueue-java,vt-jdk,... keeps only those server families' rows (to
-// profile or A/B a few), and IOQUEUE_BENCH_SERVER_JVM_ARGS adds JVM options to every server's JVM
-// (e.g. JFR's -XX:StartFlightRecording=...); IOQUEUE_BENCH_ECHO_CONNECTIONS=256 keeps one count.
-//
-// Each server family runs in a child JVM of its own, started once and kept for every trial: the
-// servers' JIT profiles and garbage stay apart from each other and from the load generator, which
-// runs here with the same code, the same 2 threads and the same connections for every server. The
-// machine has 2 cores: the load generator competes with the server for them (it makes as many
-// syscalls per message as the server does), so these are numbers of the pair, with the client's
-// share the same for every server.
+// Each server family runs in a child JVM of its own (EchoFamilies.kt, which also lists the
+// environment variables that narrow a run). The machine has 2 cores: the load generator competes
+// with the server for them (it makes as many syscalls per message as the server does), so these are
+// numbers of the pair, with the client's share the same for every server.
 package dev.ioqueue.benchmarks
 
-import java.io.BufferedReader
-import java.io.IOException
-import java.nio.file.Files
-import java.nio.file.Path
-import java.net.InetAddress
-import java.net.InetSocketAddress
 import java.util.Locale
-import java.util.concurrent.TimeUnit
 
 object ScaleBench {
     /** The sections this file runs, as --only names them. */
     val SECTIONS = listOf("echo", "vt")
 
-    /** IOQUEUE_BENCH_RAW=1: every echo trial's requests/s and server CPU µs/request on stderr too, for paired comparisons. */
-    private val RAW = System.getenv("IOQUEUE_BENCH_RAW") == "1"
-    /** IOQUEUE_BENCH_ECHO_CONNECTIONS=256: only those connection counts (64 and 256 if unset). */
-    private val connectionCounts = System.getenv("IOQUEUE_BENCH_ECHO_CONNECTIONS")?.split(',')?.map(String::toInt) ?: listOf(64, 256)
-
-    /** IOQUEUE_BENCH_ECHO_FAMILIES: the server families to keep (all if unset). */
-    private val kept = System.getenv("IOQUEUE_BENCH_ECHO_FAMILIES")?.split(',')?.toSet()
-    private const val CLIENT_THREADS = 2
-    private const val MESSAGE_SIZE = 32
     private const val CHURN_CONCURRENCY = 64
     private const val PARKED_THREADS = 10_000
 
@@ -51,99 +29,11 @@ object ScaleBench {
         if (only == null || "vt" in only) virtualThreads(trials, scale)
     }
 
-    // ---- the server families, one child JVM each ----
-
-    /** A child JVM running every server of one family (see EchoServerProcess.kt); closing our end of its stdin stops it. */
-    private class Family(val name: String) : AutoCloseable {
-        private val process: Process
-        /** Server name within the family (e.g. "1", "2", "2-reuseport") to its port. */
-        val ports: Map<String, Int>
-
-        init {
-            val java = ProcessHandle.current().info().command().orElse("java")
-            val extra = System.getenv("IOQUEUE_BENCH_SERVER_JVM_ARGS")?.split(' ')?.filter(String::isNotBlank).orEmpty()
-            // Netty's Unsafe allowed without a warning; ktor's "no SLF4J provider" notice kept quiet.
-            val command = listOf(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xms512m", "-Xmx512m",
-                "-Dslf4j.internal.verbosity=ERROR") + extra + listOf("-cp", System.getProperty("java.class.path"), "dev.ioqueue.benchmarks.EchoServerProcessKt", name)
-            process = ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start()
-            val reader = BufferedReader(process.inputReader())
-            // Skip what the JVM may print first (JFR's startup notice, with its options).
-            val line = generateSequence { reader.readLine() }.firstOrNull { it.startsWith("PORTS ") } ?: error("the $name servers did not start")
-            // Drained from now on (to our stderr), or diagnostics such as -XX:+PrintCompilation fill the pipe and stall the servers.
-            Thread.ofPlatform().daemon().name("$name-stdout").start { reader.lines().forEach(System.err::println) }
-            ports = line.removePrefix("PORTS ").split(' ').associate { it.substringBefore('=') to it.substringAfter('=').toInt() }
-        }
-
-        /** CPU time every live thread of the process has used so far, in nanoseconds (schedstat: exact, not in ticks). */
-        fun cpuNanos(): Long = Files.list(Path.of("/proc/${process.pid()}/task")).use { tasks ->
-            tasks.mapToLong { task ->
-                try {
-                    Files.readString(task.resolve("schedstat")).substringBefore(' ').toLong()
-                } catch (_: IOException) {
-                    0L // the thread ended meanwhile
-                }
-            }.sum()
-        }
-
-        override fun close() {
-            process.outputStream.close()
-            if (!process.waitFor(20, TimeUnit.SECONDS)) process.destroyForcibly()
-        }
-    }
-
-    private class Variant(val label: String, val family: String, val server: String, val loops: Int)
-
-    private fun Map<String, Family>.address(v: Variant) = InetSocketAddress(InetAddress.getLoopbackAddress(), getValue(v.family).ports.getValue(v.server))
-
-    /** The closed-loop echo of [messages] messages over [connections] connections. */
-    private fun Map<String, Family>.echo(v: Variant, connections: Int, messages: Long): EchoLoad.Result =
-        EchoLoad.run(address(v), connections, CLIENT_THREADS, MESSAGE_SIZE, messages, getValue(v.family)::cpuNanos)
-
-    /** [total] connections, [CHURN_CONCURRENCY] at a time, each echoing one message. */
-    private fun Map<String, Family>.churn(v: Variant, total: Long): EchoLoad.Result =
-        EchoLoad.churn(address(v), CHURN_CONCURRENCY, CLIENT_THREADS, MESSAGE_SIZE, total, getValue(v.family)::cpuNanos)
-
-    /** Each variant once at half size, to compile both sides; then [trials] rounds of every variant in turn. */
-    private fun measureAll(variants: List<Variant>, trials: Int, what: String, run: (Variant, Double) -> EchoLoad.Result): Map<Variant, List<EchoLoad.Result>> {
-        for (v in variants) run(v, 0.5)
-        val results = variants.associateWith { ArrayList<EchoLoad.Result>() }
-        repeat(trials) {
-            for (v in variants) {
-                val r = run(v, 1.0)
-                check(r.mismatches() == 0L) { "${v.label} echoed wrong bytes" }
-                if (RAW) System.err.println(String.format(Locale.ROOT, "raw %s %s/%s %.0f %.2f", what, v.family, v.server, r.perSecond(), r.serverCpuPerRequest() / 1e3))
-                results.getValue(v) += r
-            }
-        }
-        return results
-    }
-
-    private fun median(values: List<Double>) = values.sorted().let { if (it.size % 2 == 1) it[it.size / 2] else (it[it.size / 2 - 1] + it[it.size / 2]) / 2 }
-
-    private fun rate(x: Double): String = when {
-        x >= 1e6 -> String.format(Locale.ROOT, "%.2fM", x / 1e6)
-        x >= 1e3 -> String.format(Locale.ROOT, "%.1fk", x / 1e3)
-        else -> String.format(Locale.ROOT, "%.1f", x)
-    }
-
-    private fun micros(nanos: Double) = String.format(Locale.ROOT, "%.0f", nanos / 1e3)
-
-    private fun cpu(nanos: Double) = String.format(Locale.ROOT, "%.1f", nanos / 1e3)
-
-    /** "median (min–max)" of [values], each shown by [unit]. */
-    private fun spread(values: List<Double>, unit: (Double) -> String) = "${unit(median(values))} (${unit(values.min())}–${unit(values.max())})"
-
-    private fun ratio(a: Double?, b: Double?) = if (a == null || b == null) "–" else String.format(Locale.ROOT, "%.2f", a / b)
-
-    private fun target(label: String, a: Double?, b: Double?, goal: Double?) {
-        val r = if (a == null || b == null) null else a / b
-        val verdict = when {
-            r == null -> "n/a"
-            goal == null -> "for reference"
-            r >= goal -> "met"
-            else -> "MISSED"
-        }
-        println("| $label | ${r?.let { String.format(Locale.ROOT, "%.2f", it) } ?: "n/a"} | ${goal?.let { String.format(Locale.ROOT, "≥ %.2f", it) } ?: "–"} | $verdict |")
+    /** These sections need every family they name: one that could not start ends the run. */
+    private fun requireStarted(families: Map<String, ServerFamily>) {
+        val failed = families.values.firstOrNull { it.unavailable != null } ?: return
+        families.values.forEach { it.close() }
+        error("the ${failed.key} servers did not start: ${failed.unavailable}")
     }
 
     // ---- echo ----
@@ -162,26 +52,26 @@ object ScaleBench {
         val began = System.nanoTime()
         val allVariants = buildList {
             for (loops in 1..2) {
-                add(Variant(JAVA, "ioqueue-java", "$loops", loops))
-                add(Variant(KOTLIN, "ioqueue-kotlin", "$loops", loops))
-                add(Variant(EPOLL, "netty-epoll", "$loops", loops))
-                add(Variant(NIO, "netty-nio", "$loops", loops))
-                add(Variant(KTOR, "ktor", "$loops", loops))
+                add(EchoVariant(JAVA, "ioqueue-java", "$loops", loops))
+                add(EchoVariant(KOTLIN, "ioqueue-kotlin", "$loops", loops))
+                add(EchoVariant(EPOLL, "netty-epoll", "$loops", loops))
+                add(EchoVariant(NIO, "netty-nio", "$loops", loops))
+                add(EchoVariant(KTOR, "ktor", "$loops", loops))
             }
-            add(Variant(JAVA_REUSEPORT, "ioqueue-java", "2-reuseport", 2))
-            add(Variant(SAMPLE_ACCEPTOR, "sample", "2-acceptor", 2))
-            add(Variant(SAMPLE_REUSEPORT, "sample", "2-reuseport", 2))
+            add(EchoVariant(JAVA_REUSEPORT, "ioqueue-java", "2-reuseport", 2))
+            add(EchoVariant(SAMPLE_ACCEPTOR, "sample", "2-acceptor", 2))
+            add(EchoVariant(SAMPLE_REUSEPORT, "sample", "2-reuseport", 2))
         }
-        val variants = if (kept == null) allVariants else allVariants.filter { it.family in kept }
-        val families = variants.map { it.family }.distinct().associateWith { Family(it) }
+        val variants = if (keptFamilies == null) allVariants else allVariants.filter { it.family in keptFamilies }
+        val families = startFamilies(variants).also(::requireStarted)
         // Not the sample: it allocates a 64 KiB direct buffer per connection, and freeing them
         // through the GC (System.gc() once the direct-memory limit is reached) dominates its churn.
         val churnVariants = variants.filter { it.loops == 2 && it.label in setOf(JAVA, JAVA_REUSEPORT, EPOLL) }
         val connectionsPerRun = (4_000 * scale).toLong().coerceAtLeast(200)
         val (byConnections, churned) = try {
-            connectionCounts.associateWith { conns ->
+            echoConnectionCounts.associateWith { conns ->
                 measureAll(variants, trials, "$conns") { v, part -> families.echo(v, conns, (messages * part).toLong()) }
-            } to measureAll(churnVariants, trials, "churn") { v, part -> families.churn(v, (connectionsPerRun * part).toLong()) }
+            } to measureAll(churnVariants, trials, "churn") { v, part -> families.churn(v, CHURN_CONCURRENCY, (connectionsPerRun * part).toLong()) }
         } finally {
             families.values.forEach { it.close() }
         }
@@ -192,6 +82,8 @@ object ScaleBench {
         println("a child JVM of its own. On 2 cores the client's threads compete with the server's loops for the CPU.")
         println("Server CPU: what the server's JVM used (all its threads, from /proc schedstat) between the first message and")
         println("the last echo, per request: steadier than requests/s when other work shares the machine.")
+        val backends = families.values.filter { it.backend != null }.joinToString { "${it.key} on ${it.backend}" }
+        if (backends.isNotEmpty()) println("ioqueue's backend (${BackendChoice.PROPERTY} not set, so the default): $backends.")
         println()
         println("| conns | loops | server | requests/s | p50 µs | p99 µs | server CPU µs/request | ÷ Netty epoll | ÷ ktor |")
         println("|---|---|---|---|---|---|---|---|---|")
@@ -203,7 +95,7 @@ object ScaleBench {
             for ((v, runs) in results) {
                 val rates = runs.map { it.perSecond() }
                 println("| $conns | ${v.loops} | ${v.label} | ${spread(rates, ::rate)} | ${spread(runs.map { it.p50().toDouble() }, ::micros)} | " +
-                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpu)} | " +
+                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpuMicros)} | " +
                     "${ratio(median(rates), perSecond(conns, v.loops, EPOLL))} | " +
                     "${ratio(median(rates), perSecond(conns, v.loops, KTOR))} |")
             }
@@ -215,22 +107,22 @@ object ScaleBench {
             val java = perSecond(conns, loops, JAVA)
             val kotlin = perSecond(conns, loops, KOTLIN)
             val epoll = perSecond(conns, loops, EPOLL)
-            target("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Java IoOperation / Netty epoll", java, epoll, 1.0)
-            target("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / Netty epoll", kotlin, epoll, 0.9)
-            target("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / ktor", kotlin, perSecond(conns, loops, KTOR), 2.0)
+            targetRow("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Java IoOperation / Netty epoll", java, epoll, 1.0)
+            targetRow("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / Netty epoll", kotlin, epoll, 0.9)
+            targetRow("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / ktor", kotlin, perSecond(conns, loops, KTOR), 2.0)
         }
         for (conns in byConnections.keys) for (loops in 1..2) {
             // Server CPU per request is the steadier measure on a busy 2-core machine: peer's / ours, above 1 = ours is cheaper.
             val at = "$conns conns, $loops loop${if (loops > 1) "s" else ""}: server CPU per request,"
-            target("$at Netty epoll / Java IoOperation", cpuPerRequest(conns, loops, EPOLL), cpuPerRequest(conns, loops, JAVA), null)
-            target("$at Netty epoll / Kotlin", cpuPerRequest(conns, loops, EPOLL), cpuPerRequest(conns, loops, KOTLIN), null)
+            targetRow("$at Netty epoll / Java IoOperation", cpuPerRequest(conns, loops, EPOLL), cpuPerRequest(conns, loops, JAVA), null)
+            targetRow("$at Netty epoll / Kotlin", cpuPerRequest(conns, loops, EPOLL), cpuPerRequest(conns, loops, KOTLIN), null)
         }
         for (conns in byConnections.keys) {
-            target("$conns conns, 2 loops: Java, acceptor / SO_REUSEPORT, requests/s", perSecond(conns, 2, JAVA), perSecond(conns, 2, JAVA_REUSEPORT), null)
-            target("$conns conns, 2 loops: Java, SO_REUSEPORT / acceptor, server CPU per request", cpuPerRequest(conns, 2, JAVA_REUSEPORT), cpuPerRequest(conns, 2, JAVA), null)
-            target("$conns conns, 2 loops: sample, acceptor / SO_REUSEPORT, requests/s", perSecond(conns, 2, SAMPLE_ACCEPTOR), perSecond(conns, 2, SAMPLE_REUSEPORT), null)
-            target("$conns conns, 2 loops: sample, SO_REUSEPORT / acceptor, server CPU per request", cpuPerRequest(conns, 2, SAMPLE_REUSEPORT), cpuPerRequest(conns, 2, SAMPLE_ACCEPTOR), null)
-            target("$conns conns: Java IoOperation, 2 loops / 1 loop, requests/s", perSecond(conns, 2, JAVA), perSecond(conns, 1, JAVA), null)
+            targetRow("$conns conns, 2 loops: Java, acceptor / SO_REUSEPORT, requests/s", perSecond(conns, 2, JAVA), perSecond(conns, 2, JAVA_REUSEPORT), null)
+            targetRow("$conns conns, 2 loops: Java, SO_REUSEPORT / acceptor, server CPU per request", cpuPerRequest(conns, 2, JAVA_REUSEPORT), cpuPerRequest(conns, 2, JAVA), null)
+            targetRow("$conns conns, 2 loops: sample, acceptor / SO_REUSEPORT, requests/s", perSecond(conns, 2, SAMPLE_ACCEPTOR), perSecond(conns, 2, SAMPLE_REUSEPORT), null)
+            targetRow("$conns conns, 2 loops: sample, SO_REUSEPORT / acceptor, server CPU per request", cpuPerRequest(conns, 2, SAMPLE_REUSEPORT), cpuPerRequest(conns, 2, SAMPLE_ACCEPTOR), null)
+            targetRow("$conns conns: Java IoOperation, 2 loops / 1 loop, requests/s", perSecond(conns, 2, JAVA), perSecond(conns, 1, JAVA), null)
         }
         println()
         if (churned.isNotEmpty()) {
@@ -243,7 +135,7 @@ object ScaleBench {
             println("|---|---|---|---|---|")
             for ((v, runs) in churned) {
                 println("| ${v.label} | ${spread(runs.map { it.perSecond() }, ::rate)} | ${spread(runs.map { it.p50().toDouble() }, ::micros)} | " +
-                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpu)} |")
+                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpuMicros)} |")
             }
             println()
         }
@@ -259,10 +151,10 @@ object ScaleBench {
     private fun virtualThreads(trials: Int, scale: Double) {
         val began = System.nanoTime()
         val messages = (30_000 * scale).toLong().coerceAtLeast(1000)
-        val variants = listOf(Variant(VT_IOQUEUE, "vt-ioqueue", "vt", 0), Variant(VT_JDK, "vt-jdk", "vt", 0)).filter { kept == null || it.family in kept }
-        val families = variants.map { it.family }.distinct().associateWith { Family(it) }
+        val variants = listOf(EchoVariant(VT_IOQUEUE, "vt-ioqueue", "vt", 0), EchoVariant(VT_JDK, "vt-jdk", "vt", 0)).filter { keptFamilies == null || it.family in keptFamilies }
+        val families = startFamilies(variants).also(::requireStarted)
         val byConnections = try {
-            connectionCounts.associateWith { conns ->
+            echoConnectionCounts.associateWith { conns ->
                 measureAll(variants, trials, "vt$conns") { v, part -> families.echo(v, conns, (messages * part).toLong()) }
             }
         } finally {
@@ -277,7 +169,7 @@ object ScaleBench {
             for ((v, runs) in results) {
                 val rates = runs.map { it.perSecond() }
                 println("| $conns | ${v.label} | ${spread(rates, ::rate)} | ${spread(runs.map { it.p50().toDouble() }, ::micros)} | " +
-                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpu)} | ${ratio(median(rates), jdk)} |")
+                    "${spread(runs.map { it.p99().toDouble() }, ::micros)} | ${spread(runs.map { it.serverCpuPerRequest() }, ::cpuMicros)} | ${ratio(median(rates), jdk)} |")
             }
         }
         println()
@@ -311,7 +203,7 @@ object ScaleBench {
         for (conns in byConnections.keys) {
             val results = byConnections.getValue(conns)
             fun rateOf(label: String) = results.entries.firstOrNull { it.key.label == label }?.value?.map { it.perSecond() }?.let(::median)
-            target("$conns conns: virtual threads on BlockingIo / on JDK sockets", rateOf(VT_IOQUEUE), rateOf(VT_JDK), 1.0)
+            targetRow("$conns conns: virtual threads on BlockingIo / on JDK sockets", rateOf(VT_IOQUEUE), rateOf(VT_JDK), 1.0)
         }
         val pinned = onFds.sumOf { it.pinned() }
         println("| pinned carriers, $PARKED_THREADS threads on eventfds | $pinned | 0 | ${if (pinned == 0L) "met" else "MISSED"} |")
