@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.HandleFds;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -22,6 +23,7 @@ public final class Handle implements AutoCloseable {
      */
     public static Handle of(int fd) {
         if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
+        HandleFds.add(fd); // its close goes through the library: an io_uring queue may fix its file
         return new Handle(fd);
     }
 

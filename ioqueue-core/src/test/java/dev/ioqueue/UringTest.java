@@ -392,6 +392,36 @@ class UringTest {
         });
     }
 
+    @Test
+    void aHandlesFdGetsAFixedFileSlotAndItsCloseGivesItBack() throws Exception {
+        assumeTrue(Faults.ENABLED);
+        onRingThread(q -> {
+            Fds.SocketPair raw = Fds.socketPair();
+            Fds.SocketPair owned = Fds.socketPair();
+            Handle handle = Handle.of(owned.first());
+            try {
+                long[] got = {-9};
+                q.submit(raw.first(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r)); // makes the buffer ring
+                long before = Faults.calls(Syscall.IO_URING_REGISTER);
+                q.submit(raw.second(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r));
+                assertEquals(before, Faults.calls(Syscall.IO_URING_REGISTER), "a raw fd is used as it is");
+                q.submit(handle.fd(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r));
+                assertEquals(before + 1, Faults.calls(Syscall.IO_URING_REGISTER), "a Handle's fd takes a slot (one files update)");
+                TestFds.writeByte(owned.second(), 3);
+                runUntil(q, () -> got[0] == 1);
+                q.submit(handle.fd(), IoOperation.writeFully(ByteBuffer.wrap(new byte[] {4}), (fd, r) -> got[0] = 40 + r));
+                runUntil(q, () -> got[0] == 41);
+                assertEquals(4, TestFds.readByte(owned.second()), "written through the slot");
+                handle.close();
+                assertEquals(before + 2, Faults.calls(Syscall.IO_URING_REGISTER), "the close gives the slot back first");
+                assertEquals(Fds.EOF, Fds.read(owned.second(), ByteBuffer.allocate(1)), "the table let go of the file: the peer sees the close");
+            } finally {
+                raw.close();
+                Fds.close(owned.second());
+            }
+        });
+    }
+
     private static byte[] pattern(int seed, int length) {
         byte[] b = new byte[length];
         for (int i = 0; i < length; i++) b[i] = (byte) (seed * 31 + i * 7);

@@ -28,6 +28,7 @@ public final class RingStreams {
     private int maxKept;
 
     private final Ring ring;
+    private final FixedFiles fixed;
     private final java.util.function.Supplier<BufferRing> bufferSource;
     private BufferRing buffers; // made by the first read: a queue that only waits for readiness holds none
     private final Dropped dropped = new Dropped();
@@ -40,8 +41,9 @@ public final class RingStreams {
     private int inFlight;
     private int waiting;
 
-    RingStreams(Ring ring, java.util.function.Supplier<BufferRing> bufferSource) {
+    RingStreams(Ring ring, FixedFiles fixed, java.util.function.Supplier<BufferRing> bufferSource) {
         this.ring = ring;
+        this.fixed = fixed;
         this.bufferSource = bufferSource;
     }
 
@@ -56,6 +58,9 @@ public final class RingStreams {
     /** One fd's completion I/O state; kept while the number is in use here. */
     private static final class Stream {
         final int fd;
+        /** Its fixed-file slot (a Handle's fd), or -1: requests name the fd itself. */
+        int slot = -1;
+        boolean slotTried;
         int generation = 1;
         boolean reading; // a multishot read is in flight (until its CQE without MORE)
         boolean pausing; // its cancel is asked for
@@ -201,6 +206,9 @@ public final class RingStreams {
         s.writeDone = false;
         if (buffers != null) buffers.publish();
         if (cancelled) ring.enter(0, -1); // runs the cancellations: the requests release the file now
+        if (s.slot >= 0) fixed.give(s.slot); // and the table lets go of it too
+        s.slot = -1;
+        s.slotTried = false;
         return had;
     }
 
@@ -216,6 +224,25 @@ public final class RingStreams {
 
     // ---- requests ----
 
+    /** The fd a request names: a Handle's fd gets a fixed-file slot on first use. */
+    private int target(Stream s) {
+        if (!s.slotTried) {
+            s.slotTried = true;
+            if (HandleFds.contains(s.fd)) s.slot = fixed.take(s.fd);
+        }
+        return s.slot;
+    }
+
+    /** Writes the SQE's fd (or fixed slot) and flags. */
+    private void address(long sqe, Stream s, byte flags) {
+        int slot = target(s);
+        if (slot >= 0) {
+            ring.sqes().set(java.lang.foreign.ValueLayout.JAVA_INT, sqe + Uring.SQE_FD, slot);
+            flags |= Uring.SQE_FIXED_FILE;
+        }
+        ring.sqes().set(java.lang.foreign.ValueLayout.JAVA_BYTE, sqe + Uring.SQE_FLAGS, flags);
+    }
+
     private void arm(Stream s) {
         if (buffers().available() == 0) {
             starve(s);
@@ -223,7 +250,7 @@ public final class RingStreams {
         }
         long sqe = ring.nextSqe();
         ring.prep(sqe, Uring.OP_READ_MULTISHOT, s.fd, 0, 0, 0, KIND_READ | ((long) s.generation << 32) | (s.fd & 0xFFFF_FFFFL));
-        ring.sqes().set(java.lang.foreign.ValueLayout.JAVA_BYTE, sqe + Uring.SQE_FLAGS, Uring.SQE_BUFFER_SELECT);
+        address(sqe, s, Uring.SQE_BUFFER_SELECT);
         ring.sqes().set(java.lang.foreign.ValueLayout.JAVA_SHORT, sqe + Uring.SQE_BUF_GROUP, (short) buffers.groupId);
         s.reading = true;
         inFlight++;
@@ -234,6 +261,7 @@ public final class RingStreams {
         long sqe = ring.nextSqe();
         ring.prep(sqe, Uring.OP_WRITE, s.fd, s.writer.sourceAddress(), s.writer.sourceLength(), -1L,
                 KIND_WRITE | ((long) s.writeSeq << 32) | (s.fd & 0xFFFF_FFFFL));
+        address(sqe, s, (byte) 0);
         s.writing = true;
         inFlight++;
     }

@@ -30,6 +30,7 @@ public final class UringPoller implements Poller {
     private static final String CQ_ENTRIES = "dev.ioqueue.uring.cqEntries";
     private static final String BUFFERS = "dev.ioqueue.uring.buffers";
     private static final String BUFFER_SIZE = "dev.ioqueue.uring.bufferSize";
+    private static final String FIXED_FILES = "dev.ioqueue.uring.fixedFiles";
     private static final int BUFFER_GROUP = 1;
     /** User data of the multishot poll on the epoll fd (kind 0, which {@link RingStreams} never uses). */
     private static final long EPOLL_POLL = 1;
@@ -84,7 +85,7 @@ public final class UringPoller implements Poller {
         natives = new Natives(ring, epoll, Integer.highestOneBit(Math.max(1, Integer.getInteger(BUFFERS, 256))),
                 Math.max(1, Integer.getInteger(BUFFER_SIZE, 4096)));
         try {
-            streams = new RingStreams(ring, natives::buffers);
+            streams = new RingStreams(ring, natives.fixed, natives::buffers);
             OwnFds.add(ring.fd, "the io_uring fd of the queue of thread " + owner.getName());
             armEpoll();
         } catch (Throwable t) {
@@ -263,6 +264,7 @@ public final class UringPoller implements Poller {
         private final EpollPoller epoll;
         private final int bufferCount;
         private final int bufferSize;
+        final FixedFiles fixed;
         private BufferRing buffers;
         private boolean closed;
 
@@ -271,6 +273,7 @@ public final class UringPoller implements Poller {
             this.epoll = epoll;
             this.bufferCount = bufferCount;
             this.bufferSize = bufferSize;
+            this.fixed = new FixedFiles(ring, Math.max(0, Integer.getInteger(FIXED_FILES, 8192)));
             NativeAccounting.allocated(Ring.accountedBytes());
         }
 
@@ -294,6 +297,7 @@ public final class UringPoller implements Poller {
             }
             OwnFds.remove(ring.fd);
             ring.close(); // first: the kernel lets go of the buffers before they are freed
+            fixed.free();
             if (buffers != null) {
                 buffers.free();
                 NativeAccounting.released(BufferRing.bytes(bufferCount, bufferSize));

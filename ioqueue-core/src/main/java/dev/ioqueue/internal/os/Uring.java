@@ -61,6 +61,7 @@ public final class Uring {
     public static final byte OP_WRITE = 23;
     public static final byte OP_READ_MULTISHOT = 49;
 
+    public static final byte SQE_FIXED_FILE = 1;
     public static final byte SQE_BUFFER_SELECT = 1 << 5;
     public static final byte SQE_CQE_SKIP_SUCCESS = 1 << 6;
 
@@ -78,7 +79,14 @@ public final class Uring {
     public static final long GETEVENTS_ARG_SIZE = 24;
     public static final long GETEVENTS_ARG_TS = 16;
 
+    public static final int REGISTER_FILES_UPDATE = 6;
     public static final int REGISTER_PROBE = 8;
+    public static final int REGISTER_FILES2 = 13;
+    /** {@code struct io_uring_rsrc_register}: u32 nr; u32 flags; u64 resv2; u64 data; u64 tags. */
+    public static final long RSRC_REGISTER_SIZE = 32;
+    public static final int RSRC_REGISTER_SPARSE = 1;
+    /** {@code struct io_uring_files_update}: u32 offset; u32 resv; u64 fds (pointer to s32s). */
+    public static final long FILES_UPDATE_SIZE = 16;
     public static final int REGISTER_RING_FDS = 20;
     public static final int REGISTER_PBUF_RING = 22;
     public static final int UNREGISTER_PBUF_RING = 23;
