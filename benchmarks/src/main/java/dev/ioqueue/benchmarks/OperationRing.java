@@ -1,6 +1,7 @@
 package dev.ioqueue.benchmarks;
 
 import dev.ioqueue.Fds;
+import dev.ioqueue.Handle;
 import dev.ioqueue.IoOperation;
 import dev.ioqueue.IoQueue;
 import java.nio.ByteBuffer;
@@ -8,7 +9,8 @@ import java.nio.ByteBuffer;
 /**
  * The ring written with the I/O helpers: per pipe, one reusable read {@link IoOperation} and one
  * write-all operation of what it read, chained by their completions. No EAGAIN handling, nothing
- * allocated per hop. Each byte moved one pipe on is a hop, as in the raw ring.
+ * allocated per hop. Each byte moved one pipe on is a hop, as in the raw ring. The pipes' fds are
+ * owned by {@link Handle}s, so an io_uring queue uses them as fixed files.
  */
 final class OperationRing {
     private OperationRing() {}
@@ -17,8 +19,13 @@ final class OperationRing {
     static double run(int n, int tokens, long hops, int bufferSize) {
         IoQueue queue = IoQueue.current();
         Fds.Pipe[] pipes = new Fds.Pipe[n];
+        Handle[] handles = new Handle[2 * n];
         try {
-            for (int i = 0; i < n; i++) pipes[i] = Fds.pipe();
+            for (int i = 0; i < n; i++) {
+                pipes[i] = Fds.pipe();
+                handles[2 * i] = Handle.of(pipes[i].readFd());
+                handles[2 * i + 1] = Handle.of(pipes[i].writeFd());
+            }
             long[] done = {0};
             long[] end = {0};
             for (int i = 0; i < n; i++) {
@@ -43,7 +50,7 @@ final class OperationRing {
             while (done[0] < hops) queue.runOnce(null);
             return done[0] / ((end[0] - start) / 1e9);
         } finally {
-            for (Fds.Pipe p : pipes) if (p != null) p.close();
+            for (Handle h : handles) if (h != null) h.close();
         }
     }
 }

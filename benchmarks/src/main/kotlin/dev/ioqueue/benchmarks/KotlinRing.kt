@@ -1,6 +1,7 @@
 package dev.ioqueue.benchmarks
 
 import dev.ioqueue.Fds
+import dev.ioqueue.Handle
 import dev.ioqueue.ReadyEvent
 import dev.ioqueue.IoQueue
 import dev.ioqueue.kotlin.awaitRead
@@ -59,10 +60,12 @@ object KotlinRing {
 
     /**
      * The ring written with the suspending helpers: `read` into [bufferSize] bytes, `writeFully` of
-     * what came to the next pipe; no EAGAIN handling. Each byte moved one pipe on is a hop.
+     * what came to the next pipe; no EAGAIN handling. Each byte moved one pipe on is a hop. The
+     * pipes' fds are owned by [Handle]s, so an io_uring queue uses them as fixed files.
      */
     fun runWithHelpers(n: Int, tokens: Int, hops: Long, bufferSize: Int): Double {
         val pipes = Array(n) { Fds.pipe() }
+        val handles = pipes.flatMap { listOf(Handle.of(it.readFd()), Handle.of(it.writeFd())) }
         try {
             val one = ByteBuffer.allocateDirect(1).put(0, 1)
             for (k in 0 until tokens) Fds.write(pipes[(k.toLong() * n / tokens).toInt()].writeFd(), one.clear())
@@ -94,7 +97,7 @@ object KotlinRing {
             }
             return done / ((end - start) / 1e9)
         } finally {
-            pipes.forEach { it.close() }
+            handles.forEach { it.close() }
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.ioqueue.internal;
 
-import dev.ioqueue.PrematureCloseError;
 import dev.ioqueue.SyscallException;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Uring;
@@ -13,37 +12,34 @@ import java.util.Collection;
  * loses nothing: the bytes wait for the next one), and one write at a time, re-submitted until a
  * full write is done. Operations complete in the loop's run step, never inside the wait.
  *
- * <p>A CQE names its request by user data: kind (2 bits), a sequence number (30 bits: the fd's
- * generation for reads, its write count for writes), the fd (32 bits). {@link #forget} advances
- * the generation, so what an older request still posts is recognised and dropped (its buffer given
- * back). Owner thread only.
+ * <p>{@link #forget} advances the fd's generation, so what an older request still posts is
+ * recognised ({@link RingRequests} names requests) and dropped, its buffer given back. Owner thread
+ * only.
  */
 public final class RingStreams {
-    static final long KIND_READ = 1L << 62;
-    static final long KIND_WRITE = 2L << 62;
-    static final long KIND_CANCEL = 3L << 62;
-    private static final long KIND_MASK = 3L << 62;
-    private static final int SEQ_MASK = (1 << 30) - 1;
+    private static final long KIND_READ = RingRequests.KIND_READ;
+    private static final long KIND_WRITE = RingRequests.KIND_WRITE;
+    private static final long KIND_CANCEL = RingRequests.KIND_CANCEL;
+    private static final int SEQ_MASK = RingRequests.SEQ_MASK;
     /** Kept buffers per fd before its read is paused (cancelled, re-armed when a read drains them). */
     private int maxKept;
 
     private final Ring ring;
-    private final FixedFiles fixed;
+    private final RingRequests requests;
     private final java.util.function.Supplier<BufferRing> bufferSource;
     private BufferRing buffers; // made by the first read: a queue that only waits for readiness holds none
-    private final Dropped dropped = new Dropped();
-    private Stream[] streams = new Stream[64];
-    private Stream[] ready = new Stream[64];
+    private RingStream[] streams = new RingStream[64];
+    private RingStream[] ready = new RingStream[64];
     private int readyHead;
     private int readyTail;
-    private Stream[] starved = new Stream[8];
+    private RingStream[] starved = new RingStream[8];
     private int starvedCount;
     private int inFlight;
     private int waiting;
 
     RingStreams(Ring ring, FixedFiles fixed, java.util.function.Supplier<BufferRing> bufferSource) {
         this.ring = ring;
-        this.fixed = fixed;
+        this.requests = new RingRequests(ring, fixed);
         this.bufferSource = bufferSource;
     }
 
@@ -55,49 +51,14 @@ public final class RingStreams {
         return buffers;
     }
 
-    /** One fd's completion I/O state; kept while the number is in use here. */
-    private static final class Stream {
-        final int fd;
-        /** Its fixed-file slot (a Handle's fd), or -1: requests name the fd itself. */
-        int slot = -1;
-        boolean slotTried;
-        int generation = 1;
-        boolean reading; // a multishot read is in flight (until its CQE without MORE)
-        boolean pausing; // its cancel is asked for
-        boolean eof;
-        int error; // errno of a failed read, until a read reports it
-        boolean unsupported; // the kernel refused a multishot read here: readiness serves this fd
-        int[] kept = new int[12]; // (bid, offset, length) triples
-        int keptHead;
-        int keptCount;
-        RingTransfer reader;
-        RingTransfer writer;
-        int writeSeq;
-        boolean writing;
-        /** A cancelled write the kernel may still read from: kept reachable until its CQE. */
-        RingTransfer abandoned;
-        int abandonedSeq;
-        boolean writeDone;
-        int writeError;
-        boolean queued;
-
-        Stream(int fd) {
-            this.fd = fd;
-        }
-
-        int at(int i) {
-            return 3 * ((keptHead + i) % (kept.length / 3));
-        }
-    }
-
-    private Stream stream(int fd) {
+    private RingStream stream(int fd) {
         if (fd >= streams.length) streams = Arrays.copyOf(streams, Math.max(fd + 1, streams.length * 2));
-        Stream s = streams[fd];
-        if (s == null) streams[fd] = s = new Stream(fd);
+        RingStream s = streams[fd];
+        if (s == null) streams[fd] = s = new RingStream(fd);
         return s;
     }
 
-    private Stream find(int fd) {
+    private RingStream find(int fd) {
         return fd < streams.length ? streams[fd] : null;
     }
 
@@ -105,7 +66,7 @@ public final class RingStreams {
 
     /** Whether an operation for {@code kind} (0 read, 1 write) is pending on {@code fd} here. */
     public boolean hasOperation(int fd, int kind) {
-        Stream s = find(fd);
+        RingStream s = find(fd);
         return s != null && (kind == 0 ? s.reader != null : kind == 1 && s.writer != null);
     }
 
@@ -123,9 +84,9 @@ public final class RingStreams {
      * {@link #TRY_FIRST}.
      */
     public int startRead(int fd, RingTransfer op, boolean inPlace, boolean tryFirst) {
-        Stream s = stream(fd);
+        RingStream s = stream(fd);
         if (s.unsupported) return NOT_ON_RING;
-        boolean kept = s.keptCount > 0 || s.eof || s.error != 0;
+        boolean kept = s.readable();
         if (!kept && !s.reading && tryFirst) return TRY_FIRST;
         s.reader = op;
         waiting++;
@@ -140,7 +101,7 @@ public final class RingStreams {
 
     /** Starts a write of what {@code op} holds; it completes when the ring has written it (all of it, for a full write). */
     public void startWrite(int fd, RingTransfer op) {
-        Stream s = stream(fd);
+        RingStream s = stream(fd);
         s.writer = op;
         s.writeDone = false;
         s.writeError = 0;
@@ -150,7 +111,7 @@ public final class RingStreams {
 
     /** Withdraws {@code op}; a read's bytes stay kept, a write in flight is cancelled. Whether it was pending. */
     public boolean cancel(int fd, RingTransfer op) {
-        Stream s = find(fd);
+        RingStream s = find(fd);
         if (s == null) return false;
         if (s.reader == op) {
             s.reader = null;
@@ -172,7 +133,7 @@ public final class RingStreams {
      * really closes it. Whether an operation was pending.
      */
     public boolean forget(int fd, Dropped into) {
-        Stream s = find(fd);
+        RingStream s = find(fd);
         if (s == null) return false;
         boolean had = false;
         if (s.reader != null) {
@@ -193,12 +154,12 @@ public final class RingStreams {
             had = true;
         }
         if (s.reading) {
-            cancelRequest(KIND_READ, s.generation, fd);
+            requests.cancel(KIND_READ, s.generation, fd);
             cancelled = true;
         }
         s.generation = (s.generation + 1) & SEQ_MASK; // what the old requests still post is stale now
         s.reading = false;
-        while (s.keptCount > 0) popKept(s);
+        if (buffers != null) s.dropKept(buffers);
         s.eof = false;
         s.error = 0;
         s.unsupported = false;
@@ -206,9 +167,7 @@ public final class RingStreams {
         s.writeDone = false;
         if (buffers != null) buffers.publish();
         if (cancelled) ring.enter(0, -1); // runs the cancellations: the requests release the file now
-        if (s.slot >= 0) fixed.give(s.slot); // and the table lets go of it too
-        s.slot = -1;
-        s.slotTried = false;
+        requests.release(s); // and the fixed-file table lets go of it too
         return had;
     }
 
@@ -224,64 +183,33 @@ public final class RingStreams {
 
     // ---- requests ----
 
-    /** The fd a request names: a Handle's fd gets a fixed-file slot on first use. */
-    private int target(Stream s) {
-        if (!s.slotTried) {
-            s.slotTried = true;
-            if (HandleFds.contains(s.fd)) s.slot = fixed.take(s.fd);
-        }
-        return s.slot;
-    }
-
-    /** Writes the SQE's fd (or fixed slot) and flags. */
-    private void address(long sqe, Stream s, byte flags) {
-        int slot = target(s);
-        if (slot >= 0) {
-            ring.sqes().set(java.lang.foreign.ValueLayout.JAVA_INT, sqe + Uring.SQE_FD, slot);
-            flags |= Uring.SQE_FIXED_FILE;
-        }
-        ring.sqes().set(java.lang.foreign.ValueLayout.JAVA_BYTE, sqe + Uring.SQE_FLAGS, flags);
-    }
-
-    private void arm(Stream s) {
+    private void arm(RingStream s) {
         if (buffers().available() == 0) {
             starve(s);
             return;
         }
-        long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_READ_MULTISHOT, s.fd, 0, 0, 0, KIND_READ | ((long) s.generation << 32) | (s.fd & 0xFFFF_FFFFL));
-        address(sqe, s, Uring.SQE_BUFFER_SELECT);
-        ring.sqes().set(java.lang.foreign.ValueLayout.JAVA_SHORT, sqe + Uring.SQE_BUF_GROUP, (short) buffers.groupId);
+        requests.read(s, buffers.groupId);
         s.reading = true;
         inFlight++;
     }
 
-    private void submitWrite(Stream s) {
+    private void submitWrite(RingStream s) {
         s.writeSeq = (s.writeSeq + 1) & SEQ_MASK;
-        long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_WRITE, s.fd, s.writer.sourceAddress(), s.writer.sourceLength(), -1L,
-                KIND_WRITE | ((long) s.writeSeq << 32) | (s.fd & 0xFFFF_FFFFL));
-        address(sqe, s, (byte) 0);
+        requests.write(s, s.writer.sourceAddress(), s.writer.sourceLength());
         s.writing = true;
         inFlight++;
     }
 
-    private void cancelRequest(long kind, int seq, int fd) {
-        long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, kind | ((long) seq << 32) | (fd & 0xFFFF_FFFFL), 0, 0, KIND_CANCEL);
-        ring.sqes().set(java.lang.foreign.ValueLayout.JAVA_BYTE, sqe + Uring.SQE_FLAGS, Uring.SQE_CQE_SKIP_SUCCESS);
-    }
-
     /** Cancels the write in flight; its CQE is stale from now on, its buffer kept until then. */
-    private void abandonWrite(Stream s, RingTransfer op) {
-        cancelRequest(KIND_WRITE, s.writeSeq, s.fd);
+    private void abandonWrite(RingStream s, RingTransfer op) {
+        requests.cancel(KIND_WRITE, s.writeSeq, s.fd);
         s.abandoned = op;
         s.abandonedSeq = s.writeSeq;
         s.writing = false;
         s.writeSeq = (s.writeSeq + 1) & SEQ_MASK;
     }
 
-    private void starve(Stream s) {
+    private void starve(RingStream s) {
         for (int i = 0; i < starvedCount; i++) if (starved[i] == s) return;
         if (starvedCount == starved.length) starved = Arrays.copyOf(starved, starvedCount * 2);
         starved[starvedCount++] = s;
@@ -294,9 +222,9 @@ public final class RingStreams {
         int n = starvedCount;
         starvedCount = 0;
         for (int i = 0; i < n; i++) {
-            Stream s = starved[i];
+            RingStream s = starved[i];
             starved[i] = null;
-            if (s.reader != null && !s.reading && s.keptCount == 0 && !s.eof && s.error == 0) arm(s);
+            if (s.reader != null && !s.reading && s.keptCount() == 0 && !s.eof && s.error == 0) arm(s);
         }
     }
 
@@ -304,15 +232,15 @@ public final class RingStreams {
 
     /** Whether {@code userData} is one of this engine's requests. */
     static boolean owns(long userData) {
-        return (userData & KIND_MASK) != 0;
+        return (userData & RingRequests.KIND_MASK) != 0;
     }
 
     void onCqe(long userData, int res, int flags) {
-        long kind = userData & KIND_MASK;
+        long kind = userData & RingRequests.KIND_MASK;
         if (kind == KIND_CANCEL) return; // failed cancels: the request had finished already
         int fd = (int) userData;
-        int seq = (int) (userData >>> 32) & SEQ_MASK;
-        Stream s = find(fd);
+        int seq = RingRequests.seq(userData);
+        RingStream s = find(fd);
         boolean more = (flags & Uring.CQE_F_MORE) != 0;
         if (kind == KIND_READ) {
             boolean buffer = (flags & Uring.CQE_F_BUFFER) != 0;
@@ -331,16 +259,16 @@ public final class RingStreams {
         }
     }
 
-    private void onRead(Stream s, int res, int flags, boolean more) {
+    private void onRead(RingStream s, int res, int flags, boolean more) {
         if (!more) {
             s.reading = false;
             s.pausing = false;
         }
         if (res > 0) {
-            keep(s, flags >>> Uring.CQE_BUFFER_SHIFT, res);
-            if (s.reading && !s.pausing && s.keptCount >= maxKept) {
+            s.keep(flags >>> Uring.CQE_BUFFER_SHIFT, res);
+            if (s.reading && !s.pausing && s.keptCount() >= maxKept) {
                 s.pausing = true;
-                cancelRequest(KIND_READ, s.generation, s.fd);
+                requests.cancel(KIND_READ, s.generation, s.fd);
             }
         } else if (res == 0) {
             s.eof = true;
@@ -353,12 +281,12 @@ public final class RingStreams {
             s.error = -res;
         }
         if (s.reader != null) {
-            if (s.keptCount > 0 || s.eof || s.error != 0) enqueue(s);
+            if (s.readable()) enqueue(s);
             else if (!s.reading && res != -Errno.ENOBUFS) arm(s);
         }
     }
 
-    private void onWrite(Stream s, int res) {
+    private void onWrite(RingStream s, int res) {
         s.writing = false;
         RingTransfer w = s.writer;
         if (w == null) return;
@@ -379,26 +307,7 @@ public final class RingStreams {
         enqueue(s);
     }
 
-    private void keep(Stream s, int bid, int length) {
-        if (s.keptCount * 3 == s.kept.length) {
-            int[] grown = new int[s.kept.length * 2];
-            for (int i = 0; i < s.keptCount; i++) System.arraycopy(s.kept, s.at(i), grown, 3 * i, 3);
-            s.kept = grown;
-            s.keptHead = 0;
-        }
-        int at = s.at(s.keptCount++);
-        s.kept[at] = bid;
-        s.kept[at + 1] = 0;
-        s.kept[at + 2] = length;
-    }
-
-    private void popKept(Stream s) {
-        buffers.recycle(s.kept[s.at(0)]);
-        s.keptHead = (s.keptHead + 1) % (s.kept.length / 3);
-        s.keptCount--;
-    }
-
-    private void enqueue(Stream s) {
+    private void enqueue(RingStream s) {
         if (s.queued) return;
         s.queued = true;
         if (readyTail == ready.length) {
@@ -423,7 +332,7 @@ public final class RingStreams {
         int ran = 0;
         try {
             while (readyHead != readyTail) {
-                Stream s = ready[readyHead];
+                RingStream s = ready[readyHead];
                 ready[readyHead++] = null;
                 if (readyHead == readyTail) readyHead = readyTail = 0;
                 s.queued = false;
@@ -439,7 +348,7 @@ public final class RingStreams {
     public int drain(Collection<? super Runnable> out) {
         int n = 0;
         while (readyHead != readyTail) {
-            Stream s = ready[readyHead];
+            RingStream s = ready[readyHead];
             ready[readyHead++] = null;
             if (readyHead == readyTail) readyHead = readyTail = 0;
             s.queued = false;
@@ -456,7 +365,7 @@ public final class RingStreams {
         return n;
     }
 
-    private int complete(Stream s) {
+    private int complete(RingStream s) {
         int ran = 0;
         if (s.writer != null && s.writeDone) {
             RingTransfer w = s.writer;
@@ -469,7 +378,7 @@ public final class RingStreams {
             if (error != 0) w.fail(new SyscallException("write", s.fd, error));
             else w.complete(false);
         }
-        if (s.reader != null && (s.keptCount > 0 || s.eof || s.error != 0)) {
+        if (s.reader != null && (s.readable())) {
             ran++;
             deliverRead(s);
         }
@@ -477,22 +386,15 @@ public final class RingStreams {
     }
 
     /** Copies kept bytes into the reader; completes it unless it wants more and more may come. */
-    private void deliverRead(Stream s) {
+    private void deliverRead(RingStream s) {
         RingTransfer op = s.reader;
         boolean took = false;
-        while (s.keptCount > 0 && op.wantsMore()) {
-            int at = s.at(0);
-            int bid = s.kept[at];
-            int offset = s.kept[at + 1];
-            int length = s.kept[at + 2];
-            int n = op.fill(buffers.data(), buffers.offset(bid) + offset, length);
+        while (s.keptCount() > 0 && op.wantsMore()) {
+            int n = op.fill(buffers.data(), buffers.offset(s.firstBuffer()) + s.firstOffset(), s.firstLength());
             if (n <= 0) break;
             took = true;
-            if (n == length) popKept(s);
-            else {
-                s.kept[at + 1] = offset + n;
-                s.kept[at + 2] = length - n;
-            }
+            int used = s.consumed(n);
+            if (used >= 0) buffers.recycle(used);
         }
         if (op.wantsMore() && !s.eof && s.error == 0) {
             if (!s.reading && !s.unsupported) arm(s);
@@ -512,7 +414,7 @@ public final class RingStreams {
 
     /** Drops every operation (told through {@code into}) and cancels every request; the ring drains before it is freed. */
     void close(Dropped into) {
-        for (Stream s : streams) {
+        for (RingStream s : streams) {
             if (s == null) continue;
             if (s.reader != null) into.add(s.fd, s.reader.dropHandle());
             if (s.writer != null) into.add(s.fd, s.writer.dropHandle());

@@ -244,7 +244,7 @@ public final class UringPoller implements Poller {
 
     private void drain() {
         long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, 0, 0, 0, RingStreams.KIND_CANCEL);
+        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, 0, 0, 0, RingRequests.KIND_CANCEL);
         ring.sqes().set(JAVA_INT, sqe + Uring.SQE_OP_FLAGS, Uring.ASYNC_CANCEL_ANY);
         long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
         epollPolls++; // the epoll fd's poll ends too; its CQE is stale
