@@ -1,6 +1,7 @@
 package dev.ioqueue.benchmarks;
 
 import dev.ioqueue.Fds;
+import dev.ioqueue.Handle;
 import dev.ioqueue.IoCompletion;
 import dev.ioqueue.IoOperation;
 import dev.ioqueue.IoQueue;
@@ -125,12 +126,17 @@ final class JavaCallbackEcho implements AutoCloseable {
             });
         }
 
+        /** Serves {@code fd}, owned by a {@link Handle} (so an io_uring loop uses it as a fixed file). */
         static void start(IoQueue queue, int fd) {
-            queue.submit(fd, new Connection(queue).read);
+            Connection c = new Connection(queue);
+            c.handle = Handle.of(fd);
+            queue.submit(fd, c.read);
         }
 
+        private Handle handle;
+
         private void close(int fd) {
-            Fds.close(fd);
+            handle.close();
             FREE.get().push(buffer);
         }
 

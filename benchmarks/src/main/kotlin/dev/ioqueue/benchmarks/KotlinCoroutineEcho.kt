@@ -1,6 +1,7 @@
 package dev.ioqueue.benchmarks
 
 import dev.ioqueue.Fds
+import dev.ioqueue.Handle
 import dev.ioqueue.IoQueue
 import dev.ioqueue.IoQueueGroup
 import dev.ioqueue.Sockets
@@ -55,6 +56,7 @@ class KotlinCoroutineEcho(loops: Int, reusePort: Boolean) : AutoCloseable {
     }
 
     private suspend fun echo(fd: Int) {
+        val handle = Handle.of(fd) // owned by a Handle: an io_uring loop uses it as a fixed file
         val free = FREE.get() // this loop's: the coroutine never leaves the loop's thread
         val buffer = free.poll() ?: ByteBuffer.allocateDirect(16 * 1024)
         try {
@@ -67,7 +69,7 @@ class KotlinCoroutineEcho(loops: Int, reusePort: Boolean) : AutoCloseable {
         } catch (_: SyscallException) {
             // the client went away (ECONNRESET, EPIPE)
         } finally {
-            Fds.close(fd)
+            handle.close()
             free.push(buffer)
         }
     }
