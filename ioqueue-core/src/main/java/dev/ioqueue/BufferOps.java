@@ -59,9 +59,16 @@ final class BufferOps {
             return ring.fill(data, offset, length);
         }
 
+        /** What earlier attempts (the syscall tried before the ring took over) moved; taken, so it counts once. */
+        long carried() {
+            return 0;
+        }
+
         @Override
         final long ringResult(boolean endOfFile) {
-            return ring.result();
+            long moved = carried() + ring.taken;
+            ring.taken = 0;
+            return moved == 0 ? Fds.EOF : moved;
         }
     }
 
@@ -145,6 +152,13 @@ final class BufferOps {
             private long total; // across attempts; the buffer's position keeps the progress
 
             @Override
+            long carried() {
+                long t = total;
+                total = 0;
+                return t;
+            }
+
+            @Override
             boolean ringWantsMore() {
                 return dst.hasRemaining();
             }
@@ -185,7 +199,7 @@ final class BufferOps {
             @Override
             long ringSourceAddress() {
                 if (whole == null) whole = MemorySegment.ofBuffer(src.duplicate().clear());
-                if (whole.isNative()) return whole.address() + src.position();
+                if (whole.isNative()) return address(whole, src.position());
                 staging = stage(staging, whole, src.position(), src.remaining());
                 return staging.address();
             }
@@ -251,7 +265,7 @@ final class BufferOps {
 
             @Override
             long ringSourceAddress() {
-                if (src.isNative()) return src.address() + offset;
+                if (src.isNative()) return address(src, offset);
                 staging = stage(staging, src, offset, ringSourceLength());
                 return staging.address();
             }
@@ -303,6 +317,21 @@ final class BufferOps {
     }
 
     /**
+     * The address of {@code segment} at {@code offset} for the kernel to read, after the checks an
+     * access would make: its arena is open, and this thread may use it.
+     *
+     * @throws IllegalStateException if the arena is closed
+     * @throws WrongThreadException if it is confined to another thread
+     */
+    private static long address(MemorySegment segment, long offset) {
+        if (!segment.scope().isAlive()) throw new IllegalStateException("Already closed: the segment's arena is closed");
+        if (!segment.isAccessibleBy(Thread.currentThread())) {
+            throw new WrongThreadException("the segment is confined to another thread");
+        }
+        return segment.address() + offset;
+    }
+
+    /**
      * Copies {@code length} bytes of {@code from} at {@code offset} into native memory the kernel
      * can read while a ring write is in flight: {@code staging} if it is large enough, else a new
      * block owned by the operation (freed by the GC once neither it nor the ring holds it).
@@ -332,12 +361,6 @@ final class BufferOps {
             return n;
         }
 
-        /** The count taken since the last result, or EOF for none. */
-        long result() {
-            int t = taken;
-            taken = 0;
-            return t == 0 ? Fds.EOF : t;
-        }
     }
 
     static IoOperation accept(IoCompletion done) {

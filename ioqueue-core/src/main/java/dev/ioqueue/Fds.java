@@ -6,6 +6,7 @@ import static dev.ioqueue.internal.os.Errno.EINTR;
 import dev.ioqueue.internal.Failures;
 import dev.ioqueue.internal.OwnFds;
 import dev.ioqueue.internal.HandleFds;
+import dev.ioqueue.internal.RingFds;
 import dev.ioqueue.internal.ThreadRegistrations;
 import dev.ioqueue.internal.os.EventFd;
 import dev.ioqueue.internal.os.Native;
@@ -343,6 +344,7 @@ public final class Fds {
         boolean handedOff = SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
         int r = Unistd.close(fd, Native.threadErrno());
         HandleFds.remove(fd); // the number's next file is nobody's handle yet
+        RingFds.closed(fd); // rings of other threads holding the old file let go of it
         if (handedOff) SharedQueue.closeDone(fd);
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);

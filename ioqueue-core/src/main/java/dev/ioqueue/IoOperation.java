@@ -134,8 +134,10 @@ public abstract class IoOperation {
 
     /**
      * Withdraws it if it is waiting for its fd; an attempt already made is not undone (a read that
-     * has taken bytes into its buffer keeps them there). Owner thread of the queue it was submitted
-     * to; from another thread, post it there ({@code queue.execute(operation::cancel)}).
+     * has taken bytes into its buffer keeps them there). On an io_uring queue, a write the kernel
+     * has already made (or is making) cannot be withdrawn: this returns false and it completes.
+     * Owner thread of the queue it was submitted to; from another thread, post it there
+     * ({@code queue.execute(operation::cancel)}).
      *
      * @return whether it was pending and is no more
      * @throws IllegalStateException off that queue's owner thread (the operation is left as it was)
@@ -147,9 +149,14 @@ public abstract class IoOperation {
             throw new IllegalStateException("cancel() of " + this + " called on thread " + Thread.currentThread().getName()
                     + ", but its queue belongs to thread " + q.owner().getName() + ": post it there with queue.execute(operation::cancel)");
         }
+        if (onRing) {
+            // A read's bytes stay kept for the next read; a write the kernel already made completes.
+            if (!q.streams().cancel(fd, ringSide)) return false;
+            end();
+            return true;
+        }
         end();
-        if (onRing) q.streams().cancel(fd, ringSide); // a read's bytes stay kept for the next read
-        else q.cancel(fd, event, waiter);
+        q.cancel(fd, event, waiter);
         return true;
     }
 
@@ -164,18 +171,18 @@ public abstract class IoOperation {
         if (streams != null && ringKind() != 0 && !empty()) {
             if (ringSide == null) ringSide = new RingSide();
             onRing = true;
-            if (ringKind() == 2) {
-                streams.startWrite(fd, ringSide);
-                return;
+            try {
+                int started = ringKind() == 2 ? streams.startWrite(fd, ringSide) : streams.startRead(fd, ringSide, inPlace, tryNow);
+                if (started == RingStreams.STARTED) return;
+                if (started == RingStreams.TRY_FIRST) {
+                    if (finish(q, attemptOnce(), null)) return;
+                    if (streams.startRead(fd, ringSide, inPlace, false) == RingStreams.STARTED) return; // the ring reads from now on
+                }
+            } catch (RuntimeException | Error e) {
+                end();
+                throw e;
             }
-            int started = streams.startRead(fd, ringSide, inPlace, tryNow);
-            if (started == RingStreams.STARTED) return;
-            if (started == RingStreams.TRY_FIRST) {
-                if (finish(q, attemptOnce(), null)) return;
-                streams.startRead(fd, ringSide, inPlace, false); // would block: the ring reads from now on
-                return;
-            }
-            onRing = false; // the ring cannot read this fd: wait for readiness
+            onRing = false; // the ring cannot move this fd's bytes: wait for readiness
         }
         if (tryNow && finish(q, attemptOnce(), null)) return;
         try {

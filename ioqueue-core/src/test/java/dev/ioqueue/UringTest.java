@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
  */
 class UringTest {
     /** Runs {@code body} on a new thread whose queue was made with {@code properties} set, then closes the queue. */
-    private static void onRingThread(Map<String, String> properties, Consumer<IoQueue> body) throws Exception {
+    static void onRingThread(Map<String, String> properties, Consumer<IoQueue> body) throws Exception {
         assumeTrue(ioUringAllowed(), "io_uring is disabled or missing here");
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread t = new Thread(() -> {
@@ -66,7 +66,7 @@ class UringTest {
         if (failure.get() instanceof Exception e) throw e;
     }
 
-    private static void onRingThread(Consumer<IoQueue> body) throws Exception {
+    static void onRingThread(Consumer<IoQueue> body) throws Exception {
         onRingThread(Map.of(), body);
     }
 
@@ -83,7 +83,7 @@ class UringTest {
         }
     }
 
-    private static void runUntil(IoQueue q, java.util.function.BooleanSupplier done) {
+    static void runUntil(IoQueue q, java.util.function.BooleanSupplier done) {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!done.getAsBoolean()) {
             assertTrue(System.nanoTime() < deadline, "timed out");

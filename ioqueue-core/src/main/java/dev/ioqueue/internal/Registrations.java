@@ -54,7 +54,7 @@ public final class Registrations {
         refuseOwn("await", fd);
         int kind = event.ordinal();
         int bit = Interest.bit(kind);
-        if (streams != null && streams.hasOperation(fd, kind)) rejectSecondOperation(fd, event);
+        if (streams != null) checkRing(fd, kind, event);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) {
             reg = register(fd, bit);
@@ -171,7 +171,7 @@ public final class Registrations {
         NonBlockingFds.check(fd);
         Registration reg = table.get(fd);
         int kind = event.ordinal();
-        if (streams != null && streams.hasOperation(fd, kind)) rejectSecondOperation(fd, event);
+        if (streams != null) checkRing(fd, kind, event);
         if (reg == null || !reg.registered()) return true;
         if (reg.waiter(kind) != null) rejectSecondWaiter(reg, event); // before an attempt takes any data
         return (reg.drained & Interest.bit(kind)) == 0;
@@ -383,6 +383,13 @@ public final class Registrations {
             return register(reg.fd, mask); // only a persisted or just-fired registration went stale
         }
         throw poller.failure(Poller.MODIFY, reg.fd, -r);
+    }
+
+    /** The ring's state of {@code fd}: stale after a close elsewhere (a premature close), or holding an operation for {@code kind}. */
+    private void checkRing(int fd, int kind, ReadyEvent event) {
+        Throwable stale = streams.staleCheck(fd, dropped);
+        if (stale != null || !dropped.isEmpty()) Failures.rethrow(dropped.tell(stale));
+        if (streams.hasOperation(fd, kind)) rejectSecondOperation(fd, event);
     }
 
     private void rejectSecondOperation(int fd, ReadyEvent event) {

@@ -171,6 +171,23 @@ final class Ring {
         return sqes;
     }
 
+    /** The index of the SQE {@link #nextSqe} gave last (for {@link #withdraw}). */
+    int lastIndex() {
+        return sqTail - 1;
+    }
+
+    /**
+     * Turns SQE {@code index} into a NOP if the kernel has not been given it yet, so it never runs
+     * (its CQE, with the same user data, still comes); whether it could.
+     */
+    boolean withdraw(int index) {
+        if (index - (sqTail - unsubmitted) < 0) return false; // submitted already
+        long at = Uring.SQE_SIZE * (index & sqMask);
+        sqes.set(JAVA_BYTE, at + Uring.SQE_OPCODE, Uring.OP_NOP);
+        sqes.set(JAVA_BYTE, at + Uring.SQE_FLAGS, (byte) 0);
+        return true;
+    }
+
     /** Writes the common SQE fields. */
     void prep(long sqe, byte opcode, int fd, long addr, int len, long offset, long userData) {
         sqes.set(JAVA_BYTE, sqe + Uring.SQE_OPCODE, opcode);

@@ -43,12 +43,22 @@ final class RingRequests {
         ring.sqes().set(JAVA_SHORT, sqe + Uring.SQE_BUF_GROUP, (short) group);
     }
 
-    /** A write of {@code length} bytes at {@code address} to {@code s}, named by its current write count. */
-    void write(RingStream s, long address, int length) {
+    /** A write of {@code length} bytes at {@code address} to {@code s}, named by its current write count; its SQE's index. */
+    int write(RingStream s, long address, int length) {
         long sqe = ring.nextSqe();
         ring.prep(sqe, Uring.OP_WRITE, s.fd, address, length, -1L, userData(KIND_WRITE, s.writeSeq, s.fd));
         address(sqe, s, (byte) 0);
+        return ring.lastIndex();
     }
+
+    /** A cancel whose CQE comes whatever its outcome, named {@link #SYNC_CANCEL}. */
+    void cancelReporting(long kind, int seq, int fd) {
+        long sqe = ring.nextSqe();
+        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, userData(kind, seq, fd), 0, 0, SYNC_CANCEL);
+    }
+
+    /** User data of {@link #cancelReporting}'s CQE. */
+    static final long SYNC_CANCEL = KIND_CANCEL | 1;
 
     /** Cancels the request named {@code (kind, seq, fd)}; a CQE only if the cancel fails. */
     void cancel(long kind, int seq, int fd) {

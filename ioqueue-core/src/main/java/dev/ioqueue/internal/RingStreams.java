@@ -2,7 +2,11 @@ package dev.ioqueue.internal;
 
 import dev.ioqueue.SyscallException;
 import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.SocketCalls;
+import dev.ioqueue.internal.os.Unistd;
 import dev.ioqueue.internal.os.Uring;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Collection;
 
@@ -36,9 +40,18 @@ public final class RingStreams {
     private int starvedCount;
     private int inFlight;
     private int waiting;
+    /** The kernel refused the provided buffers: every read on this queue waits for readiness. */
+    private boolean readsOff;
+    /** Reaps the ring's CQEs (the poller's), for a synchronous cancel. */
+    private final Runnable reaper;
+    private int syncCancelResult;
+    /** Operations of numbers found closed elsewhere while the loop reaped: told at the next run step. */
+    private final Dropped staleDrops = new Dropped();
+    private Throwable staleFailure;
 
-    RingStreams(Ring ring, FixedFiles fixed, java.util.function.Supplier<BufferRing> bufferSource) {
+    RingStreams(Ring ring, FixedFiles fixed, java.util.function.Supplier<BufferRing> bufferSource, Runnable reaper) {
         this.ring = ring;
+        this.reaper = reaper;
         this.requests = new RingRequests(ring, fixed);
         this.bufferSource = bufferSource;
     }
@@ -64,6 +77,42 @@ public final class RingStreams {
 
     // ---- starting and cancelling operations ----
 
+    /**
+     * Before a new wait or operation on {@code fd}: if the number was closed through the library
+     * since its state here was made (on any thread), that state belongs to the old file: forgets
+     * it, telling its operations through {@code into}, and returns a {@link dev.ioqueue.PrematureCloseError}
+     * if any waited (else null).
+     */
+    public Throwable staleCheck(int fd, Dropped into) {
+        RingStream s = find(fd);
+        if (s == null) return null;
+        int epoch = RingFds.epoch(fd);
+        if (epoch == s.epoch) return null;
+        Throwable failure = null;
+        if (!s.fresh() && forget(fd, into)) {
+            failure = new dev.ioqueue.PrematureCloseError(fd, "found when it was used again (closed elsewhere while ring operations waited on it)");
+        }
+        s.epoch = epoch;
+        return failure;
+    }
+
+    /** A nudge came (a number some ring uses was closed elsewhere): forgets every stream made stale. */
+    void checkEpochs() {
+        for (RingStream s : streams) {
+            if (s != null && !s.fresh() && RingFds.epoch(s.fd) != s.epoch) staleAtReap(s);
+        }
+    }
+
+    /** Forgets a stream found stale while reaping; its operations are told at the next run step. */
+    private void staleAtReap(RingStream s) {
+        int epoch = RingFds.epoch(s.fd);
+        if (forget(s.fd, staleDrops)) {
+            staleFailure = Failures.add(staleFailure, new dev.ioqueue.PrematureCloseError(s.fd,
+                    "found while polling (closed elsewhere while ring operations waited on it)"));
+        }
+        s.epoch = epoch;
+    }
+
     /** Whether an operation for {@code kind} (0 read, 1 write) is pending on {@code fd} here. */
     public boolean hasOperation(int fd, int kind) {
         RingStream s = find(fd);
@@ -85,31 +134,84 @@ public final class RingStreams {
      */
     public int startRead(int fd, RingTransfer op, boolean inPlace, boolean tryFirst) {
         RingStream s = stream(fd);
-        if (s.unsupported) return NOT_ON_RING;
+        if (s.fresh()) s.epoch = RingFds.epoch(fd);
+        if (s.unsupported || readsOff || !isStream(s)) return NOT_ON_RING;
         boolean kept = s.readable();
         if (!kept && !s.reading && tryFirst) return TRY_FIRST;
+        if (!kept && !s.reading) {
+            try {
+                buffers(); // made by the first read; if the kernel refuses them, reads wait for readiness
+            } catch (SyscallException refused) {
+                readsOff = true;
+                return NOT_ON_RING;
+            }
+        }
         s.reader = op;
         waiting++;
-        if (kept) {
-            if (inPlace) deliverRead(s);
-            else enqueue(s);
-        } else if (!s.reading) {
-            arm(s);
+        try {
+            if (kept) {
+                if (inPlace) deliverRead(s);
+                else enqueue(s);
+            } else if (!s.reading) {
+                arm(s);
+            }
+        } catch (RuntimeException | Error e) {
+            if (s.reader == op) {
+                s.reader = null;
+                waiting--;
+            }
+            throw e;
         }
         return STARTED;
     }
 
-    /** Starts a write of what {@code op} holds; it completes when the ring has written it (all of it, for a full write). */
-    public void startWrite(int fd, RingTransfer op) {
+    /**
+     * Starts a write of what {@code op} holds; it completes when the ring has written it (all of
+     * it, for a full write). A throw (the buffer's arena closed, the ring full) leaves nothing started.
+     */
+    public int startWrite(int fd, RingTransfer op) {
         RingStream s = stream(fd);
+        if (s.fresh()) s.epoch = RingFds.epoch(fd);
+        if (!isStream(s)) return NOT_ON_RING;
+        long address = op.sourceAddress();
+        int length = op.sourceLength();
         s.writer = op;
         s.writeDone = false;
         s.writeError = 0;
+        s.writeFailure = null;
         waiting++;
-        submitWrite(s);
+        try {
+            submitWrite(s, address, length);
+        } catch (RuntimeException | Error e) {
+            s.writer = null;
+            waiting--;
+            throw e;
+        }
+        return STARTED;
     }
 
-    /** Withdraws {@code op}; a read's bytes stay kept, a write in flight is cancelled. Whether it was pending. */
+    /**
+     * Whether the ring may move this fd's bytes: a pipe or FIFO, or a stream socket (asked once per
+     * number). Anything else keeps its own read sizes (a datagram, an eventfd's 8 bytes, a tty's
+     * line), which a multishot read into fixed-size buffers would split or merge: it waits for
+     * readiness and reads with the caller's own buffer.
+     */
+    private boolean isStream(RingStream s) {
+        if (s.kind == RingStream.UNKNOWN) {
+            MemorySegment errno = Native.threadErrno();
+            boolean stream = Unistd.fcntl(s.fd, Unistd.F_GETPIPE_SZ, errno) >= 0
+                    || SocketCalls.intOption(s.fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_TYPE, errno) == SocketCalls.SOCK_STREAM;
+            s.kind = stream ? RingStream.STREAM : RingStream.OTHER;
+        }
+        return s.kind == RingStream.STREAM;
+    }
+
+    /**
+     * Withdraws {@code op}; whether it was pending and is no more. A read's bytes stay kept for the
+     * next read. A write the kernel has not been given is turned into a no-op; one in flight is
+     * cancelled synchronously (one {@code io_uring_enter}), and if the kernel already wrote it (or
+     * is writing it), the withdrawal fails and the write completes as usual.
+     */
     public boolean cancel(int fd, RingTransfer op) {
         RingStream s = find(fd);
         if (s == null) return false;
@@ -118,13 +220,33 @@ public final class RingStreams {
             waiting--;
             return true;
         }
-        if (s.writer == op) {
-            s.writer = null;
-            waiting--;
-            if (s.writing) abandonWrite(s, op);
-            return true;
+        if (s.writer != op) return false;
+        if (s.writeDone || (s.writing && !withdrawWrite(s, op))) return false; // written: it completes
+        s.writer = null;
+        waiting--;
+        return true;
+    }
+
+    /** Stops the write in flight before it runs; false if the kernel ran it (or runs it) already. */
+    private boolean withdrawWrite(RingStream s, RingTransfer op) {
+        if (!ring.withdraw(s.writeSqe)) {
+            syncCancelResult = Integer.MIN_VALUE;
+            requests.cancelReporting(KIND_WRITE, s.writeSeq, s.fd);
+            s.withdrawing = true; // its ECANCELED, if it comes now, is no failure
+            try {
+                ring.enter(0, -1);
+                reaper.run(); // the cancel's CQE, and the write's if it finished
+            } finally {
+                s.withdrawing = false;
+            }
+            if (syncCancelResult != 0) return false; // ENOENT: written already; EALREADY: being written
+            if (!s.writing) return true; // its ECANCELED came already
         }
-        return false;
+        s.abandoned = op; // the kernel may read its buffer until the write's CQE
+        s.abandonedSeq = s.writeSeq;
+        s.writing = false;
+        s.writeSeq = (s.writeSeq + 1) & SEQ_MASK;
+        return true;
     }
 
     /**
@@ -145,9 +267,11 @@ public final class RingStreams {
         boolean cancelled = false;
         if (s.writer != null) {
             into.add(fd, s.writer.dropHandle());
-            if (s.writing) {
+            if (s.writing && !ring.withdraw(s.writeSqe)) {
                 abandonWrite(s, s.writer);
                 cancelled = true;
+            } else if (s.writing) {
+                s.writing = false; // a no-op now; its CQE is stale
             }
             s.writer = null;
             waiting--;
@@ -163,11 +287,13 @@ public final class RingStreams {
         s.eof = false;
         s.error = 0;
         s.unsupported = false;
+        s.kind = RingStream.UNKNOWN; // the number's next file may be of another kind
         s.pausing = false;
         s.writeDone = false;
         if (buffers != null) buffers.publish();
         if (cancelled) ring.enter(0, -1); // runs the cancellations: the requests release the file now
         requests.release(s); // and the fixed-file table lets go of it too
+        RingFds.outOfRing(fd);
         return had;
     }
 
@@ -184,18 +310,20 @@ public final class RingStreams {
     // ---- requests ----
 
     private void arm(RingStream s) {
-        if (buffers().available() == 0) {
+        if (buffers().available() == 0 && !relieve()) {
             starve(s);
             return;
         }
         requests.read(s, buffers.groupId);
+        RingFds.inRing(s.fd);
         s.reading = true;
         inFlight++;
     }
 
-    private void submitWrite(RingStream s) {
+    private void submitWrite(RingStream s, long address, int length) {
         s.writeSeq = (s.writeSeq + 1) & SEQ_MASK;
-        requests.write(s, s.writer.sourceAddress(), s.writer.sourceLength());
+        s.writeSqe = requests.write(s, address, length);
+        RingFds.inRing(s.fd);
         s.writing = true;
         inFlight++;
     }
@@ -207,6 +335,24 @@ public final class RingStreams {
         s.abandonedSeq = s.writeSeq;
         s.writing = false;
         s.writeSeq = (s.writeSeq + 1) & SEQ_MASK;
+    }
+
+    /**
+     * The provided buffers ran out: copies every fd's kept bytes into the heap and gives their
+     * buffers back, and pauses the reads nobody waits on (so an fd nobody reads cannot take them
+     * all again, and its peer feels the back-pressure). Whether any buffer came back.
+     */
+    private boolean relieve() {
+        int freed = 0;
+        for (RingStream s : streams) {
+            if (s == null || s.keptCount() == 0) continue;
+            freed += s.spill(buffers);
+            if (s.reader == null && s.reading && !s.pausing) {
+                s.pausing = true;
+                requests.cancel(KIND_READ, s.generation, s.fd);
+            }
+        }
+        return buffers.publish() && freed > 0;
     }
 
     private void starve(RingStream s) {
@@ -224,7 +370,7 @@ public final class RingStreams {
         for (int i = 0; i < n; i++) {
             RingStream s = starved[i];
             starved[i] = null;
-            if (s.reader != null && !s.reading && s.keptCount() == 0 && !s.eof && s.error == 0) arm(s);
+            if (s.reader != null && !s.reading && !s.readable()) arm(s);
         }
     }
 
@@ -237,7 +383,10 @@ public final class RingStreams {
 
     void onCqe(long userData, int res, int flags) {
         long kind = userData & RingRequests.KIND_MASK;
-        if (kind == KIND_CANCEL) return; // failed cancels: the request had finished already
+        if (kind == KIND_CANCEL) { // failed cancels (the request had finished already), and synchronous ones
+            if (userData == RingRequests.SYNC_CANCEL) syncCancelResult = res;
+            return;
+        }
         int fd = (int) userData;
         int seq = RingRequests.seq(userData);
         RingStream s = find(fd);
@@ -246,8 +395,12 @@ public final class RingStreams {
             boolean buffer = (flags & Uring.CQE_F_BUFFER) != 0;
             if (buffer) buffers.taken();
             if (!more) inFlight--;
-            if (s == null || seq != s.generation) { // a forgotten file's read: give its buffer back
+            if (s == null || seq != s.generation || RingFds.epoch(fd) != s.epoch) { // a forgotten or closed file's read
                 if (buffer) buffers.recycle(flags >>> Uring.CQE_BUFFER_SHIFT);
+                if (s != null && seq == s.generation) {
+                    if (!more) s.reading = false;
+                    staleAtReap(s);
+                }
                 return;
             }
             onRead(s, res, flags, more);
@@ -255,6 +408,11 @@ public final class RingStreams {
             inFlight--;
             if (s != null && s.abandoned != null && seq == s.abandonedSeq) s.abandoned = null;
             if (s == null || seq != s.writeSeq || !s.writing) return; // cancelled or forgotten
+            if (RingFds.epoch(fd) != s.epoch) {
+                s.writing = false;
+                staleAtReap(s);
+                return;
+            }
             onWrite(s, res);
         }
     }
@@ -273,7 +431,7 @@ public final class RingStreams {
         } else if (res == 0) {
             s.eof = true;
         } else if (res == -Errno.ENOBUFS || res == -Errno.ECANCELED || res == -Errno.EAGAIN || res == -Errno.EINTR) {
-            if (res == -Errno.ENOBUFS) starve(s);
+            if (res == -Errno.ENOBUFS && !relieve()) starve(s);
         } else if (res == -Errno.EINVAL || res == -Errno.EOPNOTSUPP || res == -Errno.EBADFD) {
             s.unsupported = true; // not a stream the ring can read (a regular file?): readiness serves it
             s.error = -res;
@@ -282,25 +440,23 @@ public final class RingStreams {
         }
         if (s.reader != null) {
             if (s.readable()) enqueue(s);
-            else if (!s.reading && res != -Errno.ENOBUFS) arm(s);
+            else if (!s.reading) arm(s);
         }
     }
 
     private void onWrite(RingStream s, int res) {
         s.writing = false;
+        if (s.withdrawing && res == -Errno.ECANCELED) return; // withdrawn: cancel() ends it
         RingTransfer w = s.writer;
         if (w == null) return;
-        if (res == -Errno.EAGAIN || res == -Errno.EINTR) {
-            submitWrite(s);
-            return;
-        }
-        if (res < 0) {
-            s.writeError = -res;
-        } else {
-            w.wrote(res);
-            if (w.wantsMore() && res > 0) {
-                submitWrite(s);
+        if (res >= 0) w.wrote(res);
+        else if (res != -Errno.EAGAIN && res != -Errno.EINTR) s.writeError = -res;
+        if (s.writeError == 0 && ((res > 0 && w.wantsMore()) || res < 0)) {
+            try {
+                submitWrite(s, w.sourceAddress(), w.sourceLength()); // the rest, or again
                 return;
+            } catch (RuntimeException e) {
+                s.writeFailure = e; // its buffer's arena closed meanwhile
             }
         }
         s.writeDone = true;
@@ -324,13 +480,22 @@ public final class RingStreams {
     // ---- the loop's run step ----
 
     public boolean isEmpty() {
-        return readyHead == readyTail;
+        return readyHead == readyTail && staleDrops.isEmpty() && staleFailure == null;
+    }
+
+    /** Tells the operations of numbers found closed elsewhere, and raises the premature close. */
+    private void tellStale() {
+        if (staleDrops.isEmpty() && staleFailure == null) return;
+        Throwable failure = staleFailure;
+        staleFailure = null;
+        Failures.rethrow(staleDrops.tell(failure));
     }
 
     /** Completes the operations whose bytes or results came; returns how many. A throw leaves the rest for next time. */
     public int run() {
         int ran = 0;
         try {
+            tellStale();
             while (readyHead != readyTail) {
                 RingStream s = ready[readyHead];
                 ready[readyHead++] = null;
@@ -346,6 +511,7 @@ public final class RingStreams {
 
     /** Hands the due completions out as tasks (for {@code poll}); returns how many. */
     public int drain(Collection<? super Runnable> out) {
+        tellStale();
         int n = 0;
         while (readyHead != readyTail) {
             RingStream s = ready[readyHead];
@@ -374,8 +540,11 @@ public final class RingStreams {
             waiting--;
             ran++;
             int error = s.writeError;
+            RuntimeException failure = s.writeFailure;
             s.writeError = 0;
-            if (error != 0) w.fail(new SyscallException("write", s.fd, error));
+            s.writeFailure = null;
+            if (failure != null) w.fail(failure);
+            else if (error != 0) w.fail(new SyscallException("write", s.fd, error));
             else w.complete(false);
         }
         if (s.reader != null && (s.readable())) {
@@ -389,6 +558,11 @@ public final class RingStreams {
     private void deliverRead(RingStream s) {
         RingTransfer op = s.reader;
         boolean took = false;
+        while (op.wantsMore()) { // spilled bytes are older than the chunks
+            int n = s.fillFromSpill(op);
+            if (n <= 0) break;
+            took = true;
+        }
         while (s.keptCount() > 0 && op.wantsMore()) {
             int n = op.fill(buffers.data(), buffers.offset(s.firstBuffer()) + s.firstOffset(), s.firstLength());
             if (n <= 0) break;

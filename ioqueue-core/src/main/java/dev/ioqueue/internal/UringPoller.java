@@ -56,7 +56,8 @@ public final class UringPoller implements Poller {
     static UringPoller open(boolean required) {
         Ring ring;
         try {
-            ring = new Ring(Integer.getInteger(SQ_ENTRIES, 256), Integer.getInteger(CQ_ENTRIES, 4096));
+            int entries = size(SQ_ENTRIES, 256, 1, 32768);
+            ring = new Ring(entries, Math.max(entries, size(CQ_ENTRIES, 4096, 1, 1 << 20)));
         } catch (SyscallException e) {
             if (required) throw e;
             return null;
@@ -82,16 +83,21 @@ public final class UringPoller implements Poller {
             ring.close();
             throw t;
         }
-        natives = new Natives(ring, epoll, Integer.highestOneBit(Math.max(1, Integer.getInteger(BUFFERS, 256))),
-                Math.max(1, Integer.getInteger(BUFFER_SIZE, 4096)));
+        // The kernel takes up to 32768 provided buffers (a power of two); a buffer of up to 1 MiB.
+        natives = new Natives(ring, epoll, Integer.highestOneBit(size(BUFFERS, 256, 1, 32768)), size(BUFFER_SIZE, 4096, 1, 1 << 20));
         try {
-            streams = new RingStreams(ring, natives.fixed, natives::buffers);
+            streams = new RingStreams(ring, natives.fixed, natives::buffers, this::reap);
             OwnFds.add(ring.fd, "the io_uring fd of the queue of thread " + owner.getName());
             armEpoll();
         } catch (Throwable t) {
             natives.close();
             throw t;
         }
+    }
+
+    /** The int system property {@code name} within [min, max], or {@code fallback} if unset or not a number. */
+    private static int size(String name, int fallback, int min, int max) {
+        return Math.clamp(Integer.getInteger(name, fallback), min, max);
     }
 
     /** The completion I/O engine on this ring. */
@@ -132,6 +138,10 @@ public final class UringPoller implements Poller {
 
     @Override
     public int await(long timeoutNanos) {
+        if (natives.checkEpochs) {
+            natives.checkEpochs = false;
+            streams.checkEpochs();
+        }
         if (streams.inFlight() == 0 && !ring.hasUnsubmitted()) {
             epollMayBeReady = false;
             return epoll.await(timeoutNanos); // nothing to wait for in the ring: sleep as the epoll backend does
@@ -267,14 +277,24 @@ public final class UringPoller implements Poller {
         final FixedFiles fixed;
         private BufferRing buffers;
         private boolean closed;
+        /** Set by {@link #nudge} (another thread closed a number some ring uses): check the epochs. */
+        volatile boolean checkEpochs;
+        private final Runnable nudge = this::nudge;
 
         Natives(Ring ring, EpollPoller epoll, int bufferCount, int bufferSize) {
             this.ring = ring;
             this.epoll = epoll;
             this.bufferCount = bufferCount;
             this.bufferSize = bufferSize;
-            this.fixed = new FixedFiles(ring, Math.max(0, Integer.getInteger(FIXED_FILES, 8192)));
+            this.fixed = new FixedFiles(ring, size(FIXED_FILES, 8192, 0, 1 << 20));
+            RingFds.addNudge(nudge);
             NativeAccounting.allocated(Ring.accountedBytes());
+        }
+
+        /** Any thread: marks the queue for an epoch check and wakes it. */
+        private void nudge() {
+            checkEpochs = true;
+            epoll.wake();
         }
 
         /** The provided buffers, made on first use (owner thread). */
@@ -295,6 +315,7 @@ public final class UringPoller implements Poller {
                 if (closed) return;
                 closed = true;
             }
+            RingFds.removeNudge(nudge);
             OwnFds.remove(ring.fd);
             ring.close(); // first: the kernel lets go of the buffers before they are freed
             fixed.free();

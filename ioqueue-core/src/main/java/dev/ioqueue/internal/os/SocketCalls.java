@@ -23,6 +23,7 @@ public final class SocketCalls {
     public static final int SOCK_CLOEXEC = Unistd.O_CLOEXEC;
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
+    public static final int SO_TYPE = 3;
     public static final int SO_ERROR = 4;
     public static final int SO_REUSEPORT = 15;
     public static final int IPPROTO_TCP = 6;

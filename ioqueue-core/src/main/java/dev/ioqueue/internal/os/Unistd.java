@@ -24,6 +24,8 @@ public final class Unistd {
     public static final int F_GETFL = 3;
     public static final int F_SETFL = 4;
     public static final int F_DUPFD_CLOEXEC = 1030;
+    /** Succeeds on pipes and FIFOs only. */
+    public static final int F_GETPIPE_SZ = 1032;
     public static final int FD_CLOEXEC = 1;
 
     // read/write may block on a blocking fd, so they are ordinary (non-critical) downcalls.

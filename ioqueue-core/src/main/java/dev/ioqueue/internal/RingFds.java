@@ -1,0 +1,59 @@
+package dev.ioqueue.internal;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+/**
+ * What io_uring queues must learn of other threads' closes, process-wide. A ring request holds its
+ * file open, so a number closed elsewhere and made again would otherwise feed the old file's bytes
+ * to the new file's reads. Each library close advances the number's epoch: a queue compares it
+ * with the epoch its state was made under, before every new operation on the number and on every
+ * CQE. A close of a number some ring has requests on also nudges the ring queues, so an idle one
+ * lets go of the old file at once (its peer sees the close). Thread-safe: an atomic int per number
+ * below 2^16, a map above.
+ */
+public final class RingFds {
+    private static final int DENSE = 1 << 16;
+    private static final AtomicIntegerArray EPOCHS = new AtomicIntegerArray(DENSE);
+    private static final ConcurrentHashMap<Integer, Integer> EPOCHS_ABOVE = new ConcurrentHashMap<>();
+    /** Numbers some ring has requests or kept bytes on (a hint: cleared by the last queue to forget them). */
+    private static final FdBits IN_RINGS = new FdBits();
+    private static final Set<Runnable> NUDGES = ConcurrentHashMap.newKeySet();
+
+    private RingFds() {}
+
+    /** The number of library closes of {@code fd} so far. */
+    static int epoch(int fd) {
+        if (fd < DENSE) return EPOCHS.get(fd);
+        Integer e = EPOCHS_ABOVE.get(fd);
+        return e == null ? 0 : e;
+    }
+
+    /** {@code fd} was closed through the library (on any thread): its number's state in rings is stale. */
+    public static void closed(int fd) {
+        if (fd < 0) return;
+        if (fd < DENSE) EPOCHS.incrementAndGet(fd);
+        else EPOCHS_ABOVE.merge(fd, 1, Integer::sum);
+        if (IN_RINGS.contains(fd)) {
+            for (Runnable nudge : NUDGES) nudge.run();
+        }
+    }
+
+    static void inRing(int fd) {
+        if (!IN_RINGS.contains(fd)) IN_RINGS.add(fd);
+    }
+
+    static void outOfRing(int fd) {
+        IN_RINGS.remove(fd);
+    }
+
+    /** A ring queue's nudge: marks it for an epoch check and wakes it. Any thread. */
+    static void addNudge(Runnable nudge) {
+        NUDGES.add(nudge);
+    }
+
+    static void removeNudge(Runnable nudge) {
+        NUDGES.remove(nudge);
+    }
+}
