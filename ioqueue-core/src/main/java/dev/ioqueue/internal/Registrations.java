@@ -20,15 +20,17 @@ import java.util.Collection;
 public final class Registrations {
     private static final int CLOCK_ROUNDS = 64;
 
-    private final Poller poller;
+    final Poller poller;
     /** Completion I/O on the queue's ring; null on epoll. */
-    private final RingStreams streams;
+    final RingStreams streams;
+    /** What a registration found gone means: premature closes, and the epoll rebuild. */
+    private final GoneFds gone = new GoneFds(this);
     /** A premature close found outside the loop (a number made again while ring operations waited), raised at the next flush. */
     private Throwable deferred;
     final Thread owner;
     final FdTable table = new FdTable();
-    private final ReadyBatch batch = new ReadyBatch();
-    private final Dropped dropped = new Dropped();
+    final ReadyBatch batch = new ReadyBatch();
+    final Dropped dropped = new Dropped();
     private final TrustedRearms trusted = new TrustedRearms();
     private int polls; // since the clock was last read for trusted
     private boolean confirmDue; // a period of trusted has ended: check at the next flush
@@ -54,7 +56,7 @@ public final class Registrations {
         refuseOwn("await", fd);
         int kind = event.ordinal();
         int bit = Interest.bit(kind);
-        if (streams != null) checkRing(fd, kind, event);
+        if (streams != null) streams.checkBeforeUse(fd, event, owner, dropped);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) {
             reg = register(fd, bit);
@@ -171,7 +173,7 @@ public final class Registrations {
         NonBlockingFds.check(fd);
         Registration reg = table.get(fd);
         int kind = event.ordinal();
-        if (streams != null) checkRing(fd, kind, event);
+        if (streams != null) streams.checkBeforeUse(fd, event, owner, dropped);
         if (reg == null || !reg.registered()) return true;
         if (reg.waiter(kind) != null) rejectSecondWaiter(reg, event); // before an attempt takes any data
         return (reg.drained & Interest.bit(kind)) == 0;
@@ -226,7 +228,7 @@ public final class Registrations {
                 if (want == 0) notWatched(reg);
                 else reg.interest = want;
             } else {
-                failure = failedOnKept(reg, want == 0 ? Poller.REMOVE : Poller.MODIFY, r, "while polling", failure);
+                failure = gone.failedOnKept(reg, want == 0 ? Poller.REMOVE : Poller.MODIFY, r, "while polling", failure);
             }
         }
         Failures.rethrow(dropped.tell(failure));
@@ -245,7 +247,7 @@ public final class Registrations {
                 continue;
             }
             int r = poller.modify(reg.fd, reg.interest, reg.token());
-            if (r < 0) failure = failedOnKept(reg, Poller.MODIFY, r, "when checking a wait re-armed from its own callback", failure);
+            if (r < 0) failure = gone.failedOnKept(reg, Poller.MODIFY, r, "when checking a wait re-armed from its own callback", failure);
         }
         if (!trusted.isEmpty()) poller.wakeAt(trusted.deadline());
         Failures.rethrow(dropped.tell(failure));
@@ -281,7 +283,7 @@ public final class Registrations {
             if (woke == 0) table.markDirty(reg);
             else if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
         }
-        if (stale) rebuild();
+        if (stale) gone.rebuild();
         return timerFired;
     }
 
@@ -347,7 +349,7 @@ public final class Registrations {
         }
     }
 
-    private Registration register(int fd, int interest) {
+    Registration register(int fd, int interest) {
         int generation = nextGeneration++;
         if (nextGeneration == 0) nextGeneration = 1;
         long token = ((long) generation << 32) | (fd & 0xFFFF_FFFFL);
@@ -375,7 +377,7 @@ public final class Registrations {
         }
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
             boolean hadWaiters = reg.hasWaiters();
-            discardGone(reg);
+            gone.discard(reg);
             if (hadWaiters) {
                 Failures.rethrow(dropped.tell(new PrematureCloseError(reg.fd,
                         "found when it was waited on again (epoll_ctl: " + Errno.name(-r) + ")")));
@@ -385,23 +387,11 @@ public final class Registrations {
         throw poller.failure(Poller.MODIFY, reg.fd, -r);
     }
 
-    /** The ring's state of {@code fd}: stale after a close elsewhere (a premature close), or holding an operation for {@code kind}. */
-    private void checkRing(int fd, int kind, ReadyEvent event) {
-        Throwable stale = streams.staleCheck(fd, dropped);
-        if (stale != null || !dropped.isEmpty()) Failures.rethrow(dropped.tell(stale));
-        if (streams.hasOperation(fd, kind)) rejectSecondOperation(fd, event);
-    }
-
-    private void rejectSecondOperation(int fd, ReadyEvent event) {
-        throw new IllegalStateException("fd " + fd + " already has a " + event + " operation in the io_uring of thread "
-                + owner.getName() + ": one waiter per fd and event per thread");
-    }
-
     private void rejectSecondWaiter(Registration reg, ReadyEvent event) {
         // Is the first waiter's registration alive, or was its fd closed and the number reused?
         int r = poller.modify(reg.fd, reg.interest, reg.token());
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
-            discardGone(reg);
+            gone.discard(reg);
             Failures.rethrow(dropped.tell(new PrematureCloseError(reg.fd,
                     "found when its number was waited on again (epoll_ctl: " + Errno.name(-r) + ")")));
         }
@@ -409,60 +399,8 @@ public final class Registrations {
                 + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per thread");
     }
 
-    /**
-     * The one reading of a failed verb on a kept registration: gone (EBADF, ENOENT, or EPERM: epoll
-     * accepted the fd once, so its number now names another file, a regular file or directory) with
-     * waiters is a premature close and they are dropped; gone without is simply forgotten (its fd
-     * was closed after its waiter ran or was withdrawn); anything else is a failure, retried at the
-     * next flush.
-     */
-    private Throwable failedOnKept(Registration reg, int verb, int r, String where, Throwable failure) {
-        if (r != -Errno.EBADF && r != -Errno.ENOENT && r != -Errno.EPERM) {
-            table.markDirty(reg);
-            return Failures.add(failure, poller.failure(verb, reg.fd, -r));
-        }
-        if (!reg.hasWaiters()) {
-            notWatched(reg);
-            return failure;
-        }
-        discardGone(reg);
-        return Failures.add(failure, new PrematureCloseError(reg.fd, "found " + where + " (epoll_ctl: " + Errno.name(-r) + ")"));
-    }
-
-    /** Drops everything known of a registration found gone; the caller tells {@link #dropped}. */
-    private void discardGone(Registration reg) {
-        NonBlockingFds.forget(reg.fd);
-        if (streams != null) streams.forget(reg.fd, dropped);
-        table.takeWaiters(reg, dropped);
-        batch.takeAll(reg, dropped);
-        reg.epoch++;
-        reg.clear(Registration.PERSIST | Registration.SUSPECT | Registration.UNCONFIRMED);
-        notWatched(reg);
-    }
-
-    /**
-     * epoll reported a registration the table does not know: a closed fd whose file a dup keeps
-     * open. epoll can only drop it through an fd of that file, which the queue does not have, so
-     * move every known registration to a fresh epoll instance.
-     */
-    private void rebuild() {
-        poller.reset();
-        Throwable failure = null;
-        for (Registration reg : table.snapshot()) {
-            if (!reg.registered()) continue;
-            int r = poller.add(reg.fd, reg.interest, reg.token());
-            if (r < 0) {
-                if (reg.hasWaiters()) {
-                    failure = Failures.add(failure, new PrematureCloseError(reg.fd, "found while polling (epoll_ctl: " + Errno.name(-r) + ")"));
-                }
-                discardGone(reg);
-            }
-        }
-        Failures.rethrow(dropped.tell(failure));
-    }
-
     /** The poller no longer holds {@code reg}'s fd. */
-    private void notWatched(Registration reg) {
+    void notWatched(Registration reg) {
         reg.generation = 0;
         reg.interest = 0;
         reg.drained = 0;

@@ -70,6 +70,20 @@ public final class RingStreams {
 
     // ---- operations ----
 
+    /**
+     * Before a wait or an operation for {@code event} on {@code fd}: raises the premature close if
+     * the ring's state of it went stale ({@link #staleCheck}), and refuses a second READ or WRITE
+     * (one waiter per fd and event per thread, ring operations included).
+     */
+    public void checkBeforeUse(int fd, dev.ioqueue.ReadyEvent event, Thread owner, Dropped dropped) {
+        Throwable stale = staleCheck(fd, dropped);
+        if (stale != null || !dropped.isEmpty()) Failures.rethrow(dropped.tell(stale));
+        if (hasOperation(fd, event.ordinal())) {
+            throw new IllegalStateException("fd " + fd + " already has a " + event + " operation in the io_uring of thread "
+                    + owner.getName() + ": one waiter per fd and event per thread");
+        }
+    }
+
     /** Whether an operation for {@code kind} (0 read, 1 write) is pending on {@code fd} here. */
     public boolean hasOperation(int fd, int kind) {
         RingStream s = find(fd);
