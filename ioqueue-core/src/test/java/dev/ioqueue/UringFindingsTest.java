@@ -240,4 +240,43 @@ class UringFindingsTest {
             }
         });
     }
+
+    @Test
+    void n1_aFifoAtEndOfFileReadsAgainWhenANewWriterComes() throws Exception {
+        java.nio.file.Path fifo = java.nio.file.Files.createTempDirectory("ioqueue-fifo").resolve("f");
+        try {
+            assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0, "mkfifo");
+            onRingThread(q -> {
+                int reader = TestFds.open(fifo, 0x800); // O_RDONLY | O_NONBLOCK
+                try {
+                    int writer = TestFds.open(fifo, 0x801); // O_WRONLY | O_NONBLOCK
+                    ByteBuffer got = ByteBuffer.allocate(16);
+                    IoOperation first = IoOperation.read(got, (fd, r) -> {});
+                    q.submit(reader, first);
+                    assertTrue(first.cancel(), "cancelled while it waited");
+                    Fds.write(writer, ByteBuffer.wrap("abc".getBytes()));
+                    Fds.close(writer);
+                    assertEquals("abc", readOnce(q, reader));
+                    assertEquals("EOF", readOnce(q, reader));
+                    int second = TestFds.open(fifo, 0x801);
+                    Fds.write(second, ByteBuffer.wrap("second".getBytes()));
+                    assertEquals("second", readOnce(q, reader), "a FIFO's end-of-file lasts until a new writer comes");
+                    Fds.close(second);
+                } finally {
+                    Fds.close(reader);
+                }
+            });
+        } finally {
+            java.nio.file.Files.deleteIfExists(fifo);
+            java.nio.file.Files.deleteIfExists(fifo.getParent());
+        }
+    }
+
+    private static String readOnce(IoQueue q, int fd) {
+        ByteBuffer got = ByteBuffer.allocate(64);
+        long[] r = {-9};
+        q.submit(fd, IoOperation.read(got, (f, c) -> r[0] = c));
+        runUntil(q, () -> r[0] != -9);
+        return r[0] == Fds.EOF ? "EOF" : new String(got.array(), 0, (int) r[0]);
+    }
 }

@@ -16,7 +16,7 @@ import java.lang.invoke.VarHandle;
  * {@code size} bytes the kernel picks from for multishot reads, each given back with
  * {@link #recycle} once its bytes were copied out, and published in batches by {@link #publish}
  * (one release store of the ring's tail). The ring entries live in an anonymous mapping (page
- * aligned, as the kernel requires); the buffers in one malloc'd block. The memory outlives every
+ * aligned, as the kernel requires); the buffers in another. The memory outlives every
  * read the kernel may still do: it is freed only after the ring is drained or closed.
  *
  * <p>Owner thread only, except {@link #free()} (after the ring is gone).
@@ -42,12 +42,13 @@ final class BufferRing {
         MemorySegment errno = Native.threadErrno();
         entries = Uring.mmap(Uring.BUF_SIZE * count, Uring.MAP_PRIVATE_ANONYMOUS, -1, 0, errno);
         if (entries.equals(MemorySegment.NULL)) throw new SyscallException("mmap", Uring.mmapErrno(errno), "cannot map a buffer ring");
-        MemorySegment block;
-        try {
-            block = NativeMemory.allocate((long) count * size);
-        } catch (Throwable t) {
+        // mmap'd, not malloc'd: freed memory goes back to the system at once, not to an allocator's
+        // per-thread arena (a queue per thread that dies would otherwise leave its megabyte behind).
+        MemorySegment block = Uring.mmap((long) count * size, Uring.MAP_PRIVATE_ANONYMOUS, -1, 0, errno);
+        if (block.equals(MemorySegment.NULL)) {
+            int e = Uring.mmapErrno(errno);
             Uring.munmap(entries);
-            throw t;
+            throw new SyscallException("mmap", e, "cannot map the provided buffers");
         }
         data = block;
         MemorySegment reg = NativeMemory.allocate(Uring.BUF_REG_SIZE);
@@ -115,7 +116,7 @@ final class BufferRing {
     /** Releases the memory; only once the ring that used it is drained or closed. Any thread. */
     void free() {
         Uring.munmap(entries);
-        NativeMemory.free(data);
+        Uring.munmap(data);
     }
 
     static long bytes(int count, int size) {

@@ -172,7 +172,9 @@ final class RingReads {
             if (s.unsupported) op.retryByReadiness(); // the ring cannot read this fd; readiness can
             else op.fail(new SyscallException("read", s.fd, error));
         } else {
-            op.complete(s.eof);
+            boolean endOfFile = s.eof && !took;
+            if (endOfFile) s.eof = false; // told once: the next read asks the kernel again (a FIFO may get a new writer)
+            op.complete(s.eof || endOfFile);
         }
     }
 
