@@ -4,7 +4,8 @@
 // runs in the harness with the same code, threads and connections for every server.
 //
 // A family's key is its name for EchoServerProcess, or NAME/BACKEND for an ioqueue family whose
-// child JVM starts with -Ddev.ioqueue.backend=BACKEND (e.g. "ioqueue-java/io_uring").
+// child JVM starts with -Ddev.ioqueue.backend=BACKEND (e.g. "ioqueue-java/io_uring"); other
+// families' JVMs get the harness's own dev.ioqueue.backend, if set.
 //
 // IOQUEUE_BENCH_ECHO_FAMILIES=ioqueue-java,vt-jdk,... keeps only those families' rows (to profile
 // or A/B a few), IOQUEUE_BENCH_SERVER_JVM_ARGS adds JVM options to every server's JVM (e.g. JFR's
@@ -58,7 +59,8 @@ internal class ServerFamily(val key: String) : AutoCloseable {
     init {
         val java = ProcessHandle.current().info().command().orElse("java")
         val extra = System.getenv("IOQUEUE_BENCH_SERVER_JVM_ARGS")?.split(' ')?.filter(String::isNotBlank).orEmpty()
-        val chosen = requestedBackend?.let { listOf("-D${BackendChoice.PROPERTY}=$it") }.orEmpty()
+        // The family's own backend, else the harness's (./bench pins the ring, echo and vt sections to epoll).
+        val chosen = (requestedBackend ?: System.getProperty(BackendChoice.PROPERTY))?.let { listOf("-D${BackendChoice.PROPERTY}=$it") }.orEmpty()
         // Netty's Unsafe allowed without a warning; ktor's "no SLF4J provider" notice kept quiet.
         val command = listOf(java, "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Xms512m", "-Xmx512m",
             "-Dslf4j.internal.verbosity=ERROR") + chosen + extra +

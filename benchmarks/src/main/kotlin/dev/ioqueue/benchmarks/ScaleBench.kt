@@ -83,7 +83,8 @@ object ScaleBench {
         println("Server CPU: what the server's JVM used (all its threads, from /proc schedstat) between the first message and")
         println("the last echo, per request: steadier than requests/s when other work shares the machine.")
         val backends = families.values.filter { it.backend != null }.joinToString { "${it.key} on ${it.backend}" }
-        if (backends.isNotEmpty()) println("ioqueue's backend (${BackendChoice.PROPERTY} not set, so the default): $backends.")
+        val chosen = System.getProperty(BackendChoice.PROPERTY)?.let { "=$it" } ?: " not set, so the default"
+        if (backends.isNotEmpty()) println("ioqueue's backend (${BackendChoice.PROPERTY}$chosen): $backends.")
         println()
         println("| conns | loops | server | requests/s | p50 µs | p99 µs | server CPU µs/request | ÷ Netty epoll | ÷ ktor |")
         println("|---|---|---|---|---|---|---|---|---|")
