@@ -159,6 +159,12 @@ final class BufferOps {
             }
 
             @Override
+            long endOfFile() {
+                long t = carried();
+                return t == 0 ? Fds.EOF : t;
+            }
+
+            @Override
             boolean ringWantsMore() {
                 return dst.hasRemaining();
             }

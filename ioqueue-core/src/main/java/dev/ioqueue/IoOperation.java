@@ -82,6 +82,14 @@ public abstract class IoOperation {
         return false;
     }
 
+    /**
+     * What a read completes with when the fd hung up with nothing more to read: {@link Fds#EOF},
+     * or what a full read took before (then taken, so it counts once).
+     */
+    long endOfFile() {
+        return Fds.EOF;
+    }
+
     /** Whether it has nothing to move (an empty buffer): it then completes at once, whatever the fd. */
     boolean empty() {
         return false;
@@ -206,7 +214,7 @@ public abstract class IoOperation {
             if (event == ReadyEvent.WRITE) {
                 failed(fd, DeadFd.writeFailure(fd, events));
             } else {
-                completed(fd, Fds.EOF);
+                completed(fd, endOfFile());
             }
             return true;
         }

@@ -272,6 +272,67 @@ class UringFindingsTest {
         }
     }
 
+    /** Runs {@code body} with a new FIFO's path (skipped without mkfifo); both backends (this thread's queue). */
+    private static void withFifo(java.util.function.Consumer<java.nio.file.Path> body) throws Exception {
+        java.nio.file.Path fifo = java.nio.file.Files.createTempDirectory("ioqueue-fifo").resolve("f");
+        try {
+            assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0, "mkfifo");
+            body.accept(fifo);
+        } finally {
+            java.nio.file.Files.deleteIfExists(fifo);
+            java.nio.file.Files.deleteIfExists(fifo.getParent());
+        }
+    }
+
+    @Test
+    void r3_anEndOfFileThatCameWithBytesIsNotToldAgainAfterANewWriterWrote() throws Exception {
+        withFifo(fifo -> {
+            IoQueue q = IoQueue.current();
+            int reader = TestFds.open(fifo, 0x800);
+            try {
+                int writer = TestFds.open(fifo, 0x801);
+                ByteBuffer got = ByteBuffer.allocate(16);
+                long[] r = {-9};
+                q.submit(reader, IoOperation.read(got, (fd, c) -> r[0] = c));
+                Fds.write(writer, ByteBuffer.wrap("xy".getBytes()));
+                Fds.close(writer); // bytes and end-of-file before the loop runs
+                runUntil(q, () -> r[0] != -9);
+                assertEquals("xy", new String(got.array(), 0, (int) r[0]));
+                int second = TestFds.open(fifo, 0x801);
+                Fds.write(second, ByteBuffer.wrap("z".getBytes()));
+                assertEquals("z", readOnce(q, reader), "the end-of-file was that moment's, not the new writer's");
+                Fds.close(second);
+            } finally {
+                Fds.close(reader);
+            }
+        });
+    }
+
+    @Test
+    void r3_aFullReadThatHangsUpAfterTakingBytesCompletesWithThem() throws Exception {
+        withFifo(fifo -> {
+            IoQueue q = IoQueue.current();
+            int reader = TestFds.open(fifo, 0x800);
+            try {
+                int writer = TestFds.open(fifo, 0x801);
+                Fds.write(writer, ByteBuffer.wrap(new byte[100]));
+                long[] r = {-9};
+                q.submit(reader, IoOperation.readFully(ByteBuffer.allocate(1000), (fd, c) -> r[0] = c)); // takes 100, waits
+                Fds.close(writer); // hang-up, reported to a poll() that does not run it yet
+                List<Runnable> ready = new ArrayList<>();
+                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (ready.isEmpty() && System.nanoTime() < deadline) q.poll(ready, Duration.ofMillis(100));
+                int second = TestFds.open(fifo, 0x801); // a new writer: read(2) would now block, not say EOF
+                ready.forEach(Runnable::run);
+                runUntil(q, () -> r[0] != -9);
+                assertEquals(100, r[0], "what came before the hang-up, not EOF");
+                Fds.close(second);
+            } finally {
+                Fds.close(reader);
+            }
+        });
+    }
+
     private static String readOnce(IoQueue q, int fd) {
         ByteBuffer got = ByteBuffer.allocate(64);
         long[] r = {-9};

@@ -172,9 +172,11 @@ final class RingReads {
             if (s.unsupported) op.retryByReadiness(); // the ring cannot read this fd; readiness can
             else op.fail(new SyscallException("read", s.fd, error));
         } else {
-            boolean endOfFile = s.eof && !took;
-            if (endOfFile) s.eof = false; // told once: the next read asks the kernel again (a FIFO may get a new writer)
-            op.complete(s.eof || endOfFile);
+            // End-of-file is told once, with this read's bytes or alone; the next read asks the
+            // kernel again: it is a moment's state (a FIFO may get a new writer meanwhile).
+            boolean endOfFile = s.eof;
+            s.eof = false;
+            op.complete(endOfFile);
         }
     }
 
