@@ -183,7 +183,10 @@ public abstract class IoOperation {
                 int started = ringKind() == 2 ? streams.startWrite(fd, ringSide) : streams.startRead(fd, ringSide, inPlace, tryNow);
                 if (started == RingStreams.STARTED) return;
                 if (started == RingStreams.TRY_FIRST) {
-                    if (finish(q, attemptOnce(), null)) return;
+                    long result = attemptOnce();
+                    // Bytes came at once: the ring reads ahead from now on, so the next read costs no syscall.
+                    if (result > 0 && !attemptFailed) streams.readAhead(fd);
+                    if (finish(q, result, null)) return;
                     if (streams.startRead(fd, ringSide, inPlace, false) == RingStreams.STARTED) return; // the ring reads from now on
                 }
             } catch (RuntimeException | Error e) {

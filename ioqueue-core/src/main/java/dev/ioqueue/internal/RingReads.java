@@ -41,15 +41,7 @@ final class RingReads {
         if (s.unsupported || off) return RingStreams.NOT_ON_RING;
         boolean kept = s.readable();
         if (!kept && !s.reading && tryFirst) return RingStreams.TRY_FIRST;
-        if (!kept && !s.reading && buffers == null) {
-            try {
-                buffers = bufferSource.get();
-                maxKept = Math.max(2, buffers.count() / 8);
-            } catch (SyscallException refused) {
-                off = true; // reads wait for readiness on this queue
-                return RingStreams.NOT_ON_RING;
-            }
-        }
+        if (!kept && !s.reading && !haveBuffers()) return RingStreams.NOT_ON_RING;
         s.reader = op;
         streams.waiting++;
         try {
@@ -69,9 +61,28 @@ final class RingReads {
         return RingStreams.STARTED;
     }
 
+    /** Arms {@code s}'s read with no reader, unless one runs, the stream ended, or buffers were refused. */
+    void readAhead(RingStream s) {
+        if (s.reading || s.eof || s.error != 0 || s.unsupported || off || !haveBuffers()) return;
+        arm(s);
+    }
+
+    /** Whether the provided buffers exist, made by the first read; if the kernel refuses them, reads wait for readiness on this queue. */
+    private boolean haveBuffers() {
+        if (buffers != null) return true;
+        try {
+            buffers = bufferSource.get();
+            maxKept = Math.max(2, buffers.count() / 8);
+            return true;
+        } catch (SyscallException refused) {
+            off = true;
+            return false;
+        }
+    }
+
     private void arm(RingStream s) {
-        if (buffers.available() == 0 && !relieve()) {
-            starve(s);
+        if (buffers.available() == 0) {
+            starve(s); // re-armed once the run step gave buffers back (or spilled kept bytes)
             return;
         }
         requests.read(s, buffers.groupId);
@@ -126,7 +137,7 @@ final class RingReads {
         } else if (res == 0) {
             s.eof = true;
         } else if (res == -Errno.ENOBUFS) {
-            if (!relieve()) starve(s);
+            starve(s);
         } else if (res == -Errno.EINVAL || res == -Errno.EOPNOTSUPP || res == -Errno.EBADFD) {
             s.unsupported = true; // the ring cannot read this fd: readiness serves it
             s.error = -res;
@@ -135,7 +146,7 @@ final class RingReads {
         }
         if (s.reader != null) {
             if (s.readable()) streams.enqueue(s);
-            else if (!s.reading) arm(s);
+            else if (!s.reading && res != -Errno.ENOBUFS) arm(s);
         }
     }
 
@@ -201,10 +212,17 @@ final class RingReads {
         starved[starvedCount++] = s;
     }
 
-    /** Publishes the buffers given back, and re-arms the reads that waited for some. */
+    /**
+     * After a run step: publishes the buffers given back, and re-arms the reads that waited for
+     * some. Buffers run short at times (every fd's bytes of one round held until the run step
+     * copies them out); if none came back even so, kept bytes nobody takes hold them all, and only
+     * then are they spilled ({@link #relieve}).
+     */
     void feedStarved() {
         if (buffers == null) return;
-        if (!buffers.publish() && buffers.available() == 0) return;
+        buffers.publish();
+        if (starvedCount == 0) return;
+        if (buffers.available() == 0 && !relieve()) return;
         int n = starvedCount;
         starvedCount = 0;
         for (int i = 0; i < n; i++) {

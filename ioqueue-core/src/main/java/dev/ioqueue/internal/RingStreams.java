@@ -102,6 +102,12 @@ public final class RingStreams {
         return isStream(s) ? reads.start(s, op, inPlace, tryFirst) : NOT_ON_RING;
     }
 
+    /** Arms the fd's multishot read with no read waiting (its bytes are kept for the next one), if none runs. */
+    public void readAhead(int fd) {
+        RingStream s = find(fd);
+        if (s != null && s.kind == RingStream.STREAM) reads.readAhead(s);
+    }
+
     /**
      * Starts a write of what {@code op} holds; it completes when the ring has written it (all of
      * it, for a full write). A throw (the buffer's arena closed, the ring full) leaves nothing started.
@@ -287,6 +293,11 @@ public final class RingStreams {
         return ran;
     }
 
+    /** Before the loop sleeps: a read that waited for buffers must not wait for a wake-up that never comes. */
+    void beforeWait() {
+        reads.feedStarved();
+    }
+
     /** Hands the due completions out as tasks (for {@code poll}); returns how many. */
     public int drain(Collection<? super Runnable> out) {
         tellStale();
@@ -305,6 +316,7 @@ public final class RingStreams {
             out.add(task);
             n++;
         }
+        reads.feedStarved(); // handed-out completions may never run: starved reads must not wait for them
         return n;
     }
 

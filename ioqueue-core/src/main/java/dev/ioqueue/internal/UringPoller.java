@@ -142,6 +142,7 @@ public final class UringPoller implements Poller {
             natives.checkEpochs = false;
             streams.checkEpochs();
         }
+        streams.beforeWait(); // reads that waited for buffers: armed now, or their bytes spilled
         if (streams.inFlight() == 0 && !ring.hasUnsubmitted()) {
             epollMayBeReady = false;
             return epoll.await(timeoutNanos); // nothing to wait for in the ring: sleep as the epoll backend does
