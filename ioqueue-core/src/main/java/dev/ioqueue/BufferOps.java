@@ -195,7 +195,7 @@ final class BufferOps {
             private int asked;
             private long total;
             private MemorySegment whole; // the buffer's memory, 0 to capacity
-            private MemorySegment staging; // a heap buffer's bytes, copied out for the kernel
+            private final RingSource source = new RingSource();
 
             @Override
             int ringKind() {
@@ -205,9 +205,7 @@ final class BufferOps {
             @Override
             long ringSourceAddress() {
                 if (whole == null) whole = MemorySegment.ofBuffer(src.duplicate().clear());
-                if (whole.isNative()) return address(whole, src.position());
-                staging = stage(staging, whole, src.position(), src.remaining());
-                return staging.address();
+                return source.address(whole, src.position(), src.remaining());
             }
 
             @Override
@@ -262,7 +260,7 @@ final class BufferOps {
         Objects.requireNonNull(src, "src");
         return new Reporting(ReadyEvent.WRITE, done) {
             private long offset; // across attempts
-            private MemorySegment staging; // a heap segment's bytes, copied out for the kernel
+            private final RingSource source = new RingSource();
 
             @Override
             int ringKind() {
@@ -271,9 +269,7 @@ final class BufferOps {
 
             @Override
             long ringSourceAddress() {
-                if (src.isNative()) return address(src, offset);
-                staging = stage(staging, src, offset, ringSourceLength());
-                return staging.address();
+                return source.address(src, offset, ringSourceLength());
             }
 
             @Override
@@ -323,29 +319,30 @@ final class BufferOps {
     }
 
     /**
-     * The address of {@code segment} at {@code offset} for the kernel to read, after the checks an
-     * access would make: its arena is open, and this thread may use it.
-     *
-     * @throws IllegalStateException if the arena is closed
-     * @throws WrongThreadException if it is confined to another thread
+     * Where a ring write's bytes are, for the kernel to read while it is in flight: a native
+     * segment's own memory (after the checks an access would make: its arena is open, this thread
+     * may use it), or a copy of a heap segment's bytes in a block the operation owns (reused while
+     * large enough; freed by the GC once neither the operation nor the ring holds it).
      */
-    private static long address(MemorySegment segment, long offset) {
-        if (!segment.scope().isAlive()) throw new IllegalStateException("Already closed: the segment's arena is closed");
-        if (!segment.isAccessibleBy(Thread.currentThread())) {
-            throw new WrongThreadException("the segment is confined to another thread");
-        }
-        return segment.address() + offset;
-    }
+    private static final class RingSource {
+        private MemorySegment staging;
 
-    /**
-     * Copies {@code length} bytes of {@code from} at {@code offset} into native memory the kernel
-     * can read while a ring write is in flight: {@code staging} if it is large enough, else a new
-     * block owned by the operation (freed by the GC once neither it nor the ring holds it).
-     */
-    private static MemorySegment stage(MemorySegment staging, MemorySegment from, long offset, int length) {
-        if (staging == null || staging.byteSize() < length) staging = Arena.ofAuto().allocate(Math.max(length, 256));
-        MemorySegment.copy(from, offset, staging, 0, length);
-        return staging;
+        /**
+         * @throws IllegalStateException if the segment's arena is closed
+         * @throws WrongThreadException if it is confined to another thread
+         */
+        long address(MemorySegment from, long offset, int length) {
+            if (from.isNative()) {
+                if (!from.scope().isAlive()) throw new IllegalStateException("Already closed: the segment's arena is closed");
+                if (!from.isAccessibleBy(Thread.currentThread())) {
+                    throw new WrongThreadException("the segment is confined to another thread");
+                }
+                return from.address() + offset;
+            }
+            if (staging == null || staging.byteSize() < length) staging = Arena.ofAuto().allocate(Math.max(length, 256));
+            MemorySegment.copy(from, offset, staging, 0, length);
+            return staging.address();
+        }
     }
 
     /** A ByteBuffer read's copying from the ring's buffers: advances the position, counts what it took. */

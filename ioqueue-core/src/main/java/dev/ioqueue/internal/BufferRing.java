@@ -30,6 +30,8 @@ final class BufferRing {
     private final int mask;
     private final MemorySegment entries;
     private final MemorySegment data;
+    /** Buffers given back and written into the ring, not yet published. */
+    private int pendingRecycles;
     private int tail;
     private int available;
 
@@ -68,7 +70,7 @@ final class BufferRing {
         publish();
     }
 
-    /** The bytes of buffer {@code bid}. */
+    /** Every buffer's bytes, buffer {@code bid} at {@link #offset(int)}. */
     MemorySegment data() {
         return data;
     }
@@ -86,8 +88,6 @@ final class BufferRing {
         entries.set(JAVA_SHORT, at + 12, (short) bid);
         pendingRecycles++;
     }
-
-    private int pendingRecycles;
 
     /** Publishes the recycled buffers with one release store of the tail; whether there were any. */
     boolean publish() {
