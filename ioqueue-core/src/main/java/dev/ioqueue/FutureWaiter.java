@@ -47,27 +47,34 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
         super.completeExceptionally(new WaitDroppedException(fd));
     }
 
-    // Completed by anyone else (cancel, orTimeout, complete...): the waiter is withdrawn.
+    // Completed by anyone else (cancel, orTimeout, complete...): the waiter is withdrawn, and the
+    // withdrawal is posted before the completion can be seen. Whoever sees this future done (and
+    // then asks for a new wait on the same fd and event) posts after it, so the loop never finds
+    // this waiter still there. Should the completion lose a race, withdrawing is still right: the
+    // future is done either way, and a waiter that already ran is not withdrawn twice.
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-        return withdrawnIf(super.cancel(mayInterruptIfRunning));
+        withdrawUnlessDone();
+        return super.cancel(mayInterruptIfRunning);
     }
 
     @Override
     public boolean complete(Set<Event> value) {
-        return withdrawnIf(super.complete(value));
+        withdrawUnlessDone();
+        return super.complete(value);
     }
 
     @Override
     public boolean completeExceptionally(Throwable ex) {
-        return withdrawnIf(super.completeExceptionally(ex));
+        java.util.Objects.requireNonNull(ex, "ex"); // before withdrawing: a refused completion keeps the waiter
+        withdrawUnlessDone();
+        return super.completeExceptionally(ex);
     }
 
-    private boolean withdrawnIf(boolean completedNow) {
+    private void withdrawUnlessDone() {
         // After the registration task (FIFO), so it always finds the waiter if it was registered.
-        if (completedNow) queue.runOnOwner(() -> queue.cancel(fd, event, this));
-        return completedNow;
+        if (!isDone()) queue.runOnOwner(() -> queue.cancel(fd, event, this));
     }
 
     @Override

@@ -109,6 +109,39 @@ class FutureWaitTest extends QueueTestSupport {
     }
 
     @Test
+    void aFutureCompletedOnAnotherThreadIsWithdrawnBeforeAnyoneSeesItDone() throws Exception {
+        // Whoever sees the future done may at once ask again for the same fd and event: the
+        // withdrawal must reach the loop first, even when the completing thread is slow to post it.
+        IoQueue shared = IoQueue.shared();
+        try (Fds.Pipe p = Fds.pipe(); java.util.concurrent.ExecutorService completer = java.util.concurrent.Executors.newSingleThreadExecutor()) {
+            for (int i = 0; i < 2_000; i++) {
+                CompletableFuture<Set<Event>> f = shared.whenReady(p.readFd(), ReadyEvent.READ);
+                completer.execute(i % 2 == 0 ? () -> f.complete(Set.of()) : () -> f.completeExceptionally(new IllegalStateException("by hand")));
+                try {
+                    f.get(10, TimeUnit.SECONDS);
+                } catch (ExecutionException expected) {
+                    assertTrue(expected.getCause() instanceof IllegalStateException s && s.getMessage().equals("by hand"), "round " + i + ": " + expected.getCause());
+                }
+                CompletableFuture<Set<Event>> again = shared.whenReady(p.readFd(), ReadyEvent.READ);
+                assertTrue(again.cancel(false), "round " + i + ": " + again); // not failed with "already has a READ waiter"
+            }
+            CompletableFuture<Set<Event>> last = shared.whenReady(p.readFd(), ReadyEvent.READ);
+            TestFds.writeByte(p.writeFd(), 1);
+            assertEquals(Set.of(Event.READ), last.get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
+    void aRefusedCompletionKeepsTheWaiter() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            CompletableFuture<Set<Event>> f = IoQueue.shared().whenReady(p.readFd(), ReadyEvent.READ);
+            org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class, () -> f.completeExceptionally(null));
+            TestFds.writeByte(p.writeFd(), 1);
+            assertEquals(Set.of(Event.READ), f.get(10, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
     void aQueueWhoseThreadEndedRefusesWorkInsteadOfSwallowingIt() throws Exception {
         IoQueue[] orphan = {null};
         Thread t = new Thread(() -> orphan[0] = IoQueue.current()); // ends without close()
