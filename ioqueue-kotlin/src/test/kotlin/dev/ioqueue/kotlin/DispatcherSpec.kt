@@ -70,12 +70,15 @@ class DispatcherSpec : FunSpec({
         val (order, newThreads) = onFreshThread("timer-loop") {
             val order = mutableListOf<Int>()
             runIoQueue {
-                launch { delay(30); order += 30 }
-                launch { delay(10); order += 10 }
-                launch { delay(20); order += 20 }
+                // 100 ms apart: a timeout's catch runs one dispatch after its timer (as in
+                // runBlocking's loop), so a loop stalled past the next deadline on a loaded
+                // machine would see the next delay's resumption first.
+                launch { delay(300); order += 30 }
+                launch { delay(100); order += 10 }
+                launch { delay(200); order += 20 }
                 launch {
                     try {
-                        withTimeout(15) { delay(1_000) }
+                        withTimeout(150) { delay(10_000) }
                     } catch (e: TimeoutCancellationException) {
                         order += 15
                     }
