@@ -342,8 +342,11 @@ public final class Fds {
             failure = t;
         }
         boolean handedOff = SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
+        // Before close(2): once it returns, another thread may get the number for a new file, and
+        // what it records then (a Handle, a ring's epoch) is the new file's, not this close's.
+        HandleFds.remove(fd);
+        RingFds.closing(fd);
         int r = Unistd.close(fd, Native.threadErrno());
-        HandleFds.remove(fd); // the number's next file is nobody's handle yet
         RingFds.closed(fd); // rings of other threads holding the old file let go of it
         if (handedOff) SharedQueue.closeDone(fd);
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));

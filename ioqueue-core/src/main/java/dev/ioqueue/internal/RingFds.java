@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * to the new file's reads. Each library close advances the number's epoch: a queue compares it
  * with the epoch its state was made under, before every new operation on the number and on every
  * CQE. A close of a number some ring has requests on also nudges the ring queues, so an idle one
- * lets go of the old file at once (its peer sees the close). Thread-safe: an atomic int per number
+ * lets go of the old file at once (its peer sees the close). The epoch advances before the close(2),
+ * the nudge follows it. Thread-safe: an atomic int per number
  * below 2^16, a map above.
  */
 public final class RingFds {
@@ -30,11 +31,20 @@ public final class RingFds {
         return e == null ? 0 : e;
     }
 
-    /** {@code fd} was closed through the library (on any thread): its number's state in rings is stale. */
-    public static void closed(int fd) {
+    /**
+     * {@code fd} is about to be closed through the library (on any thread): its number's state in
+     * rings is stale from now on. Called before close(2), so a ring that gets the number for a new
+     * file once it is free records the new epoch, never the old one.
+     */
+    public static void closing(int fd) {
         if (fd < 0) return;
         if (fd < DENSE) EPOCHS.incrementAndGet(fd);
         else EPOCHS_ABOVE.merge(fd, 1, Integer::sum);
+    }
+
+    /** {@code fd} was closed through the library: rings that still hold the old file let go of it. */
+    public static void closed(int fd) {
+        if (fd < 0) return;
         if (IN_RINGS.contains(fd)) {
             for (Runnable nudge : NUDGES) nudge.run();
         }

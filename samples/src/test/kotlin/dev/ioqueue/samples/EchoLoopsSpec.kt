@@ -25,6 +25,15 @@ private fun demoOnTwoLoops(strategy: LoopStrategy, clients: Int) {
     r.ok shouldBe true
 }
 
+/** Waits (30 s at most, then fails saying [what]) until [done]: a lost wake-up fails the test instead of hanging the build. */
+private fun waitUntil(what: () -> String, done: () -> Boolean) {
+    val deadline = System.nanoTime() + 30_000_000_000L
+    while (!done()) {
+        check(System.nanoTime() < deadline) { "timed out waiting for ${what()}" }
+        Thread.sleep(5)
+    }
+}
+
 private fun roundTrip(port: Int, size: Int): Boolean = Socket(InetAddress.getLoopbackAddress(), port).use { s ->
     val data = Random.nextBytes(size)
     s.getOutputStream().write(data)
@@ -59,8 +68,8 @@ class EchoLoopsSpec : FunSpec({
             val idle = (0 until 20).map { Socket(InetAddress.getLoopbackAddress(), server.port) }
             val busy = (0 until 20).map { CompletableFuture.supplyAsync { roundTrip(server.port, 64 * 1024) } }
             busy.all { it.get(30, TimeUnit.SECONDS) } shouldBe true
-            while (server.stats.connections().count { it.end() == "eof" } < 20) Thread.sleep(5)
-            while (server.stats.connections().size < 40) Thread.sleep(5) // the idle ones accepted too
+            waitUntil({ "20 connections ended by eof; ends: ${server.stats.connections().map { it.end() }}" }) { server.stats.connections().count { it.end() == "eof" } >= 20 }
+            waitUntil({ "40 connections accepted; ${server.stats.connections().size} were" }) { server.stats.connections().size >= 40 } // the idle ones too
             server.stop()
             server.stats.connections().count { it.end() == "server stopped" } shouldBe 20
             idle.forEach { it.soTimeout = 10_000; it.getInputStream().read() shouldBe -1; it.close() }

@@ -5,7 +5,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The fault-injection seam: makes the N-th real call of a {@link Syscall}, made from the thread
- * that armed it, return an errno of the test's choosing instead of running.
+ * that armed it, return an errno of the test's choosing instead of running; or runs a test's
+ * action right after the N-th real call returns, on the calling thread, to stage a race in the
+ * window between a call and what follows it.
  *
  * <p>Off unless the JVM runs with {@code -Ddev.ioqueue.faults=true}; then {@link #ENABLED} is a
  * constant false in production and the JIT removes every check.
@@ -15,7 +17,10 @@ public final class Faults {
 
     private record Plan(Thread thread, Syscall call, AtomicInteger countdown, int errno, AtomicInteger times) {}
 
+    private record Hook(Thread thread, Syscall call, AtomicInteger countdown, Runnable action) {}
+
     private static volatile Plan plan;
+    private static volatile Hook hook;
     private static final ThreadLocal<long[]> CALLS =
             ThreadLocal.withInitial(() -> new long[Syscall.values().length]);
 
@@ -35,9 +40,20 @@ public final class Faults {
         failNth(call, nth, errno, 1);
     }
 
+    /**
+     * From now on, right after the {@code nth} real call (1 = the next one) of {@code call} on this
+     * thread returns, {@code action} runs on this thread, once, before the caller sees the result.
+     */
+    public static void afterNth(Syscall call, int nth, Runnable action) {
+        if (!ENABLED) throw new IllegalStateException("run the JVM with -Ddev.ioqueue.faults=true");
+        if (nth < 1) throw new IllegalArgumentException("nth starts at 1");
+        hook = new Hook(Thread.currentThread(), call, new AtomicInteger(nth), action);
+    }
+
     /** Disarms the seam. */
     public static void clear() {
         plan = null;
+        hook = null;
     }
 
     /** Whether an armed fault has yet to fire. */
@@ -61,6 +77,24 @@ public final class Faults {
         if (e == 0) return false;
         Native.setErrno(capture, e);
         return true;
+    }
+
+    /** A real call of {@code call} returned {@code result}: runs the armed action if it is the one. */
+    static int afterInt(Syscall call, int result) {
+        after(call);
+        return result;
+    }
+
+    static long afterLong(Syscall call, long result) {
+        after(call);
+        return result;
+    }
+
+    private static void after(Syscall call) {
+        Hook h = hook;
+        if (h == null || h.call != call || h.thread != Thread.currentThread() || h.countdown.decrementAndGet() != 0) return;
+        hook = null;
+        h.action.run();
     }
 
     /** The errno the current call must fail with, or 0 to make the real call. */

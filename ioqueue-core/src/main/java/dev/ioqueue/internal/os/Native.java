@@ -81,7 +81,8 @@ public final class Native {
      * The fault-injection seam, in the one place every binding is made (as mio's {@code syscall!}
      * wraps every call): with {@code -Ddev.ioqueue.faults=true}, the handle first asks
      * {@link Faults} whether this call must fail, and if so returns -1 with the chosen errno in the
-     * capture segment instead of calling libc. Otherwise the real handle is returned untouched.
+     * capture segment instead of calling libc; after a real call it lets {@link Faults} run a
+     * test's action. Without the property the real handle is returned untouched.
      */
     private static MethodHandle faultable(MethodHandle real, Syscall call) {
         if (!Faults.ENABLED || call == null) return real;
@@ -90,15 +91,20 @@ public final class Native {
         MethodHandle fire = MethodHandles.dropArguments(MethodHandles.insertArguments(FIRE, 0, call), 1, args);
         Object minusOne = type.returnType() == int.class ? (Object) (-1) : (Object) (-1L);
         MethodHandle fail = MethodHandles.dropArguments(MethodHandles.constant(type.returnType(), minusOne), 0, type.parameterList());
-        return MethodHandles.guardWithTest(fire, fail, real);
+        MethodHandle after = MethodHandles.insertArguments(type.returnType() == int.class ? AFTER_INT : AFTER_LONG, 0, call);
+        return MethodHandles.guardWithTest(fire, fail, MethodHandles.filterReturnValue(real, after));
     }
 
     private static final MethodHandle FIRE;
+    private static final MethodHandle AFTER_INT;
+    private static final MethodHandle AFTER_LONG;
 
     static {
         try {
-            FIRE = MethodHandles.lookup().findStatic(Faults.class, "fire",
-                    MethodType.methodType(boolean.class, Syscall.class, MemorySegment.class));
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            FIRE = lookup.findStatic(Faults.class, "fire", MethodType.methodType(boolean.class, Syscall.class, MemorySegment.class));
+            AFTER_INT = lookup.findStatic(Faults.class, "afterInt", MethodType.methodType(int.class, Syscall.class, int.class));
+            AFTER_LONG = lookup.findStatic(Faults.class, "afterLong", MethodType.methodType(long.class, Syscall.class, long.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
