@@ -5,6 +5,7 @@ import static dev.ioqueue.internal.os.Errno.EINTR;
 
 import dev.ioqueue.internal.Failures;
 import dev.ioqueue.internal.OwnFds;
+import dev.ioqueue.internal.PublishedFds;
 import dev.ioqueue.internal.HandleFds;
 import dev.ioqueue.internal.RingFds;
 import dev.ioqueue.internal.ThreadRegistrations;
@@ -341,14 +342,15 @@ public final class Fds {
         } catch (Throwable t) {
             failure = t;
         }
-        boolean handedOff = SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
+        PublishedFds.beginClose(fd); // a wait on its way to the shared queue is dropped from now on
+        SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
         // Before close(2): once it returns, another thread may get the number for a new file, and
-        // what it records then (a Handle, a ring's epoch) is the new file's, not this close's.
+        // what it records then (a Handle, a ring's epoch, a shared wait) is the new file's.
         HandleFds.remove(fd);
         RingFds.closing(fd);
         int r = Unistd.close(fd, Native.threadErrno());
+        PublishedFds.endClose(fd); // right away: a shared wait asked from now on is the next file's
         RingFds.closed(fd); // rings of other threads holding the old file let go of it
-        if (handedOff) SharedQueue.closeDone(fd);
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
     }

@@ -13,8 +13,8 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
     private final IoQueue queue;
     private final int fd;
     private final ReadyEvent event;
-    /** On the shared queue: the count of closes handed to it when this wait was asked for. */
-    private final long requestedAt;
+    /** On the shared queue: where the fd's closes stood when this wait was asked for. */
+    private final int requestedAt;
 
     FutureWaiter(IoQueue queue, int fd, ReadyEvent event) {
         this.queue = queue;

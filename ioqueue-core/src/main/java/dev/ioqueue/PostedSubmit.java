@@ -10,7 +10,7 @@ final class PostedSubmit {
     private PostedSubmit() {}
 
     static void post(IoQueue queue, int fd, IoOperation operation) {
-        long requestedAt = SharedQueue.requested(queue, fd);
+        int requestedAt = SharedQueue.requested(queue, fd);
         boolean posted = queue.runOnOwner(() -> {
             if (SharedQueue.closedBeforeStart(queue, fd, requestedAt)) {
                 operation.droppedBeforeStart(fd);

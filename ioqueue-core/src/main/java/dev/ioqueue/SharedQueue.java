@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.PublishedFds;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -10,22 +11,18 @@ import java.util.concurrent.CompletionException;
  */
 final class SharedQueue {
     private static volatile IoQueue queue;
-    /** Counts the closes handed to this queue from other threads; a wait remembers the count it began at. */
-    private static final java.util.concurrent.atomic.AtomicLong CLOSES = new java.util.concurrent.atomic.AtomicLong();
-    /** fd -> the count of its last close handed here. Owner thread only. */
-    private static final java.util.HashMap<Integer, Long> CLOSED_AT = new java.util.HashMap<>();
 
     private SharedQueue() {}
 
     /**
      * A wait or operation for {@code fd} is about to be posted to {@code q}: on this queue, the fd is
-     * published first (a close on any thread from now on drops it, even on its way), and the count
-     * of closes so far is returned for {@link #closedBeforeStart}. Thread-safe.
+     * published (a close on any thread from now on hands off to it), and where the number's closes
+     * stand is returned for {@link #closedBeforeStart}. Thread-safe.
      */
-    static long requested(IoQueue q, int fd) {
+    static int requested(IoQueue q, int fd) {
         if (!isShared(q)) return 0;
-        long at = CLOSES.get();
-        dev.ioqueue.internal.PublishedFds.add(fd);
+        int at = PublishedFds.closes(fd);
+        PublishedFds.add(fd);
         return at;
     }
 
@@ -45,24 +42,12 @@ final class SharedQueue {
     }
 
     /**
-     * Whether {@code fd} was closed, through a hand-off to this queue, after a wait asked for when
-     * the count was {@code requestedAt}: that wait was meant for the closed file. Owner thread.
+     * Whether a wait or operation asked of queue {@code q} for {@code fd} when its closes stood at
+     * {@code requestedAt} must be dropped: {@code q} is this queue, and a library close of the
+     * number is running or began since, so it was meant for the closing file. Owner thread of {@code q}.
      */
-    static boolean closedSince(int fd, long requestedAt) {
-        Long at = CLOSED_AT.get(fd);
-        if (at == null) return false;
-        if (at > requestedAt) return true;
-        CLOSED_AT.remove(fd); // every wait asked for before that close has been registered or dropped
-        return false;
-    }
-
-    /**
-     * Whether a wait or operation asked of queue {@code q} for {@code fd} when the count of closes
-     * was {@code requestedAt} must be dropped: {@code q} is this queue and the number is being
-     * closed, or was closed since. Owner thread of {@code q}.
-     */
-    static boolean closedBeforeStart(IoQueue q, int fd, long requestedAt) {
-        return isShared(q) && (dev.ioqueue.internal.PublishedFds.isClosing(fd) || closedSince(fd, requestedAt));
+    static boolean closedBeforeStart(IoQueue q, int fd, int requestedAt) {
+        return isShared(q) && PublishedFds.closedSince(fd, requestedAt);
     }
 
     /** Whether {@code q} is the shared queue. Thread-safe. */
@@ -90,35 +75,24 @@ final class SharedQueue {
     }
 
     /**
-     * {@code fd} is about to be closed on another thread: if this queue holds it, its waiters are
-     * dropped (a blocked virtual thread gets {@link WaitDroppedException}, a future completes so)
-     * before the close, instead of waiting on a closed fd. The caller waits for that hand-off, and
-     * calls {@link #closeDone} after the close if this returns true.
+     * {@code fd} is about to be closed (its close begun, {@link PublishedFds#beginClose}): if this
+     * queue holds it and the caller is another thread, its waiters are dropped (a blocked virtual
+     * thread gets {@link WaitDroppedException}, a future completes so) before the close, instead of
+     * waiting on a closed fd; the caller waits for that hand-off. A registration still on its way
+     * is dropped when it arrives ({@link #closedBeforeStart}).
      */
-    static boolean releaseBeforeClose(int fd) {
+    static void releaseBeforeClose(int fd) {
         IoQueue q = queue;
-        if (q == null || q.isOwnerThread()) return false;
-        // Marked closing first: a registration that slips in between the lookup below and the
-        // close(2) sees it and is dropped, instead of landing on the dying file.
-        dev.ioqueue.internal.PublishedFds.beginClose(fd);
-        long close = CLOSES.incrementAndGet(); // before the lookup: a wait published after it began after the close
-        if (!dev.ioqueue.internal.PublishedFds.contains(fd)) return true;
+        if (q == null || q.isOwnerThread() || !PublishedFds.contains(fd)) return; // looked up after the close began
         CompletableFuture<Void> released = new CompletableFuture<>();
         boolean posted = q.runOnOwner(() -> {
             try {
-                CLOSED_AT.put(fd, close); // a registration for it still on its way is dropped too
                 q.releaseBeforeClose(fd);
             } finally {
                 released.complete(null);
             }
         });
         if (posted) released.join();
-        return true;
-    }
-
-    /** The close that {@link #releaseBeforeClose} prepared is done. Thread-safe. */
-    static void closeDone(int fd) {
-        dev.ioqueue.internal.PublishedFds.endClose(fd);
     }
 
     private static void serve(CompletableFuture<IoQueue> started) {

@@ -3,12 +3,16 @@ package dev.ioqueue;
 import static dev.ioqueue.UringTest.onRingThread;
 import static dev.ioqueue.UringTest.runUntil;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ioqueue.internal.os.Faults;
 import dev.ioqueue.internal.os.Syscall;
 import java.nio.ByteBuffer;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -66,6 +70,57 @@ class NumberReuseRaceTest {
                 Fds.close(theirs.writeFd());
             }
         });
+    }
+
+    @Test
+    void aWaitOnTheSharedQueueAskedWhileAnotherThreadFinishesClosingTheNumberIsTheNewFilesAndKept() throws Exception {
+        // The shared queue drops a wait asked for before a close of its number (it was meant for the
+        // closed file), but one asked for once close(2) returned is for the number's next file.
+        assumeTrue(Faults.ENABLED);
+        IoQueue shared = IoQueue.shared();
+        CountDownLatch closed = new CountDownLatch(1);
+        CountDownLatch asked = new CountDownLatch(1);
+        CountDownLatch closeDone = new CountDownLatch(1);
+        AtomicReference<Throwable> closerFailure = new AtomicReference<>();
+        Fds.Pipe theirs = Fds.pipe();
+        int number = theirs.readFd();
+        CompletableFuture<Set<Event>> old = shared.whenReady(number, ReadyEvent.READ); // published there: its close hands off
+        Thread closer = new Thread(() -> {
+            try {
+                Faults.afterNth(Syscall.CLOSE, 1, () -> { // close(2) returned; Fds.close has not
+                    closed.countDown();
+                    await(asked);
+                });
+                Fds.close(number);
+            } catch (Throwable t) {
+                closerFailure.set(t);
+            } finally {
+                Faults.clear();
+                closed.countDown();
+            }
+        });
+        closer.start();
+        await(closed);
+        // The shared loop takes the new wait in only after the close is done.
+        shared.execute(() -> await(closeDone));
+        Fds.Pipe mine = Fds.pipe();
+        try {
+            CompletableFuture<Set<Event>> fresh = shared.whenReady(mine.readFd(), ReadyEvent.READ);
+            asked.countDown();
+            join(closer);
+            closeDone.countDown();
+            assertEquals(null, closerFailure.get());
+            ExecutionException e = assertThrows(ExecutionException.class, () -> old.get(10, TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
+            assumeTrue(mine.readFd() == number, "another thread took the number first");
+            TestFds.writeByte(mine.writeFd(), 5);
+            assertEquals(Set.of(Event.READ), fresh.get(10, TimeUnit.SECONDS), "the new file's wait was kept");
+        } finally {
+            asked.countDown();
+            closeDone.countDown();
+            mine.close();
+            Fds.close(theirs.writeFd());
+        }
     }
 
     private static void await(CountDownLatch latch) {
