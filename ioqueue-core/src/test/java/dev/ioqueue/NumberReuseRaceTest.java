@@ -35,21 +35,7 @@ class NumberReuseRaceTest {
             AtomicReference<Throwable> closerFailure = new AtomicReference<>();
             Fds.Pipe theirs = Fds.pipe();
             int number = theirs.readFd();
-            Thread closer = new Thread(() -> {
-                try {
-                    Faults.afterNth(Syscall.CLOSE, 1, () -> { // between close(2) and what Fds.close does after it
-                        closed.countDown();
-                        await(started);
-                    });
-                    Fds.close(number);
-                } catch (Throwable t) {
-                    closerFailure.set(t);
-                } finally {
-                    Faults.clear();
-                    closed.countDown();
-                }
-            });
-            closer.start();
+            Thread closer = closeHeldAfterClose2(number, closed, started, closerFailure);
             await(closed);
             Fds.Pipe mine = Fds.pipe();
             try {
@@ -85,21 +71,7 @@ class NumberReuseRaceTest {
         Fds.Pipe theirs = Fds.pipe();
         int number = theirs.readFd();
         CompletableFuture<Set<Event>> old = shared.whenReady(number, ReadyEvent.READ); // published there: its close hands off
-        Thread closer = new Thread(() -> {
-            try {
-                Faults.afterNth(Syscall.CLOSE, 1, () -> { // close(2) returned; Fds.close has not
-                    closed.countDown();
-                    await(asked);
-                });
-                Fds.close(number);
-            } catch (Throwable t) {
-                closerFailure.set(t);
-            } finally {
-                Faults.clear();
-                closed.countDown();
-            }
-        });
-        closer.start();
+        Thread closer = closeHeldAfterClose2(number, closed, asked, closerFailure);
         await(closed);
         // The shared loop takes the new wait in only after the close is done.
         shared.execute(() -> await(closeDone));
@@ -121,6 +93,30 @@ class NumberReuseRaceTest {
             mine.close();
             Fds.close(theirs.writeFd());
         }
+    }
+
+    /**
+     * Starts a thread that closes {@code number} through {@link Fds#close}, held right after its
+     * close(2) returned (before the rest of {@code Fds.close}): it counts {@code closed} down there
+     * and waits for {@code release}. What the close throws goes to {@code failure}.
+     */
+    private static Thread closeHeldAfterClose2(int number, CountDownLatch closed, CountDownLatch release, AtomicReference<Throwable> failure) {
+        Thread closer = new Thread(() -> {
+            try {
+                Faults.afterNth(Syscall.CLOSE, 1, () -> {
+                    closed.countDown();
+                    await(release);
+                });
+                Fds.close(number);
+            } catch (Throwable t) {
+                failure.set(t);
+            } finally {
+                Faults.clear();
+                closed.countDown();
+            }
+        });
+        closer.start();
+        return closer;
     }
 
     private static void await(CountDownLatch latch) {
