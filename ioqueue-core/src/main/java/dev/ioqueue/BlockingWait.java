@@ -2,6 +2,7 @@ package dev.ioqueue;
 
 import dev.ioqueue.internal.Interest;
 import dev.ioqueue.internal.Ownership;
+import dev.ioqueue.internal.PublishedFds;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.PollCalls;
 import java.io.IOException;
@@ -27,7 +28,9 @@ final class BlockingWait {
         refuseInLoop("awaitReady", fd);
         if (Thread.currentThread().isInterrupted()) throw interrupted(fd);
         if (timeout != null && (timeout.isZero() || timeout.isNegative())) return readyNow(fd, event);
-        CompletableFuture<Set<Event>> ready = IoQueue.shared().whenReady(fd, event);
+        // Asked for now, before the shared queue may have to start: a close from here on drops it.
+        int askedAt = PublishedFds.settledCloses(fd);
+        CompletableFuture<Set<Event>> ready = new FutureWaiter(IoQueue.shared(), fd, event, askedAt).post();
         try {
             if (timeout == null) return ready.get();
             return ready.get(Math.max(0, Ownership.nanos(timeout)), TimeUnit.NANOSECONDS);

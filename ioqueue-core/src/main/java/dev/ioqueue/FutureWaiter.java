@@ -7,7 +7,7 @@ import java.util.concurrent.CompletableFuture;
  * A waiter that is also the future handed to the caller of {@link IoQueue#whenReady}: the future's
  * single completion decides every race (readiness, cancellation, drop, the queue closing), so the
  * caller sees exactly one outcome. Completed any other way (cancel, {@code orTimeout},
- * {@code complete}...), it withdraws the waiter on the queue's thread.
+ * {@code complete}, {@code obtrude}...), it withdraws the waiter on the queue's thread.
  */
 final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyCallback {
     private final IoQueue queue;
@@ -21,6 +21,20 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
         this.fd = fd;
         this.event = event;
         this.requestedAt = SharedQueue.requested(queue, fd);
+    }
+
+    /** A wait on the shared queue {@code shared}, asked for when {@code fd}'s closes stood at {@code askedAt}. */
+    FutureWaiter(IoQueue shared, int fd, ReadyEvent event, int askedAt) {
+        this.queue = shared;
+        this.fd = fd;
+        this.event = event;
+        this.requestedAt = SharedQueue.publish(fd, askedAt);
+    }
+
+    /** Posts the registration to the queue's thread (run at once on it); a closed queue drops the wait. */
+    FutureWaiter post() {
+        if (!queue.runOnOwner(this::register)) completeExceptionally(new WaitDroppedException(fd));
+        return this;
     }
 
     /** Registers the waiter; on the owner thread, unless the future is already done. */
@@ -70,6 +84,19 @@ final class FutureWaiter extends CompletableFuture<Set<Event>> implements ReadyC
         java.util.Objects.requireNonNull(ex, "ex"); // before withdrawing: a refused completion keeps the waiter
         withdrawUnlessDone();
         return super.completeExceptionally(ex);
+    }
+
+    @Override
+    public void obtrudeValue(Set<Event> value) {
+        withdrawUnlessDone();
+        super.obtrudeValue(value);
+    }
+
+    @Override
+    public void obtrudeException(Throwable ex) {
+        java.util.Objects.requireNonNull(ex, "ex");
+        withdrawUnlessDone();
+        super.obtrudeException(ex);
     }
 
     private void withdrawUnlessDone() {

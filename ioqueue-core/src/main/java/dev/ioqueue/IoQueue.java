@@ -225,9 +225,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     public java.util.concurrent.CompletableFuture<java.util.Set<Event>> whenReady(int fd, ReadyEvent event) {
         Objects.requireNonNull(event, "event");
         checkFd(fd);
-        FutureWaiter future = new FutureWaiter(this, fd, event);
-        if (!runOnOwner(future::register)) future.completeExceptionally(new WaitDroppedException(fd));
-        return future;
+        return new FutureWaiter(this, fd, event).post();
     }
 
     /**

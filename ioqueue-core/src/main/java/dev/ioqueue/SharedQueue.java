@@ -20,10 +20,13 @@ final class SharedQueue {
      * stand is returned for {@link #closedBeforeStart}. Thread-safe.
      */
     static int requested(IoQueue q, int fd) {
-        if (!isShared(q)) return 0;
-        int at = PublishedFds.closes(fd);
+        return isShared(q) ? publish(fd, PublishedFds.settledCloses(fd)) : 0;
+    }
+
+    /** Publishes {@code fd} for a wait asked for when its closes stood at {@code askedAt}; returns that. */
+    static int publish(int fd, int askedAt) {
         PublishedFds.add(fd);
-        return at;
+        return askedAt;
     }
 
     /**

@@ -61,37 +61,81 @@ class NumberReuseRaceTest {
     @Test
     void aWaitOnTheSharedQueueAskedWhileAnotherThreadFinishesClosingTheNumberIsTheNewFilesAndKept() throws Exception {
         // The shared queue drops a wait asked for before a close of its number (it was meant for the
-        // closed file), but one asked for once close(2) returned is for the number's next file.
+        // closed file); the new file's owner got the number once close(2) returned, so its wait,
+        // asked while the closer is still inside Fds.close, is the new file's and must be kept.
         assumeTrue(Faults.ENABLED);
         IoQueue shared = IoQueue.shared();
         CountDownLatch closed = new CountDownLatch(1);
-        CountDownLatch asked = new CountDownLatch(1);
-        CountDownLatch closeDone = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
         AtomicReference<Throwable> closerFailure = new AtomicReference<>();
         Fds.Pipe theirs = Fds.pipe();
         int number = theirs.readFd();
         CompletableFuture<Set<Event>> old = shared.whenReady(number, ReadyEvent.READ); // published there: its close hands off
-        Thread closer = closeHeldAfterClose2(number, closed, asked, closerFailure);
+        Thread closer = closeHeldAfterClose2(number, closed, release, closerFailure);
         await(closed);
-        // The shared loop takes the new wait in only after the close is done.
-        shared.execute(() -> await(closeDone));
+        CountDownLatch closeDone = new CountDownLatch(1);
+        shared.execute(() -> await(closeDone)); // the shared loop takes the wait in only once the close is done
         Fds.Pipe mine = Fds.pipe();
         try {
-            CompletableFuture<Set<Event>> fresh = shared.whenReady(mine.readFd(), ReadyEvent.READ);
-            asked.countDown();
+            CompletableFuture<CompletableFuture<Set<Event>>> asking = CompletableFuture.supplyAsync(
+                    () -> shared.whenReady(mine.readFd(), ReadyEvent.READ), java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
+            Thread.sleep(100); // the wait is asked for while the closer is held
+            release.countDown();
             join(closer);
             closeDone.countDown();
             assertEquals(null, closerFailure.get());
+            CompletableFuture<Set<Event>> fresh = asking.get(10, TimeUnit.SECONDS);
             ExecutionException e = assertThrows(ExecutionException.class, () -> old.get(10, TimeUnit.SECONDS));
             assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
             assumeTrue(mine.readFd() == number, "another thread took the number first");
             TestFds.writeByte(mine.writeFd(), 5);
             assertEquals(Set.of(Event.READ), fresh.get(10, TimeUnit.SECONDS), "the new file's wait was kept");
         } finally {
-            asked.countDown();
+            release.countDown();
             closeDone.countDown();
             mine.close();
             Fds.close(theirs.writeFd());
+        }
+    }
+
+    @Test
+    void theRingNeverReadsAheadIntoANumberClosedAndMadeAgainElsewhereBeforeItsNextEnter() throws Exception {
+        // A read that found bytes at once may leave the ring reading ahead, with nothing pending:
+        // another thread may then close the fd and make the number again before this loop enters
+        // the ring. A request naming the number would take the new file's bytes as the old one's.
+        for (boolean handle : new boolean[] {false, true}) {
+            onRingThread(q -> {
+                Fds.Pipe first = Fds.pipe();
+                Handle owner = handle ? Handle.of(first.readFd()) : null;
+                int number = first.readFd();
+                TestFds.writeByte(first.writeFd(), 1);
+                long[] got = {-9};
+                q.submit(number, IoOperation.read(ByteBuffer.allocate(8), (fd, r) -> got[0] = r));
+                assertEquals(1, got[0], "completed in place, by read(2)"); // the loop has not entered the ring since
+                AtomicReference<Fds.Pipe> made = new AtomicReference<>();
+                Thread other = new Thread(() -> {
+                    if (owner != null) owner.close();
+                    else Fds.close(number);
+                    Fds.close(first.writeFd());
+                    Fds.Pipe p = Fds.pipe();
+                    made.set(p);
+                    Fds.write(p.writeFd(), ByteBuffer.wrap("new".getBytes()));
+                });
+                other.start();
+                join(other);
+                Fds.Pipe second = made.get();
+                try {
+                    assumeTrue(second.readFd() == number, "another thread took the number first");
+                    for (int i = 0; i < 3; i++) q.runOnce(java.time.Duration.ZERO); // enters the ring
+                    ByteBuffer bytes = ByteBuffer.allocate(8);
+                    long[] r = {-9};
+                    q.submit(number, IoOperation.read(bytes, (fd, n) -> r[0] = n));
+                    runUntil(q, () -> r[0] != -9);
+                    assertEquals("new", new String(bytes.array(), 0, (int) r[0]), handle ? "Handle" : "plain fd");
+                } finally {
+                    second.close();
+                }
+            });
         }
     }
 

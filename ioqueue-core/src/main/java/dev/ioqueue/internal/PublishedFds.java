@@ -2,6 +2,7 @@ package dev.ioqueue.internal;
 
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The fds the shared background queue has registered, readable from any thread: {@code Fds.close}
@@ -44,6 +45,24 @@ public final class PublishedFds {
         return c == null ? 0 : c;
     }
 
+    /**
+     * Where {@code fd}'s closes stand for a wait asked for now: if a close of the number is
+     * finishing on another thread, waits for it to finish. Whoever holds a new file with this
+     * number got it once that close(2) returned, so its wait belongs after that close; a wait on
+     * the closing file itself races the close and lands on whatever the number names next.
+     * Thread-safe.
+     */
+    public static int settledCloses(int fd) {
+        int c = closes(fd);
+        for (int spins = 0; (c & 1) != 0; spins++) {
+            if (spins < 64) Thread.onSpinWait();
+            else if (spins < 128) Thread.yield();
+            else LockSupport.parkNanos(20_000);
+            c = closes(fd);
+        }
+        return c;
+    }
+
     /** A library close of {@code fd} begins (before the lookup that decides the hand-off). Thread-safe. */
     public static void beginClose(int fd) {
         step(fd);
@@ -60,14 +79,11 @@ public final class PublishedFds {
     }
 
     /**
-     * Whether a wait asked for when {@link #closes} was {@code askedAt} must be dropped, checked
-     * where it is about to be registered: a close of the number runs now, or a close began after
-     * the wait was asked for (it was meant for the closed file). A wait asked while a close was
-     * finishing belongs to the number's next file: it is kept once that close is done. (A wait
-     * asked while the close(2) itself ran races the close: it lands on whatever file the number
-     * names then, or fails with EBADF.)
+     * Whether a wait asked for when its number's closes stood at {@code askedAt} (from
+     * {@link #settledCloses}) must be dropped where it is about to be registered: a close of the
+     * number began since, so it was meant for the closed file.
      */
     public static boolean closedSince(int fd, int askedAt) {
-        return closes(fd) != ((askedAt + 1) & ~1); // the even value after askedAt: its close done
+        return closes(fd) != askedAt;
     }
 }

@@ -61,9 +61,15 @@ final class RingReads {
         return RingStreams.STARTED;
     }
 
-    /** Arms {@code s}'s read with no reader, unless one runs, the stream ended, or buffers were refused. */
+    /**
+     * Arms {@code s}'s read with no reader, unless one runs, the stream ended, or buffers were
+     * refused; only through a fixed-file slot ({@link RingRequests#boundSlot}). A request naming
+     * the fd number binds whatever file the number names when the kernel takes the SQE, at the
+     * next enter; with nothing pending, another thread may close the number and make it again
+     * before that, and the read would swallow the new file's bytes as the old one's.
+     */
     void readAhead(RingStream s) {
-        if (s.reading || s.eof || s.error != 0 || s.unsupported || off || !haveBuffers()) return;
+        if (s.reading || s.eof || s.error != 0 || s.unsupported || off || !requests.boundSlot(s) || !haveBuffers()) return;
         arm(s);
     }
 

@@ -74,12 +74,30 @@ final class RingRequests {
         s.slotTried = false;
     }
 
-    /** Writes the SQE's fd (or fixed slot) and flags. */
-    private void address(long sqe, RingStream s, byte flags) {
+    /**
+     * Whether {@code s} reads through a fixed-file slot bound to its own file: a Handle's fd takes
+     * one on first use. The slot binds the file when it is registered, on this thread; a number
+     * closed elsewhere since {@code s}'s epoch was taken may already name a new file, so then the
+     * slot is given back and this says no.
+     */
+    boolean boundSlot(RingStream s) {
+        takeSlotOnce(s);
+        if (s.slot < 0) return false;
+        if (RingFds.epoch(s.fd) == s.epoch) return true;
+        release(s);
+        return false;
+    }
+
+    private void takeSlotOnce(RingStream s) {
         if (!s.slotTried) {
             s.slotTried = true;
             if (HandleFds.contains(s.fd)) s.slot = fixed.take(s.fd);
         }
+    }
+
+    /** Writes the SQE's fd (or fixed slot) and flags. */
+    private void address(long sqe, RingStream s, byte flags) {
+        takeSlotOnce(s);
         if (s.slot >= 0) {
             ring.sqes().set(JAVA_INT, sqe + Uring.SQE_FD, s.slot);
             flags |= Uring.SQE_FIXED_FILE;
