@@ -84,14 +84,16 @@ class ExecuteAndTimerTest extends QueueTestSupport {
         IoQueue q = IoQueue.current();
         List<String> fired = new ArrayList<>();
         long start = System.nanoTime();
-        q.schedule(Duration.ofMillis(30), () -> fired.add("30"));
-        q.schedule(Duration.ofMillis(10), () -> fired.add("10a"));
-        q.schedule(Duration.ofMillis(20), () -> fired.add("20"));
-        q.schedule(Duration.ofMillis(10), () -> fired.add("10b"));
+        // Delays count from each call: 100 ms apart, so a thread preempted between two calls on a
+        // loaded machine does not reorder their deadlines.
+        q.schedule(Duration.ofMillis(300), () -> fired.add("300"));
+        q.schedule(Duration.ofMillis(100), () -> fired.add("100a"));
+        q.schedule(Duration.ofMillis(200), () -> fired.add("200"));
+        q.schedule(Duration.ofMillis(100), () -> fired.add("100b"));
         q.schedule(Duration.ZERO, () -> fired.add("0"));
         q.run();
-        assertEquals(List.of("0", "10a", "10b", "20", "30"), fired);
-        assertTrue(System.nanoTime() - start >= 30_000_000L, "the last timer did not fire early");
+        assertEquals(List.of("0", "100a", "100b", "200", "300"), fired);
+        assertTrue(System.nanoTime() - start >= 300_000_000L, "the last timer did not fire early");
     }
 
     @Test

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.ioqueue.internal.os.Faults;
 import dev.ioqueue.internal.os.Syscall;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -112,18 +114,7 @@ class NumberReuseRaceTest {
                 long[] got = {-9};
                 q.submit(number, IoOperation.read(ByteBuffer.allocate(8), (fd, r) -> got[0] = r));
                 assertEquals(1, got[0], "completed in place, by read(2)"); // the loop has not entered the ring since
-                AtomicReference<Fds.Pipe> made = new AtomicReference<>();
-                Thread other = new Thread(() -> {
-                    if (owner != null) owner.close();
-                    else Fds.close(number);
-                    Fds.close(first.writeFd());
-                    Fds.Pipe p = Fds.pipe();
-                    made.set(p);
-                    Fds.write(p.writeFd(), ByteBuffer.wrap("new".getBytes()));
-                });
-                other.start();
-                join(other);
-                Fds.Pipe second = made.get();
+                Fds.Pipe second = remadeElsewhere(owner != null ? owner::close : () -> Fds.close(number), first.writeFd());
                 try {
                     assumeTrue(second.readFd() == number, "another thread took the number first");
                     for (int i = 0; i < 3; i++) q.runOnce(java.time.Duration.ZERO); // enters the ring
@@ -137,6 +128,62 @@ class NumberReuseRaceTest {
                 }
             });
         }
+    }
+
+    @Test
+    void aReadArmedButNotYetSubmittedWhenAnotherThreadClosesAndRemakesItsNumberNeverTakesTheNewFilesBytes() throws Exception {
+        // Closing an fd on another thread while a read waits on it is a premature close: the read
+        // is dropped and the loop says so. The number's next file must not pay for it: the old
+        // read's request, not yet given to the kernel, would bind to the new file and eat its bytes.
+        onRingThread(q -> {
+            Fds.Pipe first = Fds.pipe();
+            int number = first.readFd();
+            List<String> old = new ArrayList<>();
+            q.submit(number, IoOperation.read(ByteBuffer.allocate(8), new IoCompletion() {
+                @Override
+                public void completed(int fd, long result) {
+                    old.add("completed " + result);
+                }
+
+                @Override
+                public void dropped(int fd) {
+                    old.add("dropped");
+                }
+            })); // nothing to read: the ring read is armed, and the loop has not entered the ring since
+            Fds.Pipe second = remadeElsewhere(() -> Fds.close(number), first.writeFd());
+            try {
+                assumeTrue(second.readFd() == number, "another thread took the number first");
+                assertThrows(PrematureCloseError.class, () -> {
+                    for (int i = 0; i < 5; i++) q.runOnce(java.time.Duration.ZERO);
+                });
+                assertEquals(List.of("dropped"), old);
+                ByteBuffer bytes = ByteBuffer.allocate(8);
+                long[] r = {-9};
+                q.submit(number, IoOperation.read(bytes, (fd, n) -> r[0] = n));
+                runUntil(q, () -> r[0] != -9);
+                assertEquals("new", new String(bytes.array(), 0, (int) r[0]));
+            } finally {
+                second.close();
+            }
+        });
+    }
+
+    /**
+     * On another thread: closes a pipe's read end ({@code closeReadEnd}) and {@code writeEnd}, makes
+     * a new pipe (which usually gets the read end's number again) and writes "new" into it.
+     */
+    private static Fds.Pipe remadeElsewhere(Runnable closeReadEnd, int writeEnd) {
+        AtomicReference<Fds.Pipe> made = new AtomicReference<>();
+        Thread other = new Thread(() -> {
+            closeReadEnd.run();
+            Fds.close(writeEnd);
+            Fds.Pipe p = Fds.pipe();
+            made.set(p);
+            Fds.write(p.writeFd(), ByteBuffer.wrap("new".getBytes()));
+        });
+        other.start();
+        join(other);
+        return made.get();
     }
 
     /**

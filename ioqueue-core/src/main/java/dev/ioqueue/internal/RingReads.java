@@ -23,6 +23,9 @@ final class RingReads {
     private boolean off;
     private RingStream[] starved = new RingStream[8];
     private int starvedCount;
+    /** Streams whose read was armed since the loop last entered the ring ({@link #beforeEnter}). */
+    private RingStream[] armed = new RingStream[8];
+    private int armedCount;
 
     RingReads(RingStreams streams, RingRequests requests, Supplier<BufferRing> bufferSource) {
         this.streams = streams;
@@ -91,10 +94,27 @@ final class RingReads {
             starve(s); // re-armed once the run step gave buffers back (or spilled kept bytes)
             return;
         }
-        requests.read(s, buffers.groupId);
+        s.readSqe = requests.read(s, buffers.groupId);
         RingFds.inRing(s.fd);
         s.reading = true;
         streams.inFlight++;
+        if (armedCount == armed.length) armed = Arrays.copyOf(armed, armedCount * 2);
+        armed[armedCount++] = s;
+    }
+
+    /**
+     * Just before the loop enters the ring: a read armed since the last enter names its fd number,
+     * which the kernel resolves now. If another thread closed the number meanwhile (and may have
+     * made it again), the stream is stale: forgotten, its SQE withdrawn, before the kernel could
+     * bind it to the number's next file.
+     */
+    void beforeEnter() {
+        for (int i = 0; i < armedCount; i++) {
+            RingStream s = armed[i];
+            armed[i] = null;
+            if (s.reading && RingFds.epoch(s.fd) != s.epoch) streams.staleAtReap(s);
+        }
+        armedCount = 0;
     }
 
     /** Withdraws the pending read {@code op}: its bytes stay kept for the next read. */
@@ -112,7 +132,7 @@ final class RingReads {
             s.reader = null;
             streams.waiting--;
         }
-        boolean cancel = s.reading;
+        boolean cancel = s.reading && !requests.withdraw(s.readSqe); // not yet taken by the kernel: a NOP
         if (cancel) requests.cancel(RingRequests.KIND_READ, s.generation, s.fd);
         s.reading = false;
         s.pausing = false;

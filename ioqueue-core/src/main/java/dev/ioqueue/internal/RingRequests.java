@@ -35,12 +35,18 @@ final class RingRequests {
         return (int) (userData >>> 32) & SEQ_MASK;
     }
 
-    /** A multishot read of {@code s} into buffer group {@code group}. */
-    void read(RingStream s, int group) {
+    /** A multishot read of {@code s} into buffer group {@code group}; its SQE's index. */
+    int read(RingStream s, int group) {
         long sqe = ring.nextSqe();
         ring.prep(sqe, Uring.OP_READ_MULTISHOT, s.fd, 0, 0, 0, userData(KIND_READ, s.generation, s.fd));
         address(sqe, s, Uring.SQE_BUFFER_SELECT);
         ring.sqes().set(JAVA_SHORT, sqe + Uring.SQE_BUF_GROUP, (short) group);
+        return ring.lastIndex();
+    }
+
+    /** Turns SQE {@code index} into a NOP if the kernel has not taken it yet; whether it could. */
+    boolean withdraw(int index) {
+        return ring.withdraw(index);
     }
 
     /** A write of {@code length} bytes at {@code address} to {@code s}, named by its current write count; its SQE's index. */

@@ -21,6 +21,8 @@ final class RingStream {
     int generation = 1;
     /** A multishot read is in flight (until its CQE without MORE). */
     boolean reading;
+    /** The ring index of that read's SQE, to withdraw it before the kernel sees it. */
+    int readSqe;
     /** That read's cancel is asked for: too much is kept. */
     boolean pausing;
     boolean eof;

@@ -298,6 +298,11 @@ public final class RingStreams {
         reads.feedStarved();
     }
 
+    /** Just before the loop enters the ring: see {@link RingReads#beforeEnter}. */
+    void beforeEnter() {
+        reads.beforeEnter();
+    }
+
     /** Hands the due completions out as tasks (for {@code poll}); returns how many. */
     public int drain(Collection<? super Runnable> out) {
         tellStale();

@@ -154,6 +154,7 @@ public final class UringPoller implements Poller {
         }
         long wait = n > 0 ? 0 : timeoutNanos;
         long deadline = wait > 0 ? System.nanoTime() + wait : 0;
+        streams.beforeEnter();
         while (true) {
             int r = ring.enter(wait == 0 ? 0 : 1, wait);
             reap();
