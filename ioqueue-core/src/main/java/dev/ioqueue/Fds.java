@@ -343,13 +343,17 @@ public final class Fds {
             failure = t;
         }
         PublishedFds.beginClose(fd); // a wait on its way to the shared queue is dropped from now on
-        SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
-        // Before close(2): once it returns, another thread may get the number for a new file, and
-        // what it records then (a Handle, a ring's epoch, a shared wait) is the new file's.
-        HandleFds.remove(fd);
-        RingFds.closing(fd);
-        int r = Unistd.close(fd, Native.threadErrno());
-        PublishedFds.endClose(fd); // right away: a shared wait asked from now on is the next file's
+        int r;
+        try {
+            SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
+            // Before close(2): once it returns, another thread may get the number for a new file,
+            // and what it records then (a Handle, a ring's epoch, a shared wait) is the new file's.
+            HandleFds.remove(fd);
+            RingFds.closing(fd);
+            r = Unistd.close(fd, Native.threadErrno());
+        } finally {
+            PublishedFds.endClose(fd); // right away, and always: waits asked meanwhile wait for it
+        }
         RingFds.closed(fd); // rings of other threads holding the old file let go of it
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
