@@ -132,6 +132,21 @@ class FutureWaitTest extends QueueTestSupport {
     }
 
     @Test
+    void aFutureObtrudedOnAnotherThreadWithdrawsItsWaiter() throws Exception {
+        IoQueue shared = IoQueue.shared();
+        try (Fds.Pipe p = Fds.pipe(); java.util.concurrent.ExecutorService other = java.util.concurrent.Executors.newSingleThreadExecutor()) {
+            for (int i = 0; i < 200; i++) {
+                CompletableFuture<Set<Event>> f = shared.whenReady(p.readFd(), ReadyEvent.READ);
+                other.submit(() -> f.obtrudeValue(Set.of())).get(10, TimeUnit.SECONDS);
+                CompletableFuture<Set<Event>> again = shared.whenReady(p.readFd(), ReadyEvent.READ);
+                shared.whenReady(p.writeFd(), ReadyEvent.WRITE).get(10, TimeUnit.SECONDS); // after both (FIFO)
+                assertTrue(!again.isDone(), "round " + i + ": " + again); // not failed with "already has a READ waiter"
+                assertTrue(again.cancel(false));
+            }
+        }
+    }
+
+    @Test
     void aRefusedCompletionKeepsTheWaiter() throws Exception {
         try (Fds.Pipe p = Fds.pipe()) {
             CompletableFuture<Set<Event>> f = IoQueue.shared().whenReady(p.readFd(), ReadyEvent.READ);
