@@ -1,7 +1,5 @@
 package dev.ioqueue.internal;
 
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -14,13 +12,11 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class PublishedFds {
     private static final FdBits REGISTERED = new FdBits();
-    private static final int DENSE = 1 << 16;
     /**
      * Per number, two steps per library close: odd while its close(2) runs, even once it returned.
      * A wait remembers the value it was asked at; the number's next file begins at the next even one.
      */
-    private static final AtomicIntegerArray CLOSES = new AtomicIntegerArray(DENSE);
-    private static final ConcurrentHashMap<Integer, Integer> CLOSES_ABOVE = new ConcurrentHashMap<>();
+    private static final FdCounters CLOSES = new FdCounters();
 
     private PublishedFds() {}
 
@@ -40,9 +36,7 @@ public final class PublishedFds {
 
     /** Where {@code fd}'s closes stand, for {@link #closedSince}. Thread-safe. */
     public static int closes(int fd) {
-        if (fd < DENSE) return CLOSES.get(fd);
-        Integer c = CLOSES_ABOVE.get(fd);
-        return c == null ? 0 : c;
+        return CLOSES.get(fd);
     }
 
     /**
@@ -74,8 +68,7 @@ public final class PublishedFds {
     }
 
     private static void step(int fd) {
-        if (fd < DENSE) CLOSES.incrementAndGet(fd);
-        else CLOSES_ABOVE.merge(fd, 1, Integer::sum);
+        CLOSES.increment(fd);
     }
 
     /**

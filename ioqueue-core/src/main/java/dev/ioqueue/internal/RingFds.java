@@ -2,7 +2,6 @@ package dev.ioqueue.internal;
 
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * What io_uring queues must learn of other threads' closes, process-wide. A ring request holds its
@@ -11,13 +10,10 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * with the epoch its state was made under, before every new operation on the number and on every
  * CQE. A close of a number some ring has requests on also nudges the ring queues, so an idle one
  * lets go of the old file at once (its peer sees the close). The epoch advances before the close(2),
- * the nudge follows it. Thread-safe: an atomic int per number
- * below 2^16, a map above.
+ * the nudge follows it. Thread-safe ({@link FdCounters}).
  */
 public final class RingFds {
-    private static final int DENSE = 1 << 16;
-    private static final AtomicIntegerArray EPOCHS = new AtomicIntegerArray(DENSE);
-    private static final ConcurrentHashMap<Integer, Integer> EPOCHS_ABOVE = new ConcurrentHashMap<>();
+    private static final FdCounters EPOCHS = new FdCounters();
     /** Numbers some ring has requests or kept bytes on (a hint: cleared by the last queue to forget them). */
     private static final FdBits IN_RINGS = new FdBits();
     private static final Set<Runnable> NUDGES = ConcurrentHashMap.newKeySet();
@@ -26,9 +22,7 @@ public final class RingFds {
 
     /** The number of library closes of {@code fd} so far. */
     static int epoch(int fd) {
-        if (fd < DENSE) return EPOCHS.get(fd);
-        Integer e = EPOCHS_ABOVE.get(fd);
-        return e == null ? 0 : e;
+        return EPOCHS.get(fd);
     }
 
     /**
@@ -37,9 +31,7 @@ public final class RingFds {
      * file once it is free records the new epoch, never the old one.
      */
     public static void closing(int fd) {
-        if (fd < 0) return;
-        if (fd < DENSE) EPOCHS.incrementAndGet(fd);
-        else EPOCHS_ABOVE.merge(fd, 1, Integer::sum);
+        if (fd >= 0) EPOCHS.increment(fd);
     }
 
     /** {@code fd} was closed through the library: rings that still hold the old file let go of it. */
