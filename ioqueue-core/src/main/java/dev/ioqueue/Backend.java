@@ -22,4 +22,15 @@ public enum Backend {
 
     /** The system property that chooses a new queue's backend. */
     public static final String PROPERTY = "dev.ioqueue.backend";
+
+    /** The backend {@link #PROPERTY} asks for, as the queue's engine names it. */
+    static int fromProperty() {
+        String choice = System.getProperty(PROPERTY, "auto");
+        return switch (choice) {
+            case "auto" -> dev.ioqueue.internal.core.QueueCore.AUTO;
+            case "epoll" -> dev.ioqueue.internal.core.QueueCore.EPOLL;
+            case "io_uring" -> dev.ioqueue.internal.core.QueueCore.IO_URING;
+            default -> throw new IllegalArgumentException("system property " + PROPERTY + "=" + choice + ": expected auto, epoll or io_uring");
+        };
+    }
 }

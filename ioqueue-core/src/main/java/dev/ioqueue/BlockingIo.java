@@ -1,40 +1,44 @@
 package dev.ioqueue;
 
-import dev.ioqueue.internal.NonBlockingFds;
+import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.io.BlockingCalls;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
-import java.util.Set;
 
 /**
- * Blocking reads and writes for threads without a loop, above all virtual threads: each tries the
- * syscall on the calling thread and, while it would block, parks the thread in
- * {@link Fds#awaitReady} (a virtual thread unmounts; no carrier is pinned). The rules are those
- * of {@link IoOperation}: spurious wake-ups only mean another try; HANGUP or ERROR with nothing to
- * do ends a read with {@link Fds#EOF} and fails a write with EPIPE. The fd must be non-blocking:
- * a blocking one would block inside the syscall, pinning a virtual thread's carrier, so it is
- * refused with {@link IllegalArgumentException} (checked once per fd, as for
- * {@link IoQueue#submit}); every fd this library makes is non-blocking. Thread-safe; refused inside
- * a loop, which it would stop.
+ * Blocking reads, writes and accepts for threads without a loop, above all virtual threads: each
+ * tries the syscall on the calling thread and, while it would block, parks the thread until the fd
+ * is ready (a virtual thread unmounts; no carrier is pinned). The rules are those of
+ * {@link IoOperation}: spurious wake-ups only mean another try; HANGUP or ERROR with nothing to do
+ * ends a read with {@link Fds#EOF} and fails a write with EPIPE. The fd must be non-blocking (every
+ * fd this library makes is); a blocking one is refused with {@link IllegalArgumentException}.
  *
- * <p>Interrupts behave as for {@link Fds#awaitReady}: {@link java.io.InterruptedIOException}, the
- * interrupt status kept, the fd left open.
+ * <p><b>Handles and plain fds.</b> On a {@link Handle}, the call waits in the handle's queue (the
+ * shared queue if it is unbound) and the fd cannot be closed under it: a close from any thread
+ * wakes a blocked call with {@link WaitDroppedException}, and a call on a closed handle throws
+ * {@link java.nio.channels.ClosedChannelException}. A handle bound to an io_uring loop is read and
+ * written through that loop, which keeps the bytes its ring read ahead, so every read sees them
+ * once and in order. A plain fd waits in {@link IoQueue#shared()} under mio's rule: close it only
+ * once no call is under way on it.
+ *
+ * <p><b>Errors</b> are {@link IOException}s: a failed syscall is a {@link SyscallFailure} (a peer
+ * reset a {@link SyscallSocketException} with {@link Errno#ECONNRESET}). Interrupts behave as for
+ * {@link Fds#awaitReady}: {@link java.io.InterruptedIOException}, the interrupt status kept, the fd
+ * left open. Thread-safe; refused inside a loop, which it would stop.
  */
 public final class BlockingIo {
     private BlockingIo() {}
 
+    // ---- plain fds ----
+
     /** Reads once into {@code dst} from its position: the count, or {@link Fds#EOF}; blocks until data or EOF. */
     public static int read(int fd, ByteBuffer dst) throws IOException {
         Objects.requireNonNull(dst, "dst");
-        enter("read", fd);
-        Set<Event> woke = null;
-        while (true) {
-            int n = Fds.read(fd, dst);
-            if (n != Fds.WOULD_BLOCK) return n;
-            if (DeadFd.reported(woke)) return Fds.EOF;
-            woke = Fds.awaitReady(fd, ReadyEvent.READ);
-        }
+        refuseInLoop("read", fd);
+        return BlockingCalls.read(IoQueue.sharedCore(), fd, dst);
     }
 
     /** Reads once into {@code dst[off, off + len)}: the count, or {@link Fds#EOF}. */
@@ -49,31 +53,22 @@ public final class BlockingIo {
      * @throws EOFException at end-of-file first ({@code dst}'s position says how much came)
      */
     public static void readFully(int fd, ByteBuffer dst) throws IOException {
-        enter("readFully", fd);
         int wanted = dst.remaining();
         while (dst.hasRemaining()) {
-            if (read(fd, dst) == Fds.EOF) {
-                throw new EOFException("fd " + fd + ": end of file after " + (wanted - dst.remaining()) + " of " + wanted + " bytes");
-            }
+            if (read(fd, dst) == Fds.EOF) throw eof(fd, wanted, dst);
         }
     }
 
     /** Writes once from {@code src}'s position: the count, which may be short; blocks until something fits. */
     public static int write(int fd, ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
-        enter("write", fd);
-        Set<Event> woke = null;
-        while (true) {
-            int n = Fds.write(fd, src);
-            if (n != Fds.WOULD_BLOCK) return n;
-            if (DeadFd.reported(woke)) throw DeadFd.writeFailure(fd, woke);
-            woke = Fds.awaitReady(fd, ReadyEvent.WRITE);
-        }
+        refuseInLoop("write", fd);
+        return BlockingCalls.write(IoQueue.sharedCore(), fd, src);
     }
 
     /** Writes all of {@code src} from its position. */
     public static void writeFully(int fd, ByteBuffer src) throws IOException {
-        enter("writeFully", fd);
+        refuseInLoop("writeFully", fd);
         while (src.hasRemaining()) write(fd, src);
     }
 
@@ -83,19 +78,82 @@ public final class BlockingIo {
         writeFully(fd, ByteBuffer.wrap(src, off, len));
     }
 
-    /** Refuses, before any syscall, a call from inside a loop or on a blocking fd (checked once per fd). */
-    private static void enter(String call, int fd) {
-        BlockingWait.refuseInLoop(call, fd);
-        NonBlockingFds.check(fd);
-    }
-
     /** Accepts one connection, blocking until one comes: its non-blocking, close-on-exec fd. */
     public static int accept(int listenFd) throws IOException {
-        enter("accept", listenFd);
-        while (true) {
-            int fd = Sockets.accept(listenFd);
-            if (fd != Fds.WOULD_BLOCK) return fd;
-            Fds.awaitReady(listenFd, ReadyEvent.READ);
+        refuseInLoop("accept", listenFd);
+        return BlockingCalls.accept(IoQueue.sharedCore(), listenFd);
+    }
+
+    // ---- owned fds ----
+
+    /** {@link #read(int, ByteBuffer)} on an owned fd. */
+    public static int read(Handle handle, ByteBuffer dst) throws IOException {
+        Objects.requireNonNull(dst, "dst");
+        OwnedFd o = handle.owned;
+        refuseInLoop("read", o.fd);
+        return BlockingCalls.read(home(o), o, dst);
+    }
+
+    /** {@link #read(int, byte[], int, int)} on an owned fd. */
+    public static int read(Handle handle, byte[] dst, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, dst.length);
+        return read(handle, ByteBuffer.wrap(dst, off, len));
+    }
+
+    /** {@link #readFully(int, ByteBuffer)} on an owned fd. */
+    public static void readFully(Handle handle, ByteBuffer dst) throws IOException {
+        int wanted = dst.remaining();
+        while (dst.hasRemaining()) {
+            if (read(handle, dst) == Fds.EOF) throw eof(handle.owned.fd, wanted, dst);
         }
+    }
+
+    /** {@link #write(int, ByteBuffer)} on an owned fd. */
+    public static int write(Handle handle, ByteBuffer src) throws IOException {
+        Objects.requireNonNull(src, "src");
+        OwnedFd o = handle.owned;
+        refuseInLoop("write", o.fd);
+        return BlockingCalls.write(home(o), o, src);
+    }
+
+    /** {@link #writeFully(int, ByteBuffer)} on an owned fd. */
+    public static void writeFully(Handle handle, ByteBuffer src) throws IOException {
+        refuseInLoop("writeFully", handle.owned.fd);
+        while (src.hasRemaining()) write(handle, src);
+    }
+
+    /** {@link #writeFully(int, byte[], int, int)} on an owned fd. */
+    public static void writeFully(Handle handle, byte[] src, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, src.length);
+        writeFully(handle, ByteBuffer.wrap(src, off, len));
+    }
+
+    /** Accepts one connection on an owned listening socket: the connection, owned by a new, unbound {@link Handle}. */
+    public static Handle accept(Handle listener) throws IOException {
+        OwnedFd o = listener.owned;
+        refuseInLoop("accept", o.fd);
+        return Handle.of(BlockingCalls.accept(home(o), o));
+    }
+
+    // ---- shared rules ----
+
+    /** The queue an owned fd waits in: its own, or the shared queue it is bound to now if it was unbound. */
+    static QueueCore home(OwnedFd o) {
+        QueueCore q = o.queue();
+        return q != null ? q : IoQueue.sharedCore().bind(o);
+    }
+
+    /** Refuses a blocking call on a bad fd, or from inside a loop, which it would stop. */
+    static void refuseInLoop(String call, int fd) {
+        if (fd < 0) throw new IllegalArgumentException(call + ": fd " + fd + " is negative");
+        IoQueue own = IoQueue.currentIfAny();
+        if (own != null && !own.isClosed() && own.isInLoop()) {
+            throw new IllegalStateException(call + "(fd " + fd + ") blocks, and from inside the loop of thread " + own.owner().getName()
+                    + " it would stop that loop: submit an IoOperation, or await the fd, instead");
+        }
+    }
+
+    private static EOFException eof(int fd, int wanted, ByteBuffer dst) {
+        return new EOFException("fd " + fd + ": end of file after " + (wanted - dst.remaining()) + " of " + wanted + " bytes");
     }
 }

@@ -1,9 +1,10 @@
 package dev.ioqueue;
 
-import static dev.ioqueue.internal.os.EventFd.EFD_CLOEXEC;
-import static dev.ioqueue.internal.os.EventFd.EFD_NONBLOCK;
-import static dev.ioqueue.internal.os.EventFd.EFD_SEMAPHORE;
+import static dev.ioqueue.internal.os.EventFdCalls.EFD_CLOEXEC;
+import static dev.ioqueue.internal.os.EventFdCalls.EFD_NONBLOCK;
+import static dev.ioqueue.internal.os.EventFdCalls.EFD_SEMAPHORE;
 
+import dev.ioqueue.internal.io.FdWatch;
 import dev.ioqueue.internal.os.Native;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -26,7 +27,7 @@ import java.util.function.LongConsumer;
  * {@link IoQueue#await}.
  */
 public final class EventFd implements AutoCloseable {
-    private final OwnedFd owned;
+    private final TypedFd owned;
     private final boolean semaphore;
     /** {@link #take()}'s buffer; takes hold its lock. */
     private final MemorySegment taken = MemorySegment.ofArray(new long[1]);
@@ -34,7 +35,7 @@ public final class EventFd implements AutoCloseable {
     private final MemorySegment added = MemorySegment.ofArray(new long[1]);
 
     private EventFd(int fd, boolean semaphore) {
-        owned = new OwnedFd(semaphore ? "EventFd(semaphore)" : "EventFd", fd);
+        owned = new TypedFd(semaphore ? "EventFd(semaphore)" : "EventFd", fd);
         this.semaphore = semaphore;
     }
 
@@ -63,7 +64,7 @@ public final class EventFd implements AutoCloseable {
         if (initial < 0) throw new IllegalArgumentException("eventfd: initial value " + initial + " is negative");
         int flags = EFD_NONBLOCK | EFD_CLOEXEC | (semaphore ? EFD_SEMAPHORE : 0);
         // The binding shares this class's simple name, hence the qualified name.
-        int fd = dev.ioqueue.internal.os.EventFd.create(initial, flags, Native.threadErrno());
+        int fd = dev.ioqueue.internal.os.EventFdCalls.create(initial, flags, Native.threadErrno());
         if (fd < 0) throw new SyscallException("eventfd", -fd, null);
         return new EventFd(fd, semaphore);
     }
@@ -123,20 +124,20 @@ public final class EventFd implements AutoCloseable {
      */
     public Cancellable onSignal(IoQueue queue, LongConsumer values, Runnable ifDropped) {
         Objects.requireNonNull(values, "values");
-        return new FdWatch(queue, fd(), true, ifDropped) {
+        return TypedFd.started(new FdWatch(owned.watchQueue(queue), owned.owned(), true, ifDropped) {
             private long value;
 
             @Override
-            boolean take() {
+            protected boolean take() {
                 value = EventFd.this.take();
                 return value != 0;
             }
 
             @Override
-            void deliver() {
+            protected void deliver() {
                 values.accept(value);
             }
-        }.start();
+        });
     }
 
     /**

@@ -1,28 +1,27 @@
 package dev.ioqueue;
 
-import static dev.ioqueue.internal.os.Errno.EAGAIN;
 import static dev.ioqueue.internal.os.Errno.EINTR;
 
-import dev.ioqueue.internal.Failures;
-import dev.ioqueue.internal.OwnFds;
-import dev.ioqueue.internal.PublishedFds;
-import dev.ioqueue.internal.HandleFds;
-import dev.ioqueue.internal.RingFds;
-import dev.ioqueue.internal.ThreadRegistrations;
-import dev.ioqueue.internal.os.EventFd;
+import dev.ioqueue.internal.base.Failures;
+import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.io.BlockingCalls;
+import dev.ioqueue.internal.io.BlockingWait;
+import dev.ioqueue.internal.io.FdIo;
+import dev.ioqueue.internal.os.EventFdCalls;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.SocketCalls;
 import dev.ioqueue.internal.os.Unistd;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
-import java.nio.ReadOnlyBufferException;
 import java.util.Objects;
 
 /**
  * The fd helpers a program needs around a queue: non-blocking pipes, socket pairs and eventfds
- * (all close-on-exec), reads and writes that tell "would block" apart from end-of-file, and a
- * close that unregisters first. Thread-safe; each call is one syscall (EINTR retried).
+ * (all close-on-exec), reads and writes that tell "would block" apart from end-of-file, blocking
+ * waits for threads without a loop, and a close that unregisters first. Thread-safe; each call is
+ * one syscall (EINTR retried). These are plain fd numbers, under mio's rule (unregister before
+ * closing); take ownership with {@link Handle#of(int)} for an fd whose close must be exact from any
+ * thread.
  *
  * <p>Reads return the byte count, {@link #EOF} or {@link #WOULD_BLOCK}; writes return the byte
  * count or {@link #WOULD_BLOCK}. Anything else fails with {@link SyscallException}.
@@ -36,10 +35,6 @@ public final class Fds {
     public static final int EOF = -1;
     /** The fd is not ready (EAGAIN): wait for it with {@link IoQueue#await}. */
     public static final int WOULD_BLOCK = -2;
-
-    private static final int SCRATCH_SIZE = 64 * 1024;
-    private static final ThreadLocal<MemorySegment> SCRATCH =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SCRATCH_SIZE, 16));
 
     private Fds() {}
 
@@ -63,7 +58,7 @@ public final class Fds {
     public static Pipe pipe() {
         long fds = Unistd.pipe2(Unistd.O_NONBLOCK | Unistd.O_CLOEXEC, Native.threadErrno());
         if (fds < 0) throw new SyscallException("pipe2", (int) -fds, null);
-        return new Pipe(opened(Native.first(fds)), opened(Native.second(fds)));
+        return new Pipe(Native.first(fds), Native.second(fds));
     }
 
     /** {@code socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)}. */
@@ -71,7 +66,7 @@ public final class Fds {
         int type = SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC;
         long fds = SocketCalls.socketpair(SocketCalls.AF_UNIX, type, Native.threadErrno());
         if (fds < 0) throw new SyscallException("socketpair", (int) -fds, null);
-        return new SocketPair(opened(Native.first(fds)), opened(Native.second(fds)));
+        return new SocketPair(Native.first(fds), Native.second(fds));
     }
 
     /**
@@ -82,9 +77,9 @@ public final class Fds {
      */
     public static int eventfd(int initial) {
         if (initial < 0) throw new IllegalArgumentException("eventfd: initial value " + initial + " is negative");
-        int fd = EventFd.create(initial, EventFd.EFD_NONBLOCK | EventFd.EFD_CLOEXEC, Native.threadErrno());
+        int fd = EventFdCalls.create(initial, EventFdCalls.EFD_NONBLOCK | EventFdCalls.EFD_CLOEXEC, Native.threadErrno());
         if (fd < 0) throw new SyscallException("eventfd", -fd, null);
-        return opened(fd);
+        return fd;
     }
 
     // ---- blocking waits, for virtual threads and other threads without a loop ----
@@ -93,13 +88,15 @@ public final class Fds {
      * Blocks the calling thread until {@code fd} is ready for {@code event}, and returns what the
      * OS reported. The thread parks ({@link java.util.concurrent.locks.LockSupport}): a virtual
      * thread unmounts and pins no carrier; a platform thread simply blocks. The wait is served by
-     * {@link IoQueue#shared()}. Thread-safe; not from inside a loop (it would stop the loop).
+     * {@link IoQueue#shared()}, under mio's rule: do not close the fd while a thread waits on it
+     * (own it with a {@link Handle} for that). Thread-safe; not from inside a loop (it would stop
+     * the loop).
      *
      * @throws java.io.InterruptedIOException if the thread is interrupted before or while it waits,
      *     as a JDK channel's blocking call is; the interrupt status stays set, the waiter is
      *     withdrawn and the fd stays open (it is yours)
-     * @throws WaitDroppedException if the wait is dropped (the fd unregistered from the shared
-     *     queue, or found closed behind its back)
+     * @throws WaitDroppedException if the wait is dropped (the fd found closed behind the shared
+     *     queue's back)
      * @throws SyscallException if epoll refuses the fd (EBADF: not open; EPERM: a regular file)
      * @throws IllegalStateException from inside a loop (a callback, task or coroutine of a queue)
      */
@@ -114,7 +111,27 @@ public final class Fds {
      * arrives meanwhile is reported to the next wait.
      */
     public static java.util.Set<Event> awaitReady(int fd, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
-        return BlockingWait.await(fd, event, timeout);
+        Objects.requireNonNull(event, "event");
+        BlockingIo.refuseInLoop("awaitReady", fd);
+        return Event.setOf(awaitMask(IoQueue.sharedCore(), fd, null, event, timeout));
+    }
+
+    /**
+     * {@link #awaitReady(int, ReadyEvent, java.time.Duration)} on an owned fd, in its queue (the
+     * shared queue if it is unbound). Closing the handle meanwhile, from any thread, ends the wait
+     * with {@link WaitDroppedException}.
+     */
+    public static java.util.Set<Event> awaitReady(Handle handle, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
+        Objects.requireNonNull(event, "event");
+        OwnedFd o = handle.owned;
+        BlockingIo.refuseInLoop("awaitReady", o.fd);
+        return Event.setOf(awaitMask(BlockingIo.home(o), o.fd(), o, event, timeout));
+    }
+
+    private static int awaitMask(dev.ioqueue.internal.core.QueueCore q, int fd, OwnedFd o, ReadyEvent event, java.time.Duration timeout)
+            throws java.io.IOException {
+        if (timeout != null && (timeout.isZero() || timeout.isNegative())) return BlockingWait.readyNow(fd, event.kind);
+        return BlockingWait.await(q, fd, o, event.kind, timeout == null ? -1 : Math.max(1, IoQueue.nanos(timeout)));
     }
 
     // ---- fds from elsewhere: a native library, /dev, a child process ----
@@ -133,21 +150,26 @@ public final class Fds {
     /**
      * Sets or clears {@code O_NONBLOCK} on {@code fd}: a file status flag, so it changes the open
      * file for every fd that shares it (a {@link #dup}, the same file in another process: a
-     * terminal, a pipe inherited from a parent). Does nothing if it is already so. Thread-safe; the
-     * calling thread's queue checks the fd again before its next I/O operation.
+     * terminal, a pipe inherited from a parent). Does nothing if it is already so. Thread-safe; made
+     * blocking, the calling thread's queue checks its fds again before their next I/O operation
+     * (another queue that uses the fd is not told: do it on that queue's thread).
      *
-     * @throws IllegalArgumentException if {@code fd} is negative, or one of an open queue's own fds
+     * @throws IllegalArgumentException if {@code fd} is negative, or one of the calling thread's queue's own fds
      * @throws SyscallException if {@code fcntl} fails (EBADF: not open)
      */
     public static void setNonBlocking(int fd, boolean nonBlocking) {
-        OwnFds.refuse("setNonBlocking", fd); // a queue's own fds stay as the queue made them
+        refuseOwn("setNonBlocking", fd); // a queue's own fds stay as the queue made them
         int flags = statusFlags(fd);
         int wanted = nonBlocking ? flags | Unistd.O_NONBLOCK : flags & ~Unistd.O_NONBLOCK;
         if (wanted != flags) {
             int r = Unistd.fcntl(fd, Unistd.F_SETFL, wanted, Native.threadErrno());
             if (r < 0) throw new SyscallException("fcntl(F_SETFL)", fd, -r);
         }
-        ThreadRegistrations.nonBlockingChanged(fd, nonBlocking);
+        if (!nonBlocking) { // it may share its open file (and so the flag) with fds checked before
+            IoQueue q = IoQueue.currentIfAny();
+            if (q != null && !q.isClosed()) q.core.forgetNonBlocking();
+            BlockingCalls.forgetNonBlocking();
+        }
     }
 
     /**
@@ -188,7 +210,7 @@ public final class Fds {
         checkFd("fcntl(F_DUPFD_CLOEXEC)", fd);
         int r = Unistd.fcntl(fd, Unistd.F_DUPFD_CLOEXEC, 0, Native.threadErrno());
         if (r < 0) throw new SyscallException("fcntl(F_DUPFD_CLOEXEC)", fd, -r);
-        return opened(r);
+        return r;
     }
 
     private static int statusFlags(int fd) {
@@ -203,16 +225,6 @@ public final class Fds {
     }
 
     /**
-     * Tells the calling thread's queue that {@code fd} was just made: a registration it still holds
-     * under that number belongs to a file closed behind its back. Every fd this library makes
-     * passes here.
-     */
-    static int opened(int fd) {
-        ThreadRegistrations.fdOpened(fd);
-        return fd;
-    }
-
-    /**
      * Reads into {@code dst} (up to its size): the count, {@link #EOF} or {@link #WOULD_BLOCK}.
      * Native and heap segments both work (a heap one through the per-thread buffer, at most 64 KiB
      * a call).
@@ -222,27 +234,7 @@ public final class Fds {
      *     thread's confined arena
      */
     public static int read(int fd, MemorySegment dst) {
-        checkSegment("read", fd, dst, true);
-        if (dst.byteSize() == 0) return 0;
-        if (!dst.isNative()) {
-            MemorySegment scratch = SCRATCH.get();
-            int n = readNative(fd, scratch.asSlice(0, Math.min(dst.byteSize(), SCRATCH_SIZE)));
-            if (n > 0) MemorySegment.copy(scratch, 0, dst, 0, n);
-            return n;
-        }
-        return readNative(fd, dst);
-    }
-
-    private static int readNative(int fd, MemorySegment dst) {
-        MemorySegment errno = Native.threadErrno();
-        long len = Math.min(dst.byteSize(), Integer.MAX_VALUE);
-        while (true) {
-            long n = Unistd.read(fd, dst, len, errno);
-            if (n > 0) return (int) n;
-            if (n == 0) return EOF;
-            if (n == -EAGAIN) return WOULD_BLOCK;
-            if (n != -EINTR) throw new SyscallException("read", fd, (int) -n);
-        }
+        return FdIo.read(fd, dst);
     }
 
     /**
@@ -252,12 +244,7 @@ public final class Fds {
      *     consumed)
      */
     public static int read(int fd, ByteBuffer dst) {
-        if (dst.isReadOnly()) throw new ReadOnlyBufferException();
-        int space = dst.remaining();
-        if (space == 0) return 0;
-        int n = read(fd, MemorySegment.ofBuffer(dst));
-        if (n > 0) dst.position(dst.position() + n);
-        return n;
+        return FdIo.read(fd, dst);
     }
 
     /** Reads into {@code dst[off, off + len)}. */
@@ -274,34 +261,12 @@ public final class Fds {
      *     thread's confined arena
      */
     public static int write(int fd, MemorySegment src) {
-        checkSegment("write", fd, src, false);
-        if (src.byteSize() == 0) return 0;
-        if (!src.isNative()) {
-            MemorySegment scratch = SCRATCH.get();
-            long chunk = Math.min(src.byteSize(), SCRATCH_SIZE);
-            MemorySegment.copy(src, 0, scratch, 0, chunk);
-            return writeNative(fd, scratch.asSlice(0, chunk));
-        }
-        return writeNative(fd, src);
-    }
-
-    private static int writeNative(int fd, MemorySegment src) {
-        MemorySegment errno = Native.threadErrno();
-        long len = Math.min(src.byteSize(), Integer.MAX_VALUE);
-        while (true) {
-            long n = Unistd.write(fd, src, len, errno);
-            if (n >= 0) return (int) n;
-            if (n == -EAGAIN) return WOULD_BLOCK;
-            if (n != -EINTR) throw new SyscallException("write", fd, (int) -n);
-        }
+        return FdIo.write(fd, src);
     }
 
     /** Writes from {@code src}'s position, advancing it. */
     public static int write(int fd, ByteBuffer src) {
-        if (src.remaining() == 0) return 0;
-        int n = write(fd, MemorySegment.ofBuffer(src));
-        if (n > 0) src.position(src.position() + n);
-        return n;
+        return FdIo.write(fd, src);
     }
 
     /** Writes {@code src[off, off + len)}. */
@@ -310,53 +275,48 @@ public final class Fds {
         return write(fd, MemorySegment.ofArray(src).asSlice(off, len));
     }
 
-    /** Refuses, before any syscall, a segment the call could not use or must not write. */
-    private static void checkSegment(String call, int fd, MemorySegment segment, boolean written) {
-        Objects.requireNonNull(segment, "segment");
-        if (!segment.scope().isAlive()) {
-            throw new IllegalStateException(call + " on fd " + fd + ": the segment's arena is already closed");
-        }
-        if (written && segment.isReadOnly()) {
-            throw new IllegalArgumentException(call + " on fd " + fd + ": the segment is read-only");
-        }
-    }
-
     /**
-     * Unregisters {@code fd} from the calling thread's queue, if it has one, and from the shared
-     * queue ({@link IoQueue#shared()}: blocking waits and futures there end with
-     * {@link WaitDroppedException}), then closes it. The fd
-     * is closed even if a dropped waiter's {@code onDropped} throws; that throwable then
-     * propagates, with a failure of {@code close(2)} suppressed onto it.
+     * Closes the plain fd {@code fd}, unregistering it from the calling thread's queue first (its
+     * waiters there are told {@code onDropped}). Close an fd through the queue that uses it, on its
+     * thread (mio's rule): another thread's queue is not told, and finds out only where the kernel
+     * tells it. The fd is closed even if a dropped waiter's {@code onDropped} throws; that throwable
+     * then propagates, with a failure of {@code close(2)} suppressed onto it.
      *
-     * @throws IllegalArgumentException if {@code fd} is negative, or one of an open queue's own
-     *     fds, from whatever thread (close the queue instead)
+     * @throws IllegalArgumentException if {@code fd} is negative, one of the calling thread's
+     *     queue's own fds (close the queue instead), or the fd of a {@link Handle} bound to that
+     *     queue (close the handle instead)
      * @throws SyscallException if {@code close(2)} fails (EBADF: not open). EINTR is not an error:
      *     Linux has released the fd.
      */
     public static void close(int fd) {
         if (fd < 0) throw new IllegalArgumentException("close: fd " + fd + " is negative");
-        OwnFds.refuse("close", fd); // any open queue's, from any thread
+        refuseOwn("close", fd);
+        IoQueue q = IoQueue.currentIfAny();
         Throwable failure = null;
-        try {
-            ThreadRegistrations.beforeClose(fd);
-        } catch (Throwable t) {
-            failure = t;
+        if (q != null && !q.isClosed()) {
+            if (q.core.hasOwned(fd)) {
+                throw new IllegalArgumentException("close: fd " + fd + " belongs to a Handle bound to the queue of thread "
+                        + q.owner().getName() + ": close the Handle instead");
+            }
+            try {
+                q.core.releaseBeforeClose(fd);
+            } catch (Throwable t) {
+                failure = t;
+            }
         }
-        PublishedFds.beginClose(fd); // a wait on its way to the shared queue is dropped from now on
-        int r;
-        try {
-            SharedQueue.releaseBeforeClose(fd); // a virtual thread or a future may wait on it there
-            // Before close(2): once it returns, another thread may get the number for a new file,
-            // and what it records then (a Handle, a ring's epoch, a shared wait) is the new file's.
-            HandleFds.remove(fd);
-            RingFds.closing(fd);
-            r = Unistd.close(fd, Native.threadErrno());
-        } finally {
-            PublishedFds.endClose(fd); // right away, and always: waits asked meanwhile wait for it
-        }
-        RingFds.closed(fd); // rings of other threads holding the old file let go of it
+        BlockingCalls.forgetNonBlocking();
+        int r = Unistd.close(fd, Native.threadErrno());
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
+    }
+
+    /** Refuses one of the calling thread's queue's own fds, which only the queue may use or close. */
+    private static void refuseOwn(String call, int fd) {
+        IoQueue q = IoQueue.currentIfAny();
+        if (q != null && !q.isClosed() && q.core.ownsFd(fd)) {
+            throw new IllegalArgumentException(call + ": fd " + fd + " is one of the queue's own fds (thread "
+                    + q.owner().getName() + "), which only the queue may use or close");
+        }
     }
 
     private static void closeBoth(int a, int b) {

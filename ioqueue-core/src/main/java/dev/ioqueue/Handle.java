@@ -1,62 +1,95 @@
 package dev.ioqueue;
 
-import dev.ioqueue.internal.HandleFds;
-import java.util.concurrent.atomic.AtomicBoolean;
+import dev.ioqueue.internal.core.OwnedFd;
 
 /**
- * Owns one fd and closes it exactly once: {@link #close()} unregisters the fd from the calling
- * thread's queue (its waiters never run), then closes it. Thread-safe; close it on the thread whose
- * queue waits on it, since another thread's queue is not told.
+ * Owns one fd: bound to one queue, which runs its waits, its operations and its close; closed
+ * exactly once. The queue is the first that waits on it or does I/O with it
+ * ({@link IoQueue#await(Handle, ReadyEvent, ReadyCallback)},
+ * {@link IoQueue#submit(Handle, IoOperation)}, a blocking call, a Kotlin suspend call), or the one
+ * named by {@link #of(int, IoQueue)}; {@link IoQueue#close()} closes the handles bound to it.
+ *
+ * <p><b>Threading.</b> Thread-safe. {@link #close()} from any thread withdraws its waits and
+ * operations on its queue (each told {@code dropped} once; a thread blocked on it gets
+ * {@link WaitDroppedException}), waits until the kernel has let go of every io_uring request on
+ * it, then closes the fd; until then its number cannot name another file. On io_uring, the bytes
+ * the ring read ahead for it belong to it, so every library read of it sees them once and in order.
+ *
+ * <p>Do not close {@link #fd()} yourself: that is a close behind its queue's back.
  */
 public final class Handle implements AutoCloseable {
-    private final int fd;
-    private final AtomicBoolean closed = new AtomicBoolean();
+    final OwnedFd owned;
 
-    private Handle(int fd) {
-        this.fd = fd;
+    private Handle(OwnedFd owned) {
+        this.owned = owned;
     }
 
     /**
-     * Takes ownership of {@code fd}.
+     * Takes ownership of {@code fd}, unbound: the first queue that uses it gets it.
      *
      * @throws IllegalArgumentException if {@code fd} is negative
      */
     public static Handle of(int fd) {
-        if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
-        HandleFds.add(fd); // its close goes through the library: an io_uring queue may fix its file
-        return new Handle(fd);
+        return new Handle(new OwnedFd(fd, "Handle"));
     }
 
     /**
-     * The fd.
+     * Takes ownership of {@code fd}, bound to {@code queue}. Thread-safe.
+     *
+     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws IllegalStateException if {@code queue} is closed (the fd is then not taken: close it yourself)
+     */
+    public static Handle of(int fd, IoQueue queue) {
+        Handle h = of(fd);
+        queue.core.bind(h.owned);
+        return h;
+    }
+
+    /** A handle of the API's own fd types ({@code TimerFd}, {@code EventFd}...), which name themselves in messages. */
+    static Handle owning(int fd, String kind) {
+        return new Handle(new OwnedFd(fd, kind));
+    }
+
+    /**
+     * The fd, for syscalls of your own ({@link Fds#read}, a native library): make them on its
+     * queue's thread, or while nothing can close it.
      *
      * @throws IllegalStateException once closed
      */
     public int fd() {
-        if (closed.get()) throw new IllegalStateException("handle of fd " + fd + " is closed");
-        return fd;
+        return owned.fd();
     }
 
     /** Whether {@link #close()} has not been called. */
     public boolean isOpen() {
-        return !closed.get();
+        return owned.isOpen();
+    }
+
+    /** The queue it is bound to, or null while unbound (or once that queue was collected). */
+    public IoQueue queue() {
+        var core = owned.queue();
+        return core == null ? null : (IoQueue) core.facade();
     }
 
     /**
-     * Unregisters the fd from the calling thread's queue, if it has one, then closes it; later
-     * calls do nothing. The fd is closed even if a dropped waiter's {@code onDropped} throws; that
-     * throwable then propagates (see {@link Fds#close(int)}).
+     * Closes it, from any thread; later calls do nothing (or wait for the first). From a thread
+     * without a running loop, returns once the fd is closed; from inside a loop (its own or
+     * another's), the close runs at once on its own queue's thread and is posted from another,
+     * so a loop never waits for another loop.
      *
-     * @throws SyscallException if {@code close(2)} fails (EBADF: someone else closed the fd)
+     * @throws SyscallException if {@code close(2)} fails (EBADF: someone closed the fd behind its back)
      */
     @Override
     public void close() {
-        if (!closed.compareAndSet(false, true)) return;
-        Fds.close(fd);
+        IoQueue caller = IoQueue.currentIfAny();
+        boolean inLoop = caller != null && !caller.isClosed() && caller.core.ownership.isLooping();
+        var home = owned.queue();
+        boolean onHome = home != null && home.ownership.isOwner(); // there it runs in place: nothing to wait for
+        owned.close(!inLoop && !onHome);
     }
 
     @Override
     public String toString() {
-        return "Handle[fd " + fd + (closed.get() ? ", closed]" : "]");
+        return owned.toString();
     }
 }

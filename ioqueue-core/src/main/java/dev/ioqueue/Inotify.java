@@ -4,6 +4,7 @@ import static dev.ioqueue.internal.os.InotifyCalls.EVENT_SIZE;
 
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.InotifyCalls;
+import dev.ioqueue.internal.io.FdWatch;
 import dev.ioqueue.internal.os.Native;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.FileSystems;
@@ -99,13 +100,13 @@ public final class Inotify implements AutoCloseable {
      */
     public record Event(Watch watch, Set<Kind> kinds, boolean directory, int cookie, String name) {}
 
-    private final OwnedFd owned;
+    private final TypedFd owned;
     /** Guarded by this. Live watches by descriptor; a watch leaves at its IGNORED event. */
     private final Map<Integer, Watch> watches = new HashMap<>();
     private final MemorySegment buffer = MemorySegment.ofArray(new byte[BUFFER_SIZE]);
 
     private Inotify(int fd) {
-        owned = new OwnedFd("Inotify", fd);
+        owned = new TypedFd("Inotify", fd);
     }
 
     /**
@@ -211,22 +212,22 @@ public final class Inotify implements AutoCloseable {
      */
     public Cancellable onEvents(IoQueue queue, Consumer<List<Event>> events, Runnable ifDropped) {
         Objects.requireNonNull(events, "events");
-        return new FdWatch(queue, fd(), true, ifDropped) {
+        return TypedFd.started(new FdWatch(owned.watchQueue(queue), owned.owned(), true, ifDropped) {
             private List<Event> batch;
 
             @Override
-            boolean take() {
+            protected boolean take() {
                 batch = read();
                 return !batch.isEmpty();
             }
 
             @Override
-            void deliver() {
+            protected void deliver() {
                 List<Event> b = batch;
                 batch = null;
                 events.accept(b);
             }
-        }.start();
+        });
     }
 
     /**

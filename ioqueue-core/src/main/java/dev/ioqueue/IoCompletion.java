@@ -1,5 +1,7 @@
 package dev.ioqueue;
 
+import java.io.IOException;
+
 /**
  * What an {@link IoOperation} made by one of its factories ({@link IoOperation#read(java.nio.ByteBuffer,
  * IoCompletion)} and the others) reports to. Runs on the queue's owner thread.
@@ -16,18 +18,20 @@ public interface IoCompletion {
     void completed(int fd, long result);
 
     /**
-     * The operation failed: its syscall failed ({@link SyscallException}), or the fd reported
-     * ERROR or HANGUP while a write would still block. By default the failure propagates from the
-     * loop's {@code run()}, as a throwing callback's does.
+     * The operation failed: its syscall failed (a {@link SyscallFailure}: a peer reset is a
+     * {@link SyscallSocketException} with {@link Errno#ECONNRESET}), or the fd reported ERROR or
+     * HANGUP while a write would still block (EPIPE). By default the failure goes to the queue's
+     * {@link FailureHandler} (logged), and a {@link Handle} the operation ran on is closed; the loop
+     * goes on.
      */
-    default void failed(int fd, RuntimeException failure) {
-        throw failure;
+    default void failed(int fd, IOException failure) {
+        IoQueue.unhandledFailure(fd, failure);
     }
 
     /**
-     * The queue dropped the operation before it completed: its fd was unregistered or closed through
-     * {@link Fds#close}/{@link Handle#close()}, found closed behind the queue's back, or the queue
-     * was closed. Does nothing by default.
+     * The queue dropped the operation before it completed: its {@link Handle} was closed, its fd
+     * unregistered or closed through {@link Fds#close}, or the queue was closed. Does nothing by
+     * default.
      */
     default void dropped(int fd) {}
 }

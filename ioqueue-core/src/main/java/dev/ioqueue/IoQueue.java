@@ -1,29 +1,38 @@
 package dev.ioqueue;
 
-import dev.ioqueue.internal.Failures;
-import dev.ioqueue.internal.Loop;
-import dev.ioqueue.internal.Ownership;
-import dev.ioqueue.internal.Poller;
-import dev.ioqueue.internal.RingStreams;
-import dev.ioqueue.internal.Registrations;
-import dev.ioqueue.internal.RunQueue;
+import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.core.Timer;
+import dev.ioqueue.internal.io.Background;
+import dev.ioqueue.internal.io.ReadyFuture;
+import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
- * A per-thread I/O readiness queue: "run this callback when fd F is ready to READ / WRITE /
- * PRIORITY_READ", for any fd epoll accepts (pipes, sockets, eventfd, timerfd, ttys, inotify, fds
- * from native libraries), plus tasks posted from any thread and timers, all run on one thread.
+ * A per-thread I/O queue: "run this callback when fd F is ready to READ / WRITE / PRIORITY_READ",
+ * I/O operations it retries until they complete, tasks posted from any thread and timers, all run
+ * on one thread, over epoll or io_uring ({@link #backend()}).
  *
- * <p><b>Threading.</b> Each thread has its own queue ({@link #current()}), so two threads may wait
- * on the same fd at once. Every method must be called on the owner thread and throws
- * {@link IllegalStateException} elsewhere, except {@link #execute}, {@link #runOnOwner},
- * {@link #schedule}, {@link #whenReady}, {@link #shared()}, {@link #owner()}, {@link #isOwnerThread()}, {@link #isClosed()} and
- * {@link Cancellable#cancel()} on what they return, which are thread-safe.
+ * <p><b>Threading.</b> Each thread has its own queue ({@link #current()}). Every method must be
+ * called on the owner thread and throws {@link IllegalStateException} elsewhere, except those that
+ * say "Thread-safe": {@link #execute}, {@link #runOnOwner}, {@link #schedule}, {@link #whenReady},
+ * {@link #stop}, {@link #submitAnywhere}, {@link #shared()}, {@link #owner()},
+ * {@link #isOwnerThread()}, {@link #backend()}, {@link #isClosed()}, and {@link Cancellable#cancel()}
+ * on what they return.
+ *
+ * <p><b>Owned fds and plain fds.</b> A {@link Handle} is bound to one queue (the first that waits
+ * on it or does I/O with it, or the one named when it was made); its waits, operations and close
+ * run there, and its close is exact from any thread. A plain fd number works too, under mio's
+ * rule: unregister it (or close it through {@link Fds#close} on this thread) before closing it;
+ * one closed behind the queue's back is reported where the kernel tells it
+ * ({@link PrematureCloseError}).
  *
  * <p><b>Waiters.</b> One per (fd, {@link ReadyEvent}) per queue. A waiter runs once; waiting again
  * from its callback costs no syscall. ERROR and HANGUP wake every waiter of the fd. Wake-ups may be
@@ -31,44 +40,34 @@ import java.util.concurrent.RejectedExecutionException;
  * while waiters follow each other, released before the next sleep otherwise (unless
  * {@link #persist persisted}); {@link #run()} allocates nothing per event.
  *
- * <p><b>Closing.</b> Close a waited-on fd through {@link Handle#close()} or {@link Fds#close(int)}
- * (they unregister it from the calling thread's queue first), or after {@link #unregister}; closing
- * it behind the queue's back is a {@link PrematureCloseError}, raised when the queue notices.
- * {@link #close()} releases the queue's fds and native memory; a queue whose thread ended without
- * closing it releases them once unreachable.
+ * <p><b>Failures.</b> A callback, timer or task that throws propagates from {@link #run()}; an I/O
+ * operation's failure goes to its completion, by default to the queue's {@link FailureHandler}
+ * (logged), and never stops the loop.
+ *
+ * <p><b>Closing.</b> {@link #close()} drops every waiter and operation (each told once), closes the
+ * handles bound to the queue, and releases its fds and native memory; a queue whose thread ended
+ * without closing it releases them once unreachable.
  */
 public final class IoQueue implements Executor, AutoCloseable {
     private static final ThreadLocal<IoQueue> CURRENT = new ThreadLocal<>();
     private static final Cleaner CLEANER = Cleaner.create();
 
-    private final Ownership ownership;
-    private final Poller poller;
-    private final RingStreams streams;
+    final QueueCore core;
     private final Cleaner.Cleanable cleanable;
-    private final Registrations registrations;
-    private final RunQueue runQueue;
-    private final Loop loop;
-    /** Depth of {@link #submit} calls on the stack: completions run in place up to a bound. */
-    private int nestedSubmits;
-    private static final int MAX_NESTED_SUBMITS = 16;
 
-    private IoQueue() {
-        Thread owner = Thread.currentThread();
-        ownership = new Ownership(owner);
-        poller = Poller.open();
-        // The action holds the poller only, never the queue: it runs once the queue is unreachable.
-        cleanable = CLEANER.register(this, poller.cleanup());
-        streams = poller.streams();
-        registrations = new Registrations(poller, owner);
-        runQueue = new RunQueue(owner, poller);
-        loop = new Loop(registrations, runQueue, poller);
+    private IoQueue(int backend) {
+        core = QueueCore.open(backend, UserCallbacks.INSTANCE);
+        core.setFacade(this);
+        // The action holds the native parts only, never the queue: it runs once the queue is unreachable.
+        cleanable = CLEANER.register(this, core.cleanup());
     }
 
     /**
-     * The calling thread's queue, created on first use (and again after {@link #close()}).
+     * The calling thread's queue, created on first use (and again after {@link #close()}) on the
+     * backend {@link Backend#PROPERTY} names.
      *
-     * @throws SyscallException if the epoll instance, its wake-up eventfd or its timerfd cannot be created
-     *     (EMFILE, ENOMEM)
+     * @throws SyscallException if the queue cannot be created (EMFILE, ENOMEM; on a forced io_uring,
+     *     ENOSYS or EPERM)
      * @throws IllegalStateException on a virtual thread, which a loop would pin to its carrier
      */
     public static IoQueue current() {
@@ -76,11 +75,11 @@ public final class IoQueue implements Executor, AutoCloseable {
         if (q == null) {
             if (Thread.currentThread().isVirtual()) {
                 throw new IllegalStateException("IoQueue.current() on virtual thread " + Thread.currentThread()
-                        + ": a loop sleeps in epoll_wait, which would pin its carrier. On a virtual thread, wait with"
-                        + " Fds.awaitReady (it parks the virtual thread) or a future from IoQueue.shared().whenReady;"
+                        + ": a loop sleeps in epoll_wait, which would pin its carrier. On a virtual thread, use BlockingIo,"
+                        + " Fds.awaitReady (they park the virtual thread) or a future from IoQueue.shared().whenReady;"
                         + " run loops on platform threads (IoQueueGroup)");
             }
-            q = new IoQueue();
+            q = new IoQueue(Backend.fromProperty());
             CURRENT.set(q);
         }
         return q;
@@ -88,14 +87,22 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /**
      * The shared queue of one daemon platform thread, {@code ioqueue-background}, started on first
-     * use and never closed: it serves the waits made off any loop ({@link Fds#awaitReady}, Kotlin
-     * awaits on other dispatchers) and futures from any thread ({@link #whenReady}). Use its
-     * thread-safe methods; its owner-thread methods belong to its own thread.
+     * use and never closed, on epoll: it serves the waits made off any loop ({@link BlockingIo},
+     * {@link Fds#awaitReady}, Kotlin on other dispatchers) and futures from any thread. Its futures
+     * complete on other threads, so no stage you attach runs on its loop. Use its thread-safe methods.
      *
      * @throws SyscallException if the queue cannot be created (EMFILE, ENOMEM); the next call retries
      */
     public static IoQueue shared() {
-        return SharedQueue.get();
+        return (IoQueue) sharedCore().facade();
+    }
+
+    static QueueCore sharedCore() {
+        return Background.get(() -> {
+            IoQueue q = new IoQueue(QueueCore.EPOLL);
+            CURRENT.set(q);
+            return q.core;
+        });
     }
 
     /** The calling thread's queue if it has one, without creating it. */
@@ -105,22 +112,22 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /** The thread that owns this queue. Thread-safe. */
     public Thread owner() {
-        return ownership.owner();
+        return core.ownership.owner();
     }
 
     /** Whether the calling thread owns this queue. Thread-safe. */
     public boolean isOwnerThread() {
-        return ownership.isOwner();
+        return core.ownership.isOwner();
     }
 
     /** The backend this queue runs on, chosen when it was made ({@link Backend#PROPERTY}). Thread-safe. */
     public Backend backend() {
-        return poller.performsIo() ? Backend.IO_URING : Backend.EPOLL;
+        return core.completionIo() ? Backend.IO_URING : Backend.EPOLL;
     }
 
     /** Whether {@link #close()} was called. Thread-safe. */
     public boolean isClosed() {
-        return ownership.isClosed();
+        return core.ownership.isClosed();
     }
 
     /**
@@ -129,13 +136,16 @@ public final class IoQueue implements Executor, AutoCloseable {
      * another. Owner thread only.
      */
     public boolean isInLoop() {
-        ownership.check("isInLoop");
-        return ownership.isLooping();
+        core.ownership.check("isInLoop");
+        return core.ownership.isLooping();
     }
+
+    // ---- waits ----
 
     /**
      * Waits for {@code fd} to become ready for {@code event}: {@code callback} runs once, on this
-     * thread, told the fd and what the OS reported. Owner thread only.
+     * thread, told the fd and what the OS reported. Owner thread only. While the queue is closing
+     * (a task accepted before {@link #close()} runs), the waiter is dropped at once instead.
      *
      * @throws IllegalArgumentException if {@code fd} is negative or one of the queue's own
      * @throws IllegalStateException if {@code fd} already has an {@code event} waiter here (left
@@ -148,84 +158,110 @@ public final class IoQueue implements Executor, AutoCloseable {
     public void await(int fd, ReadyEvent event, ReadyCallback callback) {
         Objects.requireNonNull(event, "event");
         Objects.requireNonNull(callback, "callback");
-        ownership.checkOpen("await");
         checkFd(fd);
-        registrations.await(fd, event, callback);
+        if (closedFor("await")) {
+            callback.onDropped(fd);
+            return;
+        }
+        core.await(fd, null, event.kind, callback);
+    }
+
+    /**
+     * {@link #await(int, ReadyEvent, ReadyCallback)} on an owned fd, binding it to this queue if it
+     * is unbound. Owner thread only.
+     *
+     * @throws IllegalStateException also if the handle is closed or bound to another queue
+     */
+    public void await(Handle handle, ReadyEvent event, ReadyCallback callback) {
+        Objects.requireNonNull(event, "event");
+        Objects.requireNonNull(callback, "callback");
+        OwnedFd o = handle.owned;
+        if (closedFor("await")) {
+            callback.onDropped(o.fd);
+            return;
+        }
+        core.await(o.fd(), o, event.kind, callback);
     }
 
     /**
      * Starts {@code operation} on {@code fd}: its attempt runs now if the fd may be ready (then
      * {@link IoOperation#completed} may run before this returns, up to 16 nested calls deep, as
      * the JDK's asynchronous channels do), else when the OS reports it ready; it is retried
-     * silently while it would block. Owner thread only.
+     * silently while it would block. Owner thread only. While the queue is closing, the operation
+     * is told {@code dropped} at once instead.
      *
      * @throws IllegalArgumentException if {@code fd} is negative, one of the queue's own, or
-     *     blocking (with how to fix it; checked once per fd until it is closed)
+     *     blocking (with how to fix it; checked once per fd)
      * @throws IllegalStateException if the operation is already pending, {@code fd} already has a
      *     waiter for the operation's event here, off the owner thread, or after close
      * @throws SyscallException as {@link #await} does, or if {@code fcntl} fails (EBADF: not open)
      */
     public void submit(int fd, IoOperation operation) {
         Objects.requireNonNull(operation, "operation");
-        ownership.checkOpen("submit");
         checkFd(fd);
-        if (operation.isPending()) throw new IllegalStateException(operation + " is already pending");
-        boolean mayTry = registrations.mayTry(fd, operation.event()); // and the checks: own fd, blocking, second waiter
-        boolean inPlace = nestedSubmits < MAX_NESTED_SUBMITS;
-        boolean now = operation.empty() || (mayTry && inPlace);
-        nestedSubmits++;
-        try {
-            operation.start(this, fd, now, inPlace);
-        } finally {
-            nestedSubmits--;
+        if (closedFor("submit")) {
+            operation.dropped(fd);
+            return;
         }
+        if (operation.isPending()) throw new IllegalStateException(operation + " is already pending");
+        core.submit(fd, null, operation.engine());
     }
 
     /**
-     * {@link #submit} from any thread: posted to the owner thread (run at once on it). What
-     * {@code submit} would throw there goes to the operation's {@code failed}; if the queue is
-     * closed, or (on {@link #shared()}) {@code fd} is closed through the library on any thread
-     * before the operation starts, it is told {@code dropped}, on the thread that finds out.
-     * Thread-safe.
+     * {@link #submit(int, IoOperation)} on an owned fd, binding it to this queue if it is unbound.
+     * On an io_uring queue, the factories' reads and writes are then performed by the ring. Owner
+     * thread only.
+     *
+     * @throws IllegalStateException also if the handle is closed or bound to another queue
+     */
+    public void submit(Handle handle, IoOperation operation) {
+        Objects.requireNonNull(operation, "operation");
+        OwnedFd o = handle.owned;
+        if (closedFor("submit")) {
+            operation.dropped(o.fd);
+            return;
+        }
+        if (operation.isPending()) throw new IllegalStateException(operation + " is already pending");
+        core.submit(o.fd(), o, operation.engine());
+    }
+
+    /**
+     * {@link #submit(int, IoOperation)} from any thread: posted to the owner thread (run at once on
+     * it). What {@code submit} would throw there goes to the operation's {@code failed} (as an
+     * {@link IOException} for a syscall failure) or propagates from the loop; if the queue is
+     * closed, the operation is told {@code dropped}. Thread-safe.
      */
     public void submitAnywhere(int fd, IoOperation operation) {
         Objects.requireNonNull(operation, "operation");
         checkFd(fd);
-        PostedSubmit.post(this, fd, operation);
-    }
-
-    /** Makes this the shared queue: its registered fds are published for other threads' closes. */
-    void publishFds() {
-        registrations.publishFds();
-    }
-
-    /** The shared queue's side of a close on another thread: drops the fd's waiters (telling them). Owner thread. */
-    void releaseBeforeClose(int fd) {
-        registrations.releaseBeforeClose(fd);
-    }
-
-    /** The completion I/O engine of this queue's ring; null on epoll. Owner thread. */
-    RingStreams streams() {
-        return streams;
-    }
-
-    /** An attempt found {@code fd} drained for {@code kind}: the next submission waits for the OS. */
-    void drained(int fd, int kind) {
-        registrations.drained(fd, kind);
+        if (!core.runOnOwner(() -> submit(fd, operation))) operation.dropped(fd);
     }
 
     /**
      * A future of {@code fd}'s next readiness for {@code event} on this queue: it completes with
      * what the OS reported. Thread-safe: the waiter is registered on the owner thread (at once from
-     * it, else posted). Cancelling the future withdraws the waiter, exactly once: the future
-     * completes one way only, whatever races it. It completes exceptionally with
-     * {@link WaitDroppedException} if the wait is dropped (the fd unregistered or closed, the queue
-     * closed), and with what {@link #await} throws if the registration fails. Allocates the future.
+     * it, else posted). Completing the future yourself (cancel, {@code complete},
+     * {@code completeAsync}, {@code orTimeout}...) withdraws the waiter, and a new wait on the same
+     * fd and event may follow at once. It completes exceptionally with {@link WaitDroppedException}
+     * if the wait is dropped (the fd unregistered or closed, the queue closed), and with what
+     * {@link #await} throws if the registration fails. On this queue's own thread, the future
+     * completes there; on {@link #shared()}, on another thread. Allocates the future.
      */
-    public java.util.concurrent.CompletableFuture<java.util.Set<Event>> whenReady(int fd, ReadyEvent event) {
+    public CompletableFuture<Set<Event>> whenReady(int fd, ReadyEvent event) {
         Objects.requireNonNull(event, "event");
         checkFd(fd);
-        return new FutureWaiter(this, fd, event).post();
+        return new ReadyFuture<>(core, fd, null, event.kind, Event::setOf, completer()).start();
+    }
+
+    /** {@link #whenReady(int, ReadyEvent)} on an owned fd (bound to this queue if unbound). Thread-safe. */
+    public CompletableFuture<Set<Event>> whenReady(Handle handle, ReadyEvent event) {
+        Objects.requireNonNull(event, "event");
+        OwnedFd o = handle.owned;
+        return new ReadyFuture<>(core, o.fd(), o, event.kind, Event::setOf, completer()).start();
+    }
+
+    private Executor completer() {
+        return core == Background.ifStarted() ? Background.COMPLETER : null;
     }
 
     /**
@@ -237,9 +273,14 @@ public final class IoQueue implements Executor, AutoCloseable {
      */
     public boolean cancel(int fd, ReadyEvent event, ReadyCallback callback) {
         Objects.requireNonNull(event, "event");
-        ownership.check("cancel");
-        if (ownership.isClosed() || fd < 0) return false;
-        return registrations.cancel(fd, event, callback);
+        core.ownership.check("cancel");
+        if (core.ownership.isClosed() || fd < 0) return false;
+        return core.cancel(fd, event.kind, callback);
+    }
+
+    /** {@link #cancel(int, ReadyEvent, ReadyCallback)} on an owned fd. Owner thread only. */
+    public boolean cancel(Handle handle, ReadyEvent event, ReadyCallback callback) {
+        return cancel(handle.owned.fd, event, callback);
     }
 
     /**
@@ -250,41 +291,63 @@ public final class IoQueue implements Executor, AutoCloseable {
      * @throws PrematureCloseError if the fd was closed while waited on or persisted
      */
     public void unregister(int fd) {
-        ownership.checkOpen("unregister");
         checkFd(fd);
-        registrations.unregister(fd);
+        core.ownership.checkOpen("unregister");
+        core.unregister(fd, null);
     }
 
-    /** {@link #unregister(int)} of the handle's fd. */
+    /** {@link #unregister(int)} of an owned fd: also its pending operations are dropped. Owner thread of its queue. */
     public void unregister(Handle handle) {
-        unregister(handle.fd());
+        core.ownership.checkOpen("unregister");
+        OwnedFd o = handle.owned;
+        core.unregister(o.fd(), o);
     }
 
     /**
      * Keeps {@code fd} registered across waits, so a later wait costs no {@code epoll_ctl} even
-     * when none follows at once; events nobody waits for may wake {@link #poll} spuriously (then the
-     * registration is dropped). Ends with {@link #unregister}. Owner thread only.
+     * when none follows at once; events nobody waits for may wake {@link #poll} spuriously. Ends
+     * with {@link #unregister}. Owner thread only.
      *
      * @throws SyscallException as {@link #await} does for an fd epoll refuses
      */
     public void persist(int fd) {
-        ownership.checkOpen("persist");
         checkFd(fd);
-        registrations.persist(fd);
+        core.ownership.checkOpen("persist");
+        core.persist(fd, null);
     }
 
-    /** {@link #persist(int)} of the handle's fd. */
+    /** {@link #persist(int)} of an owned fd, binding it to this queue if unbound. Owner thread only. */
     public void persist(Handle handle) {
-        persist(handle.fd());
+        core.ownership.checkOpen("persist");
+        OwnedFd o = handle.owned;
+        core.persist(o.fd(), o);
     }
 
     /**
-     * Whether anything is pending: a waiter, a task, a timer, a hold, or a collected callback not
-     * yet run. Owner thread only.
+     * Where this queue sends the failures of I/O operations whose completion does not handle them;
+     * null restores the default (logged through {@code System.Logger}). Owner thread only.
+     */
+    public void onFailure(FailureHandler handler) {
+        core.ownership.check("onFailure");
+        core.setFailureSink(handler == null ? null : handler::failed);
+    }
+
+    /** The default of {@link IoCompletion#failed} and {@link IoOperation#failed}: the calling thread's queue handles it. */
+    static void unhandledFailure(int fd, IOException failure) {
+        IoQueue q = CURRENT.get();
+        if (q != null && (!q.isClosed() || q.core.ownership.isDraining())) q.core.unhandledFailure(fd, failure);
+        else dev.ioqueue.internal.core.FailureSink.LOG.failed(fd, failure);
+    }
+
+    // ---- the loop ----
+
+    /**
+     * Whether anything is pending: a waiter, an operation, a task, a timer, a hold, or a collected
+     * callback not yet run. Owner thread only.
      */
     public boolean running() {
-        ownership.check("running");
-        return !ownership.isClosed() && loop.pending();
+        core.ownership.check("running");
+        return core.running();
     }
 
     /**
@@ -297,27 +360,17 @@ public final class IoQueue implements Executor, AutoCloseable {
      */
     public int poll(Collection<? super Runnable> ready, Duration timeout) {
         Objects.requireNonNull(ready, "ready");
-        ownership.enterLoop("poll");
-        try {
-            if (!running()) return 0;
-            return loop.poll(ready, timeout == null ? -1 : Math.max(0, Ownership.nanos(timeout)));
-        } finally {
-            ownership.exitLoop();
-        }
+        return core.poll(ready, timeout == null ? -1 : Math.max(0, nanos(timeout)));
     }
 
     /**
-     * Polls and runs callbacks, timers and tasks until nothing is pending. Owner thread only; not
-     * re-entrant. What a callback, timer or task throws propagates; the rest of what was collected
-     * runs first next time.
+     * Polls and runs callbacks, timers and tasks until nothing is pending, or until {@link #stop()}
+     * is asked for (then it returns after the round under way). Owner thread only; not re-entrant.
+     * What a callback, timer or task throws propagates; the rest of what was collected runs first
+     * next time.
      */
     public void run() {
-        ownership.enterLoop("run");
-        try {
-            while (running()) loop.round(-1);
-        } finally {
-            ownership.exitLoop();
-        }
+        core.run();
     }
 
     /**
@@ -327,14 +380,18 @@ public final class IoQueue implements Executor, AutoCloseable {
      * Owner thread only; not re-entrant. The building block of loops with their own stop condition.
      */
     public int runOnce(Duration timeout) {
-        ownership.enterLoop("runOnce");
-        try {
-            if (!running()) return 0;
-            return loop.round(timeout == null ? -1 : Math.max(0, Ownership.nanos(timeout)));
-        } finally {
-            ownership.exitLoop();
-        }
+        return core.runOnce(timeout == null ? -1 : Math.max(0, nanos(timeout)));
     }
+
+    /**
+     * Asks {@link #run()} to return after the round under way (or, if none runs, the next
+     * {@code run()} to return after one round). Thread-safe: from another thread it wakes the loop.
+     */
+    public void stop() {
+        core.stop();
+    }
+
+    // ---- tasks and timers ----
 
     /**
      * Posts {@code task} to run on the owner thread, FIFO with other posted tasks, waking the loop
@@ -346,18 +403,18 @@ public final class IoQueue implements Executor, AutoCloseable {
     @Override
     public void execute(Runnable task) {
         Objects.requireNonNull(task, "task");
-        if (ownership.ownerEnded()) throw ownership.ownerEndedRejection();
-        if (!runQueue.offer(task)) throw ownership.rejected();
+        if (core.ownership.ownerEnded()) throw core.ownership.ownerEndedRejection();
+        if (!core.offer(task)) throw core.ownership.rejected();
     }
 
     /**
      * Runs {@code task} now on the owner thread, else posts it as {@link #execute} does; returns
-     * false, running nothing, once the queue is closed or its owner thread has ended. Thread-safe: "do this on the loop" for
-     * code that may or may not run there, such as a cancellation handler.
+     * false, running nothing, once the queue is closed or its owner thread has ended. Thread-safe:
+     * "do this on the loop" for code that may or may not run there, such as a cancellation handler.
      */
     public boolean runOnOwner(Runnable task) {
         Objects.requireNonNull(task, "task");
-        return !ownership.ownerEnded() && runQueue.runOnOwner(task);
+        return core.runOnOwner(task);
     }
 
     /**
@@ -380,10 +437,10 @@ public final class IoQueue implements Executor, AutoCloseable {
     public Cancellable schedule(Duration delay, Runnable task, Runnable ifDropped) {
         Objects.requireNonNull(delay, "delay");
         Objects.requireNonNull(task, "task");
-        if (ownership.ownerEnded()) throw ownership.ownerEndedRejection();
-        Cancellable timer = runQueue.schedule(Ownership.nanos(delay), task, ifDropped);
-        if (timer == null) throw ownership.rejected();
-        return timer;
+        if (core.ownership.ownerEnded()) throw core.ownership.ownerEndedRejection();
+        Timer timer = core.schedule(nanos(delay), task, ifDropped);
+        if (timer == null) throw core.ownership.rejected();
+        return timer::cancel;
     }
 
     /**
@@ -392,44 +449,55 @@ public final class IoQueue implements Executor, AutoCloseable {
      * Owner thread only.
      */
     public Cancellable hold() {
-        ownership.checkOpen("hold");
-        return runQueue.hold();
+        core.ownership.checkOpen("hold");
+        return core.hold()::cancel;
     }
 
     /**
-     * Runs the tasks already accepted (later ones are rejected), drops timers (telling those with an
-     * {@code ifDropped}) and waiters (through {@link ReadyCallback#onDropped}), then releases the
-     * epoll fd, eventfd, timerfd and native memory whatever those threw; the first throwable then
-     * propagates, up to 64 more suppressed onto it. Never waits for other threads. The
-     * thread's next {@link #current()} makes a new queue. Idempotent. Owner thread only, not from
-     * inside the loop.
+     * Runs the tasks already accepted (later ones are rejected; waits and operations they ask for
+     * are dropped at once), drops waiters and operations (each told once) and timers (telling those
+     * with an {@code ifDropped}), closes the {@link Handle}s bound to this queue, then releases the
+     * epoll fd (or ring), eventfd and native memory whatever those threw; the first throwable then
+     * propagates, up to 64 more suppressed onto it. On io_uring it waits (up to a second) for the
+     * kernel to finish every request first. The thread's next {@link #current()} makes a new queue.
+     * Idempotent. Owner thread only, not from inside the loop.
      */
     @Override
     public void close() {
-        if (!ownership.close()) return;
-        if (CURRENT.get() == this) CURRENT.remove();
-        Throwable failure = null;
+        core.ownership.check("close");
         try {
-            failure = runQueue.close();
-            failure = registrations.close(failure); // every throwable suppressed onto the first
-        } catch (Throwable t) {
-            failure = Failures.add(failure, t);
+            core.close(); // during it, this thread's current() is still this queue: what tasks ask of it is dropped
         } finally {
-            try {
-                poller.close(); // on this thread: a ring first waits until the kernel finished its requests
-            } finally {
+            if (core.ownership.isClosed()) {
+                if (CURRENT.get() == this) CURRENT.remove();
                 cleanable.clean();
             }
         }
-        Failures.rethrow(failure);
     }
 
     @Override
     public String toString() {
-        return "IoQueue[" + owner().getName() + (isClosed() ? ", closed]" : "]");
+        return "IoQueue[" + owner().getName() + ", " + backend() + (isClosed() ? ", closed]" : "]");
+    }
+
+    /** Whether a call on a closed queue must drop what it was given (true: closing) or throw (closed). */
+    private boolean closedFor(String method) {
+        core.ownership.check(method);
+        if (!core.ownership.isClosed()) return false;
+        if (core.ownership.isDraining()) return true;
+        throw new IllegalStateException(method + "() on a closed queue (thread " + owner().getName() + ")");
     }
 
     private static void checkFd(int fd) {
         if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
+    }
+
+    /** {@code d} in nanoseconds, saturated instead of overflowing. */
+    static long nanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException overflow) {
+            return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
     }
 }

@@ -16,10 +16,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (or any fd) to {@link #next()} and do everything for it on that queue's thread. Thread-safe.
  *
  * <p>Each thread runs its queue until {@link #shutdown}; what a callback, timer or task throws goes
- * to the group's {@link Thread.UncaughtExceptionHandler} and the loop goes on. Shutdown is graceful:
- * every queue runs the tasks it accepted, drops its waiters through
- * {@link ReadyCallback#onDropped} (and timers with an {@code ifDropped}), closes, and its thread
- * ends.
+ * to the group's {@link Thread.UncaughtExceptionHandler} and the loop goes on; an I/O operation's
+ * unhandled failure goes to the queues' {@link FailureHandler} ({@link #onFailure}). Shutdown is
+ * graceful: every queue runs the tasks it accepted, drops its waiters and operations (each told
+ * once) and timers with an {@code ifDropped}, closes the {@link Handle}s bound to it (so no
+ * connection outlives its loop), closes, and its thread ends.
  */
 public final class IoQueueGroup implements Executor, AutoCloseable {
     private final List<IoQueue> queues;
@@ -118,6 +119,15 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
         next().execute(task);
     }
 
+    /**
+     * Where every queue of the group sends the failures of I/O operations whose completion does not
+     * handle them (null: the default, logging). Thread-safe: posted to each loop; a queue already
+     * closed is skipped.
+     */
+    public void onFailure(FailureHandler handler) {
+        for (IoQueue q : queues) q.runOnOwner(() -> q.onFailure(handler));
+    }
+
     /** Whether {@link #shutdown} was called. */
     public boolean isShutdown() {
         return shutdown.get();
@@ -140,7 +150,7 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
         if (shutdown.compareAndSet(false, true)) {
             for (Loop loop : loops) loop.stop();
         }
-        long deadline = System.nanoTime() + Math.max(0, dev.ioqueue.internal.Ownership.nanos(timeout));
+        long deadline = System.nanoTime() + Math.max(0, IoQueue.nanos(timeout));
         boolean interrupted = false;
         try {
             for (Thread t : threads) {

@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.io.FdWatch;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.PidFdCalls;
 import dev.ioqueue.internal.os.PollCalls;
@@ -30,13 +31,13 @@ public final class PidFd implements AutoCloseable {
     /** How often {@link #onExit} looks again while the JDK has not yet recorded an exit. */
     private static final Duration RECORDED_RECHECK = Duration.ofMillis(1);
 
-    private final OwnedFd owned;
+    private final TypedFd owned;
     private final long pid;
     /** The child this is of, when made by {@link #of(Process)}; else null. */
     private final Process process;
 
     private PidFd(int fd, long pid, Process process) {
-        owned = new OwnedFd("PidFd(pid " + pid + ")", fd);
+        owned = new TypedFd("PidFd(pid " + pid + ")", fd);
         this.pid = pid;
         this.process = process;
     }
@@ -74,7 +75,7 @@ public final class PidFd implements AutoCloseable {
         // The JDK reaps a child only after it exits, and its pid is not reused before: if it is
         // still alive after the open, the fd is of this child.
         if (!process.isAlive()) {
-            if (fd >= 0) Fds.close(Fds.opened(fd)); // might be another process's by now
+            if (fd >= 0) Fds.close(fd); // might be another process's by now
             return exited(process);
         }
         if (fd < 0) throw new SyscallException("pidfd_open", -fd, "pid " + pid);
@@ -83,8 +84,8 @@ public final class PidFd implements AutoCloseable {
 
     /** A reaped child's stand-in: an eventfd with a count of 1, readable until closed. */
     private static PidFd exited(Process process) {
-        int flags = dev.ioqueue.internal.os.EventFd.EFD_NONBLOCK | dev.ioqueue.internal.os.EventFd.EFD_CLOEXEC;
-        int fd = dev.ioqueue.internal.os.EventFd.create(1, flags, Native.threadErrno());
+        int flags = dev.ioqueue.internal.os.EventFdCalls.EFD_NONBLOCK | dev.ioqueue.internal.os.EventFdCalls.EFD_CLOEXEC;
+        int fd = dev.ioqueue.internal.os.EventFdCalls.create(1, flags, Native.threadErrno());
         if (fd < 0) throw new SyscallException("eventfd", -fd, "a stand-in for exited pid " + process.pid());
         return new PidFd(fd, process.pid(), process);
     }
@@ -140,14 +141,14 @@ public final class PidFd implements AutoCloseable {
      */
     public Cancellable onExit(IoQueue queue, Runnable action, Runnable ifDropped) {
         Objects.requireNonNull(action, "action");
-        return new FdWatch(queue, fd(), false, ifDropped) {
+        return TypedFd.started(new FdWatch(owned.watchQueue(queue), owned.owned(), false, ifDropped) {
             @Override
-            boolean take() {
+            protected boolean take() {
                 return hasExited();
             }
 
             @Override
-            void deliver() {
+            protected void deliver() {
                 if (process != null && process.isAlive()) {
                     queue.schedule(RECORDED_RECHECK, this::deliverIfOn, this::dropped);
                 } else if (end()) {
@@ -158,7 +159,7 @@ public final class PidFd implements AutoCloseable {
             private void deliverIfOn() {
                 if (isOn()) deliver();
             }
-        }.start();
+        });
     }
 
     /**

@@ -1,13 +1,14 @@
 package dev.ioqueue;
 
 /**
- * An fd was closed while a waiter of this queue waited on it, behind the queue's back. A
- * programming error, not meant to be caught: close fds through {@link Handle#close()},
- * {@link Fds#close(int)}, or after {@link IoQueue#unregister(int)}.
+ * An fd was closed behind the back of a queue that waited on it. A programming error, not meant to
+ * be caught: own fds with a {@link Handle} (its close is exact from any thread), or close a plain
+ * fd through {@link Fds#close(int)} on the thread of the queue that uses it, or after
+ * {@link IoQueue#unregister(int)} (mio's rule).
  *
- * <p>The queue notices when the fd's number is waited on again, at {@code unregister}, or when its
- * registration is found stale while polling. The dead waiters are dropped (they could never run)
- * and the queue keeps working.
+ * <p>The queue notices where the kernel tells it: a failed {@code epoll_ctl} when the number is
+ * waited on again or unregistered, or an event for a registration it no longer knows. The dead
+ * waiters are dropped (they could never run) and the queue keeps working.
  */
 public final class PrematureCloseError extends Error {
     /** The fd that was closed. */

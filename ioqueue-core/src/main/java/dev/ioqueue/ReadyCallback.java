@@ -20,8 +20,8 @@ public interface ReadyCallback {
 
     /**
      * Called instead of {@link #onReady} when the queue removes this waiter without running it:
-     * its fd was unregistered, or closed through {@link Fds#close} or {@link Handle#close()}, or
-     * found closed behind the queue's back, or the queue itself was closed. Not called for
+     * its {@link Handle} was closed (from any thread), its fd was unregistered, closed through
+     * {@link Fds#close} or found closed behind the queue's back, or the queue itself was closed. Not called for
      * {@link IoQueue#cancel}, which the caller asked for. Does nothing by default; a waiter that
      * stands for a suspended computation (a coroutine, a future) fails it here instead of leaving it
      * waiting forever. Runs on the owner thread, after the queue has finished the removal.

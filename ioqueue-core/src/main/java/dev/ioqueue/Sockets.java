@@ -23,8 +23,8 @@ import java.nio.file.Path;
  * syscall or a short fixed sequence of them (socket, bind, listen), and keeps no state. Arguments
  * are checked before any syscall ({@link IllegalArgumentException}); a failed syscall throws
  * {@link SyscallException} naming the call, the fd and the errno, after closing the socket the
- * method made, so no failure leaks an fd. Every fd returned has been made known to the calling
- * thread's queue, as {@link Fds}'s are.
+ * method made, so no failure leaks an fd. Every fd returned is a plain fd: take ownership with
+ * {@link Handle#of(int)} where its close must be exact from any thread.
  */
 public final class Sockets {
     private Sockets() {}
@@ -217,13 +217,7 @@ public final class Sockets {
      * @throws SyscallException for EMFILE and other failures
      */
     public static int accept(int listenFd) {
-        MemorySegment errno = Native.threadErrno();
-        while (true) {
-            int fd = SocketCalls.accept4(listenFd, SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, errno);
-            if (fd >= 0) return Fds.opened(fd);
-            if (fd == -Errno.EAGAIN || fd == -SocketCalls.ECONNABORTED) return Fds.WOULD_BLOCK;
-            if (fd != -Errno.EINTR) throw new SyscallException("accept4", listenFd, -fd);
-        }
+        return dev.ioqueue.internal.io.Transfers.accept(listenFd);
     }
 
     /**
@@ -279,7 +273,7 @@ public final class Sockets {
             r = SocketCalls.listen(fd, backlog, errno);
             if (r < 0) throw new SyscallException("listen", -r, where + CLOSED);
             listening = true;
-            return Fds.opened(fd);
+            return fd;
         } finally {
             if (!listening) Unistd.close(fd, errno);
         }
@@ -298,7 +292,7 @@ public final class Sockets {
             String hint = r == -Errno.EAGAIN && address.family() == SocketCalls.AF_UNIX ? " (the listener's backlog is full)" : "";
             throw new SyscallException("connect", -r, where + hint + CLOSED);
         }
-        return Fds.opened(fd);
+        return fd;
     }
 
     private static int socket(int family, MemorySegment errno) {

@@ -1,23 +1,23 @@
 package dev.ioqueue;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
 /**
- * A system call failed. Carries the call, the fd it was made on (-1 if none) and the errno, as an
- * {@link Errno} to compare with ({@code e.errno() == Errno.ECONNRESET}) and as a number.
+ * A system call failed, unchecked: what the low-level calls ({@link Fds}, {@link Sockets}, a
+ * queue's own setup) and the queue's methods throw. It wraps the checked failure a blocking or
+ * suspending call would throw for the same errno ({@link #getCause()}: a {@link SyscallIOException},
+ * {@link SyscallSocketException}, {@link SyscallConnectException} or {@link SyscallTimeoutException}),
+ * so one {@code catch (IOException e)} style works everywhere: catch this and rethrow its cause,
+ * or catch {@link UncheckedIOException}.
  *
- * <p>Unchecked, like {@link java.io.UncheckedIOException}: it escapes from callbacks and
+ * <p>Unchecked, as {@link UncheckedIOException} is, because it escapes from callbacks and
  * {@link java.util.concurrent.Executor} methods, and most failures it reports (EBADF, EMFILE,
  * ENOMEM) are bugs or resource exhaustion rather than conditions to recover from locally.
  */
-public final class SyscallException extends RuntimeException {
-    /** The failed call. */
-    private final String operation;
-    /** The fd it was made on, or -1. */
-    private final int fd;
-    /** The errno number it failed with. */
-    private final int errno;
-
+public final class SyscallException extends UncheckedIOException implements SyscallFailure {
     /**
-     * A failure of a call made on an fd; the message names the call, the fd and the errno.
+     * A failure of {@code operation} on {@code fd}; the message names the call, the fd and the errno.
      *
      * @param operation the call, e.g. {@code "epoll_ctl(EPOLL_CTL_ADD)"}
      * @param fd the fd it was made on (named even when negative: that may be the bug)
@@ -25,10 +25,7 @@ public final class SyscallException extends RuntimeException {
      * @param detail what it means here, or null
      */
     public SyscallException(String operation, int fd, int errno, String detail) {
-        super(message(operation, true, fd, errno, detail));
-        this.operation = operation;
-        this.fd = fd;
-        this.errno = errno;
+        this(ErrorFactory.checked(operation, fd, errno, detail));
     }
 
     /** A failure on an fd without a detail: {@code read on fd 7 failed: EBADF (9)}. */
@@ -44,42 +41,29 @@ public final class SyscallException extends RuntimeException {
      * @param detail what it means here, or null
      */
     public SyscallException(String operation, int errno, String detail) {
-        super(message(operation, false, -1, errno, detail));
-        this.operation = operation;
-        this.fd = -1;
-        this.errno = errno;
+        this(ErrorFactory.checked(operation, -1, errno, detail));
     }
 
-    private static String message(String operation, boolean onFd, int fd, int errno, String detail) {
-        StringBuilder b = new StringBuilder(java.util.Objects.requireNonNull(operation, "operation"));
-        if (onFd) b.append(" on fd ").append(fd);
-        b.append(" failed: ").append(Errno.nameOf(errno)).append(" (").append(errno).append(')');
-        if (detail != null) b.append(": ").append(detail);
-        return b.toString();
+    private SyscallException(IOException cause) {
+        super(cause.getMessage(), cause);
     }
 
-    /** The failed call, e.g. {@code "read"}. */
+    private SyscallFailure failure() {
+        return (SyscallFailure) getCause();
+    }
+
+    @Override
     public String operation() {
-        return operation;
+        return failure().operation();
     }
 
-    /** The fd the call was made on, or -1 for a call that takes none. */
+    @Override
     public int fd() {
-        return fd;
+        return failure().fd();
     }
 
-    /** The errno, e.g. {@link Errno#EBADF}; {@link Errno#UNKNOWN} for a number without a name. */
-    public Errno errno() {
-        return Errno.of(errno);
-    }
-
-    /** The errno number, e.g. 9. */
+    @Override
     public int errnoNumber() {
-        return errno;
-    }
-
-    /** The errno name, e.g. {@code "EBADF"} ({@code "errno 200"} for a number without a name). */
-    public String errnoName() {
-        return Errno.nameOf(errno);
+        return failure().errnoNumber();
     }
 }

@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.io.FdWatch;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.TimerFdCalls;
 import java.lang.foreign.Arena;
@@ -27,12 +28,12 @@ import java.util.function.LongConsumer;
  * threads are done with it. {@link #onTicks} is owner-thread only, like {@link IoQueue#await}.
  */
 public final class TimerFd implements AutoCloseable {
-    private final OwnedFd owned;
+    private final TypedFd owned;
     /** {@link #read()}'s buffer; reads hold its lock. */
     private final MemorySegment count = MemorySegment.ofArray(new long[1]);
 
     private TimerFd(int fd) {
-        owned = new OwnedFd("TimerFd", fd);
+        owned = new TypedFd("TimerFd", fd);
     }
 
     /**
@@ -123,20 +124,20 @@ public final class TimerFd implements AutoCloseable {
      */
     public Cancellable onTicks(IoQueue queue, LongConsumer ticks, Runnable ifDropped) {
         Objects.requireNonNull(ticks, "ticks");
-        return new FdWatch(queue, fd(), true, ifDropped) {
+        return TypedFd.started(new FdWatch(owned.watchQueue(queue), owned.owned(), true, ifDropped) {
             private long expirations;
 
             @Override
-            boolean take() {
+            protected boolean take() {
                 expirations = read();
                 return expirations != 0;
             }
 
             @Override
-            void deliver() {
+            protected void deliver() {
                 ticks.accept(expirations);
             }
-        }.start();
+        });
     }
 
     /**

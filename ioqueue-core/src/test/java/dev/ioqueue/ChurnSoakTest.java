@@ -2,7 +2,7 @@ package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.ioqueue.internal.NativeAccounting;
+import dev.ioqueue.internal.os.NativeAccounting;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;

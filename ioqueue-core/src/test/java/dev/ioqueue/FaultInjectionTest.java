@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.ioqueue.internal.NativeAccounting;
+import dev.ioqueue.internal.os.NativeAccounting;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Faults;
 import dev.ioqueue.internal.os.Syscall;
@@ -31,7 +31,7 @@ class FaultInjectionTest extends QueueTestSupport {
             Faults.failNth(Syscall.EPOLL_WAIT, 1, errno);
             SyscallException e = assertThrows(SyscallException.class, q::run);
             assertEquals("epoll_wait", e.operation());
-            assertEquals(Errno.name(errno), e.errnoName());
+            assertEquals(dev.ioqueue.Errno.nameOf(errno), e.errnoName());
             assertEquals(List.of(), waiter.log());
             assertTrue(q.running(), "the waiter is still there");
             q.run();
@@ -47,7 +47,7 @@ class FaultInjectionTest extends QueueTestSupport {
             Faults.failNth(Syscall.EPOLL_CTL, 1, errno);
             SyscallException e = assertThrows(SyscallException.class,
                     () -> q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("refused waiter ran"); }));
-            assertEquals(Errno.name(errno), e.errnoName());
+            assertEquals(dev.ioqueue.Errno.nameOf(errno), e.errnoName());
             assertEquals(p.readFd(), e.fd());
             assertTrue(e.getMessage().contains("fd " + p.readFd()), e.getMessage());
             assertFalse(q.running());

@@ -25,7 +25,7 @@ class IoOperationTest extends QueueTestSupport {
         }
 
         @Override
-        public void failed(int fd, RuntimeException failure) {
+        public void failed(int fd, java.io.IOException failure) {
             seen.add("failed " + failure.getMessage());
         }
 
@@ -136,8 +136,8 @@ class IoOperationTest extends QueueTestSupport {
             }
 
             @Override
-            protected void failed(int fd, RuntimeException failure) {
-                out.seen.add(failure instanceof SyscallException e ? "failed " + e.errno() : "failed " + failure);
+            protected void failed(int fd, java.io.IOException failure) {
+                out.seen.add(failure instanceof SyscallFailure e ? "failed " + e.errno() : "failed " + failure);
             }
         };
         Fds.close(s.second());

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.ioqueue.internal.NativeAccounting;
+import dev.ioqueue.internal.os.NativeAccounting;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -460,7 +460,7 @@ class OutsideFindingsTest extends QueueTestSupport {
         q.schedule(Duration.ZERO, timer.task("due"));
         int first = q.runOnce(Duration.ZERO);
         assertEquals(1, timer.tasks(), "the due timer ran in the first round");
-        assertTrue(ran.get() > 0 && ran.get() <= dev.ioqueue.internal.RunQueue.TASKS_PER_ROUND, "ran " + ran.get());
+        assertTrue(ran.get() > 0 && ran.get() <= dev.ioqueue.internal.core.RunQueue.TASKS_PER_ROUND, "ran " + ran.get());
         assertEquals(first, ran.get() + 1);
         q.run();
         assertEquals(50_000, ran.get(), "the rest ran in later rounds");
@@ -527,7 +527,7 @@ class OutsideFindingsTest extends QueueTestSupport {
         producer.join();
         IllegalStateException e = assertThrows(IllegalStateException.class, q::close);
         assertEquals("task 0", e.getMessage(), "the first failure propagates");
-        assertEquals(dev.ioqueue.internal.Failures.MAX_SUPPRESSED, e.getSuppressed().length);
+        assertEquals(dev.ioqueue.internal.base.Failures.MAX_SUPPRESSED, e.getSuppressed().length);
         assertTrue(q.isClosed());
     }
 

@@ -34,8 +34,8 @@ class UringFindingsTest {
         }
 
         @Override
-        public void failed(int fd, RuntimeException failure) {
-            events.add("failed " + (failure instanceof SyscallException s ? s.errno().name() : failure.getClass().getSimpleName()));
+        public void failed(int fd, java.io.IOException failure) {
+            events.add("failed " + (failure instanceof SyscallFailure s ? s.errno().name() : failure.getClass().getSimpleName()));
         }
 
         @Override

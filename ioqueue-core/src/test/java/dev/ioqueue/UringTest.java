@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.ioqueue.internal.NativeAccounting;
+import dev.ioqueue.internal.os.NativeAccounting;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Faults;
 import dev.ioqueue.internal.os.Syscall;
@@ -367,8 +367,8 @@ class UringTest {
                 }
 
                 @Override
-                public void failed(int fd, RuntimeException failure) {
-                    seen.add(((SyscallException) failure).errno().name());
+                public void failed(int fd, java.io.IOException failure) {
+                    seen.add(((SyscallFailure) failure).errno().name());
                 }
             }));
             runUntil(q, () -> !seen.isEmpty());

@@ -3,7 +3,7 @@ package dev.ioqueue.internal.os;
 /**
  * The errno numbers the OS layer compares syscall results with (as ints: the hot path compares
  * {@code -Errno.EAGAIN} without a lookup). Names and the full table are the public
- * {@link dev.ioqueue.Errno}.
+ * {@code dev.ioqueue.Errno}, which the layers above reach through the access bridge.
  */
 public final class Errno {
     public static final int EPERM = 1;
@@ -38,10 +38,13 @@ public final class Errno {
     public static final int EINPROGRESS = 115;
     public static final int ECANCELED = 125;
 
-    private Errno() {}
+    public static final int ETIMEDOUT = 110;
+    public static final int EHOSTUNREACH = 113;
+    public static final int ENETUNREACH = 101;
+    public static final int ECONNABORTED = 103;
+    public static final int EADDRNOTAVAIL = 99;
+    public static final int EALREADY = 114;
+    public static final int EISCONN = 106;
 
-    /** {@code "EBADF"} for 9; {@code "errno 200"} for a number without a name. */
-    public static String name(int errno) {
-        return dev.ioqueue.Errno.nameOf(errno);
-    }
+    private Errno() {}
 }

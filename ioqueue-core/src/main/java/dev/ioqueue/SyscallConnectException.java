@@ -1,0 +1,33 @@
+package dev.ioqueue;
+
+/**
+ * A connect was refused (ECONNREFUSED): the JDK's {@link java.net.ConnectException}, carrying the call, the fd and the errno ({@link SyscallFailure}).
+ */
+public final class SyscallConnectException extends java.net.ConnectException implements SyscallFailure {
+    private final String operation;
+    private final int fd;
+    private final int errno;
+
+    /** {@code operation} on {@code fd} (-1: none) failed with {@code errno}; {@code detail} says what it means here, or is null. */
+    public SyscallConnectException(String operation, int fd, int errno, String detail) {
+        super(ErrorFactory.message(operation, fd, errno, detail));
+        this.operation = operation;
+        this.fd = fd;
+        this.errno = errno;
+    }
+
+    @Override
+    public String operation() {
+        return operation;
+    }
+
+    @Override
+    public int fd() {
+        return fd;
+    }
+
+    @Override
+    public int errnoNumber() {
+        return errno;
+    }
+}

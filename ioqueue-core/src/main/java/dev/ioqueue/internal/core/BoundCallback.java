@@ -1,0 +1,44 @@
+package dev.ioqueue.internal.core;
+
+/**
+ * A ready callback handed out by {@code poll}. Runs its callback at most once; if its fd was
+ * forgotten (or the queue closed) before it runs, the callback is told it was dropped.
+ */
+final class BoundCallback implements Runnable {
+    private final Registrations registrations;
+    private final Registration reg;
+    private final int mask;
+    private final int epoch;
+    private Object callback;
+
+    BoundCallback(Registrations registrations, Registration reg, int mask, int epoch, Object callback) {
+        this.registrations = registrations;
+        this.reg = reg;
+        this.mask = mask;
+        this.epoch = epoch;
+        this.callback = callback;
+    }
+
+    @Override
+    public void run() {
+        if (Thread.currentThread() != registrations.owner) {
+            throw new IllegalStateException("a callback from poll() run on thread " + Thread.currentThread().getName()
+                    + ", but its queue belongs to thread " + registrations.owner.getName());
+        }
+        Object c = callback;
+        if (c == null) return;
+        callback = null;
+        reg.handedOut--;
+        registrations.table.removeIfIdle(reg);
+        if (registrations.closed || reg.epoch != epoch) {
+            Waiters.dropped(registrations.users, c, reg.fd);
+            return;
+        }
+        registrations.fire(reg, c, mask);
+    }
+
+    @Override
+    public String toString() {
+        return "ready fd " + reg.fd + " (events " + Integer.toBinaryString(mask) + ")";
+    }
+}

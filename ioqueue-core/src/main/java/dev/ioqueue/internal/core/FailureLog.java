@@ -1,0 +1,35 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.os.Errno;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+
+/**
+ * The library's logger ({@code System.Logger} named {@code dev.ioqueue}): no dependency, routed by
+ * the JDK to {@code java.util.logging} or whatever the application installed.
+ */
+public final class FailureLog {
+    public static final System.Logger LOGGER = System.getLogger("dev.ioqueue");
+
+    private FailureLog() {}
+
+    /**
+     * Logs an unhandled operation failure: at DEBUG when the message says the peer went away
+     * (a reset, a broken pipe, a refused or aborted connection: routine for a server), else at
+     * WARNING.
+     */
+    static void log(int fd, IOException failure) {
+        Level level = peerGone(failure) ? Level.DEBUG : Level.WARNING;
+        if (LOGGER.isLoggable(level)) {
+            LOGGER.log(level, "an I/O operation on fd " + fd + " failed and its completion did not handle it: " + failure.getMessage(), failure);
+        }
+    }
+
+    private static boolean peerGone(IOException failure) {
+        return switch (Errors.errnoOf(failure)) {
+            case Errno.ECONNRESET, Errno.EPIPE, Errno.ECONNABORTED, Errno.ENOTCONN, Errno.ETIMEDOUT, Errno.ECONNREFUSED -> true;
+            default -> false;
+        };
+    }
+}

@@ -1,0 +1,69 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.base.Failures;
+import dev.ioqueue.internal.os.Errno;
+
+/**
+ * What a registration found gone means, for {@link Registrations}: the failed interest verb read
+ * once (a premature close if waiters waited, else a number simply forgotten), everything known of
+ * a gone fd dropped, and the epoll rebuild when the kernel reports a file the table no longer
+ * knows. Owner thread only.
+ */
+final class GoneFds {
+    private final Registrations regs;
+
+    GoneFds(Registrations regs) {
+        this.regs = regs;
+    }
+
+    /**
+     * The one reading of a failed verb on a kept registration: gone (EBADF, ENOENT, or EPERM: epoll
+     * accepted the fd once, so its number now names another file, a regular file or directory) with
+     * waiters is a premature close and they are dropped; gone without is simply forgotten (its fd
+     * was closed after its waiter ran or was withdrawn); anything else is a failure, retried at the
+     * next flush.
+     */
+    Throwable failedOnKept(Registration reg, int verb, int res, String where, Throwable failure) {
+        if (res != -Errno.EBADF && res != -Errno.ENOENT && res != -Errno.EPERM) {
+            regs.table.markDirty(reg);
+            return Failures.add(failure, regs.failure(verb, reg.fd, -res));
+        }
+        if (!reg.hasWaiters()) {
+            regs.notWatched(reg);
+            return failure;
+        }
+        discard(reg);
+        return Failures.add(failure, Errors.prematureClose(reg.fd, "found " + where + " (epoll_ctl: " + Errors.errnoName(-res) + ")"));
+    }
+
+    /** Drops everything known of a registration found gone; the caller tells {@link Registrations#dropped}. */
+    void discard(Registration reg) {
+        regs.table.takeWaiters(reg, regs.dropped);
+        regs.batch.takeAll(reg, regs.dropped);
+        reg.epoch++;
+        reg.clear(Registration.PERSIST);
+        regs.notWatched(reg);
+    }
+
+    /**
+     * epoll reported a registration the table does not know: a closed fd whose file a dup keeps
+     * open. epoll can only drop it through an fd of that file, which the queue does not have, so
+     * move every known registration to a fresh epoll instance.
+     */
+    void rebuild() {
+        regs.poller.reset();
+        Throwable failure = null;
+        for (Registration reg : regs.table.snapshot()) {
+            if (!reg.registered()) continue;
+            int res = regs.poller.add(reg.fd, reg.interest, reg.token());
+            if (res < 0) {
+                if (reg.hasWaiters()) {
+                    failure = Failures.add(failure, Errors.prematureClose(reg.fd, "found while polling (epoll_ctl: " + Errors.errnoName(-res) + ")"));
+                }
+                discard(reg);
+            }
+        }
+        Failures.rethrow(regs.dropped.tell(failure));
+    }
+}

@@ -1,0 +1,88 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.poll.Poller;
+import dev.ioqueue.internal.uring.RingEngine;
+import java.util.Collection;
+
+/**
+ * One round of a queue's loop, composed of its parts: flush the registrations, wait in the
+ * poller (bounded by the next timer), collect what woke, then run the ready callbacks, the ring's
+ * completions, the due timers and the posted tasks; or hand them out instead ({@link #poll}).
+ * Owner thread only; the facade has checked the thread and that the loop is not re-entered.
+ */
+final class Loop {
+    private final Registrations registrations;
+    private final RunQueue runQueue;
+    private final Poller poller;
+    /** Completion I/O on the poller's ring; null on epoll. */
+    private final RingEngine engine;
+    /** Owned fds whose close waits for the kernel to end their ring requests: the loop must go on for them. */
+    int releasing;
+
+    Loop(Registrations registrations, RunQueue runQueue, Poller poller, RingEngine engine) {
+        this.registrations = registrations;
+        this.runQueue = runQueue;
+        this.poller = poller;
+        this.engine = engine;
+    }
+
+    /** Whether anything is pending: a waiter, a ring operation, a collected callback, a task, a timer, a hold, a close. */
+    boolean pending() {
+        return registrations.waiterCount() > 0 || !registrations.batchEmpty() || runQueue.pending() || releasing > 0
+                || (engine != null && (engine.waiting() > 0 || !engine.isEmpty()));
+    }
+
+    /** Whether nothing collected waits to run, so the round may wait for the OS. */
+    private boolean nothingCollected() {
+        return registrations.batchEmpty() && (engine == null || engine.isEmpty());
+    }
+
+    /** Runs one round, waiting at most {@code timeoutNanos} (-1: no limit); returns how many ran. */
+    int round(long timeoutNanos) {
+        // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine
+        // that keeps yielding cannot starve the fds.
+        if (nothingCollected()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
+        int ran = registrations.runBatch();
+        if (engine != null) ran += engine.run();
+        ran += runQueue.runDueTimers();
+        ran += runQueue.runTasks();
+        return ran;
+    }
+
+    /**
+     * Collects what is ready into {@code ready} without running it, waiting at most
+     * {@code timeoutNanos} (-1: no limit; 0: no wait) until something is; returns how many.
+     */
+    int poll(Collection<? super Runnable> ready, long timeoutNanos) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        int n = 0;
+        while (true) {
+            if (nothingCollected()) {
+                long remaining = timeoutNanos < 0 ? -1 : Math.max(0, deadline - System.nanoTime());
+                waitForEvents(runQueue.boundedTimeout(remaining));
+            }
+            n += registrations.drainBatch(ready);
+            if (engine != null) n += engine.drain(ready);
+            n += runQueue.drain(ready);
+            if (n > 0 || timeoutNanos == 0 || !pending()) return n;
+            if (timeoutNanos > 0 && deadline - System.nanoTime() <= 0) return n;
+        }
+    }
+
+    /** Flushes registrations, waits, and collects ready waiters into the batch. */
+    private void waitForEvents(long timeoutNanos) {
+        registrations.flush();
+        if (engine != null) engine.beforeWait();
+        int n;
+        if (timeoutNanos == 0) {
+            n = poller.await(0);
+        } else {
+            try {
+                n = poller.await(runQueue.beforeSleep(timeoutNanos));
+            } finally {
+                runQueue.afterSleep();
+            }
+        }
+        registrations.collect(n);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.Unistd;
+
+/**
+ * The one check that an fd has {@code O_NONBLOCK}, which every I/O operation and blocking call
+ * needs: a syscall on a blocking fd would stop a whole loop, or pin a virtual thread's carrier.
+ * Callers keep the verdict (per owned fd, per queue for plain fds) so it costs one {@code fcntl}
+ * per fd, not per call. Thread-safe.
+ */
+public final class NonBlocking {
+    private NonBlocking() {}
+
+    /**
+     * @throws IllegalArgumentException if {@code fd} is blocking, saying how to fix it
+     * @throws RuntimeException the API's syscall exception if {@code fcntl} fails (EBADF: not open)
+     */
+    public static void require(int fd) {
+        int flags = Unistd.fcntl(fd, Unistd.F_GETFL, Native.threadErrno());
+        if (flags < 0) throw Errors.syscall("fcntl(F_GETFL)", fd, -flags);
+        if ((flags & Unistd.O_NONBLOCK) == 0) {
+            throw new IllegalArgumentException("fd " + fd + " is blocking: an I/O operation on it would stop the whole"
+                    + " loop (or pin a virtual thread's carrier). Make it non-blocking first with Fds.setNonBlocking(" + fd
+                    + ", true), or open it with O_NONBLOCK (SOCK_NONBLOCK, EFD_NONBLOCK...)");
+        }
+    }
+
+    /** {@link #require} once per owned fd. */
+    public static void require(OwnedFd o) {
+        if (o.nonBlocking) return;
+        require(o.fd);
+        o.nonBlocking = true;
+    }
+}

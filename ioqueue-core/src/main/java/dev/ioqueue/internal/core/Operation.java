@@ -1,0 +1,272 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.poll.Interest;
+import dev.ioqueue.internal.uring.RingEngine;
+import dev.ioqueue.internal.uring.RingOp;
+import dev.ioqueue.internal.uring.RingStream;
+import dev.ioqueue.internal.uring.RingTransfer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The engine side of one I/O operation: the try-the-syscall / wait-on-EAGAIN loop, written once,
+ * and on an io_uring queue the ring path for an owned fd. The facade's operation supplies its
+ * {@link Hooks} (the syscall and the three endings) and, for the factories' operations, a
+ * {@link Transfer}. One object for the operation's whole life, reused by every submission: it is
+ * also its own waiter and its own ring operation, so a submission allocates nothing.
+ *
+ * <p>Owner thread of the queue it is pending on.
+ */
+public final class Operation extends Waiter implements RingOp {
+    /** A read found end-of-file. */
+    public static final long EOF = -1;
+    /** The fd is not ready: wait for it. */
+    public static final long WOULD_BLOCK = -2;
+
+    /** What the facade's operation does. */
+    public interface Hooks {
+        /** The syscall: a result, {@link #EOF}, or {@link #WOULD_BLOCK}; an {@link UncheckedIOException} fails it. */
+        long attempt(int fd);
+
+        void completed(int fd, long result);
+
+        void failed(int fd, IOException failure);
+
+        void dropped(int fd);
+    }
+
+    private static final Transfer NO_TRANSFER = new Transfer() {
+        @Override
+        public long attempt(int fd) {
+            throw new AssertionError("a user's operation attempts through its hooks");
+        }
+    };
+
+    private final Hooks hooks;
+    private final Transfer transfer;
+    private final int kind;
+    private QueueCore queue;
+    private int fd = -1;
+    private OwnedFd owned;
+    private boolean pending;
+    /** The attempt just made threw and the operation was failed: nothing more to do. */
+    private boolean attemptFailed;
+    /** Whether the pending run is on the ring (completion I/O) rather than waiting for readiness. */
+    private boolean onRing;
+
+    /** An operation waiting for {@code kind} (bits of {@code Interest}) between attempts. */
+    public Operation(int kind, Hooks hooks, Transfer transfer) {
+        this.kind = kind;
+        this.hooks = hooks;
+        this.transfer = transfer != null ? transfer : NO_TRANSFER;
+    }
+
+    public int kind() {
+        return kind;
+    }
+
+    /**
+     * Whether it is submitted and not yet completed, failed, dropped or cancelled, on a queue that
+     * can still run it (open, or closing and about to drop it; its owner thread alive).
+     */
+    public boolean isPending() {
+        if (!pending) return false;
+        Ownership o = queue.ownership;
+        return o.isDraining() || (!o.isClosed() && !o.ownerEnded());
+    }
+
+    /** The queue it is pending on, or ran on last; null before its first submission. */
+    public QueueCore queue() {
+        return queue;
+    }
+
+    /** The owned fd it runs on (pending, or during its ending), or null for a plain fd. */
+    public OwnedFd owned() {
+        return owned;
+    }
+
+    boolean empty() {
+        return transfer.empty();
+    }
+
+    /**
+     * Withdraws it if it is waiting; an attempt already made is not undone. On a ring, a write the
+     * kernel has made (or is making) cannot be withdrawn: false, and it completes. Owner thread of
+     * its queue, which the caller checked.
+     */
+    public boolean cancel() {
+        if (!isPending()) return false;
+        if (onRing) {
+            if (!queue.engine.cancel(owned.stream, this)) return false;
+            end();
+            return true;
+        }
+        end();
+        queue.registrations.cancel(fd, kind, this);
+        return true;
+    }
+
+    /** Started by {@link QueueCore#submit}, which checked everything; a throw leaves it not pending. */
+    void start(QueueCore q, int fd, OwnedFd owned, boolean tryNow, boolean inPlace) {
+        queue = q;
+        pending = true;
+        this.fd = fd;
+        this.owned = owned;
+        onRing = false;
+        RingEngine engine = q.engine;
+        if (engine != null && owned != null && transfer.ringKind() != Transfer.NONE && !transfer.empty()) {
+            RingStream s = owned.stream(engine);
+            onRing = true;
+            try {
+                boolean write = transfer.ringKind() == Transfer.WRITE;
+                int started = write ? engine.startWrite(s, this) : engine.startRead(s, this, inPlace, tryNow);
+                if (started == RingEngine.STARTED) return;
+                if (started == RingEngine.TRY_FIRST) {
+                    long result = attemptOnce();
+                    // Bytes came at once: the ring reads ahead from now on, so the next read costs no syscall.
+                    if (result > 0 && !attemptFailed) engine.readAhead(s);
+                    if (finish(result, 0)) return;
+                    if (engine.startRead(s, this, inPlace, false) == RingEngine.STARTED) return; // the ring reads from now on
+                }
+            } catch (RuntimeException | Error e) {
+                end();
+                throw e;
+            }
+            onRing = false; // the ring cannot move this fd's bytes: wait for readiness
+        }
+        if (tryNow && finish(attemptOnce(), 0)) return;
+        waitAgain();
+    }
+
+    private void waitAgain() {
+        try {
+            queue.registrations.await(fd, kind, this);
+        } catch (RuntimeException | Error e) {
+            end();
+            throw e;
+        }
+    }
+
+    /** Ends it on an attempt's outcome; false if it would block (and the caller waits again). */
+    private boolean finish(long result, int events) {
+        if (attemptFailed) {
+            attemptFailed = false;
+            return true;
+        }
+        if (result == WOULD_BLOCK) {
+            queue.registrations.drained(fd, kind);
+            if (!Interest.dead(events)) return false;
+            end();
+            if (kind == Interest.WRITE) {
+                failed(Errors.io("write", fd, Errno.EPIPE, "the fd reported " + eventNames(events) + " but a write would still block"));
+            } else {
+                hooks.completed(fd, transfer.endOfFile());
+            }
+            return true;
+        }
+        if (transfer.drained(result)) queue.registrations.drained(fd, kind);
+        end();
+        hooks.completed(fd, result);
+        return true;
+    }
+
+    private static String eventNames(int events) {
+        return (events & Interest.ERROR_BIT) != 0 ? ((events & Interest.HANGUP_BIT) != 0 ? "ERROR and HANGUP" : "ERROR") : "HANGUP";
+    }
+
+    /** Runs the attempt; a throw ends the operation (failed for an I/O failure, rethrown otherwise). */
+    private long attemptOnce() {
+        try {
+            return transfer == NO_TRANSFER ? hooks.attempt(fd) : transfer.attempt(fd);
+        } catch (UncheckedIOException e) {
+            end();
+            attemptFailed = true;
+            failed(e.getCause());
+            return 0;
+        } catch (RuntimeException | Error e) {
+            end();
+            throw e;
+        }
+    }
+
+    private void failed(IOException failure) {
+        QueueCore q = queue;
+        Operation outer = q.failing();
+        q.failing(this); // what its default failed() reports to the queue's failure sink
+        try {
+            hooks.failed(fd, failure);
+        } finally {
+            q.failing(outer);
+        }
+    }
+
+    private void end() {
+        pending = false;
+    }
+
+    /** Runs the readiness path from the top, as a wake-up does. */
+    private void attemptAndWait(int events) {
+        if (finish(attemptOnce(), events)) return;
+        waitAgain();
+    }
+
+    // ---- as a waiter (the readiness path) ----
+
+    @Override
+    public void ready(int fd, int events) {
+        if (pending) attemptAndWait(events);
+    }
+
+    @Override
+    public void dropped(int fd) {
+        if (!pending) return;
+        end();
+        hooks.dropped(fd);
+    }
+
+    // ---- as a ring operation ----
+
+    @Override
+    public RingTransfer transfer() {
+        return transfer;
+    }
+
+    @Override
+    public void ringCompleted(boolean endOfFile) {
+        long result = transfer.ringResult(endOfFile);
+        end();
+        hooks.completed(fd, result);
+    }
+
+    @Override
+    public void ringFailed(int errno) {
+        transfer.ringResult(false); // reset its counts for the next submission
+        end();
+        failed(Errors.io(kind == Interest.WRITE ? "write" : "read", fd, errno, null));
+    }
+
+    @Override
+    public void ringAborted(RuntimeException failure) {
+        transfer.ringResult(false);
+        end();
+        failed(new IOException("write on fd " + fd + ": its buffer can no longer be read (" + failure.getMessage() + ")", failure));
+    }
+
+    @Override
+    public void ringRetryByReadiness() {
+        onRing = false;
+        if (pending) attemptAndWait(0);
+    }
+
+    @Override
+    public void ringDropped() {
+        dropped(fd);
+    }
+
+    @Override
+    public String toString() {
+        return "operation[" + Registrations.KIND_NAMES[kind] + (pending ? ", pending on fd " + fd + "]" : "]");
+    }
+}

@@ -1,0 +1,198 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.Unistd;
+import dev.ioqueue.internal.uring.RingEngine;
+import dev.ioqueue.internal.uring.RingStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One owned fd (the API's {@code Handle}): bound to one queue, which runs its waits, its
+ * operations and its close, and closed exactly once. Identity is this object, never the number:
+ * the number stays the fd's until {@code close(2)}, which comes only after its queue dropped its
+ * waits and operations and the kernel let go of every ring request on it.
+ *
+ * <p><b>State</b>, one atomic word: the count of threads inside a syscall on the fd off its queue
+ * ({@link #acquire}/{@link #release}: a blocking read on a virtual thread), and three steps that
+ * each happen once: CLOSING (asked; nothing new may start), RELEASED (its queue let go) and
+ * CLOSED ({@code close(2)} done, by whoever saw RELEASED with no thread inside). The binding is
+ * set once, under its queue's lock ({@link QueueCore#bind}).
+ *
+ * <p>Thread-safe, except the fields its queue's owner thread keeps ({@link #stream}).
+ */
+public final class OwnedFd {
+    private static final int USERS = (1 << 28) - 1;
+    private static final int CLOSING = 1 << 28;
+    private static final int RELEASED = 1 << 29;
+    private static final int CLOSED = 1 << 30;
+    private static final VarHandle STATE;
+    private static final VarHandle QUEUE;
+
+    static {
+        try {
+            MethodHandles.Lookup lookup = MethodHandles.lookup();
+            STATE = lookup.findVarHandle(OwnedFd.class, "state", int.class);
+            QUEUE = lookup.findVarHandle(OwnedFd.class, "queue", QueueCore.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    public final int fd;
+    /** What the API calls it in messages ("Handle", "TimerFd"...). */
+    private final String kind;
+    @SuppressWarnings("unused") // through STATE
+    private volatile int state;
+    @SuppressWarnings("unused") // through QUEUE
+    private volatile QueueCore queue;
+    /** Whether O_NONBLOCK was found set (checked once, before its first operation). */
+    volatile boolean nonBlocking;
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+
+    // Owner thread of its queue:
+    /** Its completion I/O state on a ring queue, made by its first ring operation. */
+    RingStream stream;
+    /** Its place in its queue's list of owned fds, or -1. */
+    int index = -1;
+    /** Its queue has begun letting go of it. */
+    boolean ownerClosing;
+
+    public OwnedFd(int fd, String kind) {
+        if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
+        this.fd = fd;
+        this.kind = kind;
+    }
+
+    /** The queue it is bound to, or null. */
+    public QueueCore queue() {
+        return queue;
+    }
+
+    /** Binds it to {@code q} if unbound; the caller holds {@code q}'s lock. Whether it is now bound to {@code q}. */
+    boolean bindTo(QueueCore q) {
+        return QUEUE.compareAndSet(this, null, q) || queue == q;
+    }
+
+    /** Whether {@code close} has not been asked for. */
+    public boolean isOpen() {
+        return ((int) STATE.getVolatile(this) & CLOSING) == 0;
+    }
+
+    /**
+     * The fd, for a syscall the caller makes on its queue's thread.
+     *
+     * @throws IllegalStateException once closed
+     */
+    public int fd() {
+        if (!isOpen()) throw closedException();
+        return fd;
+    }
+
+    public IllegalStateException closedException() {
+        return new IllegalStateException(this + " is closed");
+    }
+
+    /**
+     * Enters a syscall on the fd from a thread other than its queue's: until {@link #release}, the
+     * fd is not closed (a close waits for it). False once closing: make no syscall then.
+     */
+    public boolean acquire() {
+        while (true) {
+            int s = (int) STATE.getVolatile(this);
+            if ((s & CLOSING) != 0) return false;
+            if (STATE.compareAndSet(this, s, s + 1)) return true;
+        }
+    }
+
+    /** Leaves the syscall {@link #acquire} entered; the last one out of a released fd closes it. */
+    public void release() {
+        int s = (int) STATE.getAndAdd(this, -1) - 1;
+        if ((s & (USERS | CLOSED)) == 0 && (s & RELEASED) != 0) closeNow();
+    }
+
+    /** Asks for the close; true if this call did (the caller then carries it out), false if it was asked already. */
+    public boolean beginClose() {
+        while (true) {
+            int s = (int) STATE.getVolatile(this);
+            if ((s & CLOSING) != 0) return false;
+            if (STATE.compareAndSet(this, s, s | CLOSING)) return true;
+        }
+    }
+
+    /** Its queue (or, unbound, its closer) let go of it: closes it now, or when the last syscall off its queue returns. */
+    void released() {
+        int s = (int) STATE.getAndBitwiseOr(this, RELEASED | CLOSING);
+        if ((s & (USERS | RELEASED)) == 0) closeNow();
+    }
+
+    private void closeNow() {
+        int s = (int) STATE.getAndBitwiseOr(this, CLOSED);
+        if ((s & CLOSED) != 0) return;
+        int r = Unistd.close(fd, Native.threadErrno());
+        if (r < 0 && r != -Errno.EINTR) { // EINTR: Linux has released the fd
+            closed.completeExceptionally(Errors.syscall("close", fd, -r, kind + "'s fd was closed behind its back?"));
+        } else {
+            closed.complete(null);
+        }
+    }
+
+    /**
+     * Closes it from any thread: its queue drops its waits and operations (each told once), waits
+     * until the kernel let go of its ring requests, then {@code close(2)}; until then the number is
+     * its own. Unbound, it closes at once. With {@code wait}, returns once closed and rethrows a
+     * failure of {@code close(2)}; without, returns as soon as the close is under way.
+     */
+    public void close(boolean wait) {
+        if (beginClose()) {
+            QueueCore q = queue; // read after CLOSING is set: a bind racing this either saw it or is seen here
+            if (q == null) {
+                released();
+            } else if (!q.runOnOwner(() -> q.closeOwned(this))) {
+                // The queue is closed (its close lets go of every fd bound to it, this one too) or its
+                // owner thread ended without closing it (the kernel ended its ring requests then).
+                if (q.ownership.ownerEnded()) released();
+            }
+        }
+        if (wait) awaitClosed();
+    }
+
+    /** Waits until {@code close(2)} was done; rethrows its failure. */
+    public void awaitClosed() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closed.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (interrupted) Thread.currentThread().interrupt();
+                if (e.getCause() instanceof RuntimeException r) throw r;
+                throw new IllegalStateException(e.getCause());
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
+    /** Whether {@code close(2)} was done. */
+    public boolean isClosed() {
+        return closed.isDone();
+    }
+
+    /** Its ring stream on {@code engine}, made on first use. Owner thread of its queue. */
+    RingStream stream(RingEngine engine) {
+        RingStream s = stream;
+        if (s == null) stream = s = engine.open(fd);
+        return s;
+    }
+
+    @Override
+    public String toString() {
+        int s = (int) STATE.getVolatile(this);
+        return kind + "[fd " + fd + ((s & CLOSED) != 0 ? ", closed]" : (s & CLOSING) != 0 ? ", closing]" : "]");
+    }
+}

@@ -1,0 +1,107 @@
+package dev.ioqueue.internal.core;
+
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * A queue's owner thread and life state (open, looping, closing, closed), and the checks every
+ * method of the facade starts with, each with a message that names the method and the threads.
+ */
+public final class Ownership {
+    private final Thread owner;
+    private boolean looping;
+    private volatile boolean closed;
+    /** Closing: the tasks accepted before are running, and what they ask for is dropped, not refused. */
+    private boolean draining;
+
+    public Ownership(Thread owner) {
+        this.owner = owner;
+    }
+
+    public Thread owner() {
+        return owner;
+    }
+
+    /** Any thread. */
+    public boolean isOwner() {
+        return Thread.currentThread() == owner;
+    }
+
+    /** Any thread. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** Owner thread. Whether {@code close()} is running what was accepted before it (then waits are dropped, not refused). */
+    public boolean isDraining() {
+        return draining;
+    }
+
+    void draining(boolean on) {
+        draining = on;
+    }
+
+    /** Owner thread. Whether the loop is under way (the caller runs inside it). */
+    public boolean isLooping() {
+        return looping;
+    }
+
+    /** Throws unless called on the owner thread. */
+    public void check(String method) {
+        if (Thread.currentThread() != owner) {
+            throw new IllegalStateException(method + "() called on thread " + Thread.currentThread().getName()
+                    + ", but this queue belongs to thread " + owner.getName());
+        }
+    }
+
+    /** Throws unless called on the owner thread of an open queue. */
+    public void checkOpen(String method) {
+        check(method);
+        if (closed) throw new IllegalStateException(method + "() on a closed queue (thread " + owner.getName() + ")");
+    }
+
+    /** {@link #checkOpen}, then marks the loop under way; throws if it already is (not re-entrant). */
+    public void enterLoop(String method) {
+        checkOpen(method);
+        if (looping) {
+            throw new IllegalStateException(method + "() called from inside run()/runOnce()/poll() of this queue"
+                    + " (a callback, task or coroutine of the loop): the loop is not re-entrant");
+        }
+        looping = true;
+    }
+
+    public void exitLoop() {
+        looping = false;
+    }
+
+    /** Owner thread. Marks the queue closed; false if it already was. Refused from inside the loop. */
+    public boolean close() {
+        check("close");
+        if (closed) return false;
+        if (looping) throw new IllegalStateException("close() from inside run()/poll(): close the queue after it returns");
+        closed = true;
+        return true;
+    }
+
+    public RejectedExecutionException rejected() {
+        return new RejectedExecutionException("the queue of thread " + owner.getName() + " is closed");
+    }
+
+    /** Any thread. Whether the owner thread has ended: nothing posted to the queue would ever run. */
+    public boolean ownerEnded() {
+        return !owner.isAlive();
+    }
+
+    public RejectedExecutionException ownerEndedRejection() {
+        return new RejectedExecutionException("the owner thread " + owner.getName() + " of this queue has ended: nothing posted would run");
+    }
+
+    /** {@code d} in nanoseconds, saturated instead of overflowing. */
+    public static long nanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException overflow) {
+            return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+    }
+}

@@ -1,0 +1,462 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.base.Failures;
+import dev.ioqueue.internal.epoll.EpollPoller;
+import dev.ioqueue.internal.poll.Poller;
+import dev.ioqueue.internal.uring.RingEngine;
+import dev.ioqueue.internal.uring.RingStream;
+import dev.ioqueue.internal.uring.UringPoller;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.util.Arrays;
+import java.util.Collection;
+
+/**
+ * One queue's engine, composed of its parts: the poller (and on io_uring the completion engine on
+ * its ring), the registrations, the run queue and the loop; the owned fds bound to it; where
+ * unhandled failures go. The API's {@code IoQueue} checks arguments and threads and calls in here.
+ * Owner thread only, except what says otherwise ({@link #offer}, {@link #runOnOwner},
+ * {@link #schedule}, {@link #stop}, {@link #bind}).
+ */
+public final class QueueCore {
+    /** Backends, as the facade asks for them. */
+    public static final int AUTO = 0;
+    public static final int EPOLL = 1;
+    public static final int IO_URING = 2;
+    private static final int MAX_NESTED_SUBMITS = 16;
+    private static final long RING_RELEASE_WAIT_NANOS = 1_000_000_000L;
+
+    public final Ownership ownership;
+    final Poller poller;
+    /** The ring's poller, or null on epoll. */
+    private final UringPoller uring;
+    /** Completion I/O on the ring, or null on epoll. */
+    final RingEngine engine;
+    final Registrations registrations;
+    final RunQueue runQueue;
+    private final Loop loop;
+    /** Plain fds found non-blocking here (checked once each, until unregistered or closed through this queue). */
+    private final FdSet nonBlocking = new FdSet();
+    private FailureSink failures = FailureSink.LOG;
+    /** The operation whose {@code failed} is running (for the default handling of its failure). */
+    private Operation failing;
+    private int nestedSubmits;
+    private volatile boolean stopRequested;
+    /** The facade of this queue, weakly: an operation or owned fd that outlives it must not keep it from its Cleaner. */
+    private java.lang.ref.WeakReference<Object> facade;
+
+    private final Object ownedLock = new Object();
+    private OwnedFd[] owned = new OwnedFd[16];
+    private int ownedCount;
+    private boolean ownedClosed;
+
+    private QueueCore(Poller poller, UringPoller uring, Waiters users) {
+        Thread owner = Thread.currentThread();
+        this.ownership = new Ownership(owner);
+        this.poller = poller;
+        this.uring = uring;
+        this.engine = uring != null ? new RingEngine(uring) : null;
+        this.registrations = new Registrations(poller, owner, users);
+        this.runQueue = new RunQueue(owner, poller);
+        this.loop = new Loop(registrations, runQueue, poller, engine);
+    }
+
+    /**
+     * A queue for the calling thread on {@code backend}: {@link #AUTO} takes io_uring where the
+     * kernel and the process allow it, else epoll (the refusal logged at DEBUG with its errno).
+     *
+     * @throws RuntimeException the API's syscall exception if the backend cannot be set up
+     */
+    public static QueueCore open(int backend, Waiters users) {
+        if (backend == EPOLL) return new QueueCore(new EpollPoller(), null, users);
+        UringPoller ring;
+        try {
+            ring = UringPoller.open();
+        } catch (RuntimeException refused) {
+            if (backend == IO_URING) throw refused;
+            if (FailureLog.LOGGER.isLoggable(Level.DEBUG)) {
+                FailureLog.LOGGER.log(Level.DEBUG, "io_uring refused, the queue of thread " + Thread.currentThread().getName()
+                        + " runs on epoll: " + refused.getMessage());
+            }
+            return new QueueCore(new EpollPoller(), null, users);
+        }
+        try {
+            return new QueueCore(ring, ring, users);
+        } catch (Throwable t) {
+            ring.close();
+            throw t;
+        }
+    }
+
+    /** What a Cleaner runs once the facade is unreachable: releases the poller's fds and memory, nothing else. */
+    public Runnable cleanup() {
+        return poller.cleanup();
+    }
+
+    /** Whether the queue performs I/O on a ring (io_uring); false on epoll. Any thread. */
+    public boolean completionIo() {
+        return engine != null;
+    }
+
+    public void setFacade(Object f) {
+        facade = new java.lang.ref.WeakReference<>(f);
+    }
+
+    /** The facade, or null once collected. Any thread. */
+    public Object facade() {
+        return facade.get();
+    }
+
+    // ---- waits and operations ----
+
+    /** Adds a waiter of {@code kind} for {@code fd} (of {@code owned}, or a plain fd if null). */
+    public void await(int fd, OwnedFd owned, int kind, Object waiter) {
+        if (owned != null) {
+            requireHere(owned);
+            if (RingEngine.hasOperation(owned.stream, kind)) rejectSecond(fd, kind);
+        }
+        registrations.await(fd, kind, waiter);
+    }
+
+    /** Starts {@code op} on {@code fd} (of {@code owned}, or a plain fd if null); the facade checked it is not pending. */
+    public void submit(int fd, OwnedFd owned, Operation op) {
+        int kind = op.kind();
+        if (owned != null) {
+            requireHere(owned);
+            if (RingEngine.hasOperation(owned.stream, kind)) rejectSecond(fd, kind);
+        }
+        registrations.refuseOwn("submit", fd);
+        checkNonBlocking(fd, owned);
+        boolean mayTry = registrations.mayTry(fd, kind); // and: a second waiter refused before any data moves
+        boolean inPlace = nestedSubmits < MAX_NESTED_SUBMITS;
+        boolean now = op.empty() || (mayTry && inPlace);
+        nestedSubmits++;
+        try {
+            op.start(this, fd, owned, now, inPlace);
+        } finally {
+            nestedSubmits--;
+        }
+    }
+
+    private void rejectSecond(int fd, int kind) {
+        throw new IllegalStateException("fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
+                + " operation on the queue of thread " + ownership.owner().getName() + ": one waiter per fd and event per thread");
+    }
+
+    /** Withdraws exactly this waiter; whether it was there. */
+    public boolean cancel(int fd, int kind, Object waiter) {
+        return registrations.cancel(fd, kind, waiter);
+    }
+
+    /** Forgets {@code fd}: its waiters (and an owned fd's operations) are dropped, each told once. */
+    public void unregister(int fd, OwnedFd owned) {
+        Throwable failure = null;
+        if (owned != null) {
+            requireHere(owned);
+            if (owned.stream != null) {
+                try {
+                    engine.dropOperations(owned.stream);
+                } catch (Throwable t) {
+                    failure = t;
+                }
+            }
+        } else {
+            nonBlocking.remove(fd);
+        }
+        try {
+            registrations.unregister(fd);
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        Failures.rethrow(failure);
+    }
+
+    /** Keeps {@code fd} registered across waits until it is unregistered. */
+    public void persist(int fd, OwnedFd owned) {
+        if (owned != null) requireHere(owned);
+        registrations.persist(fd);
+    }
+
+    /** The calling thread closes the plain fd {@code fd} through the library: its waiters here are dropped first. */
+    public void releaseBeforeClose(int fd) {
+        nonBlocking.remove(fd);
+        registrations.releaseBeforeClose(fd);
+    }
+
+    /** An fd was made blocking through the library on this thread: every verdict here is checked again (files are shared). */
+    public void forgetNonBlocking() {
+        nonBlocking.clear();
+    }
+
+    /** Whether {@code fd} is one of the queue's own fds. */
+    public boolean ownsFd(int fd) {
+        return poller.owns(fd);
+    }
+
+    /** Whether an owned fd bound here has the number {@code fd} (so a plain close of it would pull it from under its owner). */
+    public boolean hasOwned(int fd) {
+        synchronized (ownedLock) {
+            for (int i = 0; i < ownedCount; i++) if (owned[i].fd == fd) return true;
+        }
+        return false;
+    }
+
+    private void checkNonBlocking(int fd, OwnedFd o) {
+        if (o != null) {
+            NonBlocking.require(o);
+        } else if (!nonBlocking.contains(fd)) {
+            NonBlocking.require(fd);
+            nonBlocking.add(fd);
+        }
+    }
+
+    // ---- owned fds ----
+
+    /**
+     * Binds {@code o} to this queue unless it is bound already; returns the queue it is bound to.
+     * Any thread.
+     *
+     * @throws IllegalStateException if this queue is closed, or {@code o} is
+     */
+    public QueueCore bind(OwnedFd o) {
+        QueueCore q = o.queue();
+        if (q != null) return q;
+        synchronized (ownedLock) {
+            if (ownedClosed) throw new IllegalStateException(o + " cannot be bound to the closed queue of thread " + ownership.owner().getName());
+            if (!o.bindTo(this)) return o.queue();
+            if (!o.isOpen()) throw o.closedException(); // a close raced the bind, and closes the fd itself
+            if (ownedCount == owned.length) owned = Arrays.copyOf(owned, ownedCount * 2);
+            o.index = ownedCount;
+            owned[ownedCount++] = o;
+        }
+        return this;
+    }
+
+    /** Binds {@code o} here if unbound; refuses one bound to another queue or closed. */
+    private void requireHere(OwnedFd o) {
+        QueueCore q = bind(o);
+        if (q != this) {
+            throw new IllegalStateException(o + " belongs to the queue of thread " + q.ownership.owner().getName()
+                    + ", not to the queue of thread " + ownership.owner().getName() + ": use it there (its queue's execute)");
+        }
+        if (!o.isOpen()) throw o.closedException();
+    }
+
+    private void removeOwned(OwnedFd o) {
+        synchronized (ownedLock) {
+            int i = o.index;
+            if (i < 0 || i >= ownedCount || owned[i] != o) return;
+            OwnedFd last = owned[--ownedCount];
+            owned[i] = last;
+            last.index = i;
+            owned[ownedCount] = null;
+            o.index = -1;
+        }
+    }
+
+    /**
+     * Lets go of {@code o} (its close was asked for): its waiters and operations are dropped, each
+     * told once; once the kernel let go of its ring requests (waited for here, up to a second), it
+     * is closed. What the dropped waiters threw propagates after that.
+     */
+    void closeOwned(OwnedFd o) {
+        if (o.ownerClosing) return;
+        o.ownerClosing = true;
+        Throwable failure = null;
+        try {
+            registrations.releaseBeforeClose(o.fd);
+        } catch (Throwable t) {
+            failure = t;
+        }
+        RingStream s = o.stream;
+        if (s == null) {
+            finishOwned(o);
+        } else {
+            loop.releasing++;
+            try {
+                engine.close(s, () -> {
+                    loop.releasing--;
+                    finishOwned(o);
+                });
+            } catch (Throwable t) {
+                failure = Failures.add(failure, t);
+            }
+            if (!ownership.isClosed()) awaitRingRelease(s);
+        }
+        Failures.rethrow(failure);
+    }
+
+    /** Waits (a bounded time) until the kernel finished every request of {@code s}, so a close is done when it returns. */
+    private void awaitRingRelease(RingStream s) {
+        long deadline = System.nanoTime() + RING_RELEASE_WAIT_NANOS;
+        while (RingEngine.releasing(s)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return; // it completes later, in the loop
+            uring.awaitCompletions(left);
+        }
+    }
+
+    private void finishOwned(OwnedFd o) {
+        removeOwned(o);
+        o.released();
+    }
+
+    // ---- failures ----
+
+    /** Where failures of operations go when their completion does not handle them; null restores the default (logging). */
+    public void setFailureSink(FailureSink sink) {
+        failures = sink != null ? sink : FailureSink.LOG;
+    }
+
+    void failing(Operation op) {
+        failing = op;
+    }
+
+    Operation failing() {
+        return failing;
+    }
+
+    /**
+     * An operation's failure that its completion did not handle: it goes to the failure sink, and
+     * the owned fd it ran on is closed (as a channel is on an I/O error). Owner thread.
+     */
+    public void unhandledFailure(int fd, IOException failure) {
+        Operation op = failing;
+        OwnedFd o = op != null && op.queue() == this ? op.owned() : null;
+        try {
+            failures.failed(fd, failure);
+        } finally {
+            if (o != null && o.fd == fd) o.close(false);
+        }
+    }
+
+    // ---- the loop ----
+
+    /** Whether anything is pending. */
+    public boolean running() {
+        return !ownership.isClosed() && loop.pending();
+    }
+
+    /** {@code run()}: rounds until nothing is pending or a stop was asked for. */
+    public void run() {
+        ownership.enterLoop("run");
+        try {
+            while (running()) {
+                loop.round(-1);
+                if (takeStopRequest()) break;
+            }
+        } finally {
+            ownership.exitLoop();
+        }
+    }
+
+    /** {@code runOnce()}: one round. */
+    public int runOnce(long timeoutNanos) {
+        ownership.enterLoop("runOnce");
+        try {
+            return running() ? loop.round(timeoutNanos) : 0;
+        } finally {
+            ownership.exitLoop();
+        }
+    }
+
+    /** {@code poll()}: collects without running. */
+    public int poll(Collection<? super Runnable> ready, long timeoutNanos) {
+        ownership.enterLoop("poll");
+        try {
+            return running() ? loop.poll(ready, timeoutNanos) : 0;
+        } finally {
+            ownership.exitLoop();
+        }
+    }
+
+    /** Asks the loop to return from {@code run()} after its current round (or the next run to return after one). Any thread. */
+    public void stop() {
+        stopRequested = true;
+        runQueue.offer(() -> {}); // wakes a sleeping loop; refused once closed, when nothing runs anyway
+    }
+
+    /** Whether a stop was asked for since the last call (and forgets it). Owner thread. */
+    public boolean takeStopRequest() {
+        if (!stopRequested) return false;
+        stopRequested = false;
+        return true;
+    }
+
+    // ---- tasks and timers ----
+
+    /** Queues {@code task}; false once closed. Any thread. */
+    public boolean offer(Runnable task) {
+        return runQueue.offer(task);
+    }
+
+    /** Runs {@code task} now on the owner thread, else posts it; false once closed or its owner ended. Any thread. */
+    public boolean runOnOwner(Runnable task) {
+        return !ownership.ownerEnded() && runQueue.runOnOwner(task);
+    }
+
+    /** A timer, or null once closed. Any thread. */
+    public Timer schedule(long delayNanos, Runnable task, Runnable ifDropped) {
+        return runQueue.schedule(delayNanos, task, ifDropped);
+    }
+
+    public RunQueue.Hold hold() {
+        return runQueue.hold();
+    }
+
+    // ---- close ----
+
+    /**
+     * Closes the queue: runs the tasks already accepted (waits and operations they ask for are
+     * dropped at once), lets go of every owned fd bound here, drops the remaining waiters and
+     * timers (each told once), then releases the poller, which on a ring first waits for the kernel
+     * to finish every request; the owned fds are closed once it has. Returns whether this call
+     * closed it; what the callbacks threw propagates, the first with the rest suppressed onto it.
+     */
+    public boolean close() {
+        if (!ownership.close()) return false;
+        ownership.draining(true);
+        Throwable failure = null;
+        OwnedFd[] all;
+        try {
+            failure = runQueue.close();
+            synchronized (ownedLock) {
+                ownedClosed = true;
+                all = Arrays.copyOf(owned, ownedCount);
+            }
+            for (OwnedFd o : all) {
+                try {
+                    o.beginClose();
+                    closeOwned(o);
+                } catch (Throwable t) {
+                    failure = Failures.add(failure, t);
+                }
+            }
+            failure = registrations.close(failure);
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+            synchronized (ownedLock) {
+                ownedClosed = true;
+                all = Arrays.copyOf(owned, ownedCount);
+            }
+        } finally {
+            ownership.draining(false);
+        }
+        try {
+            poller.close(); // on this thread: a ring first waits until the kernel finished its requests
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        for (OwnedFd o : all) {
+            if (o.index >= 0) finishOwned(o); // the ring did not finish in time: close anyway, the ring is gone
+        }
+        Failures.rethrow(failure);
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return "queue of thread " + ownership.owner().getName();
+    }
+}

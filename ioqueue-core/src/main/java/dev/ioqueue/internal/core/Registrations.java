@@ -1,0 +1,335 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.base.Failures;
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.poll.Interest;
+import dev.ioqueue.internal.poll.Poller;
+import java.util.Collection;
+
+/**
+ * Every rule about the waits of one queue, and the only caller of the poller's interest verbs: one
+ * waiter per (fd, kind); interest kept while waiters follow each other and released at the next
+ * flush otherwise; persist; generations in tokens; premature-close detection and rebuild; drop
+ * notification; the batch of collected callbacks. Owner thread only.
+ *
+ * <p><b>Closes behind the queue's back.</b> The rule is mio's: an fd is unregistered (or closed
+ * through the library on the queue that waits on it) before it is closed. A wait again on a kept
+ * registration costs no syscall, so a number closed behind the queue's back and made again may
+ * go unnoticed until the kernel says so: a failed {@code epoll_ctl} (EBADF, ENOENT) is a
+ * {@code PrematureCloseError}, and an event for a registration the table no longer knows (its file
+ * kept open by a duplicate) rebuilds the epoll set instead of spinning.
+ */
+public final class Registrations {
+    /** Interest verbs, for {@link #failure}. */
+    static final int ADD = 1;
+    static final int MODIFY = 2;
+    static final int REMOVE = 3;
+
+    final Poller poller;
+    final Waiters users;
+    /** What a registration found gone means: premature closes, and the epoll rebuild. */
+    private final GoneFds gone = new GoneFds(this);
+    final Thread owner;
+    final FdTable table = new FdTable();
+    final ReadyBatch batch = new ReadyBatch();
+    final Dropped dropped;
+    private int nextGeneration = 1;
+    boolean closed;
+
+    public Registrations(Poller poller, Thread owner, Waiters users) {
+        this.poller = poller;
+        this.owner = owner;
+        this.users = users;
+        this.dropped = new Dropped(users);
+    }
+
+    // ---- the waiter API ----
+
+    /** Adds {@code waiter} for {@code kind}; the arguments were checked by the facade. */
+    public void await(int fd, int kind, Object waiter) {
+        refuseOwn("await", fd);
+        int bit = Interest.bit(kind);
+        Registration reg = table.get(fd);
+        if (reg == null || !reg.registered()) {
+            reg = register(fd, bit);
+        } else {
+            Object existing = reg.waiter(kind);
+            if (existing != null) {
+                if (!Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind);
+                table.takeWaiter(reg, kind); // a future completed by its holder: it can never run
+            }
+            if ((reg.interest & bit) == 0) reg = modifyForWaiter(reg, reg.interest | bit);
+            else reg.clear(Registration.LAPSED); // kept since its last waiter: no syscall
+        }
+        table.addWaiter(reg, kind, waiter);
+    }
+
+    /** Withdraws exactly this waiter, waiting or collected; whether it was there. */
+    public boolean cancel(int fd, int kind, Object waiter) {
+        Registration reg = table.get(fd);
+        if (reg == null || waiter == null) return false;
+        if (reg.waiter(kind) == waiter) {
+            table.takeWaiter(reg, kind);
+            if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
+            return true;
+        }
+        return batch.remove(reg, kind, waiter);
+    }
+
+    /** Keeps {@code fd} registered across waits until it is forgotten. */
+    public void persist(int fd) {
+        refuseOwn("persist", fd);
+        Registration reg = table.get(fd);
+        if (reg == null || !reg.registered()) reg = register(fd, 0);
+        reg.set(Registration.PERSIST);
+    }
+
+    /** Drops all known of {@code fd}; found gone while waited on or persisted: a premature close. */
+    public void unregister(int fd) {
+        release(fd, true);
+    }
+
+    /** Drops everything known of {@code fd} because the caller is about to close it; tells its waiters. */
+    public void releaseBeforeClose(int fd) {
+        if (!closed) release(fd, false);
+    }
+
+    private void release(int fd, boolean reportGone) {
+        Registration reg = table.get(fd);
+        if (reg == null) return;
+        boolean hadWaiters = table.takeWaiters(reg, dropped);
+        batch.takeAll(reg, dropped);
+        boolean persistent = reg.is(Registration.PERSIST);
+        reg.epoch++; // also voids what poll() handed out
+        reg.clear(Registration.PERSIST);
+        int r = 0;
+        if (reg.registered()) {
+            r = poller.remove(fd);
+            notWatched(reg);
+        }
+        Throwable failure = null;
+        if (r == -Errno.EBADF || r == -Errno.ENOENT) {
+            if (reportGone && (hadWaiters || persistent)) {
+                failure = Errors.prematureClose(fd, "found at unregister (epoll_ctl: " + Errors.errnoName(-r) + ")");
+            }
+        } else if (r < 0) {
+            failure = failure(REMOVE, fd, -r);
+        }
+        Failures.rethrow(dropped.tell(failure));
+    }
+
+    // ---- what I/O operations know of an fd ----
+
+    /**
+     * Before an I/O operation's attempt on {@code fd}: refuses the queue's own fds and a second
+     * waiter for {@code kind}, and says whether the attempt should run now: yes, unless an attempt
+     * found the fd drained for {@code kind} and the OS has not reported it (or ERROR or HANGUP) since.
+     */
+    public boolean mayTry(int fd, int kind) {
+        refuseOwn("submit", fd);
+        Registration reg = table.get(fd);
+        if (reg == null || !reg.registered()) return true;
+        Object existing = reg.waiter(kind);
+        if (existing != null) {
+            if (!Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind); // before an attempt takes any data
+            table.takeWaiter(reg, kind);
+            table.markLapsed(reg);
+        }
+        return (reg.drained & Interest.bit(kind)) == 0;
+    }
+
+    /** Whether {@code fd} has a waiter for {@code kind}. */
+    public boolean hasWaiter(int fd, int kind) {
+        Registration reg = table.get(fd);
+        return reg != null && reg.waiter(kind) != null;
+    }
+
+    /** An attempt found {@code fd} drained for {@code kind}: the next one waits for the OS. */
+    public void drained(int fd, int kind) {
+        Registration reg = table.get(fd);
+        if (reg != null && reg.registered()) reg.drained |= Interest.bit(kind);
+    }
+
+    public int waiterCount() {
+        return table.waiterCount();
+    }
+
+    public boolean batchEmpty() {
+        return batch.isEmpty();
+    }
+
+    // ---- the loop's steps ----
+
+    /** Brings each changed registration in line with its waiters, before every wait. */
+    public void flush() {
+        if (!dropped.isEmpty()) dropped.tellAndRethrow();
+        int count = table.takeDirty();
+        if (count == 0) return;
+        Throwable failure = null;
+        for (int i = 0; i < count; i++) {
+            Registration reg = table.dirty(i);
+            reg.clear(Registration.DIRTY | Registration.LAPSED);
+            if (!reg.registered()) {
+                table.removeIfIdle(reg);
+                continue;
+            }
+            int want = reg.wanted();
+            if (reg.is(Registration.PERSIST)) want = reg.interest | want; // a persisted fd keeps its interest
+            if (want == reg.interest && want != 0) continue;
+            int r = want == 0 ? poller.remove(reg.fd) : poller.modify(reg.fd, want, reg.token());
+            if (r >= 0) {
+                if (want == 0) notWatched(reg);
+                else reg.interest = want;
+            } else {
+                failure = gone.failedOnKept(reg, want == 0 ? REMOVE : MODIFY, r, "while polling", failure);
+            }
+        }
+        Failures.rethrow(dropped.tell(failure));
+    }
+
+    /** Collects the woken waiters of the last wait's {@code n} events into the batch. */
+    public void collect(int n) {
+        boolean stale = false;
+        for (int i = 0; i < n; i++) {
+            long token = poller.token(i);
+            if (token < 0) continue; // the wake-up
+            int fd = (int) token;
+            Registration reg = table.get(fd);
+            if (reg == null || reg.generation != (int) (token >>> 32)) {
+                stale = true;
+                continue;
+            }
+            int woke = reg.wake(poller.events(i), batch);
+            table.waitersTaken(woke);
+            // Released at the flush unless re-armed; a persisted fd only when it reports events nobody waits for.
+            if (woke == 0) table.markDirty(reg);
+            else if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
+        }
+        if (stale) gone.rebuild();
+    }
+
+    /** Runs the collected callbacks; returns how many ran. A throw leaves the rest for next time. */
+    public int runBatch() {
+        int ran = 0;
+        while (!batch.isEmpty()) {
+            boolean live = batch.live();
+            Registration reg = batch.registration();
+            int mask = batch.eventMask();
+            Object callback = batch.callback();
+            batch.pop();
+            if (!live) continue;
+            ran++;
+            fire(reg, callback, mask);
+        }
+        return ran;
+    }
+
+    /** Runs a waiter's callback. */
+    void fire(Registration reg, Object callback, int mask) {
+        Waiters.ready(users, callback, reg.fd, mask);
+    }
+
+    /** Moves the collected callbacks to {@code ready} as Runnables; returns how many. */
+    public int drainBatch(Collection<? super Runnable> ready) {
+        int n = 0;
+        while (!batch.isEmpty()) {
+            if (batch.live()) {
+                Registration reg = batch.registration();
+                reg.handedOut++;
+                ready.add(new BoundCallback(this, reg, batch.eventMask(), batch.epoch(), batch.callback()));
+                n++;
+            }
+            batch.pop();
+        }
+        return n;
+    }
+
+    /** Takes every waiter and collected callback and tells them they were dropped; returns what they threw. */
+    public Throwable close(Throwable failure) {
+        closed = true;
+        for (Registration reg : table.snapshot()) table.takeWaiters(reg, dropped);
+        while (!batch.isEmpty()) {
+            if (batch.live()) dropped.add(batch.registration().fd, batch.callback());
+            batch.pop();
+        }
+        return dropped.tell(failure);
+    }
+
+    // ---- registrations ----
+
+    void refuseOwn(String call, int fd) {
+        if (!closed && poller.owns(fd)) {
+            throw new IllegalArgumentException(call + ": fd " + fd + " is " + poller.describeOwn(fd) + ", which only the queue may use or close");
+        }
+    }
+
+    Registration register(int fd, int interest) {
+        int generation = nextGeneration++;
+        if (nextGeneration == 0) nextGeneration = 1;
+        long token = ((long) generation << 32) | (fd & 0xFFFF_FFFFL);
+        int r = poller.add(fd, interest, token);
+        if (r == -Errno.EEXIST) {
+            // The kernel still holds a registration the table forgot (its fd was closed while a
+            // dup kept the file open, and the number came back): take it over.
+            r = poller.modify(fd, interest, token);
+        }
+        if (r < 0) throw failure(ADD, fd, -r);
+        // Only now, with the number accepted by the kernel, does the table hold anything for it.
+        Registration reg = table.getOrCreate(fd);
+        reg.generation = generation;
+        reg.interest = interest;
+        return reg;
+    }
+
+    private Registration modifyForWaiter(Registration reg, int mask) {
+        int r = poller.modify(reg.fd, mask, reg.token());
+        if (r >= 0) {
+            reg.interest = mask;
+            reg.clear(Registration.LAPSED);
+            return reg;
+        }
+        if (r == -Errno.ENOENT || r == -Errno.EBADF) {
+            boolean hadWaiters = reg.hasWaiters();
+            gone.discard(reg);
+            if (hadWaiters) {
+                Failures.rethrow(dropped.tell(Errors.prematureClose(reg.fd,
+                        "found when it was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
+            }
+            return register(reg.fd, mask); // only a persisted or just-fired registration went stale
+        }
+        throw failure(MODIFY, reg.fd, -r);
+    }
+
+    private void rejectSecondWaiter(Registration reg, int kind) {
+        // Is the first waiter's registration alive, or was its fd closed and the number reused?
+        int r = poller.modify(reg.fd, reg.interest, reg.token());
+        if (r == -Errno.ENOENT || r == -Errno.EBADF) {
+            gone.discard(reg);
+            Failures.rethrow(dropped.tell(Errors.prematureClose(reg.fd,
+                    "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
+        }
+        throw new IllegalStateException("fd " + reg.fd + " already has a " + KIND_NAMES[kind]
+                + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per thread");
+    }
+
+    static final String[] KIND_NAMES = {"READ", "WRITE", "PRIORITY_READ"};
+
+    /** The exception for a failed interest verb, with what its errno means for this backend. */
+    RuntimeException failure(int verb, int fd, int errno) {
+        String call = switch (verb) {
+            case ADD -> "epoll_ctl(EPOLL_CTL_ADD)";
+            case MODIFY -> "epoll_ctl(EPOLL_CTL_MOD)";
+            default -> "epoll_ctl(EPOLL_CTL_DEL)";
+        };
+        return Errors.syscall(call, fd, errno, poller.explain(errno));
+    }
+
+    /** The poller no longer holds {@code reg}'s fd. */
+    void notWatched(Registration reg) {
+        reg.generation = 0;
+        reg.interest = 0;
+        reg.drained = 0;
+        table.removeIfIdle(reg);
+    }
+}

@@ -1,0 +1,23 @@
+package dev.ioqueue.internal.core;
+
+/**
+ * A waiter of the library's own (an I/O operation, a blocking wait, a future, a watch): what
+ * {@link Registrations} runs when its fd is ready, or tells when it drops it. A user's callback is
+ * held as it is and run through {@link Waiters}, so a wait allocates nothing either way. Owner
+ * thread of the queue it waits in.
+ */
+public abstract class Waiter {
+    /** The fd is ready: {@code events} are bits of {@code Interest} (never 0). */
+    public abstract void ready(int fd, int events);
+
+    /** The queue removed this waiter without running it (the fd unregistered or closed, the queue closed). */
+    public abstract void dropped(int fd);
+
+    /**
+     * Whether this waiter can no longer run, so a new waiter may take its place at once: a future
+     * completed by its holder before the queue withdrew it.
+     */
+    public boolean abandoned() {
+        return false;
+    }
+}

@@ -1,0 +1,76 @@
+package dev.ioqueue.internal.io;
+
+import dev.ioqueue.internal.core.QueueCore;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
+
+/**
+ * The shared queue ({@code IoQueue.shared()}): one daemon platform thread, {@code ioqueue-background},
+ * started on first use and never closed, that serves the waits made off any loop (blocking calls,
+ * Kotlin on other dispatchers, futures). It runs on epoll: its callers make their syscalls on their
+ * own threads, so a ring would have nothing to do. A failure to create it (EMFILE) is thrown to the
+ * caller and the next call tries again.
+ */
+public final class Background {
+    /**
+     * Where the shared queue's futures complete: on a new virtual thread each, so no stage a caller
+     * hangs on a future runs on the shared loop (which the caller did not choose) or holds it up.
+     */
+    public static final Executor COMPLETER = task -> Thread.ofVirtual().name("ioqueue-future").start(task);
+
+    private static volatile QueueCore queue;
+    /** The shared queue's facade, held for good (the queue holds it only weakly). */
+    private static Object facade;
+
+    private Background() {}
+
+    /** The shared queue, started by the first call with {@code make} (run on the new thread, returning its queue). */
+    public static QueueCore get(Supplier<QueueCore> make) {
+        QueueCore q = queue;
+        return q != null ? q : start(make);
+    }
+
+    /** The shared queue if it was started, else null. */
+    public static QueueCore ifStarted() {
+        return queue;
+    }
+
+    private static synchronized QueueCore start(Supplier<QueueCore> make) {
+        if (queue != null) return queue;
+        CompletableFuture<QueueCore> started = new CompletableFuture<>();
+        Thread thread = Thread.ofPlatform().name("ioqueue-background").daemon(true).unstarted(() -> serve(make, started));
+        thread.start();
+        try {
+            QueueCore q = started.join();
+            facade = q.facade();
+            queue = q;
+            return q;
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw e;
+        }
+    }
+
+    private static void serve(Supplier<QueueCore> make, CompletableFuture<QueueCore> started) {
+        QueueCore q;
+        try {
+            q = make.get();
+        } catch (Throwable t) {
+            started.completeExceptionally(t);
+            return;
+        }
+        q.hold(); // serve forever: the thread is a daemon
+        started.complete(q);
+        while (true) {
+            try {
+                q.run();
+            } catch (Throwable t) { // a waiter's callback threw: report it, keep serving
+                Thread self = Thread.currentThread();
+                self.getUncaughtExceptionHandler().uncaughtException(self, t);
+            }
+        }
+    }
+}

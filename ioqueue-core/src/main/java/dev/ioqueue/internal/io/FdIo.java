@@ -1,0 +1,127 @@
+package dev.ioqueue.internal.io;
+
+import static dev.ioqueue.internal.os.Errno.EAGAIN;
+import static dev.ioqueue.internal.os.Errno.EINTR;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.Unistd;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.util.Objects;
+
+/**
+ * One non-blocking {@code read(2)} or {@code write(2)}, told apart into a count, end-of-file and
+ * "would block" (EINTR retried); what {@code Fds}, the I/O operations and the blocking calls use.
+ * Heap memory passes through a per-thread 64 KiB native buffer, so one call moves at most 64 KiB
+ * of it; native memory is used in place. Every argument is checked before the syscall: a read
+ * into a read-only buffer consumes nothing. Thread-safe.
+ */
+public final class FdIo {
+    /** A read found end-of-file. */
+    public static final int EOF = -1;
+    /** The fd is not ready (EAGAIN). */
+    public static final int WOULD_BLOCK = -2;
+
+    private static final int SCRATCH_SIZE = 64 * 1024;
+    private static final ThreadLocal<MemorySegment> SCRATCH =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SCRATCH_SIZE, 16));
+
+    private FdIo() {}
+
+    /** Reads into {@code dst} (up to its size): the count, {@link #EOF} or {@link #WOULD_BLOCK}. */
+    public static int read(int fd, MemorySegment dst) {
+        checkSegment("read", fd, dst, true);
+        if (dst.byteSize() == 0) return 0;
+        if (!dst.isNative()) {
+            MemorySegment scratch = SCRATCH.get();
+            int n = readNative(fd, scratch, Math.min(dst.byteSize(), SCRATCH_SIZE));
+            if (n > 0) MemorySegment.copy(scratch, 0, dst, 0, n);
+            return n;
+        }
+        return readNative(fd, dst, dst.byteSize());
+    }
+
+    private static int readNative(int fd, MemorySegment dst, long size) {
+        MemorySegment errno = Native.threadErrno();
+        long len = Math.min(size, Integer.MAX_VALUE);
+        while (true) {
+            long n = Unistd.read(fd, dst, len, errno);
+            if (n > 0) return (int) n;
+            if (n == 0) return EOF;
+            if (n == -EAGAIN) return WOULD_BLOCK;
+            if (n != -EINTR) throw Errors.syscall("read", fd, (int) -n);
+        }
+    }
+
+    /** Reads into {@code dst} from its position, advancing it. */
+    public static int read(int fd, ByteBuffer dst) {
+        if (dst.isReadOnly()) throw new ReadOnlyBufferException();
+        int space = dst.remaining();
+        if (space == 0) return 0;
+        int n;
+        if (dst.isDirect()) {
+            n = read(fd, MemorySegment.ofBuffer(dst));
+        } else {
+            MemorySegment scratch = SCRATCH.get();
+            n = readNative(fd, scratch, Math.min(space, SCRATCH_SIZE));
+            if (n > 0) MemorySegment.copy(scratch, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, dst.array(), dst.arrayOffset() + dst.position(), n);
+        }
+        if (n > 0) dst.position(dst.position() + n);
+        return n;
+    }
+
+    /** Writes {@code src} (all of it, or what fits): the count or {@link #WOULD_BLOCK}. */
+    public static int write(int fd, MemorySegment src) {
+        checkSegment("write", fd, src, false);
+        if (src.byteSize() == 0) return 0;
+        if (!src.isNative()) {
+            MemorySegment scratch = SCRATCH.get();
+            long chunk = Math.min(src.byteSize(), SCRATCH_SIZE);
+            MemorySegment.copy(src, 0, scratch, 0, chunk);
+            return writeNative(fd, scratch, chunk);
+        }
+        return writeNative(fd, src, src.byteSize());
+    }
+
+    private static int writeNative(int fd, MemorySegment src, long size) {
+        MemorySegment errno = Native.threadErrno();
+        long len = Math.min(size, Integer.MAX_VALUE);
+        while (true) {
+            long n = Unistd.write(fd, src, len, errno);
+            if (n >= 0) return (int) n;
+            if (n == -EAGAIN) return WOULD_BLOCK;
+            if (n != -EINTR) throw Errors.syscall("write", fd, (int) -n);
+        }
+    }
+
+    /** Writes from {@code src}'s position, advancing it. */
+    public static int write(int fd, ByteBuffer src) {
+        int left = src.remaining();
+        if (left == 0) return 0;
+        int n;
+        if (src.isDirect()) {
+            n = write(fd, MemorySegment.ofBuffer(src));
+        } else {
+            MemorySegment scratch = SCRATCH.get();
+            int chunk = Math.min(left, SCRATCH_SIZE);
+            MemorySegment.copy(src.array(), src.arrayOffset() + src.position(), scratch, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk);
+            n = writeNative(fd, scratch, chunk);
+        }
+        if (n > 0) src.position(src.position() + n);
+        return n;
+    }
+
+    /** Refuses, before any syscall, a segment the call could not use or must not write. */
+    private static void checkSegment(String call, int fd, MemorySegment segment, boolean written) {
+        Objects.requireNonNull(segment, "segment");
+        if (!segment.scope().isAlive()) {
+            throw new IllegalStateException(call + " on fd " + fd + ": the segment's arena is already closed");
+        }
+        if (written && segment.isReadOnly()) {
+            throw new IllegalArgumentException(call + " on fd " + fd + ": the segment is read-only");
+        }
+    }
+}

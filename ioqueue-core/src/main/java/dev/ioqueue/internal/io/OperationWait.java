@@ -1,0 +1,114 @@
+package dev.ioqueue.internal.io;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.core.Operation;
+import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.core.Transfer;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A thread blocked on an I/O operation that runs on an owned fd's queue: the way a blocking call
+ * reads an fd whose bytes a ring keeps (they belong to its queue, in order). The operation is
+ * posted to the queue; the thread parks until it ends. An interrupt withdraws it exactly: the
+ * thread waits for the queue's answer, so either nothing moved, or what moved is reported.
+ */
+final class OperationWait implements Operation.Hooks {
+    private static final int WAITING = 0;
+    private static final int DONE = 1;
+    private static final int FAILED = 2;
+    private static final int DROPPED = 3;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(OperationWait.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final Thread thread = Thread.currentThread();
+    @SuppressWarnings("unused") // through STATE
+    private volatile int state;
+    private long result;
+    private IOException failure;
+    private RuntimeException refused;
+
+    private OperationWait() {}
+
+    /**
+     * Runs {@code transfer} for {@code kind} on {@code o} in its queue {@code q} and blocks until it
+     * ends: its result ({@code -1} at end-of-file).
+     *
+     * @throws InterruptedIOException if interrupted before anything moved (the operation withdrawn)
+     */
+    static long run(QueueCore q, OwnedFd o, int kind, Transfer transfer) throws IOException {
+        if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(o.fd);
+        OperationWait w = new OperationWait();
+        Operation op = new Operation(kind, w, transfer);
+        boolean posted = q.runOnOwner(() -> {
+            try {
+                q.submit(o.fd, o, op);
+            } catch (RuntimeException e) {
+                w.refused = e;
+                w.finish(FAILED);
+            }
+        });
+        if (!posted) throw Errors.dropped(o.fd, "its queue is closed");
+        boolean interrupted = false;
+        boolean withdrawn = false;
+        while ((int) STATE.getVolatile(w) == WAITING) {
+            LockSupport.park(w);
+            if (Thread.interrupted()) {
+                interrupted = true;
+                if (!withdrawn) {
+                    withdrawn = true;
+                    q.runOnOwner(() -> {
+                        if (op.cancel()) w.finish(DROPPED);
+                    });
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        return switch ((int) STATE.getVolatile(w)) {
+            case DONE -> w.result;
+            case DROPPED -> throw interrupted && withdrawn ? BlockingWait.interrupted(o.fd)
+                    : Errors.dropped(o.fd, "the fd was closed or unregistered, or its queue closed");
+            default -> {
+                if (w.refused != null) throw w.refused;
+                throw w.failure;
+            }
+        };
+    }
+
+    private void finish(int outcome) {
+        if (STATE.compareAndSet(this, WAITING, outcome)) LockSupport.unpark(thread);
+    }
+
+    @Override
+    public long attempt(int fd) {
+        throw new AssertionError("a transfer attempts");
+    }
+
+    @Override
+    public void completed(int fd, long value) {
+        result = value;
+        finish(DONE);
+    }
+
+    @Override
+    public void failed(int fd, IOException e) {
+        failure = e;
+        finish(FAILED);
+    }
+
+    @Override
+    public void dropped(int fd) {
+        finish(DROPPED);
+    }
+}

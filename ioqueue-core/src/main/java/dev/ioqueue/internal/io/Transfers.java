@@ -1,0 +1,367 @@
+package dev.ioqueue.internal.io;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.core.Transfer;
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.SocketCalls;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.util.Objects;
+
+/**
+ * What the I/O factories' operations move: reads, writes and accept over {@link FdIo}, each a
+ * {@link Transfer} with its ring side. A short read or write tells the queue the fd is drained,
+ * so the next submission waits instead of trying in vain. Arguments are checked when the transfer
+ * is made, before anything is read or written. Owner thread of the queue it runs on.
+ */
+public final class Transfers {
+    private Transfers() {}
+
+    /** A read into a ByteBuffer: on a ring, it copies from the ring's buffers at the position. */
+    private abstract static class BufferRead implements Transfer {
+        final RingFill ring;
+
+        BufferRead(ByteBuffer dst) {
+            this.ring = new RingFill(dst);
+        }
+
+        @Override
+        public final int ringKind() {
+            return READ;
+        }
+
+        @Override
+        public final int fill(MemorySegment data, long offset, int length) {
+            return ring.fill(data, offset, length);
+        }
+
+        /** What earlier attempts (the syscall tried before the ring took over) moved; taken, so it counts once. */
+        long carried() {
+            return 0;
+        }
+
+        @Override
+        public final long ringResult(boolean endOfFile) {
+            long moved = carried() + ring.taken;
+            ring.taken = 0;
+            return moved == 0 ? FdIo.EOF : moved;
+        }
+    }
+
+    public static Transfer read(ByteBuffer dst) {
+        if (dst.isReadOnly()) throw new ReadOnlyBufferException();
+        return new BufferRead(dst) {
+            private int asked;
+
+            @Override
+            public boolean wantsMore() {
+                return ring.taken == 0 && dst.hasRemaining();
+            }
+
+            @Override
+            public long attempt(int fd) {
+                asked = dst.remaining();
+                return FdIo.read(fd, dst);
+            }
+
+            @Override
+            public boolean empty() {
+                return !dst.hasRemaining();
+            }
+
+            @Override
+            public boolean drained(long result) {
+                return result >= 0 && result < asked;
+            }
+        };
+    }
+
+    public static Transfer read(MemorySegment dst) {
+        if (dst.isReadOnly()) throw new IllegalArgumentException("read into a read-only segment");
+        return new Transfer() {
+            private int taken;
+
+            @Override
+            public int ringKind() {
+                return READ;
+            }
+
+            @Override
+            public int fill(MemorySegment data, long offset, int length) {
+                int n = (int) Math.min(length, dst.byteSize() - taken);
+                MemorySegment.copy(data, offset, dst, taken, n);
+                taken += n;
+                return n;
+            }
+
+            @Override
+            public boolean wantsMore() {
+                return taken == 0;
+            }
+
+            @Override
+            public long ringResult(boolean endOfFile) {
+                int t = taken;
+                taken = 0;
+                return t == 0 ? FdIo.EOF : t;
+            }
+            @Override
+            public long attempt(int fd) {
+                return FdIo.read(fd, dst);
+            }
+
+            @Override
+            public boolean empty() {
+                return dst.byteSize() == 0;
+            }
+
+            @Override
+            public boolean drained(long result) {
+                return result >= 0 && result < dst.byteSize();
+            }
+        };
+    }
+
+    public static Transfer readFully(ByteBuffer dst) {
+        if (dst.isReadOnly()) throw new ReadOnlyBufferException();
+        return new BufferRead(dst) {
+            private long total; // across attempts; the buffer's position keeps the progress
+
+            @Override
+            long carried() {
+                long t = total;
+                total = 0;
+                return t;
+            }
+
+            @Override
+            public long endOfFile() {
+                long t = carried();
+                return t == 0 ? FdIo.EOF : t;
+            }
+
+            @Override
+            public boolean wantsMore() {
+                return dst.hasRemaining();
+            }
+
+            @Override
+            public boolean empty() {
+                return !dst.hasRemaining();
+            }
+
+            @Override
+            public long attempt(int fd) {
+                while (dst.hasRemaining()) {
+                    int n = FdIo.read(fd, dst);
+                    if (n == FdIo.WOULD_BLOCK) return n;
+                    if (n == FdIo.EOF) break;
+                    total += n;
+                }
+                long t = total;
+                total = 0;
+                return t == 0 && dst.hasRemaining() ? FdIo.EOF : t;
+            }
+        };
+    }
+
+    public static Transfer write(ByteBuffer src, boolean fully) {
+        Objects.requireNonNull(src, "src");
+        return new Transfer() {
+            private int asked;
+            private long total;
+            private MemorySegment whole; // the buffer's memory, 0 to capacity
+            private final RingSource source = new RingSource();
+
+            @Override
+            public int ringKind() {
+                return WRITE;
+            }
+
+            @Override
+            public long sourceAddress() {
+                if (whole == null) whole = MemorySegment.ofBuffer(src.duplicate().clear());
+                return source.address(whole, src.position(), src.remaining());
+            }
+
+            @Override
+            public int sourceLength() {
+                return src.remaining();
+            }
+
+            @Override
+            public void wrote(int count) {
+                src.position(src.position() + count);
+                total += count;
+            }
+
+            @Override
+            public boolean wantsMore() {
+                return fully && src.hasRemaining();
+            }
+
+            @Override
+            public long ringResult(boolean endOfFile) {
+                long t = total;
+                total = 0;
+                return t;
+            }
+
+            @Override
+            public boolean empty() {
+                return !src.hasRemaining();
+            }
+
+            @Override
+            public long attempt(int fd) {
+                do {
+                    asked = src.remaining();
+                    int n = FdIo.write(fd, src);
+                    if (n == FdIo.WOULD_BLOCK) return n;
+                    total += n;
+                } while (fully && src.hasRemaining());
+                long t = total;
+                total = 0;
+                return t;
+            }
+
+            @Override
+            public boolean drained(long result) {
+                return !fully && result < asked;
+            }
+        };
+    }
+
+    public static Transfer write(MemorySegment src, boolean fully) {
+        Objects.requireNonNull(src, "src");
+        return new Transfer() {
+            private long offset; // across attempts
+            private final RingSource source = new RingSource();
+
+            @Override
+            public int ringKind() {
+                return WRITE;
+            }
+
+            @Override
+            public long sourceAddress() {
+                return source.address(src, offset, sourceLength());
+            }
+
+            @Override
+            public int sourceLength() {
+                return (int) Math.min(src.byteSize() - offset, Integer.MAX_VALUE);
+            }
+
+            @Override
+            public void wrote(int count) {
+                offset += count;
+            }
+
+            @Override
+            public boolean wantsMore() {
+                return fully && offset < src.byteSize();
+            }
+
+            @Override
+            public long ringResult(boolean endOfFile) {
+                long t = offset;
+                offset = 0;
+                return t;
+            }
+
+            @Override
+            public boolean empty() {
+                return src.byteSize() == 0;
+            }
+
+            @Override
+            public long attempt(int fd) {
+                do {
+                    int n = FdIo.write(fd, offset == 0 ? src : src.asSlice(offset));
+                    if (n == FdIo.WOULD_BLOCK) return n;
+                    offset += n;
+                } while (fully && offset < src.byteSize());
+                long t = offset;
+                offset = 0;
+                return t;
+            }
+
+            @Override
+            public boolean drained(long result) {
+                return !fully && result < src.byteSize();
+            }
+        };
+    }
+
+    /**
+     * Where a ring write's bytes are, for the kernel to read while it is in flight: a native
+     * segment's own memory (after the checks an access would make: its arena is open, this thread
+     * may use it), or a copy of a heap segment's bytes in a block the operation owns (reused while
+     * large enough; freed by the GC once neither the operation nor the ring holds it).
+     */
+    private static final class RingSource {
+        private MemorySegment staging;
+
+        /**
+         * @throws IllegalStateException if the segment's arena is closed
+         * @throws WrongThreadException if it is confined to another thread
+         */
+        long address(MemorySegment from, long offset, int length) {
+            if (from.isNative()) {
+                if (!from.scope().isAlive()) throw new IllegalStateException("Already closed: the segment's arena is closed");
+                if (!from.isAccessibleBy(Thread.currentThread())) {
+                    throw new WrongThreadException("the segment is confined to another thread");
+                }
+                return from.address() + offset;
+            }
+            if (staging == null || staging.byteSize() < length) staging = Arena.ofAuto().allocate(Math.max(length, 256));
+            MemorySegment.copy(from, offset, staging, 0, length);
+            return staging.address();
+        }
+    }
+
+    /** A ByteBuffer read's copying from the ring's buffers: advances the position, counts what it took. */
+    private static final class RingFill {
+        private final ByteBuffer dst;
+        private MemorySegment whole; // the buffer's memory, 0 to capacity
+        int taken;
+
+        RingFill(ByteBuffer dst) {
+            this.dst = dst;
+        }
+
+        int fill(MemorySegment data, long offset, int length) {
+            if (whole == null) whole = MemorySegment.ofBuffer(dst.duplicate().clear());
+            int n = Math.min(length, dst.remaining());
+            MemorySegment.copy(data, offset, whole, dst.position(), n);
+            dst.position(dst.position() + n);
+            taken += n;
+            return n;
+        }
+
+    }
+
+    /** Accepts a connection on a listening socket: completes with the new non-blocking, close-on-exec fd. */
+    public static Transfer accept() {
+        return Transfers::accept;
+    }
+
+    /**
+     * One {@code accept4} on {@code listenFd} (non-blocking, close-on-exec): the new fd, or
+     * {@link FdIo#WOULD_BLOCK} when none is pending (also when one was aborted before it could be
+     * taken); EINTR retried.
+     */
+    public static int accept(int listenFd) {
+        MemorySegment errno = Native.threadErrno();
+        while (true) {
+            int fd = SocketCalls.accept4(listenFd, SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, errno);
+            if (fd >= 0) return fd;
+            if (fd == -Errno.EAGAIN || fd == -Errno.ECONNABORTED) return FdIo.WOULD_BLOCK;
+            if (fd != -Errno.EINTR) throw Errors.syscall("accept4", listenFd, -fd);
+        }
+    }
+}

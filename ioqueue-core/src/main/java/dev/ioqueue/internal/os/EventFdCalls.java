@@ -1,0 +1,55 @@
+package dev.ioqueue.internal.os;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+
+/** eventfd(2): a kernel counter readable as an fd. The queue's wake-up and a user fd kind. */
+public final class EventFdCalls {
+    public static final int EFD_NONBLOCK = Unistd.O_NONBLOCK;
+    public static final int EFD_CLOEXEC = Unistd.O_CLOEXEC;
+    /** Each read takes 1 from the counter instead of all of it. */
+    public static final int EFD_SEMAPHORE = 1;
+
+    private static final MethodHandle EVENTFD = Native.nonBlocking("eventfd",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Syscall.EVENTFD);
+    /** The wake-up write, made from any thread: critical (non-blocking fd) and errno-free. */
+    private static final MethodHandle SIGNAL = Linker.nativeLinker().downcallHandle(
+            Linker.nativeLinker().defaultLookup().find("write").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
+    /** The constant 1 every wake-up adds; written, never freed, shared by all queues. */
+    private static final MemorySegment ONE = Arena.global().allocate(JAVA_LONG);
+
+    static {
+        ONE.set(JAVA_LONG, 0, 1L);
+    }
+
+    private EventFdCalls() {}
+
+    /** {@code eventfd(initial, flags)}. */
+    public static int create(int initial, int flags, MemorySegment errno) {
+        try {
+            return Native.check((int) EVENTFD.invokeExact(errno, initial, flags), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /**
+     * Adds 1 to a non-blocking eventfd from any thread. The only failure, EAGAIN at a counter of
+     * 2^64-2, means a wake-up is pending anyway, so the result is ignored.
+     */
+    public static void signal(int fd) {
+        try {
+            long ignored = (long) SIGNAL.invokeExact(fd, ONE, 8L);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+package dev.ioqueue.internal.uring;
+
+import dev.ioqueue.internal.base.Failures;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.SocketCalls;
+import dev.ioqueue.internal.os.Unistd;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Collection;
+
+/**
+ * Completion I/O on one queue's ring, for owned fds only: per stream fd (pipe, FIFO, stream
+ * socket), one multishot read whose bytes are kept in order until a read operation copies them out
+ * ({@link RingReads}: a cancelled read loses nothing), and one write at a time ({@link RingWrites}).
+ * Here: the open {@link RingStream}s, CQE dispatch through the request table
+ * ({@link RingRequests}: user data names a request, never an fd), the queue of streams with
+ * completions due (run in the loop's run step, never inside the wait), and closing a stream only
+ * once the kernel has let go of every request on it.
+ *
+ * <p>Made by the loop on its poller's ring, which hands it every CQE but its own. Owner thread only.
+ */
+public final class RingEngine implements UringPoller.CompletionSink {
+    /** {@link #startRead}/{@link #startWrite}: the ring took the operation. */
+    public static final int STARTED = 0;
+    /** {@link #startRead}: nothing is kept and no ring read runs: try the syscall first, then start again without. */
+    public static final int TRY_FIRST = 1;
+    /** The ring does not move this fd's bytes: wait for readiness. */
+    public static final int NOT_ON_RING = 2;
+
+    private final RingRequests requests;
+    private final RingReads reads;
+    private final RingWrites writes;
+    private RingStream[] open = new RingStream[16];
+    private int openCount;
+    private RingStream[] ready = new RingStream[64];
+    private int readyHead;
+    private int readyTail;
+    /** Operations waiting for the ring. */
+    int waiting;
+
+    public RingEngine(UringPoller poller) {
+        this.requests = new RingRequests(poller.ring(), poller.fixedFiles());
+        this.reads = new RingReads(this, requests, poller);
+        this.writes = new RingWrites(this, requests, poller);
+        poller.setSink(this);
+    }
+
+    // ---- streams ----
+
+    /** A stream for the owned fd {@code fd}; the caller keeps it with the fd until {@link #close}. */
+    public RingStream open(int fd) {
+        RingStream s = new RingStream(fd);
+        if (openCount == open.length) open = Arrays.copyOf(open, openCount * 2);
+        s.index = openCount;
+        open[openCount++] = s;
+        return s;
+    }
+
+    int openCount() {
+        return openCount;
+    }
+
+    RingStream openStream(int i) {
+        return open[i];
+    }
+
+    private void removeOpen(RingStream s) {
+        int i = s.index;
+        if (i < 0) return;
+        RingStream last = open[--openCount];
+        open[i] = last;
+        last.index = i;
+        open[openCount] = null;
+        s.index = -1;
+    }
+
+    /**
+     * Closes {@code s}: its operations are dropped (told after the engine's state is consistent),
+     * its kept bytes given back, its requests cancelled; once the kernel has finished the last of
+     * them, its fixed-file slot is given back and {@code released} runs (at once if none was in
+     * flight). Until then the caller must not close the fd. What the dropped operations threw
+     * propagates, after every one was told.
+     */
+    public void close(RingStream s, Runnable released) {
+        if (s.closing) return;
+        s.closing = true;
+        s.released = released;
+        RingOp reader = reads.forget(s);
+        RingOp writer = writes.forget(s);
+        Throwable failure = null;
+        try {
+            if (reader != null) reader.ringDropped();
+        } catch (Throwable t) {
+            failure = t;
+        }
+        try {
+            if (writer != null) writer.ringDropped();
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        if (s.requests == 0) finish(s);
+        Failures.rethrow(failure);
+    }
+
+    /**
+     * Drops the operations of {@code s} (its fd is unregistered, not closed): a read's bytes stay
+     * kept, a write in flight is given up. Each is told {@code dropped}, after the state is consistent.
+     */
+    public void dropOperations(RingStream s) {
+        RingOp reader = s.reader;
+        if (reader != null) reads.cancel(s, reader);
+        RingOp writer = writes.forget(s);
+        Throwable failure = null;
+        try {
+            if (reader != null) reader.ringDropped();
+        } catch (Throwable t) {
+            failure = t;
+        }
+        try {
+            if (writer != null) writer.ringDropped();
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        Failures.rethrow(failure);
+    }
+
+    /** Whether {@link #close} was called for {@code s} and its requests have not all ended yet. */
+    public static boolean releasing(RingStream s) {
+        return s.closing && s.index >= 0;
+    }
+
+    /** A request of {@code s} ended; a closing stream whose last one it was is released. */
+    void requestEnded(RingStream s) {
+        if (s.closing && s.requests == 0) finish(s);
+    }
+
+    private void finish(RingStream s) {
+        removeOpen(s);
+        requests.releaseSlot(s);
+        Runnable released = s.released;
+        s.released = null;
+        if (released != null) released.run();
+    }
+
+    /** Whether an operation for {@code kind} (0 read, 1 write) is pending on {@code s}. */
+    public static boolean hasOperation(RingStream s, int kind) {
+        return s != null && (kind == 0 ? s.reader != null : kind == 1 && s.writer != null);
+    }
+
+    // ---- operations ----
+
+    /**
+     * Starts a read: completed now (when {@code inPlace} and bytes, end-of-file or an error are
+     * kept), else when the ring brings them. With {@code tryFirst} and no ring read running, the
+     * caller tries the syscall itself first (a ready fd then costs no ring round trip): see
+     * {@link #TRY_FIRST}. A throw leaves nothing started.
+     */
+    public int startRead(RingStream s, RingOp op, boolean inPlace, boolean tryFirst) {
+        return isStream(s) ? reads.start(s, op, inPlace, tryFirst) : NOT_ON_RING;
+    }
+
+    /** Arms the stream's multishot read with no read waiting (its bytes are kept for the next one), if none runs. */
+    public void readAhead(RingStream s) {
+        if (s.kind == RingStream.STREAM) reads.readAhead(s);
+    }
+
+    /**
+     * Starts a write of what {@code op} holds; it completes when the ring has written it (all of
+     * it, for a full write). A throw (the buffer's arena closed, the ring full) leaves nothing started.
+     */
+    public int startWrite(RingStream s, RingOp op) {
+        if (!isStream(s)) return NOT_ON_RING;
+        writes.start(s, op);
+        return STARTED;
+    }
+
+    /**
+     * Whether the ring may move this fd's bytes: a pipe or FIFO, or a stream socket (asked once per
+     * stream). Anything else keeps its own read sizes (a datagram, an eventfd's 8 bytes, a tty's
+     * line), which a multishot read into fixed-size buffers would split or merge: it waits for
+     * readiness and reads with the caller's own buffer.
+     */
+    private static boolean isStream(RingStream s) {
+        if (s.kind == RingStream.UNKNOWN) {
+            MemorySegment errno = Native.threadErrno();
+            boolean stream = Unistd.fcntl(s.fd, Unistd.F_GETPIPE_SZ, errno) >= 0
+                    || SocketCalls.intOption(s.fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_TYPE, errno) == SocketCalls.SOCK_STREAM;
+            s.kind = stream ? RingStream.STREAM : RingStream.OTHER;
+        }
+        return s.kind == RingStream.STREAM;
+    }
+
+    /**
+     * Withdraws {@code op}; whether it was pending and is no more. A read's bytes stay kept for the
+     * next read. A write the kernel has not been given is turned into a no-op; one in flight is
+     * cancelled synchronously (one {@code io_uring_enter}), and if the kernel already wrote it (or
+     * is writing it), the withdrawal fails and the write completes as usual.
+     */
+    public boolean cancel(RingStream s, RingOp op) {
+        if (s.reader == op) return reads.cancel(s, op);
+        return s.writer == op && writes.cancel(s, op);
+    }
+
+    /** Operations waiting for the ring. */
+    public int waiting() {
+        return waiting;
+    }
+
+    // ---- completions (called by the poller while it reaps, so only state changes here) ----
+
+    @Override
+    public boolean expectsCompletions() {
+        return requests.live() > 0;
+    }
+
+    @Override
+    public void complete(long userData, int res, int flags) {
+        if (userData == RingRequests.SYNC_CANCEL) {
+            writes.cancelled(res);
+            return;
+        }
+        RingRequest r = requests.find(userData);
+        if (r == null) return; // a failed cancel's CQE: the request had finished already
+        if (r.kind == RingRequest.WRITE) writes.onCqe(r, res);
+        else reads.onCqe(r, res, flags);
+    }
+
+    void enqueue(RingStream s) {
+        if (s.queued) return;
+        s.queued = true;
+        if (readyTail == ready.length) {
+            int n = readyTail - readyHead;
+            if (readyHead > 0) System.arraycopy(ready, readyHead, ready, 0, n);
+            else ready = Arrays.copyOf(ready, ready.length * 2);
+            Arrays.fill(ready, n, readyTail, null);
+            readyHead = 0;
+            readyTail = n;
+        }
+        ready[readyTail++] = s;
+    }
+
+    private RingStream dequeue() {
+        RingStream s = ready[readyHead];
+        ready[readyHead++] = null;
+        if (readyHead == readyTail) readyHead = readyTail = 0;
+        s.queued = false;
+        return s;
+    }
+
+    // ---- the loop's run step ----
+
+    /** Whether no completion is due. */
+    public boolean isEmpty() {
+        return readyHead == readyTail;
+    }
+
+    /** Completes the operations whose bytes or results came; returns how many. A throw leaves the rest for next time. */
+    public int run() {
+        int ran = 0;
+        try {
+            while (readyHead != readyTail) ran += complete(dequeue());
+        } finally {
+            reads.feedStarved();
+        }
+        return ran;
+    }
+
+    /** Before the loop sleeps: a read that waited for buffers must not wait for a wake-up that never comes. */
+    public void beforeWait() {
+        reads.feedStarved();
+    }
+
+    /** Hands the due completions out as tasks (for {@code poll}); returns how many. */
+    public int drain(Collection<? super Runnable> out) {
+        int n = 0;
+        while (readyHead != readyTail) {
+            RingStream s = dequeue();
+            Runnable task = () -> {
+                if (s.closing) return; // closed meanwhile: its operations were told
+                try {
+                    complete(s);
+                } finally {
+                    reads.feedStarved();
+                }
+            };
+            out.add(task);
+            n++;
+        }
+        reads.feedStarved(); // handed-out completions may never run: starved reads must not wait for them
+        return n;
+    }
+
+    /** Completes what is due on {@code s}; if a completion throws, what is still due stays queued. */
+    private int complete(RingStream s) {
+        int ran = 0;
+        try {
+            if (writes.complete(s)) ran++;
+            if (s.reader != null && s.readable()) {
+                ran++;
+                reads.deliver(s);
+            }
+        } finally {
+            if ((s.writer != null && s.writeDone) || (s.reader != null && s.readable())) enqueue(s);
+        }
+        return ran;
+    }
+}

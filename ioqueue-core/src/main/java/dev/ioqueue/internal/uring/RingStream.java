@@ -1,0 +1,177 @@
+package dev.ioqueue.internal.uring;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One owned fd's completion I/O state on a ring ({@link RingEngine}): its pending operations, its
+ * requests in flight, and the bytes its multishot read brought before a read asked, kept in
+ * arrival order as (buffer id, offset, length) chunks of the provided buffers. Made when the fd's
+ * first ring operation starts, and lives until the fd is closed: the number cannot name another
+ * file meanwhile (its owner closes it only after {@link RingEngine#close} reported the kernel let
+ * go), so nothing here needs to tell files apart. Owner thread only.
+ */
+public final class RingStream {
+    static final int UNKNOWN = 0;
+    static final int STREAM = 1;
+    static final int OTHER = 2;
+
+    final int fd;
+    /** What the fd's file is, as far as the ring cares: UNKNOWN until asked, STREAM, or OTHER. */
+    int kind;
+    /** Its fixed-file slot, or -1: requests name the fd itself. */
+    int slot = -1;
+    boolean slotTried;
+    /** Its place in the engine's list of open streams. */
+    int index = -1;
+    /** Requests of this stream the kernel has not finished (in flight or cancelled). */
+    int requests;
+    /** The multishot read in flight, until its last CQE, or null. */
+    RingRequest read;
+    /** That read's cancel is asked for: too much is kept. */
+    boolean pausing;
+    boolean eof;
+    /** Errno of a failed read, until a read reports it. */
+    int error;
+    /** The kernel refused a multishot read here: readiness serves this fd. */
+    boolean unsupported;
+    RingOp reader;
+    RingOp writer;
+    /** The write in flight, or null. */
+    RingRequest write;
+    /** A synchronous cancel of the write is under way. */
+    boolean withdrawing;
+    boolean writeDone;
+    int writeError;
+    /** What re-submitting the rest of a write threw (its buffer's arena closed meanwhile). */
+    RuntimeException writeFailure;
+    /** In the queue of streams with completions due. */
+    boolean queued;
+    /** Closing: its operations are gone, its requests cancelled; {@link #released} runs once the last one ends. */
+    boolean closing;
+    Runnable released;
+
+    private int[] kept = new int[12]; // (bid, offset, length) triples, a circular queue
+    /** Older kept bytes copied out of the provided buffers when they ran short: read before the chunks. */
+    private MemorySegment spill;
+    private int spillStart;
+    private int spillEnd;
+    private int keptHead;
+    private int keptCount;
+
+    RingStream(int fd) {
+        this.fd = fd;
+    }
+
+    /** Whether a read would complete now: bytes kept, end-of-file, or an error to report. */
+    boolean readable() {
+        return hasData() || eof || error != 0;
+    }
+
+    /** Whether bytes are kept (in buffers or spilled). */
+    boolean hasData() {
+        return keptCount > 0 || spillEnd > spillStart;
+    }
+
+    /**
+     * Copies every kept chunk into the heap, after what was spilled before, giving its buffer back
+     * to {@code buffers}: the provided buffers ran short, and bytes nobody asked for must not keep
+     * other fds' reads waiting. Returns how many buffers it gave back.
+     */
+    int spill(BufferRing buffers) {
+        int freed = keptCount;
+        if (freed == 0) return 0;
+        long bytes = spillEnd - spillStart;
+        for (int i = 0; i < keptCount; i++) bytes += kept[at(i) + 2];
+        if (spill == null || spill.byteSize() < bytes) {
+            MemorySegment grown = MemorySegment.ofArray(new byte[(int) Math.max(bytes, 2 * (spill == null ? 0 : spill.byteSize()))]);
+            if (spillEnd > spillStart) MemorySegment.copy(spill, spillStart, grown, 0, spillEnd - spillStart);
+            spillEnd -= spillStart;
+            spillStart = 0;
+            spill = grown;
+        } else if (spillStart > 0) {
+            MemorySegment.copy(spill, spillStart, spill, 0, spillEnd - spillStart);
+            spillEnd -= spillStart;
+            spillStart = 0;
+        }
+        while (keptCount > 0) {
+            int length = firstLength();
+            MemorySegment.copy(buffers.data(), buffers.offset(firstBuffer()) + firstOffset(), spill, spillEnd, length);
+            spillEnd += length;
+            buffers.recycle(consumed(length));
+        }
+        return freed;
+    }
+
+    /** Copies spilled bytes into {@code op}; how many it took. */
+    int fillFromSpill(RingTransfer op) {
+        if (spillEnd == spillStart) return 0;
+        int n = op.fill(spill, spillStart, spillEnd - spillStart);
+        spillStart += Math.max(0, n);
+        if (spillStart == spillEnd) spillStart = spillEnd = 0;
+        return n;
+    }
+
+    int keptCount() {
+        return keptCount;
+    }
+
+    private int at(int i) {
+        return 3 * ((keptHead + i) % (kept.length / 3));
+    }
+
+    /** Keeps {@code length} bytes of buffer {@code bid}, after what is kept. */
+    void keep(int bid, int length) {
+        if (keptCount * 3 == kept.length) {
+            int[] grown = new int[kept.length * 2];
+            for (int i = 0; i < keptCount; i++) System.arraycopy(kept, at(i), grown, 3 * i, 3);
+            kept = grown;
+            keptHead = 0;
+        }
+        int at = at(keptCount++);
+        kept[at] = bid;
+        kept[at + 1] = 0;
+        kept[at + 2] = length;
+    }
+
+    int firstBuffer() {
+        return kept[at(0)];
+    }
+
+    int firstOffset() {
+        return kept[at(0) + 1];
+    }
+
+    int firstLength() {
+        return kept[at(0) + 2];
+    }
+
+    /**
+     * {@code n} bytes of the first chunk were copied out; returns its buffer id if that used it up
+     * (the caller gives the buffer back), else -1.
+     */
+    int consumed(int n) {
+        int at = at(0);
+        if (n < kept[at + 2]) {
+            kept[at + 1] += n;
+            kept[at + 2] -= n;
+            return -1;
+        }
+        int bid = kept[at];
+        keptHead = (keptHead + 1) % (kept.length / 3);
+        keptCount--;
+        return bid;
+    }
+
+    /** Drops every kept byte, giving its buffer back to {@code buffers}. */
+    void dropKept(BufferRing buffers) {
+        while (keptCount > 0) buffers.recycle(consumed(Integer.MAX_VALUE));
+        spill = null;
+        spillStart = spillEnd = 0;
+    }
+
+    @Override
+    public String toString() {
+        return "RingStream[fd " + fd + ", " + keptCount + " chunks kept" + (read != null ? ", reading" : "")
+                + (write != null ? ", writing" : "") + (closing ? ", closing" : "") + "]";
+    }
+}

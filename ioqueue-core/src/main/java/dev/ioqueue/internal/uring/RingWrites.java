@@ -1,0 +1,134 @@
+package dev.ioqueue.internal.uring;
+
+import dev.ioqueue.internal.os.Errno;
+
+/**
+ * The write half of {@link RingEngine}: one write request per stream at a time, re-submitted until
+ * a full write is done; withdrawing one exactly (a write the kernel has not been given becomes a
+ * NOP; one in flight is cancelled synchronously, and one already made completes). A given-up
+ * write's request keeps its operation, and so its buffer, reachable until its last CQE, since the
+ * kernel may still read it ({@link RingRequest}). Owner thread only.
+ */
+final class RingWrites {
+    private final RingEngine engine;
+    private final RingRequests requests;
+    private final UringPoller poller;
+    private int syncCancelResult;
+
+    RingWrites(RingEngine engine, RingRequests requests, UringPoller poller) {
+        this.engine = engine;
+        this.requests = requests;
+        this.poller = poller;
+    }
+
+    /** Starts writing what {@code op} holds. A throw (its arena closed, the ring full) leaves nothing started. */
+    void start(RingStream s, RingOp op) {
+        RingTransfer t = op.transfer();
+        long address = t.sourceAddress();
+        int length = t.sourceLength();
+        s.writer = op;
+        s.writeDone = false;
+        s.writeError = 0;
+        s.writeFailure = null;
+        engine.waiting++;
+        try {
+            s.write = requests.write(s, op, address, length);
+        } catch (RuntimeException | Error e) {
+            s.writer = null;
+            engine.waiting--;
+            throw e;
+        }
+    }
+
+    /** Withdraws the pending write {@code op}; false if it was written (or is being written): it completes. */
+    boolean cancel(RingStream s, RingOp op) {
+        if (s.writer != op) return false;
+        if (s.writeDone || (s.write != null && !withdraw(s))) return false;
+        s.writer = null;
+        engine.waiting--;
+        return true;
+    }
+
+    /** Stops the write in flight before it runs; false if the kernel ran it (or runs it) already. */
+    private boolean withdraw(RingStream s) {
+        RingRequest r = s.write;
+        if (!requests.withdraw(r)) {
+            syncCancelResult = Integer.MIN_VALUE;
+            requests.cancelReporting(r);
+            s.withdrawing = true; // its ECANCELED, if it comes now, is no failure
+            try {
+                poller.submitAndReap(); // the cancel's CQE, and the write's if it finished
+            } finally {
+                s.withdrawing = false;
+            }
+            if (syncCancelResult != 0) return false; // ENOENT: written already; EALREADY: being written
+            if (s.write == null) return true; // its ECANCELED came already
+        }
+        r.state = RingRequest.CANCELLED; // a NOP, or cancelled: its last CQE frees it
+        s.write = null;
+        return true;
+    }
+
+    /** The result of the synchronous cancel's CQE. */
+    void cancelled(int result) {
+        syncCancelResult = result;
+    }
+
+    /** The stream closes: gives its write up; returns its writer (to be told), or null. */
+    RingOp forget(RingStream s) {
+        RingOp writer = s.writer;
+        if (writer == null) return null;
+        if (s.write != null) {
+            requests.cancel(s.write);
+            s.write = null;
+        }
+        s.writer = null;
+        s.writeDone = false;
+        engine.waiting--;
+        return writer;
+    }
+
+    /** The CQE of write request {@code r}: more to write, or the result is due (queued for the run step). */
+    void onCqe(RingRequest r, int res) {
+        RingStream s = r.stream;
+        boolean live = !r.cancelled() && s.write == r;
+        requests.release(r);
+        if (!live) {
+            engine.requestEnded(s);
+            return;
+        }
+        s.write = null;
+        if (s.withdrawing && res == -Errno.ECANCELED) return; // withdrawn: cancel() ends it
+        RingOp w = s.writer;
+        RingTransfer t = w.transfer();
+        if (res >= 0) t.wrote(res);
+        else if (res != -Errno.EAGAIN && res != -Errno.EINTR) s.writeError = -res;
+        if (s.writeError == 0 && ((res > 0 && t.wantsMore()) || res < 0)) {
+            try {
+                s.write = requests.write(s, w, t.sourceAddress(), t.sourceLength()); // the rest, or again
+                return;
+            } catch (RuntimeException e) {
+                s.writeFailure = e; // its buffer's arena closed meanwhile
+            }
+        }
+        s.writeDone = true;
+        engine.enqueue(s);
+    }
+
+    /** Completes the write whose result came, if any; whether one ran. */
+    boolean complete(RingStream s) {
+        if (s.writer == null || !s.writeDone) return false;
+        RingOp w = s.writer;
+        s.writer = null;
+        s.writeDone = false;
+        engine.waiting--;
+        int error = s.writeError;
+        RuntimeException failure = s.writeFailure;
+        s.writeError = 0;
+        s.writeFailure = null;
+        if (failure != null) w.ringAborted(failure);
+        else if (error != 0) w.ringFailed(error);
+        else w.ringCompleted(false);
+        return true;
+    }
+}
