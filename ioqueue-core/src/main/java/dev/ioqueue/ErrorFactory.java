@@ -16,10 +16,13 @@ final class ErrorFactory implements Errors.Factory {
 
     private ErrorFactory() {}
 
-    /** {@code read on fd 7 failed: ECONNRESET (104): detail}; {@code fd} -1 is left out. */
+    /** The fd of a call that takes none ({@code pipe2}, {@code socket}): left out of the message, -1 to callers. */
+    static final int NO_FD = Integer.MIN_VALUE;
+
+    /** {@code read on fd 7 failed: ECONNRESET (104): detail}; the fd is named even when negative (that may be the bug). */
     static String message(String operation, int fd, int errno, String detail) {
         StringBuilder b = new StringBuilder(java.util.Objects.requireNonNull(operation, "operation"));
-        if (fd != -1) b.append(" on fd ").append(fd);
+        if (fd != NO_FD) b.append(" on fd ").append(fd);
         b.append(" failed: ").append(dev.ioqueue.Errno.nameOf(errno)).append(" (").append(errno).append(')');
         if (detail != null) b.append(": ").append(detail);
         return b.toString();
@@ -39,7 +42,7 @@ final class ErrorFactory implements Errors.Factory {
 
     @Override
     public RuntimeException syscall(String call, int fd, int errno, String detail) {
-        return new SyscallException(call, fd, errno, detail);
+        return fd == NO_FD ? new SyscallException(call, errno, detail) : new SyscallException(call, fd, errno, detail);
     }
 
     @Override

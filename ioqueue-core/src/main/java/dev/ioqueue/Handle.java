@@ -82,10 +82,25 @@ public final class Handle implements AutoCloseable {
     @Override
     public void close() {
         IoQueue caller = IoQueue.currentIfAny();
-        boolean inLoop = caller != null && !caller.isClosed() && caller.core.ownership.isLooping();
+        boolean callerOpen = caller != null && !caller.isClosed();
+        boolean inLoop = callerOpen && caller.core.ownership.isLooping();
         var home = owned.queue();
         boolean onHome = home != null && home.ownership.isOwner(); // there it runs in place: nothing to wait for
-        owned.close(!inLoop && !onHome);
+        Throwable failure = null;
+        if (home == null && callerOpen && owned.isOpen()) {
+            // Unbound: no queue owns its waits, but this thread's queue may wait on its number.
+            try {
+                caller.core.releaseBeforeClose(owned.fd);
+            } catch (Throwable t) {
+                failure = t;
+            }
+        }
+        try {
+            owned.close(!inLoop && !onHome);
+        } catch (Throwable t) {
+            failure = dev.ioqueue.internal.base.Failures.add(failure, t);
+        }
+        dev.ioqueue.internal.base.Failures.rethrow(failure);
     }
 
     @Override

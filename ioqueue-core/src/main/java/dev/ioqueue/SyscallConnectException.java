@@ -8,7 +8,7 @@ public final class SyscallConnectException extends java.net.ConnectException imp
     private final int fd;
     private final int errno;
 
-    /** {@code operation} on {@code fd} (-1: none) failed with {@code errno}; {@code detail} says what it means here, or is null. */
+    /** {@code operation} on {@code fd} ({@code Integer.MIN_VALUE}: a call that takes none) failed with {@code errno}; {@code detail} says what it means here, or is null. */
     public SyscallConnectException(String operation, int fd, int errno, String detail) {
         super(ErrorFactory.message(operation, fd, errno, detail));
         this.operation = operation;
@@ -23,7 +23,7 @@ public final class SyscallConnectException extends java.net.ConnectException imp
 
     @Override
     public int fd() {
-        return fd;
+        return fd == ErrorFactory.NO_FD ? -1 : fd;
     }
 
     @Override

@@ -41,7 +41,7 @@ public final class SyscallException extends UncheckedIOException implements Sysc
      * @param detail what it means here, or null
      */
     public SyscallException(String operation, int errno, String detail) {
-        this(ErrorFactory.checked(operation, -1, errno, detail));
+        this(ErrorFactory.checked(operation, ErrorFactory.NO_FD, errno, detail));
     }
 
     private SyscallException(IOException cause) {

@@ -13,7 +13,7 @@ public final class SyscallIOException extends IOException implements SyscallFail
     private final int fd;
     private final int errno;
 
-    /** {@code operation} on {@code fd} (-1: none) failed with {@code errno}; {@code detail} says what it means here, or is null. */
+    /** {@code operation} on {@code fd} ({@code Integer.MIN_VALUE}: a call that takes none) failed with {@code errno}; {@code detail} says what it means here, or is null. */
     public SyscallIOException(String operation, int fd, int errno, String detail) {
         super(ErrorFactory.message(operation, fd, errno, detail));
         this.operation = operation;
@@ -28,7 +28,7 @@ public final class SyscallIOException extends IOException implements SyscallFail
 
     @Override
     public int fd() {
-        return fd;
+        return fd == ErrorFactory.NO_FD ? -1 : fd;
     }
 
     @Override

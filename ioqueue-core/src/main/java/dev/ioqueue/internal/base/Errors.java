@@ -14,7 +14,7 @@ import java.io.IOException;
 public final class Errors {
     /** What the API package makes for the layers below. */
     public interface Factory {
-        /** The unchecked failure of {@code call} on {@code fd} (-1: a call without one), {@code detail} or null. */
+        /** The unchecked failure of {@code call} on {@code fd} ({@link #NO_FD}: a call without one), {@code detail} or null. */
         RuntimeException syscall(String call, int fd, int errno, String detail);
 
         /** The checked failure of the same (an {@code IOException} subclass carrying the errno and fd). */
@@ -32,6 +32,9 @@ public final class Errors {
         /** The errno a failure of the API's carries, or 0. */
         int errnoOf(Throwable failure);
     }
+
+    /** The fd of a call that takes none. */
+    public static final int NO_FD = Integer.MIN_VALUE;
 
     private static final String INSTALLER = "dev.ioqueue.ErrorFactory";
     private static volatile Factory factory;
@@ -64,7 +67,7 @@ public final class Errors {
 
     /** The unchecked failure of a call that takes no fd ({@code pipe2}, {@code socket}...). */
     public static RuntimeException syscallNoFd(String call, int errno, String detail) {
-        return factory().syscall(call, -1, errno, detail);
+        return factory().syscall(call, NO_FD, errno, detail);
     }
 
     public static IOException io(String call, int fd, int errno, String detail) {

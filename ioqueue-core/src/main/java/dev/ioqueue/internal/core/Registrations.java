@@ -175,7 +175,6 @@ public final class Registrations {
                 continue;
             }
             int want = reg.wanted();
-            if (reg.is(Registration.PERSIST)) want = reg.interest | want; // a persisted fd keeps its interest
             if (want == reg.interest && want != 0) continue;
             int r = want == 0 ? poller.remove(reg.fd) : poller.modify(reg.fd, want, reg.token());
             if (r >= 0) {
