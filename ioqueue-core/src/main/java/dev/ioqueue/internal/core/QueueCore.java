@@ -94,6 +94,15 @@ public final class QueueCore {
         return poller.cleanup();
     }
 
+    /**
+     * Makes this the queue of every thread (the shared queue): numbers may be closed and made again
+     * by any thread between its waits, so a wait that would reuse a kept registration asks the
+     * kernel first. Owner thread, before its first wait.
+     */
+    public void shareWithAllThreads() {
+        registrations.numbersChangeBetweenWaits = true;
+    }
+
     /** Whether the queue performs I/O on a ring (io_uring); false on epoll. Any thread. */
     public boolean completionIo() {
         return engine != null;
