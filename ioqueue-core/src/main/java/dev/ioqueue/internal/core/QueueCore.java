@@ -227,10 +227,14 @@ public final class QueueCore {
      * Any thread.
      *
      * @throws IllegalStateException if this queue is closed, or {@code o} is
+     * @throws IllegalArgumentException if {@code o}'s fd is one of this queue's own
      */
     public QueueCore bind(OwnedFd o) {
         QueueCore q = o.queue();
         if (q != null) return q;
+        if (poller.owns(o.fd)) {
+            throw new IllegalArgumentException(o + ": fd " + o.fd + " is " + poller.describeOwn(o.fd) + ", which only the queue may use or close");
+        }
         synchronized (ownedLock) {
             if (ownedClosed) throw new IllegalStateException(o + " cannot be bound to the closed queue of thread " + ownership.owner().getName());
             if (!o.bindTo(this)) return o.queue();
