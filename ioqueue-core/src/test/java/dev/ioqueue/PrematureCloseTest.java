@@ -1,15 +1,24 @@
 package dev.ioqueue;
 
+import static dev.ioqueue.UringTest.onRingThread;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.ioqueue.internal.os.Faults;
+import dev.ioqueue.internal.os.Syscall;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -195,6 +204,80 @@ class PrematureCloseTest extends QueueTestSupport {
             assertEquals("new", new String(bytes.array(), 0, (int) r[0]), "the new file's bytes, whole");
         } finally {
             second.close();
+        }
+    }
+
+    // guards: a number made again while another thread was still inside Fds.close was taken for the closed file: a false PrematureCloseError dropped a live read (number reuse race, 2-loop echo server)
+    @Test
+    void aNumberMadeAgainWhileAnotherThreadIsStillClosingItServesTheNewFile() throws Exception {
+        assumeTrue(Faults.ENABLED);
+        onRingThread(q -> {
+            CountDownLatch closed = new CountDownLatch(1);
+            CountDownLatch started = new CountDownLatch(1);
+            AtomicReference<Throwable> closerFailure = new AtomicReference<>();
+            Fds.Pipe theirs = Fds.pipe();
+            int number = theirs.readFd();
+            Thread closer = closeHeldAfterClose2(number, closed, started, closerFailure);
+            await(closed);
+            Fds.Pipe mine = Fds.pipe();
+            try {
+                long[] got = {-9};
+                if (mine.readFd() == number) {
+                    q.submit(mine.readFd(), IoOperation.read(ByteBuffer.allocate(8), (fd, r) -> got[0] = r));
+                }
+                started.countDown();
+                join(closer);
+                assertEquals(null, closerFailure.get());
+                assumeTrue(mine.readFd() == number, "another thread took the number first");
+                TestFds.writeByte(mine.writeFd(), 5);
+                runUntil(q, () -> got[0] != -9); // no PrematureCloseError out of the loop
+                assertEquals(1, got[0], "the new file's read completed with its byte");
+            } finally {
+                started.countDown();
+                mine.close();
+                Fds.close(theirs.writeFd());
+            }
+        });
+    }
+
+    /**
+     * Starts a thread that closes {@code number} through {@link Fds#close}, held right after its
+     * close(2) returned (before the rest of {@code Fds.close}): it counts {@code closed} down there
+     * and waits for {@code release}. What the close throws goes to {@code failure}.
+     */
+    private static Thread closeHeldAfterClose2(int number, CountDownLatch closed, CountDownLatch release, AtomicReference<Throwable> failure) {
+        Thread closer = new Thread(() -> {
+            try {
+                Faults.afterNth(Syscall.CLOSE, 1, () -> {
+                    closed.countDown();
+                    await(release);
+                });
+                Fds.close(number);
+            } catch (Throwable t) {
+                failure.set(t);
+            } finally {
+                Faults.clear();
+                closed.countDown();
+            }
+        });
+        closer.start();
+        return closer;
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join(10_000);
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        assertTrue(!t.isAlive(), "the closing thread is stuck");
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            assertTrue(latch.await(10, TimeUnit.SECONDS), "timed out");
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
         }
     }
 }
