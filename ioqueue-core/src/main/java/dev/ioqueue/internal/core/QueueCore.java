@@ -232,6 +232,7 @@ public final class QueueCore {
     public QueueCore bind(OwnedFd o) {
         QueueCore q = o.queue();
         if (q != null) return q;
+        if (!o.isOpen()) throw o.closedException(); // its number may name another file by now, even one of ours
         if (poller.owns(o.fd)) {
             throw new IllegalArgumentException(o + ": fd " + o.fd + " is " + poller.describeOwn(o.fd) + ", which only the queue may use or close");
         }
