@@ -29,7 +29,7 @@ class QueueLifecycleTest extends QueueTestSupport {
     @Test
     void queueCloseReleasesEverythingWhenOnDroppedThrowsAnError() throws Exception {
         IoQueue.current().close();
-        long fdsBefore = TestFds.openFdCount();
+        long fdsBefore = TestFds.settledFdCount();
         long queuesBefore = NativeAccounting.liveQueues();
         IoQueue q = IoQueue.current();
         Fds.Pipe p = Fds.pipe();

@@ -81,6 +81,23 @@ final class TestFds {
         return own;
     }
 
+    /**
+     * {@link #openFdCount()} once it holds still: queues of threads that ended without closing them
+     * are released by a Cleaner after a GC, on its own thread, so a count taken meanwhile may move.
+     */
+    static long settledFdCount() throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        long seen = -1;
+        for (int stable = 0; stable < 3 && System.nanoTime() < deadline; ) {
+            System.gc();
+            Thread.sleep(20);
+            long now = openFdCount();
+            stable = now == seen ? stable + 1 : 0;
+            seen = now;
+        }
+        return seen;
+    }
+
     static long openFdCount() {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
             return s.count();
@@ -132,5 +149,12 @@ final class TestFds {
             if (n == Fds.WOULD_BLOCK || n == Fds.EOF) return total;
             total += n;
         }
+    }
+
+    /** Shrinks a socket's send buffer to the kernel's minimum (SO_SNDBUF), so filling it is cheap. */
+    static void smallSendBuffer(int fd) {
+        int r = dev.ioqueue.internal.os.SocketCalls.setIntOption(fd, dev.ioqueue.internal.os.SocketCalls.SOL_SOCKET, 7 /* SO_SNDBUF */, 1,
+                Native.threadErrno());
+        if (r < 0) throw new SyscallException("setsockopt(SO_SNDBUF)", fd, -r);
     }
 }
