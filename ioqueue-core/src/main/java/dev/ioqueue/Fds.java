@@ -311,7 +311,7 @@ public final class Fds {
     }
 
     /** Refuses one of the calling thread's queue's own fds, which only the queue may use or close. */
-    private static void refuseOwn(String call, int fd) {
+    static void refuseOwn(String call, int fd) {
         IoQueue q = IoQueue.currentIfAny();
         if (q != null && !q.isClosed() && q.core.ownsFd(fd)) {
             throw new IllegalArgumentException(call + ": fd " + fd + " is one of the queue's own fds (thread "

@@ -27,16 +27,18 @@ public final class Handle implements AutoCloseable {
     /**
      * Takes ownership of {@code fd}, unbound: the first queue that uses it gets it.
      *
-     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws IllegalArgumentException if {@code fd} is negative, or one of the calling thread's
+     *     queue's own fds (which only the queue may close)
      */
     public static Handle of(int fd) {
+        Fds.refuseOwn("Handle.of", fd);
         return new Handle(new OwnedFd(fd, "Handle"));
     }
 
     /**
      * Takes ownership of {@code fd}, bound to {@code queue}. Thread-safe.
      *
-     * @throws IllegalArgumentException if {@code fd} is negative
+     * @throws IllegalArgumentException if {@code fd} is negative, or one of {@code queue}'s own fds
      * @throws IllegalStateException if {@code queue} is closed (the fd is then not taken: close it yourself)
      */
     public static Handle of(int fd, IoQueue queue) {

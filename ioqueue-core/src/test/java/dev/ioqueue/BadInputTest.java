@@ -1,13 +1,20 @@
 package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ioqueue.internal.os.Unistd;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -208,6 +215,148 @@ class BadInputTest extends QueueTestSupport {
     private static void stillWorks(IoQueue q) {
         try (Fds.Pipe p = Fds.pipe()) {
             PrematureCloseTest.assertQueueStillWorks(q, p);
+        }
+    }
+
+    // guards: one bad fd number blew the heap (outside finding D2)
+    @Test
+    void hugeFdNumbersAreRefusedWithEbadfAndRetainNothing() {
+        IoQueue q = IoQueue.current();
+        long before = usedHeapAfterGc();
+        int[] numbers = {1 << 16, 1 << 20, 1 << 22, 1 << 24, 1 << 28, 1_000_000_000, Integer.MAX_VALUE - 1, Integer.MAX_VALUE};
+        for (int fd : numbers) {
+            SyscallException e = assertThrows(SyscallException.class, () -> q.await(fd, ReadyEvent.READ, (f, ev) -> {}));
+            assertEquals("EBADF", e.errnoName());
+            assertEquals(fd, e.fd());
+            assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
+            e = assertThrows(SyscallException.class, () -> q.persist(fd));
+            assertEquals("EBADF", e.errnoName());
+        }
+        long retained = usedHeapAfterGc() - before;
+        assertTrue(retained < 16 << 20, "retained " + (retained >> 20) + " MiB");
+        assertFalse(q.running());
+        try (Fds.Pipe p = Fds.pipe()) {
+            PrematureCloseTest.assertQueueStillWorks(q, p);
+        }
+    }
+
+    // guards: a high fd number sized a table to it (outside finding D2)
+    @Test
+    void aHighFdNumberThatIsOpenWorksWithoutATableThatSize() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            int high = dup2(p.readFd(), 19_000); // ulimit -n is 20000 here
+            assumeTrue(high == 19_000);
+            AtomicInteger ran = new AtomicInteger();
+            q.await(high, ReadyEvent.READ, (fd, ev) -> ran.incrementAndGet());
+            TestFds.writeByte(p.writeFd(), 1);
+            q.run();
+            assertEquals(1, ran.get());
+            Fds.close(high);
+        }
+    }
+
+    // guards: a read into a read-only buffer consumed bytes (outside finding D3)
+    @Test
+    void readIntoReadOnlyBuffersAndSegmentsConsumesNothing() {
+        try (Fds.Pipe p = Fds.pipe(); Arena arena = Arena.ofConfined()) {
+            Fds.write(p.writeFd(), "hello!".getBytes(), 0, 6);
+            assertThrows(ReadOnlyBufferException.class, () -> Fds.read(p.readFd(), ByteBuffer.allocate(16).asReadOnlyBuffer()));
+            ByteBuffer directRo = ByteBuffer.allocateDirect(16).asReadOnlyBuffer();
+            assertThrows(ReadOnlyBufferException.class, () -> Fds.read(p.readFd(), directRo));
+            assertEquals(0, directRo.duplicate().get(0), "nothing written into the read-only buffer's memory");
+            MemorySegment roSegment = arena.allocate(16).asReadOnly();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Fds.read(p.readFd(), roSegment));
+            assertTrue(e.getMessage().contains("fd " + p.readFd()), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> Fds.read(p.readFd(), MemorySegment.ofArray(new byte[16]).asReadOnly()));
+            byte[] all = new byte[16];
+            assertEquals(6, Fds.read(p.readFd(), all, 0, 16), "every byte is still in the pipe");
+            assertEquals("hello!", new String(all, 0, 6));
+        }
+    }
+
+    // guards: a segment of a closed arena reached the syscall (outside finding D3)
+    @Test
+    void closedArenaSegmentsAreRefusedBeforeTheSyscall() {
+        try (Fds.Pipe p = Fds.pipe()) {
+            Arena arena = Arena.ofConfined();
+            MemorySegment gone = arena.allocate(8);
+            arena.close();
+            Fds.write(p.writeFd(), new byte[] {7}, 0, 1);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Fds.read(p.readFd(), gone));
+            assertTrue(e.getMessage().contains("fd " + p.readFd()), e.getMessage());
+            assertThrows(IllegalStateException.class, () -> Fds.write(p.writeFd(), gone));
+            assertEquals(7, TestFds.readByte(p.readFd()), "the byte was not consumed");
+        }
+    }
+
+    // guards: heap segments, slices and bounds in the buffer matrix (outside finding D3)
+    @Test
+    void heapSegmentsSlicesZeroLengthAndBoundsBehave() {
+        try (Fds.Pipe p = Fds.pipe()) {
+            MemorySegment heap = MemorySegment.ofArray(new byte[] {1, 2, 3, 4, 5});
+            assertEquals(3, Fds.write(p.writeFd(), heap.asSlice(1, 3)));
+            MemorySegment into = MemorySegment.ofArray(new long[1]);
+            assertEquals(3, Fds.read(p.readFd(), into));
+            assertEquals(2, into.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0));
+            assertEquals(4, into.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 2));
+
+            ByteBuffer direct = ByteBuffer.allocateDirect(8);
+            direct.position(2).limit(5);
+            ByteBuffer slice = direct.slice();
+            Fds.write(p.writeFd(), new byte[] {9, 8, 7, 6}, 0, 4);
+            assertEquals(3, Fds.read(p.readFd(), slice));
+            direct.clear();
+            assertEquals(9, direct.get(2));
+            assertEquals(7, direct.get(4));
+            assertEquals(0, direct.get(5), "nothing past the slice's limit");
+            assertEquals(6, TestFds.readByte(p.readFd()));
+
+            assertEquals(0, Fds.read(p.readFd(), ByteBuffer.allocate(0)));
+            assertEquals(0, Fds.read(p.readFd(), new byte[4], 4, 0));
+            assertEquals(0, Fds.write(p.writeFd(), MemorySegment.ofArray(new byte[0])));
+            assertThrows(IndexOutOfBoundsException.class, () -> Fds.read(p.readFd(), new byte[4], 2, 3));
+            assertThrows(IndexOutOfBoundsException.class, () -> Fds.write(p.writeFd(), new byte[4], -1, 2));
+            assertThrows(IndexOutOfBoundsException.class, () -> Fds.write(p.writeFd(), new byte[4], 0, Integer.MAX_VALUE));
+            assertThrows(NullPointerException.class, () -> Fds.read(p.readFd(), (MemorySegment) null));
+            assertEquals(Fds.WOULD_BLOCK, TestFds.readByte(p.readFd()), "nothing stray in the pipe");
+        }
+    }
+
+    // guards: syscall failures that did not name the call, the fd or the errno (outside finding D9)
+    @Test
+    void everySyscallFailureNamesTheCallTheFdAndTheErrno() {
+        assertMessage("read on fd -1 failed: EBADF", () -> Fds.read(-1, new byte[1], 0, 1));
+        assertMessage("write on fd -1 failed: EBADF", () -> Fds.write(-1, new byte[1], 0, 1));
+        assertMessage("read on fd 19999 failed: EBADF", () -> Fds.read(19_999, ByteBuffer.allocateDirect(1)));
+        assertMessage("accept4 on fd -1 failed: EBADF", () -> Sockets.accept(-1));
+        assertMessage("getsockname on fd -1 failed: EBADF", () -> Sockets.localPort(-1));
+        assertMessage("shutdown(SHUT_WR) on fd 19999 failed: EBADF", () -> Sockets.shutdownOutput(19_999));
+        assertMessage("epoll_ctl(EPOLL_CTL_ADD) on fd 19999 failed: EBADF",
+                () -> IoQueue.current().await(19_999, ReadyEvent.READ, (fd, ev) -> {}));
+    }
+
+    private static void assertMessage(String expected, Runnable call) {
+        SyscallException e = assertThrows(SyscallException.class, call::run);
+        assertTrue(e.getMessage().startsWith(expected), e.getMessage());
+    }
+
+    private static long usedHeapAfterGc() {
+        Runtime rt = Runtime.getRuntime();
+        for (int i = 0; i < 3; i++) System.gc();
+        return rt.totalMemory() - rt.freeMemory();
+    }
+
+    private static int dup2(int fd, int target) {
+        try {
+            var linker = java.lang.foreign.Linker.nativeLinker();
+            var dup2 = linker.downcallHandle(linker.defaultLookup().find("dup3").orElseThrow(),
+                    java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT,
+                            java.lang.foreign.ValueLayout.JAVA_INT, java.lang.foreign.ValueLayout.JAVA_INT,
+                            java.lang.foreign.ValueLayout.JAVA_INT));
+            return (int) dup2.invokeExact(fd, target, 0x80000);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
         }
     }
 }

@@ -9,8 +9,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class ExecuteAndTimerTest extends QueueTestSupport {
@@ -165,5 +167,67 @@ class ExecuteAndTimerTest extends QueueTestSupport {
         q.run();
         assertFalse(q.running());
         assertTrue(TimeUnit.SECONDS.toNanos(1) > 0);
+    }
+
+    // guards: a round never ended while producers kept posting (outside finding D5)
+    @Test
+    void aRoundEndsWhileProducersKeepPosting() throws Exception {
+        IoQueue q = IoQueue.current();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger ran = new AtomicInteger();
+        AtomicInteger posted = new AtomicInteger();
+        List<Thread> producers = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Thread t = new Thread(() -> {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!stop.get() && System.nanoTime() < deadline) {
+                    try {
+                        q.execute(ran::incrementAndGet);
+                        posted.incrementAndGet();
+                    } catch (RejectedExecutionException closed) {
+                        return;
+                    }
+                }
+            });
+            t.start();
+            producers.add(t);
+        }
+        try (Fds.Pipe p = Fds.pipe()) {
+            AtomicInteger io = new AtomicInteger();
+            TestFds.writeByte(p.writeFd(), 1);
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> io.incrementAndGet());
+            // On a busy machine the producers may not have run yet: let them fill more than a round.
+            long started = System.nanoTime();
+            while (posted.get() < 10_000 && System.nanoTime() - started < TimeUnit.SECONDS.toNanos(10)) {
+                Thread.onSpinWait();
+            }
+            for (int i = 0; i < 5; i++) q.runOnce(Duration.ofMillis(10)); // each round must end
+            boolean producersStillPosting = producers.stream().allMatch(Thread::isAlive);
+            stop.set(true);
+            for (Thread t : producers) t.join();
+            assertTrue(producersStillPosting, "five rounds ended while the producers were still posting");
+            assertEquals(1, io.get(), "the fd was served meanwhile");
+            assertTrue(ran.get() > 0);
+        }
+    }
+
+    // guards: a backlog of posted tasks starved fds and timers (outside finding D5)
+    @Test
+    void aRoundTakesAtMostABudgetOfTasksFromOtherThreads() throws Exception {
+        IoQueue q = IoQueue.current();
+        AtomicInteger ran = new AtomicInteger();
+        Recorder timer = new Recorder();
+        Thread producer = new Thread(() -> {
+            for (int i = 0; i < 50_000; i++) q.execute(ran::incrementAndGet);
+        });
+        producer.start();
+        producer.join(); // a backlog, all posted before the round
+        q.schedule(Duration.ZERO, timer.task("due"));
+        int first = q.runOnce(Duration.ZERO);
+        assertEquals(1, timer.tasks(), "the due timer ran in the first round");
+        assertTrue(ran.get() > 0 && ran.get() <= dev.ioqueue.internal.core.RunQueue.TASKS_PER_ROUND, "ran " + ran.get());
+        assertEquals(first, ran.get() + 1);
+        q.run();
+        assertEquals(50_000, ran.get(), "the rest ran in later rounds");
     }
 }

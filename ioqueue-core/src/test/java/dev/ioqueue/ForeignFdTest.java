@@ -83,26 +83,26 @@ class ForeignFdTest extends QueueTestSupport {
         assertEquals("errno 4000", Errno.nameOf(4000));
     }
 
+    // guards: a queue's own fds (epoll, wake-up eventfd, ring) could be closed or made blocking from
+    // under it (outside finding D3); the refusal is the calling thread's queue's, as only it knows them
     @Test
-    void aQueuesOwnFdsCannotBeMadeBlocking() {
+    void aQueuesOwnFdsAreRefusedToCloseToBlockAndToOwnOnItsThread() throws Exception {
         IoQueue q = IoQueue.current();
-        q.execute(() -> {});
-        // Find them without touching any other fd's flags (stdin and stdout belong to the test runner).
-        List<Integer> own = new ArrayList<>();
-        for (int fd = 3; fd < 256; fd++) {
-            try {
-                q.await(fd, ReadyEvent.READ, (f, e) -> {});
-                q.unregister(fd);
-            } catch (IllegalArgumentException e) {
-                if (e.getMessage().contains("only the queue")) own.add(fd);
-            } catch (RuntimeException notOurs) {
-                // not open, or not pollable
-            }
-        }
-        assertTrue(own.size() >= 3, "found the queue's fds: " + own);
+        List<Integer> own = TestFds.ownFds(q);
+        assertEquals(TestFds.ownFdCount(q), own.size(), "epoll fd and eventfd (and the io_uring fd): " + own);
         for (int fd : own) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Fds.setNonBlocking(fd, false));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Fds.close(fd));
+            assertTrue(e.getMessage().contains("fd " + fd) && e.getMessage().contains("only the queue"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Fds.setNonBlocking(fd, false));
             assertTrue(e.getMessage().contains("only the queue"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Handle.of(fd));
+            assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Handle.of(fd, q));
+            assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
+            assertTrue(TestFds.isOpen(fd));
+        }
+        try (Fds.Pipe p = Fds.pipe()) {
+            PrematureCloseTest.assertQueueStillWorks(q, p);
         }
     }
 }

@@ -173,4 +173,22 @@ class FutureWaitTest extends QueueTestSupport {
             assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
         }
     }
+
+    // guards: whenReady(...).completeAsync(...) left the waiter registered (the JDK's completeAsync
+    // bypassed the overridden completers), so an immediate new whenReady on the same fd and event
+    // failed "already has a READ waiter" (issue 18, defect 1)
+    @Test
+    void aFutureCompletedAsyncWithdrawsItsWaiterAndANewWaitFollowsAtOnce() throws Exception {
+        IoQueue shared = IoQueue.shared();
+        try (Fds.Pipe p = Fds.pipe()) {
+            for (int i = 0; i < 100; i++) {
+                CompletableFuture<Set<Event>> f = shared.whenReady(p.readFd(), ReadyEvent.READ);
+                assertEquals(Set.of(), f.completeAsync(Set::of).get(10, TimeUnit.SECONDS));
+                CompletableFuture<Set<Event>> again = shared.whenReady(p.readFd(), ReadyEvent.READ);
+                shared.whenReady(p.writeFd(), ReadyEvent.WRITE).get(10, TimeUnit.SECONDS); // after both (FIFO)
+                assertTrue(!again.isDone(), "round " + i + ": " + again); // not failed with "already has a READ waiter"
+                assertTrue(again.cancel(false));
+            }
+        }
+    }
 }

@@ -501,4 +501,34 @@ class IoOperationTest extends QueueTestSupport {
             assertEquals(List.of("completed 0"), empty.seen);
         }
     }
+
+    // guards: IoCompletion.failed rethrew from the loop by default, so a peer reset stopped a whole
+    // server (run() threw ... ECONNRESET) and leaked the fd (issue 18): the failure goes to the
+    // queue's handler with the fd and errno, the Handle is closed, and the loop keeps serving
+    @Test
+    void aPeerResetGoesToTheQueuesFailureHandlerClosesTheHandleAndTheLoopServesOn() {
+        for (boolean defaultHandler : new boolean[] {false, true}) {
+            IoQueue q = IoQueue.current();
+            List<String> handled = new ArrayList<>();
+            if (!defaultHandler) {
+                q.onFailure((fd, failure) -> handled.add(fd + " " + (failure instanceof SyscallSocketException s ? s.errno().name() : failure.toString())));
+            }
+            Fds.SocketPair s = Fds.socketPair();
+            Handle h = Handle.of(s.first(), q);
+            Fds.write(s.first(), ByteBuffer.wrap(new byte[] {1, 2, 3}));
+            Fds.close(s.second()); // with unread bytes: an AF_UNIX peer's reset (the reader gets ECONNRESET)
+            q.submit(h, IoOperation.read(ByteBuffer.allocate(8), (fd, n) -> handled.add("completed " + n))); // failed() kept as it is
+            try (Fds.Pipe other = Fds.pipe()) {
+                long[] served = {-9};
+                q.submit(other.readFd(), IoOperation.read(ByteBuffer.allocate(8), (fd, n) -> served[0] = n));
+                TestFds.writeByte(other.writeFd(), 5);
+                runUntil(q, () -> served[0] != -9 && !h.isOpen()); // run() never throws here
+                assertEquals(1, served[0], "the loop went on serving");
+            }
+            assertEquals(defaultHandler ? List.of() : List.of(s.first() + " ECONNRESET"), handled, defaultHandler ? "logged" : "the queue's handler");
+            assertFalse(h.isOpen(), "the Handle it ran on was closed");
+            assertFalse(TestFds.isOpen(s.first()));
+            q.close();
+        }
+    }
 }

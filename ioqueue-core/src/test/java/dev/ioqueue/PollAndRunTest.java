@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class PollAndRunTest extends QueueTestSupport {
@@ -170,5 +171,24 @@ class PollAndRunTest extends QueueTestSupport {
             expected.add(Recorder.taskRan("spin"));
             assertEquals(expected, log);
         }
+    }
+
+    // guards: poll() handed out tasks that could run twice or off the owner (outside finding D5)
+    @Test
+    void pollHandsOutTasksThatRunOnceAndOnlyOnTheOwner() throws Exception {
+        IoQueue q = IoQueue.current();
+        AtomicInteger ran = new AtomicInteger();
+        q.execute(ran::incrementAndGet);
+        q.schedule(Duration.ZERO, ran::incrementAndGet);
+        List<Runnable> ready = new ArrayList<>();
+        assertEquals(2, q.poll(ready, Duration.ofSeconds(1)));
+        Thread other = new Thread(() -> assertThrows(IllegalStateException.class, ready.get(0)::run));
+        other.start();
+        other.join();
+        for (Runnable r : ready) {
+            r.run();
+            r.run();
+        }
+        assertEquals(2, ran.get(), "each ran once, on the owner");
     }
 }

@@ -3,6 +3,7 @@ package dev.ioqueue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ioqueue.internal.os.NativeAccounting;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class ResourceTest extends QueueTestSupport {
@@ -38,23 +40,14 @@ class ResourceTest extends QueueTestSupport {
 
     @Test
     void theQueuesOwnFdsAreCloseOnExec() throws Exception {
-        IoQueue.current();
-        int checked = 0;
-        for (Path link : Files.list(Path.of("/proc/self/fd")).toList()) {
-            String target;
-            try {
-                target = Files.readSymbolicLink(link).toString();
-            } catch (java.io.IOException gone) {
-                continue;
-            }
-            if (!target.equals("anon_inode:[eventpoll]") && !target.equals("anon_inode:[eventfd]")
-                    && !target.equals("anon_inode:[timerfd]") && !target.equals("anon_inode:[io_uring]")) continue;
-            String info = Files.readString(Path.of("/proc/self/fdinfo/" + link.getFileName()));
+        IoQueue q = IoQueue.current();
+        List<Integer> own = TestFds.ownFds(q);
+        assertEquals(TestFds.ownFdCount(q), own.size(), "found the queue's epoll fd and eventfd (and ring fd): " + own);
+        for (int fd : own) {
+            String info = Files.readString(Path.of("/proc/self/fdinfo/" + fd));
             String flags = info.lines().filter(l -> l.startsWith("flags:")).findFirst().orElseThrow().substring(6).trim();
-            assertTrue((Long.parseLong(flags, 8) & 02000000L) != 0, target + " flags " + flags + " lack O_CLOEXEC");
-            checked++;
+            assertTrue((Long.parseLong(flags, 8) & 02000000L) != 0, "fd " + fd + " flags " + flags + " lack O_CLOEXEC");
         }
-        assertTrue(checked >= 3, "found the queue's epoll fd, eventfd and timerfd");
     }
 
     @Test
@@ -62,8 +55,47 @@ class ResourceTest extends QueueTestSupport {
         IoQueue.current().close();
         long before = TestFds.openFdCount();
         IoQueue q = IoQueue.current();
-        assertEquals(before + TestFds.ownFdCount(q), TestFds.openFdCount(), "an epoll fd, its wake-up eventfd and its timerfd (and its io_uring fd)");
+        assertEquals(before + TestFds.ownFdCount(q), TestFds.openFdCount(), "an epoll fd and its wake-up eventfd (and its io_uring fd)");
         q.close();
         assertEquals(before, TestFds.openFdCount());
+    }
+
+    // guards: a thread that ended without close() leaked its queue (outside finding D6)
+    @Test
+    void queuesOfThreadsThatEndWithoutClosingAreReleasedOnceUnreachable() throws Exception {
+        IoQueue.current().close();
+        // Queues that earlier tests' ended threads left are released first, so only this test's count.
+        long deadlineToSettle = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (long seen = -1, stable = 0; stable < 3 && System.nanoTime() < deadlineToSettle; ) {
+            System.gc();
+            Thread.sleep(50);
+            long now = TestFds.openFdCount();
+            stable = now == seen ? stable + 1 : 0;
+            seen = now;
+        }
+        long before = TestFds.openFdCount();
+        long queuesBefore = NativeAccounting.liveQueues();
+        for (int batch = 0; batch < 10; batch++) {
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                Thread t = new Thread(() -> {
+                    IoQueue q = IoQueue.current();
+                    try (Fds.Pipe p = Fds.pipe()) {
+                        q.persist(p.readFd());
+                    }
+                    // ends without q.close()
+                });
+                t.start();
+                threads.add(t);
+            }
+            for (Thread t : threads) t.join();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (TestFds.openFdCount() > before && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        assertEquals(before, TestFds.openFdCount(), "/proc/self/fd back to its start");
+        assertEquals(queuesBefore, NativeAccounting.liveQueues(), "native memory released");
     }
 }

@@ -73,8 +73,8 @@ class SocketsFailureTest extends QueueTestSupport {
 
     @ParameterizedTest
     @EnumSource(value = Syscall.class, names = {"BIND", "LISTEN"})
-    void aFailedBindOrListenClosesTheSocket(Syscall failing) {
-        long before = TestFds.openFdCount();
+    void aFailedBindOrListenClosesTheSocket(Syscall failing) throws Exception {
+        long before = TestFds.settledFdCount();
         Faults.failNth(failing, 1, Errno.ENOMEM);
         SyscallException e = assertThrows(SyscallException.class, () -> Sockets.listenUnix(dir.resolve("s.sock"), 1));
         assertEquals(failing.name().toLowerCase(), e.operation());
@@ -83,8 +83,8 @@ class SocketsFailureTest extends QueueTestSupport {
     }
 
     @Test
-    void aFailedConnectClosesTheSocket() {
-        long before = TestFds.openFdCount();
+    void aFailedConnectClosesTheSocket() throws Exception {
+        long before = TestFds.settledFdCount();
         Faults.failNth(Syscall.CONNECT, 1, Errno.ENOMEM);
         SyscallException e = assertThrows(SyscallException.class, () -> Sockets.connectTcp(InetAddress.getLoopbackAddress(), 9));
         assertEquals("connect", e.operation());

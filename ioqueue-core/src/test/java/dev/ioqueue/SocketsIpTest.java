@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -14,9 +15,11 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -196,6 +199,55 @@ class SocketsIpTest extends QueueTestSupport {
             assertEquals(null, Sockets.remoteAddress(pair.first()));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sockets.localPort(pair.first()));
             assertTrue(e.getMessage().contains("fd " + pair.first() + " is AF_UNIX"), e.getMessage());
+        }
+    }
+
+    // guards: the seed library's scenario: TCP urgent data wakes PRIORITY_READ
+    @Test
+    void priorityReadSeesTcpUrgentData() throws Exception {
+        IoQueue q = IoQueue.current();
+        int listener = Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 16);
+        int port = Sockets.localPort(listener);
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            int[] conn = {-1};
+            q.await(listener, ReadyEvent.READ, (fd, ev) -> conn[0] = Sockets.accept(fd));
+            q.run();
+            assertTrue(conn[0] >= 0, "accepted");
+            List<Set<Event>> seen = new ArrayList<>();
+            int[] urgent = {-1};
+            q.await(conn[0], ReadyEvent.PRIORITY_READ, (fd, ev) -> {
+                seen.add(ev);
+                urgent[0] = Sockets.readUrgent(fd);
+            });
+            client.sendUrgentData(0x5A);
+            q.run();
+            assertTrue(seen.getFirst().contains(Event.PRIORITY_READ), seen.toString());
+            assertEquals(0x5A, urgent[0]);
+            Fds.close(conn[0]);
+        } finally {
+            Fds.close(listener);
+        }
+    }
+
+    // guards: the seed library's scenario: a java.net.Socket client's bytes wake READ
+    @Test
+    void readyToReadOnATcpConnectionFromAJavaClient() throws Exception {
+        IoQueue q = IoQueue.current();
+        int listener = Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 16);
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), Sockets.localPort(listener))) {
+            int[] conn = {-1};
+            q.await(listener, ReadyEvent.READ, (fd, ev) -> conn[0] = Sockets.accept(fd));
+            q.run();
+            OutputStream out = client.getOutputStream();
+            out.write("ping".getBytes());
+            out.flush();
+            byte[] got = new byte[4];
+            q.await(conn[0], ReadyEvent.READ, (fd, ev) -> assertEquals(4, Fds.read(fd, got, 0, 4)));
+            q.run();
+            assertEquals("ping", new String(got));
+            Fds.close(conn[0]);
+        } finally {
+            Fds.close(listener);
         }
     }
 }

@@ -49,9 +49,53 @@ final class TestFds {
         return Unistd.fcntl(fd, Unistd.F_GETFD, Native.threadErrno()) >= 0;
     }
 
-    /** The fds a queue owns: epoll, eventfd, timerfd, and on io_uring the ring's. */
+    /** How many fds a queue owns: its epoll fd and wake-up eventfd, and on io_uring its ring's. */
     static int ownFdCount(IoQueue q) {
-        return q.backend() == Backend.IO_URING ? 4 : 3;
+        return q.backend() == Backend.IO_URING ? 3 : 2;
+    }
+
+    /**
+     * The fds {@code q} (the calling thread's queue) refuses as its own, found by asking it to wait
+     * on every anon-inode fd of the process (other queues' and the JVM's are not refused as its own).
+     */
+    static java.util.List<Integer> ownFds(IoQueue q) {
+        java.util.List<Integer> own = new java.util.ArrayList<>();
+        for (String n : new java.io.File("/proc/self/fd").list()) {
+            int fd = Integer.parseInt(n);
+            String target;
+            try {
+                target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + n)).toString();
+            } catch (IOException gone) {
+                continue;
+            }
+            if (!target.startsWith("anon_inode:") || target.equals("anon_inode:[pidfd]")) continue;
+            try {
+                q.await(fd, ReadyEvent.READ, (f, e) -> {});
+                q.unregister(fd);
+            } catch (IllegalArgumentException ours) {
+                if (ours.getMessage().contains("only the queue")) own.add(fd);
+            } catch (RuntimeException notOurs) {
+                // another queue's, or the JVM's
+            }
+        }
+        return own;
+    }
+
+    /**
+     * {@link #openFdCount()} once it holds still: queues of threads that ended without closing them
+     * are released by a Cleaner after a GC, on its own thread, so a count taken meanwhile may move.
+     */
+    static long settledFdCount() throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        long seen = -1;
+        for (int stable = 0; stable < 3 && System.nanoTime() < deadline; ) {
+            System.gc();
+            Thread.sleep(20);
+            long now = openFdCount();
+            stable = now == seen ? stable + 1 : 0;
+            seen = now;
+        }
+        return seen;
     }
 
     static long openFdCount() {
@@ -105,5 +149,12 @@ final class TestFds {
             if (n == Fds.WOULD_BLOCK || n == Fds.EOF) return total;
             total += n;
         }
+    }
+
+    /** Shrinks a socket's send buffer to the kernel's minimum (SO_SNDBUF), so filling it is cheap. */
+    static void smallSendBuffer(int fd) {
+        int r = dev.ioqueue.internal.os.SocketCalls.setIntOption(fd, dev.ioqueue.internal.os.SocketCalls.SOL_SOCKET, 7 /* SO_SNDBUF */, 1,
+                Native.threadErrno());
+        if (r < 0) throw new SyscallException("setsockopt(SO_SNDBUF)", fd, -r);
     }
 }

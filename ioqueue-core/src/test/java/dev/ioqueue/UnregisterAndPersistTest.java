@@ -3,6 +3,7 @@ package dev.ioqueue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ioqueue.internal.os.Faults;
 import dev.ioqueue.internal.os.Syscall;
@@ -227,5 +228,32 @@ class UnregisterAndPersistTest extends QueueTestSupport {
     /** The trust checks a run that began at {@code started} may have made: one per 100 ms period it touched. */
     private static long trustChecksAllowed(long started) {
         return (System.nanoTime() - started) / 100_000_000L + 1;
+    }
+
+    // guards: a persisted fd closed and its number made again from its own callback lost the new
+    // file's waiter (outside finding D1); Fds.close on the queue's thread forgets the persist mark too
+    @Test
+    void aPersistedFdClosedThroughFdsCloseFromItsCallbackIsForgottenAndItsNumbersNextFileIsWatched() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe first = Fds.pipe();
+        q.persist(first.readFd());
+        TestFds.writeByte(first.writeFd(), 1);
+        Recorder second = new Recorder();
+        Fds.Pipe[] made = new Fds.Pipe[1];
+        q.await(first.readFd(), ReadyEvent.READ, (fd, ev) -> {
+            Fds.close(fd);
+            made[0] = Fds.pipe();
+            q.await(made[0].readFd(), ReadyEvent.READ, second);
+            TestFds.writeByte(made[0].writeFd(), 2);
+        });
+        try {
+            runUntil(q, () -> second.calls() > 0);
+            assumeTrue(made[0].readFd() == first.readFd(), "the kernel handed out another number");
+            assertEquals(List.of(Recorder.ready(first.readFd(), Event.READ)), second.log());
+            assertFalse(q.running());
+        } finally {
+            Fds.close(first.writeFd());
+            made[0].close();
+        }
     }
 }

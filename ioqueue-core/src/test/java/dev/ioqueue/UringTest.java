@@ -7,10 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.ioqueue.internal.os.NativeAccounting;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Faults;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.SocketCalls;
+import dev.ioqueue.internal.os.NativeAccounting;
 import dev.ioqueue.internal.os.Syscall;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,12 +28,33 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
- * What only the io_uring backend does: choosing it and falling back, reading ahead into kept bytes,
+ * What only the io_uring backend does: choosing it and falling back, completion I/O for owned fds
+ * ({@link Handle}s: plain fds wait for readiness there too), reading ahead into kept bytes,
  * cancellation, buffer exhaustion, CQ overflow, and letting go of fds and memory. Each test makes its
  * own queue on a fresh thread with the backend forced, so both test runs exercise the ring; where
  * the kernel refuses io_uring they report skipped.
  */
 class UringTest {
+    /** Writes down what an operation is told, in order. */
+    private static final class Seen implements IoCompletion {
+        final List<String> events = new ArrayList<>();
+
+        @Override
+        public void completed(int fd, long result) {
+            events.add("completed " + result);
+        }
+
+        @Override
+        public void failed(int fd, java.io.IOException failure) {
+            events.add("failed " + (failure instanceof SyscallFailure s ? s.errno().name() : failure.getClass().getSimpleName()));
+        }
+
+        @Override
+        public void dropped(int fd) {
+            events.add("dropped");
+        }
+    }
+
     /** Runs {@code body} on a new thread whose queue was made with {@code properties} set, then closes the queue. */
     static void onRingThread(Map<String, String> properties, Consumer<IoQueue> body) throws Exception {
         assumeTrue(ioUringAllowed(), "io_uring is disabled or missing here");
@@ -84,11 +109,7 @@ class UringTest {
     }
 
     static void runUntil(IoQueue q, java.util.function.BooleanSupplier done) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!done.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out");
-            q.runOnce(Duration.ofMillis(100));
-        }
+        QueueTestSupport.runUntil(q, done);
     }
 
     @Test
@@ -160,21 +181,24 @@ class UringTest {
     @Test
     void bytesThatArriveBeforeTheNextReadAreKeptInOrder() throws Exception {
         onRingThread(q -> {
-            try (Fds.Pipe p = Fds.pipe()) {
+            Fds.Pipe p = Fds.pipe();
+            try (Handle h = Handle.of(p.readFd(), q)) {
                 List<Long> results = new ArrayList<>();
                 IoCompletion record = (fd, r) -> results.add(r);
                 ByteBuffer one = ByteBuffer.allocate(1);
-                q.submit(p.readFd(), IoOperation.read(one, record)); // nothing there: the ring reads from now on
+                q.submit(h, IoOperation.read(one, record)); // nothing there: the ring reads from now on
                 Fds.write(p.writeFd(), ByteBuffer.wrap(new byte[] {1, 2, 3}));
                 runUntil(q, () -> results.size() == 1);
                 assertEquals(1, one.get(0));
                 assertEquals(Fds.WOULD_BLOCK, Fds.read(p.readFd(), ByteBuffer.allocate(1)), "read ahead by the ring");
                 for (int expected = 2; expected <= 3; expected++) {
                     one.clear();
-                    q.submit(p.readFd(), IoOperation.read(one, record)); // completes in place from what is kept
+                    q.submit(h, IoOperation.read(one, record)); // completes in place from what is kept
                     assertEquals(expected, one.get(0));
                 }
                 assertEquals(List.of(1L, 1L, 1L), results, "each kept byte read once, in order");
+            } finally {
+                Fds.close(p.writeFd());
             }
         });
     }
@@ -182,7 +206,8 @@ class UringTest {
     @Test
     void tenThousandCancelsRacingTheRingLoseNoByteAndNeverCompleteTwice() throws Exception {
         onRingThread(q -> {
-            try (Fds.Pipe p = Fds.pipe()) {
+            Fds.Pipe p = Fds.pipe();
+            try (Handle h = Handle.of(p.readFd(), q)) {
                 Random random = new Random(13);
                 long[] delivered = {0};
                 int[] completions = {0};
@@ -197,7 +222,7 @@ class UringTest {
                         completions[0]++;
                         delivered[0] += r;
                     });
-                    q.submit(p.readFd(), op);
+                    q.submit(h, op);
                     Fds.write(p.writeFd(), ByteBuffer.wrap(new byte[] {(byte) i}));
                     written++;
                     switch (random.nextInt(3)) {
@@ -216,7 +241,7 @@ class UringTest {
                 while (delivered[0] < written) {
                     buffer.clear();
                     boolean[] done = {false};
-                    q.submit(p.readFd(), IoOperation.read(buffer, (fd, r) -> {
+                    q.submit(h, IoOperation.read(buffer, (fd, r) -> {
                         done[0] = true;
                         delivered[0] += r;
                     }));
@@ -224,6 +249,8 @@ class UringTest {
                 }
                 assertEquals(written, delivered[0], "every byte delivered exactly once");
                 assertTrue(completions[0] > 1000, "many reads completed: " + completions[0]);
+            } finally {
+                Fds.close(p.writeFd());
             }
         });
     }
@@ -239,13 +266,13 @@ class UringTest {
                 for (int i = 0; i < n; i++) {
                     pipes[i] = Fds.pipe();
                     got[i] = ByteBuffer.allocate(200);
-                    q.submit(pipes[i].readFd(), IoOperation.readFully(got[i], (fd, r) -> done[0]++));
+                    q.submit(Handle.of(pipes[i].readFd(), q), IoOperation.readFully(got[i], (fd, r) -> done[0]++));
                 }
                 for (int i = 0; i < n; i++) Fds.write(pipes[i].writeFd(), ByteBuffer.wrap(pattern(i, 200)));
                 runUntil(q, () -> done[0] == n);
                 for (int i = 0; i < n; i++) assertArrayEquals(pattern(i, 200), got[i].array(), "pipe " + i);
             } finally {
-                for (Fds.Pipe p : pipes) if (p != null) p.close();
+                for (Fds.Pipe p : pipes) if (p != null) Fds.close(p.writeFd()); // the read ends: with the queue's handles
             }
         });
     }
@@ -261,7 +288,7 @@ class UringTest {
                 for (int i = 0; i < n; i++) {
                     pipes[i] = Fds.pipe();
                     got[i] = ByteBuffer.allocate(3);
-                    q.submit(pipes[i].readFd(), IoOperation.readFully(got[i], (fd, r) -> done[0]++));
+                    q.submit(Handle.of(pipes[i].readFd(), q), IoOperation.readFully(got[i], (fd, r) -> done[0]++));
                 }
                 q.runOnce(Duration.ZERO); // every read armed
                 for (int round = 0; round < 3; round++) {
@@ -270,7 +297,7 @@ class UringTest {
                 runUntil(q, () -> done[0] == n);
                 for (int i = 0; i < n; i++) assertArrayEquals(new byte[] {(byte) i, (byte) (i + 1), (byte) (i + 2)}, got[i].array());
             } finally {
-                for (Fds.Pipe p : pipes) if (p != null) p.close();
+                for (Fds.Pipe p : pipes) if (p != null) Fds.close(p.writeFd());
             }
         });
     }
@@ -292,12 +319,14 @@ class UringTest {
                         seen.add("dropped");
                     }
                 };
-                q.submit(pair.first(), IoOperation.read(ByteBuffer.allocate(8), record));
+                Handle h = Handle.of(pair.first(), q);
+                q.submit(h, IoOperation.read(ByteBuffer.allocate(8), record));
                 long filled = TestFds.fill(pair.first()); // the next write waits in the ring
                 assertTrue(filled > 0);
-                q.submit(pair.first(), IoOperation.writeFully(ByteBuffer.allocate(4096), record));
+                q.submit(h, IoOperation.writeFully(ByteBuffer.allocate(4096), record));
                 q.runOnce(Duration.ZERO);
-                Fds.close(pair.first());
+                h.close();
+                assertFalse(TestFds.isOpen(pair.first()));
                 assertEquals(List.of("dropped", "dropped"), seen.stream().sorted().toList());
                 TestFds.drain(pair.second());
                 assertEquals(Fds.EOF, Fds.read(pair.second(), ByteBuffer.allocate(1)), "the ring let go of the file: the peer sees the close");
@@ -314,7 +343,7 @@ class UringTest {
         List<String> seen = new ArrayList<>();
         onRingThread(q -> {
             pair[0] = Fds.socketPair();
-            q.submit(pair[0].first(), IoOperation.read(ByteBuffer.allocate(8), new IoCompletion() {
+            q.submit(Handle.of(pair[0].first(), q), IoOperation.read(ByteBuffer.allocate(8), new IoCompletion() {
                 @Override
                 public void completed(int fd, long result) {
                     seen.add("completed");
@@ -329,21 +358,21 @@ class UringTest {
         }); // closes the queue
         assertEquals(List.of("dropped"), seen);
         assertEquals(bytesBefore, NativeAccounting.liveBytes(), "ring and buffers freed");
-        Fds.write(pair[0].second(), ByteBuffer.wrap(new byte[] {9}));
-        assertEquals(9, TestFds.readByte(pair[0].first()), "the byte stays for whoever reads next: no closed ring took it");
-        Fds.close(pair[0].first());
+        assertFalse(TestFds.isOpen(pair[0].first()), "the queue's close closed the handle bound to it");
+        assertEquals(Fds.EOF, Fds.read(pair[0].second(), ByteBuffer.allocate(1)), "the peer sees the close: no ring holds the file");
         Fds.close(pair[0].second());
     }
 
     @Test
     void aLargeFullWriteAndReadThroughAPipeCompleteWhole() throws Exception {
         onRingThread(q -> {
-            try (Fds.Pipe p = Fds.pipe()) {
+            Fds.Pipe p = Fds.pipe();
+            try (Handle in = Handle.of(p.readFd(), q); Handle out = Handle.of(p.writeFd(), q)) {
                 byte[] data = pattern(7, 1 << 20);
                 ByteBuffer got = ByteBuffer.allocateDirect(data.length);
                 long[] results = {-9, -9};
-                q.submit(p.writeFd(), IoOperation.writeFully(ByteBuffer.wrap(data), (fd, r) -> results[0] = r)); // heap: staged
-                q.submit(p.readFd(), IoOperation.readFully(got, (fd, r) -> results[1] = r));
+                q.submit(out, IoOperation.writeFully(ByteBuffer.wrap(data), (fd, r) -> results[0] = r)); // heap: staged
+                q.submit(in, IoOperation.readFully(got, (fd, r) -> results[1] = r));
                 runUntil(q, () -> results[0] != -9 && results[1] != -9);
                 assertEquals(data.length, results[0]);
                 assertEquals(data.length, results[1]);
@@ -360,7 +389,8 @@ class UringTest {
             Fds.Pipe p = Fds.pipe();
             Fds.close(p.readFd());
             List<String> seen = new ArrayList<>();
-            q.submit(p.writeFd(), IoOperation.write(ByteBuffer.wrap(new byte[] {1}), new IoCompletion() {
+            Handle out = Handle.of(p.writeFd(), q);
+            q.submit(out, IoOperation.write(ByteBuffer.wrap(new byte[] {1}), new IoCompletion() {
                 @Override
                 public void completed(int fd, long result) {
                     seen.add("completed " + result);
@@ -373,21 +403,24 @@ class UringTest {
             }));
             runUntil(q, () -> !seen.isEmpty());
             assertEquals(List.of("EPIPE"), seen);
-            Fds.close(p.writeFd());
+            out.close();
         });
     }
 
     @Test
     void aSecondReadOnTheSameFdIsRefusedAndTheFirstKeepsWaiting() throws Exception {
         onRingThread(q -> {
-            try (Fds.Pipe p = Fds.pipe()) {
+            Fds.Pipe p = Fds.pipe();
+            try (Handle h = Handle.of(p.readFd(), q)) {
                 long[] got = {0};
-                q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r));
+                q.submit(h, IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r));
                 q.runOnce(Duration.ZERO);
-                assertThrows(IllegalStateException.class, () -> q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> {})));
-                assertThrows(IllegalStateException.class, () -> q.await(p.readFd(), ReadyEvent.READ, (fd, e) -> {}));
+                assertThrows(IllegalStateException.class, () -> q.submit(h, IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> {})));
+                assertThrows(IllegalStateException.class, () -> q.await(h, ReadyEvent.READ, (fd, e) -> {}));
                 TestFds.writeByte(p.writeFd(), 5);
                 runUntil(q, () -> got[0] == 1);
+            } finally {
+                Fds.close(p.writeFd());
             }
         });
     }
@@ -401,19 +434,18 @@ class UringTest {
             Handle handle = Handle.of(owned.first());
             try {
                 long[] got = {-9};
-                q.submit(raw.first(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r)); // makes the buffer ring
                 long before = Faults.calls(Syscall.IO_URING_REGISTER);
-                q.submit(raw.second(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r));
-                assertEquals(before, Faults.calls(Syscall.IO_URING_REGISTER), "a raw fd is used as it is");
-                q.submit(handle.fd(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r));
-                assertEquals(before + 1, Faults.calls(Syscall.IO_URING_REGISTER), "a Handle's fd takes a slot (one files update)");
+                q.submit(raw.first(), IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r));
+                assertEquals(before, Faults.calls(Syscall.IO_URING_REGISTER), "a plain fd waits for readiness: no buffer ring, no slot");
+                q.submit(handle, IoOperation.read(ByteBuffer.allocate(1), (fd, r) -> got[0] = r));
+                assertEquals(before + 2, Faults.calls(Syscall.IO_URING_REGISTER), "a Handle's first ring read: the buffer ring, and a slot (one files update)");
                 TestFds.writeByte(owned.second(), 3);
                 runUntil(q, () -> got[0] == 1);
-                q.submit(handle.fd(), IoOperation.writeFully(ByteBuffer.wrap(new byte[] {4}), (fd, r) -> got[0] = 40 + r));
+                q.submit(handle, IoOperation.writeFully(ByteBuffer.wrap(new byte[] {4}), (fd, r) -> got[0] = 40 + r));
                 runUntil(q, () -> got[0] == 41);
                 assertEquals(4, TestFds.readByte(owned.second()), "written through the slot");
                 handle.close();
-                assertEquals(before + 2, Faults.calls(Syscall.IO_URING_REGISTER), "the close gives the slot back first");
+                assertEquals(before + 3, Faults.calls(Syscall.IO_URING_REGISTER), "the close gives the slot back first");
                 assertEquals(Fds.EOF, Fds.read(owned.second(), ByteBuffer.allocate(1)), "the table let go of the file: the peer sees the close");
             } finally {
                 raw.close();
@@ -426,5 +458,343 @@ class UringTest {
         byte[] b = new byte[length];
         for (int i = 0; i < length; i++) b[i] = (byte) (seed * 31 + i * 7);
         return b;
+    }
+
+    // guards: a full read lost what its first read(2) took before the ring took over (io_uring finding F1)
+    @Test
+    void aFullReadCountsWhatTheFirstSyscallTookBeforeTheRing() throws Exception {
+        onRingThread(q -> {
+            Fds.SocketPair p = Fds.socketPair();
+            try (Handle h = Handle.of(p.first(), q)) {
+                Fds.write(p.second(), ByteBuffer.wrap(new byte[100]));
+                Seen seen = new Seen();
+                ByteBuffer dst = ByteBuffer.allocate(200);
+                q.submit(h, IoOperation.readFully(dst, seen)); // takes 100 itself, the ring the rest
+                Fds.write(p.second(), ByteBuffer.wrap(new byte[100]));
+                runUntil(q, () -> !seen.events.isEmpty());
+                assertEquals(List.of("completed 200"), seen.events);
+                Fds.write(p.second(), ByteBuffer.wrap(new byte[100]));
+                Seen atEof = new Seen();
+                q.submit(h, IoOperation.readFully(ByteBuffer.allocate(200), atEof));
+                Sockets.shutdownOutput(p.second());
+                runUntil(q, () -> !atEof.events.isEmpty());
+                assertEquals(List.of("completed 100"), atEof.events, "what came before end-of-file, not EOF");
+            } finally {
+                Fds.close(p.second());
+            }
+        });
+    }
+
+    // guards: a cancelled ring write was still written (io_uring finding F2)
+    @Test
+    void aWithdrawnWriteIsNeverWrittenAndOneAlreadyWrittenCannotBeWithdrawn() throws Exception {
+        onRingThread(q -> {
+            Fds.SocketPair p = Fds.socketPair();
+            try (Handle h = Handle.of(p.first(), q)) {
+                Seen seen = new Seen();
+                IoOperation early = IoOperation.write(ByteBuffer.wrap("CANCELLED".getBytes()), seen);
+                q.submit(h, early); // queued in the ring, not yet given to the kernel
+                assertTrue(early.cancel());
+                q.runOnce(Duration.ofMillis(20));
+                assertEquals(Fds.WOULD_BLOCK, Fds.read(p.second(), ByteBuffer.allocate(64)), "the withdrawn write never ran");
+                assertEquals(List.of(), seen.events);
+
+                long filled = TestFds.fill(p.first()); // the next write waits in the kernel for room
+                IoOperation blocked = IoOperation.write(ByteBuffer.wrap("BLOCKED".getBytes()), seen);
+                q.submit(h, blocked);
+                q.runOnce(Duration.ZERO);
+                assertTrue(blocked.cancel(), "a write waiting for room is withdrawn");
+                assertEquals(filled, TestFds.drain(p.second()));
+                q.runOnce(Duration.ofMillis(20));
+                assertEquals(Fds.WOULD_BLOCK, Fds.read(p.second(), ByteBuffer.allocate(64)), "and never runs");
+
+                IoOperation done = IoOperation.write(ByteBuffer.wrap("DONE".getBytes()), seen);
+                q.submit(h, done);
+                q.runOnce(Duration.ZERO); // the kernel writes it; its completion is collected
+                assertFalse(done.cancel(), "written already: it completes instead");
+                runUntil(q, () -> !seen.events.isEmpty());
+                assertEquals(List.of("completed 4"), seen.events);
+                assertEquals(4, Fds.read(p.second(), ByteBuffer.allocate(64)));
+            } finally {
+                Fds.close(p.second());
+            }
+        });
+    }
+
+    // guards: kept bytes nobody read starved other fds of provided buffers (io_uring finding F3)
+    @Test
+    void bytesNobodyReadsCannotStarveOtherReadsOfBuffers() throws Exception {
+        onRingThread(Map.of("dev.ioqueue.uring.buffers", "16"), q -> {
+            int n = 40;
+            List<Fds.SocketPair> pairs = new ArrayList<>();
+            List<Handle> handles = new ArrayList<>();
+            try {
+                int[] firsts = {0};
+                for (int i = 0; i < n; i++) {
+                    Fds.SocketPair p = Fds.socketPair();
+                    pairs.add(p);
+                    handles.add(Handle.of(p.first(), q));
+                    q.submit(handles.get(i), IoOperation.read(ByteBuffer.allocate(100), (fd, r) -> firsts[0]++));
+                    Fds.write(p.second(), ByteBuffer.wrap(new byte[3000])); // 2900 kept, unread
+                }
+                runUntil(q, () -> firsts[0] == n);
+                Fds.SocketPair fresh = Fds.socketPair();
+                pairs.add(fresh);
+                handles.add(Handle.of(fresh.first(), q));
+                long[] got = {-9};
+                q.submit(handles.get(n), IoOperation.read(ByteBuffer.allocate(10), (fd, r) -> got[0] = r));
+                Fds.write(fresh.second(), ByteBuffer.wrap(new byte[5]));
+                runUntil(q, () -> got[0] != -9);
+                assertEquals(5, got[0]);
+                for (Handle h : handles.subList(0, n)) { // the kept bytes are all still there, in order
+                    ByteBuffer rest = ByteBuffer.allocate(2900);
+                    long[] r = {-9};
+                    q.submit(h, IoOperation.readFully(rest, (fd, c) -> r[0] = c));
+                    runUntil(q, () -> r[0] != -9);
+                    assertEquals(2900, r[0]);
+                }
+            } finally {
+                for (Handle h : handles) h.close();
+                for (Fds.SocketPair p : pairs) Fds.close(p.second());
+            }
+        });
+    }
+
+    // guards: a ring write from a closed arena's memory (io_uring finding F4)
+    @Test
+    void aWriteFromAClosedArenaIsRefusedAndLeavesNothingPending() throws Exception {
+        onRingThread(q -> {
+            Fds.Pipe p = Fds.pipe();
+            try (Handle out = Handle.of(p.writeFd(), q)) {
+                MemorySegment gone;
+                try (Arena arena = Arena.ofConfined()) {
+                    gone = arena.allocate(16);
+                }
+                IoOperation op = IoOperation.write(gone, new Seen());
+                assertThrows(IllegalStateException.class, () -> q.submit(out, op));
+                assertFalse(op.isPending());
+                q.runOnce(Duration.ofMillis(20));
+                assertEquals(Fds.WOULD_BLOCK, Fds.read(p.readFd(), ByteBuffer.allocate(64)), "no freed memory written");
+                Seen seen = new Seen();
+                q.submit(out, IoOperation.write(ByteBuffer.wrap(new byte[] {1}), seen));
+                runUntil(q, () -> !seen.events.isEmpty());
+                assertEquals(List.of("completed 1"), seen.events, "the fd works on");
+            } finally {
+                Fds.close(p.readFd());
+            }
+        });
+    }
+
+    // guards: a number closed on another thread while the ring read it: false PrematureCloseError, the old file's bytes (io_uring finding F5); now a Handle's close, exact
+    @Test
+    void aHandleClosedOnAnotherThreadWhileTheRingReadsIsDroppedOnceAndItsNumbersNextFileKeepsItsBytes() throws Exception {
+        onRingThread(q -> {
+            Fds.SocketPair old = Fds.socketPair();
+            Handle h = Handle.of(old.first(), q);
+            int fd = old.first();
+            Seen seen = new Seen();
+            q.submit(h, IoOperation.read(ByteBuffer.allocate(64), seen));
+            q.runOnce(Duration.ZERO); // the ring reads it from now on
+            AtomicReference<Fds.SocketPair> made = new AtomicReference<>();
+            Thread other = new Thread(() -> {
+                h.close(); // posted to the ring's loop; returns once close(2) is done
+                made.set(Fds.socketPair()); // the lowest free number: usually the closed one
+                Fds.write(made.get().second(), ByteBuffer.wrap("new".getBytes()));
+            });
+            other.start();
+            runUntil(q, () -> !other.isAlive()); // the loop runs the close
+            Fds.SocketPair fresh = made.get();
+            try {
+                assertEquals(List.of("dropped"), seen.events, "told once, no PrematureCloseError out of the loop");
+                assertEquals(Fds.EOF, Fds.read(old.second(), ByteBuffer.allocate(1)), "the ring let go of the old file");
+                assumeTrue(fresh.first() == fd, "the kernel gave the number to another end");
+                for (int i = 0; i < 3; i++) q.runOnce(Duration.ZERO);
+                ByteBuffer got = ByteBuffer.allocate(64);
+                assertEquals(3, Fds.read(fresh.first(), got), "the new file's bytes, none taken by the old file's read");
+                assertEquals("new", new String(got.array(), 0, 3));
+            } finally {
+                fresh.close();
+                Fds.close(old.second());
+            }
+        });
+    }
+
+    // guards: the ring's fixed-size buffers split datagrams and eventfd reads (io_uring finding F6)
+    @Test
+    void datagramsEventfdsAndOtherMessageFdsKeepTheirReadSizes() throws Exception {
+        onRingThread(q -> {
+            long pair = SocketCalls.socketpair(SocketCalls.AF_UNIX, 2 | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, Native.threadErrno()); // SOCK_DGRAM
+            int a = Native.first(pair);
+            int b = Native.second(pair);
+            try (Handle h = Handle.of(a, q)) {
+                long[] got = {-9};
+                q.submit(h, IoOperation.read(ByteBuffer.allocate(8000), (fd, r) -> got[0] = r));
+                Fds.write(b, ByteBuffer.wrap(new byte[6000]));
+                runUntil(q, () -> got[0] != -9);
+                assertEquals(6000, got[0], "one datagram, whole");
+            } finally {
+                Fds.close(b);
+            }
+            try (Handle e = Handle.of(Fds.eventfd(3), q)) { // an owned eventfd: still not a stream
+                Seen seen = new Seen();
+                q.submit(e, IoOperation.read(ByteBuffer.allocate(4), seen));
+                runUntil(q, () -> !seen.events.isEmpty());
+                assertEquals(List.of("failed EINVAL"), seen.events, "as read(2) of 4 bytes from an eventfd says");
+            }
+        });
+    }
+
+    // guards: a refused buffer ring left reads pending for ever (io_uring finding F7)
+    @Test
+    void refusedProvidedBuffersLeaveReadsToReadinessAndNothingPending() throws Exception {
+        assumeTrue(Faults.ENABLED);
+        onRingThread(q -> {
+            Fds.Pipe p = Fds.pipe();
+            try (Handle h = Handle.of(p.readFd(), q)) {
+                Faults.failNth(Syscall.IO_URING_REGISTER, 1, Errno.EINVAL); // the buffer ring's registration
+                long[] got = {-9};
+                q.submit(h, IoOperation.read(ByteBuffer.allocate(8), (fd, r) -> got[0] = r));
+                Faults.clear();
+                TestFds.writeByte(p.writeFd(), 7);
+                runUntil(q, () -> got[0] != -9);
+                assertEquals(1, got[0]);
+            } finally {
+                Faults.clear();
+                Fds.close(p.writeFd());
+            }
+        });
+    }
+
+    // guards: a FIFO's end-of-file was told for ever after a new writer came (io_uring finding N1)
+    @Test
+    void aFifoAtEndOfFileReadsAgainWhenANewWriterComes() throws Exception {
+        java.nio.file.Path fifo = java.nio.file.Files.createTempDirectory("ioqueue-fifo").resolve("f");
+        try {
+            assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0, "mkfifo");
+            onRingThread(q -> {
+                Handle reader = Handle.of(TestFds.open(fifo, 0x800), q); // O_RDONLY | O_NONBLOCK
+                try {
+                    int writer = TestFds.open(fifo, 0x801); // O_WRONLY | O_NONBLOCK
+                    ByteBuffer got = ByteBuffer.allocate(16);
+                    IoOperation first = IoOperation.read(got, (fd, r) -> {});
+                    q.submit(reader, first);
+                    assertTrue(first.cancel(), "cancelled while it waited");
+                    Fds.write(writer, ByteBuffer.wrap("abc".getBytes()));
+                    Fds.close(writer);
+                    assertEquals("abc", readOnce(q, reader));
+                    assertEquals("EOF", readOnce(q, reader));
+                    int second = TestFds.open(fifo, 0x801);
+                    Fds.write(second, ByteBuffer.wrap("second".getBytes()));
+                    assertEquals("second", readOnce(q, reader), "a FIFO's end-of-file lasts until a new writer comes");
+                    Fds.close(second);
+                } finally {
+                    reader.close();
+                }
+            });
+        } finally {
+            java.nio.file.Files.deleteIfExists(fifo);
+            java.nio.file.Files.deleteIfExists(fifo.getParent());
+        }
+    }
+
+    /** Runs {@code body} with a new FIFO's path (skipped without mkfifo); both backends (this thread's queue). */
+    private static void withFifo(java.util.function.Consumer<java.nio.file.Path> body) throws Exception {
+        java.nio.file.Path fifo = java.nio.file.Files.createTempDirectory("ioqueue-fifo").resolve("f");
+        try {
+            assumeTrue(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor() == 0, "mkfifo");
+            body.accept(fifo);
+        } finally {
+            java.nio.file.Files.deleteIfExists(fifo);
+            java.nio.file.Files.deleteIfExists(fifo.getParent());
+        }
+    }
+
+    // guards: an end-of-file that came with bytes was told again to the next read (io_uring round 3)
+    @Test
+    void anEndOfFileThatCameWithBytesIsNotToldAgainAfterANewWriterWrote() throws Exception {
+        withFifo(fifo -> {
+            IoQueue q = IoQueue.current();
+            Handle reader = Handle.of(TestFds.open(fifo, 0x800), q);
+            try {
+                int writer = TestFds.open(fifo, 0x801);
+                ByteBuffer got = ByteBuffer.allocate(16);
+                long[] r = {-9};
+                q.submit(reader, IoOperation.read(got, (fd, c) -> r[0] = c));
+                Fds.write(writer, ByteBuffer.wrap("xy".getBytes()));
+                Fds.close(writer); // bytes and end-of-file before the loop runs
+                runUntil(q, () -> r[0] != -9);
+                assertEquals("xy", new String(got.array(), 0, (int) r[0]));
+                int second = TestFds.open(fifo, 0x801);
+                Fds.write(second, ByteBuffer.wrap("z".getBytes()));
+                assertEquals("z", readOnce(q, reader), "the end-of-file was that moment's, not the new writer's");
+                Fds.close(second);
+            } finally {
+                reader.close();
+            }
+        });
+    }
+
+    // guards: a full read that hung up after taking bytes completed with EOF (io_uring round 3)
+    @Test
+    void aFullReadThatHangsUpAfterTakingBytesCompletesWithThem() throws Exception {
+        withFifo(fifo -> {
+            IoQueue q = IoQueue.current();
+            Handle reader = Handle.of(TestFds.open(fifo, 0x800), q);
+            try {
+                int writer = TestFds.open(fifo, 0x801);
+                Fds.write(writer, ByteBuffer.wrap(new byte[100]));
+                long[] r = {-9};
+                q.submit(reader, IoOperation.readFully(ByteBuffer.allocate(1000), (fd, c) -> r[0] = c)); // takes 100, waits
+                Fds.close(writer); // hang-up, reported to a poll() that does not run it yet
+                List<Runnable> ready = new ArrayList<>();
+                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (ready.isEmpty() && System.nanoTime() < deadline) q.poll(ready, Duration.ofMillis(100));
+                int second = TestFds.open(fifo, 0x801); // a new writer: read(2) would now block, not say EOF
+                ready.forEach(Runnable::run);
+                runUntil(q, () -> r[0] != -9);
+                assertEquals(100, r[0], "what came before the hang-up, not EOF");
+                Fds.close(second);
+            } finally {
+                reader.close();
+            }
+        });
+    }
+
+    private static String readOnce(IoQueue q, Handle h) {
+        ByteBuffer got = ByteBuffer.allocate(64);
+        long[] r = {-9};
+        q.submit(h, IoOperation.read(got, (f, c) -> r[0] = c));
+        runUntil(q, () -> r[0] != -9);
+        return r[0] == Fds.EOF ? "EOF" : new String(got.array(), 0, (int) r[0]);
+    }
+
+    // guards: a read that found bytes left the ring reading ahead; a close and remake of the number elsewhere before the next enter fed the new file's bytes to the old fd (number reuse race)
+    @Test
+    void theRingNeverReadsAheadIntoANumberClosedAndMadeAgainElsewhereBeforeItsNextEnter() throws Exception {
+        // A read that found bytes at once may leave the ring reading ahead, with nothing pending:
+        // another thread may then close the fd and make the number again before this loop enters
+        // the ring. A request naming the number would take the new file's bytes as the old one's.
+        onRingThread(q -> {
+            Fds.Pipe first = Fds.pipe();
+            Handle owner = Handle.of(first.readFd(), q);
+            int number = first.readFd();
+            TestFds.writeByte(first.writeFd(), 1);
+            long[] got = {-9};
+            q.submit(owner, IoOperation.read(ByteBuffer.allocate(8), (fd, r) -> got[0] = r));
+            assertEquals(1, got[0], "completed in place, by read(2)"); // the loop has not entered the ring since
+            Fds.Pipe[] second = new Fds.Pipe[1];
+            Thread other = new Thread(() -> second[0] = QueueTestSupport.remadeElsewhere(owner::close, first.writeFd()));
+            other.start();
+            runUntil(q, () -> !other.isAlive()); // the loop runs the posted close
+            try {
+                assumeTrue(second[0].readFd() == number, "another thread took the number first");
+                for (int i = 0; i < 3; i++) q.runOnce(java.time.Duration.ZERO); // enters the ring
+                ByteBuffer bytes = ByteBuffer.allocate(8);
+                assertEquals(3, Fds.read(number, bytes), "the new file's bytes, none read ahead for the old one");
+                assertEquals("new", new String(bytes.array(), 0, 3));
+            } finally {
+                second[0].close();
+            }
+        });
     }
 }

@@ -2,14 +2,21 @@ package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class WaiterTest extends QueueTestSupport {
@@ -146,6 +153,174 @@ class WaiterTest extends QueueTestSupport {
             TestFds.writeByte(s.second(), 1);
             q.run();
             assertTrue(ran[0]);
+        }
+    }
+
+    // guards: Fds.close leaked the fd when a dropped waiter's onDropped threw (outside finding D4)
+    @Test
+    void fdsCloseClosesTheFdEvenIfOnDroppedThrows() {
+        for (Throwable thrown : List.of(new IllegalStateException("from onDropped"), new AssertionError("from onDropped"))) {
+            IoQueue q = IoQueue.current();
+            Fds.Pipe p = Fds.pipe();
+            q.await(p.readFd(), ReadyEvent.READ, throwingOnDrop(thrown));
+            Throwable t = assertThrows(Throwable.class, () -> Fds.close(p.readFd()));
+            assertSame(thrown, t);
+            assertFalse(TestFds.isOpen(p.readFd()), "the fd was closed anyway");
+            assertFalse(q.running());
+            Fds.close(p.writeFd());
+        }
+    }
+
+    // guards: the seed library's scenario: a reader and a writer move 160 MiB through one pipe
+    @Test
+    void readerAndWriterMove160MiBThroughOnePipeByteExact() {
+        IoQueue q = IoQueue.current();
+        long total = 160L << 20;
+        try (Fds.Pipe p = Fds.pipe()) {
+            long[] written = {0};
+            long[] read = {0};
+            long[] mismatches = {0};
+            ByteBuffer out = ByteBuffer.allocateDirect(64 * 1024);
+            ByteBuffer in = ByteBuffer.allocateDirect(48 * 1024);
+            ReadyCallback writer = new ReadyCallback() {
+                @Override
+                public void onReady(int fd, Set<Event> events) {
+                    while (written[0] < total) {
+                        out.clear();
+                        int chunk = (int) Math.min(out.capacity(), total - written[0]);
+                        for (int i = 0; i < chunk; i++) out.put(i, patternByte(written[0] + i));
+                        out.limit(chunk);
+                        int n = Fds.write(fd, out);
+                        if (n == Fds.WOULD_BLOCK) {
+                            q.await(fd, ReadyEvent.WRITE, this);
+                            return;
+                        }
+                        written[0] += n;
+                    }
+                }
+            };
+            ReadyCallback reader = new ReadyCallback() {
+                @Override
+                public void onReady(int fd, Set<Event> events) {
+                    while (true) {
+                        in.clear();
+                        int n = Fds.read(fd, in);
+                        if (n == Fds.WOULD_BLOCK) {
+                            if (read[0] < total) q.await(fd, ReadyEvent.READ, this);
+                            return;
+                        }
+                        if (n == Fds.EOF) return;
+                        for (int i = 0; i < n; i++) if (in.get(i) != patternByte(read[0] + i)) mismatches[0]++;
+                        read[0] += n;
+                    }
+                }
+            };
+            q.await(p.readFd(), ReadyEvent.READ, reader);
+            q.await(p.writeFd(), ReadyEvent.WRITE, writer);
+            q.run();
+            assertEquals(total, written[0]);
+            assertEquals(total, read[0]);
+            assertEquals(0, mismatches[0]);
+        }
+    }
+
+    private static byte patternByte(long i) {
+        return (byte) (i * 31 + (i >>> 11));
+    }
+
+    // guards: the seed library's scenario: two threads' queues wait on one fd, both woken
+    @Test
+    void twoThreadsWaitOnTheSameFdAtOnce() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            CountDownLatch bothWaiting = new CountDownLatch(2);
+            AtomicInteger woke = new AtomicInteger();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                Thread t = new Thread(() -> {
+                    IoQueue q = IoQueue.current();
+                    q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> woke.incrementAndGet());
+                    bothWaiting.countDown();
+                    q.run();
+                    q.close();
+                });
+                t.start();
+                threads.add(t);
+            }
+            assertTrue(bothWaiting.await(10, TimeUnit.SECONDS));
+            TestFds.writeByte(p.writeFd(), 1); // level-triggered: both queues see it
+            for (Thread t : threads) t.join(10_000);
+            assertEquals(2, woke.get());
+        }
+    }
+
+    // guards: a waiter lost when its callback closed its fd and got the number back at once, from
+    // Fds.pipe or from native code (outside finding D1); under mio's rule that close is Fds.close on
+    // the queue's thread, which forgets the number, so the waiter on its next file is the new file's
+    @Test
+    void aCallbackThatClosesItsFdThroughFdsCloseWaitsOnTheNumbersNextFile() {
+        for (boolean nativeCode : new boolean[] {false, true}) {
+            IoQueue q = IoQueue.current();
+            Fds.Pipe first = Fds.pipe();
+            TestFds.writeByte(first.writeFd(), 1);
+            Recorder second = new Recorder();
+            int[] made = new int[2];
+            q.await(first.readFd(), ReadyEvent.READ, (fd, ev) -> {
+                Fds.close(fd);
+                if (nativeCode) {
+                    int[] raw = TestFds.rawPipe(); // the library is not told of it
+                    made[0] = raw[0];
+                    made[1] = raw[1];
+                } else {
+                    Fds.Pipe p = Fds.pipe();
+                    made[0] = p.readFd();
+                    made[1] = p.writeFd();
+                }
+                q.await(made[0], ReadyEvent.READ, second);
+                TestFds.writeByte(made[1], 2);
+            });
+            runUntil(q, () -> second.calls() > 0);
+            try {
+                assumeTrue(made[0] == first.readFd(), "the kernel handed out another number");
+                assertEquals(List.of(Recorder.ready(first.readFd(), Event.READ)), second.log(), nativeCode ? "native pipe" : "Fds.pipe");
+                assertFalse(q.running());
+            } finally {
+                Fds.close(first.writeFd());
+                Fds.close(made[0]);
+                Fds.close(made[1]);
+            }
+        }
+    }
+
+    // guards: a callback that closed its fd while a dup kept the file open and readable, then waited
+    // on the number's next file, was woken without end by the old file (outside finding D1); closed
+    // through Fds.close, the old file leaves the epoll set first
+    @Test
+    void aCallbackThatClosesItsFdWhileADupKeepsTheFileIsNeverWokenByTheOldFile() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe first = Fds.pipe();
+        TestFds.writeByte(first.writeFd(), 1); // never read: the old file stays readable
+        int dup = TestFds.dup(first.readFd());
+        Recorder again = new Recorder();
+        again.then((fd, ev) -> {
+            if (TestFds.readByte(fd) == Fds.WOULD_BLOCK) q.await(fd, ReadyEvent.READ, again);
+        });
+        Fds.Pipe[] second = new Fds.Pipe[1];
+        q.await(first.readFd(), ReadyEvent.READ, (fd, ev) -> {
+            Fds.close(fd);
+            second[0] = Fds.pipe();
+            q.await(second[0].readFd(), ReadyEvent.READ, again);
+        });
+        try {
+            for (int i = 0; i < 3; i++) q.runOnce(Duration.ofMillis(20));
+            assertEquals(List.of(), again.log(), "the old file's readiness woke nothing");
+            TestFds.writeByte(second[0].writeFd(), 2);
+            runUntil(q, () -> again.calls() > 0);
+            assertEquals(List.of(Recorder.ready(second[0].readFd(), Event.READ)), again.log());
+            assertFalse(q.running());
+        } finally {
+            TestFds.rawClose(dup);
+            Fds.close(first.writeFd());
+            second[0].close();
         }
     }
 }

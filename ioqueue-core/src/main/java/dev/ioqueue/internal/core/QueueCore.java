@@ -94,6 +94,15 @@ public final class QueueCore {
         return poller.cleanup();
     }
 
+    /**
+     * Makes this the queue of every thread (the shared queue): numbers may be closed and made again
+     * by any thread between its waits, so a wait that would reuse a kept registration asks the
+     * kernel first. Owner thread, before its first wait.
+     */
+    public void shareWithAllThreads() {
+        registrations.numbersChangeBetweenWaits = true;
+    }
+
     /** Whether the queue performs I/O on a ring (io_uring); false on epoll. Any thread. */
     public boolean completionIo() {
         return engine != null;
@@ -218,10 +227,15 @@ public final class QueueCore {
      * Any thread.
      *
      * @throws IllegalStateException if this queue is closed, or {@code o} is
+     * @throws IllegalArgumentException if {@code o}'s fd is one of this queue's own
      */
     public QueueCore bind(OwnedFd o) {
         QueueCore q = o.queue();
         if (q != null) return q;
+        if (!o.isOpen()) throw o.closedException(); // its number may name another file by now, even one of ours
+        if (poller.owns(o.fd)) {
+            throw new IllegalArgumentException(o + ": fd " + o.fd + " is " + poller.describeOwn(o.fd) + ", which only the queue may use or close");
+        }
         synchronized (ownedLock) {
             if (ownedClosed) throw new IllegalStateException(o + " cannot be bound to the closed queue of thread " + ownership.owner().getName());
             if (!o.bindTo(this)) return o.queue();

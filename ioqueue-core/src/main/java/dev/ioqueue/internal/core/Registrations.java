@@ -36,6 +36,12 @@ public final class Registrations {
     final Dropped dropped;
     private int nextGeneration = 1;
     boolean closed;
+    /**
+     * Any thread may close a number and make it again between this queue's waits, and its waiters
+     * cannot unregister (the shared queue: its rule is only "do not close an fd while a thread
+     * waits on it"). A wait that would reuse a kept registration then asks the kernel first.
+     */
+    boolean numbersChangeBetweenWaits;
 
     public Registrations(Poller poller, Thread owner, Waiters users) {
         this.poller = poller;
@@ -51,6 +57,7 @@ public final class Registrations {
         refuseOwn("await", fd);
         int bit = Interest.bit(kind);
         Registration reg = table.get(fd);
+        if (numbersChangeBetweenWaits && reg != null && reg.registered() && !stillNamesItsFile(reg, kind)) reg = null;
         if (reg == null || !reg.registered()) {
             reg = register(fd, bit);
         } else {
@@ -63,6 +70,32 @@ public final class Registrations {
             else reg.clear(Registration.LAPSED); // kept since its last waiter: no syscall
         }
         table.addWaiter(reg, kind, waiter);
+    }
+
+    /**
+     * Whether a kept registration of {@code reg}'s number still names the file the number names
+     * now, for a wait of {@code kind} on a queue whose numbers change between waits. While a thread
+     * waits on it (another kind), the rule keeps it open; otherwise, kept since its last waiter left
+     * or with a waiter of this kind already (whose fd may have been closed under it), one
+     * {@code epoll_ctl} asks. Found gone, its waiters are dropped (each told) and it is forgotten:
+     * the new wait is the new file's.
+     */
+    private boolean stillNamesItsFile(Registration reg, int kind) {
+        boolean second = false;
+        boolean othersWait = false;
+        for (int k = 0; k < Interest.KINDS; k++) {
+            Object w = reg.waiter(k);
+            if (w == null || Waiters.abandoned(w)) continue;
+            if (k == kind) second = true;
+            else othersWait = true;
+        }
+        if (othersWait && !second) return true;
+        int r = poller.modify(reg.fd, reg.interest, reg.token());
+        if (r >= 0) return true;
+        if (r != -Errno.ENOENT && r != -Errno.EBADF && r != -Errno.EPERM) throw failure(MODIFY, reg.fd, -r);
+        gone.discard(reg);
+        Failures.rethrow(dropped.tell(null));
+        return false;
     }
 
     /** Withdraws exactly this waiter, waiting or collected; whether it was there. */

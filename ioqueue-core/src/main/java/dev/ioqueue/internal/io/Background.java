@@ -62,6 +62,7 @@ public final class Background {
             started.completeExceptionally(t);
             return;
         }
+        q.shareWithAllThreads();
         q.hold(); // serve forever: the thread is a daemon
         started.complete(q);
         while (true) {

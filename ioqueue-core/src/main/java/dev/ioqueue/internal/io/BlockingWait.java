@@ -97,6 +97,10 @@ public final class BlockingWait extends Waiter {
 
     private void register() {
         if ((int) STATE.getVolatile(this) != WAITING) return;
+        if (owned != null && !owned.isOpen()) { // closed on its way here: the close dropped this wait
+            finish(DROPPED);
+            return;
+        }
         try {
             queue.await(fd, owned, kind, this);
         } catch (RuntimeException e) {

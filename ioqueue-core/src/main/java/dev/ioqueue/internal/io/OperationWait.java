@@ -52,6 +52,10 @@ final class OperationWait implements Operation.Hooks {
         OperationWait w = new OperationWait();
         Operation op = new Operation(kind, w, transfer);
         boolean posted = q.runOnOwner(() -> {
+            if (!o.isOpen()) { // closed on its way here: the close dropped this operation
+                w.finish(DROPPED);
+                return;
+            }
             try {
                 q.submit(o.fd, o, op);
             } catch (RuntimeException e) {

@@ -56,6 +56,10 @@ public final class ReadyFuture<T> extends Waiter {
             future.completeExceptionally(Errors.dropped(fd, "its queue is closed"));
             return;
         }
+        if (owned != null && !owned.isOpen()) { // closed on its way here: the close dropped this wait
+            dropped(fd);
+            return;
+        }
         try {
             queue.await(fd, owned, kind, this);
         } catch (RuntimeException | Error e) {
