@@ -114,6 +114,8 @@ class EchoServerThread(
     private val group = startLoops()
     /** Each listener, bound to the loop that accepts on it: the group's shutdown closes it, if [stop] has not. */
     private val listeners: List<Handle> = group.queues().zip(listenFds).map { (queue, fd) -> Handle.of(fd, queue) }
+    /** The backend its loops run on ([IoQueue.backend]), as the demo reports it: "epoll" or "io_uring". */
+    val backend: String = group.queues().map { it.backend().name.lowercase() }.distinct().joinToString("+")
     private val stopped = AtomicBoolean()
     private val root = SupervisorJob()
     private val scope = CoroutineScope(root + CoroutineExceptionHandler { _, t -> failed(t) })
