@@ -29,17 +29,18 @@ import kotlin.random.Random
 private val loopback: InetAddress = InetAddress.getLoopbackAddress()
 
 /**
- * The process's open TCP sockets: /proc/self/fd entries whose socket inode /proc/net/tcp or tcp6
- * lists (the server's listener and connections, and this test's clients; not the Unix socket the
- * JDK makes on its first network call and keeps).
+ * The process's open IP sockets: /proc/self/fd entries linking to a socket that /proc/net/unix and
+ * /proc/net/netlink do not list (the server's listener and connections, and this test's clients;
+ * not the Unix socket the JDK makes on its first network call and keeps). A reset connection's
+ * socket counts until its fd is closed, though /proc/net/tcp no longer lists it.
  */
-private fun openTcpSockets(): Int {
-    val tcp = listOf("/proc/net/tcp", "/proc/net/tcp6").flatMap { Files.readAllLines(Path.of(it)).drop(1) }
-        .map { it.trim().split(Regex("\\s+"))[9] }.toSet()
+private fun openIpSockets(): Int {
+    fun inodes(table: String, column: Int) = Files.readAllLines(Path.of(table)).drop(1).map { it.trim().split(Regex("\\s+"))[column] }
+    val other = (inodes("/proc/net/unix", 6) + inodes("/proc/net/netlink", 9)).toSet()
     return Files.list(Path.of("/proc/self/fd")).use { fds ->
         fds.filter { fd ->
             val link = runCatching { Files.readSymbolicLink(fd).toString() }.getOrDefault("") // an fd closed meanwhile is gone
-            link.startsWith("socket:[") && link.removePrefix("socket:[").removeSuffix("]") in tcp
+            link.startsWith("socket:[") && link.removePrefix("socket:[").removeSuffix("]") !in other
         }.count().toInt()
     }
 }
@@ -88,7 +89,7 @@ private fun checkPeerResets(failures: Collection<IOException>, resets: Int) {
 
 class ReadmeEchoServerSpec : FunSpec({
     test("a README-style echo server on a group's loop survives 1,000 peer resets, serves a good client after them, and group.shutdown() leaves no connection fd open") {
-        val before = openTcpSockets()
+        val before = openIpSockets()
         val uncaught = ConcurrentLinkedQueue<Throwable>()
         val failures = ConcurrentLinkedQueue<IOException>()
         val group = IoQueueGroup.start(1, { r -> Thread(r, "readme-echo") }) { _, t -> uncaught += t }
@@ -98,8 +99,8 @@ class ReadmeEchoServerSpec : FunSpec({
 
         // 1. A thousand peers reset their connections; the server hears each reset and closes the connection.
         repeat(1000) { resettingPeer(port) }
-        waitUntil({ "1,000 failures and the connections closed: ${failures.size} failures, ${openTcpSockets() - before - 1} open; loop threw $uncaught" }) {
-            failures.size >= 1000 && openTcpSockets() == before + 1 // the listener
+        waitUntil({ "1,000 failures and the connections closed: ${failures.size} failures, ${openIpSockets() - before - 1} open; the loop threw ${uncaught.size} times, first: ${uncaught.firstOrNull()}" }) {
+            failures.size >= 1000 && openIpSockets() == before + 1 // the listener
         }
         uncaught.shouldBeEmpty()
         checkPeerResets(failures, 1000)
@@ -110,14 +111,14 @@ class ReadmeEchoServerSpec : FunSpec({
 
         // 3. The shutdown closes the listener and every connection: what stays open is this test's 20 clients, which see end-of-file.
         group.shutdown(Duration.ofSeconds(30)) shouldBe true
-        openTcpSockets() shouldBe before + idle.size
+        openIpSockets() shouldBe before + idle.size
         idle.forEach { it.soTimeout = 10_000; it.getInputStream().read() shouldBe -1; it.close() }
-        openTcpSockets() shouldBe before
+        openIpSockets() shouldBe before
         uncaught.shouldBeEmpty()
     }
 
     test("run() of a README-style echo server goes on through 1,000 peer resets until stop(), and the queue's close leaves no connection fd open") {
-        val before = openTcpSockets()
+        val before = openIpSockets()
         val failures = ConcurrentLinkedQueue<IOException>()
         val port = CompletableFuture<Int>()
         val ran = CompletableFuture<Throwable?>() // what run() threw; completed once the queue is closed
@@ -141,10 +142,10 @@ class ReadmeEchoServerSpec : FunSpec({
 
         // 1. A thousand peers reset their connections; run() neither returns nor throws, and every reset connection is closed.
         repeat(1000) { resettingPeer(serving) }
-        waitUntil({ "1,000 failures and the connections closed: ${failures.size} failures, ${openTcpSockets() - before - 1} open; run() ended with ${ran.getNow(null)}" }) {
-            ran.isDone || (failures.size >= 1000 && openTcpSockets() == before + 1)
+        waitUntil({ "1,000 failures and the connections closed: ${failures.size} failures, ${openIpSockets() - before - 1} open; run() ended with ${ran.getNow(null)}" }) {
+            ran.isDone || (failures.size >= 1000 && openIpSockets() == before + 1)
         }
-        ran.isDone shouldBe false
+        withClue("run() ended with ${ran.getNow(null)}") { ran.isDone shouldBe false }
         checkPeerResets(failures, 1000)
 
         // 2. A well-behaved client is served, and one stays connected.
@@ -154,10 +155,10 @@ class ReadmeEchoServerSpec : FunSpec({
         // 3. stop() from this thread: run() returns normally, the queue's close closes the listener and the connection.
         queue.stop()
         ran.get(30, TimeUnit.SECONDS) shouldBe null
-        openTcpSockets() shouldBe before + 1 // the idle client's own socket
+        openIpSockets() shouldBe before + 1 // the idle client's own socket
         idle.soTimeout = 10_000
         idle.getInputStream().read() shouldBe -1
         idle.close()
-        openTcpSockets() shouldBe before
+        openIpSockets() shouldBe before
     }
 })
