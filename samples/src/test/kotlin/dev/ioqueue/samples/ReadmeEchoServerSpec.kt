@@ -62,8 +62,9 @@ private fun resettingPeer(port: Int) = Socket(loopback, port).use { s ->
 
 /** A well-behaved client: [size] random bytes out, the same back. */
 private fun roundTrip(socket: Socket, size: Int): Boolean {
+    socket.soTimeout = 30_000 // a server that stopped serving fails the test instead of hanging it
     val data = Random.nextBytes(size)
-    val writer = CompletableFuture.runAsync { socket.getOutputStream().write(data) } // more than the socket buffers hold
+    val writer = CompletableFuture.runAsync({ socket.getOutputStream().write(data) }, { Thread(it).start() }) // more than the socket buffers hold
     val back = ByteArray(size)
     DataInputStream(socket.getInputStream()).readFully(back)
     writer.get(30, TimeUnit.SECONDS)
