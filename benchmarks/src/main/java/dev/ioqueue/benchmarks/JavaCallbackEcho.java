@@ -1,5 +1,6 @@
 package dev.ioqueue.benchmarks;
 
+import dev.ioqueue.Errno;
 import dev.ioqueue.Fds;
 import dev.ioqueue.Handle;
 import dev.ioqueue.IoCompletion;
@@ -7,13 +8,15 @@ import dev.ioqueue.IoOperation;
 import dev.ioqueue.IoQueue;
 import dev.ioqueue.IoQueueGroup;
 import dev.ioqueue.Sockets;
-import dev.ioqueue.SyscallException;
+import dev.ioqueue.SyscallFailure;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The echo server in Java callbacks: per connection one reusable read {@link IoOperation} and one
@@ -21,30 +24,33 @@ import java.util.List;
  * message, and each loop keeps the buffers of closed connections for new ones, as Netty's pooled
  * allocator does (allocating and freeing 16 KiB of direct memory per connection would dominate a
  * connection's cost). On {@code loops} loops of an {@link IoQueueGroup}: either the first loop accepts and
- * hands each fd to {@link IoQueueGroup#next()} (the fd is served on that loop alone from then on),
- * or each loop accepts on its own SO_REUSEPORT listener.
+ * hands each connection to {@link IoQueueGroup#next()} (it is served on that loop alone from then
+ * on), or each loop accepts on its own SO_REUSEPORT listener.
+ *
+ * <p>The server owns its fds: each listener and each connection is a {@link Handle} bound to the
+ * loop that uses it, so on io_uring the ring reads and writes the connections (fixed files, reads
+ * ahead), and {@link #close()} (the group's shutdown) leaves none of them open.
  */
 final class JavaCallbackEcho implements AutoCloseable {
     private final IoQueueGroup group;
-    private final List<Integer> listenFds = new ArrayList<>();
+    private final List<Handle> listeners = new ArrayList<>();
     private final int port;
 
     JavaCallbackEcho(int loops, boolean reusePort) {
         group = IoQueueGroup.start(loops, "java-echo");
-        InetAddress loopback = InetAddress.getLoopbackAddress();
-        listenFds.add(Sockets.listenTcp(loopback, 0, 1024, reusePort));
-        port = Sockets.localPort(listenFds.get(0));
         List<IoQueue> queues = group.queues();
+        InetAddress loopback = InetAddress.getLoopbackAddress();
+        listeners.add(Handle.of(Sockets.listenTcp(loopback, 0, 1024, reusePort), queues.get(0)));
+        port = Sockets.localPort(listeners.get(0).fd());
         if (reusePort) {
-            for (int i = 1; i < loops; i++) listenFds.add(Sockets.listenTcp(loopback, port, 1024, true));
+            for (int i = 1; i < loops; i++) listeners.add(Handle.of(Sockets.listenTcp(loopback, port, 1024, true), queues.get(i)));
             for (int i = 0; i < loops; i++) {
-                int fd = listenFds.get(i);
+                Handle listener = listeners.get(i);
                 IoQueue q = queues.get(i);
-                q.execute(() -> Acceptor.start(q, fd, null));
+                q.execute(() -> Acceptor.start(q, listener, null));
             }
         } else {
-            int fd = listenFds.get(0);
-            queues.get(0).execute(() -> Acceptor.start(queues.get(0), fd, group));
+            queues.get(0).execute(() -> Acceptor.start(queues.get(0), listeners.get(0), group));
         }
     }
 
@@ -57,12 +63,9 @@ final class JavaCallbackEcho implements AutoCloseable {
         return group.queues();
     }
 
+    /** Stops the loops: each queue's close closes its listener and the connections it serves. */
     @Override
     public void close() {
-        for (int i = 0; i < listenFds.size(); i++) {
-            int fd = listenFds.get(i);
-            group.queues().get(i).execute(() -> Fds.close(fd)); // on the loop that accepts on it
-        }
         group.shutdown(Duration.ofSeconds(10));
     }
 
@@ -71,25 +74,50 @@ final class JavaCallbackEcho implements AutoCloseable {
         private final IoQueue queue;
         private final IoQueueGroup handTo;
         private final IoOperation accept = IoOperation.accept(this);
-        private final int listenFd;
+        private final Handle listener;
 
-        private Acceptor(IoQueue queue, int listenFd, IoQueueGroup handTo) {
+        private Acceptor(IoQueue queue, Handle listener, IoQueueGroup handTo) {
             this.queue = queue;
-            this.listenFd = listenFd;
+            this.listener = listener;
             this.handTo = handTo;
         }
 
-        static void start(IoQueue queue, int listenFd, IoQueueGroup handTo) {
-            queue.submit(listenFd, new Acceptor(queue, listenFd, handTo).accept);
+        static void start(IoQueue queue, Handle listener, IoQueueGroup handTo) {
+            queue.submit(listener, new Acceptor(queue, listener, handTo).accept);
         }
 
         @Override
         public void completed(int fd, long connection) {
             int c = (int) connection;
             IoQueue target = handTo == null ? queue : handTo.next();
-            if (target == queue) Connection.start(target, c);
-            else target.execute(() -> Connection.start(target, c)); // this loop never touches c again
-            queue.submit(listenFd, accept);
+            Handle h;
+            try {
+                h = Handle.of(c, target); // the target's from now on: its close closes it, even before it is served
+            } catch (IllegalStateException closed) {
+                Fds.close(c); // the target loop is closed: the handle did not take the fd
+                return;
+            }
+            if (target == queue) {
+                Connection.start(target, h);
+            } else {
+                try {
+                    target.execute(() -> Connection.start(target, h)); // this loop never touches it again
+                } catch (RejectedExecutionException closed) {
+                    h.close();
+                }
+            }
+            queue.submit(listener, accept);
+        }
+
+        /** Out of fds (EMFILE, ENFILE): the connection waits in the backlog; accept again soon. Anything else stops accepting. */
+        @Override
+        public void failed(int fd, IOException failure) {
+            SyscallFailure f = SyscallFailure.of(failure);
+            if (f != null && (f.errno() == Errno.EMFILE || f.errno() == Errno.ENFILE)) {
+                queue.schedule(Duration.ofMillis(20), () -> queue.submit(listener, accept));
+            } else {
+                IoCompletion.super.failed(fd, failure);
+            }
         }
     }
 
@@ -97,55 +125,62 @@ final class JavaCallbackEcho implements AutoCloseable {
     private static final class Connection {
         /** Each loop's buffers of closed connections: used on that loop's thread only. */
         private static final ThreadLocal<ArrayDeque<ByteBuffer>> FREE = ThreadLocal.withInitial(ArrayDeque::new);
+        private final Handle handle;
         private final ByteBuffer buffer;
         private final IoQueue queue;
         private final IoOperation read;
         private final IoOperation writeAll;
+        private boolean closed;
 
-        private Connection(IoQueue queue) {
+        private Connection(IoQueue queue, Handle handle) {
             this.queue = queue;
+            this.handle = handle;
             ByteBuffer free = FREE.get().poll();
             buffer = free != null ? free.clear() : ByteBuffer.allocateDirect(16 * 1024);
             read = IoOperation.read(buffer, new Step() {
                 @Override
                 public void completed(int fd, long n) {
                     if (n == Fds.EOF) {
-                        close(fd);
+                        close();
                         return;
                     }
                     buffer.flip();
-                    Connection.this.queue.submit(fd, writeAll);
+                    Connection.this.queue.submit(Connection.this.handle, writeAll);
                 }
             });
             writeAll = IoOperation.writeFully(buffer, new Step() {
                 @Override
                 public void completed(int fd, long n) {
                     buffer.clear();
-                    Connection.this.queue.submit(fd, read);
+                    Connection.this.queue.submit(Connection.this.handle, read);
                 }
             });
         }
 
-        /** Serves {@code fd}, owned by a {@link Handle} (so an io_uring loop uses it as a fixed file). */
-        static void start(IoQueue queue, int fd) {
-            Connection c = new Connection(queue);
-            c.handle = Handle.of(fd);
-            queue.submit(fd, c.read);
+        /** Serves {@code handle}, bound to {@code queue}, the calling thread's. */
+        static void start(IoQueue queue, Handle handle) {
+            if (!handle.isOpen()) return; // the loop closed it before it was served
+            Connection c = new Connection(queue, handle);
+            queue.submit(handle, c.read);
         }
 
-        private Handle handle;
-
-        private void close(int fd) {
+        private void close() {
+            if (closed) return;
+            closed = true;
             handle.close();
             FREE.get().push(buffer);
         }
 
-        /** The client went away (ECONNRESET, EPIPE): close. */
+        /** The client went away (ECONNRESET, EPIPE), or the loop closed the connection: close, keep the buffer. */
         private abstract class Step implements IoCompletion {
             @Override
-            public void failed(int fd, RuntimeException failure) {
-                if (!(failure instanceof SyscallException)) throw failure;
-                close(fd);
+            public void failed(int fd, IOException failure) {
+                close();
+            }
+
+            @Override
+            public void dropped(int fd) {
+                close();
             }
         }
     }

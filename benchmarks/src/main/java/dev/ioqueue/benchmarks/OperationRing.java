@@ -10,7 +10,9 @@ import java.nio.ByteBuffer;
  * The ring written with the I/O helpers: per pipe, one reusable read {@link IoOperation} and one
  * write-all operation of what it read, chained by their completions. No EAGAIN handling, nothing
  * allocated per hop. Each byte moved one pipe on is a hop, as in the raw ring. The pipes' fds are
- * owned by {@link Handle}s, so an io_uring queue uses them as fixed files.
+ * owned by {@link Handle}s, bound to the queue by their first operation, so an io_uring queue reads
+ * and writes them with the ring (fixed files; a plain fd would wait for readiness and make its own
+ * syscall); the handles' close closes them.
  */
 final class OperationRing {
     private OperationRing() {}
@@ -18,19 +20,19 @@ final class OperationRing {
     /** Runs the ring on the calling thread, reading into {@code bufferSize} bytes; returns hops per second. */
     static double run(int n, int tokens, long hops, int bufferSize) {
         IoQueue queue = IoQueue.current();
-        Fds.Pipe[] pipes = new Fds.Pipe[n];
-        Handle[] handles = new Handle[2 * n];
+        Handle[] reads = new Handle[n];
+        Handle[] writes = new Handle[n];
         try {
             for (int i = 0; i < n; i++) {
-                pipes[i] = Fds.pipe();
-                handles[2 * i] = Handle.of(pipes[i].readFd());
-                handles[2 * i + 1] = Handle.of(pipes[i].writeFd());
+                Fds.Pipe pipe = Fds.pipe();
+                reads[i] = Handle.of(pipe.readFd());
+                writes[i] = Handle.of(pipe.writeFd());
             }
             long[] done = {0};
             long[] end = {0};
             for (int i = 0; i < n; i++) {
-                int fd = pipes[i].readFd();
-                int next = pipes[(i + 1) % n].writeFd();
+                Handle in = reads[i];
+                Handle next = writes[(i + 1) % n];
                 ByteBuffer buffer = ByteBuffer.allocateDirect(bufferSize);
                 IoOperation[] ops = new IoOperation[2];
                 ops[0] = IoOperation.read(buffer, (f, count) -> {
@@ -40,17 +42,18 @@ final class OperationRing {
                 });
                 ops[1] = IoOperation.writeFully(buffer, (f, count) -> {
                     buffer.clear();
-                    queue.submit(fd, ops[0]);
+                    queue.submit(in, ops[0]);
                 });
-                queue.submit(fd, ops[0]);
+                queue.submit(in, ops[0]);
             }
             ByteBuffer one = ByteBuffer.allocateDirect(1).put(0, (byte) 1);
-            for (int k = 0; k < tokens; k++) Fds.write(pipes[(int) ((long) k * n / tokens)].writeFd(), one.clear());
+            for (int k = 0; k < tokens; k++) Fds.write(writes[(int) ((long) k * n / tokens)].fd(), one.clear());
             long start = System.nanoTime();
             while (done[0] < hops) queue.runOnce(null);
             return done[0] / ((end[0] - start) / 1e9);
         } finally {
-            for (Handle h : handles) if (h != null) h.close();
+            for (Handle h : reads) if (h != null) h.close();
+            for (Handle h : writes) if (h != null) h.close();
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.ioqueue.benchmarks;
 
 import dev.ioqueue.BlockingIo;
 import dev.ioqueue.Fds;
+import dev.ioqueue.Handle;
 import dev.ioqueue.Sockets;
 import java.io.IOException;
 import java.io.InputStream;
@@ -10,52 +11,62 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Echo servers of one virtual thread per connection, blocking reads and writes: on ioqueue's
- * {@link BlockingIo} over fds from {@link Sockets#accept} (a thread that would block parks in
- * {@link Fds#awaitReady}), or on the JDK's own {@link ServerSocket}/{@link Socket}, whose blocking
+ * {@link BlockingIo} over {@link Handle}s (a thread that would block parks until the shared queue
+ * reports the fd ready), or on the JDK's own {@link ServerSocket}/{@link Socket}, whose blocking
  * calls park a virtual thread on the JDK's poller. The accepting thread is virtual too.
  */
 abstract sealed class VirtualThreadEcho implements AutoCloseable {
     abstract int port();
 
+    /**
+     * The server owns its fds: the listener and each connection are {@link Handle}s, and
+     * {@link #close()} closes them all; a thread blocked on one wakes with an {@link IOException}.
+     */
     static final class OnBlockingIo extends VirtualThreadEcho {
-        private final int listenFd = Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 1024);
+        private final Handle listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 1024));
+        private final int port = Sockets.localPort(listener.fd());
+        private final Set<Handle> connections = ConcurrentHashMap.newKeySet();
         private final Thread acceptor = Thread.ofVirtual().name("vt-ioqueue-acceptor").start(this::acceptForever);
 
         private void acceptForever() {
             try {
                 while (true) {
-                    int fd = BlockingIo.accept(listenFd);
-                    Thread.ofVirtual().start(() -> serve(fd));
+                    Handle connection = BlockingIo.accept(listener);
+                    connections.add(connection);
+                    Thread.ofVirtual().start(() -> serve(connection));
                 }
             } catch (IOException e) {
-                // interrupted: closing
+                // the listener was closed: closing
             }
         }
 
-        private static void serve(int fd) {
+        private void serve(Handle connection) {
             ByteBuffer buffer = ByteBuffer.allocateDirect(16 * 1024);
             try {
-                while (BlockingIo.read(fd, buffer.clear()) != Fds.EOF) BlockingIo.writeFully(fd, buffer.flip());
-            } catch (IOException | RuntimeException e) {
-                // the client went away (ECONNRESET, EPIPE)
+                while (BlockingIo.read(connection, buffer.clear()) != Fds.EOF) BlockingIo.writeFully(connection, buffer.flip());
+            } catch (IOException e) {
+                // the client went away (ECONNRESET, EPIPE), or the server closed the connection
             } finally {
-                Fds.close(fd);
+                connection.close();
+                connections.remove(connection);
             }
         }
 
         @Override
         int port() {
-            return Sockets.localPort(listenFd);
+            return port;
         }
 
         @Override
         public void close() throws InterruptedException {
-            acceptor.interrupt();
+            listener.close(); // wakes the acceptor
             acceptor.join();
-            Fds.close(listenFd);
+            for (Handle c : connections) c.close(); // wakes their threads
         }
     }
 

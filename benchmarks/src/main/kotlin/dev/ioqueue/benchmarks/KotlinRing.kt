@@ -61,29 +61,35 @@ object KotlinRing {
     /**
      * The ring written with the suspending helpers: `read` into [bufferSize] bytes, `writeFully` of
      * what came to the next pipe; no EAGAIN handling. Each byte moved one pipe on is a hop. The
-     * pipes' fds are owned by [Handle]s, so an io_uring queue uses them as fixed files.
+     * pipes' fds are owned by [Handle]s, read and written through them, so an io_uring queue can
+     * use the ring for them (a plain fd waits for readiness and makes its own syscall).
      */
     fun runWithHelpers(n: Int, tokens: Int, hops: Long, bufferSize: Int): Double {
-        val pipes = Array(n) { Fds.pipe() }
-        val handles = pipes.flatMap { listOf(Handle.of(it.readFd()), Handle.of(it.writeFd())) }
+        val reads = ArrayList<Handle>()
+        val writes = ArrayList<Handle>()
         try {
+            repeat(n) {
+                val pipe = Fds.pipe()
+                reads += Handle.of(pipe.readFd())
+                writes += Handle.of(pipe.writeFd())
+            }
             val one = ByteBuffer.allocateDirect(1).put(0, 1)
-            for (k in 0 until tokens) Fds.write(pipes[(k.toLong() * n / tokens).toInt()].writeFd(), one.clear())
+            for (k in 0 until tokens) Fds.write(writes[(k.toLong() * n / tokens).toInt()].fd(), one.clear())
             var done = 0L
             var end = 0L
             val start = System.nanoTime()
             runIoQueue {
                 val finished = CompletableDeferred<Unit>()
                 val jobs = (0 until n).map { i ->
-                    val fd = pipes[i].readFd()
-                    val next = pipes[(i + 1) % n].writeFd()
+                    val input = reads[i]
+                    val next = writes[(i + 1) % n]
                     val buffer = ByteBuffer.allocateDirect(bufferSize)
                     launch {
                         while (true) {
                             buffer.clear()
-                            val count = read(fd, buffer)
+                            val count = input.read(buffer)
                             buffer.flip()
-                            writeFully(next, buffer)
+                            next.writeFully(buffer)
                             done += count
                             if (done >= hops && end == 0L) {
                                 end = System.nanoTime()
@@ -97,7 +103,8 @@ object KotlinRing {
             }
             return done / ((end - start) / 1e9)
         } finally {
-            handles.forEach { it.close() }
+            reads.forEach { it.close() }
+            writes.forEach { it.close() }
         }
     }
 }

@@ -104,8 +104,8 @@ private fun serveForever(address: EchoAddress, loops: Int, strategy: LoopStrateg
     Thread.currentThread().join() // the loops serve until the process is stopped
 }
 
-/** What one demo run measured on the client side. */
-class DemoResult(val roundTrips: Long, val bytes: Long, val mismatches: Long, val seconds: Double, val stats: EchoStats, val loops: Int = 1) {
+/** What one demo run measured on the client side, and the backend the server's loops ran on ("epoll" or "io_uring"). */
+class DemoResult(val roundTrips: Long, val bytes: Long, val mismatches: Long, val seconds: Double, val stats: EchoStats, val loops: Int = 1, val backend: String = "") {
     val ok: Boolean get() = mismatches == 0L && roundTrips > 0 && stats.threadCount() == loops
 }
 
@@ -119,7 +119,7 @@ fun runDemo(clients: Int, seconds: Double, print: Boolean = true, loops: Int = 1
     val perClient = results.map { it.join() }
     server.awaitAllClosed()
     server.stop() // from this thread: the dispatcher hops the cancellation onto the loop
-    val result = DemoResult(perClient.sumOf { it[0] }, perClient.sumOf { it[1] }, perClient.sumOf { it[2] }, seconds, server.stats, loops)
+    val result = DemoResult(perClient.sumOf { it[0] }, perClient.sumOf { it[1] }, perClient.sumOf { it[2] }, seconds, server.stats, loops, server.backend)
     if (print) printReport(result, clients, strategy)
     return result
 }
@@ -155,6 +155,7 @@ private fun printReport(r: DemoResult, clients: Int, strategy: LoopStrategy) {
     val java = conns.count { it.kind == EchoStats.Kind.JAVA_CALLBACK }
     val against = if (r.loops == 1) "one server thread" else "${r.loops} server loops (${strategy.name.lowercase(Locale.ROOT)})"
     println("ioqueue mixed echo demo: $clients TCP clients on 127.0.0.1 for ${r.seconds} s against $against")
+    println("  backend       ${r.backend}")
     println(String.format(Locale.ROOT, "  connections   %d  (%d Kotlin coroutines, %d Java IoOperations)", conns.size, kotlin, java))
     println(String.format(Locale.ROOT, "  round trips   %d  (%.0f/s)", r.roundTrips, r.roundTrips / r.seconds))
     println(String.format(Locale.ROOT, "  bytes echoed  %.1f MiB, mismatches %d", r.bytes / 1048576.0, r.mismatches))

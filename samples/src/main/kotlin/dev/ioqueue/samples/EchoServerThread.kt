@@ -1,6 +1,7 @@
 package dev.ioqueue.samples
 
 import dev.ioqueue.Fds
+import dev.ioqueue.Handle
 import dev.ioqueue.IoQueue
 import dev.ioqueue.IoQueueGroup
 import dev.ioqueue.Sockets
@@ -80,8 +81,10 @@ enum class LoopStrategy {
  * A mixed echo server ([MixedEchoServer]) on [loops] loop threads of its own (an
  * [IoQueueGroup]), listening at [address] (by default 127.0.0.1 on a free port). One loop, the
  * default, is one thread named [threadName]; more are named `threadName-0`, `threadName-1`...
- * and share the connections as [strategy] says. [stop] cancels the server from the calling
- * thread, which closes every connection, and waits; a Unix socket file it made is then deleted.
+ * and share the connections as [strategy] says. Each listener and each connection is a [Handle]
+ * bound to the loop that uses it, so the group's shutdown leaves no fd of the server open. [stop]
+ * cancels the server from the calling thread, which closes every connection, and waits; a Unix
+ * socket file it made is then deleted.
  */
 class EchoServerThread(
     val address: EchoAddress = EchoAddress.LOOPBACK,
@@ -108,7 +111,11 @@ class EchoServerThread(
     private val failure = AtomicReference<Throwable?>()
     /** The loop threads' names, in order. (Kept: kotlinx's debug mode renames a thread while a coroutine runs.) */
     val threadNames: List<String> = if (loops == 1) listOf(threadName) else List(loops) { "$threadName-$it" }
-    private val group = AtomicInteger().let { next -> IoQueueGroup.start(loops, { r -> Thread(r, threadNames[next.getAndIncrement()]) }) { _, t -> failed(t) } }
+    private val group = startLoops()
+    /** Each listener, bound to the loop that accepts on it: the group's shutdown closes it, if [stop] has not. */
+    private val listeners: List<Handle> = group.queues().zip(listenFds).map { (queue, fd) -> Handle.of(fd, queue) }
+    /** The backend its loops run on ([IoQueue.backend]), as the demo reports it: "epoll" or "io_uring". */
+    val backend: String = group.queues().map { it.backend().name.lowercase() }.distinct().joinToString("+")
     private val stopped = AtomicBoolean()
     private val root = SupervisorJob()
     private val scope = CoroutineScope(root + CoroutineExceptionHandler { _, t -> failed(t) })
@@ -117,12 +124,12 @@ class EchoServerThread(
         val queues = group.queues()
         val ids = AtomicInteger()
         if (loops == 1 || reusePort) {
-            for ((queue, fd) in queues.zip(listenFds)) scope.launch(queue.dispatcher) { MixedEchoServer(fd, stats, ids).serve() }
+            for ((queue, listener) in queues.zip(listeners)) scope.launch(queue.dispatcher) { MixedEchoServer(listener, stats, ids).serve() }
         } else {
             val started = queues.map { CompletableFuture<EchoLoop>() }
             for ((queue, loop) in queues.zip(started)) scope.launch(queue.dispatcher) { EchoLoop.serveHandedOver(stats) { loop.complete(it) } }
             val byQueue = IdentityHashMap<IoQueue, EchoLoop>().apply { queues.zip(started).forEach { (q, loop) -> put(q, loop.join()) } }
-            scope.launch(queues[0].dispatcher) { MixedEchoServer(listenFds[0], stats, ids).acceptFor { byQueue.getValue(group.next()) } }
+            scope.launch(queues[0].dispatcher) { MixedEchoServer(listeners[0], stats, ids).acceptFor { byQueue.getValue(group.next()) } }
         }
     }
 
@@ -141,6 +148,15 @@ class EchoServerThread(
         }
     }
 
+    /** The loops; if they cannot start, the listeners are closed (nothing owns them yet). */
+    private fun startLoops(): IoQueueGroup = try {
+        val next = AtomicInteger()
+        IoQueueGroup.start(loops, { r -> Thread(r, threadNames[next.getAndIncrement()]) }) { _, t -> failed(t) }
+    } catch (t: Throwable) {
+        listenFds.forEach(Fds::close)
+        throw t
+    }
+
     private fun failed(t: Throwable) {
         if (t !is CancellationException) failure.compareAndSet(null, t)
     }
@@ -157,9 +173,8 @@ class EchoServerThread(
             root.cancel()
             root.invokeOnCompletion { done.complete(Unit) }
             done.join() // every connection closed, on its own loop
-            // Each listener is closed on the loop that accepted on it: no queue keeps a registration of a closed fd.
-            listenFds.forEachIndexed { i, fd -> group.queues()[i].execute { Fds.close(fd) } }
-            group.shutdown(Duration.ofSeconds(30)) // runs those closes first
+            listeners.forEach(Handle::close) // from here: each close runs on its loop, and returns once the fd is closed
+            check(group.shutdown(Duration.ofSeconds(30))) { "the echo server's loops did not end within 30 s" }
             if (address is EchoAddress.Unix) Files.deleteIfExists(address.path)
         }
         failure.get()?.let { throw it }

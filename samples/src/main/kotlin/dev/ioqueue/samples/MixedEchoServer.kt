@@ -2,11 +2,13 @@ package dev.ioqueue.samples
 
 import dev.ioqueue.Errno
 import dev.ioqueue.Fds
+import dev.ioqueue.Handle
 import dev.ioqueue.IoQueue
-import dev.ioqueue.SyscallException
+import dev.ioqueue.SyscallFailure
 import dev.ioqueue.kotlin.accept
 import dev.ioqueue.kotlin.read
 import dev.ioqueue.kotlin.writeFully
+import java.io.IOException
 import java.nio.ByteBuffer
 import java.util.concurrent.RejectedExecutionException
 import java.util.concurrent.atomic.AtomicInteger
@@ -24,39 +26,44 @@ import kotlinx.coroutines.yield
  * ([JavaEchoConnection]). Both kinds, and the accept loop, share the same `run()`. Neither handles
  * EAGAIN: the queue retries the operations until they complete.
  *
+ * The server owns its connections: each accepted fd becomes a [Handle] bound to the loop that
+ * serves it, so closing that loop's queue (a group shut down) closes every connection it had, and
+ * on io_uring the ring reads and writes them.
+ *
  * Run [serve] inside `runIoQueue` (or on an [dev.ioqueue.IoQueueGroup] loop's dispatcher) on the
- * thread that should serve; cancel it to stop: every connection is then unregistered and closed.
+ * thread that should serve; cancel it to stop: every connection is then closed.
  *
  * Over several loops ([EchoServerThread] with `loops > 1`), each loop serves its connections with
  * an [EchoLoop]. Either every loop runs its own MixedEchoServer on its own SO_REUSEPORT listener
  * ([serve]; connection ids then come from one [ids] counter), or one loop's server accepts for all
  * of them ([acceptFor]) and hands each connection over to the next loop.
  */
-class MixedEchoServer(private val listenFd: Int, val stats: EchoStats = EchoStats(), private val ids: AtomicInteger = AtomicInteger()) {
+class MixedEchoServer(private val listener: Handle, val stats: EchoStats = EchoStats(), private val ids: AtomicInteger = AtomicInteger()) {
 
     /** Accepts and serves until cancelled, every connection on this loop. Call on an ioqueue dispatcher. */
     suspend fun serve(): Nothing = coroutineScope {
         val here = EchoLoop(this, stats)
         try {
-            acceptEach { fd -> here.adopt(fd, ids.getAndIncrement()) }
+            acceptEach { fd -> here.adopt(Handle.of(fd, here.queue), ids.getAndIncrement()) }
         } finally {
             here.closeJavaConnections()
         }
     }
 
     /**
-     * Accepts until cancelled and hands each connection to [next]`()`, which serves it on its own
-     * thread from then on: this loop never touches the fd again (unless it is [next]'s loop itself).
-     * Call on an ioqueue dispatcher; cancelling stops the accepting only.
+     * Accepts until cancelled and hands each connection to [next]`()`, bound to its loop at once,
+     * which serves it on its own thread from then on: this loop never touches the fd again (unless
+     * it is [next]'s loop itself). Call on an ioqueue dispatcher; cancelling stops the accepting only.
      */
     suspend fun acceptFor(next: () -> EchoLoop): Nothing = acceptEach { fd -> next().handOver(fd, ids.getAndIncrement()) }
 
     private suspend inline fun acceptEach(serve: (fd: Int) -> Unit): Nothing {
         while (true) {
             val fd = try {
-                accept(listenFd)
-            } catch (e: SyscallException) {
-                if (e.errno() != Errno.EMFILE && e.errno() != Errno.ENFILE) throw e
+                listener.accept()
+            } catch (e: IOException) {
+                val errno = SyscallFailure.of(e)?.errno()
+                if (errno != Errno.EMFILE && errno != Errno.ENFILE) throw e
                 stats.acceptFailed() // out of fds: leave the connection queued, retry soon
                 delay(20)
                 continue
@@ -68,56 +75,68 @@ class MixedEchoServer(private val listenFd: Int, val stats: EchoStats = EchoStat
 
 /**
  * The connections ONE loop serves, half by coroutines in [scope] and half by Java operations, each
- * from its accept to its close on the loop's thread. [scope]'s dispatcher must be the calling
- * thread's queue's; cancelling [scope] ends the coroutines, [closeJavaConnections] the others.
+ * from its accept to its close on the loop's thread, owned by a [Handle] bound to the loop.
+ * [scope]'s dispatcher must be the calling thread's queue's; cancelling [scope] ends the
+ * coroutines, [closeJavaConnections] the others, and the queue's close any connection left.
  */
 class EchoLoop(private val scope: CoroutineScope, private val stats: EchoStats) {
-    private val queue = IoQueue.current()
+    /** The loop's queue, which the connections it serves are bound to. */
+    val queue: IoQueue = IoQueue.current()
     private val javaConnections = HashSet<JavaEchoConnection>()
     private var adopted = 0
 
-    /** Any thread: [fd] is this loop's from now on; it is closed if the loop has stopped. */
+    /**
+     * Any thread: the accepted [fd] is this loop's from now on, owned by a [Handle] bound to it at
+     * once, so even if the loop closes before it is adopted, the queue's close closes it.
+     */
     fun handOver(fd: Int, id: Int) {
-        if (queue.isOwnerThread) return adopt(fd, id)
+        val connection = try {
+            Handle.of(fd, queue)
+        } catch (_: IllegalStateException) {
+            return Fds.close(fd) // the loop is closed: nobody will serve it, and the handle did not take it
+        }
+        if (queue.isOwnerThread) return adopt(connection, id)
         try {
-            queue.execute { adopt(fd, id) }
+            queue.execute { adopt(connection, id) }
         } catch (_: RejectedExecutionException) {
-            Fds.close(fd) // the loop is closed: nobody will serve it
+            connection.close() // the loop is closed (its close closes the connection too: this only makes sure)
         }
     }
 
-    /** On the loop's thread: serves [fd], alternating the two kinds of handler. */
-    fun adopt(fd: Int, id: Int) {
-        if (!scope.isActive) return Fds.close(fd) // stopping
-        if (adopted++ % 2 == 0) scope.launch { echoWithCoroutine(fd, stats.opened(id, EchoStats.Kind.KOTLIN_COROUTINE)) }
-        else JavaEchoConnection.start(fd, id, stats, javaConnections)
+    /** On the loop's thread: serves [connection], bound to this loop, alternating the two kinds of handler. */
+    fun adopt(connection: Handle, id: Int) {
+        if (!scope.isActive) return connection.close() // stopping
+        if (adopted++ % 2 == 0) scope.launch { echoWithCoroutine(connection, stats.opened(id, EchoStats.Kind.KOTLIN_COROUTINE)) }
+        else JavaEchoConnection.start(connection, id, stats, javaConnections)
     }
 
     /** On the loop's thread, when it stops: closes the Java connections (cancel [scope] for the others). */
     fun closeJavaConnections() = javaConnections.toList().forEach { it.close("server stopped") }
 
-    private suspend fun echoWithCoroutine(fd: Int, record: EchoStats.Connection) {
+    private suspend fun echoWithCoroutine(connection: Handle, record: EchoStats.Connection) {
         val buffer = ByteBuffer.allocateDirect(64 * 1024)
         var how = "server stopped"
         try {
             var reads = 0
             while (true) {
                 buffer.clear()
-                val n = read(fd, buffer)
+                val n = connection.read(buffer)
                 if (n == Fds.EOF) {
                     how = "eof"
                     break
                 }
                 stats.echoed(record, n)
                 buffer.flip()
-                writeFully(fd, buffer)
+                connection.writeFully(buffer)
                 if (++reads % 16 == 0) yield() // a ready fd never suspends: let other connections run
             }
-        } catch (e: SyscallException) {
-            how = e.errno().name // ECONNRESET, EPIPE: the client went away
+        } catch (e: IOException) {
+            // ECONNRESET, EPIPE: the client went away; a closed handle: the loop's queue closed it.
+            // Anything else is named as it is.
+            how = SyscallFailure.of(e)?.errnoName() ?: if (!connection.isOpen) "server stopped" else e.toString()
         } finally {
             stats.closed(record, how)
-            Fds.close(fd)
+            connection.close()
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.ioqueue.samples
 
+import dev.ioqueue.Backend
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.core.test.Enabled
 import io.kotest.matchers.shouldBe
@@ -42,7 +43,9 @@ private fun jdkRoundTrip(address: SocketAddress, size: Int): Boolean {
 /** Runs `EchoDemo.kt`'s main in a child JVM with [args]; returns it with its first stdout line. */
 private fun demoProcess(vararg args: String): Pair<Process, String?> {
     val java = ProcessHandle.current().info().command().orElse("java")
-    val command = listOf(java, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), "dev.ioqueue.samples.EchoDemoKt") + args
+    val backend = System.getProperty(Backend.PROPERTY)?.let { listOf("-D${Backend.PROPERTY}=$it") }.orEmpty() // the backend this run tests
+    val command = listOf(java, "--enable-native-access=ALL-UNNAMED") + backend +
+        listOf("-cp", System.getProperty("java.class.path"), "dev.ioqueue.samples.EchoDemoKt") + args
     val process = ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.PIPE).start()
     return process to process.inputReader().readLine()
 }

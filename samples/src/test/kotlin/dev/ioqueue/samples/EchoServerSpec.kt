@@ -1,8 +1,10 @@
 package dev.ioqueue.samples
 
+import dev.ioqueue.IoQueue
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.collections.shouldContainExactly
+import io.kotest.matchers.string.shouldStartWith
 import java.io.DataInputStream
 import java.io.File
 import java.net.InetAddress
@@ -53,6 +55,14 @@ class EchoServerSpec : FunSpec({
         r.stats.threadCount() shouldBe 1
         r.stats.threads() shouldBe setOf("echo-loop")
         r.stats.connections().map { it.kind }.toSet() shouldBe EchoStats.Kind.entries.toSet()
+    }
+
+    test("the demo's report names the backend its loop ran on, as IoQueue.backend() reports it") {
+        val expected = onLoopThread { IoQueue.current().backend().name.lowercase() } // made as the server's loop makes its queue
+        val report = printed { runDemo(clients = 2, seconds = 0.3) }.lines()
+        report[0] shouldStartWith "ioqueue mixed echo demo: 2 TCP clients"
+        report[1] shouldBe "  backend       $expected"
+        report.last() shouldBe "OK"
     }
 
     // Each outside client is its own test, skipped (not replaced) where the tool is missing.

@@ -2,20 +2,6 @@ package dev.ioqueue.samples
 
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
-import java.io.ByteArrayOutputStream
-import java.io.PrintStream
-
-private fun printed(block: () -> Unit): String {
-    val saved = System.out
-    val out = ByteArrayOutputStream()
-    System.setOut(PrintStream(out, true))
-    try {
-        block()
-    } finally {
-        System.setOut(saved)
-    }
-    return out.toString().trim()
-}
 
 class ReadmeExamplesSpec : FunSpec({
     test("the README's Java example prints what it read") {
