@@ -46,7 +46,7 @@ private class Attempting(event: ReadyEvent, private val attempt: (Int) -> Long, 
     IoOperation(event) {
     override fun attempt(fd: Int): Long = attempt.invoke(fd)
     override fun completed(fd: Int, result: Long) = done.completed(fd, result)
-    override fun failed(fd: Int, failure: RuntimeException) = done.failed(fd, failure)
+    override fun failed(fd: Int, failure: java.io.IOException) = done.failed(fd, failure)
     override fun dropped(fd: Int) = done.dropped(fd)
 }
 
@@ -78,7 +78,7 @@ private class LoopResumer(private val queue: IoQueue, private val dispatcher: Co
         if (c == null) this.result = result else with(c) { dispatcher.resumeUndispatched(result) }
     }
 
-    override fun failed(fd: Int, failure: RuntimeException) = fail(failure)
+    override fun failed(fd: Int, failure: java.io.IOException) = fail(failure)
 
     override fun dropped(fd: Int) = fail(AwaitClosedException(fd))
 
@@ -108,7 +108,7 @@ private suspend fun performOnLoop(queue: IoQueue, dispatcher: CoroutineDispatche
 /** Resumes the coroutine through its own dispatcher, from the background queue. */
 private class ForeignResumer(private val continuation: CancellableContinuation<Long>) : IoCompletion {
     override fun completed(fd: Int, result: Long) = continuation.resume(result)
-    override fun failed(fd: Int, failure: RuntimeException) = continuation.resumeWithException(failure)
+    override fun failed(fd: Int, failure: java.io.IOException) = continuation.resumeWithException(failure)
     override fun dropped(fd: Int) = continuation.resumeWithException(AwaitClosedException(fd))
 }
 
