@@ -191,15 +191,17 @@ class CancellationSpec : FunSpec({
             val writer = numberedWriter(p.writeFd(), total)
             val timeouts = withLoad {
                 runBlocking(Dispatchers.Default) {
-                    val buf = ByteBuffer.allocate(64)
+                    var buf = ByteBuffer.allocate(1024) // faster than the writer: the pipe runs dry, the timeouts fire
                     var next = 0
                     var timeouts = 0
                     while (next < total) {
                         buf.clear()
+                        var timedOut = false
                         try {
                             withTimeout(1) { target.read(buf) }
                         } catch (_: TimeoutCancellationException) {
                             timeouts++
+                            timedOut = true
                         }
                         buf.flip()
                         while (buf.hasRemaining()) {
@@ -207,6 +209,8 @@ class CancellationSpec : FunSpec({
                             withClue("byte $next (after $timeouts timeouts)") { b shouldBe (next and 0xFF) }
                             next++
                         }
+                        // A read that went on after its cancellation would fill the old buffer: its bytes are lost here.
+                        if (timedOut) buf = ByteBuffer.allocate(1024)
                     }
                     timeouts
                 }
@@ -220,17 +224,19 @@ class CancellationSpec : FunSpec({
         test("under withTimeout and load, a stream readFully off the loop loses no byte, on $on") {
             val p = Fds.pipe()
             val target = Target(p.readFd(), if (owned) Handle.of(p.readFd(), loop) else null)
-            val total = 64 * 1_500
+            val total = 512 * 200
             val writer = numberedWriter(p.writeFd(), total)
             withLoad {
                 runBlocking(Dispatchers.Default) {
-                    val buf = ByteBuffer.allocate(64)
+                    var buf = ByteBuffer.allocate(512)
                     var next = 0
                     while (next < total) {
                         buf.clear()
+                        var timedOut = false
                         try {
                             withTimeout(1) { target.readFully(buf) }
                         } catch (_: TimeoutCancellationException) {
+                            timedOut = true
                         }
                         buf.flip()
                         while (buf.hasRemaining()) {
@@ -238,6 +244,7 @@ class CancellationSpec : FunSpec({
                             withClue("byte $next") { b shouldBe (next and 0xFF) }
                             next++
                         }
+                        if (timedOut) buf = ByteBuffer.allocate(512)
                     }
                 }
             }
@@ -254,17 +261,20 @@ class CancellationSpec : FunSpec({
             withLoad {
                 runBlocking(Dispatchers.Default) {
                     var sent = 0
-                    val chunk = ByteBuffer.allocate(4096)
                     while (sent < total) {
-                        chunk.clear()
-                        val n = minOf(chunk.capacity(), total - sent)
+                        val n = minOf(4096, total - sent)
+                        var chunk = ByteBuffer.allocate(n)
                         for (i in 0 until n) chunk.put(((sent + i) and 0xFF).toByte())
                         chunk.flip()
                         while (chunk.hasRemaining()) {
                             try {
                                 withTimeout(1) { target.writeFully(chunk) }
                             } catch (_: TimeoutCancellationException) {
-                                // the position says what went: the rest goes next round
+                                // The position says what went: the rest goes from a new buffer, and the old one is
+                                // spoilt, so a write that went on after its cancellation sends garbage.
+                                val rest = ByteBuffer.allocate(chunk.remaining()).put(chunk.duplicate()).flip()
+                                while (chunk.hasRemaining()) chunk.put(0xEE.toByte())
+                                chunk = rest
                             }
                         }
                         sent += n
