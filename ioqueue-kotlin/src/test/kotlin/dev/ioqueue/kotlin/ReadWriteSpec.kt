@@ -21,6 +21,7 @@ import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -211,6 +212,23 @@ class ReadWriteSpec : FunSpec({
             total shouldBe 5000
             Fds.close(p.readFd())
         }
+    }
+
+    test("off the loop, a handle closed on another thread ends the await, and its number, made again, is awaited normally") {
+        val first = Fds.pipe()
+        val handle = Handle.of(first.readFd())
+        runBlocking(Dispatchers.Default) {
+            val waiting = async { runCatching { handle.awaitReadable() } }
+            delay(50) // most likely waiting by now; if not, it finds the handle closed
+            handle.close()
+            val failure = withTimeout(10_000) { waiting.await() }.exceptionOrNull()
+            (failure is AwaitClosedException || failure is java.nio.channels.ClosedChannelException) shouldBe true
+            val again = Fds.pipe() // likely the same number
+            writeByte(again.writeFd())
+            withTimeout(10_000) { awaitRead(again.readFd()) }
+            again.close()
+        }
+        Fds.close(first.writeFd())
     }
 
     test("off the loop, closing a handle on another thread ends a waiting read with AwaitClosedException") {
