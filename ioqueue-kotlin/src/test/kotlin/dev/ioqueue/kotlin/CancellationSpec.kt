@@ -176,10 +176,11 @@ class CancellationSpec : FunSpec({
             if (queued >= 0) {
                 Fds.close(queued)
             } else {
-                client!!.soTimeout = 10_000
-                client!!.getInputStream().read() shouldBe -1
+                val c = client!!
+                c.soTimeout = 10_000
+                c.getInputStream().read() shouldBe -1
             }
-            client!!.close()
+            client?.close()
             openFds() shouldBe fdsBefore
             target.close()
         }

@@ -265,7 +265,8 @@ class DispatcherSpec : FunSpec({
         val job: Job = kotlinx.coroutines.GlobalScope.launch(dispatcher) { ranOn = Thread.currentThread() }
         runBlocking { job.join() }
         job.isCancelled shouldBe true
-        (ranOn == null || ranOn!!.name.startsWith("DefaultDispatcher")) shouldBe true
+        val thread = ranOn
+        (thread == null || thread.name.startsWith("DefaultDispatcher")) shouldBe true
     }
 
     test("one dispatcher per queue: every access returns the same instance, and the same immediate twin") {
