@@ -44,7 +44,10 @@ private fun publicApi(): String {
         val members = ArrayList<String>()
         if (!facade) {
             for (k in c.declaredConstructors) {
-                if (visible(k.modifiers, c) && !k.isSynthetic && k.parameterTypes.none { it.name.endsWith("DefaultConstructorMarker") }) {
+                val kotlinVisibility = try { k.kotlinFunction?.visibility } catch (_: Throwable) { null }
+                if (visible(k.modifiers, c) && !k.isSynthetic && k.parameterTypes.none { it.name.endsWith("DefaultConstructorMarker") } &&
+                    (kotlinVisibility == null || kotlinVisibility == KVisibility.PUBLIC || kotlinVisibility == KVisibility.PROTECTED)
+                ) {
                     members += k.toGenericString()
                 }
             }
