@@ -2,122 +2,77 @@ package dev.ioqueue.kotlin
 
 import dev.ioqueue.Fds
 import dev.ioqueue.Handle
-import dev.ioqueue.IoCompletion
 import dev.ioqueue.IoOperation
-import dev.ioqueue.IoQueue
 import dev.ioqueue.ReadyEvent
+import java.nio.channels.ClosedChannelException
+import kotlin.coroutines.Continuation
 import kotlin.coroutines.ContinuationInterceptor
-import kotlin.coroutines.resume
-import kotlin.coroutines.resumeWithException
-import kotlinx.coroutines.CancellableContinuation
-import kotlinx.coroutines.CoroutineDispatcher
-import kotlinx.coroutines.ExperimentalCoroutinesApi
-import kotlinx.coroutines.currentCoroutineContext
-import kotlinx.coroutines.suspendCancellableCoroutine
+import kotlin.coroutines.coroutineContext
+import kotlin.coroutines.intrinsics.suspendCoroutineUninterceptedOrReturn
 
 /**
  * Runs [attempt] on [fd] until it does not return [Fds.WOULD_BLOCK], waiting for [event] between
  * tries, and returns its result (as tokio's `AsyncFd::async_io`). The rules are
  * [IoOperation]'s: a spurious wake-up only means another try; if the fd reports HANGUP or ERROR and
  * [attempt] still would block, a READ or PRIORITY_READ ends with [Fds.EOF] and a WRITE fails with
- * EPIPE, instead of spinning; a blocking fd is refused with [IllegalArgumentException].
+ * EPIPE, instead of spinning; a blocking fd is refused with [IllegalArgumentException]. An
+ * [java.io.UncheckedIOException] thrown by [attempt] fails the call with its cause.
  *
- * On a coroutine running on an [IoQueueDispatcher] (its own thread), [attempt] runs at once when the
- * fd may be ready, so a ready fd costs no suspension at all; the first try is skipped only when the
- * queue has seen the fd drained since the OS last reported it ready. On any other dispatcher it runs
- * on the shared background queue (thread `ioqueue-background`), and the coroutine resumes on its own
- * dispatcher; [attempt] must then not touch memory confined to the calling thread.
+ * Threading: on a coroutine running on an [IoQueueDispatcher] (its own thread), [attempt] runs on
+ * that loop, at once when the fd may be ready, so a ready fd costs no suspension at all. On any
+ * other dispatcher, [attempt] runs in the calling coroutine and only the wait for readiness goes to
+ * the shared background queue (thread `ioqueue-background`).
  *
- * Cancellation withdraws the wait, from any thread; what an attempt already did stays done (bytes
- * already read into a buffer stay there). If the fd is unregistered or closed, or the queue
- * closed, while it waits, it fails with [AwaitClosedException].
+ * Cancellation withdraws the wait, from any thread; what an attempt already did stays done. If the
+ * fd is unregistered or closed through the queue, or the queue closed, while it waits, it fails
+ * with [AwaitClosedException].
  */
 public suspend fun awaitIo(fd: Int, event: ReadyEvent, attempt: (fd: Int) -> Long): Long {
-    require(fd >= 0) { "fd $fd is negative" }
-    return perform(fd) { done -> Attempting(event, attempt, done) }
-}
-
-/** [awaitIo] on the handle's fd. */
-public suspend fun awaitIo(handle: Handle, event: ReadyEvent, attempt: (fd: Int) -> Long): Long =
-    awaitIo(handle.fd(), event, attempt)
-
-/** An [IoOperation] around a lambda. */
-private class Attempting(event: ReadyEvent, private val attempt: (Int) -> Long, private val done: IoCompletion) :
-    IoOperation(event) {
-    override fun attempt(fd: Int): Long = attempt.invoke(fd)
-    override fun completed(fd: Int, result: Long) = done.completed(fd, result)
-    override fun failed(fd: Int, failure: RuntimeException) = done.failed(fd, failure)
-    override fun dropped(fd: Int) = done.dropped(fd)
+    requireFd(fd)
+    return perform(null, fd, ATTEMPT, attempt, 0, 0, event)
 }
 
 /**
- * Submits the operation [make] builds, on the caller's loop or on the background queue, and
- * suspends until it completes (unless it completes at once).
+ * [awaitIo] on an owned fd. On a coroutine of the handle's own loop (or of any loop, for a handle
+ * not yet bound, which that loop then owns) [attempt] runs there; otherwise it is posted to the
+ * handle's queue ([IoQueue.shared][dev.ioqueue.IoQueue.shared] for an unbound handle, which it then
+ * owns) and runs on that queue's thread, so it must not touch memory confined to the caller's
+ * thread. Cancellation there waits for that queue's answer: the attempt either never ran again,
+ * or what it returned is dropped.
+ *
+ * @throws ClosedChannelException if the handle is closed
  */
-internal suspend fun perform(fd: Int, make: (IoCompletion) -> IoOperation): Long {
-    val interceptor = currentCoroutineContext()[ContinuationInterceptor]
-    if (interceptor is IoQueueDispatcher && interceptor.queue.isOwnerThread) {
-        return performOnLoop(interceptor.queue, interceptor, fd, make)
+public suspend fun Handle.awaitIo(event: ReadyEvent, attempt: (fd: Int) -> Long): Long =
+    perform(this, openFd(this), ATTEMPT, attempt, 0, 0, event)
+
+/**
+ * Where every suspending call goes: to the caller's own loop, when the coroutine runs on an
+ * [IoQueueDispatcher] on its thread and the fd is a plain one or a handle bound there (or still
+ * unbound); else to the handle's queue; else (a plain fd off any loop) syscalls in the coroutine
+ * with readiness waits in the shared queue. Every branch is a tail call: no frame of its own.
+ */
+@Suppress("UNCHECKED_CAST")
+internal suspend fun <T> perform(handle: Handle?, fd: Int, kind: Int, target: Any?, offset: Int, length: Int, event: ReadyEvent?): T {
+    val context = coroutineContext
+    val dispatcher = context[ContinuationInterceptor]
+    if (dispatcher is IoQueueDispatcher) {
+        val queue = dispatcher.queue
+        if (queue.isOwnerThread) {
+            val home = handle?.queue()
+            if (home == null || home === queue) {
+                val io = dispatcher.coroutines.ioFor(context)
+                return suspendCoroutineUninterceptedOrReturn { c -> io.start(c as Continuation<Any?>, handle, fd, kind, target, offset, length, event) }
+            }
+        }
     }
-    return performInBackground(fd, make)
+    if (handle == null) return onPlainFd(fd, kind, target, offset, length, event) as T
+    return onHomeQueue(handle, handle.queue() ?: dev.ioqueue.IoQueue.shared(), kind, target, offset, length, event) as T
 }
 
-private const val PENDING = Long.MIN_VALUE
+internal fun requireFd(fd: Int) = require(fd >= 0) { "fd $fd is negative" }
 
-/** Resumes the coroutine from the loop, in place; until it suspends, keeps what happened at once. */
-private class LoopResumer(private val queue: IoQueue, private val dispatcher: CoroutineDispatcher) :
-    IoCompletion, (Throwable?) -> Unit {
-    lateinit var operation: IoOperation
-    var continuation: CancellableContinuation<Long>? = null
-    var result = PENDING
-    var failure: Throwable? = null
-
-    @OptIn(ExperimentalCoroutinesApi::class)
-    override fun completed(fd: Int, result: Long) {
-        val c = continuation
-        if (c == null) this.result = result else with(c) { dispatcher.resumeUndispatched(result) }
-    }
-
-    override fun failed(fd: Int, failure: RuntimeException) = fail(failure)
-
-    override fun dropped(fd: Int) = fail(AwaitClosedException(fd))
-
-    private fun fail(t: Throwable) {
-        val c = continuation
-        if (c == null) failure = t else c.resumeWithException(t)
-    }
-
-    override fun invoke(cause: Throwable?) {
-        queue.runOnOwner { operation.cancel() }
-    }
+/** The handle's fd, or a [ClosedChannelException] (as `BlockingIo` throws) if it is closed. */
+internal fun openFd(handle: Handle): Int {
+    if (!handle.isOpen) throw ClosedChannelException().apply { initCause(IllegalStateException("$handle is closed")) }
+    return handle.fd()
 }
-
-private suspend fun performOnLoop(queue: IoQueue, dispatcher: CoroutineDispatcher, fd: Int, make: (IoCompletion) -> IoOperation): Long {
-    val resumer = LoopResumer(queue, dispatcher)
-    val operation = make(resumer)
-    resumer.operation = operation
-    queue.submit(fd, operation)
-    resumer.failure?.let { throw it }
-    if (resumer.result != PENDING) return resumer.result
-    return suspendCancellableCoroutine { continuation ->
-        resumer.continuation = continuation
-        continuation.invokeOnCancellation(resumer)
-    }
-}
-
-/** Resumes the coroutine through its own dispatcher, from the background queue. */
-private class ForeignResumer(private val continuation: CancellableContinuation<Long>) : IoCompletion {
-    override fun completed(fd: Int, result: Long) = continuation.resume(result)
-    override fun failed(fd: Int, failure: RuntimeException) = continuation.resumeWithException(failure)
-    override fun dropped(fd: Int) = continuation.resumeWithException(AwaitClosedException(fd))
-}
-
-private suspend fun performInBackground(fd: Int, make: (IoCompletion) -> IoOperation): Long =
-    suspendCancellableCoroutine { continuation ->
-        val queue = IoQueue.shared()
-        val operation = make(ForeignResumer(continuation))
-        // A close of the fd on any thread, before or after the operation starts, drops it.
-        queue.submitAnywhere(fd, operation)
-        // Posted after the submission, so it always finds it (FIFO inbox).
-        continuation.invokeOnCancellation { queue.runOnOwner { operation.cancel() } }
-    }

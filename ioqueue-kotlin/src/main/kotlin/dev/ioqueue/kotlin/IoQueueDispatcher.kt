@@ -1,7 +1,9 @@
 package dev.ioqueue.kotlin
 
 import dev.ioqueue.IoQueue
+import java.lang.ref.WeakReference
 import java.time.Duration
+import java.util.WeakHashMap
 import java.util.concurrent.RejectedExecutionException
 import kotlin.coroutines.CoroutineContext
 import kotlinx.coroutines.CancellableContinuation
@@ -29,18 +31,25 @@ import kotlinx.coroutines.cancel
  * Two dispatchers of the same queue and kind are equal.
  */
 @OptIn(InternalCoroutinesApi::class)
-public class IoQueueDispatcher internal constructor(
+public class IoQueueDispatcher private constructor(
     /** The queue whose owner thread runs the coroutines. */
     public val queue: IoQueue,
     private val isImmediate: Boolean,
+    private val name: String?,
+    /** The I/O state of the coroutines on this queue's loop, shared by all its dispatchers. */
+    internal val coroutines: LoopCoroutines,
+    twin: IoQueueDispatcher?,
 ) : CoroutineDispatcher(), Delay {
+
+    internal constructor(queue: IoQueue) : this(queue, false, null, LoopCoroutines(queue), null)
 
     /**
      * The twin that resumes in place when already on the queue's thread (as
      * `Dispatchers.Main.immediate` does) and dispatches otherwise. Nested resumptions are queued
-     * by kotlinx's event loop, so deep chains cannot overflow the stack.
+     * by kotlinx's event loop, so deep chains cannot overflow the stack. Made once, with this one.
      */
-    public val immediate: IoQueueDispatcher = if (isImmediate) this else IoQueueDispatcher(queue, true)
+    public val immediate: IoQueueDispatcher =
+        if (isImmediate) this else twin ?: IoQueueDispatcher(queue, true, name, coroutines, this)
 
     /** Always true for the plain dispatcher; for [immediate], true off the queue's thread. */
     override fun isDispatchNeeded(context: CoroutineContext): Boolean = !isImmediate || !queue.isOwnerThread
@@ -55,10 +64,15 @@ public class IoQueueDispatcher internal constructor(
         }
     }
 
-    /** One thread: every parallelism limit is this dispatcher itself. */
+    /**
+     * One thread: every parallelism limit is this dispatcher itself, or, given a [name], a
+     * dispatcher of the same loop whose `toString` is that name (as kotlinx's own dispatchers name
+     * theirs); it is equal to this one, and its [immediate] is named too. Thread-safe.
+     */
     override fun limitedParallelism(parallelism: Int, name: String?): CoroutineDispatcher {
         require(parallelism >= 1) { "Expected positive parallelism level, but got $parallelism" }
-        return this
+        if (name == null || name == this.name) return this
+        return IoQueueDispatcher(queue, isImmediate, name, coroutines, null)
     }
 
     /**
@@ -108,13 +122,22 @@ public class IoQueueDispatcher internal constructor(
 
     override fun hashCode(): Int = System.identityHashCode(queue) * 31 + if (isImmediate) 1 else 0
 
+    /** Its name if it has one (see [limitedParallelism]), else `IoQueueDispatcher[thread]`, `.immediate` for the twin. */
     override fun toString(): String =
-        "IoQueueDispatcher[${queue.owner().name}]" + if (isImmediate) ".immediate" else ""
+        name ?: ("IoQueueDispatcher[${queue.owner().name}]" + if (isImmediate) ".immediate" else "")
 }
 
-/** The dispatcher that runs coroutines on this queue's thread. Thread-safe; equal each time. */
+/** Each queue's dispatcher, made once; held weakly both ways (the dispatcher refers to its queue). */
+private val dispatchers = WeakHashMap<IoQueue, WeakReference<IoQueueDispatcher>>()
+
+/**
+ * The dispatcher that runs coroutines on this queue's thread: one per queue, the same instance on
+ * every access while anything refers to it (and always an equal one). Thread-safe.
+ */
 public val IoQueue.dispatcher: IoQueueDispatcher
-    get() = IoQueueDispatcher(this, false)
+    get() = synchronized(dispatchers) {
+        dispatchers[this]?.get() ?: IoQueueDispatcher(this).also { dispatchers[this] = WeakReference(it) }
+    }
 
 /** Same as [dispatcher], named as kotlinx names such adapters. */
 public fun IoQueue.asCoroutineDispatcher(): IoQueueDispatcher = dispatcher

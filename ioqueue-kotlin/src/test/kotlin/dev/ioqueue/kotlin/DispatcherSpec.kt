@@ -12,7 +12,13 @@ import io.kotest.matchers.types.shouldBeSameInstanceAs
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.concurrent.thread
+import java.time.Duration
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicBoolean
+import io.kotest.matchers.string.shouldContain
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.GlobalScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
@@ -25,6 +31,79 @@ import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.yield
 
 class DispatcherSpec : FunSpec({
+    /** Starts [body] as a coroutine on a fresh loop thread, runs the loop until it suspends, then closes the queue. */
+    fun suspendedThenClosed(body: suspend () -> Unit): Job {
+        val job = CompletableFuture<Job>()
+        val loop = Thread {
+            val queue = IoQueue.current()
+            @OptIn(kotlinx.coroutines.DelicateCoroutinesApi::class)
+            job.complete(GlobalScope.launch(queue.dispatcher) { body() })
+            queue.runOnce(Duration.ofMillis(50)) // the coroutine starts and suspends
+            queue.close()
+        }
+        loop.start()
+        loop.join()
+        return job.get()
+    }
+
+    // Found from outside (issue 9, finding 7): a suspended timer must not outlive its closed queue.
+    test("a coroutine in delay when its queue closes is cancelled, runs its finally, and join returns") {
+        val finallyRan = AtomicBoolean()
+        val job = suspendedThenClosed {
+            try {
+                delay(3_600_000)
+            } finally {
+                finallyRan.set(true)
+            }
+        }
+        runBlocking { withTimeout(10_000) { job.join() } }
+        job.isCancelled shouldBe true
+        finallyRan.get() shouldBe true
+    }
+
+    test("a coroutine in withTimeout when its queue closes is cancelled, runs its finally, and join returns") {
+        val finallyRan = AtomicBoolean()
+        val never = CompletableDeferred<Unit>()
+        val job = suspendedThenClosed {
+            try {
+                withTimeout(3_600_000) { never.await() }
+            } finally {
+                finallyRan.set(true)
+            }
+        }
+        runBlocking { withTimeout(10_000) { job.join() } }
+        job.isCancelled shouldBe true
+        finallyRan.get() shouldBe true
+    }
+
+    // Found from outside (issue 9, finding 8): re-entering the loop fails at once.
+    test("runIoQueue nested on one thread fails at once with a clear message") {
+        val failure = CompletableFuture<Throwable?>()
+        val t = Thread {
+            try {
+                runIoQueue { runIoQueue { } }
+                failure.complete(null)
+            } catch (e: Throwable) {
+                failure.complete(e)
+            } finally {
+                IoQueue.current().close()
+            }
+        }
+        t.isDaemon = true // a spinning regression must not keep the test JVM alive
+        t.start()
+        val e = failure.get(10, TimeUnit.SECONDS)
+        (e is IllegalStateException) shouldBe true
+        e!!.message!! shouldContain "not re-entrant"
+        e.suppressed.size shouldBe 0
+    }
+
+    test("run() from inside a coroutine on the loop fails at once") {
+        val e = onFreshThread {
+            shouldThrow<IllegalStateException> { runIoQueue { IoQueue.current().run() } }
+        }
+        e.message!! shouldContain "not re-entrant"
+    }
+
     test("Java callbacks and coroutines share one thread for 100k round trips") {
         onFreshThread {
             val loop = Thread.currentThread()
@@ -186,17 +265,71 @@ class DispatcherSpec : FunSpec({
         val job: Job = kotlinx.coroutines.GlobalScope.launch(dispatcher) { ranOn = Thread.currentThread() }
         runBlocking { job.join() }
         job.isCancelled shouldBe true
-        (ranOn == null || ranOn!!.name.startsWith("DefaultDispatcher")) shouldBe true
+        val thread = ranOn
+        (thread == null || thread.name.startsWith("DefaultDispatcher")) shouldBe true
     }
 
-    test("limitedParallelism is the dispatcher itself and dispatchers of one queue are equal") {
+    test("one dispatcher per queue: every access returns the same instance, and the same immediate twin") {
         onFreshThread {
             val d = IoQueue.current().dispatcher
-            d.limitedParallelism(4) shouldBeSameInstanceAs d
-            (IoQueue.current().dispatcher == d) shouldBe true
+            IoQueue.current().dispatcher shouldBeSameInstanceAs d
+            IoQueue.current().asCoroutineDispatcher() shouldBeSameInstanceAs d
+            d.immediate shouldBeSameInstanceAs IoQueue.current().dispatcher.immediate
             (d.immediate == d) shouldBe false
             d.immediate.immediate shouldBeSameInstanceAs d.immediate
         }
+    }
+
+    test("limitedParallelism is the dispatcher itself, or with a name a dispatcher of the same loop named so") {
+        onFreshThread {
+            val d = IoQueue.current().dispatcher
+            d.limitedParallelism(4) shouldBeSameInstanceAs d
+            val named = d.limitedParallelism(1, "db-writer")
+            named.toString() shouldBe "db-writer"
+            (named == d) shouldBe true
+            (named as IoQueueDispatcher).immediate.toString() shouldBe "db-writer"
+            named.queue shouldBeSameInstanceAs IoQueue.current()
+            val loop = Thread.currentThread()
+            runIoQueue {
+                withContext(named) {
+                    Thread.currentThread() shouldBeSameInstanceAs loop
+                    Fds.pipe().use { p ->
+                        writeByte(p.writeFd(), 7)
+                        read(p.readFd(), ByteArray(1)) shouldBe 1 // on the loop's own path
+                    }
+                }
+            }
+            shouldThrow<IllegalArgumentException> { d.limitedParallelism(0, "none") }
+        }
+    }
+
+    test("runIoQueue cancels its coroutine when the thread is interrupted, even while the loop sleeps, like runBlocking") {
+        val asleep = CountDownLatch(1)
+        var finallyRan = false
+        val outcome = java.util.concurrent.CompletableFuture<Throwable?>()
+        val t = thread(name = "interrupted-loop") {
+            try {
+                runIoQueue {
+                    try {
+                        asleep.countDown()
+                        kotlinx.coroutines.awaitCancellation()
+                    } finally {
+                        finallyRan = true
+                    }
+                }
+                outcome.complete(null)
+            } catch (e: Throwable) {
+                outcome.complete(e)
+            } finally {
+                IoQueue.current().close()
+            }
+        }
+        asleep.await()
+        Thread.sleep(50) // the loop is most likely asleep in its wait by now; awake, it must stop all the same
+        t.interrupt()
+        val e = outcome.get(10, java.util.concurrent.TimeUnit.SECONDS)
+        (e is InterruptedException) shouldBe true
+        finallyRan shouldBe true
     }
 })
 

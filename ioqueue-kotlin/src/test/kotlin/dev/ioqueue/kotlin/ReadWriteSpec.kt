@@ -4,7 +4,8 @@ import dev.ioqueue.Errno
 import dev.ioqueue.Fds
 import dev.ioqueue.IoQueue
 import dev.ioqueue.ReadyEvent
-import dev.ioqueue.SyscallException
+import dev.ioqueue.Handle
+import dev.ioqueue.SyscallSocketException
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.assertions.withClue
 import io.kotest.core.spec.style.FunSpec
@@ -20,6 +21,7 @@ import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -143,14 +145,15 @@ class ReadWriteSpec : FunSpec({
         }
     }
 
-    test("a write to a hung-up peer fails with the errno, comparable to Errno") {
-        onFreshThread {
-            val s = Fds.socketPair()
-            Fds.close(s.second())
-            val e = runIoQueue { shouldThrow<SyscallException> { writeFully(s.first(), ByteArray(10)) } }
-            e.errno() shouldBe Errno.EPIPE
-            Fds.close(s.first())
-        }
+    test("a write to a hung-up peer fails with an IOException carrying the fd and errno, on and off the loop") {
+        val s = Fds.socketPair()
+        Fds.close(s.second())
+        val onLoop = onFreshThread { runIoQueue { shouldThrow<SyscallSocketException> { writeFully(s.first(), ByteArray(10)) } } }
+        onLoop.errno() shouldBe Errno.EPIPE
+        onLoop.fd() shouldBe s.first()
+        val offLoop = runBlocking(Dispatchers.Default) { shouldThrow<SyscallSocketException> { writeFully(s.first(), ByteArray(10)) } }
+        offLoop.errno() shouldBe Errno.EPIPE
+        Fds.close(s.first())
     }
 
     test("a blocking fd is refused with the fix in the message") {
@@ -211,20 +214,36 @@ class ReadWriteSpec : FunSpec({
         }
     }
 
-    test("off the loop, closing the fd on another thread ends a waiting read with AwaitClosedException") {
+    test("off the loop, a handle closed on another thread ends the await, and its number, made again, is awaited normally") {
+        val first = Fds.pipe()
+        val handle = Handle.of(first.readFd())
+        runBlocking(Dispatchers.Default) {
+            val waiting = async { runCatching { handle.awaitReadable() } }
+            delay(50) // most likely waiting by now; if not, it finds the handle closed
+            handle.close()
+            val failure = withTimeout(10_000) { waiting.await() }.exceptionOrNull()
+            (failure is AwaitClosedException || failure is java.nio.channels.ClosedChannelException) shouldBe true
+            val again = Fds.pipe() // likely the same number
+            writeByte(again.writeFd())
+            withTimeout(10_000) { awaitRead(again.readFd()) }
+            again.close()
+        }
+        Fds.close(first.writeFd())
+    }
+
+    test("off the loop, closing a handle on another thread ends a waiting read with AwaitClosedException") {
         repeat(50) {
             val s = Fds.socketPair()
+            val handle = Handle.of(s.first())
             val outcome = runBlocking(Dispatchers.Default) {
-                // Started in place: the read has asked for its wait before the close below (a wait that
-                // began after the close would be a race in this code, on whatever the number names).
-                val reader = async(start = CoroutineStart.UNDISPATCHED) { runCatching { read(s.first(), ByteArray(4)) } }
+                val reader = async(start = CoroutineStart.UNDISPATCHED) { runCatching { handle.read(ByteArray(4)) } }
                 kotlinx.coroutines.delay((it % 5).toLong())
-                Fds.close(s.first())
+                handle.close()
                 withTimeout(10_000) { reader.await() }
             }
             val failure = outcome.exceptionOrNull()
             withClue("round $it: $outcome") {
-                (failure is AwaitClosedException || (failure is SyscallException && failure.errno() == Errno.EBADF)) shouldBe true
+                (failure is AwaitClosedException || failure is java.nio.channels.ClosedChannelException) shouldBe true
             }
             Fds.close(s.second())
         }

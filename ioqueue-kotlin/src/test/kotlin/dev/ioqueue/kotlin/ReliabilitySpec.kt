@@ -170,9 +170,11 @@ class ReliabilitySpec : FunSpec({
     test("closing the queue under a suspended awaitRead does not leave it hanging") {
         val p = Fds.pipe()
         val job = java.util.concurrent.CompletableFuture<kotlinx.coroutines.Job>()
+        val failure = java.util.concurrent.CompletableFuture<Throwable>()
+        val caught = CoroutineExceptionHandler { _, e -> failure.complete(e) } // not printed: expected
         val loop = Thread {
             val queue = IoQueue.current()
-            job.complete(kotlinx.coroutines.GlobalScope.launch(queue.dispatcher) { awaitRead(p.readFd()) })
+            job.complete(kotlinx.coroutines.GlobalScope.launch(queue.dispatcher + caught) { awaitRead(p.readFd()) })
             queue.runOnce(java.time.Duration.ofMillis(50)) // the coroutine starts and suspends
             queue.close()
         }
@@ -180,6 +182,7 @@ class ReliabilitySpec : FunSpec({
         loop.join()
         runBlocking { kotlinx.coroutines.withTimeout(10_000) { job.get().join() } }
         job.get().isCancelled shouldBe true
+        (failure.getNow(null) is AwaitClosedException) shouldBe true
         p.close()
     }
 })

@@ -1,0 +1,391 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Event
+import dev.ioqueue.Fds
+import dev.ioqueue.Handle
+import dev.ioqueue.IoCompletion
+import dev.ioqueue.IoOperation
+import dev.ioqueue.IoQueue
+import dev.ioqueue.ReadyCallback
+import dev.ioqueue.ReadyEvent
+import java.io.IOException
+import java.lang.foreign.MemorySegment
+import java.nio.ByteBuffer
+import java.util.IdentityHashMap
+import kotlin.coroutines.Continuation
+import kotlin.coroutines.CoroutineContext
+import kotlin.coroutines.intrinsics.COROUTINE_SUSPENDED
+import kotlin.coroutines.intrinsics.intercepted
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.DisposableHandle
+import kotlinx.coroutines.InternalCoroutinesApi
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.ThreadContextElement
+import kotlinx.coroutines.ensureActive
+
+/**
+ * The I/O of one coroutine on its own loop, reused by every suspending call it makes there: the
+ * continuation while it is suspended, the operation or wait it is suspended on, and the
+ * operations of its last few (kind, buffer) pairs, each submitted again as it is (a coroutine
+ * that reads and writes one buffer in a loop allocates nothing per call once they exist).
+ *
+ * One coroutine runs at a time on a loop, and a coroutine makes one call at a time, so one object
+ * per coroutine (per [Job]) suffices; [LoopCoroutines] keeps them, keyed by the job. It resumes
+ * the coroutine in place, from the loop's completion, with its raw continuation (no
+ * `CancellableContinuation` per suspension); it hears of the job's cancellation through one
+ * handler registered with the job when the object is made, which withdraws the pending operation
+ * on the loop and resumes the coroutine with the cancellation through its dispatcher.
+ *
+ * Cancellation is exact: a withdrawn operation moved nothing more than its buffer's position says;
+ * an operation that completed before the withdrawal (or a ring write the kernel is making, which
+ * cannot be withdrawn) is accounted for before the coroutine resumes with the cancellation (an
+ * accepted fd is closed).
+ *
+ * Loop thread only, except [invoke] (the job's handler, any thread).
+ */
+internal class CoroutineIo(
+    private val loop: LoopCoroutines,
+    private val job: Job?,
+    /** Whether the context has no [ThreadContextElement], so a resumption in place needs no context switch. */
+    private val inPlace: Boolean,
+    /** Made for one call (a job-less context, or a job already in a call here): registered and disposed with it. */
+    private val transient: Boolean,
+) : IoCompletion, ReadyCallback, Runnable, (Throwable?) -> Unit {
+    private val queue: IoQueue = loop.queue
+    private var registration: DisposableHandle? = null
+
+    private var phase = IDLE
+    private var continuation: Continuation<Any?>? = null
+    private var kind = 0
+    private var fd = -1
+    private var handle: Handle? = null
+    private var event: ReadyEvent? = null
+    private var slot: Slot? = null
+    /** For READ_FULLY: what was asked, to tell how much came before an end-of-file. */
+    private var wanted = 0
+
+    private var immediate = NONE
+    private var immediateResult = 0L
+    private var immediateEvents: Set<Event>? = null
+    private var immediateFailure: Throwable? = null
+
+    private val slots = arrayOfNulls<Slot>(SLOTS)
+    private var nextSlot = 0
+    /** The last count boxed above Integer's cache: a loop moving equal chunks boxes it once. */
+    private var lastBoxed: Int? = null
+
+    /** One cached operation: its kind and target (identity), the range, the ByteBuffer it runs on for the fully-kinds. */
+    private class Slot(
+        val kind: Int,
+        val target: Any?,
+        val offset: Int,
+        val length: Int,
+        val event: ReadyEvent?,
+        val buffer: ByteBuffer?,
+        val operation: IoOperation,
+    )
+
+    val isIdle: Boolean get() = phase == IDLE
+
+    @OptIn(InternalCoroutinesApi::class)
+    fun register() {
+        // onCancelling: told as soon as the job is cancelled (else at its completion), once.
+        if (job != null) registration = job.invokeOnCompletion(onCancelling = true, invokeImmediately = true, handler = this)
+    }
+
+    /**
+     * Starts a call: submits its operation (or its wait) on the loop and returns the result at once
+     * when it completed while submitted, else [COROUTINE_SUSPENDED] with [c] kept to resume.
+     */
+    fun start(c: Continuation<Any?>, handle: Handle?, fd: Int, kind: Int, target: Any?, offset: Int, length: Int, event: ReadyEvent?): Any? {
+        check(phase == IDLE) { "a coroutine's I/O object is already in a call" }
+        this.kind = kind
+        this.fd = fd
+        this.handle = handle
+        immediate = NONE
+        phase = SUBMITTING
+        try {
+            if (kind == AWAIT) {
+                this.event = event
+                if (handle != null) queue.await(handle, event!!, this) else queue.await(fd, event!!, this)
+            } else {
+                val s = slotFor(kind, target, offset, length, event)
+                slot = s
+                if (kind == READ_FULLY) wanted = s.buffer!!.remaining()
+                if (handle != null) queue.submit(handle, s.operation) else queue.submit(fd, s.operation)
+            }
+        } catch (t: Throwable) {
+            evict()
+            end()
+            throw t
+        }
+        when (immediate) {
+            COMPLETED -> return endWith(immediateResult)
+            FAILED -> {
+                val failure = immediateFailure!!
+                end()
+                throw failure
+            }
+            READY -> {
+                val events = immediateEvents
+                end()
+                return events
+            }
+            DROPPED -> {
+                end()
+                throw AwaitClosedException(fd)
+            }
+        }
+        if (job != null && !job.isActive && withdraw()) {
+            end()
+            throw cancellation()
+        } // else a ring write the kernel is making: its completion comes, and sees the cancellation
+        continuation = c
+        phase = SUSPENDED
+        return COROUTINE_SUSPENDED
+    }
+
+    // ---- what the loop tells ----
+
+    override fun completed(fd: Int, result: Long) {
+        when (phase) {
+            SUBMITTING -> {
+                immediate = COMPLETED
+                immediateResult = result
+            }
+            SUSPENDED -> {
+                if (job != null && !job.isActive) {
+                    accountAfterCancellation(result)
+                    resume(Result.failure(cancellation()), dispatched = false)
+                    return
+                }
+                val value = try {
+                    valueOf(result)
+                } catch (e: Throwable) {
+                    resume(Result.failure(e), dispatched = false)
+                    return
+                }
+                resume(Result.success(value), dispatched = false)
+            }
+        }
+    }
+
+    override fun failed(fd: Int, failure: IOException) {
+        evict() // its transfer's counts may be left mid-way
+        when (phase) {
+            SUBMITTING -> {
+                immediate = FAILED
+                immediateFailure = failure
+            }
+            SUSPENDED -> resume(Result.failure(if (job != null && !job.isActive) cancellation() else failure), dispatched = false)
+        }
+    }
+
+    override fun dropped(fd: Int) = drop(fd)
+
+    override fun onReady(fd: Int, events: Set<Event>) {
+        when (phase) {
+            SUBMITTING -> {
+                immediate = READY
+                immediateEvents = events
+            }
+            SUSPENDED -> resume(if (job != null && !job.isActive) Result.failure(cancellation()) else Result.success(events), dispatched = false)
+        }
+    }
+
+    override fun onDropped(fd: Int) = drop(fd)
+
+    private fun drop(fd: Int) {
+        evict()
+        when (phase) {
+            SUBMITTING -> immediate = DROPPED
+            // Through the dispatcher: a drop comes while the queue closes, which must not run coroutines inside it.
+            SUSPENDED -> resume(Result.failure(if (job != null && !job.isActive) cancellation() else AwaitClosedException(fd)), dispatched = true)
+        }
+    }
+
+    // ---- cancellation ----
+
+    /** The job's handler: it was cancelled (or completed). Any thread: the rest runs on the loop. */
+    override fun invoke(cause: Throwable?) {
+        queue.runOnOwner(this) // false: the queue is closed, and its close dropped what was pending
+    }
+
+    /** On the loop, after the job was cancelled or completed: withdraws the pending call, if any. */
+    override fun run() {
+        if (!transient) loop.forget(job!!, this)
+        if (phase == SUSPENDED && withdraw()) resume(Result.failure(cancellation()), dispatched = true)
+    }
+
+    /** Withdraws the pending operation or wait: true if it moved nothing more and will not be told anything. */
+    private fun withdraw(): Boolean {
+        if (kind == AWAIT) {
+            val h = handle
+            return if (h != null) queue.cancel(h, event!!, this) else queue.cancel(fd, event!!, this)
+        }
+        val withdrawn = slot!!.operation.cancel()
+        if (withdrawn) evict()
+        return withdrawn
+    }
+
+    /** What an operation that completed after the cancellation moved, given back: an accepted fd is closed. */
+    private fun accountAfterCancellation(result: Long) {
+        if ((kind == ACCEPT || kind == ACCEPT_HANDLE) && result >= 0) {
+            try {
+                Fds.close(result.toInt())
+            } catch (_: RuntimeException) {
+                // closed anyway (EINTR, or EBADF: nothing to leak)
+            }
+        }
+        // Reads and writes: the ByteBuffer's position says what moved.
+    }
+
+    private fun cancellation(): CancellationException {
+        try {
+            job!!.ensureActive()
+        } catch (e: CancellationException) {
+            return e
+        }
+        return CancellationException("the coroutine was cancelled")
+    }
+
+    // ---- endings ----
+
+    private fun endWith(result: Long): Any? {
+        try {
+            return valueOf(result)
+        } finally {
+            end()
+        }
+    }
+
+    /** What the caller gets for [result]; READ_FULLY throws at an end-of-file before its buffer is full. */
+    private fun valueOf(result: Long): Any? = when (kind) {
+        READ, WRITE -> box(result.toInt())
+        READ_FULLY -> {
+            val b = slot!!.buffer!!
+            if (b.hasRemaining()) throw endOfFile(fd, wanted - b.remaining(), wanted)
+            Unit
+        }
+        WRITE_FULLY -> Unit
+        ACCEPT -> result.toInt()
+        ACCEPT_HANDLE -> Handle.of(result.toInt())
+        else -> result
+    }
+
+    private fun box(n: Int): Any {
+        if (n >= -128 && n <= 127) return n
+        val last = lastBoxed
+        if (last != null && last == n) return last
+        return n.also { lastBoxed = it }
+    }
+
+    private fun resume(result: Result<Any?>, dispatched: Boolean) {
+        val c = continuation!!
+        end()
+        if (inPlace && !dispatched) c.resumeWith(result) else c.intercepted().resumeWith(result)
+    }
+
+    private fun end() {
+        phase = IDLE
+        continuation = null
+        handle = null
+        event = null
+        slot = null
+        immediateEvents = null
+        immediateFailure = null
+        if (transient) registration?.dispose()
+    }
+
+    // ---- the cache of operations ----
+
+    private fun slotFor(kind: Int, target: Any?, offset: Int, length: Int, event: ReadyEvent?): Slot {
+        for (s in slots) {
+            if (s != null && s.kind == kind && s.target === target && s.offset == offset && s.length == length && s.event == event) {
+                when {
+                    target is ByteArray && s.buffer != null -> s.buffer.limit(offset + length).position(offset)
+                    target is MemorySegment && s.buffer != null -> s.buffer.clear()
+                }
+                return s
+            }
+        }
+        val buffer = when {
+            kind != READ_FULLY && kind != WRITE_FULLY -> null
+            target is ByteBuffer -> target
+            target is ByteArray -> wrapRange(target, offset, length)
+            kind == READ_FULLY -> (target as MemorySegment).asByteBuffer()
+            else -> null // a segment written fully: the core's operation takes it as it is
+        }
+        val operation = operationFor(kind, buffer ?: target, offset, length, event, this)
+        val s = Slot(kind, target, offset, length, event, buffer, operation)
+        slots[nextSlot] = s
+        nextSlot = (nextSlot + 1) % SLOTS
+        return s
+    }
+
+    private fun evict() {
+        val s = slot ?: return
+        for (i in slots.indices) if (slots[i] === s) slots[i] = null
+    }
+
+    private companion object {
+        const val SLOTS = 4
+        const val IDLE = 0
+        const val SUBMITTING = 1
+        const val SUSPENDED = 2
+        const val NONE = 0
+        const val COMPLETED = 1
+        const val FAILED = 2
+        const val READY = 3
+        const val DROPPED = 4
+    }
+}
+
+/**
+ * The [CoroutineIo]s of the coroutines doing I/O on one queue's loop, by job, shared by the
+ * queue's dispatchers. An entry goes when its job is cancelled or completes. Loop thread only.
+ */
+internal class LoopCoroutines(val queue: IoQueue) {
+    private val byJob = IdentityHashMap<Job, CoroutineIo>()
+    private var lastJob: Job? = null
+    private var lastIo: CoroutineIo? = null
+
+    /**
+     * The I/O object for a call of the coroutine whose context is [context], on the loop thread.
+     *
+     * @throws CancellationException if its job is no longer active (no call starts then)
+     */
+    fun ioFor(context: CoroutineContext): CoroutineIo {
+        val job = context[Job] ?: return CoroutineIo(this, null, inPlace(context), transient = true)
+        job.ensureActive()
+        if (job === lastJob) {
+            val io = lastIo!!
+            if (io.isIdle) return io
+        }
+        var io = byJob[job]
+        if (io == null) {
+            io = CoroutineIo(this, job, inPlace(context), transient = false)
+            byJob[job] = io
+            io.register()
+        } else if (!io.isIdle) {
+            // Two coroutines sharing one job (hand-made continuations): this call gets its own.
+            return CoroutineIo(this, job, inPlace(context), transient = true).also { it.register() }
+        }
+        lastJob = job
+        lastIo = io
+        return io
+    }
+
+    fun forget(job: Job, io: CoroutineIo) {
+        if (byJob[job] === io) byJob.remove(job)
+        if (lastJob === job) {
+            lastJob = null
+            lastIo = null
+        }
+    }
+
+    /** How many coroutines' I/O objects it keeps (tests). */
+    val size: Int get() = byJob.size
+
+    private fun inPlace(context: CoroutineContext): Boolean = context.fold(true) { ok, e -> ok && e !is ThreadContextElement<*> }
+}

@@ -1,0 +1,73 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Errno
+import dev.ioqueue.Handle
+import dev.ioqueue.IoQueueGroup
+import dev.ioqueue.SyscallFailure
+import java.io.IOException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.supervisorScope
+
+/** How long the accept loop waits before trying again when the process is out of fds. */
+private const val OUT_OF_FDS_BACKOFF_MILLIS = 10L
+
+/**
+ * Serves [listener], a listening socket (`Handle.of(Sockets.listenTcp(address, port, backlog))`,
+ * or any listening socket this library can accept on), as a child of this scope: accepts each
+ * connection and launches one coroutine for it, [connection], on the [group]'s loops in turn
+ * (round robin), where its [Handle] is bound by its first call.
+ *
+ * Structured like the scope it runs in:
+ * - Cancelling the returned job (or this scope) closes the listener, cancels every connection's
+ *   coroutine, closes every connection's handle (also one accepted but never started), and the job
+ *   completes once all of them have finished.
+ * - A connection whose coroutine fails fails alone (supervisor semantics, as a server expects):
+ *   its handle is closed and its exception goes to the scope's `CoroutineExceptionHandler` (or,
+ *   without one, to the thread's uncaught-exception handler, as any failed `launch`'s does); the
+ *   others go on serving.
+ * - The accept loop runs on the listener's queue (bound to the group's next loop if unbound). Out
+ *   of fds (EMFILE, ENFILE) it waits 10 ms and tries again; any other accept failure fails the job
+ *   (and so, as for any child, the scope), after closing everything as a cancellation does.
+ *
+ * The server owns [listener] from now on: it closes it when it ends. Threading: call it from any
+ * thread; [connection] runs on its connection's loop.
+ */
+public fun CoroutineScope.serve(
+    listener: Handle,
+    group: IoQueueGroup,
+    connection: suspend CoroutineScope.(Handle) -> Unit,
+): Job {
+    val acceptLoop = listener.queue() ?: group.next()
+    return launch(acceptLoop.dispatcher) {
+        try {
+            supervisorScope {
+                while (true) {
+                    val client = try {
+                        listener.accept()
+                    } catch (e: IOException) {
+                        val errno = SyscallFailure.of(e)?.errno()
+                        if (errno != Errno.EMFILE && errno != Errno.ENFILE) throw e
+                        delay(OUT_OF_FDS_BACKOFF_MILLIS)
+                        continue
+                    }
+                    val job = launch(group.nextDispatcher()) { client.use { connection(it) } }
+                    // A coroutine cancelled before it started never runs its body: its handle is closed here.
+                    job.invokeOnCompletion { closeQuietly(client) }
+                }
+            }
+        } finally {
+            closeQuietly(listener)
+        }
+    }
+}
+
+private fun closeQuietly(handle: Handle) {
+    try {
+        handle.close()
+    } catch (_: RuntimeException) {
+        // EBADF from close(2): the fd was closed behind its back; nothing is left to release
+    }
+}

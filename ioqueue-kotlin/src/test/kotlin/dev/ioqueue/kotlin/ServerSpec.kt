@@ -1,0 +1,107 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Handle
+import dev.ioqueue.IoQueueGroup
+import dev.ioqueue.Sockets
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.shouldBe
+import java.net.ConnectException
+import java.net.InetAddress
+import java.net.Socket
+import java.nio.ByteBuffer
+import java.time.Duration
+import java.util.Collections
+import java.util.concurrent.atomic.AtomicInteger
+import kotlinx.coroutines.CoroutineExceptionHandler
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeout
+
+/** The structured server ([serve]): real TCP clients on the loopback, real fds counted in /proc/self/fd. */
+class ServerSpec : FunSpec({
+    val group = IoQueueGroup.start(2, "serve")
+    afterSpec { group.shutdown(Duration.ofSeconds(10)) }
+    // The JDK opens an fd of its own on its first socket: open it before any count of fds.
+    Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 1).let { l ->
+        Socket(InetAddress.getLoopbackAddress(), Sockets.localPort(l)).close()
+        dev.ioqueue.Fds.close(l)
+    }
+
+    test("1,000 connections, then the scope cancelled: every fd closed, every connection coroutine finished, the listener gone") {
+        val fdsBefore = openFds()
+        val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 1024))
+        val port = Sockets.localPort(listener.fd())
+        val started = AtomicInteger()
+        val finished = AtomicInteger()
+        val loops = Collections.synchronizedSet(HashSet<String>())
+        val scope = CoroutineScope(Job())
+        val server = scope.serve(listener, group) { connection ->
+            started.incrementAndGet()
+            loops += Thread.currentThread().name.substringBefore(" @")
+            try {
+                echo(connection)
+            } finally {
+                finished.incrementAndGet()
+            }
+        }
+        val clients = (1..1000).map { Socket(InetAddress.getLoopbackAddress(), port) }
+        for ((i, c) in clients.withIndex()) {
+            c.getOutputStream().write(byteArrayOf(i.toByte()))
+            c.soTimeout = 10_000
+            c.getInputStream().read() shouldBe (i and 0xFF) // served
+        }
+        started.get() shouldBe 1000
+        loops shouldBe setOf("serve-0", "serve-1")
+        openFds() shouldBe fdsBefore + 1 + 2 * 1000 // the listener, each connection on both sides
+
+        runBlocking { withTimeout(30_000) { scope.coroutineContext[Job]!!.cancelAndJoin() } }
+        server.isCancelled shouldBe true
+        finished.get() shouldBe 1000
+        openFds() shouldBe fdsBefore + 1000 // only the clients' sockets are left
+        for (c in clients) c.getInputStream().read() shouldBe -1 // each connection closed by the server
+        clients.forEach { it.close() }
+        openFds() shouldBe fdsBefore
+        listener.isOpen shouldBe false
+        shouldThrow<ConnectException> { Socket(InetAddress.getLoopbackAddress(), port) }
+    }
+
+    test("a connection that throws fails alone: its handler sees it, its socket closes, the others go on serving") {
+        val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 64))
+        val port = Sockets.localPort(listener.fd())
+        val failures = Collections.synchronizedList(ArrayList<Throwable>())
+        val scope = CoroutineScope(Job() + CoroutineExceptionHandler { _, e -> failures += e })
+        scope.serve(listener, group) { connection ->
+            val buf = ByteBuffer.allocate(1)
+            while (connection.read(buf.clear()) > 0) {
+                if (buf.get(0) == 'X'.code.toByte()) throw IllegalStateException("a bad request")
+                connection.writeFully(buf.flip())
+            }
+        }
+        val clients = (1..10).map { Socket(InetAddress.getLoopbackAddress(), port).apply { soTimeout = 10_000 } }
+        fun roundTrip(c: Socket, b: Int) = c.getOutputStream().write(b).let { c.getInputStream().read() }
+        for (c in clients) roundTrip(c, 1) shouldBe 1
+        clients[3].getOutputStream().write('X'.code)
+        clients[3].getInputStream().read() shouldBe -1
+        for (c in clients.filterIndexed { i, _ -> i != 3 }) roundTrip(c, 2) shouldBe 2
+        val late = Socket(InetAddress.getLoopbackAddress(), port).apply { soTimeout = 10_000 }
+        roundTrip(late, 3) shouldBe 3 // still accepting
+        failures.map { it.message } shouldBe listOf("a bad request")
+        runBlocking { withTimeout(30_000) { scope.coroutineContext[Job]!!.cancelAndJoin() } }
+        (clients + late).forEach { it.close() }
+        listener.isOpen shouldBe false
+    }
+})
+
+/** Echoes until the peer closes. */
+private suspend fun echo(connection: Handle) {
+    val buf = ByteBuffer.allocate(64)
+    while (true) {
+        buf.clear()
+        if (connection.read(buf) < 0) return
+        buf.flip()
+        connection.writeFully(buf)
+    }
+}
