@@ -8,8 +8,9 @@ package dev.ioqueue;
  * {@link #of(Throwable)} finds the errno in any of them:
  *
  * <pre>{@code
- * } catch (IOException e) {
+ * try { ... } catch (IOException e) {
  *     if (SyscallFailure.of(e) instanceof SyscallFailure f && f.errno() == Errno.ECONNRESET) ...
+ * }
  * }</pre>
  *
  * Immutable; thread-safe.
