@@ -3,5 +3,6 @@
  * Only {@code dev.ioqueue} is API; the OS bindings and the queue's parts are internal.
  */
 module dev.ioqueue.core {
+    requires jdk.net;
     exports dev.ioqueue;
 }

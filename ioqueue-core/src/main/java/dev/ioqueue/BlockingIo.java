@@ -135,6 +135,29 @@ public final class BlockingIo {
         return Handle.of(BlockingCalls.accept(home(o), o));
     }
 
+    // ---- connect ----
+
+    /**
+     * Connects a stream socket to {@code address} (an unresolved {@link java.net.InetSocketAddress}
+     * is resolved first, and its addresses tried as {@link Connect} describes; a
+     * {@link java.net.UnixDomainSocketAddress} connects a Unix socket), blocking until connected:
+     * the connection, owned by a new, unbound {@link Handle}. {@code timeout} null means no limit.
+     * An interrupt cancels it ({@link java.io.InterruptedIOException}, its socket closed).
+     *
+     * @throws java.net.ConnectException if refused ({@link SyscallConnectException}, ECONNREFUSED)
+     * @throws java.net.SocketTimeoutException if {@code timeout} passed ({@link SyscallTimeoutException}, the socket closed)
+     * @throws java.net.UnknownHostException if the name does not resolve
+     */
+    public static Handle connect(java.net.SocketAddress address, java.time.Duration timeout) throws IOException {
+        return Connect.blocking(address, timeout);
+    }
+
+    /** {@link #connect(java.net.SocketAddress, java.time.Duration)} to {@code host}'s addresses at {@code port}. */
+    public static Handle connect(String host, int port, java.time.Duration timeout) throws IOException {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("connect: port " + port + " is outside 0..65535");
+        return Connect.blocking(java.net.InetSocketAddress.createUnresolved(java.util.Objects.requireNonNull(host, "host"), port), timeout);
+    }
+
     // ---- shared rules ----
 
     /** The queue an owned fd waits in: its own, or the shared queue it is bound to now if it was unbound. */

@@ -25,6 +25,9 @@ import java.nio.file.Path;
  * {@link SyscallException} naming the call, the fd and the errno, after closing the socket the
  * method made, so no failure leaks an fd. Every fd returned is a plain fd: take ownership with
  * {@link Handle#of(int)} where its close must be exact from any thread.
+ *
+ * <p>TCP sockets made here have TCP_NODELAY on: connected ones, and, through their listener (Linux
+ * passes it on), accepted ones; see {@link SocketOptions} for the rest.
  */
 public final class Sockets {
     private Sockets() {}
@@ -268,6 +271,10 @@ public final class Sockets {
                 int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEPORT, 1, errno);
                 if (r < 0) throw new SyscallException("setsockopt(SO_REUSEPORT)", -r, where + CLOSED);
             }
+            if (address.isInet()) { // accepted sockets inherit it
+                int r = SocketCalls.setIntOption(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, errno);
+                if (r < 0) throw new SyscallException("setsockopt(TCP_NODELAY)", -r, where + CLOSED);
+            }
             int r = SocketCalls.bind(fd, address, errno);
             if (r < 0) throw new SyscallException("bind", -r, where + bindHint(address, -r) + CLOSED);
             r = SocketCalls.listen(fd, backlog, errno);
@@ -286,6 +293,13 @@ public final class Sockets {
     private static int connect(SockAddr address, String where) {
         MemorySegment errno = Native.threadErrno();
         int fd = socket(address.family(), errno);
+        if (address.isInet()) {
+            int r = SocketCalls.setIntOption(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, errno);
+            if (r < 0) {
+                Unistd.close(fd, errno);
+                throw new SyscallException("setsockopt(TCP_NODELAY)", -r, where + CLOSED);
+            }
+        }
         int r = SocketCalls.connect(fd, address, errno);
         if (r < 0 && r != -Errno.EINPROGRESS && r != -Errno.EINTR) {
             Unistd.close(fd, errno);

@@ -142,6 +142,18 @@ public final class SockAddr {
         return family() == SocketCalls.AF_INET6 ? segment().get(JAVA_INT_UNALIGNED, 24) : 0;
     }
 
+    /**
+     * The path of an AF_UNIX address (empty for an unnamed socket); an abstract name as {@code @}
+     * and the name, as {@code ss} shows it (a path cannot hold its leading NUL). Bytes are UTF-8.
+     */
+    public String unixName() {
+        if (family() != SocketCalls.AF_UNIX) throw new IllegalStateException("address family " + family() + " has no path");
+        if (isAbstract()) return "@" + new String(bytes, SUN_PATH + 1, bytes.length - SUN_PATH - 1, java.nio.charset.StandardCharsets.UTF_8);
+        int end = bytes.length;
+        while (end > SUN_PATH && bytes[end - 1] == 0) end--; // the path's NUL, if the kernel counted it
+        return new String(bytes, SUN_PATH, end - SUN_PATH, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /** The addrlen to pass with this address. */
     int length() {
         return bytes.length;

@@ -1,0 +1,22 @@
+package dev.ioqueue;
+
+import java.net.SocketAddress;
+
+/**
+ * One datagram received ({@link Datagrams#receive}): its length, how much of it the buffer took,
+ * and who sent it. A datagram longer than the buffer is {@link #truncated()}: the buffer holds its
+ * first {@link #stored()} bytes, the rest is gone (the kernel discards it), and {@link #length()}
+ * says how long it was — reported, never cut silently. Immutable; thread-safe.
+ *
+ * @param length the datagram's length in bytes, as sent
+ * @param stored how many of them the buffer took ({@code min(length, space)})
+ * @param sender who sent it: an {@link java.net.InetSocketAddress} (an IPv4-mapped address as
+ *     IPv4) or a {@link java.net.UnixDomainSocketAddress} (the empty path for an unbound sender, as
+ *     the JDK reports it)
+ */
+public record Datagram(int length, int stored, SocketAddress sender) {
+    /** Whether the buffer was too small for it, so only {@link #stored()} of {@link #length()} bytes came. */
+    public boolean truncated() {
+        return stored < length;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.ioqueue;
+
+import dev.ioqueue.internal.io.DatagramIo;
+import dev.ioqueue.internal.os.SockAddr;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+
+/**
+ * Datagram sends and receives as {@link IoOperation}s for a loop: submit one with
+ * {@link IoQueue#submit(Handle, IoOperation)} (or on a plain fd); it is tried at once and retried
+ * whenever the socket is ready, on readiness on every backend (never the ring, which would merge
+ * messages). Reusable once completed, like every operation. Owner thread of its queue.
+ */
+public final class DatagramOperation {
+    private DatagramOperation() {}
+
+    /** What a receive operation reports to, on its queue's owner thread. */
+    public interface Received {
+        /** One datagram came: {@code dst}'s position advanced by {@link Datagram#stored()}. */
+        void received(int fd, Datagram datagram);
+
+        /** Its syscall failed; by default the queue's {@link FailureHandler} hears it (a handle it ran on is closed). */
+        default void failed(int fd, IOException failure) {
+            IoQueue.unhandledFailure(fd, failure);
+        }
+
+        /** The queue dropped it (fd closed or unregistered, queue closed). */
+        default void dropped(int fd) {}
+    }
+
+    /**
+     * Receives one datagram into {@code dst} from its position; a longer one is reported truncated
+     * ({@link Datagram#truncated()}).
+     */
+    public static IoOperation receive(ByteBuffer dst, Received done) {
+        Objects.requireNonNull(dst, "dst");
+        Objects.requireNonNull(done, "done");
+        if (dst.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
+        return new IoOperation(ReadyEvent.READ) {
+            private Datagram last;
+
+            @Override
+            protected long attempt(int fd) {
+                Datagram d = Datagrams.of(DatagramIo.tryReceive(fd, dst));
+                if (d == null) return Fds.WOULD_BLOCK;
+                last = d;
+                return d.length();
+            }
+
+            @Override
+            protected void completed(int fd, long result) {
+                Datagram d = last;
+                last = null;
+                done.received(fd, d);
+            }
+
+            @Override
+            protected void failed(int fd, IOException failure) {
+                done.failed(fd, failure);
+            }
+
+            @Override
+            protected void dropped(int fd) {
+                done.dropped(fd);
+            }
+        };
+    }
+
+    /**
+     * Sends {@code src}'s remaining bytes as one datagram to {@code target} (null: the connected
+     * peer): completes with the count. The target is checked here, before any syscall.
+     */
+    public static IoOperation send(ByteBuffer src, SocketAddress target, IoCompletion done) {
+        Objects.requireNonNull(src, "src");
+        Objects.requireNonNull(done, "done");
+        SockAddr to = Datagrams.target(target);
+        return new IoOperation(ReadyEvent.WRITE) {
+            @Override
+            protected long attempt(int fd) {
+                return DatagramIo.trySend(fd, src, to);
+            }
+
+            @Override
+            protected void completed(int fd, long result) {
+                done.completed(fd, result);
+            }
+
+            @Override
+            protected void failed(int fd, IOException failure) {
+                done.failed(fd, failure);
+            }
+
+            @Override
+            protected void dropped(int fd) {
+                done.dropped(fd);
+            }
+        };
+    }
+}

@@ -1,0 +1,279 @@
+package dev.ioqueue.internal.io;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.core.Timer;
+import dev.ioqueue.internal.core.Waiter;
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.SockAddr;
+import dev.ioqueue.internal.os.SocketCalls;
+import dev.ioqueue.internal.os.Unistd;
+import dev.ioqueue.internal.poll.Interest;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One connect, completed: opens a non-blocking socket per candidate address, waits in its queue
+ * for each to finish connecting, and tells its {@link Outcome} the connected fd or the failure.
+ * Several candidates (a host name's addresses) are tried as Happy Eyeballs (RFC 8305) does: in
+ * the order given, the next one started when the one before fails or after {@link #STAGGER_NANOS}
+ * without an answer, the first to connect wins and the others are closed. A host name is resolved
+ * on a virtual thread, never on the loop; the result hops back to it. An overall time limit, if
+ * any, covers the resolution too: when it passes, every socket is closed and the outcome told
+ * ETIMEDOUT. The fds are plain fds of this queue, under mio's rule: each is unregistered before
+ * it is closed or handed on.
+ *
+ * <p>Owner thread of its queue, except {@link #resolveThenStart}'s virtual thread, which only
+ * posts. The outcome runs on the owner thread, at most once; never after {@link #cancel}.
+ */
+public final class Connector {
+    /** RFC 8305's recommended Connection Attempt Delay. */
+    public static final long STAGGER_NANOS = 250_000_000L;
+    /** About 73 years: "no limit", still far from overflowing a deadline. */
+    private static final long NO_LIMIT = Long.MAX_VALUE / 4;
+
+    /** Who hears how it ended. */
+    public interface Outcome {
+        /** Connected: the fd is the caller's, non-blocking and close-on-exec. */
+        void connected(int fd);
+
+        /** Failed: refused, unreachable, timed out, unresolvable, or dropped with its queue. */
+        void failed(IOException failure);
+    }
+
+    private final QueueCore queue;
+    private final String where;
+    private final Outcome outcome;
+    private final List<Attempt> inFlight = new ArrayList<>(2);
+    private List<SocketAddress> candidates = List.of();
+    private int next;
+    private boolean done;
+    private Timer deadline;
+    private Timer stagger;
+    private IOException firstFailure;
+
+    /** A connect of {@code where} (for messages) in {@code queue}, told to {@code outcome}. Any thread. */
+    public Connector(QueueCore queue, String where, Outcome outcome) {
+        this.queue = queue;
+        this.where = where;
+        this.outcome = outcome;
+    }
+
+    /**
+     * Starts connecting to {@code candidates} in turn ({@link #order}ed already if they came from
+     * a name), failing with ETIMEDOUT after {@code timeoutNanos} (negative: no limit). Owner thread.
+     */
+    public void start(List<SocketAddress> candidates, long timeoutNanos) {
+        armDeadline(timeoutNanos);
+        attempt(candidates);
+    }
+
+    /**
+     * Resolves {@code host} on a virtual thread, then, back on the owner thread, connects to its
+     * addresses at {@code port} in Happy Eyeballs order. Owner thread.
+     */
+    public void resolveThenStart(String host, int port, long timeoutNanos) {
+        armDeadline(timeoutNanos);
+        if (done) return;
+        Thread.ofVirtual().name("ioqueue-resolve " + host).start(() -> {
+            List<SocketAddress> found;
+            IOException failure = null;
+            try {
+                found = order(InetAddress.getAllByName(host), port);
+            } catch (IOException e) { // UnknownHostException
+                found = null;
+                failure = e;
+            }
+            List<SocketAddress> addresses = found;
+            IOException error = failure;
+            // If the queue closed meanwhile, the deadline timer's drop told the outcome.
+            queue.runOnOwner(() -> {
+                if (done) return;
+                if (error != null) finish(-1, error);
+                else attempt(addresses);
+            });
+        });
+    }
+
+    /** Stops it: every socket closed, the outcome never told. Owner thread. Whether it was still under way. */
+    public boolean cancel() {
+        if (done) return false;
+        done = true;
+        closeAll();
+        return true;
+    }
+
+    /** RFC 8305 section 4: the addresses interleaved by family, starting with the resolver's first. */
+    public static List<SocketAddress> order(InetAddress[] addresses, int port) {
+        List<InetAddress> first = new ArrayList<>();
+        List<InetAddress> other = new ArrayList<>();
+        boolean firstIs6 = addresses.length > 0 && addresses[0] instanceof Inet6Address;
+        for (InetAddress a : addresses) ((a instanceof Inet6Address) == firstIs6 ? first : other).add(a);
+        List<SocketAddress> ordered = new ArrayList<>(addresses.length);
+        for (int i = 0; i < Math.max(first.size(), other.size()); i++) {
+            if (i < first.size()) ordered.add(new InetSocketAddress(first.get(i), port));
+            if (i < other.size()) ordered.add(new InetSocketAddress(other.get(i), port));
+        }
+        return ordered;
+    }
+
+    // ---- the steps, on the owner thread ----
+
+    /**
+     * The time limit's timer; without a limit, a timer that never fires, so the loop keeps running
+     * while a name resolves and a queue closing under the connect tells the outcome.
+     */
+    private void armDeadline(long timeoutNanos) {
+        boolean limited = timeoutNanos >= 0;
+        Runnable onTime = limited ? this::timedOut : () -> {};
+        deadline = queue.schedule(limited ? timeoutNanos : NO_LIMIT, onTime, () -> dropped("its queue closed"));
+        if (deadline == null) dropped("its queue is closed");
+    }
+
+    private void attempt(List<SocketAddress> addresses) {
+        candidates = addresses;
+        startNext();
+    }
+
+    /** Starts candidates until one is in flight, connects at once, or none is left. */
+    private void startNext() {
+        if (stagger != null) {
+            stagger.cancel();
+            stagger = null;
+        }
+        MemorySegment errno = Native.threadErrno();
+        while (!done && next < candidates.size()) {
+            SocketAddress target = candidates.get(next++);
+            SockAddr sa = Addresses.of("connect", target);
+            int type = SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC;
+            int fd = SocketCalls.socket(sa.family(), type, 0, errno);
+            if (fd < 0) {
+                failedAttempt(Errors.io("socket", Errors.NO_FD, -fd, "to connect to " + Addresses.describe(target)));
+                continue;
+            }
+            if (sa.isInet()) SocketCalls.setIntOption(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, errno); // the default
+            int r = SocketCalls.connect(fd, sa, errno);
+            if (r == 0) {
+                finish(fd, null);
+                return;
+            }
+            if (r == -Errno.EINPROGRESS || r == -Errno.EINTR) {
+                Attempt a = new Attempt(fd, target);
+                inFlight.add(a);
+                try {
+                    queue.await(fd, null, Interest.WRITE, a);
+                } catch (RuntimeException e) {
+                    inFlight.remove(a);
+                    Unistd.close(fd, errno);
+                    throw e;
+                }
+                if (next < candidates.size()) stagger = queue.schedule(STAGGER_NANOS, this::startNext, null);
+                return;
+            }
+            Unistd.close(fd, errno);
+            failedAttempt(Errors.io("connect", fd, -r, "to " + Addresses.describe(target) + detail(-r, sa)));
+        }
+        if (!done && inFlight.isEmpty()) finish(-1, firstFailure != null ? firstFailure : noAddress());
+    }
+
+    private void failedAttempt(IOException e) {
+        if (firstFailure == null) firstFailure = e;
+        else firstFailure.addSuppressed(e);
+    }
+
+    /** A socket reported ready to write: connected, failed, or (spuriously) still connecting. */
+    private void settle(Attempt a, int events) {
+        if (done) return;
+        MemorySegment errno = Native.threadErrno();
+        int error = SocketCalls.intOption(a.fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_ERROR, errno);
+        if (error < 0) error = -error; // getsockopt itself failed: that is the failure
+        if (error == 0 && (BlockingWait.readyNow(a.fd, Interest.WRITE) & (Interest.WRITE_BIT | Interest.ERROR_BIT | Interest.HANGUP_BIT)) == 0) {
+            queue.await(a.fd, null, Interest.WRITE, a); // still connecting
+            return;
+        }
+        inFlight.remove(a);
+        release(a.fd);
+        if (error == 0) {
+            finish(a.fd, null);
+            return;
+        }
+        Unistd.close(a.fd, errno);
+        failedAttempt(Errors.io("connect", a.fd, error, "to " + Addresses.describe(a.target)));
+        startNext();
+    }
+
+    private void timedOut() {
+        deadline = null;
+        if (done) return;
+        int fd = inFlight.isEmpty() ? Errors.NO_FD : inFlight.get(0).fd;
+        finish(-1, Errors.io("connect", fd, Errno.ETIMEDOUT, "to " + where + ": no answer within the time limit (the socket is closed)"));
+    }
+
+    private void dropped(String why) {
+        if (done) return;
+        finish(-1, Errors.dropped(inFlight.isEmpty() ? -1 : inFlight.get(0).fd, "connect to " + where + ": " + why));
+    }
+
+    /** Ends it: the winner's fd (or -1) goes to the outcome, everything else is closed. */
+    private void finish(int fd, IOException failure) {
+        done = true;
+        closeAll();
+        if (failure != null) outcome.failed(failure);
+        else outcome.connected(fd);
+    }
+
+    private void closeAll() {
+        if (deadline != null) deadline.cancel();
+        if (stagger != null) stagger.cancel();
+        deadline = stagger = null;
+        MemorySegment errno = Native.threadErrno();
+        for (Attempt a : inFlight) {
+            a.closed = true;
+            release(a.fd);
+            Unistd.close(a.fd, errno);
+        }
+        inFlight.clear();
+    }
+
+    /** Drops the queue's interest in a plain fd before it is closed or handed on (mio's rule). */
+    private void release(int fd) {
+        if (!queue.ownership.isClosed()) queue.unregister(fd, null); // a closing queue drops everything itself
+    }
+
+    private IOException noAddress() {
+        return Errors.io("connect", Errors.NO_FD, Errno.EADDRNOTAVAIL, "to " + where + ": no address to try");
+    }
+
+    private static String detail(int errno, SockAddr sa) {
+        return errno == Errno.EAGAIN && sa.family() == SocketCalls.AF_UNIX ? " (the listener's backlog is full)" : "";
+    }
+
+    /** One socket connecting, and its waiter. */
+    private final class Attempt extends Waiter {
+        final int fd;
+        final SocketAddress target;
+        boolean closed;
+
+        Attempt(int fd, SocketAddress target) {
+            this.fd = fd;
+            this.target = target;
+        }
+
+        @Override
+        public void ready(int fd, int events) {
+            if (!closed) settle(this, events);
+        }
+
+        @Override
+        public void dropped(int fd) {
+            if (!closed) Connector.this.dropped("its queue closed");
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package dev.ioqueue.internal.io;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.core.NonBlocking;
+import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.os.DatagramCalls;
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.SockAddr;
+import dev.ioqueue.internal.os.SocketCalls;
+import dev.ioqueue.internal.os.Unistd;
+import dev.ioqueue.internal.poll.Interest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.nio.channels.ClosedChannelException;
+
+/**
+ * Datagram sockets: made (non-blocking, close-on-exec, bound or not), one {@code sendto} or
+ * {@code recvfrom} told apart into a result and "would block" (EINTR retried), and the blocking
+ * forms for threads without a loop. A datagram is one syscall whole: never split, never merged.
+ * {@code recvfrom} runs with MSG_TRUNC, so a datagram longer than the buffer is reported with its
+ * real length instead of being cut silently. Heap buffers pass through a per-thread native block
+ * grown to the largest datagram seen. On every backend, readiness and the syscall: an io_uring
+ * ring's multishot read would merge or split messages. Thread-safe.
+ */
+public final class DatagramIo {
+    /** What one {@code recvfrom} gave: the datagram's length, how much of it the buffer took, who sent it. */
+    public record Received(int length, int stored, SocketAddress sender) {}
+
+    private static final SocketAddress UNNAMED = java.net.UnixDomainSocketAddress.of("");
+    private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[1]);
+
+    private DatagramIo() {}
+
+    /** A datagram socket of {@code family} (AF_INET, AF_INET6, AF_UNIX), bound to {@code local} unless null. */
+    public static int open(int family, SockAddr local, String where) {
+        var errno = Native.threadErrno();
+        int fd = SocketCalls.socket(family, DatagramCalls.SOCK_DGRAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, 0, errno);
+        if (fd < 0) throw Errors.syscallNoFd("socket(SOCK_DGRAM)", -fd, where);
+        if (local != null) {
+            int r = SocketCalls.bind(fd, local, errno);
+            if (r < 0) {
+                Unistd.close(fd, errno);
+                throw Errors.syscallNoFd("bind", -r, where + " (the socket made for it is closed)");
+            }
+        }
+        return fd;
+    }
+
+    /** {@code connect}: a datagram socket's default peer (and the only one it hears from); never waits. */
+    public static void connect(int fd, SockAddr peer, String where) {
+        int r = SocketCalls.connect(fd, peer, Native.threadErrno());
+        if (r < 0) throw Errors.syscall("connect", fd, -r, where);
+    }
+
+    /** One {@code sendto} of {@code src}'s remaining bytes as one datagram (to {@code to}, or the connected peer if null): the count, or {@link FdIo#WOULD_BLOCK}. */
+    public static int trySend(int fd, ByteBuffer src, SockAddr to) {
+        int length = src.remaining();
+        MemorySegment data;
+        if (src.isDirect()) {
+            data = MemorySegment.ofBuffer(src);
+        } else {
+            data = scratch(length);
+            MemorySegment.copy(src.array(), src.arrayOffset() + src.position(), data, ValueLayout.JAVA_BYTE, 0, length);
+        }
+        var errno = Native.threadErrno();
+        while (true) {
+            long n = DatagramCalls.sendto(fd, data, length, DatagramCalls.MSG_NOSIGNAL, to, errno);
+            if (n >= 0) {
+                src.position(src.position() + (int) n);
+                return (int) n;
+            }
+            if (n == -Errno.EAGAIN) return FdIo.WOULD_BLOCK;
+            if (n != -Errno.EINTR) throw Errors.syscall("sendto", fd, (int) -n, to == null ? null : "to " + Addresses.describe(Addresses.toJdk(to)));
+        }
+    }
+
+    /** One {@code recvfrom} into {@code dst} from its position (advanced by what it stored), or null if none is pending. */
+    public static Received tryReceive(int fd, ByteBuffer dst) {
+        if (dst.isReadOnly()) throw new ReadOnlyBufferException();
+        int space = dst.remaining();
+        MemorySegment data = dst.isDirect() ? MemorySegment.ofBuffer(dst) : scratch(space);
+        byte[] from = new byte[SockAddr.STORAGE_SIZE];
+        int[] fromLength = new int[1];
+        var errno = Native.threadErrno();
+        while (true) {
+            long n = DatagramCalls.recvfrom(fd, data, space, DatagramCalls.MSG_TRUNC, from, fromLength, errno);
+            if (n >= 0) {
+                int stored = (int) Math.min(n, space);
+                if (!dst.isDirect()) MemorySegment.copy(data, ValueLayout.JAVA_BYTE, 0, dst.array(), dst.arrayOffset() + dst.position(), stored);
+                dst.position(dst.position() + stored);
+                // only an unbound Unix sender comes without a name: the empty path, as the JDK reports it
+                SocketAddress sender = fromLength[0] >= 2 ? Addresses.toJdk(SockAddr.decode(from, fromLength[0])) : UNNAMED;
+                return new Received((int) n, stored, sender);
+            }
+            if (n == -Errno.EAGAIN) return null;
+            if (n != -Errno.EINTR) throw Errors.syscall("recvfrom", fd, (int) -n);
+        }
+    }
+
+    // ---- blocking, for threads without a loop ----
+
+    /** Sends one datagram, parking while the socket's buffer is full; {@code o} null for a plain fd (waits in {@code home}). */
+    public static int send(QueueCore home, int fd, OwnedFd o, ByteBuffer src, SockAddr to) throws IOException {
+        require(fd, o);
+        while (true) {
+            int n;
+            if (o != null && !o.acquire()) throw closed(o);
+            try {
+                n = trySend(fd, src, to);
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            } finally {
+                if (o != null) o.release();
+            }
+            if (n != FdIo.WOULD_BLOCK) return n;
+            BlockingWait.await(home, fd, o, Interest.WRITE, -1);
+        }
+    }
+
+    /** Receives one datagram, parking until one comes. */
+    public static Received receive(QueueCore home, int fd, OwnedFd o, ByteBuffer dst) throws IOException {
+        require(fd, o);
+        while (true) {
+            Received r;
+            if (o != null && !o.acquire()) throw closed(o);
+            try {
+                r = tryReceive(fd, dst);
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            } finally {
+                if (o != null) o.release();
+            }
+            if (r != null) return r;
+            BlockingWait.await(home, fd, o, Interest.READ, -1);
+        }
+    }
+
+    private static void require(int fd, OwnedFd o) throws IOException {
+        try {
+            if (o != null) NonBlocking.require(o);
+            else NonBlocking.require(fd);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static ClosedChannelException closed(OwnedFd o) {
+        ClosedChannelException e = new ClosedChannelException();
+        e.initCause(o.closedException());
+        return e;
+    }
+
+    /** The calling thread's native block, at least {@code size} bytes. */
+    private static MemorySegment scratch(int size) {
+        MemorySegment[] holder = SCRATCH.get();
+        MemorySegment s = holder[0];
+        if (s == null || s.byteSize() < size) holder[0] = s = Arena.ofAuto().allocate(Math.max(size, 64 * 1024), 16);
+        return s;
+    }
+}

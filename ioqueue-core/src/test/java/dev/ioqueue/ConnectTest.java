@@ -1,0 +1,371 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Connect, completed: every style, refusals, time limits on a peer that never answers, names, cancellation races. */
+class ConnectTest {
+    private static final Duration LIMIT = Duration.ofMillis(200);
+
+    @TempDir
+    Path dir;
+    private LoopThread loop;
+    private final List<Integer> toClose = new ArrayList<>();
+
+    @BeforeEach
+    void startLoop() {
+        loop = new LoopThread("connect-loop");
+    }
+
+    @AfterEach
+    void stopLoop() throws Exception {
+        loop.close();
+        NetFixtures.close(toClose.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    private int listener(InetAddress address, int backlog) {
+        int fd = Sockets.listenTcp(address, 0, backlog);
+        toClose.add(fd);
+        return fd;
+    }
+
+    @Test
+    void aCallbackConnectCompletesOnTheLoopWithABoundHandle() throws Exception {
+        int listener = listener(NetFixtures.V4, 8);
+        CompletableFuture<Handle> got = new CompletableFuture<>();
+        AtomicBoolean onLoop = new AtomicBoolean();
+        loop.call(() -> Connect.start(loop.queue, new InetSocketAddress(NetFixtures.V4, Sockets.localPort(listener)), LIMIT,
+                new Connect.Completion() {
+                    @Override
+                    public void connected(Handle connection) {
+                        onLoop.set(loop.queue.isOwnerThread());
+                        got.complete(connection);
+                    }
+
+                    @Override
+                    public void failed(IOException failure) {
+                        got.completeExceptionally(failure);
+                    }
+                }));
+        Handle h = got.get(10, TimeUnit.SECONDS);
+        assertTrue(onLoop.get());
+        assertSame(loop.queue, h.queue());
+        assertEquals(true, SocketOptions.get(h, StandardSocketOptions.TCP_NODELAY), "the default");
+        int server = BlockingIo.accept(listener);
+        toClose.add(server);
+        assertEquals(Sockets.localPort(listener), Sockets.remoteAddress(h.fd()).getPort());
+        h.close();
+    }
+
+    @Test
+    void aFutureOnTheSharedQueueGivesAnUnboundHandleThatCarriesBytes() throws Exception {
+        int listener = listener(NetFixtures.V6, 8);
+        Handle h = Connect.future(IoQueue.shared(), new InetSocketAddress(NetFixtures.V6, Sockets.localPort(listener)), LIMIT)
+                .get(10, TimeUnit.SECONDS);
+        try (h) {
+            int server = BlockingIo.accept(listener);
+            toClose.add(server);
+            BlockingIo.writeFully(h, "hello".getBytes(), 0, 5);
+            byte[] in = new byte[5];
+            BlockingIo.readFully(server, ByteBuffer.wrap(in));
+            assertEquals("hello", new String(in));
+            assertNull(null);
+        }
+    }
+
+    @Test
+    void blockingConnectOnAVirtualThread() throws Exception {
+        int listener = listener(NetFixtures.V4, 8);
+        CompletableFuture<Handle> got = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                got.complete(BlockingIo.connect(new InetSocketAddress(NetFixtures.V4, Sockets.localPort(listener)), null));
+            } catch (Throwable t) {
+                got.completeExceptionally(t);
+            }
+        });
+        try (Handle h = got.get(10, TimeUnit.SECONDS)) {
+            assertNull(h.queue(), "unbound until used");
+            assertTrue(h.isOpen());
+        }
+    }
+
+    @Test
+    void aClosedPortIsAConnectExceptionWithEconnrefusedAndNoFdLeft() throws Exception {
+        int port = freePort();
+        long before = NetFixtures.openFds();
+        IOException e = assertThrows(IOException.class, () -> BlockingIo.connect(new InetSocketAddress(NetFixtures.V4, port), LIMIT));
+        assertInstanceOf(ConnectException.class, e);
+        assertInstanceOf(SyscallConnectException.class, e);
+        assertEquals(Errno.ECONNREFUSED, SyscallFailure.of(e).errno());
+        assertTrue(e.getMessage().contains("127.0.0.1:" + port), e.getMessage());
+        ExecutionException viaFuture = assertThrows(ExecutionException.class,
+                () -> Connect.future(loop.queue, new InetSocketAddress(NetFixtures.V6, port), LIMIT).get(10, TimeUnit.SECONDS));
+        assertInstanceOf(SyscallConnectException.class, viaFuture.getCause());
+        assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds());
+    }
+
+    @Test
+    void aPeerThatNeverAnswersTimesOutAfterTheLimitWithTheSocketClosed() throws Exception {
+        InetSocketAddress silent = silentPeer();
+        long before = NetFixtures.openFds();
+        long start = System.nanoTime();
+        IOException e = assertThrows(IOException.class, () -> BlockingIo.connect(silent, LIMIT));
+        long tookNanos = System.nanoTime() - start;
+        assertInstanceOf(SocketTimeoutException.class, e);
+        assertEquals(Errno.ETIMEDOUT, SyscallFailure.of(e).errno());
+        assertTrue(tookNanos >= LIMIT.toNanos(), "gave up after " + tookNanos + " ns");
+        int fd = SyscallFailure.of(e).fd();
+        assertTrue(fd >= 0, "the exception names the socket");
+        assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds());
+
+        // the callback style, on a loop
+        CompletableFuture<IOException> failed = new CompletableFuture<>();
+        long start2 = System.nanoTime();
+        loop.call(() -> Connect.start(loop.queue, silent, LIMIT, new Connect.Completion() {
+            @Override
+            public void connected(Handle connection) {
+                connection.close();
+                failed.completeExceptionally(new AssertionError("connected to a silent peer"));
+            }
+
+            @Override
+            public void failed(IOException failure) {
+                failed.complete(failure);
+            }
+        }));
+        assertInstanceOf(SyscallTimeoutException.class, failed.get(10, TimeUnit.SECONDS));
+        assertTrue(System.nanoTime() - start2 >= LIMIT.toNanos());
+        assertTrue(NetFixtures.eventually(() -> fds() == before));
+    }
+
+    @Test
+    void happyEyeballsStartsTheNextCandidateAfter250msAndClosesTheLoser() throws Exception {
+        InetSocketAddress silent = silentPeer();
+        int listener = listener(NetFixtures.V4, 8);
+        InetSocketAddress good = new InetSocketAddress(NetFixtures.V4, Sockets.localPort(listener));
+        long before = NetFixtures.openFds();
+        long start = System.nanoTime();
+        try (Handle h = Connect.future(loop.queue, List.of(silent, good), Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS)) {
+            long took = System.nanoTime() - start;
+            assertEquals(good.getPort(), Sockets.remoteAddress(h.fd()).getPort());
+            assertTrue(took >= TimeUnit.MILLISECONDS.toNanos(250), "the second attempt waits for the first 250 ms: " + took);
+            assertTrue(NetFixtures.eventually(() -> fds() == before + 1), "only the winner is left open");
+        }
+    }
+
+    @Test
+    void aRefusedCandidateHandsOverToTheNextAtOnce() throws Exception {
+        int listener = listener(NetFixtures.V4, 8);
+        InetSocketAddress refused = new InetSocketAddress(NetFixtures.V6, freePort());
+        InetSocketAddress good = new InetSocketAddress(NetFixtures.V4, Sockets.localPort(listener));
+        try (Handle h = Connect.future(loop.queue, List.of(refused, good), null).get(10, TimeUnit.SECONDS)) {
+            assertEquals(good, Sockets.remoteAddress(h.fd()));
+        }
+        ExecutionException both = assertThrows(ExecutionException.class,
+                () -> Connect.future(loop.queue, List.of(refused, new InetSocketAddress(NetFixtures.V4, refused.getPort())), null)
+                        .get(10, TimeUnit.SECONDS));
+        assertInstanceOf(SyscallConnectException.class, both.getCause());
+        assertEquals(1, both.getCause().getSuppressed().length, "the second candidate's refusal rides on the first");
+    }
+
+    @Test
+    void localhostByNameResolvesToBothFamiliesAndConnects() throws Exception {
+        InetAddress[] all = InetAddress.getAllByName("localhost");
+        assertTrue(Set.of(all).contains(NetFixtures.V4) && Set.of(all).contains(NetFixtures.V6), List.of(all).toString());
+        // a listener on each family at one port: whichever the order picks first answers
+        int v6 = Sockets.listenTcp(NetFixtures.V6, 0, 8);
+        toClose.add(v6);
+        int port = Sockets.localPort(v6);
+        toClose.add(Sockets.listenTcp(NetFixtures.V4, port, 8));
+        try (Handle h = BlockingIo.connect("localhost", port, LIMIT)) {
+            assertEquals(all[0], Sockets.remoteAddress(h.fd()).getAddress(), "the resolver's first address, per RFC 8305");
+        }
+        NetFixtures.close(v6);
+        toClose.remove(Integer.valueOf(v6));
+        // with the first family's listener gone, the other family answers
+        try (Handle h = Connect.future(loop.queue, "localhost", port, LIMIT).get(10, TimeUnit.SECONDS)) {
+            assertEquals(NetFixtures.V4, Sockets.remoteAddress(h.fd()).getAddress());
+        }
+    }
+
+    @Test
+    void namesResolveOffTheLoopWhichKeepsRunning() throws Exception {
+        int listener = listener(NetFixtures.V4, 8);
+        TestNames.slowCallers.clear();
+        CompletableFuture<Handle> connect = Connect.future(loop.queue, TestNames.SLOW, Sockets.localPort(listener), null);
+        CompletableFuture<Boolean> tick = new CompletableFuture<>();
+        loop.queue.schedule(Duration.ofMillis(20), () -> tick.complete(connect.isDone()));
+        assertEquals(false, tick.get(10, TimeUnit.SECONDS), "a timer ran on the loop while the name was resolving");
+        try (Handle h = connect.get(10, TimeUnit.SECONDS)) {
+            assertTrue(h.isOpen());
+        }
+        Thread resolver = TestNames.slowCallers.peek();
+        assertTrue(resolver != null && resolver.isVirtual(), "resolved on " + resolver);
+        assertNotSame(loop.queue.owner(), resolver);
+        IOException unknown = assertThrows(IOException.class, () -> BlockingIo.connect("no-such-host.invalid", 80, LIMIT));
+        assertInstanceOf(UnknownHostException.class, unknown);
+    }
+
+    @Test
+    void unixSocketsConnectByPath() throws Exception {
+        Path path = dir.resolve("u");
+        int listener = Sockets.listenUnix(path, 4);
+        toClose.add(listener);
+        try (Handle h = BlockingIo.connect(UnixDomainSocketAddress.of(path), LIMIT)) {
+            int server = BlockingIo.accept(listener);
+            toClose.add(server);
+            BlockingIo.writeFully(server, new byte[] {7}, 0, 1);
+            byte[] one = new byte[1];
+            assertEquals(1, BlockingIo.read(h, one, 0, 1));
+            assertEquals(7, one[0]);
+        }
+        IOException missing = assertThrows(IOException.class, () -> BlockingIo.connect(UnixDomainSocketAddress.of(dir.resolve("none")), LIMIT));
+        assertEquals(Errno.ENOENT, SyscallFailure.of(missing).errno());
+    }
+
+    @Test
+    void aThousandConnectsRacingCancellationLeaveNoFd() throws Exception {
+        int listener = listener(NetFixtures.V4, 4096);
+        InetSocketAddress target = new InetSocketAddress(NetFixtures.V4, Sockets.localPort(listener));
+        Thread acceptor = Thread.ofVirtual().start(() -> {
+            try {
+                while (true) NetFixtures.close(BlockingIo.accept(listener));
+            } catch (IOException | RuntimeException stop) {
+                // the listener was closed
+            }
+        });
+        long before = NetFixtures.openFds();
+        List<CompletableFuture<Handle>> futures = new CopyOnWriteArrayList<>();
+        int cancelled = 0;
+        for (int i = 0; i < 1000; i++) {
+            IoQueue q = i % 2 == 0 ? loop.queue : IoQueue.shared();
+            CompletableFuture<Handle> f = Connect.future(q, target, Duration.ofSeconds(5));
+            futures.add(f);
+            int spin = ThreadLocalRandom.current().nextInt(20_000);
+            for (int s = 0; s < spin; s++) Thread.onSpinWait();
+            if (f.cancel(false)) cancelled++;
+        }
+        int connected = 0;
+        for (CompletableFuture<Handle> f : futures) {
+            try {
+                f.get(10, TimeUnit.SECONDS).close();
+                connected++;
+            } catch (java.util.concurrent.CancellationException expected) {
+                // the connect was called off: its socket is closed on its loop
+            }
+        }
+        assertEquals(1000, cancelled + connected);
+        assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds()
+                + " (" + cancelled + " cancelled, " + connected + " connected)");
+        NetFixtures.close(listener);
+        toClose.remove(Integer.valueOf(listener));
+        acceptor.join(10_000);
+    }
+
+    @Test
+    void aQueueClosedUnderAConnectFailsItAndClosesItsSocket() throws Exception {
+        InetSocketAddress silent = silentPeer();
+        long before = NetFixtures.openFds();
+        CompletableFuture<Handle> f = Connect.future(loop.queue, silent, null);
+        Thread.sleep(20);
+        loop.close();
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+        assertInstanceOf(WaitDroppedException.class, e.getCause());
+        loop = new LoopThread("connect-loop-2"); // as many fds of its own as the closed one had
+        assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds());
+    }
+
+    @Test
+    void anInterruptedBlockingConnectClosesItsSocket() throws Exception {
+        InetSocketAddress silent = silentPeer();
+        long before = NetFixtures.openFds();
+        CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+        Thread t = Thread.ofVirtual().start(() -> {
+            try {
+                BlockingIo.connect(silent, null).close();
+                outcome.complete(null);
+            } catch (Throwable e) {
+                outcome.complete(e);
+            }
+        });
+        Thread.sleep(50);
+        t.interrupt();
+        assertInstanceOf(InterruptedIOException.class, outcome.get(10, TimeUnit.SECONDS));
+        assertTrue(NetFixtures.eventually(() -> fds() == before));
+    }
+
+    @Test
+    void badArgumentsAreRefusedBeforeAnySyscall() {
+        assertThrows(IllegalArgumentException.class, () -> Connect.future(loop.queue, new InetSocketAddress(NetFixtures.V4, 1), Duration.ZERO));
+        assertThrows(IllegalArgumentException.class, () -> Connect.future(loop.queue, List.of(), null));
+        assertThrows(IllegalArgumentException.class, () -> BlockingIo.connect("localhost", 70000, null));
+        assertThrows(IllegalStateException.class, () -> Connect.start(loop.queue, new InetSocketAddress(NetFixtures.V4, 1), null, c -> {}),
+                "off the loop's thread");
+    }
+
+    // ---- fixtures ----
+
+    private static long fds() {
+        try {
+            return NetFixtures.openFds();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private int freePort() {
+        int fd = Sockets.listenTcp(NetFixtures.V6, 0, 1);
+        int port = Sockets.localPort(fd);
+        NetFixtures.close(fd);
+        return port;
+    }
+
+    /**
+     * A loopback peer that never answers: a listener with backlog 0 whose accept queue is full of
+     * connections nobody accepts, so the kernel drops every further SYN. Checked: a connect to it
+     * is still pending after 300 ms.
+     */
+    private InetSocketAddress silentPeer() throws IOException {
+        int listener = listener(NetFixtures.V4, 0);
+        int port = Sockets.localPort(listener);
+        for (int i = 0; i < 16; i++) {
+            int fd = Sockets.connectTcp(NetFixtures.V4, port);
+            toClose.add(fd);
+            Set<Event> ready = Fds.awaitReady(fd, ReadyEvent.WRITE, Duration.ofMillis(300));
+            if (ready.isEmpty()) return new InetSocketAddress(NetFixtures.V4, port); // this SYN was dropped: full
+        }
+        throw new AssertionError("the listener's accept queue never filled: no silent peer on this kernel");
+    }
+}

@@ -1,0 +1,260 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** UDP and Unix datagrams: boundaries kept, senders named, truncation reported, every style. */
+class DatagramsTest {
+    /** IPv4's largest UDP payload; IPv6's is 65,527 (65,535 less the UDP header). */
+    private static final int MAX_V4 = 65_507;
+    private static final int MAX_V6 = 65_527;
+    private static final int COUNT = 50_000; // per family: 100,000 in all
+    private static final byte[] PATTERN = new byte[256 * 1024];
+
+    static {
+        new Random(19).nextBytes(PATTERN);
+    }
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void fiftyThousandUdpDatagramsOverIpv4KeepTheirBoundariesAndSender() throws Exception {
+        carry(NetFixtures.V4, MAX_V4, false);
+    }
+
+    @Test
+    void fiftyThousandUdpDatagramsOverIpv6ReceivedByALoopOperation() throws Exception {
+        carry(NetFixtures.V6, MAX_V6, true);
+    }
+
+    /**
+     * COUNT datagrams of random sizes (0 to max) from a virtual thread's blocking sends to a
+     * receiver (blocking on a virtual thread, or a receive operation on a loop), a window of
+     * datagrams in flight at most (UDP drops what the receiver's buffer cannot hold), each checked
+     * byte for byte, its length exact and its sender the sending socket.
+     */
+    private void carry(InetAddress address, int max, boolean onLoop) throws Exception {
+        int receiver = Datagrams.bindUdp(address, 0);
+        int sender = Datagrams.bindUdp(address, 0);
+        SocketOptions.set(receiver, StandardSocketOptions.SO_RCVBUF, 4 * 1024 * 1024);
+        int window = Math.max(1, SocketOptions.get(receiver, StandardSocketOptions.SO_RCVBUF) / (4 * 65_536));
+        SocketAddress to = Sockets.localAddress(receiver);
+        SocketAddress from = Sockets.localAddress(sender);
+        Semaphore credit = new Semaphore(window);
+        long seed = System.nanoTime();
+        CompletableFuture<Void> sent = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                Random sizes = new Random(seed);
+                ByteBuffer out = ByteBuffer.allocateDirect(max);
+                for (int i = 0; i < COUNT; i++) {
+                    credit.acquire();
+                    int length = sizes.nextInt(max + 1);
+                    out.clear().put(PATTERN, i % 4096, length).flip();
+                    assertEquals(length, Datagrams.send(sender, out, to));
+                }
+                sent.complete(null);
+            } catch (Throwable t) {
+                sent.completeExceptionally(t);
+            }
+        });
+        Checker checker = new Checker(seed, max, from, credit);
+        if (onLoop) {
+            try (LoopThread loop = new LoopThread("udp-loop")) {
+                CompletableFuture<Void> received = new CompletableFuture<>();
+                ByteBuffer in = ByteBuffer.allocateDirect(max + 1);
+                Handle h = Handle.of(receiver, loop.queue);
+                IoOperation[] op = new IoOperation[1];
+                op[0] = DatagramOperation.receive(in, new DatagramOperation.Received() {
+                    @Override
+                    public void received(int fd, Datagram d) {
+                        try {
+                            checker.check(in, d);
+                        } catch (Throwable t) {
+                            received.completeExceptionally(t);
+                            return;
+                        }
+                        if (checker.seen == COUNT) {
+                            received.complete(null);
+                            return;
+                        }
+                        in.clear();
+                        loop.queue.submit(h, op[0]); // the same operation again: reusable once completed
+                    }
+
+                    @Override
+                    public void failed(int fd, IOException failure) {
+                        received.completeExceptionally(failure);
+                    }
+                });
+                loop.call(() -> {
+                    loop.queue.submit(h, op[0]);
+                    return null;
+                });
+                received.get(60, TimeUnit.SECONDS);
+            }
+        } else {
+            ByteBuffer in = ByteBuffer.allocate(max + 1); // heap: through the per-thread native block
+            for (int i = 0; i < COUNT; i++) {
+                in.clear();
+                checker.check(in, Datagrams.receive(receiver, in));
+            }
+            NetFixtures.close(receiver);
+        }
+        sent.get(60, TimeUnit.SECONDS);
+        assertEquals(COUNT, checker.seen);
+        NetFixtures.close(sender);
+    }
+
+    /** Checks each datagram in the order sent: length, bytes, sender; returns a credit to the sender. */
+    private static final class Checker {
+        final Random sizes;
+        final int max;
+        final SocketAddress from;
+        final Semaphore credit;
+        int seen;
+
+        Checker(long seed, int max, SocketAddress from, Semaphore credit) {
+            this.sizes = new Random(seed);
+            this.max = max;
+            this.from = from;
+            this.credit = credit;
+        }
+
+        void check(ByteBuffer in, Datagram d) {
+            int length = sizes.nextInt(max + 1);
+            assertEquals(length, d.length(), "datagram " + seen + ": one send, one receive, same length");
+            assertEquals(length, d.stored());
+            assertEquals(false, d.truncated());
+            assertEquals(from, d.sender(), "datagram " + seen);
+            in.flip();
+            assertEquals(-1, in.mismatch(ByteBuffer.wrap(PATTERN, seen % 4096, length)), "datagram " + seen + "'s bytes");
+            seen++;
+            credit.release();
+        }
+    }
+
+    @Test
+    void aDatagramLongerThanTheBufferIsReportedTruncatedAndTheNextIsWhole() throws IOException {
+        int a = Datagrams.bindUdp(NetFixtures.V4, 0);
+        int b = Datagrams.bindUdp(NetFixtures.V4, 0);
+        try {
+            SocketAddress to = Sockets.localAddress(b);
+            Datagrams.send(a, ByteBuffer.wrap(PATTERN, 0, 1000), to);
+            Datagrams.send(a, ByteBuffer.wrap(PATTERN, 1000, 10), to);
+            ByteBuffer small = ByteBuffer.allocate(100);
+            Datagram cut = Datagrams.receive(b, small);
+            assertTrue(cut.truncated());
+            assertEquals(1000, cut.length());
+            assertEquals(100, cut.stored());
+            assertEquals(100, small.position());
+            assertEquals(-1, small.flip().mismatch(ByteBuffer.wrap(PATTERN, 0, 100)));
+            ByteBuffer next = ByteBuffer.allocate(100);
+            Datagram whole = Datagrams.receive(b, next);
+            assertEquals(10, whole.length(), "the cut datagram's rest is gone, not merged into the next");
+            assertEquals(false, whole.truncated());
+            assertNull(Datagrams.tryReceive(b, next.clear()), "nothing pending");
+        } finally {
+            NetFixtures.close(a, b);
+        }
+    }
+
+    @Test
+    void unixDatagramsNameTheirSenderAndKeepBoundaries() throws IOException {
+        UnixDomainSocketAddress pathA = UnixDomainSocketAddress.of(dir.resolve("a"));
+        UnixDomainSocketAddress pathB = UnixDomainSocketAddress.of(dir.resolve("b"));
+        int a = Datagrams.openUnix(pathA);
+        int b = Datagrams.openUnix(pathB);
+        int anonymous = Datagrams.openUnix(null);
+        try (Handle hb = Handle.of(b)) {
+            for (int size : new int[] {0, 1, 5000, 100_000}) { // a Unix datagram may exceed UDP's limit
+                assertEquals(size, Datagrams.send(a, ByteBuffer.wrap(new byte[size]), pathB));
+            }
+            ByteBuffer in = ByteBuffer.allocate(200_000);
+            for (int size : new int[] {0, 1, 5000, 100_000}) {
+                Datagram d = Datagrams.receive(hb, in.clear());
+                assertEquals(size, d.length());
+                assertEquals(pathA, d.sender());
+            }
+            Datagrams.connect(anonymous, pathB);
+            Datagrams.send(anonymous, ByteBuffer.wrap(new byte[] {1, 2, 3}), null);
+            Datagram d = Datagrams.receive(hb, in.clear());
+            assertEquals(3, d.length());
+            assertEquals(UnixDomainSocketAddress.of(""), d.sender(), "an unbound sender: the empty path, as the JDK reports it");
+        } finally {
+            NetFixtures.close(a, anonymous);
+        }
+    }
+
+    @Test
+    void aRefusalOnAConnectedUdpSocketIsAnIOExceptionWithItsErrno() throws IOException {
+        int closed = Datagrams.bindUdp(NetFixtures.V4, 0);
+        SocketAddress gone = Sockets.localAddress(closed);
+        NetFixtures.close(closed);
+        int fd = Datagrams.openUdp(java.net.StandardProtocolFamily.INET);
+        try {
+            Datagrams.connect(fd, gone);
+            Datagrams.send(fd, ByteBuffer.wrap(new byte[] {1}), null);
+            IOException e = assertThrows(IOException.class, () -> Datagrams.receive(fd, ByteBuffer.allocate(8)));
+            assertInstanceOf(SyscallConnectException.class, e);
+            assertEquals(Errno.ECONNREFUSED, SyscallFailure.of(e).errno());
+        } finally {
+            NetFixtures.close(fd);
+        }
+    }
+
+    @Test
+    void anOversizedIpv4DatagramIsEmsgsize() {
+        int fd = Datagrams.bindUdp(NetFixtures.V4, 0);
+        try {
+            SocketAddress self = Sockets.localAddress(fd);
+            assertEquals(MAX_V4, Datagrams.trySend(fd, ByteBuffer.allocateDirect(MAX_V4), self));
+            SyscallException e = assertThrows(SyscallException.class, () -> Datagrams.trySend(fd, ByteBuffer.allocateDirect(MAX_V4 + 1), self));
+            assertEquals(Errno.EMSGSIZE, e.errno());
+        } finally {
+            NetFixtures.close(fd);
+        }
+    }
+
+    @Test
+    void sendOperationsAndBadAddressesBeforeAnySyscall() throws Exception {
+        int b = Datagrams.bindUdp(NetFixtures.V6, 0);
+        try (LoopThread loop = new LoopThread("udp-send")) {
+            int a = Datagrams.openUdp(java.net.StandardProtocolFamily.INET6);
+            Handle ha = Handle.of(a, loop.queue);
+            CompletableFuture<Long> done = new CompletableFuture<>();
+            loop.call(() -> {
+                loop.queue.submit(ha, DatagramOperation.send(ByteBuffer.wrap(new byte[42]), Sockets.localAddress(b), (fd, n) -> done.complete(n)));
+                return null;
+            });
+            assertEquals(42L, done.get(10, TimeUnit.SECONDS));
+            Datagram d = Datagrams.receive(b, ByteBuffer.allocate(64));
+            assertEquals(42, d.length());
+            assertEquals(Sockets.localPort(ha.fd()), ((InetSocketAddress) d.sender()).getPort());
+        } finally {
+            NetFixtures.close(b);
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> Datagrams.trySend(999_999, ByteBuffer.allocate(1), InetSocketAddress.createUnresolved("x", 1)));
+        assertThrows(IllegalArgumentException.class, () -> Datagrams.bindUdp(NetFixtures.V4, 65536));
+    }
+}

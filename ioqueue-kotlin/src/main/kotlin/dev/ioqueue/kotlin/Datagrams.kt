@@ -1,0 +1,45 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Datagram
+import dev.ioqueue.Datagrams
+import dev.ioqueue.Handle
+import java.net.SocketAddress
+import java.nio.ByteBuffer
+
+// Suspending datagram I/O on an owned datagram socket (UDP or Unix, made with [Datagrams]): each
+// tries the syscall, and while it would block suspends until the socket is ready. Readiness on
+// every backend, io_uring included: a ring's multishot read would merge or split messages.
+
+/**
+ * Receives one datagram into [dst] from its position (advanced by what it stored): its length,
+ * sender and whether it was [Datagram.truncated] (longer than [dst] had room for; the rest is
+ * gone, and [Datagram.length] says how long it was).
+ *
+ * Cancellable while it waits; a datagram is taken only by the syscall that returns it, so a
+ * cancelled receive loses none. Errors are [java.io.IOException]s with their errno
+ * ([dev.ioqueue.SyscallFailure.of]).
+ */
+public suspend fun Handle.receive(dst: ByteBuffer): Datagram {
+    while (true) {
+        val d = unchecked { Datagrams.tryReceive(this, dst) }
+        if (d != null) return d
+        awaitRead(this)
+    }
+}
+
+/** Sends [src]'s remaining bytes as one datagram to [target] (null: the connected peer): the count. */
+public suspend fun Handle.send(src: ByteBuffer, target: SocketAddress? = null): Int {
+    while (true) {
+        val n = unchecked { Datagrams.trySend(this, src, target) }
+        if (n != dev.ioqueue.Fds.WOULD_BLOCK) return n
+        awaitWrite(this)
+    }
+}
+
+/** The one-try calls throw the unchecked wrapper; a suspending caller gets its IOException. */
+internal inline fun <T> unchecked(call: () -> T): T =
+    try {
+        call()
+    } catch (e: java.io.UncheckedIOException) {
+        throw e.cause!!
+    }

@@ -1,0 +1,127 @@
+package dev.ioqueue.kotlin
+
+import dev.ioqueue.Handle
+import java.io.EOFException
+import java.nio.ByteBuffer
+import kotlinx.io.Buffer
+import kotlinx.io.UnsafeIoApi
+import kotlinx.io.indexOf
+import kotlinx.io.readByteArray
+import kotlinx.io.readString
+import kotlinx.io.unsafe.UnsafeBufferOperations
+
+/**
+ * Buffered suspending reads from an owned fd, on a kotlinx-io [Buffer]: lines, delimited records,
+ * exact counts. Each refill is one suspending [read] into the buffer's tail segment (no copy of
+ * its own); what was read stays in [buffer] for the next call, so the calls can be mixed, and
+ * [buffer] can be read directly with kotlinx-io's own functions.
+ *
+ * Not thread-safe: one coroutine reads at a time (as with any reader). Cancellation between
+ * refills loses nothing: bytes read are in [buffer]. Errors are [java.io.IOException]s with their
+ * errno (a peer reset: [java.net.SocketException], ECONNRESET).
+ */
+public class HandleReader(public val handle: Handle) {
+    /** What was read and not yet taken. */
+    public val buffer: Buffer = Buffer()
+    private var endOfFile = false
+
+    /** Reads once more into [buffer]: false at end-of-file (nothing added). */
+    @OptIn(UnsafeIoApi::class)
+    public suspend fun fill(): Boolean {
+        if (endOfFile) return false
+        var got = 0
+        UnsafeBufferOperations.writeToTail(buffer, 1) { bytes, start, end ->
+            val n = handle.read(ByteBuffer.wrap(bytes, start, end - start))
+            got = n
+            if (n < 0) 0 else n
+        }
+        if (got < 0) endOfFile = true
+        return got > 0
+    }
+
+    /**
+     * The next line as UTF-8, without its `\n` (or `\r\n`); at end-of-file the last unterminated
+     * line, then null.
+     */
+    public suspend fun readLine(): String? {
+        var scanned = 0L
+        while (true) {
+            val at = buffer.indexOf('\n'.code.toByte(), scanned)
+            if (at >= 0) {
+                val cr = at > 0 && buffer[at - 1] == '\r'.code.toByte()
+                val line = buffer.readString(if (cr) at - 1 else at)
+                buffer.skip(if (cr) 2 else 1)
+                return line
+            }
+            scanned = buffer.size
+            if (!fill()) return if (buffer.size == 0L) null else buffer.readString()
+        }
+    }
+
+    /**
+     * The bytes up to [delimiter] (the delimiter taken too, and returned if [keepDelimiter]); at
+     * end-of-file what is left, then null.
+     */
+    public suspend fun readUntil(delimiter: Byte, keepDelimiter: Boolean = false): ByteArray? {
+        var scanned = 0L
+        while (true) {
+            val at = buffer.indexOf(delimiter, scanned)
+            if (at >= 0) {
+                val bytes = buffer.readByteArray((if (keepDelimiter) at + 1 else at).toInt())
+                if (!keepDelimiter) buffer.skip(1)
+                return bytes
+            }
+            scanned = buffer.size
+            if (!fill()) return if (buffer.size == 0L) null else buffer.readByteArray()
+        }
+    }
+
+    /**
+     * Exactly [count] bytes.
+     *
+     * @throws EOFException if end-of-file comes first (what came stays in [buffer])
+     */
+    public suspend fun readExactly(count: Int): ByteArray {
+        require(count >= 0) { "count $count is negative" }
+        require(count.toLong())
+        return buffer.readByteArray(count)
+    }
+
+    /**
+     * Reads until [buffer] holds at least [count] bytes.
+     *
+     * @throws EOFException if end-of-file comes first
+     */
+    public suspend fun require(count: Long) {
+        while (buffer.size < count) {
+            if (!fill()) throw EOFException("${handle}: end of file with ${buffer.size} of $count bytes")
+        }
+    }
+}
+
+/**
+ * Buffered suspending writes to an owned fd: write into [buffer] with kotlinx-io's functions
+ * (`writeString`, `write`, `writeInt`...), then [flush] sends it all. Nothing is sent before a
+ * flush. Not thread-safe: one coroutine writes at a time. A cancelled flush leaves in [buffer]
+ * exactly what was not yet written.
+ */
+public class HandleWriter(public val handle: Handle) {
+    /** What is waiting to be sent. */
+    public val buffer: Buffer = Buffer()
+
+    /** Writes everything in [buffer], suspending while the fd is full. */
+    @OptIn(UnsafeIoApi::class)
+    public suspend fun flush() {
+        while (buffer.size > 0) {
+            UnsafeBufferOperations.readFromHead(buffer) { bytes, start, end ->
+                handle.write(ByteBuffer.wrap(bytes, start, end - start))
+            }
+        }
+    }
+}
+
+/** A [HandleReader] on this handle. */
+public fun Handle.reader(): HandleReader = HandleReader(this)
+
+/** A [HandleWriter] on this handle. */
+public fun Handle.writer(): HandleWriter = HandleWriter(this)
