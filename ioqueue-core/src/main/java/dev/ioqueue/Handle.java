@@ -47,6 +47,21 @@ public final class Handle implements AutoCloseable {
         return h;
     }
 
+    /**
+     * Binds this handle to {@code queue} unless it is bound already, from any thread: hand an
+     * accepted connection to the loop that will serve it, so that loop's close closes it even
+     * before it first uses it. Returns the queue it is bound to ({@code queue}, or the one it was
+     * bound to before).
+     *
+     * @throws IllegalStateException if the handle is closed, or {@code queue} is closed (the handle
+     *     is then still yours, unbound: close it)
+     * @throws IllegalArgumentException if its fd is one of {@code queue}'s own
+     */
+    public IoQueue bind(IoQueue queue) {
+        var core = queue.core.bind(owned);
+        return core == queue.core ? queue : (IoQueue) core.facade();
+    }
+
     /** A handle of the API's own fd types ({@code TimerFd}, {@code EventFd}...), which name themselves in messages. */
     static Handle owning(int fd, String kind) {
         return new Handle(new OwnedFd(fd, kind));

@@ -48,7 +48,7 @@ class KotlinCoroutineEcho(loops: Int, reusePort: Boolean) : AutoCloseable {
             for ((queue, listener) in queues.zip(listeners)) {
                 scope.launch(queue.dispatcher) {
                     while (true) {
-                        val c = Handle.of(listener.accept(), queue)
+                        val c = listener.accept() // bound to this loop at its first use
                         launch { echo(c) }
                     }
                 }
@@ -56,12 +56,12 @@ class KotlinCoroutineEcho(loops: Int, reusePort: Boolean) : AutoCloseable {
         } else {
             scope.launch(queues[0].dispatcher) {
                 while (true) {
-                    val fd = listeners[0].accept()
+                    val c = listeners[0].accept()
                     val target = group.next()
-                    val c = try {
-                        Handle.of(fd, target) // that loop's from now on: its close closes it, even before the coroutine runs
+                    try {
+                        c.bind(target) // that loop's from now on: its close closes it, even before the coroutine runs
                     } catch (_: IllegalStateException) {
-                        Fds.close(fd) // that loop is closed: the handle did not take the fd
+                        c.close() // that loop is closed
                         continue
                     }
                     scope.launch(target.dispatcher) { echo(c) }

@@ -23,7 +23,7 @@ public suspend fun Handle.receive(dst: ByteBuffer): Datagram {
     while (true) {
         val d = unchecked { Datagrams.tryReceive(this, dst) }
         if (d != null) return d
-        awaitRead(this)
+        awaitReadable()
     }
 }
 
@@ -32,7 +32,7 @@ public suspend fun Handle.send(src: ByteBuffer, target: SocketAddress? = null): 
     while (true) {
         val n = unchecked { Datagrams.trySend(this, src, target) }
         if (n != dev.ioqueue.Fds.WOULD_BLOCK) return n
-        awaitWrite(this)
+        awaitWritable()
     }
 }
 

@@ -258,13 +258,6 @@ private fun requireNonBlocking(fd: Int) {
     }
 }
 
-/** A syscall's failure as the IOException it carries, as the loop's operations report it. */
-private inline fun <T> unchecked(call: () -> T): T =
-    try {
-        call()
-    } catch (e: UncheckedIOException) {
-        throw e.cause!!
-    }
 
 private fun closeQuietly(fd: Int) {
     try {

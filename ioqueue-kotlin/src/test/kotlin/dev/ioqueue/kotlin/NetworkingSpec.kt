@@ -61,7 +61,7 @@ private fun <T> onLoop(block: suspend CoroutineScope.() -> T): T {
 }
 
 /** The sockets this process has open (a loop's own epoll, eventfd and ring fds are not sockets). */
-private fun openFds(): Long = Files.list(Path.of("/proc/self/fd")).use { fds ->
+private fun openSockets(): Long = Files.list(Path.of("/proc/self/fd")).use { fds ->
     fds.filter { runCatching { Files.readSymbolicLink(it).toString().startsWith("socket:") }.getOrDefault(false) }.count()
 }
 
@@ -130,14 +130,14 @@ class NetworkingSpec : FunSpec({
                 SyscallFailure.of(refused).errno() shouldBe Errno.ECONNREFUSED
             }
             val silent = silentPeer(keep)
-            val before = openFds()
+            val before = openSockets()
             val start = System.nanoTime()
             onLoop {
                 val timedOut = shouldThrow<SocketTimeoutException> { connect(silent, 200.milliseconds) }
                 SyscallFailure.of(timedOut).errno() shouldBe Errno.ETIMEDOUT
             }
             (System.nanoTime() - start) shouldBeGreaterThanOrEqual 200_000_000L
-            eventually { openFds() == before } shouldBe true
+            eventually { openSockets() == before } shouldBe true
         } finally {
             keep.forEach { Fds.close(it) }
         }
@@ -147,14 +147,14 @@ class NetworkingSpec : FunSpec({
         val keep = mutableListOf<Int>()
         try {
             val silent = silentPeer(keep)
-            val before = openFds()
+            val before = openSockets()
             onLoop {
                 shouldThrow<TimeoutCancellationException> { withTimeout(100.milliseconds) { connect(silent) } }
             }
             runBlocking(Dispatchers.Default) {
                 shouldThrow<TimeoutCancellationException> { withTimeout(100.milliseconds) { connect(silent) } }
             }
-            eventually { openFds() == before } shouldBe true
+            eventually { openSockets() == before } shouldBe true
         } finally {
             keep.forEach { Fds.close(it) }
         }

@@ -4,7 +4,7 @@ import dev.ioqueue.Fds
 import dev.ioqueue.Handle
 import dev.ioqueue.Sockets
 import dev.ioqueue.kotlin.HandleWriter
-import dev.ioqueue.kotlin.awaitRead
+import dev.ioqueue.kotlin.awaitReadable
 import dev.ioqueue.kotlin.reader
 import dev.ioqueue.kotlin.writer
 import java.io.IOException
@@ -26,7 +26,7 @@ public suspend fun lineChat(listener: Handle): Unit = coroutineScope {
     val clients = LinkedHashMap<Handle, Channel<String>>()
     try {
         while (true) {
-            awaitRead(listener)
+            listener.awaitReadable()
             val fd = Sockets.accept(listener.fd())
             if (fd == Fds.WOULD_BLOCK) continue
             val handle = Handle.of(fd)

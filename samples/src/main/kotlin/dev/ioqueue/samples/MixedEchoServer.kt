@@ -44,7 +44,7 @@ class MixedEchoServer(private val listener: Handle, val stats: EchoStats = EchoS
     suspend fun serve(): Nothing = coroutineScope {
         val here = EchoLoop(this, stats)
         try {
-            acceptEach { fd -> here.adopt(Handle.of(fd, here.queue), ids.getAndIncrement()) }
+            acceptEach { connection -> here.adopt(connection, ids.getAndIncrement()) }
         } finally {
             here.closeJavaConnections()
         }
@@ -55,11 +55,11 @@ class MixedEchoServer(private val listener: Handle, val stats: EchoStats = EchoS
      * which serves it on its own thread from then on: this loop never touches the fd again (unless
      * it is [next]'s loop itself). Call on an ioqueue dispatcher; cancelling stops the accepting only.
      */
-    suspend fun acceptFor(next: () -> EchoLoop): Nothing = acceptEach { fd -> next().handOver(fd, ids.getAndIncrement()) }
+    suspend fun acceptFor(next: () -> EchoLoop): Nothing = acceptEach { connection -> next().handOver(connection, ids.getAndIncrement()) }
 
-    private suspend inline fun acceptEach(serve: (fd: Int) -> Unit): Nothing {
+    private suspend inline fun acceptEach(serve: (connection: Handle) -> Unit): Nothing {
         while (true) {
-            val fd = try {
+            val connection = try {
                 listener.accept()
             } catch (e: IOException) {
                 val errno = SyscallFailure.of(e)?.errno()
@@ -68,7 +68,7 @@ class MixedEchoServer(private val listener: Handle, val stats: EchoStats = EchoS
                 delay(20)
                 continue
             }
-            serve(fd)
+            serve(connection)
         }
     }
 }
@@ -86,14 +86,14 @@ class EchoLoop(private val scope: CoroutineScope, private val stats: EchoStats) 
     private var adopted = 0
 
     /**
-     * Any thread: the accepted [fd] is this loop's from now on, owned by a [Handle] bound to it at
-     * once, so even if the loop closes before it is adopted, the queue's close closes it.
+     * Any thread: the accepted [connection] is this loop's from now on, bound to it at once, so
+     * even if the loop closes before it is adopted, the queue's close closes it.
      */
-    fun handOver(fd: Int, id: Int) {
-        val connection = try {
-            Handle.of(fd, queue)
+    fun handOver(connection: Handle, id: Int) {
+        try {
+            connection.bind(queue)
         } catch (_: IllegalStateException) {
-            return Fds.close(fd) // the loop is closed: nobody will serve it, and the handle did not take it
+            return connection.close() // the loop is closed: nobody will serve it
         }
         if (queue.isOwnerThread) return adopt(connection, id)
         try {
