@@ -160,10 +160,27 @@ public final class BlockingIo {
 
     // ---- shared rules ----
 
-    /** The queue an owned fd waits in: its own, or the shared queue it is bound to now if it was unbound. */
-    static QueueCore home(OwnedFd o) {
+    /**
+     * The queue an owned fd waits in: its own, or the shared queue it is bound to now if it was unbound.
+     *
+     * @throws java.nio.channels.ClosedChannelException if it is closed (nothing is bound then)
+     */
+    static QueueCore home(OwnedFd o) throws java.nio.channels.ClosedChannelException {
         QueueCore q = o.queue();
-        return q != null ? q : IoQueue.sharedCore().bind(o);
+        if (q != null) return q;
+        if (!o.isOpen()) throw closed(o);
+        try {
+            return IoQueue.sharedCore().bind(o);
+        } catch (IllegalStateException closedMeanwhile) {
+            if (o.isOpen()) throw closedMeanwhile;
+            throw closed(o);
+        }
+    }
+
+    private static java.nio.channels.ClosedChannelException closed(OwnedFd o) {
+        var e = new java.nio.channels.ClosedChannelException();
+        e.initCause(o.closedException());
+        return e;
     }
 
     /** Refuses a blocking call on a bad fd, or from inside a loop, which it would stop. */

@@ -42,7 +42,7 @@ final class GoneFds {
         regs.table.takeWaiters(reg, regs.dropped);
         regs.batch.takeAll(reg, regs.dropped);
         reg.epoch++;
-        reg.clear(Registration.PERSIST);
+        reg.clear(Registration.PERSIST | Registration.UNCONFIRMED);
         regs.notWatched(reg);
     }
 

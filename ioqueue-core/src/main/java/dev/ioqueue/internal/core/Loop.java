@@ -69,9 +69,14 @@ final class Loop {
         }
     }
 
-    /** Flushes registrations, waits, and collects ready waiters into the batch. */
+    /** Flushes registrations, waits (no later than the trust check is due), and collects ready waiters into the batch. */
     private void waitForEvents(long timeoutNanos) {
         registrations.flush();
+        long trust = registrations.trustDeadline();
+        if (trust != Long.MAX_VALUE && timeoutNanos != 0) {
+            long untilCheck = Math.max(0, trust - System.nanoTime());
+            timeoutNanos = timeoutNanos < 0 ? untilCheck : Math.min(timeoutNanos, untilCheck);
+        }
         if (engine != null) engine.beforeWait();
         int n;
         if (timeoutNanos == 0) {

@@ -142,7 +142,7 @@ public final class Operation extends Waiter implements RingOp {
 
     private void waitAgain() {
         try {
-            queue.registrations.await(fd, kind, this);
+            queue.registrations.await(fd, kind, this, owned != null);
         } catch (RuntimeException | Error e) {
             end();
             throw e;

@@ -125,7 +125,7 @@ public final class QueueCore {
             requireHere(owned);
             if (RingEngine.hasOperation(owned.stream, kind)) rejectSecond(fd, kind);
         }
-        registrations.await(fd, kind, waiter);
+        registrations.await(fd, kind, waiter, owned != null);
     }
 
     /** Starts {@code op} on {@code fd} (of {@code owned}, or a plain fd if null); the facade checked it is not pending. */

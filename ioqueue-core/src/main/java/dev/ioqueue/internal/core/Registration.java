@@ -16,6 +16,12 @@ final class Registration {
     static final int DIRTY = 2;
     /** Lost a waiter since the last flush: the poller's interest is kept, but may be stale. */
     static final int LAPSED = 4;
+    /** Re-armed on trust since its last check ({@link TrustedRearms}). */
+    static final int UNCONFIRMED = 8;
+    /** In the list of re-arms awaiting confirmation. */
+    static final int LISTED = 16;
+    /** An owned fd's: closed only through its queue, so never checked on trust. */
+    static final int OWNED = 32;
 
     final int fd;
     /** Names the poller registration (0: none); stored in its token so stale events are told apart. */
@@ -114,7 +120,7 @@ final class Registration {
 
     /** Whether the table may forget it: nothing waits, nothing is registered, nothing is kept. */
     boolean idle() {
-        return generation == 0 && !hasWaiters() && (flags & (PERSIST | DIRTY)) == 0 && handedOut == 0;
+        return generation == 0 && !hasWaiters() && (flags & (PERSIST | DIRTY | LISTED)) == 0 && handedOut == 0;
     }
 
     /** The poller token: generation in the high half, fd in the low half. */

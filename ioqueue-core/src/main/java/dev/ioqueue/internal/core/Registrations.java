@@ -35,6 +35,8 @@ public final class Registrations {
     final ReadyBatch batch = new ReadyBatch();
     final Dropped dropped;
     private int nextGeneration = 1;
+    /** Plain fds' registrations re-armed without a syscall, checked once per period. */
+    private final TrustedRearms trusted = new TrustedRearms();
     boolean closed;
     /**
      * Any thread may close a number and make it again between this queue's waits, and its waiters
@@ -52,8 +54,13 @@ public final class Registrations {
 
     // ---- the waiter API ----
 
-    /** Adds {@code waiter} for {@code kind}; the arguments were checked by the facade. */
+    /** Adds {@code waiter} for {@code kind} on a plain fd; the arguments were checked by the facade. */
     public void await(int fd, int kind, Object waiter) {
+        await(fd, kind, waiter, false);
+    }
+
+    /** Adds {@code waiter} for {@code kind}, on an owned fd if {@code owned}; the arguments were checked by the facade. */
+    public void await(int fd, int kind, Object waiter, boolean owned) {
         refuseOwn("await", fd);
         int bit = Interest.bit(kind);
         Registration reg = table.get(fd);
@@ -66,9 +73,14 @@ public final class Registrations {
                 if (!Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind);
                 table.takeWaiter(reg, kind); // a future completed by its holder: it can never run
             }
-            if ((reg.interest & bit) == 0) reg = modifyForWaiter(reg, reg.interest | bit);
-            else reg.clear(Registration.LAPSED); // kept since its last waiter: no syscall
+            if ((reg.interest & bit) == 0) {
+                reg = modifyForWaiter(reg, reg.interest | bit);
+            } else if (reg.is(Registration.LAPSED) || reg.is(Registration.PERSIST)) {
+                reg.clear(Registration.LAPSED); // kept since its last waiter: no syscall, checked once a period
+                if (!reg.is(Registration.OWNED)) trusted.add(reg);
+            }
         }
+        if (owned) reg.set(Registration.OWNED);
         table.addWaiter(reg, kind, waiter);
     }
 
@@ -135,7 +147,7 @@ public final class Registrations {
         batch.takeAll(reg, dropped);
         boolean persistent = reg.is(Registration.PERSIST);
         reg.epoch++; // also voids what poll() handed out
-        reg.clear(Registration.PERSIST);
+        reg.clear(Registration.PERSIST | Registration.UNCONFIRMED);
         int r = 0;
         if (reg.registered()) {
             r = poller.remove(fd);
@@ -194,9 +206,18 @@ public final class Registrations {
 
     // ---- the loop's steps ----
 
-    /** Brings each changed registration in line with its waiters, before every wait. */
+    /** When the trust check is due ({@link System#nanoTime()} scale), or {@link Long#MAX_VALUE} if nothing waits for it. */
+    public long trustDeadline() {
+        return trusted.isEmpty() ? Long.MAX_VALUE : trusted.deadline();
+    }
+
+    /** Brings each changed registration in line with its waiters, before every wait; checks the trusted re-arms once a period. */
     public void flush() {
         if (!dropped.isEmpty()) dropped.tellAndRethrow();
+        if (!trusted.isEmpty()) {
+            long now = System.nanoTime();
+            if (now - trusted.deadline() >= 0) confirm(now);
+        }
         int count = table.takeDirty();
         if (count == 0) return;
         Throwable failure = null;
@@ -216,6 +237,24 @@ public final class Registrations {
             } else {
                 failure = gone.failedOnKept(reg, want == 0 ? REMOVE : MODIFY, r, "while polling", failure);
             }
+        }
+        Failures.rethrow(dropped.tell(failure));
+    }
+
+    /** Checks, with one MOD each, the registrations re-armed on trust during the period that ended. */
+    private void confirm(long now) {
+        int n = trusted.endPeriod(now);
+        Throwable failure = null;
+        for (int i = 0; i < n; i++) {
+            Registration reg = trusted.leaving(i);
+            boolean check = reg.is(Registration.UNCONFIRMED) && reg.registered() && table.get(reg.fd) == reg;
+            reg.clear(Registration.UNCONFIRMED);
+            if (!check) {
+                table.removeIfIdle(reg);
+                continue;
+            }
+            int r = poller.modify(reg.fd, reg.interest, reg.token());
+            if (r < 0) failure = gone.failedOnKept(reg, MODIFY, r, "when checking a wait re-armed without a syscall", failure);
         }
         Failures.rethrow(dropped.tell(failure));
     }
@@ -318,7 +357,7 @@ public final class Registrations {
         int r = poller.modify(reg.fd, mask, reg.token());
         if (r >= 0) {
             reg.interest = mask;
-            reg.clear(Registration.LAPSED);
+            reg.clear(Registration.LAPSED | Registration.UNCONFIRMED);
             return reg;
         }
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
@@ -359,6 +398,7 @@ public final class Registrations {
 
     /** The poller no longer holds {@code reg}'s fd. */
     void notWatched(Registration reg) {
+        reg.clear(Registration.OWNED);
         reg.generation = 0;
         reg.interest = 0;
         reg.drained = 0;

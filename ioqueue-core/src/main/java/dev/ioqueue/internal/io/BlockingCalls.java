@@ -172,10 +172,13 @@ public final class BlockingCalls {
     }
 
     private static void checkNonBlocking(OwnedFd o) throws IOException {
+        if (!o.acquire()) throw closed(o); // held: its number cannot name another file meanwhile
         try {
             NonBlocking.require(o);
         } catch (UncheckedIOException e) {
             throw e.getCause();
+        } finally {
+            o.release();
         }
     }
 

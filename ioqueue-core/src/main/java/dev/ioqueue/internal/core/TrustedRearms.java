@@ -1,0 +1,71 @@
+package dev.ioqueue.internal.core;
+
+import java.util.Arrays;
+
+/**
+ * Plain fds' registrations re-armed on trust (a wait again on a kept registration costs no
+ * syscall) since the last check. Every period of {@link #PERIOD_NANOS} the list is handed back and
+ * each one is checked once: at most one syscall per such fd per period, whatever the number of
+ * waits. It bounds what a close behind the queue's back can cost: a number closed while a dup kept
+ * its file open and readable, then made again and waited on, would otherwise wake its new waiter
+ * forever with the old file's events (an event cannot stand in for the check: it carries the
+ * current token). Owned fds are never listed: their close goes through their queue. Owner thread
+ * only; allocation-free after warm-up.
+ */
+final class TrustedRearms {
+    static final long PERIOD_NANOS = 100_000_000L;
+
+    private Registration[] list = new Registration[16];
+    private int count;
+    private Registration[] leaving = new Registration[16];
+    private long deadline;
+
+    boolean isEmpty() {
+        return count == 0;
+    }
+
+    /** When the current period ends ({@link System#nanoTime()} scale). */
+    long deadline() {
+        return deadline;
+    }
+
+    /**
+     * Lists {@code reg} (once per period) as re-armed on trust. Returns whether this started a
+     * period (the list was empty): the caller arranges a wake-up at {@link #deadline()}.
+     */
+    boolean add(Registration reg) {
+        reg.set(Registration.UNCONFIRMED);
+        if (reg.is(Registration.LISTED)) return false;
+        reg.set(Registration.LISTED);
+        boolean started = count == 0;
+        if (started) deadline = System.nanoTime() + PERIOD_NANOS;
+        if (count == list.length) list = Arrays.copyOf(list, count * 2);
+        list[count++] = reg;
+        return started;
+    }
+
+    /**
+     * Ends the current period: every listed registration leaves the list, readable once through
+     * {@link #leaving(int)}; returns how many. Those still UNCONFIRMED are due for their check.
+     */
+    int endPeriod(long now) {
+        int n = count;
+        count = 0;
+        if (leaving.length < n) leaving = new Registration[list.length];
+        for (int i = 0; i < n; i++) {
+            Registration reg = list[i];
+            list[i] = null;
+            reg.clear(Registration.LISTED);
+            leaving[i] = reg;
+        }
+        deadline = now + PERIOD_NANOS;
+        return n;
+    }
+
+    /** The i-th registration that left at the last {@link #endPeriod}; each is read once. */
+    Registration leaving(int i) {
+        Registration reg = leaving[i];
+        leaving[i] = null;
+        return reg;
+    }
+}
