@@ -1,8 +1,9 @@
 package dev.ioqueue;
 
 /**
- * The kernel interface a queue runs on, fixed when the queue is made. Chosen by the system
- * property {@code dev.ioqueue.backend}, read each time a thread's queue is created:
+ * The kernel interface a queue runs on, fixed when the queue is made: per queue with
+ * {@link IoQueue#create(Backend)} or per group with {@link IoQueueGroup#start(int, String, Backend)},
+ * else by the system property {@code dev.ioqueue.backend}, read each time a thread's queue is created:
  * {@code auto} (the default: io_uring when the kernel and the process allow it, else epoll),
  * {@code epoll} or {@code io_uring} (forced: creating the queue fails, naming the errno, if the
  * kernel refuses). User code does not change with the backend. Immutable, thread-safe.
@@ -22,6 +23,11 @@ public enum Backend {
 
     /** The system property that chooses a new queue's backend. */
     public static final String PROPERTY = "dev.ioqueue.backend";
+
+    /** This backend as the queue's engine names it. */
+    int code() {
+        return this == EPOLL ? dev.ioqueue.internal.core.QueueCore.EPOLL : dev.ioqueue.internal.core.QueueCore.IO_URING;
+    }
 
     /** The backend {@link #PROPERTY} asks for, as the queue's engine names it. */
     static int fromProperty() {

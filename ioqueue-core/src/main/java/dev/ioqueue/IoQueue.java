@@ -86,6 +86,28 @@ public final class IoQueue implements Executor, AutoCloseable {
     }
 
     /**
+     * Makes the calling thread's queue on {@code backend}, which {@link #current()} returns from
+     * then on: the backend chosen per queue instead of by {@link Backend#PROPERTY} ({@code null}:
+     * as the property says). {@link Backend#IO_URING} fails if the kernel or the process refuses
+     * io_uring, naming the errno; it never falls back.
+     *
+     * @throws IllegalStateException if the calling thread already has an open queue, or is virtual
+     * @throws SyscallException if the backend cannot be set up (EMFILE, ENOMEM; for io_uring
+     *     ENOSYS or EPERM)
+     */
+    public static IoQueue create(Backend backend) {
+        IoQueue q = CURRENT.get();
+        if (q != null) {
+            throw new IllegalStateException("thread " + Thread.currentThread().getName() + " already has its queue, on "
+                    + q.backend() + ": close it first");
+        }
+        if (Thread.currentThread().isVirtual()) return current(); // refused there, with the reason
+        q = new IoQueue(backend == null ? Backend.fromProperty() : backend.code());
+        CURRENT.set(q);
+        return q;
+    }
+
+    /**
      * The shared queue of one daemon platform thread, {@code ioqueue-background}, started on first
      * use and never closed, on epoll: it serves the waits made off any loop ({@link BlockingIo},
      * {@link Fds#awaitReady}, Kotlin on other dispatchers) and futures from any thread. Its futures

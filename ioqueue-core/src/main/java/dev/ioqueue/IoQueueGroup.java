@@ -43,9 +43,20 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
      * @throws IllegalArgumentException if {@code size} is below 1
      */
     public static IoQueueGroup start(int size, String name) {
+        return start(size, name, null);
+    }
+
+    /**
+     * {@link #start(int, String)} with every queue on {@code backend} ({@code null}: as
+     * {@link Backend#PROPERTY} says); {@link Backend#IO_URING} fails if the kernel refuses it.
+     *
+     * @throws IllegalArgumentException if {@code size} is below 1
+     * @throws SyscallException if a queue cannot be created on {@code backend}; the loops started are shut down
+     */
+    public static IoQueueGroup start(int size, String name, Backend backend) {
         Objects.requireNonNull(name, "name");
         AtomicInteger index = new AtomicInteger();
-        return start(size, task -> Thread.ofPlatform().name(name + "-" + index.getAndIncrement()).unstarted(task), null);
+        return start(size, task -> Thread.ofPlatform().name(name + "-" + index.getAndIncrement()).unstarted(task), null, backend);
     }
 
     /**
@@ -57,6 +68,14 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
      * @throws SyscallException if a queue cannot be created (EMFILE); the loops started are shut down
      */
     public static IoQueueGroup start(int size, ThreadFactory factory, Thread.UncaughtExceptionHandler onUncaught) {
+        return start(size, factory, onUncaught, null);
+    }
+
+    /**
+     * {@link #start(int, ThreadFactory, Thread.UncaughtExceptionHandler)} with every queue on
+     * {@code backend} ({@code null}: as {@link Backend#PROPERTY} says).
+     */
+    public static IoQueueGroup start(int size, ThreadFactory factory, Thread.UncaughtExceptionHandler onUncaught, Backend backend) {
         if (size < 1) throw new IllegalArgumentException("a group needs at least one loop, not " + size);
         Objects.requireNonNull(factory, "factory");
         List<IoQueue> queues = new ArrayList<>();
@@ -64,7 +83,7 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
         List<Loop> loops = new ArrayList<>();
         try {
             for (int i = 0; i < size; i++) {
-                Loop loop = new Loop(onUncaught);
+                Loop loop = new Loop(onUncaught, backend);
                 Thread t = factory.newThread(loop);
                 if (t == null) throw new IllegalStateException("the thread factory returned null");
                 if (t.isVirtual()) throw new IllegalArgumentException("the thread factory made a virtual thread: loops need platform threads");
@@ -185,17 +204,19 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
     private static final class Loop implements Runnable {
         final CompletableFuture<IoQueue> started = new CompletableFuture<>();
         private final Thread.UncaughtExceptionHandler onUncaught;
+        private final Backend backend;
         private volatile boolean stopping;
         private IoQueue queue;
 
-        Loop(Thread.UncaughtExceptionHandler onUncaught) {
+        Loop(Thread.UncaughtExceptionHandler onUncaught, Backend backend) {
             this.onUncaught = onUncaught;
+            this.backend = backend;
         }
 
         @Override
         public void run() {
             try {
-                queue = IoQueue.current();
+                queue = backend == null ? IoQueue.current() : IoQueue.create(backend);
             } catch (Throwable t) {
                 started.completeExceptionally(t);
                 return;

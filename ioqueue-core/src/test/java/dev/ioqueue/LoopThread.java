@@ -11,10 +11,15 @@ final class LoopThread implements AutoCloseable {
     private final CompletableFuture<Void> ended = new CompletableFuture<>();
 
     LoopThread(String name) {
+        this(name, null);
+    }
+
+    /** A loop whose queue runs on {@code backend} (null: as the system property says). */
+    LoopThread(String name, Backend backend) {
         CompletableFuture<IoQueue> made = new CompletableFuture<>();
         thread = Thread.ofPlatform().name(name).daemon(true).start(() -> {
             try {
-                IoQueue q = IoQueue.current();
+                IoQueue q = IoQueue.create(backend);
                 Cancellable hold = q.hold();
                 made.complete(q);
                 q.run();

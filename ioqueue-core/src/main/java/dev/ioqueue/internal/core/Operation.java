@@ -121,6 +121,16 @@ public final class Operation extends Waiter implements RingOp {
             onRing = true;
             try {
                 boolean write = transfer.ringKind() == Transfer.WRITE;
+                if (write && inPlace) {
+                    // What the socket takes now is written now, as on epoll: a write completes as
+                    // promptly on both backends, and back-pressure looks the same. The rest (if the
+                    // fd would block) goes to the ring.
+                    long result = attemptOnce();
+                    if (result != WOULD_BLOCK || attemptFailed) {
+                        finish(result, 0);
+                        return;
+                    }
+                }
                 int started = write ? engine.startWrite(s, this) : engine.startRead(s, this, inPlace, tryNow);
                 if (started == RingEngine.STARTED) return;
                 if (started == RingEngine.TRY_FIRST) {
