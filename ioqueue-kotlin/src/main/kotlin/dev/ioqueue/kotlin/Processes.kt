@@ -1,6 +1,8 @@
 package dev.ioqueue.kotlin
 
+import dev.ioqueue.Errno
 import dev.ioqueue.PidFd
+import dev.ioqueue.SyscallException
 import kotlinx.coroutines.delay
 
 /** How often [awaitExit] looks again while the JDK has not yet recorded an exit its pidfd reported. */
@@ -19,7 +21,15 @@ private const val RECORDED_RECHECK_MILLIS = 1L
  * @throws dev.ioqueue.SyscallException if `pidfd_open` fails (ENOSYS before Linux 5.3, EMFILE)
  */
 public suspend fun Process.awaitExit(): Int {
-    PidFd.of(this).use { readWhenReady(it.fd(), it::hasExited) { exited -> exited } }
+    if (!isAlive) return exitValue()
+    val pidFd = try {
+        PidFd.of(this)
+    } catch (e: SyscallException) {
+        // ESRCH: it exited and the JDK reaped it between the look above and pidfd_open
+        if (e.errno() != Errno.ESRCH) throw e
+        null
+    }
+    pidFd?.use { readWhenReady(it.fd(), it::hasExited) { exited -> exited } }
     while (isAlive) delay(RECORDED_RECHECK_MILLIS)
     return exitValue()
 }

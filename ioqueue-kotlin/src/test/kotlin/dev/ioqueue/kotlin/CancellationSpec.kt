@@ -20,6 +20,7 @@ import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.locks.LockSupport
 import kotlin.concurrent.thread
+import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
@@ -41,6 +42,9 @@ import kotlinx.coroutines.withTimeout
  * the withTimeout cases stream numbered bytes through the call under random timeouts while other
  * coroutines load the machine, and fail at the first lost, duplicated or leaked item.
  */
+/** A lost byte or connection shows as a reader waiting forever: each case fails after this instead. */
+private val BOUND = 120.seconds
+
 class CancellationSpec : FunSpec({
     val group = IoQueueGroup.start(1, "cancel-loop")
     val loop = group.queues()[0]
@@ -63,7 +67,7 @@ class CancellationSpec : FunSpec({
     for (owned in listOf(false, true)) {
         val on = if (owned) "a handle bound to a ${loop.backend()} loop" else "a plain fd"
 
-        test("off the loop, a read cancelled before it ran moves nothing afterwards, on $on") {
+        test("off the loop, a read cancelled before it ran moves nothing afterwards, on $on").config(timeout = BOUND, blockingTest = true) {
             val p = Fds.pipe()
             val target = Target(p.readFd(), if (owned) Handle.of(p.readFd(), loop) else null)
             val buf = ByteBuffer.allocate(10)
@@ -92,7 +96,7 @@ class CancellationSpec : FunSpec({
             Fds.close(p.writeFd())
         }
 
-        test("off the loop, a readFully cancelled midway keeps its count in the buffer's position, on $on") {
+        test("off the loop, a readFully cancelled midway keeps its count in the buffer's position, on $on").config(timeout = BOUND, blockingTest = true) {
             val p = Fds.pipe()
             val target = Target(p.readFd(), if (owned) Handle.of(p.readFd(), loop) else null)
             val buf = ByteBuffer.allocate(20)
@@ -122,7 +126,7 @@ class CancellationSpec : FunSpec({
             Fds.close(p.writeFd())
         }
 
-        test("off the loop, a writeFully cancelled while the peer is full sends nothing afterwards, on $on") {
+        test("off the loop, a writeFully cancelled while the peer is full sends nothing afterwards, on $on").config(timeout = BOUND, blockingTest = true) {
             val s = Fds.socketPair()
             val target = Target(s.first(), if (owned) Handle.of(s.first(), loop) else null)
             val filled = fill(s.first())
@@ -152,7 +156,7 @@ class CancellationSpec : FunSpec({
             Fds.close(s.second())
         }
 
-        test("off the loop, an accept cancelled before it ran leaves the connection queued or closed, no fd leaked, on $on") {
+        test("off the loop, an accept cancelled before it ran leaves the connection queued or closed, no fd leaked, on $on").config(timeout = BOUND, blockingTest = true) {
             val listen = Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 8)
             val target = Target(listen, if (owned) Handle.of(listen, loop) else null)
             val port = Sockets.localPort(listen)
@@ -185,7 +189,7 @@ class CancellationSpec : FunSpec({
             target.close()
         }
 
-        test("under withTimeout and load, a stream read off the loop loses no byte, on $on") {
+        test("under withTimeout and load, a stream read off the loop loses no byte, on $on").config(timeout = BOUND, blockingTest = true) {
             val p = Fds.pipe()
             val target = Target(p.readFd(), if (owned) Handle.of(p.readFd(), loop) else null)
             val total = 100_000
@@ -222,7 +226,7 @@ class CancellationSpec : FunSpec({
             Fds.close(p.writeFd())
         }
 
-        test("under withTimeout and load, a stream readFully off the loop loses no byte, on $on") {
+        test("under withTimeout and load, a stream readFully off the loop loses no byte, on $on").config(timeout = BOUND, blockingTest = true) {
             val p = Fds.pipe()
             val target = Target(p.readFd(), if (owned) Handle.of(p.readFd(), loop) else null)
             val total = 512 * 200
@@ -254,7 +258,7 @@ class CancellationSpec : FunSpec({
             Fds.close(p.writeFd())
         }
 
-        test("under withTimeout and load, a stream writeFully off the loop neither loses nor repeats a byte, on $on") {
+        test("under withTimeout and load, a stream writeFully off the loop neither loses nor repeats a byte, on $on").config(timeout = BOUND, blockingTest = true) {
             val p = Fds.pipe()
             val target = Target(p.writeFd(), if (owned) Handle.of(p.writeFd(), loop) else null)
             val total = 300_000
@@ -287,7 +291,7 @@ class CancellationSpec : FunSpec({
             Fds.close(p.readFd())
         }
 
-        test("under withTimeout and load, accepts off the loop lose and leak no connection, on $on") {
+        test("under withTimeout and load, accepts off the loop lose and leak no connection, on $on").config(timeout = BOUND, blockingTest = true) {
             val listen = Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 512)
             val target = Target(listen, if (owned) Handle.of(listen, loop) else null)
             val port = Sockets.localPort(listen)
