@@ -296,11 +296,23 @@ class VirtualThreadTest extends QueueTestSupport {
     }
 
     /** Waits until {@code t} is parked (a virtual thread blocked in a wait). */
+    /**
+     * Waits until {@code t} is parked in a wait for readiness (not anywhere else: starting the
+     * shared queue, loading a class), so what the test does next races nothing but that wait.
+     */
     static void awaitParked(Thread t) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (t.getState() != Thread.State.WAITING) {
-            assertTrue(System.nanoTime() < deadline, "never parked: " + t.getState());
+        while (t.getState() != Thread.State.WAITING || !waitsForReadiness(t)) {
+            assertTrue(System.nanoTime() < deadline, "never parked in a wait: " + t.getState());
             Thread.sleep(1);
         }
+    }
+
+    private static boolean waitsForReadiness(Thread t) {
+        for (StackTraceElement frame : t.getStackTrace()) {
+            if (frame.getClassName().equals("dev.ioqueue.internal.io.BlockingWait")
+                    || frame.getClassName().equals("dev.ioqueue.internal.io.OperationWait")) return true;
+        }
+        return false;
     }
 }

@@ -104,6 +104,10 @@ public final class BlockingWait extends Waiter {
         try {
             queue.await(fd, owned, kind, this);
         } catch (RuntimeException e) {
+            if (owned != null && !owned.isOpen()) { // its close began after the check above: the close dropped it
+                finish(DROPPED);
+                return;
+            }
             failure = e;
             finish(FAILED);
         }
