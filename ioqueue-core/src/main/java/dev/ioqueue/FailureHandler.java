@@ -9,8 +9,9 @@ import java.io.IOException;
  * per group; by default the failure is logged through {@code System.Logger} {@code dev.ioqueue}
  * (at DEBUG for a peer gone: ECONNRESET, EPIPE, ECONNABORTED, ENOTCONN, ETIMEDOUT, ECONNREFUSED;
  * WARNING otherwise). Either way, if the operation ran on a {@link Handle}, the handle is closed
- * after the handler returns, as a channel is closed on an I/O error. A failure never stops the
- * loop unless the handler throws.
+ * after the handler returns, as a channel is closed on an I/O error (except for an accept: a
+ * listener outlives EMFILE and the like). A plain fd is left open (it is yours; the first such
+ * failure on a queue says so at WARNING). A failure never stops the loop unless the handler throws.
  *
  * <p>Runs on the queue's owner thread.
  */

@@ -21,8 +21,8 @@ public interface IoCompletion {
      * The operation failed: its syscall failed (a {@link SyscallFailure}: a peer reset is a
      * {@link SyscallSocketException} with {@link Errno#ECONNRESET}), or the fd reported ERROR or
      * HANGUP while a write would still block (EPIPE). By default the failure goes to the queue's
-     * {@link FailureHandler} (logged), and a {@link Handle} the operation ran on is closed; the loop
-     * goes on.
+     * {@link FailureHandler} (logged), and a {@link Handle} the operation ran on is closed (not the
+     * listener of an accept); the loop goes on.
      */
     default void failed(int fd, IOException failure) {
         IoQueue.unhandledFailure(fd, failure);

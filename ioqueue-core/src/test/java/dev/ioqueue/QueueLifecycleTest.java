@@ -196,6 +196,7 @@ class QueueLifecycleTest extends QueueTestSupport {
     @Test
     void groupShutdownLeavesNoConnectionFdOpen() throws Exception {
         IoQueue.current().close();
+        warmUpOnce(); // what the first use opens for good (the shared queue, the JDK's own sockets) is not counted
         long before = TestFds.settledFdCount();
         IoQueueGroup group = IoQueueGroup.start(2, "shutdown-loop");
         int listener = Sockets.listenTcp(java.net.InetAddress.getLoopbackAddress(), 0, 64);
@@ -230,6 +231,16 @@ class QueueLifecycleTest extends QueueTestSupport {
             Fds.close(listener);
         }
         assertEquals(before, TestFds.settledFdCount(), "no fd of the connections or of the loops left");
+    }
+
+    /** The calls the fd-counting test makes, once: their first use may open fds that stay (the shared queue's). */
+    private static void warmUpOnce() throws Exception {
+        int listener = Sockets.listenTcp(java.net.InetAddress.getLoopbackAddress(), 0, 1);
+        try (java.net.Socket client = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), Sockets.localPort(listener))) {
+            Fds.close(BlockingIo.accept(listener));
+        } finally {
+            Fds.close(listener);
+        }
     }
 
     // guards: a running loop could not be asked to stop from another thread (issue 18)
@@ -322,6 +333,34 @@ class QueueLifecycleTest extends QueueTestSupport {
             assertEquals(List.of(), uncaught);
         } finally {
             p.close();
+        }
+    }
+
+    // guards: an accept lambda without failed() lost its listener on one EMFILE (the default closed it)
+    @Test
+    void anUnhandledAcceptFailureLeavesTheListenerOpenAndAccepting() throws Exception {
+        IoQueue q = IoQueue.current();
+        List<String> failures = new ArrayList<>();
+        q.onFailure((fd, f) -> failures.add(((SyscallFailure) f).errnoName()));
+        try (Handle listener = Handle.of(Sockets.listenTcp(java.net.InetAddress.getLoopbackAddress(), 0, 16), q)) {
+            int port = Sockets.localPort(listener.fd());
+            List<Integer> accepted = new ArrayList<>();
+            IoOperation accept = IoOperation.accept((fd, conn) -> accepted.add((int) conn)); // no failed(): the default
+            int client = Sockets.connectTcp(java.net.InetAddress.getLoopbackAddress(), port);
+            try {
+                dev.ioqueue.internal.os.Faults.failNth(dev.ioqueue.internal.os.Syscall.ACCEPT, 1, dev.ioqueue.internal.os.Errno.EMFILE);
+                q.submit(listener, accept);
+                assertEquals(List.of("EMFILE"), failures);
+                assertTrue(listener.isOpen(), "the listener outlives the process's fd shortage");
+                q.submit(listener, accept); // the connection still waits in the backlog
+                q.run();
+                assertEquals(1, accepted.size());
+                Fds.close(accepted.get(0));
+            } finally {
+                Fds.close(client);
+            }
+        } finally {
+            q.onFailure(null);
         }
     }
 }

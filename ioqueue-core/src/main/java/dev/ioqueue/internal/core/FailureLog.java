@@ -26,6 +26,15 @@ public final class FailureLog {
         }
     }
 
+    /** Once per queue: an unhandled failure on a plain fd leaves the fd open (its owner is the caller). */
+    static void plainFdLeftOpen(int fd, String thread) {
+        if (LOGGER.isLoggable(Level.WARNING)) {
+            LOGGER.log(Level.WARNING, "an I/O operation on plain fd " + fd + " (queue of thread " + thread + ") failed and its"
+                    + " completion did not handle it: the fd is left open, as every plain fd whose operation fails unhandled"
+                    + " on this queue will be (said once). Close it in failed(), or own it with a Handle, which is closed.");
+        }
+    }
+
     private static boolean peerGone(IOException failure) {
         return switch (Errors.errnoOf(failure)) {
             case Errno.ECONNRESET, Errno.EPIPE, Errno.ECONNABORTED, Errno.ENOTCONN, Errno.ETIMEDOUT, Errno.ECONNREFUSED -> true;

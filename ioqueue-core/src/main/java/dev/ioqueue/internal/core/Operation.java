@@ -91,6 +91,11 @@ public final class Operation extends Waiter implements RingOp {
         return transfer.empty();
     }
 
+    /** Whether a failure nobody handled closes the owned fd it ran on ({@link Transfer#failureClosesFd}). */
+    boolean failureClosesFd() {
+        return transfer.failureClosesFd();
+    }
+
     /**
      * Withdraws it if it is waiting; an attempt already made is not undone. On a ring, a write the
      * kernel has made (or is making) cannot be withdrawn: false, and it completes. Owner thread of

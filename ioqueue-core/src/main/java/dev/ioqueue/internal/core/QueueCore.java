@@ -39,6 +39,8 @@ public final class QueueCore {
     /** Plain fds found non-blocking here (checked once each, until unregistered or closed through this queue). */
     private final FdSet nonBlocking = new FdSet();
     private FailureSink failures = FailureSink.LOG;
+    /** Whether the one warning that unhandled failures leave plain fds open was given. */
+    private boolean warnedPlainFdLeft;
     /** The operation whose {@code failed} is running (for the default handling of its failure). */
     private Operation failing;
     private int nestedSubmits;
@@ -337,11 +339,17 @@ public final class QueueCore {
      */
     public void unhandledFailure(int fd, IOException failure) {
         Operation op = failing;
-        OwnedFd o = op != null && op.queue() == this ? op.owned() : null;
+        boolean ran = op != null && op.queue() == this;
+        OwnedFd o = ran ? op.owned() : null;
         try {
             failures.failed(fd, failure);
         } finally {
-            if (o != null && o.fd == fd) o.close(false);
+            if (o != null && o.fd == fd) {
+                if (op.failureClosesFd()) o.close(false);
+            } else if (ran && !warnedPlainFdLeft) {
+                warnedPlainFdLeft = true;
+                FailureLog.plainFdLeftOpen(fd, ownership.owner().getName());
+            }
         }
     }
 

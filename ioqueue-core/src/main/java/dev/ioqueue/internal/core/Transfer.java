@@ -34,6 +34,15 @@ public interface Transfer extends RingTransfer {
         return false;
     }
 
+    /**
+     * Whether a failure nobody handled closes the owned fd it ran on (a connection's read or write:
+     * yes, as a channel is closed on an I/O error); an accept's does not (EMFILE and the like are
+     * the process's trouble, not the listener's).
+     */
+    default boolean failureClosesFd() {
+        return true;
+    }
+
     /** {@link #READ}, {@link #WRITE}, or {@link #NONE}. */
     default int ringKind() {
         return NONE;

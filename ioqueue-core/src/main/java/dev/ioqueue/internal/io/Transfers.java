@@ -347,7 +347,17 @@ public final class Transfers {
 
     /** Accepts a connection on a listening socket: completes with the new non-blocking, close-on-exec fd. */
     public static Transfer accept() {
-        return Transfers::accept;
+        return new Transfer() {
+            @Override
+            public long attempt(int fd) {
+                return accept(fd);
+            }
+
+            @Override
+            public boolean failureClosesFd() {
+                return false; // a listener outlives an EMFILE
+            }
+        };
     }
 
     /**
