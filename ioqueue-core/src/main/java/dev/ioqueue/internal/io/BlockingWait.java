@@ -1,0 +1,80 @@
+package dev.ioqueue.internal.io;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.PollCalls;
+import dev.ioqueue.internal.poll.Interest;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+
+/**
+ * Where a thread without a loop waits for an fd to be ready: on its own thread through a
+ * {@link BlockingPoller} ({@link ParkedWait}), which any plain fd and any owned fd not bound to an
+ * io_uring queue use; or, for an owned fd bound to an io_uring queue (whose ring keeps what it read
+ * ahead of it), in that queue ({@link LoopWait}). No fd is bound to any queue by waiting here.
+ * Thread-safe; the facade has refused calls from inside a loop.
+ */
+public final class BlockingWait {
+    private BlockingWait() {}
+
+    /**
+     * Blocks until {@code fd} (of {@code owned}, or a plain fd if null) is ready for {@code kind}, at
+     * most {@code timeoutNanos} (negative: no limit); returns the events (bits of {@link Interest}),
+     * or what a last look finds once the time is up (often 0).
+     *
+     * @throws InterruptedIOException if the thread is interrupted before or while it waits (the
+     *     interrupt status stays set, the waiter is withdrawn, the fd left open)
+     * @throws IOException the API's dropped-wait exception if {@code owned} is closed meanwhile (or
+     *     its queue dropped the wait), or the failure of {@code epoll_ctl} naming the fd and errno
+     */
+    public static int await(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
+        QueueCore q = owned == null ? null : owned.queue();
+        if (q != null && q.completionIo()) return LoopWait.await(q, fd, owned, kind, timeoutNanos);
+        return ParkedWait.await(fd, owned, kind, timeoutNanos);
+    }
+
+    /** {@link #readyNow} of {@code fd}, holding {@code owned} (if not null) so it is not closed under the call. */
+    public static int lastLook(int fd, OwnedFd owned, int kind) throws IOException {
+        if (owned == null) return readyNow(fd, kind);
+        if (!owned.acquire()) throw closed(fd);
+        try {
+            return readyNow(fd, kind);
+        } finally {
+            owned.release();
+        }
+    }
+
+    /** What {@code poll(2)} with a zero timeout says of {@code fd} for {@code kind}, as bits of {@code Interest}. */
+    public static int readyNow(int fd, int kind) {
+        int wanted = switch (kind) {
+            case Interest.READ -> PollCalls.POLLIN;
+            case Interest.WRITE -> PollCalls.POLLOUT;
+            default -> PollCalls.POLLPRI;
+        };
+        while (true) {
+            int r = PollCalls.readyNow(fd, wanted, Native.threadErrno());
+            if (r == -Errno.EINTR) continue;
+            if (r < 0) throw Errors.syscall("poll", fd, -r);
+            if ((r & PollCalls.POLLNVAL) != 0) throw Errors.syscall("poll", fd, Errno.EBADF, "not open");
+            int mask = 0;
+            if ((r & PollCalls.POLLIN) != 0) mask |= Interest.READ_BIT;
+            if ((r & PollCalls.POLLOUT) != 0) mask |= Interest.WRITE_BIT;
+            if ((r & PollCalls.POLLPRI) != 0) mask |= Interest.PRIORITY_BIT;
+            if ((r & PollCalls.POLLERR) != 0) mask |= Interest.ERROR_BIT;
+            if ((r & PollCalls.POLLHUP) != 0) mask |= Interest.HANGUP_BIT;
+            return mask;
+        }
+    }
+
+    static InterruptedIOException interrupted(int fd) {
+        return new InterruptedIOException("the wait on fd " + fd + " was interrupted");
+    }
+
+    /** A wait on an owned fd that closed before or while it waited. */
+    static IOException closed(int fd) {
+        return Errors.dropped(fd, "its Handle was closed");
+    }
+}
