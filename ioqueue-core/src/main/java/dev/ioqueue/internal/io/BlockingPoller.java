@@ -17,13 +17,11 @@ import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 
 /**
- * One direction of the pollers that serve threads blocked off any loop (virtual threads above all),
- * as the JDK's read and write pollers ({@code sun.nio.ch.Poller}) do: an epoll instance, one daemon
- * platform thread in {@code epoll_wait}, and which threads wait on which fd. A waiting thread arms
- * the fd itself, {@code EPOLL_CTL_MOD} with {@code EPOLLONESHOT} (an {@code EPOLL_CTL_ADD} the first
- * time), and parks; the poller's thread wakes every thread waiting on an fd it reports. Reads (and
- * priority reads) and writes have a poller each, so a socket read by one thread and written by
- * another never shares an epoll entry.
+ * One epoll instance of the pollers that serve threads blocked off any loop ({@link BlockingPollers}
+ * starts them and says which serves which fd), and which threads wait on which fd in it. A waiting
+ * thread arms the fd itself, {@code EPOLL_CTL_MOD} with {@code EPOLLONESHOT} (an
+ * {@code EPOLL_CTL_ADD} the first time), and parks ({@link ParkedWait}); whoever drives the poller
+ * ({@link #poll}) wakes every thread waiting on an fd it reports.
  *
  * <p><b>Per fd number</b>, a {@link Slot} under its own lock: its waiters and the interest armed for
  * them. An fd's entry is armed only while a waiter is in its list, and disarmed by the kernel when
@@ -34,14 +32,13 @@ import java.util.Arrays;
  * it), and an owned fd cannot be closed while a thread arms it ({@link OwnedFd#acquire}) and wakes
  * its waiters when it closes ({@link #drop}).
  *
- * <p><b>Owned for the life of the process</b>, as the JDK's pollers are, and started on first use:
- * the epoll fd; one malloc'd block for the poller thread's event array and errno; and per page of
- * 256 fd numbers one block holding each number's {@code epoll_ctl} scratch (event and errno, used
- * under that number's lock). None of it is counted by {@code NativeAccounting}, which counts what
- * closing queues gives back.
+ * <p><b>Owned for the life of the process</b>, as the JDK's pollers are: the epoll fd; one malloc'd
+ * block for the driver's event array and errno; and per page of 256 fd numbers one block holding
+ * each number's {@code epoll_ctl} scratch (event and errno, used under that number's lock). None of
+ * it is counted by {@code NativeAccounting}, which counts what closing queues gives back.
  *
- * <p>Threading: {@link #add}, {@link #withdraw} and {@link #drop} from any thread; the rest on the
- * poller's thread.
+ * <p>Threading: {@link #add}, {@link #withdraw} and {@link #drop} from any thread; {@link #poll} by
+ * its one driver.
  */
 final class BlockingPoller {
     private static final int MAX_EVENTS = 512;
@@ -52,16 +49,6 @@ final class BlockingPoller {
     private static final long ERRNO_OFFSET = 16;
     private static final long EVENTS_OFFSET = 64;
     private static final VarHandle PAGES = MethodHandles.arrayElementVarHandle(Page[].class);
-
-    private static volatile BlockingPoller reads;
-    private static volatile BlockingPoller writes;
-
-    /** What an owned fd's close tells: its waiters in both pollers are dropped. */
-    static final OwnedFd.BlockedThreads OWNED = o -> {
-        BlockingPoller r = reads, w = writes;
-        if (r != null) r.drop(o);
-        if (w != null) w.drop(o);
-    };
 
     private final String name;
     private final MemorySegment block;
@@ -97,7 +84,7 @@ final class BlockingPoller {
         }
     }
 
-    private BlockingPoller(String name) {
+    BlockingPoller(String name) {
         this.name = name;
         block = NativeMemory.allocate(EVENTS_OFFSET + Epoll.EVENT_SIZE * MAX_EVENTS);
         errno = block.asSlice(0, 16);
@@ -110,27 +97,19 @@ final class BlockingPoller {
         epfd = ep;
     }
 
-    /** The poller for waits of {@code kind} (READ and PRIORITY share one), started by the first call. */
-    static BlockingPoller of(int kind) {
-        BlockingPoller p = kind == Interest.WRITE ? writes : reads;
-        return p != null ? p : start(kind);
+    String name() {
+        return name;
     }
 
-    private static synchronized BlockingPoller start(int kind) {
-        boolean write = kind == Interest.WRITE;
-        BlockingPoller p = write ? writes : reads;
-        if (p != null) return p;
-        p = new BlockingPoller(write ? "ioqueue-write-poller" : "ioqueue-read-poller");
-        try {
-            Thread.ofPlatform().name(p.name).daemon(true).start(p::poll);
-        } catch (Throwable t) {
-            Unistd.close(p.epfd, p.errno);
-            NativeMemory.free(p.block);
-            throw t;
-        }
-        if (write) writes = p;
-        else reads = p;
-        return p;
+    /** Its epoll fd (another one after {@link #recover}). */
+    int epfd() {
+        return epfd;
+    }
+
+    /** Gives its fd and memory back: only when the set it was made for could not be started. */
+    void discard() {
+        Unistd.close(epfd, errno);
+        NativeMemory.free(block);
     }
 
     // ---- the waiting threads' side ----
@@ -218,20 +197,21 @@ final class BlockingPoller {
         }
     }
 
-    // ---- the poller's thread ----
+    // ---- its driver ----
 
-    private void poll() {
-        while (true) {
-            int n = Epoll.wait(epfd, events, MAX_EVENTS, -1, MemorySegment.NULL, errno);
-            if (n == -Errno.EINTR) continue;
-            if (n < 0) {
-                recover(-n);
-                continue;
-            }
-            for (int i = 0; i < n; i++) {
-                fire((int) Epoll.data(events, i), EpollPoller.fromEpoll(Epoll.events(events, i)));
-            }
+    /**
+     * One {@code epoll_wait} ({@code timeoutNanos} as {@link Epoll#wait}: -1 blocks, 0 only looks)
+     * and the wake-ups of what it reported: how many fds it reported. Its driver only.
+     */
+    int poll(long timeoutNanos) {
+        int n = Epoll.wait(epfd, events, MAX_EVENTS, timeoutNanos, MemorySegment.NULL, errno);
+        if (n == -Errno.EINTR) return 0;
+        if (n < 0) {
+            recover(-n);
+            return 0;
         }
+        for (int i = 0; i < n; i++) fire((int) Epoll.data(events, i), EpollPoller.fromEpoll(Epoll.events(events, i)));
+        return n;
     }
 
     /** The kernel disarmed {@code fd} (oneshot): every thread in its list wakes, and tries again or returns. */
@@ -310,10 +290,9 @@ final class BlockingPoller {
 
     // ---- what tests and diagnostics see ----
 
-    /** How many threads wait on {@code fd} for {@code kind}'s direction now (0 if that poller never started). */
-    static int waiters(int kind, int fd) {
-        BlockingPoller p = kind == Interest.WRITE ? writes : reads;
-        Slot s = p == null ? null : p.slotIfAny(fd);
+    /** How many threads wait on {@code fd} here now. */
+    int waiters(int fd) {
+        Slot s = slotIfAny(fd);
         if (s == null) return 0;
         synchronized (s) {
             int n = 0;
@@ -322,10 +301,9 @@ final class BlockingPoller {
         }
     }
 
-    /** How many times the kernel reported {@code fd} in {@code kind}'s direction, since the poller started. */
-    static long reports(int kind, int fd) {
-        BlockingPoller p = kind == Interest.WRITE ? writes : reads;
-        Slot s = p == null ? null : p.slotIfAny(fd);
+    /** How many times the kernel reported {@code fd} here. */
+    long reports(int fd) {
+        Slot s = slotIfAny(fd);
         if (s == null) return 0;
         synchronized (s) {
             return s.reports;

@@ -63,7 +63,11 @@ final class ParkedWait {
      */
     static int await(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
-        BlockingPoller poller = BlockingPoller.of(kind);
+        return await(BlockingPollers.of(kind, fd), fd, owned, kind, timeoutNanos);
+    }
+
+    /** {@link #await(int, OwnedFd, int, long)} in {@code poller}. */
+    static int await(BlockingPoller poller, int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
         int wanted = Interest.bit(kind) | Interest.ERROR_BIT | Interest.HANGUP_BIT;
         while (true) {
@@ -93,7 +97,7 @@ final class ParkedWait {
         }
         if (!owned.acquire()) throw BlockingWait.closed(fd);
         try {
-            owned.blockedIn(BlockingPoller.OWNED);
+            owned.blockedIn(BlockingPollers.OWNED);
             poller.add(this);
             if (!owned.isOpen() && poller.withdraw(this)) throw BlockingWait.closed(fd);
         } finally {

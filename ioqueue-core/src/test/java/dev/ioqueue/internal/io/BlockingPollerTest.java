@@ -84,7 +84,7 @@ class BlockingPollerTest {
             }));
         }
         for (Thread t : threads) awaitParked(t);
-        assertEquals(acceptors, BlockingPoller.waiters(Interest.READ, listener.fd()), "all wait on the listener at once");
+        assertEquals(acceptors, BlockingPollers.waiters(Interest.READ, listener.fd()), "all wait on the listener at once");
         for (int i = 0; i < connections; i++) {
             try (SocketChannel client = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
                 client.write(ByteBuffer.allocate(4).putInt(0, i));
@@ -123,7 +123,7 @@ class BlockingPollerTest {
             assertEquals(List.of(), List.copyOf(failures));
             assertEquals(-1, java.util.Arrays.mismatch(toA, atA.array()), "a's bytes");
             assertEquals(-1, java.util.Arrays.mismatch(toB, atB.array()), "b's bytes");
-            assertTrue(BlockingPoller.reports(Interest.READ, a) > 0 && BlockingPoller.reports(Interest.WRITE, a) > 0,
+            assertTrue(BlockingPollers.reports(Interest.READ, a) > 0 && BlockingPollers.reports(Interest.WRITE, a) > 0,
                     "a blocked both ways, each in its own poller");
         } finally {
             Fds.close(a);
@@ -132,7 +132,7 @@ class BlockingPollerTest {
 
     @Test
     void aHandleCloseRacingABlockedReadAlwaysEndsItAndClosesTheFdOnce() throws Exception {
-        BlockingPoller.of(Interest.READ); // started now: its epoll fd must not take a closed fd's number mid-test
+        BlockingPollers.of(Interest.READ, 0); // started now: their epoll fds must not take a closed fd's number mid-test
         long fdsBefore = openFds();
         Random random = new Random(21);
         for (int round = 0; round < 10_000; round++) {
@@ -207,15 +207,15 @@ class BlockingPollerTest {
         for (int i = 0; i < 3; i++) threads.add(startExpectingFailure(thrown, () -> BlockingIo.read(h, ByteBuffer.allocate(8))));
         threads.add(startExpectingFailure(thrown, () -> BlockingIo.write(h, ByteBuffer.allocate(8))));
         for (Thread t : threads) awaitParked(t);
-        assertEquals(3, BlockingPoller.waiters(Interest.READ, s.first()));
-        assertEquals(1, BlockingPoller.waiters(Interest.WRITE, s.first()));
+        assertEquals(3, BlockingPollers.waiters(Interest.READ, s.first()));
+        assertEquals(1, BlockingPollers.waiters(Interest.WRITE, s.first()));
         h.close();
         for (Thread t : threads) t.join(10_000);
         for (Thread t : threads) assertFalse(t.isAlive(), "a blocked thread was not woken");
         assertEquals(4, thrown.size());
         for (Throwable t : thrown) assertInstanceOf(WaitDroppedException.class, t);
-        assertEquals(0, BlockingPoller.waiters(Interest.READ, s.first()));
-        assertEquals(0, BlockingPoller.waiters(Interest.WRITE, s.first()));
+        assertEquals(0, BlockingPollers.waiters(Interest.READ, s.first()));
+        assertEquals(0, BlockingPollers.waiters(Interest.WRITE, s.first()));
         assertFalse(isOpen(s.first()));
         Fds.close(s.second());
     }
@@ -224,7 +224,7 @@ class BlockingPollerTest {
     void aThousandInterruptedWaitsOnAPlainFdLeaveNoWaiterAndAtMostOneStaleReport() throws Exception {
         try (Fds.Pipe p = Fds.pipe()) {
             int fd = p.readFd();
-            long reportsBefore = BlockingPoller.reports(Interest.READ, fd);
+            long reportsBefore = BlockingPollers.reports(Interest.READ, fd);
             Random random = new Random(5);
             for (int round = 0; round < 1000; round++) {
                 AtomicReference<Throwable> thrown = new AtomicReference<>();
@@ -251,7 +251,7 @@ class BlockingPollerTest {
     @Test
     void aThousandTimedOutWaitsOnAPlainFdLeaveNoWaiterAndAtMostOneStaleReport() throws Exception {
         try (Fds.Pipe p = Fds.pipe()) {
-            long reportsBefore = BlockingPoller.reports(Interest.READ, p.readFd());
+            long reportsBefore = BlockingPollers.reports(Interest.READ, p.readFd());
             Random random = new Random(6);
             for (int round = 0; round < 1000; round++) {
                 Duration timeout = Duration.ofNanos(1 + random.nextInt(200_000));
@@ -263,13 +263,13 @@ class BlockingPollerTest {
 
     /** Nothing waits; a byte makes the next wait return; the armed entry a waiter left fired once at most. */
     private static void assertNoWaiterAndTheNextWaitWorksAtOnce(Fds.Pipe p, long reportsBefore) throws Exception {
-        assertEquals(0, BlockingPoller.waiters(Interest.READ, p.readFd()), "a waiter was left behind");
+        assertEquals(0, BlockingPollers.waiters(Interest.READ, p.readFd()), "a waiter was left behind");
         Fds.write(p.writeFd(), new byte[] {1}, 0, 1);
         assertEquals(Set.of(Event.READ), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofSeconds(10)));
         Thread.sleep(50); // room for a storm of reports, if entries stayed armed while the byte waits unread
-        long reports = BlockingPoller.reports(Interest.READ, p.readFd()) - reportsBefore;
+        long reports = BlockingPollers.reports(Interest.READ, p.readFd()) - reportsBefore;
         assertTrue(reports <= 2, reports + " reports: one left by a waiter that gave up and one for the last wait, at most");
-        assertEquals(0, BlockingPoller.waiters(Interest.READ, p.readFd()));
+        assertEquals(0, BlockingPollers.waiters(Interest.READ, p.readFd()));
     }
 
     @Test
@@ -281,7 +281,7 @@ class BlockingPollerTest {
             awaitParked(first);
             // Armed already: the second waiter adds itself without a syscall, then gives up.
             assertEquals(Set.of(), Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofMillis(20)));
-            assertEquals(1, BlockingPoller.waiters(Interest.READ, p.readFd()));
+            assertEquals(1, BlockingPollers.waiters(Interest.READ, p.readFd()));
             Fds.write(p.writeFd(), new byte[] {1}, 0, 1);
             first.join(10_000);
             assertFalse(first.isAlive(), "the first waiter lost its arm with the second's");
@@ -309,7 +309,7 @@ class BlockingPollerTest {
                 assertTrue(t.getMessage().contains("epoll_ctl") && t.getMessage().contains("fd " + fd), t.getMessage());
             }
             assertFalse(Faults.pending());
-            assertEquals(0, BlockingPoller.waiters(Interest.READ, fd));
+            assertEquals(0, BlockingPollers.waiters(Interest.READ, fd));
             Fds.write(p.writeFd(), new byte[] {1}, 0, 1);
             assertEquals(Set.of(Event.READ), Fds.awaitReady(fd, ReadyEvent.READ, Duration.ofSeconds(10)));
         }
