@@ -23,14 +23,15 @@ import java.util.Arrays;
  * {@code EPOLL_CTL_ADD} the first time), and parks ({@link ParkedWait}); whoever drives the poller
  * ({@link #poll}) wakes every thread waiting on an fd it reports.
  *
- * <p><b>Per fd number</b>, a {@link Slot} under its own lock: its waiters and the interest armed for
- * them. An fd's entry is armed only while a waiter is in its list, and disarmed by the kernel when
- * it fires, so a waiter that gives up leaves at most one report behind, which finds no one or
- * wakes a later waiter once; nothing re-arms an fd but a waiter, so nothing spins. Another waiter
- * whose interest is armed already costs no syscall (eight threads in {@code accept}: one arm).
- * Numbers are not identities here: a plain fd follows mio's rule (no close while a thread waits on
- * it), and an owned fd cannot be closed while a thread arms it ({@link OwnedFd#acquire}) and wakes
- * its waiters when it closes ({@link #drop}).
+ * <p><b>Per fd number</b>, a {@link Slot} under its own lock: its waiters and their interest. Each
+ * waiter arms the fd for the interest of the whole list, even when a waiter before it did: the
+ * number may name another file by now (a plain fd closed behind its waiter's back takes its epoll
+ * entry with it), and an arm skipped on the strength of a stranded waiter would leave the next
+ * file's waiters asleep for good. An fd's entry is armed only by a waiter, and disarmed by the
+ * kernel when it fires, so a waiter that gives up leaves at most one report behind, which finds no
+ * one or wakes a later waiter once; nothing spins. Numbers are not identities here: a plain fd
+ * follows mio's rule (no close while a thread waits on it), and an owned fd cannot be closed while
+ * a thread arms it ({@link OwnedFd#acquire}) and wakes its waiters when it closes ({@link #drop}).
  *
  * <p><b>Owned for the life of the process</b>, as the JDK's pollers are: the epoll fd; one malloc'd
  * block for the driver's event array and errno; and per page of 256 fd numbers one block holding
@@ -57,14 +58,14 @@ final class BlockingPoller {
     private volatile int epfd;
     private volatile Page[] pages = new Page[16];
 
-    /** Waiters of one fd number: a list linked through {@link ParkedWait#next}, and what is armed for them. */
+    /** Waiters of one fd number: a list linked through {@link ParkedWait#next}, and their interest. */
     static final class Slot {
         final MemorySegment event;
         final MemorySegment errno;
         /** Guarded by this: the waiters, newest first. */
         ParkedWait head;
-        /** Guarded by this: the epoll interest armed for the waiters in the list; 0 once it fired or the list emptied. */
-        int armed;
+        /** Guarded by this: the epoll interest of the waiters in the list; 0 once it fired or the list emptied. */
+        int interest;
         /** Guarded by this: how many times the kernel reported this number (to see that nothing spins). */
         long reports;
 
@@ -115,20 +116,16 @@ final class BlockingPoller {
     // ---- the waiting threads' side ----
 
     /**
-     * Puts {@code w} in its fd's list, arming the fd for its kind unless a waiter already in the
-     * list armed it so.
+     * Arms {@code w}'s fd for the list's interest and its own, and puts it in the list.
      *
      * @throws IOException if {@code epoll_ctl} refuses the fd (nothing is then left registered)
      */
     void add(ParkedWait w) throws IOException {
-        int bit = epollBit(w.kind);
         Slot s = slot(w.fd);
         synchronized (s) {
-            if (s.head == null || (s.armed & bit) == 0) {
-                int want = (s.head == null ? 0 : s.armed) | bit;
-                arm(s, w.fd, want);
-                s.armed = want;
-            }
+            int want = s.interest | epollBit(w.kind);
+            arm(s, w.fd, want);
+            s.interest = want;
             w.next = s.head;
             s.head = w;
         }
@@ -163,7 +160,7 @@ final class BlockingPoller {
                 if (prev == null) s.head = x.next;
                 else prev.next = x.next;
                 x.next = null;
-                if (s.head == null) s.armed = 0;
+                if (s.head == null) s.interest = 0;
                 return true;
             }
         }
@@ -188,7 +185,7 @@ final class BlockingPoller {
                 x.next = dropped;
                 dropped = x;
             }
-            if (s.head == null) s.armed = 0;
+            if (s.head == null) s.interest = 0;
         }
         for (ParkedWait x = dropped, next; x != null; x = next) {
             next = x.next;
@@ -222,7 +219,7 @@ final class BlockingPoller {
         synchronized (s) {
             woken = s.head;
             s.head = null;
-            s.armed = 0;
+            s.interest = 0;
             s.reports++;
         }
         for (ParkedWait x = woken, next; x != null; x = next) {
@@ -253,7 +250,7 @@ final class BlockingPoller {
                 synchronized (s) {
                     woken = s.head;
                     s.head = null;
-                    s.armed = 0;
+                    s.interest = 0;
                 }
                 for (ParkedWait x = woken, next; x != null; x = next) {
                     next = x.next;

@@ -80,7 +80,13 @@ final class BlockingPollers {
         BlockingPollers set = new BlockingPollers(master, reads, writes);
         BlockingPoller m = master;
         Thread.ofPlatform().name(master.name()).daemon(true).start(() -> {
-            while (true) m.poll(-1);
+            while (true) {
+                try {
+                    m.poll(-1);
+                } catch (Throwable t) { // nothing in a poll throws but a VM error (OOM): report it, keep serving
+                    FailureLog.LOGGER.log(Level.ERROR, m.name() + " failed; it keeps polling", t);
+                }
+            }
         });
         for (BlockingPoller p : reads) Thread.ofVirtual().name(p.name()).start(() -> set.drive(p));
         for (BlockingPoller p : writes) Thread.ofVirtual().name(p.name()).start(() -> set.drive(p));
