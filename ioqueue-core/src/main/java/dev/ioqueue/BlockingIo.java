@@ -1,7 +1,6 @@
 package dev.ioqueue;
 
 import dev.ioqueue.internal.core.OwnedFd;
-import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.io.BlockingCalls;
 import java.io.EOFException;
 import java.io.IOException;
@@ -16,13 +15,21 @@ import java.util.Objects;
  * ends a read with {@link Fds#EOF} and fails a write with EPIPE. The fd must be non-blocking (every
  * fd this library makes is); a blocking one is refused with {@link IllegalArgumentException}.
  *
- * <p><b>Handles and plain fds.</b> On a {@link Handle}, the call waits in the handle's queue (the
- * shared queue if it is unbound) and the fd cannot be closed under it: a close from any thread
- * wakes a blocked call with {@link WaitDroppedException}, and a call on a closed handle throws
- * {@link java.nio.channels.ClosedChannelException}. A handle bound to an io_uring loop is read and
- * written through that loop, which keeps the bytes its ring read ahead, so every read sees them
- * once and in order. A plain fd waits in {@link IoQueue#shared()} under mio's rule: close it only
- * once no call is under way on it.
+ * <p><b>How a call waits.</b> The thread that would block arms the fd itself in one of two
+ * process-wide blocking pollers (reads, writes: an epoll instance and a daemon thread
+ * {@code ioqueue-read-poller} / {@code ioqueue-write-poller} each, started on first use), parks,
+ * and is unparked by the poller's thread when the fd is ready, as the JDK's own virtual-thread
+ * sockets do; no loop takes part. Several threads may block on one fd (two in {@link #accept} on
+ * one listener): all wake, one gets the connection, the others wait again.
+ *
+ * <p><b>Handles and plain fds.</b> On a {@link Handle}, the fd cannot be closed under a call: a close
+ * from any thread wakes every call blocked on it with {@link WaitDroppedException}, and a call on a
+ * closed handle throws {@link java.nio.channels.ClosedChannelException}. A blocking call binds an
+ * unbound handle to no queue (a loop may take it later). A handle bound to an io_uring loop is read
+ * and written through that loop, which keeps the bytes its ring read ahead, so every read sees them
+ * once and in order (a call starting while another thread binds the handle to such a loop may read
+ * past them: bind a handle before using it from two places). A plain fd is under mio's rule: close
+ * it only once no call is under way on it.
  *
  * <p><b>Errors</b> are {@link IOException}s: a failed syscall is a {@link SyscallFailure} (a peer
  * reset a {@link SyscallSocketException} with {@link Errno#ECONNRESET}). Interrupts behave as for
@@ -38,7 +45,7 @@ public final class BlockingIo {
     public static int read(int fd, ByteBuffer dst) throws IOException {
         Objects.requireNonNull(dst, "dst");
         refuseInLoop("read", fd);
-        return BlockingCalls.read(IoQueue.sharedCore(), fd, dst);
+        return BlockingCalls.read(fd, dst);
     }
 
     /** Reads once into {@code dst[off, off + len)}: the count, or {@link Fds#EOF}. */
@@ -63,7 +70,7 @@ public final class BlockingIo {
     public static int write(int fd, ByteBuffer src) throws IOException {
         Objects.requireNonNull(src, "src");
         refuseInLoop("write", fd);
-        return BlockingCalls.write(IoQueue.sharedCore(), fd, src);
+        return BlockingCalls.write(fd, src);
     }
 
     /** Writes all of {@code src} from its position. */
@@ -81,7 +88,7 @@ public final class BlockingIo {
     /** Accepts one connection, blocking until one comes: its non-blocking, close-on-exec fd. */
     public static int accept(int listenFd) throws IOException {
         refuseInLoop("accept", listenFd);
-        return BlockingCalls.accept(IoQueue.sharedCore(), listenFd);
+        return BlockingCalls.accept(listenFd);
     }
 
     // ---- owned fds ----
@@ -91,7 +98,7 @@ public final class BlockingIo {
         Objects.requireNonNull(dst, "dst");
         OwnedFd o = handle.owned;
         refuseInLoop("read", o.fd);
-        return BlockingCalls.read(home(o), o, dst);
+        return BlockingCalls.read(o, dst);
     }
 
     /** {@link #read(int, byte[], int, int)} on an owned fd. */
@@ -113,7 +120,7 @@ public final class BlockingIo {
         Objects.requireNonNull(src, "src");
         OwnedFd o = handle.owned;
         refuseInLoop("write", o.fd);
-        return BlockingCalls.write(home(o), o, src);
+        return BlockingCalls.write(o, src);
     }
 
     /** {@link #writeFully(int, ByteBuffer)} on an owned fd. */
@@ -132,7 +139,7 @@ public final class BlockingIo {
     public static Handle accept(Handle listener) throws IOException {
         OwnedFd o = listener.owned;
         refuseInLoop("accept", o.fd);
-        return Handle.of(BlockingCalls.accept(home(o), o));
+        return Handle.of(BlockingCalls.accept(o));
     }
 
     // ---- connect ----
@@ -159,29 +166,6 @@ public final class BlockingIo {
     }
 
     // ---- shared rules ----
-
-    /**
-     * The queue an owned fd waits in: its own, or the shared queue it is bound to now if it was unbound.
-     *
-     * @throws java.nio.channels.ClosedChannelException if it is closed (nothing is bound then)
-     */
-    static QueueCore home(OwnedFd o) throws java.nio.channels.ClosedChannelException {
-        QueueCore q = o.queue();
-        if (q != null) return q;
-        if (!o.isOpen()) throw closed(o);
-        try {
-            return IoQueue.sharedCore().bind(o);
-        } catch (IllegalStateException closedMeanwhile) {
-            if (o.isOpen()) throw closedMeanwhile;
-            throw closed(o);
-        }
-    }
-
-    private static java.nio.channels.ClosedChannelException closed(OwnedFd o) {
-        var e = new java.nio.channels.ClosedChannelException();
-        e.initCause(o.closedException());
-        return e;
-    }
 
     /** Refuses a blocking call on a bad fd, or from inside a loop, which it would stop. */
     static void refuseInLoop(String call, int fd) {

@@ -133,31 +133,31 @@ public final class Datagrams {
     public static int send(int fd, ByteBuffer src, SocketAddress target) throws IOException {
         Objects.requireNonNull(src, "src");
         BlockingIo.refuseInLoop("send", fd);
-        return DatagramIo.send(IoQueue.sharedCore(), fd, null, src, target(target));
+        return DatagramIo.send(fd, null, src, target(target));
     }
 
     /** Receives one datagram, blocking until one comes. Refused inside a loop. */
     public static Datagram receive(int fd, ByteBuffer dst) throws IOException {
         Objects.requireNonNull(dst, "dst");
         BlockingIo.refuseInLoop("receive", fd);
-        return of(DatagramIo.receive(IoQueue.sharedCore(), fd, null, dst));
+        return of(DatagramIo.receive(fd, null, dst));
     }
 
-    /** {@link #send(int, ByteBuffer, SocketAddress)} on an owned socket (waiting in its queue). */
+    /** {@link #send(int, ByteBuffer, SocketAddress)} on an owned socket. */
     public static int send(Handle handle, ByteBuffer src, SocketAddress target) throws IOException {
         Objects.requireNonNull(src, "src");
         SockAddr to = target(target);
         OwnedFd o = handle.owned;
         BlockingIo.refuseInLoop("send", o.fd);
-        return DatagramIo.send(BlockingIo.home(o), o.fd, o, src, to);
+        return DatagramIo.send(o.fd, o, src, to);
     }
 
-    /** {@link #receive(int, ByteBuffer)} on an owned socket (waiting in its queue). */
+    /** {@link #receive(int, ByteBuffer)} on an owned socket. */
     public static Datagram receive(Handle handle, ByteBuffer dst) throws IOException {
         Objects.requireNonNull(dst, "dst");
         OwnedFd o = handle.owned;
         BlockingIo.refuseInLoop("receive", o.fd);
-        return of(DatagramIo.receive(BlockingIo.home(o), o.fd, o, dst));
+        return of(DatagramIo.receive(o.fd, o, dst));
     }
 
     // ---- shared ----

@@ -87,17 +87,18 @@ public final class Fds {
     /**
      * Blocks the calling thread until {@code fd} is ready for {@code event}, and returns what the
      * OS reported. The thread parks ({@link java.util.concurrent.locks.LockSupport}): a virtual
-     * thread unmounts and pins no carrier; a platform thread simply blocks. The wait is served by
-     * {@link IoQueue#shared()}, under mio's rule: do not close the fd while a thread waits on it
-     * (own it with a {@link Handle} for that). Thread-safe; not from inside a loop (it would stop
-     * the loop).
+     * thread unmounts and pins no carrier; a platform thread simply blocks. The calling thread arms
+     * the fd in the blocking poller of its direction (as {@link BlockingIo} says) and the poller's
+     * thread unparks it; several threads may wait on one fd, and all wake. Under mio's rule: do not
+     * close the fd while a thread waits on it (own it with a {@link Handle} for that); a close behind
+     * the back leaves the waiter parked, never spinning. Thread-safe; not from inside a loop (it
+     * would stop the loop).
      *
      * @throws java.io.InterruptedIOException if the thread is interrupted before or while it waits,
      *     as a JDK channel's blocking call is; the interrupt status stays set, the waiter is
      *     withdrawn and the fd stays open (it is yours)
-     * @throws WaitDroppedException if the wait is dropped (the fd found closed behind the shared
-     *     queue's back)
-     * @throws SyscallException if epoll refuses the fd (EBADF: not open; EPERM: a regular file)
+     * @throws SyscallIOException if epoll refuses the fd, naming it and the errno (EBADF: not open;
+     *     EPERM: a regular file; ENOMEM, ENOSPC: a kernel limit); nothing is left registered
      * @throws IllegalStateException from inside a loop (a callback, task or coroutine of a queue)
      */
     public static java.util.Set<Event> awaitReady(int fd, ReadyEvent event) throws java.io.IOException {
@@ -113,25 +114,32 @@ public final class Fds {
     public static java.util.Set<Event> awaitReady(int fd, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
         Objects.requireNonNull(event, "event");
         BlockingIo.refuseInLoop("awaitReady", fd);
-        return Event.setOf(awaitMask(IoQueue.sharedCore(), fd, null, event, timeout));
+        return Event.setOf(awaitMask(fd, null, event, timeout));
     }
 
     /**
-     * {@link #awaitReady(int, ReadyEvent, java.time.Duration)} on an owned fd, in its queue (the
-     * shared queue if it is unbound). Closing the handle meanwhile, from any thread, ends the wait
-     * with {@link WaitDroppedException}.
+     * {@link #awaitReady(int, ReadyEvent, java.time.Duration)} on an owned fd, which cannot be
+     * closed under the call; closing the handle meanwhile, from any thread, ends the wait with
+     * {@link WaitDroppedException}. A handle bound to an io_uring loop waits in that loop (its ring
+     * keeps what it read ahead, so only the loop knows whether it is readable).
+     *
+     * @throws java.nio.channels.ClosedChannelException if the handle is closed
      */
     public static java.util.Set<Event> awaitReady(Handle handle, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
         Objects.requireNonNull(event, "event");
         OwnedFd o = handle.owned;
         BlockingIo.refuseInLoop("awaitReady", o.fd);
-        return Event.setOf(awaitMask(BlockingIo.home(o), o.fd(), o, event, timeout));
+        if (!o.isOpen()) {
+            var closed = new java.nio.channels.ClosedChannelException();
+            closed.initCause(o.closedException());
+            throw closed;
+        }
+        return Event.setOf(awaitMask(o.fd, o, event, timeout));
     }
 
-    private static int awaitMask(dev.ioqueue.internal.core.QueueCore q, int fd, OwnedFd o, ReadyEvent event, java.time.Duration timeout)
-            throws java.io.IOException {
-        if (timeout != null && (timeout.isZero() || timeout.isNegative())) return BlockingWait.readyNow(fd, event.kind);
-        return BlockingWait.await(q, fd, o, event.kind, timeout == null ? -1 : Math.max(1, IoQueue.nanos(timeout)));
+    private static int awaitMask(int fd, OwnedFd o, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
+        if (timeout != null && (timeout.isZero() || timeout.isNegative())) return BlockingWait.lastLook(fd, o, event.kind);
+        return BlockingWait.await(fd, o, event.kind, timeout == null ? -1 : Math.max(1, IoQueue.nanos(timeout)));
     }
 
     // ---- fds from elsewhere: a native library, /dev, a child process ----

@@ -6,8 +6,10 @@ import dev.ioqueue.internal.core.OwnedFd;
  * Owns one fd: bound to one queue, which runs its waits, its operations and its close; closed
  * exactly once. The queue is the first that waits on it or does I/O with it
  * ({@link IoQueue#await(Handle, ReadyEvent, ReadyCallback)},
- * {@link IoQueue#submit(Handle, IoOperation)}, a blocking call, a Kotlin suspend call), or the one
- * named by {@link #of(int, IoQueue)}; {@link IoQueue#close()} closes the handles bound to it.
+ * {@link IoQueue#submit(Handle, IoOperation)}, a Kotlin suspend call), or the one named by
+ * {@link #of(int, IoQueue)}; {@link IoQueue#close()} closes the handles bound to it. A blocking call
+ * ({@link BlockingIo}, {@link Fds#awaitReady(Handle, ReadyEvent, java.time.Duration)}) binds it to
+ * no queue: it makes its syscalls on the calling thread and waits in the blocking pollers.
  *
  * <p><b>Threading.</b> Thread-safe. {@link #close()} from any thread withdraws its waits and
  * operations on its queue (each told {@code dropped} once; a thread blocked on it gets

@@ -109,8 +109,9 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /**
      * The shared queue of one daemon platform thread, {@code ioqueue-background}, started on first
-     * use and never closed, on epoll: it serves the waits made off any loop ({@link BlockingIo},
-     * {@link Fds#awaitReady}, Kotlin on other dispatchers) and futures from any thread. Its futures
+     * use and never closed, on epoll: it serves futures from any thread and Kotlin's waits on other
+     * dispatchers ({@link BlockingIo} and {@link Fds#awaitReady} wait without it, in the blocking
+     * pollers, except on a handle bound to an io_uring loop, which waits in that loop). Its futures
      * complete on other threads, so no stage you attach runs on its loop. Use its thread-safe methods.
      *
      * @throws SyscallException if the queue cannot be created (EMFILE, ENOMEM); the next call retries

@@ -310,7 +310,8 @@ class VirtualThreadTest extends QueueTestSupport {
 
     private static boolean waitsForReadiness(Thread t) {
         for (StackTraceElement frame : t.getStackTrace()) {
-            if (frame.getClassName().equals("dev.ioqueue.internal.io.BlockingWait")
+            if (frame.getClassName().equals("dev.ioqueue.internal.io.ParkedWait")
+                    || frame.getClassName().equals("dev.ioqueue.internal.io.LoopWait")
                     || frame.getClassName().equals("dev.ioqueue.internal.io.OperationWait")) return true;
         }
         return false;

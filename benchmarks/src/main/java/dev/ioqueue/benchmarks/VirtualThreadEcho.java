@@ -16,8 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Echo servers of one virtual thread per connection, blocking reads and writes: on ioqueue's
- * {@link BlockingIo} over {@link Handle}s (a thread that would block parks until the shared queue
- * reports the fd ready), or on the JDK's own {@link ServerSocket}/{@link Socket}, whose blocking
+ * {@link BlockingIo} over {@link Handle}s (a thread that would block arms the fd in ioqueue's
+ * blocking poller and parks until it reports the fd ready), or on the JDK's own
+ * {@link ServerSocket}/{@link Socket}, whose blocking
  * calls park a virtual thread on the JDK's poller. The accepting thread is virtual too.
  */
 abstract sealed class VirtualThreadEcho implements AutoCloseable {

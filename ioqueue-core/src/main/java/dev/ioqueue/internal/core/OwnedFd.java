@@ -22,6 +22,11 @@ import java.util.concurrent.CompletableFuture;
  * CLOSED ({@code close(2)} done, by whoever saw RELEASED with no thread inside). The binding is
  * set once, under its queue's lock ({@link QueueCore#bind}).
  *
+ * <p><b>Threads blocked on it off its queue</b> (a virtual thread parked in a blocking call, which
+ * waits through the blocking poller, not through its queue) are woken by whoever sets CLOSING: the
+ * first wait through such a poller leaves it here ({@link #blockedIn}), and the close tells it
+ * ({@link BlockedThreads#closing}) before anything else, on the closing thread.
+ *
  * <p>Thread-safe, except the fields its queue's owner thread keeps ({@link #stream}).
  */
 public final class OwnedFd {
@@ -52,6 +57,8 @@ public final class OwnedFd {
     /** Whether O_NONBLOCK was found set (checked once, before its first operation). */
     volatile boolean nonBlocking;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    /** Where threads wait on it outside its queue, or null while none ever did. */
+    private volatile BlockedThreads blocked;
 
     // Owner thread of its queue:
     /** Its completion I/O state on a ring queue, made by its first ring operation. */
@@ -65,6 +72,29 @@ public final class OwnedFd {
         if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");
         this.fd = fd;
         this.kind = kind;
+    }
+
+    /**
+     * Threads that wait on owned fds outside their queues: told, by the thread that sets CLOSING,
+     * that {@code o} is closing, so every thread parked on it wakes (and makes no syscall on it
+     * again). Must not block, nor run user code.
+     */
+    public interface BlockedThreads {
+        void closing(OwnedFd o);
+    }
+
+    /**
+     * A thread is about to wait on it in {@code where}, before it checks {@link #isOpen} once
+     * registered there: either it sees CLOSING, or the close sees {@code where} and wakes it. Any
+     * thread.
+     */
+    public void blockedIn(BlockedThreads where) {
+        if (blocked != where) blocked = where;
+    }
+
+    private void closing() {
+        BlockedThreads b = blocked;
+        if (b != null) b.closing(this);
     }
 
     /** The queue it is bound to, or null. */
@@ -119,13 +149,17 @@ public final class OwnedFd {
         while (true) {
             int s = (int) STATE.getVolatile(this);
             if ((s & CLOSING) != 0) return false;
-            if (STATE.compareAndSet(this, s, s | CLOSING)) return true;
+            if (STATE.compareAndSet(this, s, s | CLOSING)) {
+                closing();
+                return true;
+            }
         }
     }
 
     /** Its queue (or, unbound, its closer) let go of it: closes it now, or when the last syscall off its queue returns. */
     void released() {
         int s = (int) STATE.getAndBitwiseOr(this, RELEASED | CLOSING);
+        if ((s & CLOSING) == 0) closing();
         if ((s & (USERS | RELEASED)) == 0) closeNow();
     }
 

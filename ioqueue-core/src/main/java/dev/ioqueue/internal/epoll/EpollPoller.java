@@ -162,7 +162,7 @@ public final class EpollPoller implements Poller {
     }
 
     /** EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLERR, EPOLLHUP to the {@code Interest} event bits. */
-    static int fromEpoll(int events) {
+    public static int fromEpoll(int events) {
         return (events & (Epoll.EPOLLIN | Epoll.EPOLLERR | Epoll.EPOLLHUP)) | ((events & 2) << 1) | ((events & 4) >> 1);
     }
 

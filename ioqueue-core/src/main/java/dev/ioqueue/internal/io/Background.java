@@ -8,9 +8,10 @@ import java.util.function.Supplier;
 
 /**
  * The shared queue ({@code IoQueue.shared()}): one daemon platform thread, {@code ioqueue-background},
- * started on first use and never closed, that serves the waits made off any loop (blocking calls,
- * Kotlin on other dispatchers, futures). It runs on epoll: its callers make their syscalls on their
- * own threads, so a ring would have nothing to do. A failure to create it (EMFILE) is thrown to the
+ * started on first use and never closed, that serves waits made off any loop through its API
+ * (Kotlin on other dispatchers, futures, a blocking connect); blocking calls wait in the
+ * {@link BlockingPoller}s instead. It runs on epoll: its callers make their syscalls on their own
+ * threads, so a ring would have nothing to do. A failure to create it (EMFILE) is thrown to the
  * caller and the next call tries again.
  */
 public final class Background {

@@ -4,7 +4,6 @@ import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.core.NonBlocking;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
-import dev.ioqueue.internal.core.Transfer;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.poll.Interest;
 import java.io.IOException;
@@ -14,15 +13,17 @@ import java.nio.channels.ClosedChannelException;
 
 /**
  * Blocking reads, writes and accepts for threads without a loop (virtual threads above all): the
- * syscall on the calling thread, and while it would block, a park until a queue reports the fd
- * ready ({@link BlockingWait}). The rules are the I/O operations': a spurious wake-up means another
- * try; HANGUP or ERROR with nothing to do ends a read with end-of-file and fails a write with EPIPE.
+ * syscall on the calling thread, and while it would block, a park until a blocking poller reports
+ * the fd ready ({@link ParkedWait}; the thread arms the fd itself, no loop takes part). The rules
+ * are the I/O operations': a spurious wake-up means another try; HANGUP or ERROR with nothing to do
+ * ends a read with end-of-file and fails a write with EPIPE.
  *
- * <p>A plain fd waits in the shared queue, under mio's rule (close it only after the calls on it
- * returned). An owned fd waits in its own queue and cannot be closed under a syscall: the call
- * holds it ({@link OwnedFd#acquire}); a close while the thread waits wakes it with the dropped-wait
- * exception. An owned fd whose queue runs a ring is read through that queue ({@link OperationWait}),
- * since the bytes the ring read ahead are kept there, in order.
+ * <p>A plain fd is under mio's rule (close it only after the calls on it returned). An owned fd
+ * cannot be closed under a syscall: the call holds it ({@link OwnedFd#acquire}) around each
+ * syscall, the {@code epoll_ctl} that arms it included, and a close while the thread waits wakes it
+ * with the dropped-wait exception. Waiting binds it to no queue. An owned fd bound to an io_uring
+ * queue is read and written through that queue ({@link OperationWait}), since the bytes the ring
+ * read ahead are kept there, in order; accepting needs no ring, so a listener waits as any other.
  *
  * <p>Thread-safe; the facade has refused calls from inside a loop and bad arguments.
  */
@@ -35,104 +36,111 @@ public final class BlockingCalls {
     // ---- plain fds ----
 
     /** Reads once into {@code dst}: the count, or -1 at end-of-file; blocks until data or end-of-file. */
-    public static int read(QueueCore shared, int fd, ByteBuffer dst) throws IOException {
+    public static int read(int fd, ByteBuffer dst) throws IOException {
         checkNonBlocking(fd);
         int woke = 0;
         while (true) {
             int n = readOnce(fd, dst);
             if (n != FdIo.WOULD_BLOCK) return n;
             if (Interest.dead(woke)) return FdIo.EOF;
-            woke = BlockingWait.await(shared, fd, null, Interest.READ, -1);
+            woke = ParkedWait.await(fd, null, Interest.READ, -1);
         }
     }
 
     /** Writes once from {@code src}: the count, which may be short; blocks until something fits. */
-    public static int write(QueueCore shared, int fd, ByteBuffer src) throws IOException {
+    public static int write(int fd, ByteBuffer src) throws IOException {
         checkNonBlocking(fd);
         int woke = 0;
         while (true) {
             int n = writeOnce(fd, src);
             if (n != FdIo.WOULD_BLOCK) return n;
             if (Interest.dead(woke)) throw deadWrite(fd);
-            woke = BlockingWait.await(shared, fd, null, Interest.WRITE, -1);
+            woke = ParkedWait.await(fd, null, Interest.WRITE, -1);
         }
     }
 
-    /** Accepts one connection: its non-blocking, close-on-exec fd. */
-    public static int accept(QueueCore shared, int listenFd) throws IOException {
+    /** Accepts one connection: its non-blocking, close-on-exec fd. Several threads may wait on one listener. */
+    public static int accept(int listenFd) throws IOException {
         checkNonBlocking(listenFd);
         while (true) {
             int fd = acceptOnce(listenFd);
             if (fd != FdIo.WOULD_BLOCK) return fd;
-            BlockingWait.await(shared, listenFd, null, Interest.READ, -1);
+            ParkedWait.await(listenFd, null, Interest.READ, -1);
         }
     }
 
     // ---- owned fds ----
 
-    /** {@link #read(QueueCore, int, ByteBuffer)} on an owned fd bound to {@code home}. */
-    public static int read(QueueCore home, OwnedFd o, ByteBuffer dst) throws IOException {
-        if (home.completionIo()) {
-            if (!dst.hasRemaining()) return 0;
-            return (int) OperationWait.run(home, o, Interest.READ, Transfers.read(dst));
-        }
-        checkNonBlocking(o);
+    /**
+     * {@link #read(int, ByteBuffer)} on an owned fd.
+     *
+     * @throws ClosedChannelException if it is closed when a syscall is due
+     */
+    public static int read(OwnedFd o, ByteBuffer dst) throws IOException {
+        QueueCore ring = ringQueue(o);
+        if (ring != null) return dst.hasRemaining() ? (int) OperationWait.run(ring, o, Interest.READ, Transfers.read(dst)) : 0;
         int woke = 0;
         while (true) {
             if (!o.acquire()) throw closed(o);
             int n;
             try {
+                NonBlocking.require(o);
                 n = readOnce(o.fd, dst);
             } finally {
                 o.release();
             }
             if (n != FdIo.WOULD_BLOCK) return n;
             if (Interest.dead(woke)) return FdIo.EOF;
-            woke = BlockingWait.await(home, o.fd, o, Interest.READ, -1);
+            woke = ParkedWait.await(o.fd, o, Interest.READ, -1);
         }
     }
 
-    /** {@link #write(QueueCore, int, ByteBuffer)} on an owned fd bound to {@code home}. */
-    public static int write(QueueCore home, OwnedFd o, ByteBuffer src) throws IOException {
-        if (home.completionIo()) {
-            if (!src.hasRemaining()) return 0;
-            return (int) OperationWait.run(home, o, Interest.WRITE, Transfers.write(src, false));
-        }
-        checkNonBlocking(o);
+    /** {@link #write(int, ByteBuffer)} on an owned fd. */
+    public static int write(OwnedFd o, ByteBuffer src) throws IOException {
+        QueueCore ring = ringQueue(o);
+        if (ring != null) return src.hasRemaining() ? (int) OperationWait.run(ring, o, Interest.WRITE, Transfers.write(src, false)) : 0;
         int woke = 0;
         while (true) {
             if (!o.acquire()) throw closed(o);
             int n;
             try {
+                NonBlocking.require(o);
                 n = writeOnce(o.fd, src);
             } finally {
                 o.release();
             }
             if (n != FdIo.WOULD_BLOCK) return n;
             if (Interest.dead(woke)) throw deadWrite(o.fd);
-            woke = BlockingWait.await(home, o.fd, o, Interest.WRITE, -1);
+            woke = ParkedWait.await(o.fd, o, Interest.WRITE, -1);
         }
     }
 
-    /** Accepts one connection on an owned listening socket bound to {@code home}: the new fd. */
-    public static int accept(QueueCore home, OwnedFd o) throws IOException {
-        checkNonBlocking(o);
+    /** Accepts one connection on an owned listening socket: the new fd. Several threads may wait on one listener. */
+    public static int accept(OwnedFd o) throws IOException {
         while (true) {
             if (!o.acquire()) throw closed(o);
             int fd;
             try {
+                NonBlocking.require(o);
                 fd = acceptOnce(o.fd);
             } finally {
                 o.release();
             }
             if (fd != FdIo.WOULD_BLOCK) return fd;
-            BlockingWait.await(home, o.fd, o, Interest.READ, -1);
+            ParkedWait.await(o.fd, o, Interest.READ, -1);
         }
     }
 
-    /** Runs {@code transfer} through {@code o}'s queue and blocks until it ends (the ring path for other calls). */
-    public static long perform(QueueCore home, OwnedFd o, int kind, Transfer transfer) throws IOException {
-        return OperationWait.run(home, o, kind, transfer);
+    /**
+     * The io_uring queue {@code o} is bound to, whose ring its reads and writes must go through, or
+     * null (unbound, or bound to an epoll queue: the syscall is made here).
+     *
+     * @throws ClosedChannelException if it is closed
+     */
+    private static QueueCore ringQueue(OwnedFd o) throws ClosedChannelException {
+        if (!o.isOpen()) throw closed(o);
+        QueueCore q = o.queue();
+        return q != null && q.completionIo() ? q : null;
     }
 
     // ---- the steps ----
@@ -169,17 +177,6 @@ public final class BlockingCalls {
         ClosedChannelException e = new ClosedChannelException();
         e.initCause(o.closedException());
         return e;
-    }
-
-    private static void checkNonBlocking(OwnedFd o) throws IOException {
-        if (!o.acquire()) throw closed(o); // held: its number cannot name another file meanwhile
-        try {
-            NonBlocking.require(o);
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        } finally {
-            o.release();
-        }
     }
 
     /**

@@ -3,134 +3,48 @@ package dev.ioqueue.internal.io;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
-import dev.ioqueue.internal.core.Waiter;
+import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.PollCalls;
 import dev.ioqueue.internal.poll.Interest;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.concurrent.locks.LockSupport;
 
 /**
- * A thread blocked until an fd is ready, parked ({@link LockSupport}: a virtual thread unmounts and
- * pins no carrier) while a queue waits for it. One state word decides every race (readiness, a
- * drop, the timeout, an interrupt): whoever moves it from WAITING first wins; a thread that gives
- * up leaves its waiter abandoned, withdrawn on the queue's thread, and replaceable at once by its
- * next wait ({@link Waiter#abandoned}).
+ * Where a thread without a loop waits for an fd to be ready: on its own thread through a
+ * {@link BlockingPoller} ({@link ParkedWait}), which any plain fd and any owned fd not bound to an
+ * io_uring queue use; or, for an owned fd bound to an io_uring queue (whose ring keeps what it read
+ * ahead of it), in that queue ({@link LoopWait}). No fd is bound to any queue by waiting here.
+ * Thread-safe; the facade has refused calls from inside a loop.
  */
-public final class BlockingWait extends Waiter {
-    private static final int WAITING = 0;
-    private static final int READY = 1;
-    private static final int DROPPED = 2;
-    private static final int FAILED = 3;
-    private static final int GAVE_UP = 4;
-    private static final VarHandle STATE;
-
-    static {
-        try {
-            STATE = MethodHandles.lookup().findVarHandle(BlockingWait.class, "state", int.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
-
-    private final QueueCore queue;
-    private final int fd;
-    private final OwnedFd owned;
-    private final int kind;
-    private final Thread thread = Thread.currentThread();
-    @SuppressWarnings("unused") // through STATE
-    private volatile int state;
-    private int events;
-    private RuntimeException failure;
-
-    private BlockingWait(QueueCore queue, int fd, OwnedFd owned, int kind) {
-        this.queue = queue;
-        this.fd = fd;
-        this.owned = owned;
-        this.kind = kind;
-    }
+public final class BlockingWait {
+    private BlockingWait() {}
 
     /**
-     * Blocks until {@code fd} (of {@code owned}, or a plain fd) is ready for {@code kind} in
-     * {@code queue}, at most {@code timeoutNanos} (negative: no limit); returns the events (bits of
-     * {@code Interest}), or what a last look finds once the time is up (often 0). The caller
-     * checked it is not inside a loop.
+     * Blocks until {@code fd} (of {@code owned}, or a plain fd if null) is ready for {@code kind}, at
+     * most {@code timeoutNanos} (negative: no limit); returns the events (bits of {@link Interest}),
+     * or what a last look finds once the time is up (often 0).
      *
      * @throws InterruptedIOException if the thread is interrupted before or while it waits (the
-     *     interrupt status stays set, the waiter is withdrawn)
-     * @throws IOException the API's dropped-wait exception if the queue dropped the wait
+     *     interrupt status stays set, the waiter is withdrawn, the fd left open)
+     * @throws IOException the API's dropped-wait exception if {@code owned} is closed meanwhile (or
+     *     its queue dropped the wait), or the failure of {@code epoll_ctl} naming the fd and errno
      */
-    public static int await(QueueCore queue, int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
-        if (Thread.currentThread().isInterrupted()) throw interrupted(fd);
-        BlockingWait w = new BlockingWait(queue, fd, owned, kind);
-        if (!queue.runOnOwner(w::register)) throw Errors.dropped(fd, "its queue is closed");
-        long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
-        while ((int) STATE.getVolatile(w) == WAITING) {
-            if (timeoutNanos < 0) {
-                LockSupport.park(w);
-            } else {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    if (w.giveUp()) return readyNow(fd, kind);
-                    break;
-                }
-                LockSupport.parkNanos(w, left);
-            }
-            if (Thread.currentThread().isInterrupted() && w.giveUp()) throw interrupted(fd);
-        }
-        return switch ((int) STATE.getVolatile(w)) {
-            case READY -> w.events;
-            case DROPPED -> throw Errors.dropped(fd, "the fd was unregistered or closed, or its queue closed");
-            default -> throw w.failure;
-        };
+    public static int await(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
+        QueueCore q = owned == null ? null : owned.queue();
+        if (q != null && q.completionIo()) return LoopWait.await(q, fd, owned, kind, timeoutNanos);
+        return ParkedWait.await(fd, owned, kind, timeoutNanos);
     }
 
-    /** The thread stops waiting, unless the queue decided first; then the waiter is withdrawn. */
-    private boolean giveUp() {
-        if (!STATE.compareAndSet(this, WAITING, GAVE_UP)) return false;
-        queue.runOnOwner(() -> queue.cancel(fd, kind, this)); // a closed queue holds no waiter
-        return true;
-    }
-
-    private void register() {
-        if ((int) STATE.getVolatile(this) != WAITING) return;
-        if (owned != null && !owned.isOpen()) { // closed on its way here: the close dropped this wait
-            finish(DROPPED);
-            return;
-        }
+    /** {@link #readyNow} of {@code fd}, holding {@code owned} (if not null) so it is not closed under the call. */
+    public static int lastLook(int fd, OwnedFd owned, int kind) throws IOException {
+        if (owned == null) return readyNow(fd, kind);
+        if (!owned.acquire()) throw closed(fd);
         try {
-            queue.await(fd, owned, kind, this);
-        } catch (RuntimeException e) {
-            if (owned != null && !owned.isOpen()) { // its close began after the check above: the close dropped it
-                finish(DROPPED);
-                return;
-            }
-            failure = e;
-            finish(FAILED);
+            return readyNow(fd, kind);
+        } finally {
+            owned.release();
         }
-    }
-
-    private void finish(int outcome) {
-        if (STATE.compareAndSet(this, WAITING, outcome)) LockSupport.unpark(thread);
-    }
-
-    @Override
-    public void ready(int fd, int mask) {
-        events = mask;
-        finish(READY);
-    }
-
-    @Override
-    public void dropped(int fd) {
-        finish(DROPPED);
-    }
-
-    @Override
-    public boolean abandoned() {
-        return (int) STATE.getVolatile(this) == GAVE_UP;
     }
 
     /** What {@code poll(2)} with a zero timeout says of {@code fd} for {@code kind}, as bits of {@code Interest}. */
@@ -142,9 +56,9 @@ public final class BlockingWait extends Waiter {
         };
         while (true) {
             int r = PollCalls.readyNow(fd, wanted, Native.threadErrno());
-            if (r == -dev.ioqueue.internal.os.Errno.EINTR) continue;
+            if (r == -Errno.EINTR) continue;
             if (r < 0) throw Errors.syscall("poll", fd, -r);
-            if ((r & PollCalls.POLLNVAL) != 0) throw Errors.syscall("poll", fd, dev.ioqueue.internal.os.Errno.EBADF, "not open");
+            if ((r & PollCalls.POLLNVAL) != 0) throw Errors.syscall("poll", fd, Errno.EBADF, "not open");
             int mask = 0;
             if ((r & PollCalls.POLLIN) != 0) mask |= Interest.READ_BIT;
             if ((r & PollCalls.POLLOUT) != 0) mask |= Interest.WRITE_BIT;
@@ -157,5 +71,10 @@ public final class BlockingWait extends Waiter {
 
     static InterruptedIOException interrupted(int fd) {
         return new InterruptedIOException("the wait on fd " + fd + " was interrupted");
+    }
+
+    /** A wait on an owned fd that closed before or while it waited. */
+    static IOException closed(int fd) {
+        return Errors.dropped(fd, "its Handle was closed");
     }
 }

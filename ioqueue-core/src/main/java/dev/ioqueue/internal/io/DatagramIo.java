@@ -3,7 +3,6 @@ package dev.ioqueue.internal.io;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.core.NonBlocking;
 import dev.ioqueue.internal.core.OwnedFd;
-import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.os.DatagramCalls;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
@@ -107,13 +106,18 @@ public final class DatagramIo {
 
     // ---- blocking, for threads without a loop ----
 
-    /** Sends one datagram, parking while the socket's buffer is full; {@code o} null for a plain fd (waits in {@code home}). */
-    public static int send(QueueCore home, int fd, OwnedFd o, ByteBuffer src, SockAddr to) throws IOException {
-        require(fd, o);
+    /**
+     * Sends one datagram, parking while the socket's buffer is full ({@link ParkedWait}: no ring
+     * reads a datagram socket, so even one bound to an io_uring queue waits so); {@code o} null for a
+     * plain fd, else held around each syscall.
+     */
+    public static int send(int fd, OwnedFd o, ByteBuffer src, SockAddr to) throws IOException {
+        if (o == null) require(fd);
         while (true) {
             int n;
             if (o != null && !o.acquire()) throw closed(o);
             try {
+                if (o != null) NonBlocking.require(o);
                 n = trySend(fd, src, to);
             } catch (UncheckedIOException e) {
                 throw e.getCause();
@@ -121,17 +125,18 @@ public final class DatagramIo {
                 if (o != null) o.release();
             }
             if (n != FdIo.WOULD_BLOCK) return n;
-            BlockingWait.await(home, fd, o, Interest.WRITE, -1);
+            ParkedWait.await(fd, o, Interest.WRITE, -1);
         }
     }
 
     /** Receives one datagram, parking until one comes. */
-    public static Received receive(QueueCore home, int fd, OwnedFd o, ByteBuffer dst) throws IOException {
-        require(fd, o);
+    public static Received receive(int fd, OwnedFd o, ByteBuffer dst) throws IOException {
+        if (o == null) require(fd);
         while (true) {
             Received r;
             if (o != null && !o.acquire()) throw closed(o);
             try {
+                if (o != null) NonBlocking.require(o);
                 r = tryReceive(fd, dst);
             } catch (UncheckedIOException e) {
                 throw e.getCause();
@@ -139,14 +144,13 @@ public final class DatagramIo {
                 if (o != null) o.release();
             }
             if (r != null) return r;
-            BlockingWait.await(home, fd, o, Interest.READ, -1);
+            ParkedWait.await(fd, o, Interest.READ, -1);
         }
     }
 
-    private static void require(int fd, OwnedFd o) throws IOException {
+    private static void require(int fd) throws IOException {
         try {
-            if (o != null) NonBlocking.require(o);
-            else NonBlocking.require(fd);
+            NonBlocking.require(fd);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }

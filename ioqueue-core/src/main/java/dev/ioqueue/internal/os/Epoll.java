@@ -28,6 +28,8 @@ public final class Epoll {
     public static final int EPOLLERR = 0x008;
     public static final int EPOLLHUP = 0x010;
     public static final int EPOLLRDHUP = 0x2000;
+    /** Reports the fd once, then disables it until an {@code EPOLL_CTL_MOD} arms it again. */
+    public static final int EPOLLONESHOT = 1 << 30;
 
     public static final int EPOLL_CTL_ADD = 1;
     public static final int EPOLL_CTL_DEL = 2;

@@ -1,0 +1,133 @@
+package dev.ioqueue.internal.io;
+
+import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.core.Waiter;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A thread blocked until an owned fd bound to an io_uring queue is ready, parked ({@link LockSupport}:
+ * a virtual thread unmounts and pins no carrier) while that queue waits for it: the ring keeps what
+ * it read ahead of such an fd, so only its queue can say it is readable. One state word decides
+ * every race (readiness, a drop, the timeout, an interrupt): whoever moves it from WAITING first
+ * wins; a thread that gives up leaves its waiter abandoned, withdrawn on the queue's thread, and
+ * replaceable at once by its next wait ({@link Waiter#abandoned}).
+ */
+final class LoopWait extends Waiter {
+    private static final int WAITING = 0;
+    private static final int READY = 1;
+    private static final int DROPPED = 2;
+    private static final int FAILED = 3;
+    private static final int GAVE_UP = 4;
+    private static final VarHandle STATE;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(LoopWait.class, "state", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final QueueCore queue;
+    private final int fd;
+    private final OwnedFd owned;
+    private final int kind;
+    private final Thread thread = Thread.currentThread();
+    @SuppressWarnings("unused") // through STATE
+    private volatile int state;
+    private int events;
+    private RuntimeException failure;
+
+    private LoopWait(QueueCore queue, int fd, OwnedFd owned, int kind) {
+        this.queue = queue;
+        this.fd = fd;
+        this.owned = owned;
+        this.kind = kind;
+    }
+
+    /**
+     * Blocks until {@code fd} of {@code owned} is ready for {@code kind} in its queue
+     * {@code queue}, at most {@code timeoutNanos} (negative: no limit); returns the events (bits of
+     * {@code Interest}), or what a last look finds once the time is up (often 0). The caller
+     * checked it is not inside a loop.
+     *
+     * @throws InterruptedIOException if the thread is interrupted before or while it waits (the
+     *     interrupt status stays set, the waiter is withdrawn)
+     * @throws IOException the API's dropped-wait exception if the queue dropped the wait
+     */
+    static int await(QueueCore queue, int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
+        if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
+        LoopWait w = new LoopWait(queue, fd, owned, kind);
+        if (!queue.runOnOwner(w::register)) throw Errors.dropped(fd, "its queue is closed");
+        long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
+        while ((int) STATE.getVolatile(w) == WAITING) {
+            if (timeoutNanos < 0) {
+                LockSupport.park(w);
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    if (w.giveUp()) return BlockingWait.lastLook(fd, owned, kind);
+                    break;
+                }
+                LockSupport.parkNanos(w, left);
+            }
+            if (Thread.currentThread().isInterrupted() && w.giveUp()) throw BlockingWait.interrupted(fd);
+        }
+        return switch ((int) STATE.getVolatile(w)) {
+            case READY -> w.events;
+            case DROPPED -> throw Errors.dropped(fd, "the fd was unregistered or closed, or its queue closed");
+            default -> throw w.failure;
+        };
+    }
+
+    /** The thread stops waiting, unless the queue decided first; then the waiter is withdrawn. */
+    private boolean giveUp() {
+        if (!STATE.compareAndSet(this, WAITING, GAVE_UP)) return false;
+        queue.runOnOwner(() -> queue.cancel(fd, kind, this)); // a closed queue holds no waiter
+        return true;
+    }
+
+    private void register() {
+        if ((int) STATE.getVolatile(this) != WAITING) return;
+        if (owned != null && !owned.isOpen()) { // closed on its way here: the close dropped this wait
+            finish(DROPPED);
+            return;
+        }
+        try {
+            queue.await(fd, owned, kind, this);
+        } catch (RuntimeException e) {
+            if (owned != null && !owned.isOpen()) { // its close began after the check above: the close dropped it
+                finish(DROPPED);
+                return;
+            }
+            failure = e;
+            finish(FAILED);
+        }
+    }
+
+    private void finish(int outcome) {
+        if (STATE.compareAndSet(this, WAITING, outcome)) LockSupport.unpark(thread);
+    }
+
+    @Override
+    public void ready(int fd, int mask) {
+        events = mask;
+        finish(READY);
+    }
+
+    @Override
+    public void dropped(int fd) {
+        finish(DROPPED);
+    }
+
+    @Override
+    public boolean abandoned() {
+        return (int) STATE.getVolatile(this) == GAVE_UP;
+    }
+}
