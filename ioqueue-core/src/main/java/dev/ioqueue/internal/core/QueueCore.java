@@ -42,6 +42,8 @@ public final class QueueCore {
     /** The operation whose {@code failed} is running (for the default handling of its failure). */
     private Operation failing;
     private int nestedSubmits;
+    /** I/O operations submitted here and not yet ended (owner thread; read racily for statistics). */
+    int pendingOperations;
     private volatile boolean stopRequested;
     /** The facade of this queue, weakly: an operation or owned fd that outlives it must not keep it from its Cleaner. */
     private java.lang.ref.WeakReference<Object> facade;
@@ -396,6 +398,21 @@ public final class QueueCore {
         if (!stopRequested) return false;
         stopRequested = false;
         return true;
+    }
+
+    /**
+     * The queue's counters now: plain fields its owner thread bumps, read here without a lock, so a
+     * count may lag by a round and two counts may be from moments apart. Any thread.
+     */
+    public QueueCounts stats() {
+        return QueueCounts.of(this, loop);
+    }
+
+    /** How many owned fds are bound here. Any thread. */
+    int ownedCount() {
+        synchronized (ownedLock) {
+            return ownedCount;
+        }
     }
 
     // ---- tasks and timers ----

@@ -44,6 +44,9 @@ public final class Registrations {
      * waits on it"). A wait that would reuse a kept registration then asks the kernel first.
      */
     boolean numbersChangeBetweenWaits;
+    /** Callbacks run, and I/O operations' attempts after a wake-up that still would block (owner thread; read racily for statistics). */
+    long callbacksRun;
+    long spuriousWakeUps;
 
     public Registrations(Poller poller, Thread owner, Waiters users) {
         this.poller = poller;
@@ -200,6 +203,11 @@ public final class Registrations {
         return table.waiterCount();
     }
 
+    /** How many fds have a registration here (waited on, persisted, or kept since their last waiter until the next flush). */
+    int registeredCount() {
+        return table.size();
+    }
+
     public boolean batchEmpty() {
         return batch.isEmpty();
     }
@@ -298,6 +306,7 @@ public final class Registrations {
 
     /** Runs a waiter's callback. */
     void fire(Registration reg, Object callback, int mask) {
+        callbacksRun++;
         Waiters.ready(users, callback, reg.fd, mask);
     }
 
