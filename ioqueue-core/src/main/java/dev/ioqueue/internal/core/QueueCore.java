@@ -8,7 +8,6 @@ import dev.ioqueue.internal.uring.RingEngine;
 import dev.ioqueue.internal.uring.RingStream;
 import dev.ioqueue.internal.uring.UringPoller;
 import java.io.IOException;
-import java.lang.System.Logger.Level;
 import java.util.Arrays;
 import java.util.Collection;
 
@@ -66,21 +65,27 @@ public final class QueueCore {
 
     /**
      * A queue for the calling thread on {@code backend}: {@link #AUTO} takes io_uring where the
-     * kernel and the process allow it, else epoll (the refusal logged at DEBUG with its errno).
+     * kernel and the process allow it, else epoll (the refusal logged with its errno: at INFO the
+     * first time in the process, at DEBUG after). Its backend is logged at DEBUG, and the watchdog
+     * watches its loop from now on.
      *
      * @throws RuntimeException the API's syscall exception if the backend cannot be set up
      */
     public static QueueCore open(int backend, Waiters users) {
+        QueueCore q = make(backend, users);
+        Watchdog.watch(q);
+        QueueEvents.opened(q);
+        return q;
+    }
+
+    private static QueueCore make(int backend, Waiters users) {
         if (backend == EPOLL) return new QueueCore(new EpollPoller(), null, users);
         UringPoller ring;
         try {
             ring = UringPoller.open();
         } catch (RuntimeException refused) {
             if (backend == IO_URING) throw refused;
-            if (FailureLog.LOGGER.isLoggable(Level.DEBUG)) {
-                FailureLog.LOGGER.log(Level.DEBUG, "io_uring refused, the queue of thread " + Thread.currentThread().getName()
-                        + " runs on epoll: " + refused.getMessage());
-            }
+            QueueEvents.ringRefused(refused);
             return new QueueCore(new EpollPoller(), null, users);
         }
         try {
@@ -363,6 +368,7 @@ public final class QueueCore {
                 if (takeStopRequest()) break;
             }
         } finally {
+            loop.clock.leftLoop();
             ownership.exitLoop();
         }
     }
@@ -373,6 +379,7 @@ public final class QueueCore {
         try {
             return running() ? loop.round(timeoutNanos) : 0;
         } finally {
+            loop.clock.leftLoop();
             ownership.exitLoop();
         }
     }
@@ -383,6 +390,7 @@ public final class QueueCore {
         try {
             return running() ? loop.poll(ready, timeoutNanos) : 0;
         } finally {
+            loop.clock.leftLoop();
             ownership.exitLoop();
         }
     }
@@ -398,6 +406,11 @@ public final class QueueCore {
         if (!stopRequested) return false;
         stopRequested = false;
         return true;
+    }
+
+    /** The round the loop is in, or 0 outside it ({@link RoundClock}). Any thread. */
+    long loopRound() {
+        return loop.clock.mark();
     }
 
     /**

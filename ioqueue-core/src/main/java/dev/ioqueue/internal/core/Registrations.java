@@ -159,7 +159,7 @@ public final class Registrations {
         Throwable failure = null;
         if (r == -Errno.EBADF || r == -Errno.ENOENT) {
             if (reportGone && (hadWaiters || persistent)) {
-                failure = Errors.prematureClose(fd, "found at unregister (epoll_ctl: " + Errors.errnoName(-r) + ")");
+                failure = QueueEvents.prematureClose(fd, "found at unregister (epoll_ctl: " + Errors.errnoName(-r) + ")");
             }
         } else if (r < 0) {
             failure = failure(REMOVE, fd, -r);
@@ -373,7 +373,7 @@ public final class Registrations {
             boolean hadWaiters = reg.hasWaiters();
             gone.discard(reg);
             if (hadWaiters) {
-                Failures.rethrow(dropped.tell(Errors.prematureClose(reg.fd,
+                Failures.rethrow(dropped.tell(QueueEvents.prematureClose(reg.fd,
                         "found when it was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
             }
             return register(reg.fd, mask); // only a persisted or just-fired registration went stale
@@ -386,7 +386,7 @@ public final class Registrations {
         int r = poller.modify(reg.fd, reg.interest, reg.token());
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
             gone.discard(reg);
-            Failures.rethrow(dropped.tell(Errors.prematureClose(reg.fd,
+            Failures.rethrow(dropped.tell(QueueEvents.prematureClose(reg.fd,
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
         }
         throw new IllegalStateException("fd " + reg.fd + " already has a " + KIND_NAMES[kind]

@@ -149,6 +149,11 @@ public final class RunQueue {
         WAKE_STATE.setRelease(this, AWAKE);
     }
 
+    /** Whether the loop is in a wait that may sleep (between {@link #beforeSleep} and {@link #afterSleep}). Any thread. */
+    boolean sleeping() {
+        return (int) WAKE_STATE.getAcquire(this) != AWAKE;
+    }
+
     public int runDueTimers() {
         if (timers.isEmpty()) return 0;
         int ran = 0;
