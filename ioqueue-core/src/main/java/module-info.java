@@ -4,5 +4,6 @@
  */
 module dev.ioqueue.core {
     requires jdk.net;
+    requires jdk.jfr;
     exports dev.ioqueue;
 }

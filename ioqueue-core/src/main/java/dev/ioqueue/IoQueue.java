@@ -24,7 +24,7 @@ import java.util.concurrent.RejectedExecutionException;
  * called on the owner thread and throws {@link IllegalStateException} elsewhere, except those that
  * say "Thread-safe": {@link #execute}, {@link #runOnOwner}, {@link #schedule}, {@link #whenReady},
  * {@link #stop}, {@link #submitAnywhere}, {@link #shared()}, {@link #owner()},
- * {@link #isOwnerThread()}, {@link #backend()}, {@link #isClosed()}, and {@link Cancellable#cancel()}
+ * {@link #isOwnerThread()}, {@link #backend()}, {@link #isClosed()}, {@link #stats()}, and {@link Cancellable#cancel()}
  * on what they return.
  *
  * <p><b>Owned fds and plain fds.</b> A {@link Handle} is bound to one queue (the first that waits
@@ -151,6 +151,15 @@ public final class IoQueue implements Executor, AutoCloseable {
     /** Whether {@link #close()} was called. Thread-safe. */
     public boolean isClosed() {
         return core.ownership.isClosed();
+    }
+
+    /**
+     * What this queue holds and has done so far ({@link QueueStats} says field by field): a racy
+     * snapshot of counters its thread keeps as it works, so a count may lag by a round. After
+     * {@link #close()} the last counts stay. Thread-safe; allocates the record.
+     */
+    public QueueStats stats() {
+        return QueueStats.of(core.stats());
     }
 
     /**

@@ -121,6 +121,16 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
         return queues;
     }
 
+    /**
+     * Each queue's {@link IoQueue#stats()}, in thread order (sum the fields for the group's totals).
+     * Thread-safe: racy snapshots, as {@code stats()} says.
+     */
+    public List<QueueStats> stats() {
+        List<QueueStats> all = new ArrayList<>(queues.size());
+        for (IoQueue q : queues) all.add(q.stats());
+        return all;
+    }
+
     /** How many loops the group has. */
     public int size() {
         return queues.size();

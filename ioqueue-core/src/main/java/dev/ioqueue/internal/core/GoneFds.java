@@ -34,7 +34,7 @@ final class GoneFds {
             return failure;
         }
         discard(reg);
-        return Failures.add(failure, Errors.prematureClose(reg.fd, "found " + where + " (epoll_ctl: " + Errors.errnoName(-res) + ")"));
+        return Failures.add(failure, QueueEvents.prematureClose(reg.fd, "found " + where + " (epoll_ctl: " + Errors.errnoName(-res) + ")"));
     }
 
     /** Drops everything known of a registration found gone; the caller tells {@link Registrations#dropped}. */
@@ -59,7 +59,7 @@ final class GoneFds {
             int res = regs.poller.add(reg.fd, reg.interest, reg.token());
             if (res < 0) {
                 if (reg.hasWaiters()) {
-                    failure = Failures.add(failure, Errors.prematureClose(reg.fd, "found while polling (epoll_ctl: " + Errors.errnoName(-res) + ")"));
+                    failure = Failures.add(failure, QueueEvents.prematureClose(reg.fd, "found while polling (epoll_ctl: " + Errors.errnoName(-res) + ")"));
                 }
                 discard(reg);
             }

@@ -18,6 +18,10 @@ final class Loop {
     private final RingEngine engine;
     /** Owned fds whose close waits for the kernel to end their ring requests: the loop must go on for them. */
     int releasing;
+    /** The round under way, for the watchdog; and the count of rounds. */
+    final RoundClock clock = new RoundClock();
+    /** Waits in the OS that could sleep and returned (owner thread; read racily for statistics). */
+    long wakeUps;
 
     Loop(Registrations registrations, RunQueue runQueue, Poller poller, RingEngine engine) {
         this.registrations = registrations;
@@ -42,6 +46,7 @@ final class Loop {
         // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine
         // that keeps yielding cannot starve the fds.
         if (nothingCollected()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
+        else clock.roundStarted();
         int ran = registrations.runBatch();
         if (engine != null) ran += engine.run();
         ran += runQueue.runDueTimers();
@@ -81,12 +86,15 @@ final class Loop {
         int n;
         if (timeoutNanos == 0) {
             n = poller.await(0);
+            clock.roundStarted();
         } else {
             try {
                 n = poller.await(runQueue.beforeSleep(timeoutNanos));
             } finally {
+                clock.roundStarted(); // before the loop says it is awake: see RoundClock
                 runQueue.afterSleep();
             }
+            wakeUps++;
         }
         registrations.collect(n);
     }

@@ -115,8 +115,10 @@ public final class Operation extends Waiter implements RingOp {
 
     /** Started by {@link QueueCore#submit}, which checked everything; a throw leaves it not pending. */
     void start(QueueCore q, int fd, OwnedFd owned, boolean tryNow, boolean inPlace) {
+        if (pending) queue.pendingOperations--; // still pending on a queue that can no longer run it
         queue = q;
         pending = true;
+        q.pendingOperations++;
         this.fd = fd;
         this.owned = owned;
         onRing = false;
@@ -218,12 +220,16 @@ public final class Operation extends Waiter implements RingOp {
     }
 
     private void end() {
+        if (!pending) return;
         pending = false;
+        queue.pendingOperations--;
     }
 
-    /** Runs the readiness path from the top, as a wake-up does. */
+    /** Runs the readiness path from the top, as a wake-up does ({@code events} 0: no wake-up, the ring handed it back). */
     private void attemptAndWait(int events) {
-        if (finish(attemptOnce(), events)) return;
+        long result = attemptOnce();
+        if (result == WOULD_BLOCK && events != 0) queue.registrations.spuriousWakeUps++;
+        if (finish(result, events)) return;
         waitAgain();
     }
 

@@ -8,7 +8,6 @@ import dev.ioqueue.internal.uring.RingEngine;
 import dev.ioqueue.internal.uring.RingStream;
 import dev.ioqueue.internal.uring.UringPoller;
 import java.io.IOException;
-import java.lang.System.Logger.Level;
 import java.util.Arrays;
 import java.util.Collection;
 
@@ -44,6 +43,8 @@ public final class QueueCore {
     /** The operation whose {@code failed} is running (for the default handling of its failure). */
     private Operation failing;
     private int nestedSubmits;
+    /** I/O operations submitted here and not yet ended (owner thread; read racily for statistics). */
+    int pendingOperations;
     private volatile boolean stopRequested;
     /** The facade of this queue, weakly: an operation or owned fd that outlives it must not keep it from its Cleaner. */
     private java.lang.ref.WeakReference<Object> facade;
@@ -66,21 +67,27 @@ public final class QueueCore {
 
     /**
      * A queue for the calling thread on {@code backend}: {@link #AUTO} takes io_uring where the
-     * kernel and the process allow it, else epoll (the refusal logged at DEBUG with its errno).
+     * kernel and the process allow it, else epoll (the refusal logged with its errno: at INFO the
+     * first time in the process, at DEBUG after). Its backend is logged at DEBUG, and the watchdog
+     * watches its loop from now on.
      *
      * @throws RuntimeException the API's syscall exception if the backend cannot be set up
      */
     public static QueueCore open(int backend, Waiters users) {
+        QueueCore q = make(backend, users);
+        Watchdog.watch(q);
+        QueueEvents.opened(q);
+        return q;
+    }
+
+    private static QueueCore make(int backend, Waiters users) {
         if (backend == EPOLL) return new QueueCore(new EpollPoller(), null, users);
         UringPoller ring;
         try {
             ring = UringPoller.open();
         } catch (RuntimeException refused) {
             if (backend == IO_URING) throw refused;
-            if (FailureLog.LOGGER.isLoggable(Level.DEBUG)) {
-                FailureLog.LOGGER.log(Level.DEBUG, "io_uring refused, the queue of thread " + Thread.currentThread().getName()
-                        + " runs on epoll: " + refused.getMessage());
-            }
+            QueueEvents.ringRefused(refused);
             return new QueueCore(new EpollPoller(), null, users);
         }
         try {
@@ -369,6 +376,7 @@ public final class QueueCore {
                 if (takeStopRequest()) break;
             }
         } finally {
+            loop.clock.leftLoop();
             ownership.exitLoop();
         }
     }
@@ -379,6 +387,7 @@ public final class QueueCore {
         try {
             return running() ? loop.round(timeoutNanos) : 0;
         } finally {
+            loop.clock.leftLoop();
             ownership.exitLoop();
         }
     }
@@ -389,6 +398,7 @@ public final class QueueCore {
         try {
             return running() ? loop.poll(ready, timeoutNanos) : 0;
         } finally {
+            loop.clock.leftLoop();
             ownership.exitLoop();
         }
     }
@@ -404,6 +414,26 @@ public final class QueueCore {
         if (!stopRequested) return false;
         stopRequested = false;
         return true;
+    }
+
+    /** The round the loop is in, or 0 outside it ({@link RoundClock}). Any thread. */
+    long loopRound() {
+        return loop.clock.mark();
+    }
+
+    /**
+     * The queue's counters now: plain fields its owner thread bumps, read here without a lock, so a
+     * count may lag by a round and two counts may be from moments apart. Any thread.
+     */
+    public QueueCounts stats() {
+        return QueueCounts.of(this, loop);
+    }
+
+    /** How many owned fds are bound here. Any thread. */
+    int ownedCount() {
+        synchronized (ownedLock) {
+            return ownedCount;
+        }
     }
 
     // ---- tasks and timers ----

@@ -44,6 +44,9 @@ public final class Registrations {
      * waits on it"). A wait that would reuse a kept registration then asks the kernel first.
      */
     boolean numbersChangeBetweenWaits;
+    /** Callbacks run, and I/O operations' attempts after a wake-up that still would block (owner thread; read racily for statistics). */
+    long callbacksRun;
+    long spuriousWakeUps;
 
     public Registrations(Poller poller, Thread owner, Waiters users) {
         this.poller = poller;
@@ -156,7 +159,7 @@ public final class Registrations {
         Throwable failure = null;
         if (r == -Errno.EBADF || r == -Errno.ENOENT) {
             if (reportGone && (hadWaiters || persistent)) {
-                failure = Errors.prematureClose(fd, "found at unregister (epoll_ctl: " + Errors.errnoName(-r) + ")");
+                failure = QueueEvents.prematureClose(fd, "found at unregister (epoll_ctl: " + Errors.errnoName(-r) + ")");
             }
         } else if (r < 0) {
             failure = failure(REMOVE, fd, -r);
@@ -198,6 +201,11 @@ public final class Registrations {
 
     public int waiterCount() {
         return table.waiterCount();
+    }
+
+    /** How many fds have a registration here (waited on, persisted, or kept since their last waiter until the next flush). */
+    int registeredCount() {
+        return table.size();
     }
 
     public boolean batchEmpty() {
@@ -298,6 +306,7 @@ public final class Registrations {
 
     /** Runs a waiter's callback. */
     void fire(Registration reg, Object callback, int mask) {
+        callbacksRun++;
         Waiters.ready(users, callback, reg.fd, mask);
     }
 
@@ -364,7 +373,7 @@ public final class Registrations {
             boolean hadWaiters = reg.hasWaiters();
             gone.discard(reg);
             if (hadWaiters) {
-                Failures.rethrow(dropped.tell(Errors.prematureClose(reg.fd,
+                Failures.rethrow(dropped.tell(QueueEvents.prematureClose(reg.fd,
                         "found when it was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
             }
             return register(reg.fd, mask); // only a persisted or just-fired registration went stale
@@ -377,7 +386,7 @@ public final class Registrations {
         int r = poller.modify(reg.fd, reg.interest, reg.token());
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
             gone.discard(reg);
-            Failures.rethrow(dropped.tell(Errors.prematureClose(reg.fd,
+            Failures.rethrow(dropped.tell(QueueEvents.prematureClose(reg.fd,
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
         }
         throw new IllegalStateException("fd " + reg.fd + " already has a " + KIND_NAMES[kind]

@@ -47,6 +47,9 @@ public final class RunQueue {
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
     private final TimerHeap timers;
     private int holds;
+    /** Tasks and timers run (owner thread; read racily for statistics). */
+    long tasksRun;
+    long timersFired;
     @SuppressWarnings("unused") // through WAKE_STATE
     private volatile int wakeState;
     @SuppressWarnings("unused") // through STATE
@@ -146,12 +149,18 @@ public final class RunQueue {
         WAKE_STATE.setRelease(this, AWAKE);
     }
 
+    /** Whether the loop is in a wait that may sleep (between {@link #beforeSleep} and {@link #afterSleep}). Any thread. */
+    boolean sleeping() {
+        return (int) WAKE_STATE.getAcquire(this) != AWAKE;
+    }
+
     public int runDueTimers() {
         if (timers.isEmpty()) return 0;
         int ran = 0;
         long now = System.nanoTime();
         for (Runnable t; (t = timers.pollDue(now)) != null; ) {
             ran++;
+            timersFired++;
             t.run();
         }
         return ran;
@@ -168,7 +177,10 @@ public final class RunQueue {
         Runnable r;
         for (int budget = TASKS_PER_ROUND; budget > 0 && (r = inbox.pollUpTo(mark)) != null; budget--) tasks.add(r);
         int n = tasks.size();
-        for (int i = 0; i < n; i++) tasks.poll().run();
+        for (int i = 0; i < n; i++) {
+            tasksRun++;
+            tasks.poll().run();
+        }
         return n;
     }
 
@@ -176,12 +188,12 @@ public final class RunQueue {
     public int drain(Collection<? super Runnable> ready) {
         int n = 0;
         long now = System.nanoTime();
-        for (Runnable t; (t = timers.pollDue(now)) != null; n++) ready.add(new OwnerOnce(t));
+        for (Runnable t; (t = timers.pollDue(now)) != null; n++) ready.add(new OwnerOnce(t, true));
         Object mark = inbox.mark();
         Runnable r;
         for (int budget = TASKS_PER_ROUND; budget > 0 && (r = inbox.pollUpTo(mark)) != null; budget--) tasks.add(r);
         while ((r = tasks.poll()) != null) {
-            ready.add(new OwnerOnce(r));
+            ready.add(new OwnerOnce(r, false));
             n++;
         }
         return n;
@@ -202,6 +214,7 @@ public final class RunQueue {
             Runnable r = tasks.poll();
             if (r == null) r = inbox.poll();
             if (r == null) break;
+            tasksRun++;
             try {
                 r.run();
             } catch (Throwable t) {
@@ -215,9 +228,11 @@ public final class RunQueue {
     /** A task or timer handed out by {@code poll}: runs at most once, and only on the owner thread. */
     private final class OwnerOnce implements Runnable {
         private Runnable task;
+        private final boolean timer;
 
-        OwnerOnce(Runnable task) {
+        OwnerOnce(Runnable task, boolean timer) {
             this.task = task;
+            this.timer = timer;
         }
 
         @Override
@@ -228,7 +243,10 @@ public final class RunQueue {
             }
             Runnable t = task;
             task = null;
-            if (t != null) t.run();
+            if (t == null) return;
+            if (timer) timersFired++;
+            else tasksRun++;
+            t.run();
         }
 
         @Override

@@ -51,6 +51,8 @@ final class Ring {
     private int sqTail;
     private int unsubmitted;
     private boolean closed;
+    /** What this ring has done, for the queue's statistics. */
+    final RingCounters counters = new RingCounters();
 
     /**
      * A ring of {@code entries} SQEs and {@code cqEntries} CQEs.
@@ -225,8 +227,10 @@ final class Ring {
         INT.setRelease(sqRing, sqTailOffset, sqTail);
         int submit = unsubmitted;
         int r = Uring.enter(enterFd, submit, minComplete, flags, arg, argSize, errno);
+        counters.enters++;
         if (r >= 0) {
             unsubmitted -= r;
+            counters.submissions += r;
             return 0;
         }
         if (r == -Errno.EINTR || r == -Errno.ETIME || r == -Errno.EBUSY) return r;

@@ -37,8 +37,10 @@ public final class RingEngine implements UringPoller.CompletionSink {
     private int readyTail;
     /** Operations waiting for the ring. */
     int waiting;
+    private final RingCounters counters;
 
     public RingEngine(UringPoller poller) {
+        this.counters = poller.counters();
         this.requests = new RingRequests(poller.ring(), poller.fixedFiles());
         this.reads = new RingReads(this, requests, poller);
         this.writes = new RingWrites(this, requests, poller);
@@ -49,7 +51,7 @@ public final class RingEngine implements UringPoller.CompletionSink {
 
     /** A stream for the owned fd {@code fd}; the caller keeps it with the fd until {@link #close}. */
     public RingStream open(int fd) {
-        RingStream s = new RingStream(fd);
+        RingStream s = new RingStream(fd, counters);
         if (openCount == open.length) open = Arrays.copyOf(open, openCount * 2);
         s.index = openCount;
         open[openCount++] = s;
@@ -201,6 +203,11 @@ public final class RingEngine implements UringPoller.CompletionSink {
         return s.writer == op && writes.cancel(s, op);
     }
 
+    /** What the ring has done, for the queue's statistics. */
+    public RingCounters counters() {
+        return counters;
+    }
+
     /** Operations waiting for the ring. */
     public int waiting() {
         return waiting;
@@ -299,6 +306,7 @@ public final class RingEngine implements UringPoller.CompletionSink {
                 ran++;
                 reads.deliver(s);
             }
+            counters.delivered += ran;
         } finally {
             if ((s.writer != null && s.writeDone) || (s.reader != null && s.readable())) enqueue(s);
         }

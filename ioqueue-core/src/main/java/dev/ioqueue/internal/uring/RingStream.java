@@ -16,6 +16,8 @@ public final class RingStream {
     static final int OTHER = 2;
 
     final int fd;
+    /** The ring's counters: this stream's kept bytes count in {@link RingCounters#keptBytes}. */
+    private final RingCounters counters;
     /** What the fd's file is, as far as the ring cares: UNKNOWN until asked, STREAM, or OTHER. */
     int kind;
     /** Its fixed-file slot, or -1: requests name the fd itself. */
@@ -58,8 +60,9 @@ public final class RingStream {
     private int keptHead;
     private int keptCount;
 
-    RingStream(int fd) {
+    RingStream(int fd, RingCounters counters) {
         this.fd = fd;
+        this.counters = counters;
     }
 
     /** Whether a read would complete now: bytes kept, end-of-file, or an error to report. */
@@ -97,7 +100,7 @@ public final class RingStream {
             int length = firstLength();
             MemorySegment.copy(buffers.data(), buffers.offset(firstBuffer()) + firstOffset(), spill, spillEnd, length);
             spillEnd += length;
-            buffers.recycle(consumed(length));
+            buffers.recycle(take(length)); // still kept, now in the heap: the count stays
         }
         return freed;
     }
@@ -107,6 +110,7 @@ public final class RingStream {
         if (spillEnd == spillStart) return 0;
         int n = op.fill(spill, spillStart, spillEnd - spillStart);
         spillStart += Math.max(0, n);
+        counters.keptBytes -= Math.max(0, n);
         if (spillStart == spillEnd) spillStart = spillEnd = 0;
         return n;
     }
@@ -131,6 +135,7 @@ public final class RingStream {
         kept[at] = bid;
         kept[at + 1] = 0;
         kept[at + 2] = length;
+        counters.keptBytes += length;
     }
 
     int firstBuffer() {
@@ -150,6 +155,12 @@ public final class RingStream {
      * (the caller gives the buffer back), else -1.
      */
     int consumed(int n) {
+        counters.keptBytes -= Math.min(n, firstLength());
+        return take(n);
+    }
+
+    /** {@link #consumed} without counting: the bytes moved, they were not read. */
+    private int take(int n) {
         int at = at(0);
         if (n < kept[at + 2]) {
             kept[at + 1] += n;
@@ -165,6 +176,7 @@ public final class RingStream {
     /** Drops every kept byte, giving its buffer back to {@code buffers}. */
     void dropKept(BufferRing buffers) {
         while (keptCount > 0) buffers.recycle(consumed(Integer.MAX_VALUE));
+        counters.keptBytes -= spillEnd - spillStart;
         spill = null;
         spillStart = spillEnd = 0;
     }

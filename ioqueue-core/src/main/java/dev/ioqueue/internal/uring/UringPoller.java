@@ -116,6 +116,11 @@ public final class UringPoller implements Poller {
         return ring;
     }
 
+    /** What the ring has done (enters, SQEs, CQEs, kept bytes), for the queue's statistics. */
+    public RingCounters counters() {
+        return ring.counters;
+    }
+
     /** The ring's fixed-file table, for the completion engine. */
     public FixedFiles fixedFiles() {
         return natives.fixed;
@@ -205,6 +210,7 @@ public final class UringPoller implements Poller {
     /** Takes every CQE: the epoll fd's poll marks epoll for a look, the rest go to the sink. */
     private void reap() {
         int head = ring.cqHead();
+        int first = head;
         int tail = ring.cqTail();
         while (head != tail) {
             for (; head != tail; head++) {
@@ -220,6 +226,7 @@ public final class UringPoller implements Poller {
             ring.cqAdvance(head);
             tail = ring.cqTail();
         }
+        ring.counters.completions += head - first;
     }
 
     @Override

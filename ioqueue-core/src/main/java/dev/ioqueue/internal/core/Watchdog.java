@@ -1,0 +1,133 @@
+package dev.ioqueue.internal.core;
+
+import java.lang.ref.WeakReference;
+import java.util.ArrayList;
+import java.util.List;
+import jdk.jfr.FlightRecorder;
+import jdk.jfr.FlightRecorderListener;
+
+/**
+ * The process's watch over its queues: every open queue, held weakly (a queue nobody references
+ * is collected as before), and one daemon thread, {@code ioqueue-watchdog}, started with the first
+ * queue. Every half threshold it looks at each loop's {@link RoundClock}: a loop that is awake and
+ * still in the round it was in at an earlier look, for the threshold or more, is held by one
+ * callback, task or coroutine slice. It then takes the loop thread's stack (while it is held: that
+ * is the frame to blame) and reports it once per round ({@link QueueEvents#loopHeld}). The loop
+ * pays a release store per round; the watchdog one look per queue per period.
+ *
+ * <p>The threshold is the system property {@value #PROPERTY} in milliseconds (default 100; 0 turns
+ * the watch off), read when the first queue is made. The thread also tells Flight Recorder about
+ * the periodic statistics event once it is initialized (at once, if it already is).
+ *
+ * <p>Thread-safe: {@link #watch} and {@link #openQueues} from any thread.
+ */
+final class Watchdog implements Runnable {
+    static final String PROPERTY = "dev.ioqueue.heldLoopMillis";
+    private static final long DEFAULT_MILLIS = 100;
+
+    private static final Object LOCK = new Object();
+    private static final List<Watched> queues = new ArrayList<>();
+    private static boolean started;
+
+    private final long thresholdNanos;
+
+    private Watchdog(long thresholdNanos) {
+        this.thresholdNanos = thresholdNanos;
+    }
+
+    /** One queue, weakly, with what the watchdog saw of it (watchdog thread only). */
+    private static final class Watched extends WeakReference<QueueCore> {
+        long round;
+        long since;
+        long reported;
+
+        Watched(QueueCore q) {
+            super(q);
+        }
+    }
+
+    /** Watches {@code q} from now until it is closed or collected; starts the watchdog with the first. Any thread. */
+    static void watch(QueueCore q) {
+        synchronized (LOCK) {
+            queues.add(new Watched(q));
+            if (!started) {
+                started = true;
+                long millis = Math.max(0, Long.getLong(PROPERTY, DEFAULT_MILLIS));
+                Thread.ofPlatform().daemon().name("ioqueue-watchdog").start(new Watchdog(millis * 1_000_000));
+            }
+            LOCK.notifyAll();
+        }
+    }
+
+    /** The queues open now (closed and collected ones are forgotten). Any thread. */
+    static List<QueueCore> openQueues() {
+        List<QueueCore> open = new ArrayList<>();
+        for (Watched w : snapshot()) {
+            QueueCore q = w.get();
+            if (q != null) open.add(q);
+        }
+        return open;
+    }
+
+    private static Watched[] snapshot() {
+        synchronized (LOCK) {
+            queues.removeIf(w -> {
+                QueueCore q = w.get();
+                return q == null || q.ownership.isClosed();
+            });
+            return queues.toArray(Watched[]::new);
+        }
+    }
+
+    @Override
+    public void run() {
+        try {
+            FlightRecorder.addListener(new FlightRecorderListener() {
+                @Override
+                public void recorderInitialized(FlightRecorder recorder) {
+                    JfrEvents.registerStatistics();
+                }
+            });
+        } catch (RuntimeException | Error refused) {
+            // no statistics event where Flight Recorder is unavailable; the watch goes on
+        }
+        if (thresholdNanos == 0) return;
+        long period = Math.max(1_000_000, thresholdNanos / 2);
+        while (true) {
+            try {
+                synchronized (LOCK) {
+                    while (queues.isEmpty()) LOCK.wait();
+                }
+                Thread.sleep(period / 1_000_000, (int) (period % 1_000_000));
+                for (Watched w : snapshot()) look(w);
+            } catch (InterruptedException e) {
+                // nobody else owns this thread: go on watching
+            } catch (Throwable t) {
+                // a logger or recording that fails must not end the watch
+            }
+        }
+    }
+
+    private void look(Watched w) {
+        QueueCore q = w.get();
+        if (q == null) return;
+        // The loop stores its round before it says it is awake, so "awake" read first means the
+        // round read next is the current one, never the one from before its sleep.
+        if (q.runQueue.sleeping()) {
+            w.round = 0;
+            return;
+        }
+        long round = q.loopRound();
+        long now = System.nanoTime();
+        if (round == 0 || round != w.round) { // outside the loop, or a round that began since the last look
+            w.round = round;
+            w.since = now;
+            return;
+        }
+        if (now - w.since < thresholdNanos || w.reported == round) return;
+        StackTraceElement[] stack = q.ownership.owner().getStackTrace();
+        if (q.loopRound() != round || q.runQueue.sleeping()) return; // it ended while we looked: the stack is not its
+        w.reported = round;
+        QueueEvents.loopHeld(q, now - w.since, thresholdNanos, stack);
+    }
+}
