@@ -19,6 +19,10 @@ import kotlinx.io.unsafe.UnsafeBufferOperations
  * Not thread-safe: one coroutine reads at a time (as with any reader). Cancellation between
  * refills loses nothing: bytes read are in [buffer]. Errors are [java.io.IOException]s with their
  * errno (a peer reset: [java.net.SocketException], ECONNRESET).
+ *
+ * Needs `org.jetbrains.kotlinx:kotlinx-io-core-jvm` on the class path: an optional dependency of
+ * ioqueue-kotlin, which a project that uses these streams declares itself (0.9.x needs Kotlin 2.2
+ * or later to compile against; an older Kotlin takes an older kotlinx-io release).
  */
 public class HandleReader(public val handle: Handle) {
     /** What was read and not yet taken. */
