@@ -51,8 +51,11 @@ public final class Epoll {
             Native.nonBlocking("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.EPOLL_CREATE);
     private static final MethodHandle EPOLL_CTL = Native.nonBlocking("epoll_ctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), Syscall.EPOLL_CTL);
-    private static final MethodHandle EPOLL_WAIT = Native.blocking("epoll_wait",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Syscall.EPOLL_WAIT);
+    /** {@code epoll_wait}: bound on first use, only where {@code epoll_pwait2} is missing. */
+    private static final class EpollWait {
+        static final MethodHandle HANDLE = Native.blocking("epoll_wait",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Syscall.EPOLL_WAIT);
+    }
     /** {@code epoll_pwait2} (Linux 5.11, glibc 2.35) takes a timespec: no rounding to milliseconds. */
     private static final MethodHandle EPOLL_PWAIT2 = Native.optionalBlocking("epoll_pwait2",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS), Syscall.EPOLL_WAIT).orElse(null);
@@ -98,7 +101,7 @@ public final class Epoll {
             }
             int millis = timeoutNanos <= 0 ? (int) Math.max(timeoutNanos, -1)
                     : (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
-            return Native.check((int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, millis), errno);
+            return Native.check((int) EpollWait.HANDLE.invokeExact(errno, epfd, events, maxEvents, millis), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

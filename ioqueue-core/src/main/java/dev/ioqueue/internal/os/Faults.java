@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * constant false in production and the JIT removes every check.
  */
 public final class Faults {
-    public static final boolean ENABLED = Boolean.getBoolean("dev.ioqueue.faults");
+    public static final boolean ENABLED = Native.FAULTS;
 
     private record Plan(Thread thread, Syscall call, AtomicInteger countdown, int errno, AtomicInteger times) {}
 

@@ -27,8 +27,15 @@ public final class Native {
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO =
             CAPTURE_LAYOUT.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final ThreadLocal<MemorySegment> THREAD_ERRNO =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CAPTURE_LAYOUT));
+    // A class, not a lambda: the first lambda a program links costs it milliseconds at startup.
+    private static final ThreadLocal<MemorySegment> THREAD_ERRNO = new ThreadLocal<>() {
+        @Override
+        protected MemorySegment initialValue() {
+            return Arena.ofAuto().allocate(CAPTURE_LAYOUT);
+        }
+    };
+    /** Whether the fault seam is on ({@code -Ddev.ioqueue.faults=true}); read here, so that a program without it never loads {@link Faults}. */
+    static final boolean FAULTS = Boolean.getBoolean("dev.ioqueue.faults");
 
     private Native() {}
 
@@ -85,28 +92,31 @@ public final class Native {
      * test's action. Without the property the real handle is returned untouched.
      */
     private static MethodHandle faultable(MethodHandle real, Syscall call) {
-        if (!Faults.ENABLED || call == null) return real;
+        if (!FAULTS || call == null) return real;
         MethodType type = real.type(); // (MemorySegment capture, args...) -> int or long
         List<Class<?>> args = type.parameterList().subList(1, type.parameterCount());
-        MethodHandle fire = MethodHandles.dropArguments(MethodHandles.insertArguments(FIRE, 0, call), 1, args);
+        MethodHandle fire = MethodHandles.dropArguments(MethodHandles.insertArguments(Seam.FIRE, 0, call), 1, args);
         Object minusOne = type.returnType() == int.class ? (Object) (-1) : (Object) (-1L);
         MethodHandle fail = MethodHandles.dropArguments(MethodHandles.constant(type.returnType(), minusOne), 0, type.parameterList());
-        MethodHandle after = MethodHandles.insertArguments(type.returnType() == int.class ? AFTER_INT : AFTER_LONG, 0, call);
+        MethodHandle after = MethodHandles.insertArguments(type.returnType() == int.class ? Seam.AFTER_INT : Seam.AFTER_LONG, 0, call);
         return MethodHandles.guardWithTest(fire, fail, MethodHandles.filterReturnValue(real, after));
     }
 
-    private static final MethodHandle FIRE;
-    private static final MethodHandle AFTER_INT;
-    private static final MethodHandle AFTER_LONG;
+    /** The seam's entry points, looked up only when the seam is on. */
+    private static final class Seam {
+        static final MethodHandle FIRE;
+        static final MethodHandle AFTER_INT;
+        static final MethodHandle AFTER_LONG;
 
-    static {
-        try {
-            MethodHandles.Lookup lookup = MethodHandles.lookup();
-            FIRE = lookup.findStatic(Faults.class, "fire", MethodType.methodType(boolean.class, Syscall.class, MemorySegment.class));
-            AFTER_INT = lookup.findStatic(Faults.class, "afterInt", MethodType.methodType(int.class, Syscall.class, int.class));
-            AFTER_LONG = lookup.findStatic(Faults.class, "afterLong", MethodType.methodType(long.class, Syscall.class, long.class));
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
+        static {
+            try {
+                MethodHandles.Lookup lookup = MethodHandles.lookup();
+                FIRE = lookup.findStatic(Faults.class, "fire", MethodType.methodType(boolean.class, Syscall.class, MemorySegment.class));
+                AFTER_INT = lookup.findStatic(Faults.class, "afterInt", MethodType.methodType(int.class, Syscall.class, int.class));
+                AFTER_LONG = lookup.findStatic(Faults.class, "afterLong", MethodType.methodType(long.class, Syscall.class, long.class));
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
         }
     }
 

@@ -37,15 +37,24 @@ public final class Unistd {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.CLOSE);
     private static final MethodHandle PIPE2 = Native.nonBlocking("pipe2",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Syscall.PIPE);
-    private static final MethodHandle DUP = Native.nonBlocking("dup",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle OPEN = Native.blocking("open",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle FCNTL = Native.nonBlocking("fcntl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+
+    // Bound on first use (a class of their own each): a queue and its first fds never call them,
+    // and each new downcall shape costs the JVM milliseconds to make.
+    private static final class Dup {
+        static final MethodHandle HANDLE = Native.nonBlocking("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    }
+
+    private static final class Open {
+        static final MethodHandle HANDLE = Native.blocking("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    }
+
     // int fcntl(int fd, int cmd, ...): the commands that take an int argument.
-    private static final MethodHandle FCNTL_INT = Native.nonBlockingVariadic("fcntl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
+    private static final class FcntlInt {
+        static final MethodHandle HANDLE = Native.nonBlockingVariadic("fcntl",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
+    }
 
     private Unistd() {}
 
@@ -90,7 +99,7 @@ public final class Unistd {
 
     public static int dup(int fd, MemorySegment errno) {
         try {
-            return Native.check((int) DUP.invokeExact(errno, fd), errno);
+            return Native.check((int) Dup.HANDLE.invokeExact(errno, fd), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -107,7 +116,7 @@ public final class Unistd {
     /** {@code fcntl(fd, cmd, arg)} for a command that takes an int: F_SETFL, F_SETFD, F_DUPFD_CLOEXEC. */
     public static int fcntl(int fd, int cmd, int arg, MemorySegment errno) {
         try {
-            return Native.check((int) FCNTL_INT.invokeExact(errno, fd, cmd, arg), errno);
+            return Native.check((int) FcntlInt.HANDLE.invokeExact(errno, fd, cmd, arg), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -117,7 +126,7 @@ public final class Unistd {
     public static int open(String path, int flags, MemorySegment errno) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment cPath = arena.allocateFrom(path);
-            return Native.check((int) OPEN.invokeExact(errno, cPath, flags | O_CLOEXEC), errno);
+            return Native.check((int) Open.HANDLE.invokeExact(errno, cPath, flags | O_CLOEXEC), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
