@@ -293,7 +293,7 @@ class QueueLifecycleTest extends QueueTestSupport {
         }
     }
 
-    // guards: the README's hand-off loop.execute(() -> loop.submit(fd, op)) racing shutdown threw
+    // guards: docs/threading.md's hand-off loop.execute(() -> loop.submit(fd, op)) racing shutdown threw
     // "submit() on a closed queue" to the group's handler and the operation was never told (19 of
     // 2,459 hand-offs; issue 18, defect 2): each is now completed or dropped, exactly once
     @Test

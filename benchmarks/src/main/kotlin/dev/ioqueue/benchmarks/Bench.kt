@@ -78,7 +78,7 @@ fun main(args: Array<String>) {
         }
         if (shape.tokens == 1 && shape.idle == 0) {
             // ...and, where one token cannot merge with another, into 64 bytes: a short read tells
-            // the queue the pipe is drained, so no read is tried in vain (see the README).
+            // the queue the pipe is drained, so no read is tried in vain (see docs/performance.md).
             variants[JAVA_OPS_64] = { OperationRing.run(shape.n, shape.tokens, hops, 64) }
             variants[KOTLIN_OPS_64] = { KotlinRing.runWithHelpers(shape.n, shape.tokens, hops, 64) }
         }

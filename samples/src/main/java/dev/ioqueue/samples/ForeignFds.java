@@ -1,4 +1,4 @@
-// Bringing your own fd: what README.md's "Bringing your own fd" section walks through, kept
+// Bringing your own fd: what docs/io.md's "Bringing your own fd" section walks through, kept
 // compiling and running by ForeignFdsSpec.
 package dev.ioqueue.samples;
 

@@ -1,4 +1,4 @@
-// The Java example at the top of README.md, kept compiling and running by ReadmeExamplesSpec.
+// The first Java example of docs/io.md (once at the top of README.md), kept compiling and running by ReadmeExamplesSpec.
 package dev.ioqueue.samples;
 
 import dev.ioqueue.Fds;

@@ -1,4 +1,4 @@
-// The examples of README.md's "Threads" section, kept compiling and running by WaysToWaitSpec.
+// The examples of docs/threading.md's "Four ways to wait", kept compiling and running by WaysToWaitSpec.
 package dev.ioqueue.samples;
 
 import dev.ioqueue.BlockingIo;
