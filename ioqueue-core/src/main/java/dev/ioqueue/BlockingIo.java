@@ -15,11 +15,12 @@ import java.util.Objects;
  * ends a read with {@link Fds#EOF} and fails a write with EPIPE. The fd must be non-blocking (every
  * fd this library makes is); a blocking one is refused with {@link IllegalArgumentException}.
  *
- * <p><b>How a call waits.</b> The thread that would block arms the fd itself in one of two
- * process-wide blocking pollers (reads, writes: an epoll instance and a daemon thread
- * {@code ioqueue-read-poller} / {@code ioqueue-write-poller} each, started on first use), parks,
- * and is unparked by the poller's thread when the fd is ready, as the JDK's own virtual-thread
- * sockets do; no loop takes part. Several threads may block on one fd (two in {@link #accept} on
+ * <p><b>How a call waits.</b> The thread that would block arms the fd itself (one-shot) in one of
+ * the process-wide blocking pollers, parks, and is unparked by the poller when the fd is ready, as
+ * the JDK's own virtual-thread sockets do; no loop takes part. The pollers, started on first use:
+ * read pollers (one per core) and write pollers (one per four cores), each an epoll instance driven
+ * by a virtual thread, which waits for its epoll fd in a master poller (a platform daemon thread)
+ * when it finds nothing ready; an fd's number picks its poller. Several threads may block on one fd (two in {@link #accept} on
  * one listener): all wake, one gets the connection, the others wait again.
  *
  * <p><b>Handles and plain fds.</b> On a {@link Handle}, the fd cannot be closed under a call: a close

@@ -21,10 +21,10 @@ import java.util.function.LongConsumer;
  * {@code long}s, but signals that together pass {@link Long#MAX_VALUE} make a counter-mode take
  * come back negative: read it with {@link Long#toUnsignedString(long)}.
  *
- * <p><b>Threading.</b> {@link #signal} and {@link #take} are thread-safe. {@link #close()} must run
- * on the thread whose queue waits on the fd (it unregisters it from the calling thread's queue
- * only), after other threads are done with it. {@link #onSignal} is owner-thread only, like
- * {@link IoQueue#await}.
+ * <p><b>Threading.</b> {@link #signal} and {@link #take} are thread-safe. Closing: {@link #close()}
+ * runs from any thread, as {@link Handle#close()}: its watches and waits are dropped (each told
+ * once) on the queue that serves it, and the fd is closed once, there. {@link #onSignal} is
+ * owner-thread only, like {@link IoQueue#await}.
  */
 public final class EventFd implements AutoCloseable {
     private final TypedFd owned;
@@ -156,8 +156,8 @@ public final class EventFd implements AutoCloseable {
     }
 
     /**
-     * Unregisters the fd from the calling thread's queue (its watches are dropped), then closes it;
-     * later calls do nothing.
+     * Closes it, from any thread, as {@link Handle#close()} (its watches are dropped); later calls
+     * do nothing (or wait for the first).
      *
      * @throws SyscallException if {@code close(2)} fails
      */

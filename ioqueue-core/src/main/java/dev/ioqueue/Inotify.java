@@ -26,9 +26,10 @@ import java.util.function.Consumer;
  * queue {@link Kind#OVERFLOW} (events were lost: rescan what you watch) and {@link Kind#IGNORED}
  * (a watch ended: removed, or its file deleted or unmounted).
  *
- * <p><b>Threading.</b> Thread-safe, except that {@link #close()} must run on the thread whose
- * queue waits on the fd (it unregisters it from the calling thread's queue only), after other
- * threads are done with it. {@link #onEvents} is owner-thread only, like {@link IoQueue#await}.
+ * <p><b>Threading.</b> Thread-safe. Closing: {@link #close()} runs from any thread, as {@link
+ * Handle#close()}: its watches and waits are dropped (each told once) on the queue that serves it,
+ * and the fd is closed once, there. {@link #onEvents} is owner-thread only, like {@link
+ * IoQueue#await}.
  */
 public final class Inotify implements AutoCloseable {
     /** Holds any whole number of events: the largest is {@code EVENT_SIZE + NAME_MAX + 1} bytes. */
@@ -95,8 +96,8 @@ public final class Inotify implements AutoCloseable {
      * @param kinds what happened, never empty
      * @param directory whether the subject is a directory ({@code IN_ISDIR})
      * @param cookie pairs a {@link Kind#MOVED_FROM} with its {@link Kind#MOVED_TO}; 0 otherwise
-     * @param name the file's name inside a watched directory (decoded as UTF-8); null when the event
-     *     is about the watched path itself
+     * @param name the file's name inside a watched directory (decoded as UTF-8); null when the
+     * event is about the watched path itself
      */
     public record Event(Watch watch, Set<Kind> kinds, boolean directory, int cookie, String name) {}
 
@@ -127,11 +128,11 @@ public final class Inotify implements AutoCloseable {
      * returns the same descriptor.
      *
      * @throws IllegalArgumentException if {@code kinds} holds no kind to watch for (UNMOUNT,
-     *     OVERFLOW and IGNORED are always reported, and ignored here), or {@code path} is not of the
-     *     default file system
+     * OVERFLOW and IGNORED are always reported, and ignored here), or {@code path} is not of the
+     * default file system
      * @throws IllegalStateException once closed
      * @throws SyscallException naming the path if {@code inotify_add_watch} fails (ENOENT,
-     *     EACCES, ENOSPC: the per-user limit of watches, {@code /proc/sys/fs/inotify/max_user_watches})
+     * EACCES, ENOSPC: the per-user limit of watches, {@code /proc/sys/fs/inotify/max_user_watches})
      */
     public synchronized Watch add(Path path, Set<Kind> kinds) {
         Objects.requireNonNull(path, "path");
@@ -173,8 +174,8 @@ public final class Inotify implements AutoCloseable {
 
     /**
      * The events queued since the last read, oldest first, without blocking: an empty list when
-     * there are none (a wake-up may be spurious). One read takes up to 64 KiB of them; more wait for
-     * the next read, and keep the fd readable.
+     * there are none (a wake-up may be spurious). One read takes up to 64 KiB of them; more wait
+     * for the next read, and keep the fd readable.
      *
      * @throws IllegalStateException once closed
      * @throws SyscallException if {@code read} fails

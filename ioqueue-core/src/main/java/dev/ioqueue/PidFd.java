@@ -23,9 +23,10 @@ import java.util.Objects;
  * });
  * }</pre>
  *
- * <p><b>Threading.</b> Thread-safe, except that {@link #close()} must run on the thread whose
- * queue waits on the fd (it unregisters it from the calling thread's queue only), after other
- * threads are done with it. {@link #onExit} is owner-thread only, like {@link IoQueue#await}.
+ * <p><b>Threading.</b> Thread-safe. Closing: {@link #close()} runs from any thread, as {@link
+ * Handle#close()}: its watches and waits are dropped (each told once) on the queue that serves it,
+ * and the fd is closed once, there. {@link #onExit} is owner-thread only, like {@link
+ * IoQueue#await}.
  */
 public final class PidFd implements AutoCloseable {
     /** How often {@link #onExit} looks again while the JDK has not yet recorded an exit. */

@@ -23,9 +23,10 @@ import java.util.function.LongConsumer;
  * }
  * }</pre>
  *
- * <p><b>Threading.</b> Thread-safe, except that {@link #close()} must run on the thread whose
- * queue waits on the fd (it unregisters it from the calling thread's queue only) and after other
- * threads are done with it. {@link #onTicks} is owner-thread only, like {@link IoQueue#await}.
+ * <p><b>Threading.</b> Thread-safe. Closing: {@link #close()} runs from any thread, as {@link
+ * Handle#close()}: its watches and waits are dropped (each told once) on the queue that serves it,
+ * and the fd is closed once, there. {@link #onTicks} is owner-thread only, like {@link
+ * IoQueue#await}.
  */
 public final class TimerFd implements AutoCloseable {
     private final TypedFd owned;
@@ -82,8 +83,8 @@ public final class TimerFd implements AutoCloseable {
     }
 
     /**
-     * Stops it; expirations not yet read are cleared, so {@link #read()} returns 0 until it is armed
-     * again.
+     * Stops it; expirations not yet read are cleared, so {@link #read()} returns 0 until it is
+     * armed again.
      *
      * @throws IllegalStateException once closed
      */
@@ -156,8 +157,8 @@ public final class TimerFd implements AutoCloseable {
     }
 
     /**
-     * Unregisters the fd from the calling thread's queue (its watches are dropped), then closes it;
-     * later calls do nothing.
+     * Closes it, from any thread, as {@link Handle#close()} (its watches are dropped); later calls
+     * do nothing (or wait for the first).
      *
      * @throws SyscallException if {@code close(2)} fails
      */
