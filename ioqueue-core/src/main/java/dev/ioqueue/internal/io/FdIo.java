@@ -8,6 +8,7 @@ import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.Unistd;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
 import java.util.Objects;
@@ -26,8 +27,47 @@ public final class FdIo {
     public static final int WOULD_BLOCK = -2;
 
     private static final int SCRATCH_SIZE = 64 * 1024;
-    private static final ThreadLocal<MemorySegment> SCRATCH =
-            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(SCRATCH_SIZE, 16));
+    private static final ThreadLocal<MemorySegment> SCRATCH = new ThreadLocal<>() {
+        @Override
+        protected MemorySegment initialValue() {
+            return Arena.ofAuto().allocate(SCRATCH_SIZE, 16);
+        }
+    };
+    private static final ThreadLocal<RecentBuffers> RECENT_BUFFERS = new ThreadLocal<>() {
+        @Override
+        protected RecentBuffers initialValue() {
+            return new RecentBuffers();
+        }
+    };
+
+    /**
+     * The memory (0 to capacity) of the last few direct buffers a thread used: a program that
+     * reuses a few buffers (as it should) makes no segment per call. Held weakly, so a buffer the
+     * program dropped is not kept.
+     */
+    private static final class RecentBuffers {
+        private static final int SIZE = 4;
+        @SuppressWarnings("unchecked")
+        private final WeakReference<ByteBuffer>[] buffers = new WeakReference[SIZE];
+        private final MemorySegment[] memory = new MemorySegment[SIZE];
+        private int next;
+
+        MemorySegment of(ByteBuffer b) {
+            for (int i = 0; i < SIZE; i++) {
+                WeakReference<ByteBuffer> r = buffers[i];
+                if (r != null && r.get() == b) return memory[i];
+            }
+            int i = next;
+            next = (i + 1) % SIZE;
+            buffers[i] = new WeakReference<>(b);
+            return memory[i] = memoryOf(b);
+        }
+    }
+
+    /** The whole memory of direct buffer {@code b}, 0 to its capacity, for {@link #read(int, ByteBuffer, MemorySegment)}. */
+    public static MemorySegment memoryOf(ByteBuffer b) {
+        return MemorySegment.ofBuffer(b.duplicate().clear());
+    }
 
     private FdIo() {}
 
@@ -58,12 +98,22 @@ public final class FdIo {
 
     /** Reads into {@code dst} from its position, advancing it. */
     public static int read(int fd, ByteBuffer dst) {
+        return read(fd, dst, null);
+    }
+
+    /**
+     * {@link #read(int, ByteBuffer)}, where {@code memory} is {@link #memoryOf} {@code dst} if the
+     * caller keeps it (an operation reusing its buffer), else null.
+     */
+    public static int read(int fd, ByteBuffer dst, MemorySegment memory) {
         if (dst.isReadOnly()) throw new ReadOnlyBufferException();
         int space = dst.remaining();
         if (space == 0) return 0;
         int n;
         if (dst.isDirect()) {
-            n = read(fd, MemorySegment.ofBuffer(dst));
+            if (memory == null) memory = RECENT_BUFFERS.get().of(dst);
+            checkSegment("read", fd, memory, false); // its arena still open (read-only checked above)
+            n = readAt(fd, memory, memory.address() + dst.position(), space);
         } else {
             MemorySegment scratch = SCRATCH.get();
             n = readNative(fd, scratch, Math.min(space, SCRATCH_SIZE));
@@ -71,6 +121,29 @@ public final class FdIo {
         }
         if (n > 0) dst.position(dst.position() + n);
         return n;
+    }
+
+    /** {@link #readNative} at {@code address}, inside {@code memory}. */
+    private static int readAt(int fd, MemorySegment memory, long address, int size) {
+        MemorySegment errno = Native.threadErrno();
+        while (true) {
+            long n = Unistd.readAt(fd, address, size, memory, errno);
+            if (n > 0) return (int) n;
+            if (n == 0) return EOF;
+            if (n == -EAGAIN) return WOULD_BLOCK;
+            if (n != -EINTR) throw Errors.syscall("read", fd, (int) -n);
+        }
+    }
+
+    /** {@link #writeNative} from {@code address}, inside {@code memory}. */
+    private static int writeAt(int fd, MemorySegment memory, long address, int size) {
+        MemorySegment errno = Native.threadErrno();
+        while (true) {
+            long n = Unistd.writeAt(fd, address, size, memory, errno);
+            if (n >= 0) return (int) n;
+            if (n == -EAGAIN) return WOULD_BLOCK;
+            if (n != -EINTR) throw Errors.syscall("write", fd, (int) -n);
+        }
     }
 
     /** Writes {@code src} (all of it, or what fits): the count or {@link #WOULD_BLOCK}. */
@@ -99,11 +172,18 @@ public final class FdIo {
 
     /** Writes from {@code src}'s position, advancing it. */
     public static int write(int fd, ByteBuffer src) {
+        return write(fd, src, null);
+    }
+
+    /** {@link #write(int, ByteBuffer)}, with {@code memory} as in {@link #read(int, ByteBuffer, MemorySegment)}. */
+    public static int write(int fd, ByteBuffer src, MemorySegment memory) {
         int left = src.remaining();
         if (left == 0) return 0;
         int n;
         if (src.isDirect()) {
-            n = write(fd, MemorySegment.ofBuffer(src));
+            if (memory == null) memory = RECENT_BUFFERS.get().of(src);
+            checkSegment("write", fd, memory, false);
+            n = writeAt(fd, memory, memory.address() + src.position(), left);
         } else {
             MemorySegment scratch = SCRATCH.get();
             int chunk = Math.min(left, SCRATCH_SIZE);

@@ -38,6 +38,11 @@ public final class Transfers {
             return ring.fill(data, offset, length);
         }
 
+        /** One read(2) into the buffer, through the memory this transfer keeps (no segment per call). */
+        final int readOnce(int fd) {
+            return FdIo.read(fd, ring.dst, ring.memory());
+        }
+
         /** What earlier attempts (the syscall tried before the ring took over) moved; taken, so it counts once. */
         long carried() {
             return 0;
@@ -64,7 +69,7 @@ public final class Transfers {
             @Override
             public long attempt(int fd) {
                 asked = dst.remaining();
-                return FdIo.read(fd, dst);
+                return readOnce(fd);
             }
 
             @Override
@@ -156,7 +161,7 @@ public final class Transfers {
             @Override
             public long attempt(int fd) {
                 while (dst.hasRemaining()) {
-                    int n = FdIo.read(fd, dst);
+                    int n = readOnce(fd);
                     if (n == FdIo.WOULD_BLOCK) return n;
                     if (n == FdIo.EOF) break;
                     total += n;
@@ -181,9 +186,15 @@ public final class Transfers {
                 return WRITE;
             }
 
+            /** The buffer's memory, 0 to capacity, made once (direct buffers; heap ones: the ring copies). */
+            private MemorySegment memory() {
+                if (whole == null && src.isDirect()) whole = FdIo.memoryOf(src);
+                return whole;
+            }
+
             @Override
             public long sourceAddress() {
-                if (whole == null) whole = MemorySegment.ofBuffer(src.duplicate().clear());
+                if (whole == null) whole = FdIo.memoryOf(src);
                 return source.address(whole, src.position(), src.remaining());
             }
 
@@ -219,7 +230,7 @@ public final class Transfers {
             public long attempt(int fd) {
                 do {
                     asked = src.remaining();
-                    int n = FdIo.write(fd, src);
+                    int n = FdIo.write(fd, src, memory());
                     if (n == FdIo.WOULD_BLOCK) return n;
                     total += n;
                 } while (fully && src.hasRemaining());
@@ -326,7 +337,7 @@ public final class Transfers {
 
     /** A ByteBuffer read's copying from the ring's buffers: advances the position, counts what it took. */
     private static final class RingFill {
-        private final ByteBuffer dst;
+        final ByteBuffer dst;
         private MemorySegment whole; // the buffer's memory, 0 to capacity
         int taken;
 
@@ -334,8 +345,14 @@ public final class Transfers {
             this.dst = dst;
         }
 
+        /** The buffer's memory for a read(2) into it: null for a heap buffer (FdIo copies through its own). */
+        MemorySegment memory() {
+            if (whole == null && dst.isDirect()) whole = FdIo.memoryOf(dst);
+            return whole;
+        }
+
         int fill(MemorySegment data, long offset, int length) {
-            if (whole == null) whole = MemorySegment.ofBuffer(dst.duplicate().clear());
+            if (whole == null) whole = FdIo.memoryOf(dst);
             int n = Math.min(length, dst.remaining());
             MemorySegment.copy(data, offset, whole, dst.position(), n);
             dst.position(dst.position() + n);

@@ -33,6 +33,14 @@ public final class Unistd {
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.READ);
     private static final MethodHandle WRITE = Native.blocking("write",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.WRITE);
+    // read/write at a raw address inside the memory of `keep`, which the call holds alive (its arena
+    // cannot be closed under the call) as it does any segment argument: `keep` is passed as a fourth
+    // argument, which read(2) and write(2) ignore (on x86-64 and AArch64 it is a register the callee
+    // never reads). This way a direct ByteBuffer's position needs no slice, and no allocation, per call.
+    private static final MethodHandle READ_AT = Native.blocking("read",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), Syscall.READ);
+    private static final MethodHandle WRITE_AT = Native.blocking("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), Syscall.WRITE);
     private static final MethodHandle CLOSE = Native.blocking("close",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.CLOSE);
     private static final MethodHandle PIPE2 = Native.nonBlocking("pipe2",
@@ -69,6 +77,27 @@ public final class Unistd {
     public static long write(int fd, MemorySegment buf, long count, MemorySegment errno) {
         try {
             return Native.check((long) WRITE.invokeExact(errno, fd, buf, count), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /**
+     * {@code read(fd, address, count)}, where {@code [address, address + count)} lies inside
+     * {@code keep}, which is held alive for the call (the caller checked the bounds).
+     */
+    public static long readAt(int fd, long address, long count, MemorySegment keep, MemorySegment errno) {
+        try {
+            return Native.check((long) READ_AT.invokeExact(errno, fd, address, count, keep), errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    /** {@code write(fd, address, count)}, as {@link #readAt}. */
+    public static long writeAt(int fd, long address, long count, MemorySegment keep, MemorySegment errno) {
+        try {
+            return Native.check((long) WRITE_AT.invokeExact(errno, fd, address, count, keep), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
