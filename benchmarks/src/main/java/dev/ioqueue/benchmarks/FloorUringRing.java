@@ -273,7 +273,10 @@ final class FloorUringRing {
 
     /** io_uring_get_sqe, submitting what is queued first when the SQ ring is full: the SQE's byte offset in {@link #sqes}. */
     private long sqe() throws Throwable {
-        if (sqeTail + 1 - (int) INT.getAcquire(sq, sqHead) > sqEntries) submit();
+        if (sqeTail + 1 - (int) INT.getAcquire(sq, sqHead) > sqEntries) {
+            submit();
+            if (sqeTail + 1 - (int) INT.getAcquire(sq, sqHead) > sqEntries) throw new IllegalStateException("the SQ ring stays full");
+        }
         return 64L * (sqeTail++ & sqMask);
     }
 
