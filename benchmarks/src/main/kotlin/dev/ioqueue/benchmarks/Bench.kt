@@ -6,7 +6,8 @@
 //   ring     N pipes in a ring, T tokens, H hops (../shared/bench's workload): Java callback,
 //            persist, Kotlin awaitRead, and the ring written with the I/O helpers (Java
 //            IoOperation, Kotlin read/writeFully; 1-byte reads, and 64-byte for one token); peers: C epoll
-//            (gcc), NIO Selector, ktor's selector
+//            (gcc), NIO Selector, ktor's selector; and the Java floor (FloorEpollRing: the C epoll ring's
+//            syscalls in Java FFM, nothing else), of which every row is also given as a fraction
 //   hand-off tasks posted from another thread: execute() vs ThreadPoolExecutor, newSingleThreadContext
 //   timers   100k coroutines delaying 0-50 ms: queue dispatcher vs newSingleThreadContext
 //   memory   heap per idle Java waiter and per coroutine suspended in awaitRead, 8000 idle pipes
@@ -63,11 +64,13 @@ fun main(args: Array<String>) {
     // ---- ring ----
     val shapes = listOf(Shape(2, 1, 300_000, 0), Shape(1000, 100, 500_000, 0), Shape(2, 1, 300_000, 8000))
     val results = LinkedHashMap<Pair<Shape, String>, Sample>()
+    val variantHops = HashMap<Pair<Shape, String>, Long>() // hops per trial, for the measured interval
     for (shape in shapes) {
         val hops = (shape.hops * scale).toLong()
         val variants = LinkedHashMap<String, () -> Double>()
         if (cRing != null) variants["C epoll (lt)"] = { runCRing(cRing, shape.n, shape.tokens, hops, shape.idle) }
         if (cRing != null && idleThread != null) variants[C_IDLE] = { runCRing(cRing, shape.n, shape.tokens, hops, shape.idle, idleThread) }
+        variants[FLOOR_EPOLL] = { FloorEpollRing.run(shape.n, shape.tokens, hops, shape.idle) }
         variants["ioqueue Java callback"] = { CallbackRing.run(shape.n, shape.tokens, hops, shape.idle, false) }
         variants["ioqueue Java callback + persist"] = { CallbackRing.run(shape.n, shape.tokens, hops, shape.idle, true) }
         variants["ioqueue Kotlin awaitRead"] = { KotlinRing.run(shape.n, shape.tokens, hops, shape.idle) }
@@ -84,7 +87,9 @@ fun main(args: Array<String>) {
         }
         variants["NIO Selector"] = { NioRing.run(shape.n, shape.tokens, hops, shape.idle) }
         if (shape.idle == 0) variants["ktor selector"] = { KtorRing.run(shape.n, shape.tokens, hops / 10) } // 10x slower: fewer hops
+        for (name in variants.keys) variantHops[shape to name] = if (name == "ktor selector") hops / 10 else hops
         // warm-up: JIT every JVM variant once on a short run
+        FloorEpollRing.run(shape.n, shape.tokens, hops / 10, 0)
         CallbackRing.run(shape.n, shape.tokens, hops / 10, 0, false)
         CallbackRing.run(shape.n, shape.tokens, hops / 10, 0, true)
         KotlinRing.run(shape.n, shape.tokens, hops / 10, 0)
@@ -101,13 +106,18 @@ fun main(args: Array<String>) {
     }
     println("## Ring (hops/s: median (min–max) of $trials trials; ratios of medians against the peers of the same run)")
     println()
-    println("| shape | variant | hops/s | ÷ C epoll | ÷ C epoll + idle thread | ÷ NIO Selector | ÷ ktor selector |")
-    println("|---|---|---|---|---|---|---|")
+    println("$FLOOR_EPOLL: benchmarks/src/main/java/.../FloorEpollRing.java, the C epoll ring's syscalls (level-triggered)")
+    println("in Java FFM and nothing else, run in this JVM: what the JVM can do here; ÷ Java floor is each row's fraction of it.")
+    println()
+    val intervals = results.entries.associate { (key, s) -> "${key.second} at ${key.first}" to variantHops.getValue(key) / s.median }
+    warnIfTooShort(trials, scale, intervals)
+    println("| shape | variant | hops/s | ÷ C epoll | ÷ C epoll + idle thread | ÷ Java floor (epoll) | ÷ NIO Selector | ÷ ktor selector |")
+    println("|---|---|---|---|---|---|---|---|")
     fun ratio(a: Sample, b: Sample?) = if (b == null) "–" else String.format(Locale.ROOT, "%.2f", a.median / b.median)
     for ((key, s) in results) {
         val (shape, name) = key
         println("| $shape | $name | ${spread(s)} | ${ratio(s, results[shape to "C epoll (lt)"])} | ${ratio(s, results[shape to C_IDLE])} | " +
-            "${ratio(s, results[shape to "NIO Selector"])} | ${ratio(s, results[shape to "ktor selector"])} |")
+            "${ratio(s, results[shape to FLOOR_EPOLL])} | ${ratio(s, results[shape to "NIO Selector"])} | ${ratio(s, results[shape to "ktor selector"])} |")
     }
     println()
 
@@ -129,6 +139,7 @@ fun main(args: Array<String>) {
     val handoffSamples = handoff.mapValues { Sample(it.value) }
     println("## Cross-thread hand-off ($tasks tasks from one producer thread; tasks/s)")
     println()
+    warnIfTooShort(trials, scale, handoffSamples.mapValues { tasks / it.value.median })
     println("| consumer | tasks/s | ÷ ThreadPoolExecutor |")
     println("|---|---|---|")
     val pool1 = handoffSamples.getValue("ThreadPoolExecutor (1 thread)")
@@ -146,6 +157,7 @@ fun main(args: Array<String>) {
     }
     println("## Timers ($timerCount coroutines, each delay(random 0–50 ms))")
     println()
+    warnIfTooShort(trials, scale)
     println("| dispatcher | wall time (s) | ÷ newSingleThreadContext | threads started |")
     println("|---|---|---|---|")
     val timerSamples = timerRuns.mapValues { Sample(it.value.map { r -> r.seconds }) }
@@ -175,6 +187,7 @@ fun main(args: Array<String>) {
     val (latency, batched, idle) = shapes
     println("## Ratios of medians, same run, against the targets")
     println()
+    warnIfTooShort(trials, scale, intervals)
     println("| ratio | value | target | |")
     println("|---|---|---|---|")
     fun row(label: String, a: Double?, b: Double?, target: Double?) {
@@ -189,6 +202,8 @@ fun main(args: Array<String>) {
     for (shape in listOf(latency, batched)) {
         row("Java callback / C epoll lt, $shape", ring(shape, "ioqueue Java callback"), ring(shape, "C epoll (lt)"), if (shape == latency) 0.85 else 0.90)
         row("Java callback / C epoll lt + idle thread, $shape", ring(shape, "ioqueue Java callback"), ring(shape, C_IDLE), null)
+        row("Java callback / Java floor (epoll), $shape", ring(shape, "ioqueue Java callback"), ring(shape, FLOOR_EPOLL), null)
+        row("Java floor (epoll) / C epoll lt, $shape", ring(shape, FLOOR_EPOLL), ring(shape, "C epoll (lt)"), null)
         row("Java callback / NIO Selector, $shape", ring(shape, "ioqueue Java callback"), ring(shape, "NIO Selector"), 1.15)
         row("Kotlin awaitRead / Java callback, $shape", ring(shape, "ioqueue Kotlin awaitRead"), ring(shape, "ioqueue Java callback"), 0.90)
         row("Kotlin awaitRead / ktor selector, $shape", ring(shape, "ioqueue Kotlin awaitRead"), ring(shape, "ktor selector"), 5.0)
@@ -209,6 +224,7 @@ fun main(args: Array<String>) {
 }
 
 private const val C_IDLE = "C epoll (lt) + idle thread"
+private const val FLOOR_EPOLL = "Java floor (epoll)"
 private const val JAVA_OPS = "ioqueue Java IoOperation (helpers)"
 private const val JAVA_OPS_64 = "ioqueue Java IoOperation, 64-byte buffer"
 private const val KOTLIN_OPS = "ioqueue Kotlin read/writeFully (helpers)"

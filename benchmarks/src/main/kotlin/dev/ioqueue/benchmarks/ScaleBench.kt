@@ -77,6 +77,7 @@ object ScaleBench {
         }
         println("## TCP echo ($MESSAGE_SIZE-byte messages, closed loop, $messages per run; $trials trials, interleaved)")
         println()
+        warnIfTooShort(trials, scale)
         println("One load generator for every server: $CLIENT_THREADS platform threads, NIO selectors, each connection sends,")
         println("waits for the whole echo, records the round trip (HdrHistogram), sends again. Each server family runs in")
         println("a child JVM of its own. On 2 cores the client's threads compete with the server's loops for the CPU.")
@@ -129,6 +130,7 @@ object ScaleBench {
         if (churned.isNotEmpty()) {
             println("## Connection churn, 2 loops ($CHURN_CONCURRENCY clients at a time: connect, echo one message, close; $connectionsPerRun connections per run)")
             println()
+            warnIfTooShort(trials, scale)
             println("What tells the two ways of spreading connections apart: with a fixed set of connections (above) no")
             println("accept happens while the clock runs. Latency: from connect to the echo.")
             println()
@@ -163,6 +165,7 @@ object ScaleBench {
         }
         println("## Virtual-thread echo (one virtual thread per connection, blocking read/write; the echo section's client)")
         println()
+        warnIfTooShort(trials, scale)
         println("| conns | server | requests/s | p50 µs | p99 µs | server CPU µs/request | ÷ JDK sockets |")
         println("|---|---|---|---|---|---|---|")
         for ((conns, results) in byConnections) {
@@ -186,6 +189,7 @@ object ScaleBench {
         }
         println("## $PARKED_THREADS virtual threads, each parked on its own fd, woken in a random order ($rounds rounds a trial)")
         println()
+        warnIfTooShort(trials, scale)
         println("Eventfds, one fd each: 10,000 pipes would need 20,000 fds, and `ulimit -n` is 20,000 (hard) here.")
         println("Pinned: jdk.VirtualThreadPinned events (JFR, threshold 0) over all trials. Probe: a new virtual thread")
         println("started and joined while all $PARKED_THREADS are parked. Carriers: the scheduler's platform threads seen.")

@@ -1,5 +1,6 @@
 // How the sections of ./bench print their numbers: the trials of one variant as a median with
-// its min–max spread, ratios of medians, and the rows that hold a ratio against its target.
+// its min–max spread, ratios of medians, the rows that hold a ratio against its target, and the
+// warning at a table whose run was too short to judge.
 package dev.ioqueue.benchmarks
 
 import java.util.Locale
@@ -55,3 +56,37 @@ internal fun targetRow(label: String, a: Double?, b: Double?, goal: Double?, mis
 /** Where the run is, on stderr: stdout keeps only the tables. */
 internal fun progress(began: Long, what: String) =
     System.err.println(String.format(Locale.ROOT, "bench: %4.0f s  %s", (System.nanoTime() - began) / 1e9, what))
+
+/** A variant measured for less than this (its median trial) is too short to judge: timer, JIT and scheduler noise weigh on it. */
+internal const val MIN_JUDGED_SECONDS = 1.0
+
+/** Fewer trials than this give no median worth the name. */
+internal const val MIN_JUDGED_TRIALS = 3
+
+/**
+ * Why a table's numbers are too short to judge, or null: fewer than [MIN_JUDGED_TRIALS] trials, a
+ * scale below 1 (the workloads shortened), or rows whose median measured interval ([intervals]:
+ * seconds by row) is under [MIN_JUDGED_SECONDS].
+ */
+internal fun tooShortToJudge(trials: Int, scale: Double, intervals: Map<String, Double> = emptyMap()): String? {
+    val reasons = buildList {
+        if (trials < MIN_JUDGED_TRIALS) add("$trials trial${if (trials == 1) "" else "s"} (fewer than $MIN_JUDGED_TRIALS)")
+        if (scale < 1.0) add("--scale $scale (below 1)")
+        val short = intervals.filterValues { it < MIN_JUDGED_SECONDS }.entries.sortedBy { it.value }
+        fun row(e: Map.Entry<String, Double>) = String.format(Locale.ROOT, "%s %.2f s", e.key, e.value)
+        when {
+            short.isEmpty() -> {}
+            short.size <= 3 -> add("measured for under ${MIN_JUDGED_SECONDS.toInt()} s (median trial): ${short.joinToString(transform = ::row)}")
+            else -> add("${short.size} of ${intervals.size} rows measured for under ${MIN_JUDGED_SECONDS.toInt()} s (median trial), the shortest ${row(short.first())}")
+        }
+    }
+    return if (reasons.isEmpty()) null else "**Too short to judge:** ${reasons.joinToString("; ")}. These figures are not verdicts."
+}
+
+/** Prints [tooShortToJudge]'s warning at a table, and a blank line, when there is one. */
+internal fun warnIfTooShort(trials: Int, scale: Double, intervals: Map<String, Double> = emptyMap()) {
+    tooShortToJudge(trials, scale, intervals)?.let {
+        println(it)
+        println()
+    }
+}

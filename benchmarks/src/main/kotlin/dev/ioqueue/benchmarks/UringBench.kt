@@ -1,6 +1,6 @@
 // The uring section of ./bench (issue 13), alone with --only uring: ioqueue's io_uring backend
-// against the C epoll baseline, the C io_uring reference and Netty's io_uring transport, in the
-// same run. See UringRing.kt (the ring) and UringEcho.kt (TCP echo).
+// against the C epoll baseline, the C io_uring reference, the Java floor of that reference and
+// Netty's io_uring transport, in the same run. See UringRing.kt (the ring) and UringEcho.kt (TCP echo).
 package dev.ioqueue.benchmarks
 
 import java.util.Locale

@@ -34,6 +34,7 @@ internal object UringEcho {
         }
         println("## TCP echo on io_uring ($MESSAGE_SIZE-byte messages, closed loop, $messages per run, 1 server loop; $trials trials, interleaved)")
         println()
+        warnIfTooShort(trials, scale)
         println("The echo section's load generator and servers, each server family in a child JVM of its own; the ioqueue")
         println("servers' JVMs start with -D${BackendChoice.PROPERTY}=<backend>. Backend: what their queues reported")
         println("(IoQueue.backend()); Netty's, the transport. Server CPU: the server JVM's CPU per request, as in the echo section.")

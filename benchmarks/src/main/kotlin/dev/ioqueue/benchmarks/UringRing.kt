@@ -1,7 +1,8 @@
 // The uring section's ring: the ring section's workload (N pipes, T one-byte tokens, read one byte,
 // write it to the next pipe) written with ioqueue's I/O helpers, on a queue of each backend, against
 // C epoll level-triggered and the C io_uring reference (ring_uring_ops, completion I/O as set up in
-// C_URING_MODE), at N=2 T=1 (latency-bound) and N=1000 T=100 (batched).
+// C_URING_MODE), and against the Java floor (FloorUringRing: that reference's syscalls and setup in
+// Java FFM, nothing else), at N=2 T=1 (latency-bound) and N=1000 T=100 (batched).
 package dev.ioqueue.benchmarks
 
 import java.nio.file.Path
@@ -17,6 +18,7 @@ internal object UringRing {
 
     private const val C_EPOLL = "C epoll (lt)"
     private const val C_URING = "C io_uring ops (reference)"
+    private const val FLOOR_URING = "Java floor (io_uring)"
     private const val JAVA_URING = "ioqueue Java IoOperation, io_uring"
     private const val JAVA_EPOLL = "ioqueue Java IoOperation, epoll"
     private const val KOTLIN_URING = "ioqueue Kotlin read/writeFully, io_uring"
@@ -25,6 +27,10 @@ internal object UringRing {
     private class Variant(val name: String, val run: (Long) -> OnBackend<Double>) {
         var backend = "–"
     }
+
+    /** Each measured row's median trial in seconds: the hops of a trial at its shape ([hops]) over its median hops/s. */
+    private fun intervals(results: Map<Pair<Shape, String>, Outcome>, hops: (Shape) -> Long): Map<String, Double> =
+        results.entries.mapNotNull { (key, o) -> o.sample?.let { "${key.second} at ${key.first}" to hops(key.first) / it.median } }.toMap()
 
     /** What was measured of one variant at one shape: its trials' hops/s, or why it has none. */
     private class Outcome(val backend: String, val sample: Sample?, val whyNot: String?)
@@ -49,18 +55,23 @@ internal object UringRing {
         println("single issuer + DEFER_TASKRUN, fixed files, no CQE for successful writes, registered ring fd).")
         println("C epoll: " + (cEpoll.binary?.let { "compiled" } ?: "not available: ${cEpoll.whyNot}") +
             "; C io_uring reference: " + (cUring.binary?.let { "compiled (liburing)" } ?: "not available: ${cUring.whyNot}"))
+        println("$FLOOR_URING: benchmarks/src/main/java/.../FloorUringRing.java, the C reference's setup and syscalls in Java")
+        println("FFM (no liburing, no ioqueue), run in this JVM: what the JVM can do here; ÷ Java floor is each row's fraction of it.")
         println()
-        println("| shape | variant | backend | hops/s | ÷ C epoll | ÷ C io_uring |")
-        println("|---|---|---|---|---|---|")
+        val intervals = intervals(results) { (it.hops * scale).toLong() }
+        warnIfTooShort(trials, scale, intervals)
+        println("| shape | variant | backend | hops/s | ÷ C epoll | ÷ C io_uring | ÷ Java floor (io_uring) |")
+        println("|---|---|---|---|---|---|---|")
         fun median(shape: Shape, name: String) = results[shape to name]?.sample?.median
         for ((key, outcome) in results) {
             val (shape, name) = key
             val s = outcome.sample
             val hopsPerSecond = s?.let { spread(it) } ?: outcome.whyNot
             println("| $shape | $name | ${outcome.backend} | $hopsPerSecond | ${ratio(s?.median, median(shape, C_EPOLL))} | " +
-                "${ratio(s?.median, median(shape, C_URING))} |")
+                "${ratio(s?.median, median(shape, C_URING))} | ${ratio(s?.median, median(shape, FLOOR_URING))} |")
         }
         println()
+        warnIfTooShort(trials, scale, intervals)
         println("| ratio of medians, same run | value | target | |")
         println("|---|---|---|---|")
         val latency = SHAPES.first()
@@ -69,6 +80,9 @@ internal object UringRing {
                 if (shape == latency) 1.00 else 1.25, missing = "not measured (see above)")
             targetRow("helpers on io_uring (Java IoOperation) / C io_uring reference, $shape", median(shape, JAVA_URING), median(shape, C_URING),
                 0.95, missing = "not measured (see above)")
+            targetRow("helpers on io_uring (Java IoOperation) / Java floor (io_uring), $shape", median(shape, JAVA_URING),
+                median(shape, FLOOR_URING), null)
+            targetRow("Java floor (io_uring) / C io_uring reference, $shape", median(shape, FLOOR_URING), median(shape, C_URING), null)
             targetRow("Kotlin helpers on io_uring / C epoll lt, $shape", median(shape, KOTLIN_URING), median(shape, C_EPOLL), null)
             targetRow("Java IoOperation, io_uring / epoll backend, $shape", median(shape, JAVA_URING), median(shape, JAVA_EPOLL), null)
             targetRow("C io_uring reference / C epoll lt, $shape", median(shape, C_URING), median(shape, C_EPOLL), null)
@@ -113,6 +127,13 @@ internal object UringRing {
     private fun variants(shape: Shape, cEpoll: Path?, cUring: Path?): List<Variant> = buildList {
         if (cEpoll != null) add(Variant(C_EPOLL) { OnBackend(runCRing(cEpoll, shape.n, shape.tokens, it, 0), "epoll") })
         if (cUring != null) add(Variant(C_URING) { OnBackend(runCUringRing(cUring, shape.n, shape.tokens, it), "io_uring") })
+        add(Variant(FLOOR_URING) { hops ->
+            try {
+                OnBackend(FloorUringRing.run(shape.n, shape.tokens, hops), "io_uring")
+            } catch (e: UnsupportedOperationException) {
+                throw BackendUnavailable("not available: ${e.message}", e)
+            }
+        })
         add(Variant(JAVA_URING) { hops -> BackendChoice.onFreshQueue("io_uring") { OperationRing.run(shape.n, shape.tokens, hops, 1) } })
         add(Variant(JAVA_EPOLL) { hops -> BackendChoice.onFreshQueue("epoll") { OperationRing.run(shape.n, shape.tokens, hops, 1) } })
         add(Variant(KOTLIN_URING) { hops -> BackendChoice.onFreshQueue("io_uring") { KotlinRing.runWithHelpers(shape.n, shape.tokens, hops, 1) } })
