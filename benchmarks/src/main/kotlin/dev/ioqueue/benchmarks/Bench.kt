@@ -14,8 +14,10 @@
 //   echo, vt TCP echo servers on 1 and 2 loops, virtual threads: see ScaleBench.kt
 //   uring    ioqueue's io_uring backend: the ring against C epoll and the C io_uring reference, TCP
 //            echo against Netty io_uring and Netty epoll: see UringBench.kt
+//   startup  cold JVMs: IoQueue.current() + Fds.pipe() against Selector.open() + Pipe.open() (Startup),
+//            and bytes per hop of the helper ring with reused operations (AllocationProbe)
 // --only picks sections: "ring" (ring, hand-off, timers, memory and their targets, as one), "echo",
-// "vt", "uring"; all of them by default, in that order.
+// "vt", "uring", "startup"; all of them by default, in that order.
 package dev.ioqueue.benchmarks
 
 import dev.ioqueue.IoQueue
@@ -36,7 +38,7 @@ fun main(args: Array<String>) {
     val trials = argv.indexOf("--trials").let { if (it >= 0) argv[it + 1].toInt() else 5 }
     val scale = argv.indexOf("--scale").let { if (it >= 0) argv[it + 1].toDouble() else 1.0 }
     val only = argv.indexOf("--only").let { if (it >= 0) argv[it + 1].split(',').filter(String::isNotBlank).toSet() else null }
-    val sections = listOf("ring") + ScaleBench.SECTIONS + UringBench.SECTION
+    val sections = listOf("ring") + ScaleBench.SECTIONS + UringBench.SECTION + STARTUP
     only?.let { require(sections.containsAll(it)) { "--only takes ${sections.joinToString()}; not $it" } }
     if (only != null && "ring" !in only) {
         val began = System.nanoTime()
@@ -44,6 +46,7 @@ fun main(args: Array<String>) {
         println()
         ScaleBench.run(only, trials, scale)
         if (UringBench.SECTION in only) UringBench.run(trials, scale)
+        if (STARTUP in only) startupAndAllocation()
         println(String.format(Locale.ROOT, "(whole run: %.0f s)", (System.nanoTime() - began) / 1e9))
         return
     }
@@ -220,7 +223,16 @@ fun main(args: Array<String>) {
     println()
     ScaleBench.run(only, trials, scale)
     if (only == null || UringBench.SECTION in only) UringBench.run(trials, scale)
+    if (only == null || STARTUP in only) startupAndAllocation()
     println(String.format(Locale.ROOT, "(whole run: %.0f s)", (System.nanoTime() - began) / 1e9))
+}
+
+private const val STARTUP = "startup"
+
+/** Cold JVMs: the first queue and fd against NIO's (10 each, interleaved), and bytes per hop with reused operations (5 per backend). */
+private fun startupAndAllocation() {
+    Startup.table(10)
+    AllocationProbe.table(5)
 }
 
 private const val C_IDLE = "C epoll (lt) + idle thread"
