@@ -65,7 +65,7 @@ fun main(args: Array<String>) {
     println()
 
     // ---- ring ----
-    val shapes = listOf(Shape(2, 1, 300_000, 0), Shape(1000, 100, 500_000, 0), Shape(2, 1, 300_000, 8000))
+    val shapes = listOf(Shape(2, 1, 500_000, 0), Shape(1000, 100, 700_000, 0), Shape(2, 1, 500_000, 8000))
     val results = LinkedHashMap<Pair<Shape, String>, Sample>()
     val variantHops = HashMap<Pair<Shape, String>, Long>() // hops per trial, for the measured interval
     for (shape in shapes) {

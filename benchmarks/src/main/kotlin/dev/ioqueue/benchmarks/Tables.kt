@@ -57,8 +57,12 @@ internal fun targetRow(label: String, a: Double?, b: Double?, goal: Double?, mis
 internal fun progress(began: Long, what: String) =
     System.err.println(String.format(Locale.ROOT, "bench: %4.0f s  %s", (System.nanoTime() - began) / 1e9, what))
 
-/** A variant measured for less than this (its median trial) is too short to judge: timer, JIT and scheduler noise weigh on it. */
-internal const val MIN_JUDGED_SECONDS = 1.0
+/**
+ * A variant measured for less than this (its median trial) is too short to judge: timer, JIT and
+ * scheduler noise weigh on it. Every trial follows a warm-up run of its variant, so a fifth of a
+ * second of warm code is enough; a cold-JIT `--scale 0.1` run is not.
+ */
+internal const val MIN_JUDGED_SECONDS = 0.2
 
 /** Fewer trials than this give no median worth the name. */
 internal const val MIN_JUDGED_TRIALS = 3
@@ -76,8 +80,8 @@ internal fun tooShortToJudge(trials: Int, scale: Double, intervals: Map<String, 
         fun row(e: Map.Entry<String, Double>) = String.format(Locale.ROOT, "%s %.2f s", e.key, e.value)
         when {
             short.isEmpty() -> {}
-            short.size <= 3 -> add("measured for under ${MIN_JUDGED_SECONDS.toInt()} s (median trial): ${short.joinToString(transform = ::row)}")
-            else -> add("${short.size} of ${intervals.size} rows measured for under ${MIN_JUDGED_SECONDS.toInt()} s (median trial), the shortest ${row(short.first())}")
+            short.size <= 3 -> add("measured for under $MIN_JUDGED_SECONDS s (median trial): ${short.joinToString(transform = ::row)}")
+            else -> add("${short.size} of ${intervals.size} rows measured for under $MIN_JUDGED_SECONDS s (median trial), the shortest ${row(short.first())}")
         }
     }
     return if (reasons.isEmpty()) null else "**Too short to judge:** ${reasons.joinToString("; ")}. These figures are not verdicts."

@@ -14,7 +14,7 @@ internal object UringRing {
     }
 
     /** The ring section's two shapes with idle=0, and its hop counts. */
-    private val SHAPES = listOf(Shape(2, 1, 300_000), Shape(1000, 100, 500_000))
+    private val SHAPES = listOf(Shape(2, 1, 500_000), Shape(1000, 100, 700_000))
 
     private const val C_EPOLL = "C epoll (lt)"
     private const val C_URING = "C io_uring ops (reference)"
