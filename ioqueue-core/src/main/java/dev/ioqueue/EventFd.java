@@ -141,6 +141,15 @@ public final class EventFd implements AutoCloseable {
     }
 
     /**
+     * The {@link Handle} that owns the fd: to wait on it where the fd's close must end the wait
+     * (Kotlin's {@code awaitReadable}, {@link IoQueue#await(Handle, ReadyEvent, ReadyCallback)}),
+     * which a wait on the bare number would not. Closing the handle closes this. Thread-safe.
+     */
+    public Handle handle() {
+        return owned.handle;
+    }
+
+    /**
      * The fd, to wait on with {@link IoQueue#await} or Kotlin's {@code awaitRead}; do not close it
      * directly.
      *

@@ -15,8 +15,8 @@ private const val RECORDED_RECHECK_MILLIS = 1L
  * JDK has recorded the exit (a moment after the pidfd reports it; [awaitExit] waits for that
  * too, looking every millisecond). A process already reaped returns its exit code at once.
  *
- * Threading: as [awaitRead]. On an [IoQueueDispatcher] the pidfd is awaited in that thread's
- * queue; elsewhere in `ioqueue-background`. Cancellation removes the waiter and closes the pidfd.
+ * Threading: as [dev.ioqueue.Handle.awaitReadable] on the pidfd's handle: on an [IoQueueDispatcher]
+ * it is awaited in that thread's queue; elsewhere in `ioqueue-background`. Cancellation removes the waiter and closes the pidfd.
  *
  * @throws dev.ioqueue.SyscallException if `pidfd_open` fails (ENOSYS before Linux 5.3, EMFILE)
  */
@@ -29,7 +29,7 @@ public suspend fun Process.awaitExit(): Int {
         if (e.errno() != Errno.ESRCH) throw e
         null
     }
-    pidFd?.use { readWhenReady(it.fd(), it::hasExited) { exited -> exited } }
+    pidFd?.use { readWhenReady(it.handle(), it::hasExited) { exited -> exited } }
     while (isAlive) delay(RECORDED_RECHECK_MILLIS)
     return exitValue()
 }

@@ -1,6 +1,7 @@
 package dev.ioqueue.kotlin
 
 import dev.ioqueue.Event
+import dev.ioqueue.Handle
 import dev.ioqueue.ReadyEvent
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
@@ -16,14 +17,15 @@ public fun readiness(fd: Int, event: ReadyEvent): Flow<Set<Event>> = flow {
 }
 
 /**
- * Calls [attempt], a non-blocking call on [fd], until [found] accepts its result, awaiting [fd]
- * readable ([awaitRead], with its threading rules) each time it found nothing: an empty result
- * after a wake-up is a spurious wake-up, not an end.
+ * Calls [attempt], a non-blocking call on [handle]'s fd, until [found] accepts its result, awaiting
+ * the handle readable ([Handle.awaitReadable], with its threading rules; the handle's close ends
+ * the wait) each time it found nothing: an empty result after a wake-up is a spurious wake-up, not
+ * an end.
  */
-internal suspend inline fun <T> readWhenReady(fd: Int, attempt: () -> T, found: (T) -> Boolean): T {
+internal suspend inline fun <T> readWhenReady(handle: Handle, attempt: () -> T, found: (T) -> Boolean): T {
     while (true) {
         val result = attempt()
         if (found(result)) return result
-        awaitRead(fd)
+        handle.awaitReadable()
     }
 }

@@ -10,11 +10,12 @@ import kotlinx.coroutines.flow.flow
  * ([TimerFd.armPeriodic], [TimerFd.armOnce]) before or while collecting; the flow neither arms
  * nor closes it.
  *
- * Threading: as [awaitRead]. Collected on an [IoQueueDispatcher], the waiter lives in that
- * thread's queue; elsewhere in `ioqueue-background`. Cancelling the collector removes the waiter;
- * close the timer after the collection ended. One collector at a time: a second one waiting on
- * the same queue throws [IllegalStateException].
+ * Threading: as [dev.ioqueue.Handle.awaitReadable] on the timer's [TimerFd.handle]: the wait
+ * lives in the queue the fd belongs to (the first loop that waits on it, or `ioqueue-background`
+ * when that is off a loop); closing the timer from any thread ends the collection with
+ * [AwaitClosedException]. Cancelling the collector removes the waiter. One collector at a time: a
+ * second one waiting on the same queue throws [IllegalStateException].
  */
 public fun TimerFd.ticks(): Flow<Long> = flow {
-    while (true) emit(readWhenReady(fd(), ::read) { it != 0L })
+    while (true) emit(readWhenReady(handle(), ::read) { it != 0L })
 }
