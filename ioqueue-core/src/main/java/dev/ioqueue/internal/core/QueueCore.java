@@ -8,7 +8,6 @@ import dev.ioqueue.internal.uring.RingEngine;
 import dev.ioqueue.internal.uring.RingStream;
 import dev.ioqueue.internal.uring.UringPoller;
 import java.io.IOException;
-import java.util.Arrays;
 import java.util.Collection;
 
 /**
@@ -37,11 +36,7 @@ public final class QueueCore {
     private final Loop loop;
     /** Plain fds found non-blocking here (checked once each, until unregistered or closed through this queue). */
     private final FdSet nonBlocking = new FdSet();
-    private FailureSink failures = FailureSink.LOG;
-    /** Whether the one warning that unhandled failures leave plain fds open was given. */
-    private boolean warnedPlainFdLeft;
-    /** The operation whose {@code failed} is running (for the default handling of its failure). */
-    private Operation failing;
+    private final UnhandledFailures failures = new UnhandledFailures();
     private int nestedSubmits;
     /** I/O operations submitted here and not yet ended (owner thread; read racily for statistics). */
     int pendingOperations;
@@ -49,10 +44,7 @@ public final class QueueCore {
     /** The facade of this queue, weakly: an operation or owned fd that outlives it must not keep it from its Cleaner. */
     private java.lang.ref.WeakReference<Object> facade;
 
-    private final Object ownedLock = new Object();
-    private OwnedFd[] owned = new OwnedFd[16];
-    private int ownedCount;
-    private boolean ownedClosed;
+    private final BoundFds bound = new BoundFds();
 
     private QueueCore(Poller poller, UringPoller uring, Waiters users) {
         Thread owner = Thread.currentThread();
@@ -214,10 +206,7 @@ public final class QueueCore {
 
     /** Whether an owned fd bound here has the number {@code fd} (so a plain close of it would pull it from under its owner). */
     public boolean hasOwned(int fd) {
-        synchronized (ownedLock) {
-            for (int i = 0; i < ownedCount; i++) if (owned[i].fd == fd) return true;
-        }
-        return false;
+        return bound.hasNumber(fd);
     }
 
     private void checkNonBlocking(int fd, OwnedFd o) {
@@ -245,15 +234,7 @@ public final class QueueCore {
         if (poller.owns(o.fd)) {
             throw new IllegalArgumentException(o + ": fd " + o.fd + " is " + poller.describeOwn(o.fd) + ", which only the queue may use or close");
         }
-        synchronized (ownedLock) {
-            if (ownedClosed) throw new IllegalStateException(o + " cannot be bound to the closed queue of thread " + ownership.owner().getName());
-            if (!o.bindTo(this)) return o.queue();
-            if (!o.isOpen()) throw o.closedException(); // a close raced the bind, and closes the fd itself
-            if (ownedCount == owned.length) owned = Arrays.copyOf(owned, ownedCount * 2);
-            o.index = ownedCount;
-            owned[ownedCount++] = o;
-        }
-        return this;
+        return bound.bind(o, this);
     }
 
     /** Binds {@code o} here if unbound; refuses one bound to another queue or closed. */
@@ -264,18 +245,6 @@ public final class QueueCore {
                     + ", not to the queue of thread " + ownership.owner().getName() + ": use it there (its queue's execute)");
         }
         if (!o.isOpen()) throw o.closedException();
-    }
-
-    private void removeOwned(OwnedFd o) {
-        synchronized (ownedLock) {
-            int i = o.index;
-            if (i < 0 || i >= ownedCount || owned[i] != o) return;
-            OwnedFd last = owned[--ownedCount];
-            owned[i] = last;
-            last.index = i;
-            owned[ownedCount] = null;
-            o.index = -1;
-        }
     }
 
     /**
@@ -321,7 +290,7 @@ public final class QueueCore {
     }
 
     private void finishOwned(OwnedFd o) {
-        removeOwned(o);
+        bound.remove(o);
         o.released();
     }
 
@@ -329,15 +298,15 @@ public final class QueueCore {
 
     /** Where failures of operations go when their completion does not handle them; null restores the default (logging). */
     public void setFailureSink(FailureSink sink) {
-        failures = sink != null ? sink : FailureSink.LOG;
+        failures.sink(sink);
     }
 
     void failing(Operation op) {
-        failing = op;
+        failures.failing(op);
     }
 
     Operation failing() {
-        return failing;
+        return failures.failing();
     }
 
     /**
@@ -345,19 +314,7 @@ public final class QueueCore {
      * the owned fd it ran on is closed (as a channel is on an I/O error). Owner thread.
      */
     public void unhandledFailure(int fd, IOException failure) {
-        Operation op = failing;
-        boolean ran = op != null && op.queue() == this;
-        OwnedFd o = ran ? op.owned() : null;
-        try {
-            failures.failed(fd, failure);
-        } finally {
-            if (o != null && o.fd == fd) {
-                if (op.failureClosesFd()) o.close(false);
-            } else if (ran && !warnedPlainFdLeft) {
-                warnedPlainFdLeft = true;
-                FailureLog.plainFdLeftOpen(fd, ownership.owner().getName());
-            }
-        }
+        failures.handle(this, fd, failure);
     }
 
     // ---- the loop ----
@@ -431,9 +388,7 @@ public final class QueueCore {
 
     /** How many owned fds are bound here. Any thread. */
     int ownedCount() {
-        synchronized (ownedLock) {
-            return ownedCount;
-        }
+        return bound.count();
     }
 
     // ---- tasks and timers ----
@@ -473,10 +428,7 @@ public final class QueueCore {
         OwnedFd[] all;
         try {
             failure = runQueue.close();
-            synchronized (ownedLock) {
-                ownedClosed = true;
-                all = Arrays.copyOf(owned, ownedCount);
-            }
+            all = bound.closeAndTake();
             for (OwnedFd o : all) {
                 try {
                     o.beginClose();
@@ -488,10 +440,7 @@ public final class QueueCore {
             failure = registrations.close(failure);
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
-            synchronized (ownedLock) {
-                ownedClosed = true;
-                all = Arrays.copyOf(owned, ownedCount);
-            }
+            all = bound.closeAndTake();
         } finally {
             ownership.draining(false);
         }
