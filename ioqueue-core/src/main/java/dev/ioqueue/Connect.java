@@ -92,7 +92,7 @@ public final class Connect {
      * @throws IllegalArgumentException for a bad address or a timeout not positive
      */
     public static CompletableFuture<Handle> future(IoQueue queue, SocketAddress address, Duration timeout) {
-        Addresses.of("connect", resolvedOrName(address));
+        peer(resolvedOrName(address));
         return futureOf(queue, address, timeout);
     }
 
@@ -182,7 +182,7 @@ public final class Connect {
     private static Cancellable launch(IoQueue queue, Object target, Duration timeout, Consumer<Integer> connected, Consumer<IOException> failed) {
         Objects.requireNonNull(queue, "queue");
         if (target instanceof List<?> list) checkCandidates(list);
-        else Addresses.of("connect", resolvedOrName((SocketAddress) target));
+        else peer(resolvedOrName((SocketAddress) target));
         long nanos = timeoutNanos(timeout);
         queue.core.ownership.checkOpen("connect");
         return run(queue.core, target instanceof List<?> list ? List.copyOf(list) : target, nanos, connected, failed);
@@ -223,8 +223,16 @@ public final class Connect {
 
     private static SocketAddress resolvedOrName(SocketAddress address) {
         // an unresolved address is a name to resolve: check its port only
-        if (address instanceof InetSocketAddress inet && inet.isUnresolved()) return new InetSocketAddress(0);
+        if (address instanceof InetSocketAddress inet && inet.isUnresolved()) return new InetSocketAddress(inet.getPort());
         return address;
+    }
+
+    /** Checks a peer's address as connect needs it: an address {@link Addresses} takes, and a port other than 0. */
+    private static void peer(SocketAddress address) {
+        Addresses.of("connect", address);
+        if (address instanceof InetSocketAddress inet && inet.getPort() == 0) {
+            throw new IllegalArgumentException("connect: port 0 of " + address + " is no peer's port");
+        }
     }
 
     private static InetSocketAddress unresolved(String host, int port) {
@@ -238,7 +246,7 @@ public final class Connect {
         if (candidates.isEmpty()) throw new IllegalArgumentException("connect: no candidate address");
         for (Object a : candidates) {
             if (!(a instanceof SocketAddress sa)) throw new IllegalArgumentException("connect: " + a + " is not a SocketAddress");
-            Addresses.of("connect", sa);
+            peer(sa);
         }
     }
 

@@ -285,9 +285,11 @@ public final class Fds {
 
     /**
      * Closes the plain fd {@code fd}, unregistering it from the calling thread's queue first (its
-     * waiters there are told {@code onDropped}). Close an fd through the queue that uses it, on its
-     * thread (mio's rule): another thread's queue is not told, and finds out only where the kernel
-     * tells it. The fd is closed even if a dropped waiter's {@code onDropped} throws; that throwable
+     * waiters there are told {@code onDropped}), and waking the threads blocked on it in
+     * {@link BlockingIo} or {@link #awaitReady} (they throw {@link WaitDroppedException}). Close an
+     * fd through the queue that uses it, on its thread (mio's rule): another thread's queue (the
+     * shared one of futures and Kotlin off a loop, too) is not told, and finds out only where the
+     * kernel tells it. The fd is closed even if a dropped waiter's {@code onDropped} throws; that throwable
      * then propagates, with a failure of {@code close(2)} suppressed onto it.
      *
      * @throws IllegalArgumentException if {@code fd} is negative, one of the calling thread's
@@ -313,13 +315,15 @@ public final class Fds {
             }
         }
         BlockingCalls.forgetNonBlocking();
+        BlockingCalls.closingPlain(fd); // before the number can be reused: threads blocked on it in BlockingIo wake
         int r = Unistd.close(fd, Native.threadErrno());
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
     }
 
-    /** Refuses one of the calling thread's queue's own fds, which only the queue may use or close. */
+    /** Refuses one of the calling thread's queue's own fds, or of the blocking pollers', which only the library may use or close. */
     static void refuseOwn(String call, int fd) {
+        BlockingCalls.refuseOwn(call, fd);
         IoQueue q = IoQueue.currentIfAny();
         if (q != null && !q.isClosed() && q.core.ownsFd(fd)) {
             throw new IllegalArgumentException(call + ": fd " + fd + " is one of the queue's own fds (thread "

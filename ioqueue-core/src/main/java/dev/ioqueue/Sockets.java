@@ -82,12 +82,14 @@ public final class Sockets {
      * already be complete; the wait then ends at once. Thread-safe: two syscalls (socket,
      * connect) on the socket it makes.
      *
-     * @throws IllegalArgumentException if {@code address} is null or {@code port} is outside 0..65535
+     * @throws IllegalArgumentException if {@code address} is null or {@code port} is outside 1..65535
      * @throws SyscallException if {@code connect} fails at once (anything but EINPROGRESS); the
      *     detail names the address
      */
     public static int connectTcp(InetAddress address, int port) {
-        return connect(inet("connectTcp", address, port), describe(address, port));
+        SockAddr peer = inet("connectTcp", address, port);
+        if (port == 0) throw new IllegalArgumentException("connectTcp: port 0 is no peer's port");
+        return connect(peer, describe(address, port));
     }
 
     /**

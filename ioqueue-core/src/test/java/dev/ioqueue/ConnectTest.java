@@ -32,6 +32,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Connect, completed: every style, refusals, time limits on a peer that never answers, names, cancellation races. */
@@ -58,6 +59,18 @@ class ConnectTest {
         int fd = Sockets.listenTcp(address, 0, backlog);
         toClose.add(fd);
         return fd;
+    }
+
+    @Test
+    void portZeroIsRefusedBeforeAnySyscall() {
+        InetAddress loopback = InetAddress.getLoopbackAddress();
+        for (Executable call : List.<Executable>of(
+                () -> Sockets.connectTcp(loopback, 0),
+                () -> BlockingIo.connect(new InetSocketAddress(loopback, 0), null),
+                () -> BlockingIo.connect("localhost", 0, null))) {
+            var e = assertThrows(IllegalArgumentException.class, call);
+            assertTrue(e.getMessage().contains("port 0"), e.getMessage());
+        }
     }
 
     @Test

@@ -107,6 +107,20 @@ class SocketOptionsTest {
     }
 
     @Test
+    void peerCredentialsOfAnIpSocketAreRefusedAsTheJdkRefusesThem() throws IOException {
+        // Linux answers SO_PEERCRED on a TCP socket with uid and gid -1; the JDK's IP channels do not support it
+        int listener = Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 4);
+        int client = Sockets.connectTcp(InetAddress.getLoopbackAddress(), Sockets.localPort(listener));
+        try {
+            var e = assertThrows(UnsupportedOperationException.class, () -> SocketOptions.get(client, ExtendedSocketOptions.SO_PEERCRED));
+            assertTrue(e.getMessage().contains("SO_PEERCRED") && e.getMessage().contains("fd " + client), e.getMessage());
+        } finally {
+            NetFixtures.close(client);
+            NetFixtures.close(listener);
+        }
+    }
+
+    @Test
     void peerCredentialsAreTheJdksPrincipal() throws IOException {
         Path path = dir.resolve("peer");
         int listener = Sockets.listenUnix(path, 4);

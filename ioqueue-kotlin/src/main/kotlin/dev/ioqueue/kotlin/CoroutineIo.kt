@@ -117,6 +117,11 @@ internal class CoroutineIo(
         } catch (t: Throwable) {
             evict()
             end()
+            // A close from another thread between the caller's look and the submit: the queue refuses
+            // the closed handle (IllegalStateException); a suspending call says so as an IOException.
+            if (t is IllegalStateException && handle != null && !handle.isOpen) {
+                throw java.nio.channels.ClosedChannelException().apply { initCause(t) }
+            }
             throw t
         }
         when (immediate) {

@@ -23,9 +23,10 @@ import java.util.concurrent.CompletableFuture;
  * set once, under its queue's lock ({@link QueueCore#bind}).
  *
  * <p><b>Threads blocked on it off its queue</b> (a virtual thread parked in a blocking call, which
- * waits through the blocking poller, not through its queue) are woken by whoever sets CLOSING: the
- * first wait through such a poller leaves it here ({@link #blockedIn}), and the close tells it
- * ({@link BlockedThreads#closing}) before anything else, on the closing thread.
+ * waits through the blocking pollers, not through its queue) are woken by whoever sets CLOSING:
+ * the pollers, once started, are told of every close ({@link #closesTold}; before any thread can
+ * wait in them), before anything else, on the closing thread; so are threads waiting on its bare
+ * number there.
  *
  * <p>Thread-safe, except the fields its queue's owner thread keeps ({@link #stream}).
  */
@@ -58,7 +59,6 @@ public final class OwnedFd {
     volatile boolean nonBlocking;
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     /** Where threads wait on it outside its queue, or null while none ever did. */
-    private volatile BlockedThreads blocked;
 
     // Owner thread of its queue:
     /** Its completion I/O state on a ring queue, made by its first ring operation. */
@@ -83,17 +83,16 @@ public final class OwnedFd {
         void closing(OwnedFd o);
     }
 
-    /**
-     * A thread is about to wait on it in {@code where}, before it checks {@link #isOpen} once
-     * registered there: either it sees CLOSING, or the close sees {@code where} and wakes it. Any
-     * thread.
-     */
-    public void blockedIn(BlockedThreads where) {
-        if (blocked != where) blocked = where;
+    /** Where threads wait on owned fds outside their queues, told of every close from now on; null until then. */
+    private static volatile BlockedThreads closesTold;
+
+    /** From now on, every close tells {@code where} first. Set once, before any thread waits there. */
+    public static void closesTold(BlockedThreads where) {
+        closesTold = where;
     }
 
     private void closing() {
-        BlockedThreads b = blocked;
+        BlockedThreads b = closesTold;
         if (b != null) b.closing(this);
     }
 

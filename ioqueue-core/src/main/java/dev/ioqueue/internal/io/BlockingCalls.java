@@ -181,11 +181,12 @@ public final class BlockingCalls {
 
     /**
      * Refuses a blocking fd, whose syscall would block inside the call and pin a virtual thread's
-     * carrier (checked once per fd in a row on each thread).
+     * carrier (checked once per fd in a row on each thread), and the blocking pollers' own fds.
      */
     private static void checkNonBlocking(int fd) throws IOException {
         int[] last = CHECKED.get();
         if (last[0] == fd) return;
+        BlockingPollers.refuseOwn("blocking call", fd);
         try {
             NonBlocking.require(fd);
         } catch (UncheckedIOException e) {
@@ -197,5 +198,22 @@ public final class BlockingCalls {
     /** Forgets the calling thread's verdict (its fd was made blocking, or closed, on this thread). */
     public static void forgetNonBlocking() {
         CHECKED.get()[0] = -1;
+    }
+
+    /**
+     * The plain fd {@code fd} is about to be closed through the library: threads blocked on it in
+     * the blocking pollers wake (their calls end with the dropped-wait exception).
+     */
+    public static void closingPlain(int fd) {
+        BlockingPollers.closingPlain(fd);
+    }
+
+    /**
+     * Refuses one of the blocking pollers' own fds (a stale number of the caller's may name one).
+     *
+     * @throws IllegalArgumentException if {@code fd} is one of them
+     */
+    public static void refuseOwn(String call, int fd) {
+        BlockingPollers.refuseOwn(call, fd);
     }
 }

@@ -169,14 +169,22 @@ final class BlockingPoller {
 
     /** Wakes, as dropped, every thread waiting here on {@code o} (it is closing). */
     void drop(OwnedFd o) {
-        Slot s = slotIfAny(o.fd);
+        drop(o.fd, o);
+    }
+
+    /**
+     * Drops the waiters on the number {@code fd} that wait on {@code o}, or on the plain fd if
+     * {@code o} is null (its close through the library); each is told once.
+     */
+    void drop(int fd, OwnedFd o) {
+        Slot s = slotIfAny(fd);
         if (s == null) return;
         ParkedWait dropped = null;
         synchronized (s) {
             ParkedWait prev = null;
             for (ParkedWait x = s.head, next; x != null; x = next) {
                 next = x.next;
-                if (x.owned != o) {
+                if (x.owned != o || x.fd != fd) {
                     prev = x;
                     continue;
                 }

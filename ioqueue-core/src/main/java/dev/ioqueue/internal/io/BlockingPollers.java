@@ -27,12 +27,16 @@ import java.util.concurrent.locks.LockSupport;
 final class BlockingPollers {
     private static volatile BlockingPollers started;
 
-    /** What an owned fd's close tells: its waiters in its read and write pollers are dropped. */
-    static final OwnedFd.BlockedThreads OWNED = o -> {
+    /**
+     * What an owned fd's close tells, once the pollers started: its waiters in its read and write
+     * pollers are dropped, and those on its bare number (an fd type's {@code fd()} waited on as a
+     * plain fd) too.
+     */
+    private static final OwnedFd.BlockedThreads CLOSES = o -> {
         BlockingPollers p = started;
         if (p != null) {
-            p.reads[o.fd & (p.reads.length - 1)].drop(o);
-            p.writes[o.fd & (p.writes.length - 1)].drop(o);
+            p.drop(o.fd, o);
+            p.drop(o.fd, null);
         }
     };
 
@@ -44,6 +48,41 @@ final class BlockingPollers {
         this.master = master;
         this.reads = reads;
         this.writes = writes;
+    }
+
+    private void drop(int fd, OwnedFd o) {
+        reads[fd & (reads.length - 1)].drop(fd, o);
+        writes[fd & (writes.length - 1)].drop(fd, o);
+    }
+
+    /**
+     * The plain fd {@code fd} is about to be closed through the library ({@code Fds.close}): the
+     * threads waiting on it in the pollers wake, as dropped. A wait that arms it after this is the
+     * caller's race (mio's rule: a plain fd is closed once no one waits on it).
+     */
+    static void closingPlain(int fd) {
+        BlockingPollers p = started;
+        if (p != null) p.drop(fd, null);
+    }
+
+    /**
+     * Refuses one of the pollers' own fds (their epoll instances), which a stale number of the
+     * caller's may name now: a wait on it would register a poller inside another, a close would
+     * take it from under the library.
+     */
+    static void refuseOwn(String call, int fd) {
+        BlockingPollers p = started;
+        if (p != null && p.owns(fd)) {
+            throw new IllegalArgumentException(call + ": fd " + fd + " is one of ioqueue's blocking pollers' own fds (an epoll"
+                    + " instance), which only the library may use: was the fd closed before this call?");
+        }
+    }
+
+    private boolean owns(int fd) {
+        if (master.epfd() == fd) return true;
+        for (BlockingPoller p : reads) if (p.epfd() == fd) return true;
+        for (BlockingPoller p : writes) if (p.epfd() == fd) return true;
+        return false;
     }
 
     /** The poller for waits of {@code kind} on {@code fd} (READ and PRIORITY share the read pollers); starts them all first. */
@@ -88,6 +127,7 @@ final class BlockingPollers {
                 }
             }
         });
+        OwnedFd.closesTold(CLOSES); // before any thread can wait in them
         for (BlockingPoller p : reads) Thread.ofVirtual().name(p.name()).start(() -> set.drive(p));
         for (BlockingPoller p : writes) Thread.ofVirtual().name(p.name()).start(() -> set.drive(p));
         started = set;

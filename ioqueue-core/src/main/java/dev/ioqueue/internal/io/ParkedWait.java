@@ -58,11 +58,14 @@ final class ParkedWait {
      * the same poller (priority and plain reads share one) means waiting again.
      *
      * @throws InterruptedIOException if interrupted before or while it waits (the status stays set)
-     * @throws IOException the API's dropped-wait exception if {@code owned} is closed meanwhile, or
-     *     the failure of {@code epoll_ctl}, naming the fd and errno
+     * @throws IOException the API's dropped-wait exception if {@code owned} (or the plain fd,
+     *     through the library) is closed meanwhile, or the failure of {@code epoll_ctl}, naming the
+     *     fd and errno
+     * @throws IllegalArgumentException if the plain {@code fd} is one of the pollers' own
      */
     static int await(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
+        if (owned == null) BlockingPollers.refuseOwn("wait", fd);
         return await(BlockingPollers.of(kind, fd), fd, owned, kind, timeoutNanos);
     }
 
@@ -88,7 +91,7 @@ final class ParkedWait {
     /**
      * Arms the fd and enters the list. An owned fd is held meanwhile, so it is not closed under the
      * {@code epoll_ctl}; a close that began before it entered the list is seen here, one that begins
-     * after finds it in the list ({@link OwnedFd#blockedIn}).
+     * after finds it in the list ({@link OwnedFd#closesTold}).
      */
     private void register(BlockingPoller poller) throws IOException {
         if (owned == null) {
@@ -97,7 +100,6 @@ final class ParkedWait {
         }
         if (!owned.acquire()) throw BlockingWait.closed(fd);
         try {
-            owned.blockedIn(BlockingPollers.OWNED);
             poller.add(this);
             if (!owned.isOpen() && poller.withdraw(this)) throw BlockingWait.closed(fd);
         } finally {
@@ -136,7 +138,7 @@ final class ParkedWait {
         if (STATE.compareAndSet(this, WAITING, READY)) LockSupport.unpark(thread);
     }
 
-    /** Its owned fd is closing. */
+    /** Its fd is closing through the library. */
     void drop() {
         if (STATE.compareAndSet(this, WAITING, DROPPED)) LockSupport.unpark(thread);
     }

@@ -129,6 +129,11 @@ public final class SocketOptionCalls {
             level = SockOpt.IPPROTO_IPV6;
             name = SockOpt.IPV6_TCLASS;
         }
+        if (spec.kind == Kind.PEERCRED && family(fd, errno, "SO_PEERCRED needs a Unix domain socket") != SocketCalls.AF_UNIX) {
+            // Linux answers an IP socket with uid and gid -1; the JDK's IP channels refuse the option
+            throw new UnsupportedOperationException("socket option SO_PEERCRED on fd " + fd
+                    + ": only a Unix domain socket knows its peer's credentials; this one is an IP socket");
+        }
         byte[] bytes = new byte[spec.kind == Kind.PEERCRED ? 12 : spec.kind == Kind.LINGER ? 8 : 4];
         int r = SockOpt.get(fd, level, name, bytes, errno);
         if (r < 0) throw Errors.syscall("getsockopt(" + spec.name + ")", fd, -r, hint(-r));
@@ -155,10 +160,15 @@ public final class SocketOptionCalls {
     }
 
     private static boolean isInet6(int fd, MemorySegment errno) {
+        return family(fd, errno, "the family picks IP_TOS or IPV6_TCLASS") == SocketCalls.AF_INET6;
+    }
+
+    /** The socket's address family (SO_DOMAIN). */
+    private static int family(int fd, MemorySegment errno, String why) {
         byte[] family = new byte[4];
         int r = SockOpt.get(fd, SockOpt.SOL_SOCKET, SockOpt.SO_DOMAIN, family, errno);
-        if (r < 0) throw Errors.syscall("getsockopt(SO_DOMAIN)", fd, -r, "the family picks IP_TOS or IPV6_TCLASS");
-        return intAt(family, 0) == SocketCalls.AF_INET6;
+        if (r < 0) throw Errors.syscall("getsockopt(SO_DOMAIN)", fd, -r, why);
+        return intAt(family, 0);
     }
 
     private static String hint(int errno) {

@@ -221,6 +221,60 @@ class BlockingPollerTest {
     }
 
     @Test
+    void fdsCloseOfAPlainFdWakesEveryThreadBlockedOnIt() throws Exception {
+        Fds.Pipe p = Fds.pipe();
+        ConcurrentLinkedQueue<Throwable> thrown = new ConcurrentLinkedQueue<>();
+        List<Thread> threads = List.of(
+                startExpectingFailure(thrown, () -> BlockingIo.read(p.readFd(), ByteBuffer.allocate(8))),
+                startExpectingFailure(thrown, () -> Fds.awaitReady(p.readFd(), ReadyEvent.READ)),
+                startExpectingFailure(thrown, () -> Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofSeconds(30))));
+        awaitParked(threads.get(0));
+        awaitParked(threads.get(1));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (BlockingPollers.waiters(Interest.READ, p.readFd()) < 3) { // the third waits with a time limit
+            assertTrue(System.nanoTime() < deadline, "the timed wait never waited");
+            Thread.sleep(1);
+        }
+        Fds.close(p.readFd()); // from this thread, which has no part in the waits
+        for (Thread t : threads) t.join(10_000);
+        for (Thread t : threads) assertFalse(t.isAlive(), "a thread blocked on the closed fd was not woken");
+        assertEquals(3, thrown.size());
+        for (Throwable t : thrown) assertInstanceOf(WaitDroppedException.class, t);
+        assertEquals(0, BlockingPollers.waiters(Interest.READ, p.readFd()));
+        Fds.close(p.writeFd());
+    }
+
+    @Test
+    void closingAnFdTypeWakesThreadsBlockedOnItsBareNumber() throws Exception {
+        dev.ioqueue.EventFd counter = dev.ioqueue.EventFd.counter(0);
+        int fd = counter.fd();
+        ConcurrentLinkedQueue<Throwable> thrown = new ConcurrentLinkedQueue<>();
+        Thread waiter = startExpectingFailure(thrown, () -> Fds.awaitReady(fd, ReadyEvent.READ));
+        awaitParked(waiter);
+        counter.close();
+        waiter.join(10_000);
+        assertFalse(waiter.isAlive(), "a thread blocked on the eventfd's number was not woken by its close");
+        assertInstanceOf(WaitDroppedException.class, thrown.peek());
+    }
+
+    @Test
+    void aStaleNumberNamingOneOfThePollersOwnFdsIsRefused() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            Fds.awaitReady(p.readFd(), ReadyEvent.READ, Duration.ofMillis(1)); // waits in them: the pollers run
+        }
+        int own = BlockingPollers.of(Interest.READ, 0).epfd();
+        for (Body call : List.<Body>of(
+                () -> Fds.awaitReady(own, ReadyEvent.READ, Duration.ofMillis(10)),
+                () -> BlockingIo.read(own, ByteBuffer.allocate(8)),
+                () -> Fds.close(own))) {
+            Throwable t = catching(call);
+            assertInstanceOf(IllegalArgumentException.class, t);
+            assertTrue(t.getMessage().contains("fd " + own) && t.getMessage().contains("blocking pollers"), t.getMessage());
+        }
+        assertTrue(isOpen(own), "the poller's epoll fd was closed");
+    }
+
+    @Test
     void aThousandInterruptedWaitsOnAPlainFdLeaveNoWaiterAndAtMostOneStaleReport() throws Exception {
         try (Fds.Pipe p = Fds.pipe()) {
             int fd = p.readFd();
