@@ -75,6 +75,6 @@ public final class BlockingWait {
 
     /** A wait on an owned fd that closed before or while it waited. */
     static IOException closed(int fd) {
-        return Errors.dropped(fd, "its Handle was closed");
+        return Errors.dropped(fd, "the fd was closed (its Handle, or the plain fd through the library)");
     }
 }

@@ -65,8 +65,9 @@ final class ParkedWait {
      */
     static int await(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
+        BlockingPoller poller = BlockingPollers.of(kind, fd); // starts them first: a stale number may name one of theirs now
         if (owned == null) BlockingPollers.refuseOwn("wait", fd);
-        return await(BlockingPollers.of(kind, fd), fd, owned, kind, timeoutNanos);
+        return await(poller, fd, owned, kind, timeoutNanos);
     }
 
     /** {@link #await(int, OwnedFd, int, long)} in {@code poller}. */
