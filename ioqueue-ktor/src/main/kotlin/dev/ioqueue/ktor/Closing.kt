@@ -6,6 +6,8 @@ import io.ktor.utils.io.ClosedByteChannelException
 import java.io.UncheckedIOException
 import java.util.concurrent.RejectedExecutionException
 import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
 
 /** The bytes one read or write moves at most: the channels' own direct buffer each, made at first use. */
 internal const val CHUNK_SIZE: Int = 16 * 1024
@@ -22,6 +24,16 @@ internal inline fun wrapCause(
     null -> null
     is CancellationException -> CancellationException(origin.message, origin)
     else -> wrap(origin)
+}
+
+/**
+ * Throws the calling coroutine's [CancellationException] if it is cancelled: an I/O failure that
+ * comes to a cancelled coroutine (its socket closed by the same cancelled scope, which may reach
+ * the socket first) ends it as cancelled, not failed, so cancelling a scope fails none of its
+ * coroutines.
+ */
+internal suspend fun endIfCancelled() {
+    currentCoroutineContext().ensureActive()
 }
 
 /**

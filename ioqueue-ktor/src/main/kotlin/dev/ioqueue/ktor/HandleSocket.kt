@@ -37,8 +37,9 @@ import kotlinx.coroutines.launch
  *   write channel holds unsent and half-closes it (as `flushAndClose`), then closes the handle and
  *   completes [socketContext]. It returns at once; [awaitClosed] waits for the end.
  * - Cancelling the parent job given to [asSocket] (the scope the socket was made in) closes the
- *   handle at once, unsent bytes dropped: no fd is left behind. A read or write waiting on it in a
- *   coroutine that was not cancelled ends with an IOException.
+ *   handle at once, unsent bytes dropped: no fd is left behind. A read or write waiting on it ends
+ *   with an IOException in a coroutine that was not cancelled, with its cancellation in one that was
+ *   (a coroutine of the cancelled scope ends as cancelled, not failed).
  * - The channels are the handle's: see [Handle.openReadChannel] and [Handle.openWriteChannel] for
  *   their reads, writes, errors and cancellation.
  *

@@ -80,6 +80,7 @@ internal class HandleReadChannel(private val handle: Handle) : ByteReadChannel {
             handle.read(chunk)
         } catch (e: IOException) {
             origin.compareAndSet(null, e)
+            endIfCancelled()
             -2
         } finally {
             chunk.flip()

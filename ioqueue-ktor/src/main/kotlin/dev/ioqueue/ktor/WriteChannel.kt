@@ -89,6 +89,7 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
                 handle.writeFully(chunk)
             } catch (e: IOException) {
                 origin.compareAndSet(null, e)
+                endIfCancelled()
             }
             rethrowIfFailed()
         }
