@@ -47,7 +47,7 @@ import kotlinx.coroutines.launch
  * reader and one writer at a time; they are fastest on a coroutine of the handle's own loop.
  */
 public class HandleSocket internal constructor(
-    /** The connection's fd; owned by this socket, which closes it. */
+    /** The connection's fd; owned by this socket, which closes it: do not close it yourself. Any thread. */
     public val handle: Handle,
     parent: CoroutineContext,
 ) : AutoCloseable {
@@ -136,6 +136,7 @@ public class HandleSocket internal constructor(
 
     /**
      * Suspends until the socket is closed ([socketContext] complete), as ktor's `awaitClosed`.
+     * From any coroutine, on any dispatcher.
      *
      * @throws kotlinx.coroutines.CancellationException if the socket ended by its parent's cancellation
      */
