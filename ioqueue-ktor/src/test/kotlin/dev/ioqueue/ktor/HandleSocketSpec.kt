@@ -30,6 +30,8 @@ import java.net.ServerSocket
 import java.net.Socket
 import java.time.Duration
 import java.util.Collections
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.TimeUnit
 import kotlin.random.Random
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
@@ -50,7 +52,7 @@ class HandleSocketSpec : FunSpec({
         val (handle, peer) = tcpPair()
         val bytes = Random(7).nextBytes(512 * 1024) // under ktor's 1 MiB: writeFully does not flush by itself
         peer.use {
-            val received = Thread.ofPlatform().start { peer.getInputStream().readAllBytes().contentEquals(bytes) shouldBe true }
+            val received = CompletableFuture.supplyAsync({ peer.getInputStream().readAllBytes() }, { Thread.ofPlatform().start(it) })
             onLoop {
                 val socket = handle.asSocket(coroutineContext)
                 socket.openWriteChannel().writeFully(bytes)
@@ -59,7 +61,7 @@ class HandleSocketSpec : FunSpec({
                 socket.isClosed shouldBe true
                 handle.isOpen shouldBe false
             }
-            received.join()
+            received.get(30, TimeUnit.SECONDS).contentEquals(bytes) shouldBe true // every byte, then end-of-file
         }
     }
 
