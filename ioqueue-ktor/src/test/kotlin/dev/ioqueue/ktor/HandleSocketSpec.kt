@@ -44,7 +44,7 @@ import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
 
-/** [HandleSocket]: ktor-network's socket lifecycle on an owned handle, against JDK sockets as real peers. */
+/** [HandleSocket]: ktor-network's socket lifecycle on an owned handle, against real peers: JDK sockets, and ktor-network's own. */
 class HandleSocketSpec : FunSpec({
     afterSpec { println("HandleSocketSpec ran on $loopBackends loops") }
 
