@@ -32,6 +32,7 @@ private fun start(family: String): List<Running> = when (family) {
     }
     "netty-io_uring" -> listOf(NettyEcho(1, NettyEcho.Transport.IO_URING).let { Running("1", it.port(), it::close) })
     "ktor" -> listOf(1, 2).map { loops -> KtorEcho(loops).let { Running("$loops", it.port, it::close) } }
+    "ioqueue-ktor" -> listOf(1, 2).map { loops -> KtorAdapterEcho(loops).let { Running("$loops", it.port, it::close, it.queues) } }
     "sample" -> listOf(
         EchoServerThread(loops = 2, strategy = LoopStrategy.ACCEPTOR).let { Running("2-acceptor", it.port, it::stop) },
         EchoServerThread(loops = 2, strategy = LoopStrategy.REUSEPORT).let { Running("2-reuseport", it.port, it::stop) },

@@ -1,7 +1,8 @@
 // The scale sections of ./bench (issue 12), each runnable alone with --only:
 //   echo  TCP echo on 127.0.0.1, 64 and 256 connections, closed loop, 32-byte messages, one load
 //         generator for every server; servers on 1 and 2 loops: ioqueue Java IoOperation, ioqueue
-//         Kotlin read/writeFully, Netty epoll, Netty NIO, ktor sockets; and on 2 loops the two ways
+//         Kotlin read/writeFully, Netty epoll, Netty NIO, ktor sockets, ktor's echo on ioqueue-ktor's
+//         HandleSocket (the adapter against ktor's own sockets); and on 2 loops the two ways
 //         of spreading connections (one acceptor, SO_REUSEPORT listeners), in ioqueue Java and in
 //         the sample MixedEchoServer
 //   vt    virtual threads: echo with one virtual thread per connection on ioqueue's BlockingIo vs
@@ -43,6 +44,7 @@ object ScaleBench {
     private const val EPOLL = "Netty epoll"
     private const val NIO = "Netty NIO"
     private const val KTOR = "ktor sockets"
+    private const val KTOR_ADAPTER = "ktor echo on ioqueue-ktor HandleSocket"
     private const val JAVA_REUSEPORT = "ioqueue Java IoOperation, SO_REUSEPORT"
     private const val SAMPLE_ACCEPTOR = "sample MixedEchoServer, acceptor"
     private const val SAMPLE_REUSEPORT = "sample MixedEchoServer, SO_REUSEPORT"
@@ -57,6 +59,7 @@ object ScaleBench {
                 add(EchoVariant(EPOLL, "netty-epoll", "$loops", loops))
                 add(EchoVariant(NIO, "netty-nio", "$loops", loops))
                 add(EchoVariant(KTOR, "ktor", "$loops", loops))
+                add(EchoVariant(KTOR_ADAPTER, "ioqueue-ktor", "$loops", loops))
             }
             add(EchoVariant(JAVA_REUSEPORT, "ioqueue-java", "2-reuseport", 2))
             add(EchoVariant(SAMPLE_ACCEPTOR, "sample", "2-acceptor", 2))
@@ -112,6 +115,8 @@ object ScaleBench {
             targetRow("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Java IoOperation / Netty epoll", java, epoll, 1.0)
             targetRow("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / Netty epoll", kotlin, epoll, 0.9)
             targetRow("$conns conns, $loops loop${if (loops > 1) "s" else ""}: Kotlin / ktor", kotlin, perSecond(conns, loops, KTOR), 2.0)
+            // The same ktor echo code on both sides: what changes is ktor-network's sockets for ioqueue-ktor's adapter.
+            targetRow("$conns conns, $loops loop${if (loops > 1) "s" else ""}: ktor echo on ioqueue-ktor / on ktor sockets", perSecond(conns, loops, KTOR_ADAPTER), perSecond(conns, loops, KTOR), 1.0)
         }
         for (conns in byConnections.keys) for (loops in 1..2) {
             // Server CPU per request is the steadier measure on a busy 2-core machine: peer's / ours, above 1 = ours is cheaper.

@@ -27,6 +27,7 @@ private val SERVERS: List<Pair<String, () -> Server>> = listOf(
     "Kotlin coroutines on 1 loop" to { KotlinCoroutineEcho(1, false).let { Server(it.port, 1, it::close) } },
     "Kotlin coroutines on 2 loops, one acceptor" to { KotlinCoroutineEcho(2, false).let { Server(it.port, 1, it::close) } },
     "Kotlin coroutines on 2 loops, SO_REUSEPORT" to { KotlinCoroutineEcho(2, true).let { Server(it.port, 2, it::close) } },
+    "ktor's echo on ioqueue-ktor's HandleSocket, 1 loop" to { KtorAdapterEcho(1).let { Server(it.port, 1, it::close) } },
     "virtual threads on BlockingIo" to { VirtualThreadEcho.OnBlockingIo().let { Server(it.port(), 1, it::close) } },
 )
 

@@ -1,0 +1,68 @@
+package dev.ioqueue.ktor
+
+import dev.ioqueue.Handle
+import dev.ioqueue.Sockets
+import io.ktor.utils.io.ClosedByteChannelException
+import java.io.UncheckedIOException
+import java.util.concurrent.RejectedExecutionException
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
+
+/** The bytes one read or write moves at most: the channels' own direct buffer each, made at first use. */
+internal const val CHUNK_SIZE: Int = 16 * 1024
+
+/**
+ * What a closed channel throws, made from the cause it was closed with, as ktor's own `ByteChannel`
+ * makes it: a cancellation stays a cancellation, anything else is wrapped ([ClosedByteChannelException]
+ * by default), so `SyscallFailure.of(e)` still finds the errno in the cause chain.
+ */
+internal inline fun wrapCause(
+    origin: Throwable?,
+    wrap: (Throwable) -> Throwable = ::ClosedByteChannelException,
+): Throwable? = when (origin) {
+    null -> null
+    is CancellationException -> CancellationException(origin.message, origin)
+    else -> wrap(origin)
+}
+
+/**
+ * Throws the calling coroutine's [CancellationException] if it is cancelled: an I/O failure that
+ * comes to a cancelled coroutine (its socket closed by the same cancelled scope, which may reach
+ * the socket first) ends it as cancelled, not failed, so cancelling a scope fails none of its
+ * coroutines.
+ */
+internal suspend fun endIfCancelled() {
+    currentCoroutineContext().ensureActive()
+}
+
+/**
+ * Half-closes the socket (SHUT_WR: the peer reads end-of-file) on the handle's own loop, where no
+ * close can run under the syscall; at once if this is that loop's thread or the handle is unbound
+ * (never used for I/O: nothing of its own queue is pending). Quiet: a closed handle, a closed queue
+ * or a failed `shutdown` (ENOTCONN after a reset, ENOTSOCK for a pipe) leave nothing to do.
+ * Any thread.
+ */
+internal fun Handle.shutdownOutputQuietly() {
+    val queue = queue()
+    if (queue == null || queue.isOwnerThread) {
+        shutdownOutputNow()
+        return
+    }
+    try {
+        queue.execute { shutdownOutputNow() }
+    } catch (_: RejectedExecutionException) {
+        // the queue is closed, and with it the handle
+    }
+}
+
+private fun Handle.shutdownOutputNow() {
+    if (!isOpen) return
+    try {
+        Sockets.shutdownOutput(fd())
+    } catch (_: IllegalStateException) {
+        // closed meanwhile (fd() refuses a closed handle)
+    } catch (_: UncheckedIOException) {
+        // ENOTCONN (the peer is gone), ENOTSOCK (a pipe): nothing to half-close
+    }
+}

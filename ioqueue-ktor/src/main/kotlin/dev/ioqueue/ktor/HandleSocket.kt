@@ -1,0 +1,166 @@
+package dev.ioqueue.ktor
+
+import dev.ioqueue.Handle
+import dev.ioqueue.Sockets
+import io.ktor.utils.io.ByteReadChannel
+import io.ktor.utils.io.ByteWriteChannel
+import java.io.IOException
+import java.net.InetSocketAddress
+import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicReference
+import kotlin.coroutines.CoroutineContext
+import kotlin.coroutines.EmptyCoroutineContext
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CompletableJob
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.launch
+
+/**
+ * A connected socket shaped like ktor-network's `Socket`: [openReadChannel], [openWriteChannel],
+ * [close], [socketContext], [isClosed], [awaitClosed], [remoteAddress], [localAddress], so code
+ * written for ktor-network runs on an ioqueue [handle] by changing where the socket comes from:
+ *
+ * ```
+ * serve(listener, group) { connection ->
+ *     val socket = connection.asSocket(coroutineContext)
+ *     val input = socket.openReadChannel()
+ *     val output = socket.openWriteChannel(autoFlush = true)
+ *     while (true) output.writeStringUtf8((input.readUTF8Line() ?: break) + "\n")
+ *     socket.close()
+ * }
+ * ```
+ *
+ * It owns [handle]: the handle is closed when the socket is, and only then.
+ * - [close] closes the read channel (a read waiting then ends with an IOException), sends what the
+ *   write channel holds unsent and half-closes it (as `flushAndClose`), then closes the handle and
+ *   completes [socketContext]. It returns at once; [awaitClosed] waits for the end.
+ * - Cancelling the parent job given to [asSocket] (the scope the socket was made in) closes the
+ *   handle at once, unsent bytes dropped: no fd is left behind. A read or write waiting on it ends
+ *   with an IOException in a coroutine that was not cancelled, with its cancellation in one that was
+ *   (a coroutine of the cancelled scope ends as cancelled, not failed).
+ * - The channels are the handle's: see [Handle.openReadChannel] and [Handle.openWriteChannel] for
+ *   their reads, writes, errors and cancellation.
+ *
+ * Threading: every member may be called from any thread. The channels follow ktor's rule of one
+ * reader and one writer at a time; they are fastest on a coroutine of the handle's own loop.
+ */
+public class HandleSocket internal constructor(
+    /** The connection's fd; owned by this socket, which closes it: do not close it yourself. Any thread. */
+    public val handle: Handle,
+    parent: CoroutineContext,
+) : AutoCloseable {
+    private val job: CompletableJob = Job(parent[Job])
+    private val scope = CoroutineScope(parent + job)
+    private val closing = AtomicBoolean()
+    private val input = AtomicReference<HandleReadChannel?>()
+    private val output = AtomicReference<HandleWriteChannel?>()
+
+    /** Why [socketContext] ended, if it was cancelled; set before the handle is closed. */
+    @Volatile
+    private var ending: Throwable? = null
+
+    init {
+        job.invokeOnCompletion { cause ->
+            ending = cause
+            closeQuietly(handle)
+        }
+    }
+
+    /** The socket's lifetime, as ktor's `ASocket.socketContext`: it completes once the handle is closed. Any thread. */
+    public val socketContext: Job get() = job
+
+    /** Whether the socket is closed: [socketContext] is complete. Any thread. */
+    public val isClosed: Boolean get() = job.isCompleted
+
+    /**
+     * The read channel, opened once (see [Handle.openReadChannel]). Any thread.
+     *
+     * @throws IllegalStateException if it was opened before
+     * @throws IOException if the socket is closed (or closing)
+     */
+    public fun openReadChannel(): ByteReadChannel {
+        val channel = HandleReadChannel(handle)
+        attach(input, channel, "reading")
+        return channel
+    }
+
+    /**
+     * The write channel, opened once (see [Handle.openWriteChannel]); with [autoFlush] every write
+     * function flushes. Any thread.
+     *
+     * @throws IllegalStateException if it was opened before
+     * @throws IOException if the socket is closed (or closing)
+     */
+    public fun openWriteChannel(autoFlush: Boolean = false): ByteWriteChannel {
+        val channel = HandleWriteChannel(handle, autoFlush)
+        attach(output, channel, "writing")
+        return channel
+    }
+
+    private fun <C> attach(slot: AtomicReference<C?>, channel: C, name: String) {
+        if (closing.get()) throw IOException("Socket closed")
+        check(slot.compareAndSet(null, channel)) { "$name channel has already been set" }
+        if (closing.get()) throw IOException("Socket closed") // closed meanwhile: close() may not have seen it
+    }
+
+    /**
+     * Who is at the other end (an [InetSocketAddress]), or null for a Unix socket. One syscall. Any thread, while open.
+     *
+     * @throws IllegalStateException once the handle is closed
+     */
+    public val remoteAddress: InetSocketAddress? get() = Sockets.remoteAddress(handle.fd())
+
+    /** The local address and port, or null for a Unix socket. One syscall. Any thread, while open. */
+    public val localAddress: InetSocketAddress? get() = Sockets.localAddress(handle.fd())
+
+    /**
+     * Closes the socket: the read channel at once, the write channel after sending what it holds
+     * (then a half-close), then the handle. Returns at once: the sending goes on in a coroutine of
+     * [socketContext] (on the parent's dispatcher, started in place), which ends when the handle
+     * is closed; with nothing to send, the handle is closed before [close] returns (posted to its
+     * loop from another loop). Later calls do nothing. Any thread.
+     */
+    override fun close() {
+        if (!closing.compareAndSet(false, true)) return
+        input.get()?.cancel(IOException("Socket closed"))
+        scope.launch(start = CoroutineStart.UNDISPATCHED) {
+            try {
+                output.get()?.flushAndClose()
+            } finally {
+                job.complete()
+            }
+        }
+    }
+
+    /**
+     * Suspends until the socket is closed ([socketContext] complete), as ktor's `awaitClosed`.
+     * From any coroutine, on any dispatcher.
+     *
+     * @throws kotlinx.coroutines.CancellationException if the socket ended by its parent's cancellation
+     */
+    public suspend fun awaitClosed() {
+        job.join()
+        ending?.let { throw CancellationException("the socket's scope was cancelled", it) }
+    }
+
+    /** The handle, and whether the socket is closed. */
+    override fun toString(): String = "HandleSocket[$handle${if (isClosed) ", closed" else ""}]"
+}
+
+/**
+ * A ktor-network-shaped socket over this connected handle (see [HandleSocket]), which owns the
+ * handle from now on. Its lifetime is a child of [parent]'s job, if any: pass the scope's
+ * `coroutineContext` so cancelling the scope closes the socket. The close's sending coroutine
+ * runs on [parent]'s dispatcher (`Dispatchers.Default` without one). Any thread.
+ */
+public fun Handle.asSocket(parent: CoroutineContext = EmptyCoroutineContext): HandleSocket = HandleSocket(this, parent)
+
+private fun closeQuietly(handle: Handle) {
+    try {
+        handle.close()
+    } catch (_: RuntimeException) {
+        // EBADF from close(2): the fd was closed behind the handle's back; nothing is left to release
+    }
+}

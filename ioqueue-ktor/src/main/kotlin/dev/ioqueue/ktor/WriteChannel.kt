@@ -1,0 +1,121 @@
+package dev.ioqueue.ktor
+
+import dev.ioqueue.Handle
+import dev.ioqueue.kotlin.writeFully
+import io.ktor.utils.io.ByteWriteChannel
+import io.ktor.utils.io.ClosedWriteChannelException
+import io.ktor.utils.io.InternalAPI
+import java.io.IOException
+import java.nio.ByteBuffer
+import java.util.concurrent.atomic.AtomicReference
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
+import kotlinx.io.Buffer
+import kotlinx.io.Sink
+import kotlinx.io.readAtMostTo
+
+/**
+ * A ktor [ByteWriteChannel] that writes to this handle's stream (a TCP or Unix socket, a pipe):
+ * every ktor write function works on it (`writeFully`, `writeStringUtf8`, `writeInt`,
+ * `copyAndClose`...). The handle stays yours: close it (or the [HandleSocket] that owns it) when done.
+ *
+ * Writes go into the channel's buffer; [ByteWriteChannel.flush] sends it with the handle's
+ * suspending `writeFully` and returns once the kernel has taken every byte (so a flushed byte is
+ * sent even if the handle is closed right after). With [autoFlush] every ktor write function
+ * flushes; without it they flush by themselves only past 1 MiB buffered, as ktor's own channels
+ * do. There is no coroutine of its own behind it, unlike ktor-network's socket channels.
+ *
+ * Closing: [ByteWriteChannel.flushAndClose] sends what is buffered, then half-closes the socket
+ * (`shutdown(SHUT_WR)`: the peer reads end-of-file; this side can still read). [ByteWriteChannel.cancel]
+ * drops what is not sent and half-closes at once, which also ends a flush waiting for room in
+ * another coroutine.
+ *
+ * Errors: a failed write (ECONNRESET, EPIPE: the peer is gone) closes the channel with the
+ * [dev.ioqueue.SyscallSocketException] as its cause and throws ktor's
+ * [io.ktor.utils.io.ClosedByteChannelException] around it: `dev.ioqueue.SyscallFailure.of(e)` finds
+ * the errno.
+ *
+ * Cancellation: a cancelled flush loses nothing: the bytes not yet taken by the kernel stay for
+ * the next flush, in order.
+ *
+ * Threading: a single writer, as every ktor channel: one coroutine writes at a time. It may run on
+ * any dispatcher; on the handle's own loop each write is made in place, elsewhere it is posted to
+ * the handle's queue. [ByteWriteChannel.flush] and [ByteWriteChannel.flushAndClose] may also be
+ * called by another coroutine while the writer is not writing (flushes take turns);
+ * [ByteWriteChannel.cancel], [ByteWriteChannel.closedCause] and [ByteWriteChannel.isClosedForWrite]
+ * from any thread. Open one write channel per handle.
+ */
+public fun Handle.openWriteChannel(autoFlush: Boolean = false): ByteWriteChannel = HandleWriteChannel(this, autoFlush)
+
+internal class HandleWriteChannel(private val handle: Handle, override val autoFlush: Boolean) : ByteWriteChannel {
+    private val buffer = Buffer()
+
+    /** Bytes taken from [buffer] and not yet written, between its position and limit. */
+    private var chunk: ByteBuffer? = null
+    private val flushing = Mutex()
+
+    /** Null while open; [CLOSED] after [flushAndClose]; the cause after a cancellation or a failed write. */
+    private val origin = AtomicReference<Any?>()
+
+    override val isClosedForWrite: Boolean
+        get() = origin.get() != null
+
+    override val closedCause: Throwable?
+        get() = wrapCause(origin.get() as? Throwable)
+
+    @InternalAPI
+    override val writeBuffer: Sink
+        get() {
+            val closed = origin.get() ?: return buffer
+            throw wrapCause(closed as? Throwable, ::ClosedWriteChannelException) ?: ClosedWriteChannelException()
+        }
+
+    override suspend fun flush() {
+        rethrowIfFailed()
+        if (buffer.exhausted() && chunk?.hasRemaining() != true) return
+        flushing.withLock { send() }
+    }
+
+    private suspend fun send() {
+        val chunk = chunk ?: ByteBuffer.allocateDirect(CHUNK_SIZE).limit(0).also { chunk = it }
+        while (true) {
+            if (!chunk.hasRemaining()) {
+                if (buffer.exhausted()) return
+                chunk.clear()
+                buffer.readAtMostTo(chunk)
+                chunk.flip()
+            }
+            try {
+                handle.writeFully(chunk)
+            } catch (e: IOException) {
+                origin.compareAndSet(null, e)
+                endIfCancelled()
+            }
+            rethrowIfFailed()
+        }
+    }
+
+    private fun rethrowIfFailed() {
+        (origin.get() as? Throwable)?.let { throw wrapCause(it)!! }
+    }
+
+    override suspend fun flushAndClose() {
+        try {
+            flush()
+        } catch (_: IOException) {
+            // closed by the failure: nothing more can be sent (ktor's own channels also close quietly)
+        } finally {
+            if (origin.compareAndSet(null, CLOSED)) handle.shutdownOutputQuietly()
+        }
+    }
+
+    override fun cancel(cause: Throwable?) {
+        if (origin.compareAndSet(null, cause ?: IOException("Channel was cancelled"))) handle.shutdownOutputQuietly()
+    }
+
+    override fun toString(): String = "ByteWriteChannel[$handle]"
+
+    private companion object {
+        val CLOSED = Any()
+    }
+}

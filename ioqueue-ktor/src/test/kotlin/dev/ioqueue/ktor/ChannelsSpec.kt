@@ -1,0 +1,382 @@
+package dev.ioqueue.ktor
+
+import dev.ioqueue.Errno
+import dev.ioqueue.SocketOptions
+import dev.ioqueue.SyscallFailure
+import dev.ioqueue.SyscallSocketException
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.collections.shouldBeIn
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
+import io.ktor.utils.io.ClosedByteChannelException
+import io.ktor.utils.io.readAvailable
+import io.ktor.utils.io.readByte
+import io.ktor.utils.io.readFully
+import io.ktor.utils.io.readLine
+import io.ktor.utils.io.readUTF8Line
+import io.ktor.utils.io.writeFully
+import io.ktor.utils.io.writeStringUtf8
+import java.io.DataInputStream
+import java.io.IOException
+import java.net.Socket
+import java.net.SocketTimeoutException
+import java.net.StandardSocketOptions
+import java.util.Arrays
+import java.util.Random
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.TimeUnit
+import kotlin.coroutines.EmptyCoroutineContext
+import kotlin.time.Duration.Companion.microseconds
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeoutOrNull
+import kotlinx.io.EOFException
+
+/** Reads everything [peer] receives until end-of-file, as text. */
+private fun Socket.readAllText(): String = getInputStream().readAllBytes().toString(Charsets.UTF_8)
+
+/** The channels over a handle ([openReadChannel], [openWriteChannel]), each against a JDK socket as the real peer. */
+class ChannelsSpec : FunSpec({
+    afterSpec { println("ChannelsSpec ran on $loopBackends loops") }
+
+    test("64 MiB echoed through the channels come back byte-exact, then end-of-file after flushAndClose") {
+        val (handle, peer) = tcpPair()
+        val total = 64L shl 20
+        val seed = 19L
+        val sender = Thread.ofPlatform().start {
+            val random = Random(seed)
+            val chunk = ByteArray(65_537)
+            var sent = 0L
+            while (sent < total) {
+                val n = minOf(chunk.size.toLong(), total - sent).toInt()
+                random.nextBytes(chunk)
+                peer.getOutputStream().write(chunk, 0, n)
+                sent += n
+            }
+            peer.shutdownOutput()
+        }
+        val echoed = Thread.ofPlatform().start {
+            onLoop {
+                handle.use { h ->
+                    val input = h.openReadChannel()
+                    val output = h.openWriteChannel()
+                    val buffer = ByteArray(16 * 1024)
+                    while (true) {
+                        val n = input.readAvailable(buffer)
+                        if (n < 0) break
+                        output.writeFully(buffer, 0, n)
+                        output.flush()
+                    }
+                    output.flushAndClose()
+                }
+            }
+        }
+        val expected = Random(seed)
+        val want = ByteArray(65_537)
+        val got = ByteArray(65_537)
+        val back = DataInputStream(peer.getInputStream())
+        var received = 0L
+        while (received < total) {
+            val n = minOf(want.size.toLong(), total - received).toInt()
+            expected.nextBytes(want)
+            back.readFully(got, 0, n)
+            Arrays.mismatch(want, 0, n, got, 0, n) shouldBe -1
+            received += n
+        }
+        back.read() shouldBe -1 // nothing more: the half-close came after the last byte
+        sender.join()
+        echoed.join()
+        peer.close()
+    }
+
+    test("readUTF8Line and readLine take LF and CRLF lines, long and multi-byte ones, then the unterminated last, then null") {
+        val long = "ü€x".repeat(7_000) // 42,000 bytes: lines across many reads
+        val (handle, peer) = tcpPair()
+        peer.use {
+            peer.getOutputStream().write("alpha\nbeta\r\n\n$long\ngamma\r\ndelta\nlast".toByteArray(Charsets.UTF_8))
+            peer.shutdownOutput()
+            onLoop {
+                handle.use { h ->
+                    val input = h.openReadChannel()
+                    @Suppress("DEPRECATION")
+                    val legacy = listOf(input.readUTF8Line(), input.readUTF8Line(), input.readUTF8Line(), input.readUTF8Line())
+                    legacy shouldBe listOf("alpha", "beta", "", long)
+                    listOf(input.readLine(), input.readLine(), input.readLine(), input.readLine()) shouldBe listOf("gamma", "delta", "last", null)
+                    @Suppress("DEPRECATION")
+                    input.readUTF8Line() shouldBe null
+                    input.isClosedForRead shouldBe true
+                }
+            }
+        }
+    }
+
+    test("end-of-file: readAvailable gives the last bytes, then -1; the channel is closed without a cause; readByte throws EOFException") {
+        val (handle, peer) = tcpPair()
+        peer.use {
+            peer.getOutputStream().write("abc".toByteArray())
+            peer.shutdownOutput()
+            onLoop {
+                handle.use { h ->
+                    val input = h.openReadChannel()
+                    val buffer = ByteArray(16)
+                    var text = ""
+                    while (true) {
+                        val n = input.readAvailable(buffer)
+                        if (n < 0) break
+                        text += String(buffer, 0, n)
+                    }
+                    text shouldBe "abc"
+                    input.isClosedForRead shouldBe true
+                    input.closedCause shouldBe null
+                    shouldThrow<EOFException> { input.readByte() }
+                }
+            }
+        }
+    }
+
+    test("a peer reset fails the read with an IOException carrying ECONNRESET; later reads throw it again") {
+        val (handle, peer) = tcpPair()
+        peer.setSoLinger(true, 0)
+        peer.close() // RST
+        onLoop {
+            handle.use { h ->
+                val input = h.openReadChannel()
+                val failure = shouldThrow<IOException> { input.readAvailable(ByteArray(16)) }
+                failure.shouldBeInstanceOf<ClosedByteChannelException>()
+                failure.cause.shouldBeInstanceOf<SyscallSocketException>()
+                SyscallFailure.of(failure).errno() shouldBe Errno.ECONNRESET
+                input.isClosedForRead shouldBe true
+                SyscallFailure.of(input.closedCause).errno() shouldBe Errno.ECONNRESET
+                val again = shouldThrow<IOException> { input.readByte() }
+                SyscallFailure.of(again).errno() shouldBe Errno.ECONNRESET
+            }
+        }
+    }
+
+    test("a write to a reset peer fails the flush with an IOException carrying ECONNRESET or EPIPE; the channel is closed") {
+        val (handle, peer) = tcpPair()
+        peer.setSoLinger(true, 0)
+        peer.close()
+        onLoop {
+            handle.use { h ->
+                val output = h.openWriteChannel()
+                val chunk = ByteArray(64 * 1024)
+                val failure = shouldThrow<IOException> {
+                    repeat(1000) { // the first write may still go out before the reset is seen
+                        output.writeFully(chunk)
+                        output.flush()
+                    }
+                }
+                SyscallFailure.of(failure).errno() shouldBeIn listOf(Errno.ECONNRESET, Errno.EPIPE)
+                output.isClosedForWrite shouldBe true
+                shouldThrow<IOException> { output.writeFully(chunk) }
+            }
+        }
+    }
+
+    test("flushAndClose sends what is buffered and half-closes: the peer reads it and end-of-file, and can still answer") {
+        val (handle, peer) = tcpPair()
+        peer.use {
+            onLoop {
+                handle.use { h ->
+                    val input = h.openReadChannel()
+                    val output = h.openWriteChannel()
+                    output.writeStringUtf8("ping\n")
+                    output.flushAndClose()
+                    output.isClosedForWrite shouldBe true
+                    output.closedCause shouldBe null
+                    peer.readAllText() shouldBe "ping\n" // ends: the peer saw end-of-file
+                    peer.getOutputStream().write("pong\n".toByteArray())
+                    input.readLine() shouldBe "pong"
+                }
+            }
+        }
+    }
+
+    test("with autoFlush every write function sends; without it nothing is sent before a flush") {
+        val (handle, peer) = tcpPair()
+        peer.use {
+            peer.soTimeout = 200
+            onLoop {
+                handle.use { h ->
+                    val output = h.openWriteChannel(autoFlush = false)
+                    output.writeStringUtf8("held\n")
+                    shouldThrow<java.net.SocketTimeoutException> { peer.getInputStream().read() }
+                    output.flush()
+                    peer.soTimeout = 30_000
+                    String(peer.getInputStream().readNBytes(5)) shouldBe "held\n"
+                }
+            }
+        }
+        val (handle2, peer2) = tcpPair()
+        peer2.use {
+            onLoop {
+                handle2.use { h ->
+                    h.openWriteChannel(autoFlush = true).writeStringUtf8("sent\n")
+                    String(peer2.getInputStream().readNBytes(5)) shouldBe "sent\n"
+                }
+            }
+        }
+    }
+
+    test("cancelling the write channel ends a flush that waits for room, with the cancellation's cause; the peer reads end-of-file") {
+        val steps = Steps()
+        val (handle, peer) = tcpPair()
+        peer.use {
+            onLoop {
+                handle.use { h ->
+                    val output = h.openWriteChannel()
+                    val writer = launch {
+                        steps.expect(1)
+                        val failure = shouldThrow<IOException> {
+                            output.writeFully(ByteArray(32 shl 20)) // far more than the socket holds: the flush waits
+                        }
+                        steps.expect(3)
+                        failure.cause?.message shouldBe "stop"
+                    }
+                    delay(100)
+                    steps.expect(2)
+                    output.cancel(IOException("stop"))
+                    writer.join()
+                    steps.finish(4)
+                    output.isClosedForWrite shouldBe true
+                }
+            }
+            // Whatever was sent before the cancellation, then end-of-file.
+            val drained = peer.getInputStream().readAllBytes()
+            (drained.size < (32 shl 20)) shouldBe true
+        }
+    }
+    test("readFully fills the array across the peer's separate writes; end-of-file before it is full throws EOFException") {
+        val (handle, peer) = tcpPair()
+        peer.use {
+            val sender = Thread.ofPlatform().start {
+                for (part in listOf("hel", "lo wo", "rld")) {
+                    peer.getOutputStream().write(part.toByteArray())
+                    Thread.sleep(20) // each part its own segment: readFully waits for more
+                }
+                peer.getOutputStream().write("abc".toByteArray())
+                peer.shutdownOutput()
+            }
+            onLoop {
+                handle.use { h ->
+                    val input = h.openReadChannel()
+                    val whole = ByteArray(11)
+                    input.readFully(whole)
+                    String(whole) shouldBe "hello world"
+                    shouldThrow<EOFException> { input.readFully(ByteArray(5)) } // only "abc" is left
+                }
+            }
+            sender.join()
+        }
+    }
+
+    test("writeFully holds what it writes below 1 MiB until flush; past 1 MiB it sends by itself") {
+        val (handle, peer) = tcpPair()
+        peer.use {
+            val big = Random(3).let { r -> ByteArray((1 shl 20) + 1).also(r::nextBytes) }
+            val received = CompletableFuture<ByteArray>()
+            onLoop {
+                handle.use { h ->
+                    val output = h.openWriteChannel()
+                    output.writeFully("small".toByteArray())
+                    peer.soTimeout = 200
+                    shouldThrow<SocketTimeoutException> { peer.getInputStream().read() }
+                    peer.soTimeout = 30_000
+                    // "small" and the big array together pass 1 MiB: the write flushes while the peer reads.
+                    Thread.ofPlatform().start { received.complete(peer.getInputStream().readNBytes(5 + big.size)) }
+                    output.writeFully(big)
+                    received.get(30, TimeUnit.SECONDS).contentEquals("small".toByteArray() + big) shouldBe true
+                }
+            }
+        }
+    }
+
+    for ((where, context) in listOf("on the loop" to EmptyCoroutineContext, "off the loop" to Dispatchers.Default)) {
+        test("reads cancelled at random moments, $where, lose no byte; the channel stays open; closing the handle leaves no fd") {
+            val total = 1 shl 20
+            val data = Random(5).let { r -> ByteArray(total).also(r::nextBytes) }
+            val (handle, peer) = tcpPair()
+            val inode = socketInode(handle.fd())!!
+            peer.use {
+                val sender = Thread.ofPlatform().start {
+                    var sent = 0
+                    while (sent < total) { // small writes, with pauses: reads wait, and are cancelled while they wait
+                        val n = minOf(4096, total - sent)
+                        peer.getOutputStream().write(data, sent, n)
+                        sent += n
+                        if (sent % (64 * 1024) == 0) Thread.sleep(20) // longer than any timeout below, even a late timer
+                    }
+                }
+                val cancelled = onLoop {
+                    withContext(context) {
+                        handle.use { h ->
+                            val input = h.openReadChannel()
+                            val got = ByteArray(total)
+                            var at = 0
+                            var cancelled = 0
+                            val random = Random(11)
+                            while (at < total) {
+                                // What a read returns is counted inside the block: a timeout that comes as the block
+                                // returns turns its value into null (kotlinx's documented caveat), not its effects.
+                                val read = withTimeoutOrNull(random.nextLong(50, 3_000).microseconds) { at += input.readAvailable(got, at, total - at) }
+                                if (read == null) cancelled++
+                            }
+                            input.isClosedForRead shouldBe false
+                            Arrays.mismatch(got, data) shouldBe -1
+                            cancelled
+                        }
+                    }
+                }
+                sender.join()
+                (cancelled > 0) shouldBe true // the test cancelled reads at all
+            }
+            openSocketInodes().contains(inode) shouldBe false
+        }
+
+        test("flushes cancelled at random moments, $where, lose no byte: a later flush sends the rest in order; no fd left") {
+            val total = 4 shl 20
+            val data = Random(6).let { r -> ByteArray(total).also(r::nextBytes) }
+            val (handle, peer) = tcpPair(peerReceiveBuffer = 16 * 1024)
+            SocketOptions.set(handle, StandardSocketOptions.SO_SNDBUF, 16 * 1024) // small buffers: every flush waits for the peer
+            val inode = socketInode(handle.fd())!!
+            peer.use {
+                val received = CompletableFuture<ByteArray>()
+                Thread.ofPlatform().start {
+                    val input = peer.getInputStream()
+                    val got = ByteArray(total)
+                    var at = 0
+                    while (at < total) { // a slow reader: flushes wait for room
+                        val n = input.read(got, at, minOf(32 * 1024, total - at))
+                        if (n < 0) break
+                        at += n
+                        Thread.sleep(1)
+                    }
+                    received.complete(got.copyOf(at))
+                }
+                val cancelled = onLoop {
+                    withContext(context) {
+                        handle.use { h ->
+                            val output = h.openWriteChannel()
+                            val random = Random(12)
+                            var cancelled = 0
+                            for (at in 0 until total step 64 * 1024) {
+                                output.writeFully(data, at, at + 64 * 1024) // under 1 MiB buffered: no flush of its own
+                                if (withTimeoutOrNull(random.nextLong(100, 3_000).microseconds) { output.flush() } == null) cancelled++
+                                output.isClosedForWrite shouldBe false
+                            }
+                            output.flush()
+                            cancelled
+                        }
+                    }
+                }
+                Arrays.mismatch(received.get(30, TimeUnit.SECONDS), data) shouldBe -1
+                (cancelled > 0) shouldBe true
+            }
+            openSocketInodes().contains(inode) shouldBe false
+        }
+    }
+})

@@ -1,0 +1,254 @@
+package dev.ioqueue.ktor
+
+import dev.ioqueue.Fds
+import dev.ioqueue.Handle
+import dev.ioqueue.IoQueueGroup
+import dev.ioqueue.Sockets
+import dev.ioqueue.kotlin.connect
+import dev.ioqueue.kotlin.serve
+import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.collections.shouldBeEmpty
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
+import io.ktor.network.selector.SelectorManager
+import io.ktor.network.sockets.aSocket
+import io.ktor.network.sockets.openReadChannel
+import io.ktor.network.sockets.openWriteChannel
+import io.ktor.network.sockets.port
+import io.ktor.utils.io.ClosedByteChannelException
+import io.ktor.utils.io.copyAndClose
+import io.ktor.utils.io.readFully
+import io.ktor.utils.io.readLine
+import io.ktor.utils.io.readUTF8Line
+import io.ktor.utils.io.writeFully
+import io.ktor.utils.io.writeStringUtf8
+import java.io.BufferedReader
+import java.io.IOException
+import java.net.InetSocketAddress
+import java.net.ServerSocket
+import java.net.Socket
+import java.time.Duration
+import java.util.Collections
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.TimeUnit
+import kotlin.random.Random
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeout
+
+/** [HandleSocket]: ktor-network's socket lifecycle on an owned handle, against real peers: JDK sockets, and ktor-network's own. */
+class HandleSocketSpec : FunSpec({
+    afterSpec { println("HandleSocketSpec ran on $loopBackends loops") }
+
+    test("close() sends what was written and never flushed, half-closes, closes the handle, completes socketContext") {
+        val (handle, peer) = tcpPair()
+        val bytes = Random(7).nextBytes(512 * 1024) // under ktor's 1 MiB: writeFully does not flush by itself
+        peer.use {
+            val received = CompletableFuture.supplyAsync({ peer.getInputStream().readAllBytes() }, { Thread.ofPlatform().start(it) })
+            onLoop {
+                val socket = handle.asSocket(coroutineContext)
+                socket.openWriteChannel().writeFully(bytes)
+                socket.close()
+                socket.awaitClosed()
+                socket.isClosed shouldBe true
+                handle.isOpen shouldBe false
+            }
+            received.get(30, TimeUnit.SECONDS).contentEquals(bytes) shouldBe true // every byte, then end-of-file
+        }
+    }
+
+    for (elsewhere in listOf(false, true)) {
+        val from = if (elsewhere) "another thread" else "the loop"
+        test("close() from $from ends a read waiting in another coroutine with an IOException, and the handle is closed") {
+            val steps = Steps()
+            val (handle, peer) = tcpPair()
+            peer.use {
+                onLoop {
+                    val socket = handle.asSocket(coroutineContext)
+                    val input = socket.openReadChannel()
+                    val reader = launch {
+                        steps.expect(1)
+                        val failure = shouldThrow<IOException> { input.readLine() }
+                        steps.expect(3)
+                        failure.shouldBeInstanceOf<ClosedByteChannelException>()
+                        failure.cause?.message shouldBe "Socket closed"
+                    }
+                    delay(50)
+                    steps.expect(2)
+                    if (elsewhere) withContext(Dispatchers.IO) { socket.close() } else socket.close()
+                    reader.join()
+                    socket.awaitClosed()
+                    steps.finish(4)
+                    handle.isOpen shouldBe false
+                }
+                peer.getInputStream().read() shouldBe -1
+            }
+        }
+    }
+
+    test("close() closes the fd exactly once: one fd fewer, and a file that takes its number stays open through every later close") {
+        val (handle, peer) = tcpPair()
+        peer.use {
+            onLoop {
+                val socket = handle.asSocket(coroutineContext)
+                val fd = handle.fd()
+                socket.openWriteChannel().writeStringUtf8("bye\n")
+                socket.openReadChannel()
+                val before = openFdCount()
+                socket.close()
+                socket.awaitClosed()
+                openFdCount() shouldBe before - 1
+                socketInode(fd) shouldBe null
+                val successor = occupyNumber(fd) // what a second close(2) of the number would close
+                try {
+                    socket.close()
+                    handle.close()
+                    socket.socketContext.cancel()
+                    withContext(Dispatchers.IO) { socket.close() }
+                    delay(20) // anything posted to the loop has run
+                    Fds.isCloseOnExec(successor) // throws if the number was closed again (EBADF)
+                    openFdCount() shouldBe before
+                } finally {
+                    Fds.close(successor)
+                }
+            }
+            BufferedReader(peer.getInputStream().reader()).readLines() shouldBe listOf("bye")
+        }
+    }
+
+    test("each channel opens once; a closed socket refuses to open one with an IOException") {
+        val (handle, peer) = tcpPair()
+        peer.use {
+            onLoop {
+                val socket = handle.asSocket(coroutineContext)
+                socket.openReadChannel()
+                socket.openWriteChannel()
+                shouldThrow<IllegalStateException> { socket.openReadChannel() }
+                shouldThrow<IllegalStateException> { socket.openWriteChannel() }
+                socket.close()
+                socket.awaitClosed()
+            }
+            val (handle2, peer2) = tcpPair()
+            peer2.use {
+                val socket = handle2.asSocket()
+                socket.close()
+                shouldThrow<IOException> { socket.openReadChannel() }
+                shouldThrow<IOException> { socket.openWriteChannel() }
+                handle2.isOpen shouldBe false // nothing to send: closed before close() returned
+            }
+        }
+    }
+
+    test("cancelling the scope closes every socket at once, with reads and flushes waiting: none of their fds is left open") {
+        val sockets = 16
+        ServerSocket(0, sockets, loopback).use { server ->
+            val peers = Collections.synchronizedList(ArrayList<Socket>())
+            val acceptor = Thread.ofPlatform().start { repeat(sockets) { peers += server.accept() } } // they never read
+            val ours = Collections.synchronizedList(ArrayList<String>())
+            val handles = Collections.synchronizedList(ArrayList<Handle>())
+            onLoop {
+                val scope = CoroutineScope(coroutineContext + Job(coroutineContext[Job]))
+                val unsendable = ByteArray(8 shl 20) // more than a socket holds while its peer does not read: the flush waits
+                val ends = Collections.synchronizedList(ArrayList<Throwable?>())
+                repeat(sockets) {
+                    val handle = connect(InetSocketAddress(loopback, server.localPort))
+                    handles += handle
+                    ours += socketInode(handle.fd())!!
+                    val socket = handle.asSocket(scope.coroutineContext)
+                    val input = socket.openReadChannel()
+                    val output = socket.openWriteChannel()
+                    scope.launch { input.readLine() }.invokeOnCompletion { ends += it }
+                    scope.launch { output.writeFully(unsendable) }.invokeOnCompletion { ends += it }
+                }
+                delay(200)
+                withTimeout(10_000) { scope.coroutineContext[Job]!!.cancelAndJoin() }
+                // Each ended as cancelled, none failed with the IOException of its socket's close.
+                ends.size shouldBe 2 * sockets
+                ends.filter { it !is CancellationException }.shouldBeEmpty()
+            }
+            acceptor.join()
+            handles.filter { it.isOpen }.shouldBeEmpty()
+            eventually { openSocketInodes().intersect(ours.toSet()).isEmpty() } shouldBe true
+            ours.size shouldBe sockets
+            peers.forEach { it.close() }
+        }
+    }
+
+    test("talks to ktor-network: a client HandleSocket against a ktor-network echo server, 1 MiB and lines, both directions closed") {
+        val selector = SelectorManager(Dispatchers.IO)
+        val server = aSocket(selector).tcp().bind(loopback.hostAddress, 0)
+        val served = CoroutineScope(Dispatchers.IO).launch {
+            server.accept().use { peer -> // ktor-network's own socket: its channels copy everything back, then it closes
+                peer.openReadChannel().copyAndClose(peer.openWriteChannel())
+            }
+        }
+        try {
+            val data = Random(9).nextBytes(1 shl 20)
+            onLoop {
+                val socket = connect(InetSocketAddress(loopback, server.port)).asSocket(coroutineContext)
+                val input = socket.openReadChannel()
+                val output = socket.openWriteChannel()
+                launch {
+                    output.writeStringUtf8("first line\n")
+                    output.writeFully(data)
+                    output.writeStringUtf8("\nlast line\n")
+                    output.flushAndClose()
+                }
+                input.readLine() shouldBe "first line"
+                val back = ByteArray(data.size)
+                input.readFully(back)
+                back.contentEquals(data) shouldBe true
+                input.readLine() shouldBe ""
+                input.readLine() shouldBe "last line"
+                input.readLine() shouldBe null // ktor-network closed its side
+                socket.close()
+                socket.awaitClosed()
+                socket.handle.isOpen shouldBe false
+            }
+            runBlocking { withTimeout(10_000) { served.join() } }
+        } finally {
+            server.close()
+            selector.close()
+        }
+    }
+
+    test("a ktor-network line server runs on ioqueue's serve() with only its socket's origin changed") {
+        val group = IoQueueGroup.start(2, "ktor-serve")
+        val listener = Handle.of(Sockets.listenTcp(loopback, 0, 64))
+        val port = Sockets.localPort(listener.fd())
+        val scope = CoroutineScope(Job())
+        try {
+            scope.serve(listener, group) { connection ->
+                // From here on, the code a ktor-network server has after `val socket = server.accept()`.
+                val socket = connection.asSocket(coroutineContext)
+                val input = socket.openReadChannel()
+                val output = socket.openWriteChannel(autoFlush = true)
+                while (true) {
+                    @Suppress("DEPRECATION")
+                    val line = input.readUTF8Line() ?: break
+                    output.writeStringUtf8(line.uppercase() + "\n")
+                }
+                socket.close()
+                socket.awaitClosed()
+            }
+            val clients = (1..20).map { Socket(loopback, port).apply { soTimeout = 30_000 } }
+            for ((i, c) in clients.withIndex()) c.getOutputStream().write("hello $i\nbye $i\n".toByteArray())
+            for ((i, c) in clients.withIndex()) {
+                c.shutdownOutput()
+                BufferedReader(c.getInputStream().reader()).readLines() shouldBe listOf("HELLO $i", "BYE $i")
+                c.close()
+            }
+        } finally {
+            runBlocking { withTimeout(10_000) { scope.coroutineContext[Job]!!.cancelAndJoin() } }
+            group.shutdown(Duration.ofSeconds(10))
+        }
+    }
+})
