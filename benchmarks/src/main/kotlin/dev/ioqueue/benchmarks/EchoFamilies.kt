@@ -78,7 +78,7 @@ internal class ServerFamily(val key: String) : AutoCloseable {
         // Drained from now on (to our stderr), or diagnostics such as -XX:+PrintCompilation fill the pipe and stall the servers.
         Thread.ofPlatform().daemon().name("$key-stdout").start { reader.lines().forEach(System.err::println) }
         backend = reported
-        val started = line!!.startsWith("PORTS ")
+        val started = line.startsWith("PORTS ")
         ports = if (!started) emptyMap() else
             line.removePrefix("PORTS ").split(' ').filter(String::isNotBlank).associate { it.substringBefore('=') to it.substringAfter('=').toInt() }
         unavailable = when {

@@ -68,12 +68,15 @@ private fun CoroutineScope.serve(handle: Handle, outbox: Channel<String>, client
 
 private suspend fun drain(writer: HandleWriter, outbox: Channel<String>) {
     try {
-        for (line in outbox) {
-            writer.buffer.writeString(line)
-            writer.buffer.writeString("\n")
-            if (outbox.isEmpty) writer.flush() // one write for a burst of lines
+        for (first in outbox) {
+            var line: String? = first
+            while (line != null) { // a burst of lines queued meanwhile goes out in one write
+                writer.buffer.writeString(line)
+                writer.buffer.writeString("\n")
+                line = outbox.tryReceive().getOrNull()
+            }
+            writer.flush()
         }
-        writer.flush()
     } catch (e: IOException) {
         outbox.cancel()
     }
