@@ -1,6 +1,8 @@
 package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.StandardSocketOptions;
@@ -9,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,6 +38,37 @@ class BackendParityTest {
             });
             assertEquals(backend, loop.queue.backend());
             assertEquals(LINE, completedWith[0], "completed in place, before submit returned");
+        }
+    }
+
+    /**
+     * guards: on io_uring a readiness wait never saw bytes the ring had read ahead (the OS does not
+     * report what the ring already took), so "wait readable, then read" stalled.
+     */
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void aReadinessWaitSeesBytesTheRingReadAheadAndBytesThatCameAfter(Backend backend) throws Exception {
+        try (LoopThread loop = new LoopThread("kept-" + backend, backend); Fds.SocketPair pair = Fds.socketPair()) {
+            Handle h = Handle.of(pair.first(), loop.queue);
+            Fds.write(pair.second(), ByteBuffer.allocateDirect(100));
+            CompletableFuture<Long> first = new CompletableFuture<>();
+            loop.queue.execute(() -> loop.queue.submit(h, IoOperation.read(ByteBuffer.allocateDirect(10), (fd, n) -> first.complete(n))));
+            assertEquals(10L, first.get(10, TimeUnit.SECONDS));
+            // 90 bytes left: kept by the ring on io_uring, in the socket on epoll
+            CompletableFuture<Set<Event>> kept = new CompletableFuture<>();
+            loop.queue.execute(() -> loop.queue.await(h, ReadyEvent.READ, (fd, events) -> kept.complete(events)));
+            assertTrue(kept.get(10, TimeUnit.SECONDS).contains(Event.READ));
+            CompletableFuture<Long> rest = new CompletableFuture<>();
+            loop.queue.execute(() -> loop.queue.submit(h, IoOperation.readFully(ByteBuffer.allocateDirect(90), (fd, n) -> rest.complete(n))));
+            assertEquals(90L, rest.get(10, TimeUnit.SECONDS));
+            // nothing left; a wait registered now hears of bytes that come later (the ring may take them first)
+            CompletableFuture<Set<Event>> later = new CompletableFuture<>();
+            loop.queue.execute(() -> loop.queue.await(h, ReadyEvent.READ, (fd, events) -> later.complete(events)));
+            Thread.sleep(50);
+            assertFalse(later.isDone(), "woken with nothing to read");
+            Fds.write(pair.second(), ByteBuffer.allocateDirect(5));
+            assertTrue(later.get(10, TimeUnit.SECONDS).contains(Event.READ));
+            assertEquals(Set.of(Event.READ), Fds.awaitReady(h, ReadyEvent.READ, Duration.ofSeconds(10)), "a blocking wait too");
         }
     }
 

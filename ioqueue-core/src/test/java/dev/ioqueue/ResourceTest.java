@@ -1,6 +1,8 @@
 package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ioqueue.internal.os.NativeAccounting;
@@ -58,6 +60,39 @@ class ResourceTest extends QueueTestSupport {
         assertEquals(before + TestFds.ownFdCount(q), TestFds.openFdCount(), "an epoll fd and its wake-up eventfd (and its io_uring fd)");
         q.close();
         assertEquals(before, TestFds.openFdCount());
+    }
+
+    // guards: the Cleaner released a dead thread's queue but not the Handles bound to it (1,000 fds per 1,000 threads)
+    @Test
+    void handlesBoundToAQueueWhoseThreadEndedWithoutClosingItAreClosedWithIt() throws Exception {
+        List<Handle> handles = new ArrayList<>();
+        List<Integer> peers = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            Fds.Pipe p = Fds.pipe();
+            peers.add(p.writeFd());
+            Thread t = new Thread(() -> {
+                Handle h = Handle.of(p.readFd(), IoQueue.current()); // bound to this thread's queue
+                synchronized (handles) {
+                    handles.add(h);
+                }
+                // ends without closing its queue or the handle
+            });
+            t.start();
+            t.join();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (handles.stream().anyMatch(Handle::isOpen) && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        for (Handle h : handles) {
+            assertFalse(h.isOpen(), h + " outlived its queue");
+        }
+        for (int peer : peers) { // the pipes' read ends are closed for the kernel too
+            SyscallException e = assertThrows(SyscallException.class, () -> Fds.write(peer, java.nio.ByteBuffer.allocate(1)));
+            assertEquals(Errno.EPIPE, e.errno());
+            Fds.close(peer);
+        }
     }
 
     // guards: a thread that ended without close() leaked its queue (outside finding D6)

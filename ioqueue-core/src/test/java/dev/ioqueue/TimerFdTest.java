@@ -31,6 +31,32 @@ class TimerFdTest extends QueueTestSupport {
         }
     }
 
+    // guards: a close from another thread while the watch fired threw IllegalStateException out of the loop
+    // ("TimerFd[...] is closed" from the watch's read or its next wait), and ifDropped never ran
+    @Test
+    @org.junit.jupiter.api.Timeout(120) // a loop the race killed would leave its close waiting: a failure, not a hang
+    void closingATimerFromAnotherThreadWhileItsWatchFiresEndsTheWatchAsDropped() throws Exception {
+        for (int round = 0; round < 200; round++) {
+            try (LoopThread loop = new LoopThread("timer-close-" + round)) {
+                TimerFd timer = TimerFd.open();
+                java.util.concurrent.atomic.AtomicInteger dropped = new java.util.concurrent.atomic.AtomicInteger();
+                java.util.concurrent.CompletableFuture<Void> watching = new java.util.concurrent.CompletableFuture<>();
+                loop.queue.execute(() -> {
+                    timer.armPeriodic(Duration.ofNanos(100_000));
+                    timer.onTicks(loop.queue, n -> { }, dropped::incrementAndGet);
+                    watching.complete(null);
+                });
+                watching.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                Thread.sleep(round % 3); // firing every 100 µs meanwhile
+                timer.close(); // from this thread
+                java.util.concurrent.CompletableFuture<Void> alive = new java.util.concurrent.CompletableFuture<>();
+                loop.queue.execute(() -> alive.complete(null));
+                alive.get(10, java.util.concurrent.TimeUnit.SECONDS); // the loop still runs: nothing was thrown out of it
+                assertEquals(1, dropped.get(), "ifDropped ran once");
+            }
+        }
+    }
+
     @Test
     void aOneShotTimerFiresOnce() {
         IoQueue q = IoQueue.current();

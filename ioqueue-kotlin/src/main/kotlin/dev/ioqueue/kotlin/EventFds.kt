@@ -9,7 +9,7 @@ import dev.ioqueue.EventFd
  * Threading: as [dev.ioqueue.Handle.awaitReadable] on the eventfd's [EventFd.handle]: the wait
  * lives in the queue the fd belongs to (the first loop that waits on it, or `ioqueue-background`
  * when that is off a loop); closing the eventfd from any thread ends it with
- * [AwaitClosedException]. Two coroutines awaiting the same eventfd break the one-waiter rule
+ * [AwaitClosedException] (or a `ClosedChannelException`, if it came as the count was read). Two coroutines awaiting the same eventfd break the one-waiter rule
  * ([IllegalStateException]). Cancellation removes the waiter and takes nothing.
  */
 public suspend fun EventFd.awaitTake(): Long = readWhenReady(handle(), ::take) { it != 0L }

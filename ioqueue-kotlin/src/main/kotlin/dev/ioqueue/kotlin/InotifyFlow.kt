@@ -12,7 +12,7 @@ import kotlinx.coroutines.flow.flow
  * Threading: as [dev.ioqueue.Handle.awaitReadable] on the instance's [dev.ioqueue.Inotify.handle]:
  * the wait lives in the queue the fd belongs to (the first loop that waits on it, or
  * `ioqueue-background` when that is off a loop); closing the instance from any thread ends the
- * collection with [AwaitClosedException]. Cancelling the collector removes the waiter; events read
+ * collection with [AwaitClosedException] (or a `ClosedChannelException`, if it came as events were read). Cancelling the collector removes the waiter; events read
  * but not yet emitted when it is cancelled are lost.
  */
 public fun Inotify.events(): Flow<Inotify.Event> = flow {

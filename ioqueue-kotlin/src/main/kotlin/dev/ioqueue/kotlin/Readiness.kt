@@ -24,7 +24,13 @@ public fun readiness(fd: Int, event: ReadyEvent): Flow<Set<Event>> = flow {
  */
 internal suspend inline fun <T> readWhenReady(handle: Handle, attempt: () -> T, found: (T) -> Boolean): T {
     while (true) {
-        val result = attempt()
+        val result = try {
+            attempt()
+        } catch (e: IllegalStateException) {
+            // closed from another thread while it read: an IOException, as a close during the wait is
+            if (handle.isOpen) throw e
+            throw java.nio.channels.ClosedChannelException().apply { initCause(e) }
+        }
         if (found(result)) return result
         handle.awaitReadable()
     }

@@ -13,7 +13,7 @@ import kotlinx.coroutines.flow.flow
  * Threading: as [dev.ioqueue.Handle.awaitReadable] on the timer's [TimerFd.handle]: the wait
  * lives in the queue the fd belongs to (the first loop that waits on it, or `ioqueue-background`
  * when that is off a loop); closing the timer from any thread ends the collection with
- * [AwaitClosedException]. Cancelling the collector removes the waiter. One collector at a time: a
+ * [AwaitClosedException] (or a `ClosedChannelException`, if it came as the count was read). Cancelling the collector removes the waiter. One collector at a time: a
  * second one waiting on the same queue throws [IllegalStateException].
  */
 public fun TimerFd.ticks(): Flow<Long> = flow {

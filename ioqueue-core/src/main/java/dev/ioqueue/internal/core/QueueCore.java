@@ -3,6 +3,7 @@ package dev.ioqueue.internal.core;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.epoll.EpollPoller;
+import dev.ioqueue.internal.poll.Interest;
 import dev.ioqueue.internal.poll.Poller;
 import dev.ioqueue.internal.uring.RingEngine;
 import dev.ioqueue.internal.uring.RingStream;
@@ -55,6 +56,7 @@ public final class QueueCore {
         this.registrations = new Registrations(poller, owner, users);
         this.runQueue = new RunQueue(owner, poller);
         this.loop = new Loop(registrations, runQueue, poller, engine);
+        if (engine != null) engine.onKeptWithoutReader(registrations::keptReadable);
     }
 
     /**
@@ -90,9 +92,22 @@ public final class QueueCore {
         }
     }
 
-    /** What a Cleaner runs once the facade is unreachable: releases the poller's fds and memory, nothing else. */
+    /**
+     * What a Cleaner runs once the facade is unreachable (its thread ended, or another queue
+     * replaced it, without a close): closes the owned fds bound here and releases the poller's fds
+     * and memory.
+     */
     public Runnable cleanup() {
-        return poller.cleanup();
+        Runnable releasePoller = poller.cleanup();
+        BoundFds fds = bound; // not this queue's facade: the action must not keep it reachable
+        return () -> {
+            try {
+                // as close() would: the owned fds bound here go with it (no one can run this queue now)
+                for (OwnedFd o : fds.closeAndTake()) o.released();
+            } finally {
+                releasePoller.run();
+            }
+        };
     }
 
     /**
@@ -127,6 +142,11 @@ public final class QueueCore {
             if (RingEngine.hasOperation(owned.stream, kind)) rejectSecond(fd, kind);
         }
         registrations.await(fd, kind, waiter, owned != null);
+        if (owned != null && kind == Interest.READ && RingEngine.keepsSomething(owned.stream)) {
+            // The ring read them ahead, so the OS will not report them: woken from the next round on
+            // (not in this one, so a waiter that waits again without reading cannot spin inside it).
+            runQueue.offer(() -> registrations.keptReadable(fd));
+        }
     }
 
     /** Starts {@code op} on {@code fd} (of {@code owned}, or a plain fd if null); the facade checked it is not pending. */

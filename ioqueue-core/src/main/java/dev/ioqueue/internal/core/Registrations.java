@@ -288,6 +288,18 @@ public final class Registrations {
         if (stale) gone.rebuild();
     }
 
+    /**
+     * The ring of this queue keeps bytes (or an end) it read ahead for the owned fd {@code fd}: the
+     * OS will not report them, so its READ waiter, if any, is woken as if it had.
+     */
+    public void keptReadable(int fd) {
+        Registration reg = table.get(fd);
+        if (reg == null || reg.read == null) return;
+        int woke = reg.wake(Interest.READ_BIT, batch);
+        table.waitersTaken(woke);
+        if (!reg.is(Registration.PERSIST)) table.markLapsed(reg);
+    }
+
     /** Runs the collected callbacks; returns how many ran. A throw leaves the rest for next time. */
     public int runBatch() {
         int ran = 0;

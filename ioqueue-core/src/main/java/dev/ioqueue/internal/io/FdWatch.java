@@ -50,15 +50,36 @@ public abstract class FdWatch extends Waiter {
     @Override
     public final void ready(int fd, int events) {
         if (over.get()) return;
+        if (!owned.isOpen()) { // closing, from another thread: its close drops this watch, or would have
+            dropped();
+            return;
+        }
         boolean took;
         try {
             took = take();
         } catch (Throwable t) {
+            if (!owned.isOpen()) { // the close began under the read: a drop, not a failure
+                dropped();
+                return;
+            }
             over.set(true); // a failed read (EBADF...) ends it: waiting again would fail the same way
             throw t;
         }
-        if (!took || repeats) queue.await(fd, owned, Interest.READ, this);
-        if (took) deliver();
+        boolean wantsToWait = !took || repeats;
+        boolean waiting = wantsToWait;
+        if (wantsToWait) {
+            try {
+                queue.await(fd, owned, Interest.READ, this);
+            } catch (IllegalStateException closing) {
+                if (owned.isOpen()) throw closing;
+                waiting = false; // the close began meanwhile: what was read is still handed over, then the drop
+            }
+        }
+        try {
+            if (took) deliver();
+        } finally {
+            if (wantsToWait && !waiting) dropped();
+        }
     }
 
     /** Whether neither {@link #cancel()}, a drop nor {@link #end()} has ended it. */

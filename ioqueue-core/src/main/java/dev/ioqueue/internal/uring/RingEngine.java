@@ -38,6 +38,8 @@ public final class RingEngine implements UringPoller.CompletionSink {
     /** Operations waiting for the ring. */
     int waiting;
     private final RingCounters counters;
+    /** Told the fd of a stream whose ring kept bytes (or an end) with no read waiting for them. */
+    private java.util.function.IntConsumer keptWithoutReader = fd -> {};
 
     public RingEngine(UringPoller poller) {
         this.counters = poller.counters();
@@ -45,6 +47,24 @@ public final class RingEngine implements UringPoller.CompletionSink {
         this.reads = new RingReads(this, requests, poller);
         this.writes = new RingWrites(this, requests, poller);
         poller.setSink(this);
+    }
+
+    /**
+     * Tells {@code sink} (on the owner thread, while completions are taken) the fd of each stream
+     * whose ring read bytes, an end of file or an error with no read waiting: the ring took what
+     * the OS would have reported readable, so the queue wakes the fd's readiness waiter itself.
+     */
+    public void onKeptWithoutReader(java.util.function.IntConsumer sink) {
+        keptWithoutReader = sink;
+    }
+
+    void keptWithoutReader(RingStream s) {
+        keptWithoutReader.accept(s.fd);
+    }
+
+    /** Whether {@code s} (null: none yet) keeps bytes, an end of file or an error for its next read. */
+    public static boolean keepsSomething(RingStream s) {
+        return s != null && (s.readable() || s.eof || (s.error != 0 && !s.unsupported));
     }
 
     // ---- streams ----
