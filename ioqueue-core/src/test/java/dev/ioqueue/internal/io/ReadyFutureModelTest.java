@@ -189,7 +189,7 @@ public class ReadyFutureModelTest {
     void theFirstToCompleteDecidesAndTheWaiterIsFiredOrWithdrawnOnce() {
         ModelCheckingOptions o = new ModelCheckingOptions()
                 .iterations(0)
-                .invocationsPerIteration(Integer.getInteger("ioqueue.lincheck.invocations", 200))
+                .invocationsPerIteration(Integer.getInteger("ioqueue.lincheck.invocations", 100))
                 .sequentialSpecification(Spec.class);
         for (String[][] threads : new String[][][] {
             {{"ready", "round"}, {"cancel"}},
