@@ -45,7 +45,7 @@ private fun mbps(bytes: Long, seconds: Double) = bytes / seconds / 1e6
 
 /** 1 MiB of 80-byte lines (79 characters and `\n`). */
 private fun lineBlock(): ByteArray {
-    val line = ("x".repeat(70) + "-0123456").toByteArray(StandardCharsets.UTF_8) + '\n'.code.toByte()
+    val line = ("x".repeat(71) + "-0123456").toByteArray(StandardCharsets.UTF_8) + '\n'.code.toByte()
     val out = ByteArray((1 shl 20) / line.size * line.size)
     for (i in out.indices step line.size) line.copyInto(out, i)
     return out
@@ -69,7 +69,7 @@ private fun timeJdk(total: Long, block: ByteArray): Double = ServerSocket(0, 1, 
         BufferedReader(InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8)).use { r -> while (r.readLine() != null) lines++ }
         val seconds = (System.nanoTime() - start) / 1e9
         writer.join()
-        check(lines == total / 80) { "JDK read $lines lines" }
+        check(lines == (total + 79) / 80) { "JDK read $lines lines" }
         seconds
     }
 }
@@ -90,7 +90,7 @@ private fun timeIoqueue(total: Long, block: ByteArray): Double {
                 var lines = 0L
                 while (r.readLine() != null) lines++
                 seconds = (System.nanoTime() - start) / 1e9
-                check(lines == total / 80) { "ioqueue read $lines lines" }
+                check(lines == (total + 79) / 80) { "ioqueue read $lines lines" }
             }
         }
     }.join()
