@@ -143,9 +143,8 @@ public final class QueueCore {
         }
         registrations.await(fd, kind, waiter, owned != null);
         if (owned != null && kind == Interest.READ && RingEngine.keepsSomething(owned.stream)) {
-            // The ring read them ahead, so the OS will not report them: woken from the next round on
-            // (not in this one, so a waiter that waits again without reading cannot spin inside it).
-            runQueue.offer(() -> registrations.keptReadable(fd));
+            // The ring read them ahead, so the OS will not report them: woken at the next batch.
+            registrations.keptReadableNextBatch(fd);
         }
     }
 

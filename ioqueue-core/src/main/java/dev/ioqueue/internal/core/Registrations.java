@@ -33,6 +33,9 @@ public final class Registrations {
     final Thread owner;
     final FdTable table = new FdTable();
     final ReadyBatch batch = new ReadyBatch();
+    /** Owned fds whose ring keeps what a READ waiter wants, to wake at the next batch ({@link #keptReadableNextBatch}). */
+    private int[] kept = new int[8];
+    private int keptCount;
     final Dropped dropped;
     private int nextGeneration = 1;
     /** Plain fds' registrations re-armed without a syscall, checked once per period. */
@@ -209,7 +212,7 @@ public final class Registrations {
     }
 
     public boolean batchEmpty() {
-        return batch.isEmpty();
+        return batch.isEmpty() && keptCount == 0;
     }
 
     // ---- the loop's steps ----
@@ -289,6 +292,22 @@ public final class Registrations {
     }
 
     /**
+     * {@link #keptReadable} at the start of the next batch, not this one (a waiter that waits again
+     * without reading must not spin inside one batch). Owner thread; nothing allocated.
+     */
+    public void keptReadableNextBatch(int fd) {
+        if (keptCount == kept.length) kept = java.util.Arrays.copyOf(kept, keptCount * 2);
+        kept[keptCount++] = fd;
+    }
+
+    /** Wakes the waiters {@link #keptReadableNextBatch} put off, into the batch. */
+    private void takeKept() {
+        int n = keptCount;
+        keptCount = 0;
+        for (int i = 0; i < n; i++) keptReadable(kept[i]);
+    }
+
+    /**
      * The ring of this queue keeps bytes (or an end) it read ahead for the owned fd {@code fd}: the
      * OS will not report them, so its READ waiter, if any, is woken as if it had.
      */
@@ -302,6 +321,7 @@ public final class Registrations {
 
     /** Runs the collected callbacks; returns how many ran. A throw leaves the rest for next time. */
     public int runBatch() {
+        if (keptCount > 0) takeKept();
         int ran = 0;
         while (!batch.isEmpty()) {
             boolean live = batch.live();
@@ -324,6 +344,7 @@ public final class Registrations {
 
     /** Moves the collected callbacks to {@code ready} as Runnables; returns how many. */
     public int drainBatch(Collection<? super Runnable> ready) {
+        if (keptCount > 0) takeKept();
         int n = 0;
         while (!batch.isEmpty()) {
             if (batch.live()) {
