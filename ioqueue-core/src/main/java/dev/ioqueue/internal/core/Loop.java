@@ -74,16 +74,29 @@ final class Loop {
         }
     }
 
-    /** Flushes registrations, waits (no later than the trust check is due), and collects ready waiters into the batch. */
+    /**
+     * Flushes registrations, waits (no later than the trust check is due), and collects ready
+     * waiters into the batch. A loop kept busy by events runs the trust check in {@link
+     * Registrations#flush()}; only a wait that would sleep needs the check's deadline. So while the
+     * check is pending the loop first looks without sleeping, and bounds the wait only when nothing
+     * is ready: a busy loop keeps its untimed, cheapest wait (a timed one costs a timespec and clock
+     * reads on each side of the kernel, a fifth of a raw ring hop here).
+     */
     private void waitForEvents(long timeoutNanos) {
         registrations.flush();
+        if (engine != null) engine.beforeWait();
+        int n;
         long trust = registrations.trustDeadline();
         if (trust != Long.MAX_VALUE && timeoutNanos != 0) {
+            n = poller.await(0);
+            if (n > 0 || (engine != null && !engine.isEmpty())) { // an event, or a completion reaped
+                clock.roundStarted();
+                registrations.collect(n);
+                return;
+            }
             long untilCheck = Math.max(0, trust - System.nanoTime());
             timeoutNanos = timeoutNanos < 0 ? untilCheck : Math.min(timeoutNanos, untilCheck);
         }
-        if (engine != null) engine.beforeWait();
-        int n;
         if (timeoutNanos == 0) {
             n = poller.await(0);
             clock.roundStarted();
