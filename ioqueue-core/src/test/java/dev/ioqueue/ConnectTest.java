@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -306,9 +307,12 @@ class ConnectTest {
         assertEquals(1000, cancelled + connected);
         assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds()
                 + " (" + cancelled + " cancelled, " + connected + " connected)");
-        NetFixtures.close(listener);
+        // Closed through the library, which wakes the acceptor blocked on it (a raw close(2) would
+        // leave it parked: the kernel reports nothing for a closed number).
+        Fds.close(listener);
         toClose.remove(Integer.valueOf(listener));
         acceptor.join(10_000);
+        assertFalse(acceptor.isAlive(), "the acceptor blocked on the closed listener was not woken");
     }
 
     @Test
