@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Four threads, each with its own queue, open, wait on, write, cancel, unregister and close
- * thousands of pipes in a seeded random order for {@code -Dioqueue.soak.seconds} (5 by default).
+ * thousands of pipes in a seeded random order for {@code -Dioqueue.soak.seconds} (3 by default: each backend runs it in the test command).
  * Afterwards: every byte written was read exactly once, no callback ran after its waiter was
  * withdrawn, and fds and the queues' native memory are back where they started.
  */
@@ -128,7 +128,7 @@ class ChurnSoakTest extends QueueTestSupport {
     @Test
     void fourThreadsChurnThousandsOfFdsAndEverythingAddsUp() throws Exception {
         IoQueue.current().close();
-        double seconds = Double.parseDouble(System.getProperty("ioqueue.soak.seconds", "5"));
+        double seconds = Double.parseDouble(System.getProperty("ioqueue.soak.seconds", "3"));
         long seed = Long.getLong("ioqueue.soak.seed", System.nanoTime());
         System.out.println("churn soak: " + THREADS + " threads, " + seconds + " s, seed " + seed + " (-Dioqueue.soak.seed to replay)");
         long fdsBefore = TestFds.openFdCount();

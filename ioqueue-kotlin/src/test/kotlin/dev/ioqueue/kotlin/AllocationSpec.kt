@@ -64,7 +64,7 @@ private fun inFreshJvm(owned: Boolean): Double {
 
 /** The probe's JVM: prints the bytes per round trip of [echoAllocation] on a handle (`true`) or a plain fd. */
 fun main(args: Array<String>) {
-    println("bytes per round trip: " + echoAllocation(args[0].toBoolean(), segments = true, warmUp = 20_000, window = 10_000, windows = 3))
+    println("bytes per round trip: " + echoAllocation(args[0].toBoolean(), segments = true, warmUp = 20_000, window = 4_000, windows = 3))
 }
 
 /**

@@ -40,7 +40,9 @@ private class Peer(command: List<String>) : AutoCloseable {
     }
 }
 
-private fun nc(port: Int) = Peer(listOf("nc", "127.0.0.1", port.toString()))
+// -N: shut the connection down once stdin ends, as socat does (without it nc stays, and the peer
+// waits out its 5 s before destroying it).
+private fun nc(port: Int) = Peer(listOf("nc", "-N", "127.0.0.1", port.toString()))
 private fun socat(port: Int) = Peer(listOf("socat", "-", "TCP:127.0.0.1:$port"))
 
 /** Two outside clients chat through the server on [port]: names, lines both ways, a leave. */
