@@ -29,7 +29,9 @@ import java.util.Objects;
  * unbound handle to no queue (a loop may take it later). A handle bound to an io_uring loop is read
  * and written through that loop, which keeps the bytes its ring read ahead, so every read sees them
  * once and in order (a call starting while another thread binds the handle to such a loop may read
- * past them: bind a handle before using it from two places). A plain fd is under mio's rule: close
+ * past them: bind a handle before using it from two places). A handle bound to a queue whose
+ * thread ended without closing it fails every call with {@link WaitDroppedException}, on both
+ * backends (close the handle). A plain fd is under mio's rule: close
  * it only once no call is under way on it.
  *
  * <p><b>Errors</b> are {@link IOException}s: a failed syscall is a {@link SyscallFailure} (a peer

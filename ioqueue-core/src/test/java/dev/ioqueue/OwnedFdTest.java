@@ -261,6 +261,32 @@ class OwnedFdTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside, round 2): a blocking read of a Handle bound to a queue whose thread ended
+    // without closing it threw WaitDroppedException("its queue is closed") on io_uring and read on
+    // epoll; both backends now say what happened, and the handle still closes
+    @Test
+    void blockingCallsOnAHandleWhoseQueuesThreadEndedFailTheSameOnBothBackends() throws Exception {
+        Fds.Pipe p = Fds.pipe();
+        Handle h = Handle.of(p.readFd());
+        Thread t = Thread.ofPlatform().start(() -> h.bind(IoQueue.current()));
+        t.join(10_000);
+        Fds.write(p.writeFd(), new byte[] {9}, 0, 1);
+        CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                outcome.complete(new AssertionError("read " + BlockingIo.read(h, ByteBuffer.allocate(4))));
+            } catch (Throwable e) {
+                outcome.complete(e);
+            }
+        });
+        Throwable e = outcome.get(10, TimeUnit.SECONDS);
+        WaitDroppedException dropped = assertInstanceOf(WaitDroppedException.class, e);
+        assertTrue(dropped.getMessage().contains("fd " + p.readFd()) && dropped.getMessage().contains("ended without closing it"), dropped.getMessage());
+        CompletableFuture.runAsync(h::close).get(10, TimeUnit.SECONDS);
+        assertFalse(TestFds.isOpen(p.readFd()));
+        Fds.close(p.writeFd());
+    }
+
     // guards: a close racing the bind of a first wait: either the wait is refused (closed) or it is
     // bound and then dropped once; the fd is closed once and nothing is left waiting
     @Test

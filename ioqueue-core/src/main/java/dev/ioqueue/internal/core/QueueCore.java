@@ -417,6 +417,11 @@ public final class QueueCore {
         return runQueue.offer(task);
     }
 
+    /** Whether the owner thread has ended (without closing the queue, if it is still open): nothing posted here would run. Any thread. */
+    public boolean ownerEnded() {
+        return ownership.ownerEnded();
+    }
+
     /** Runs {@code task} now on the owner thread, else posts it; false once closed or its owner ended. Any thread. */
     public boolean runOnOwner(Runnable task) {
         return !ownership.ownerEnded() && runQueue.runOnOwner(task);

@@ -117,6 +117,7 @@ public final class BlockingCalls {
 
     /** Accepts one connection on an owned listening socket: the new fd. Several threads may wait on one listener. */
     public static int accept(OwnedFd o) throws IOException {
+        ringQueue(o);
         while (true) {
             if (!o.acquire()) throw closed(o);
             int fd;
@@ -137,10 +138,21 @@ public final class BlockingCalls {
      *
      * @throws ClosedChannelException if it is closed
      */
-    private static QueueCore ringQueue(OwnedFd o) throws ClosedChannelException {
+    private static QueueCore ringQueue(OwnedFd o) throws IOException {
         if (!o.isOpen()) throw closed(o);
         QueueCore q = o.queue();
-        return q != null && q.completionIo() ? q : null;
+        if (q == null) return null;
+        if (q.ownerEnded()) throw orphaned(o);
+        return q.completionIo() ? q : null;
+    }
+
+    /**
+     * A handle bound to a queue whose thread ended without closing it: on either backend (a ring
+     * queue would keep its bytes and its requests; an epoll queue holds nothing, but the two say
+     * the same, as tokio's I/O resources fail once their runtime is gone).
+     */
+    private static IOException orphaned(OwnedFd o) {
+        return Errors.dropped(o.fd, "the thread of the queue it is bound to ended without closing it (close the handle)");
     }
 
     // ---- the steps ----

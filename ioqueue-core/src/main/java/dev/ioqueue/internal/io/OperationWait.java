@@ -63,7 +63,7 @@ final class OperationWait implements Operation.Hooks {
                 w.finish(FAILED);
             }
         });
-        if (!posted) throw Errors.dropped(o.fd, "its queue is closed");
+        if (!posted) throw Errors.dropped(o.fd, q.ownerEnded() ? "the thread of its queue ended without closing it" : "its queue is closed");
         boolean interrupted = false;
         boolean withdrawn = false;
         while ((int) STATE.getVolatile(w) == WAITING) {
