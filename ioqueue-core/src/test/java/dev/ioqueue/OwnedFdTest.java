@@ -194,10 +194,11 @@ class OwnedFdTest extends QueueTestSupport {
                 loop.queue.submit(owned, IoOperation.read(ByteBuffer.allocate(8), read));
                 return owned;
             });
-            long before = TestFds.openFdCount();
             h.close();
-            assertEquals(before - 1, TestFds.openFdCount(), "one fd closed");
+            // closed (by the time close returns); "once" is checked below with the number's next file
+            // (a process-wide fd count here saw other threads' fds come and go: flaky under load)
             assertFalse(TestFds.isOpen(s.first()));
+            assertTrue(TestFds.isOpen(s.second()));
             assertFalse(h.isOpen());
             assertEquals(List.of(Recorder.dropped(s.first())), loop.call(waiter::log));
             assertEquals(List.of("dropped " + s.first()), read.log);

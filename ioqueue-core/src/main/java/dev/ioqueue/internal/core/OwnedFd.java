@@ -184,7 +184,7 @@ public final class OwnedFd {
             QueueCore q = queue; // read after CLOSING is set: a bind racing this either saw it or is seen here
             if (q == null) {
                 released();
-            } else if (!q.runOnOwner(() -> q.closeOwned(this))) {
+            } else if (!q.runOnOwner(() -> q.release.close(this))) {
                 // The queue is closed (its close lets go of every fd bound to it, this one too) or its
                 // owner thread ended without closing it (the kernel ended its ring requests then).
                 if (q.ownership.ownerEnded()) released();

@@ -1,12 +1,10 @@
 package dev.ioqueue.internal.core;
 
-import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.epoll.EpollPoller;
 import dev.ioqueue.internal.poll.Interest;
 import dev.ioqueue.internal.poll.Poller;
 import dev.ioqueue.internal.uring.RingEngine;
-import dev.ioqueue.internal.uring.RingStream;
 import dev.ioqueue.internal.uring.UringPoller;
 import java.io.IOException;
 import java.util.Collection;
@@ -24,17 +22,16 @@ public final class QueueCore {
     public static final int EPOLL = 1;
     public static final int IO_URING = 2;
     private static final int MAX_NESTED_SUBMITS = 16;
-    private static final long RING_RELEASE_WAIT_NANOS = 1_000_000_000L;
 
     public final Ownership ownership;
     final Poller poller;
     /** The ring's poller, or null on epoll. */
-    private final UringPoller uring;
+    final UringPoller uring;
     /** Completion I/O on the ring, or null on epoll. */
     final RingEngine engine;
     final Registrations registrations;
     final RunQueue runQueue;
-    private final Loop loop;
+    final Loop loop;
     /** Plain fds found non-blocking here (checked once each, until unregistered or closed through this queue). */
     private final FdSet nonBlocking = new FdSet();
     private final UnhandledFailures failures = new UnhandledFailures();
@@ -45,7 +42,9 @@ public final class QueueCore {
     /** The facade of this queue, weakly: an operation or owned fd that outlives it must not keep it from its Cleaner. */
     private java.lang.ref.WeakReference<Object> facade;
 
-    private final BoundFds bound = new BoundFds();
+    final BoundFds bound = new BoundFds();
+    /** Lets go of the owned fds bound here as their closes come. */
+    final OwnedRelease release = new OwnedRelease(this);
 
     private QueueCore(Poller poller, UringPoller uring, Waiters users) {
         Thread owner = Thread.currentThread();
@@ -266,53 +265,6 @@ public final class QueueCore {
         if (!o.isOpen()) throw o.closedException();
     }
 
-    /**
-     * Lets go of {@code o} (its close was asked for): its waiters and operations are dropped, each
-     * told once; once the kernel let go of its ring requests (waited for here, up to a second), it
-     * is closed. What the dropped waiters threw propagates after that.
-     */
-    void closeOwned(OwnedFd o) {
-        if (o.ownerClosing) return;
-        o.ownerClosing = true;
-        Throwable failure = null;
-        try {
-            registrations.releaseBeforeClose(o.fd);
-        } catch (Throwable t) {
-            failure = t;
-        }
-        RingStream s = o.stream;
-        if (s == null) {
-            finishOwned(o);
-        } else {
-            loop.releasing++;
-            try {
-                engine.close(s, () -> {
-                    loop.releasing--;
-                    finishOwned(o);
-                });
-            } catch (Throwable t) {
-                failure = Failures.add(failure, t);
-            }
-            if (!ownership.isClosed()) awaitRingRelease(s);
-        }
-        Failures.rethrow(failure);
-    }
-
-    /** Waits (a bounded time) until the kernel finished every request of {@code s}, so a close is done when it returns. */
-    private void awaitRingRelease(RingStream s) {
-        long deadline = System.nanoTime() + RING_RELEASE_WAIT_NANOS;
-        while (RingEngine.releasing(s)) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) return; // it completes later, in the loop
-            uring.awaitCompletions(left);
-        }
-    }
-
-    private void finishOwned(OwnedFd o) {
-        bound.remove(o);
-        o.released();
-    }
-
     // ---- failures ----
 
     /** Where failures of operations go when their completion does not handle them; null restores the default (logging). */
@@ -456,7 +408,7 @@ public final class QueueCore {
             for (OwnedFd o : all) {
                 try {
                     o.beginClose();
-                    closeOwned(o);
+                    release.close(o);
                 } catch (Throwable t) {
                     failure = Failures.add(failure, t);
                 }
@@ -474,7 +426,7 @@ public final class QueueCore {
             failure = Failures.add(failure, t);
         }
         for (OwnedFd o : all) {
-            if (o.index >= 0) finishOwned(o); // the ring did not finish in time: close anyway, the ring is gone
+            if (o.index >= 0) release.finish(o); // the ring did not finish in time: close anyway, the ring is gone
         }
         Failures.rethrow(failure);
         return true;

@@ -29,13 +29,12 @@ public final class Registrations {
     final Poller poller;
     final Waiters users;
     /** What a registration found gone means: premature closes, and the epoll rebuild. */
-    private final GoneFds gone = new GoneFds(this);
+    final GoneFds gone = new GoneFds(this);
     final Thread owner;
     final FdTable table = new FdTable();
     final ReadyBatch batch = new ReadyBatch();
     /** Owned fds whose ring keeps what a READ waiter wants, to wake at the next batch ({@link #keptReadableNextBatch}). */
-    private int[] kept = new int[8];
-    private int keptCount;
+    private final IntList kept = new IntList();
     final Dropped dropped;
     private int nextGeneration = 1;
     /** Plain fds' registrations re-armed without a syscall, checked once per period. */
@@ -212,7 +211,7 @@ public final class Registrations {
     }
 
     public boolean batchEmpty() {
-        return batch.isEmpty() && keptCount == 0;
+        return batch.isEmpty() && kept.isEmpty();
     }
 
     // ---- the loop's steps ----
@@ -225,10 +224,7 @@ public final class Registrations {
     /** Brings each changed registration in line with its waiters, before every wait; checks the trusted re-arms once a period. */
     public void flush() {
         if (!dropped.isEmpty()) dropped.tellAndRethrow();
-        if (!trusted.isEmpty()) {
-            long now = System.nanoTime();
-            if (now - trusted.deadline() >= 0) confirm(now);
-        }
+        if (!trusted.isEmpty()) trusted.checkIfDue(this);
         int count = table.takeDirty();
         if (count == 0) return;
         Throwable failure = null;
@@ -248,24 +244,6 @@ public final class Registrations {
             } else {
                 failure = gone.failedOnKept(reg, want == 0 ? REMOVE : MODIFY, r, "while polling", failure);
             }
-        }
-        Failures.rethrow(dropped.tell(failure));
-    }
-
-    /** Checks, with one MOD each, the registrations re-armed on trust during the period that ended. */
-    private void confirm(long now) {
-        int n = trusted.endPeriod(now);
-        Throwable failure = null;
-        for (int i = 0; i < n; i++) {
-            Registration reg = trusted.leaving(i);
-            boolean check = reg.is(Registration.UNCONFIRMED) && reg.registered() && table.get(reg.fd) == reg;
-            reg.clear(Registration.UNCONFIRMED);
-            if (!check) {
-                table.removeIfIdle(reg);
-                continue;
-            }
-            int r = poller.modify(reg.fd, reg.interest, reg.token());
-            if (r < 0) failure = gone.failedOnKept(reg, MODIFY, r, "when checking a wait re-armed without a syscall", failure);
         }
         Failures.rethrow(dropped.tell(failure));
     }
@@ -296,15 +274,7 @@ public final class Registrations {
      * without reading must not spin inside one batch). Owner thread; nothing allocated.
      */
     public void keptReadableNextBatch(int fd) {
-        if (keptCount == kept.length) kept = java.util.Arrays.copyOf(kept, keptCount * 2);
-        kept[keptCount++] = fd;
-    }
-
-    /** Wakes the waiters {@link #keptReadableNextBatch} put off, into the batch. */
-    private void takeKept() {
-        int n = keptCount;
-        keptCount = 0;
-        for (int i = 0; i < n; i++) keptReadable(kept[i]);
+        kept.add(fd);
     }
 
     /**
@@ -321,7 +291,7 @@ public final class Registrations {
 
     /** Runs the collected callbacks; returns how many ran. A throw leaves the rest for next time. */
     public int runBatch() {
-        if (keptCount > 0) takeKept();
+        for (int i = 0, n = kept.take(); i < n; i++) keptReadable(kept.get(i));
         int ran = 0;
         while (!batch.isEmpty()) {
             boolean live = batch.live();
@@ -344,7 +314,7 @@ public final class Registrations {
 
     /** Moves the collected callbacks to {@code ready} as Runnables; returns how many. */
     public int drainBatch(Collection<? super Runnable> ready) {
-        if (keptCount > 0) takeKept();
+        for (int i = 0, n = kept.take(); i < n; i++) keptReadable(kept.get(i));
         int n = 0;
         while (!batch.isEmpty()) {
             if (batch.live()) {

@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.core;
 
+import dev.ioqueue.internal.base.Failures;
 import java.util.Arrays;
 
 /**
@@ -42,6 +43,30 @@ final class TrustedRearms {
         if (count == list.length) list = Arrays.copyOf(list, count * 2);
         list[count++] = reg;
         return started;
+    }
+
+    /**
+     * Once the period has ended: checks, with one {@code EPOLL_CTL_MOD} each, the registrations of
+     * {@code r} re-armed on trust during it and not checked since; a failed check is a close behind
+     * the queue's back ({@link GoneFds}). Owner thread, before a wait.
+     */
+    void checkIfDue(Registrations r) {
+        long now = System.nanoTime();
+        if (now - deadline < 0) return;
+        int n = endPeriod(now);
+        Throwable failure = null;
+        for (int i = 0; i < n; i++) {
+            Registration reg = leaving(i);
+            boolean check = reg.is(Registration.UNCONFIRMED) && reg.registered() && r.table.get(reg.fd) == reg;
+            reg.clear(Registration.UNCONFIRMED);
+            if (!check) {
+                r.table.removeIfIdle(reg);
+                continue;
+            }
+            int result = r.poller.modify(reg.fd, reg.interest, reg.token());
+            if (result < 0) failure = r.gone.failedOnKept(reg, Registrations.MODIFY, result, "when checking a wait re-armed without a syscall", failure);
+        }
+        Failures.rethrow(r.dropped.tell(failure));
     }
 
     /**

@@ -1,0 +1,67 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Failures;
+import dev.ioqueue.internal.uring.RingEngine;
+import dev.ioqueue.internal.uring.RingStream;
+
+/**
+ * How a queue lets go of an owned fd bound to it once its close was asked for (by any thread, or
+ * by the queue's own close): its waiters and operations are dropped, each told once; on a ring the
+ * kernel must first let go of every request of it (the close waits here up to a second; what is
+ * left completes later in the loop, which goes on for it); then the fd is closed, exactly once,
+ * and leaves the queue's bound set. Owner thread of the queue.
+ */
+final class OwnedRelease {
+    private static final long RING_RELEASE_WAIT_NANOS = 1_000_000_000L;
+
+    private final QueueCore queue;
+
+    OwnedRelease(QueueCore queue) {
+        this.queue = queue;
+    }
+
+    /** Lets go of {@code o}; what the dropped waiters threw propagates once that is done. */
+    void close(OwnedFd o) {
+        if (o.ownerClosing) return;
+        o.ownerClosing = true;
+        Throwable failure = null;
+        try {
+            queue.registrations.releaseBeforeClose(o.fd);
+        } catch (Throwable t) {
+            failure = t;
+        }
+        RingStream s = o.stream;
+        if (s == null) {
+            finish(o);
+        } else {
+            Loop loop = queue.loop;
+            loop.releasing++;
+            try {
+                queue.engine.close(s, () -> {
+                    loop.releasing--;
+                    finish(o);
+                });
+            } catch (Throwable t) {
+                failure = Failures.add(failure, t);
+            }
+            if (!queue.ownership.isClosed()) awaitRingRelease(s);
+        }
+        Failures.rethrow(failure);
+    }
+
+    /** Waits (a bounded time) until the kernel finished every request of {@code s}, so a close is done when it returns. */
+    private void awaitRingRelease(RingStream s) {
+        long deadline = System.nanoTime() + RING_RELEASE_WAIT_NANOS;
+        while (RingEngine.releasing(s)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return; // it completes later, in the loop
+            queue.uring.awaitCompletions(left);
+        }
+    }
+
+    /** Closes {@code o}'s fd (once) and removes it from the queue's bound set. */
+    void finish(OwnedFd o) {
+        queue.bound.remove(o);
+        o.released();
+    }
+}
