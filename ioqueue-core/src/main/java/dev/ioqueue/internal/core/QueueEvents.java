@@ -67,8 +67,9 @@ final class QueueEvents {
             frames = frames(stack);
             FailureLog.LOGGER.log(Level.WARNING, "the loop of thread " + q.ownership.owner().getName() + " has been held for "
                     + heldNanos / 1_000_000 + " ms (the threshold is " + thresholdNanos / 1_000_000 + " ms, system property "
-                    + Watchdog.PROPERTY + ") by one callback, task or coroutine slice; blocking calls belong on other threads."
-                    + " Its stack now:\n" + frames);
+                    + Watchdog.PROPERTY + ") in one round: a callback, task or coroutine slice that blocks or runs long, or"
+                    + " many of them in one round (a coroutine that never suspends: yield() now and then); blocking calls"
+                    + " belong on other threads. What the loop thread runs now:\n" + frames);
         }
         if (FlightRecorder.isInitialized()) JfrEvents.loopHeld(q, heldNanos, thresholdNanos, frames != null ? frames : frames(stack));
     }
