@@ -9,6 +9,7 @@ import kotlin.coroutines.Continuation
 import kotlin.coroutines.ContinuationInterceptor
 import kotlin.coroutines.coroutineContext
 import kotlin.coroutines.intrinsics.suspendCoroutineUninterceptedOrReturn
+import kotlinx.coroutines.yield
 
 /**
  * Runs [attempt] on [fd] until it does not return [Fds.WOULD_BLOCK], waiting for [event] between
@@ -61,6 +62,12 @@ internal suspend fun <T> perform(handle: Handle?, fd: Int, kind: Int, target: An
             val home = handle?.queue()
             if (home == null || home === queue) {
                 val io = dispatcher.coroutines.ioFor(context)
+                if (io.mustYield()) {
+                    // A coroutine that never suspends would hold the loop: its turn ends here, and the
+                    // call starts over once it runs again (on this loop, or cancelled if it closed).
+                    yield()
+                    return perform(handle, fd, kind, target, offset, length, event)
+                }
                 return suspendCoroutineUninterceptedOrReturn { c -> io.start(c as Continuation<Any?>, handle, fd, kind, target, offset, length, event) }
             }
         }

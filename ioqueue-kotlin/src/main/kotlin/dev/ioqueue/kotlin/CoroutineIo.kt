@@ -73,6 +73,8 @@ internal class CoroutineIo(
     private var nextSlot = 0
     /** The last count boxed above Integer's cache: a loop moving equal chunks boxes it once. */
     private var lastBoxed: Int? = null
+    /** Calls in a row that ended without suspending (see [mustYield]). */
+    private var unsuspended = 0
 
     /** One cached operation: its kind and target (identity), the range, the ByteBuffer it runs on for the fully-kinds. */
     private class Slot(
@@ -86,6 +88,18 @@ internal class CoroutineIo(
     )
 
     val isIdle: Boolean get() = phase == IDLE
+
+    /**
+     * Whether the coroutine made [BUDGET] calls in a row that ended without suspending (a fast
+     * stream whose bytes are always there): its next call yields the loop first, so its other
+     * fds, timers and coroutines get their turn (tokio's cooperative budget; Netty's
+     * `maxMessagesPerRead`). The count then starts again.
+     */
+    fun mustYield(): Boolean {
+        if (unsuspended < BUDGET) return false
+        unsuspended = 0
+        return true
+    }
 
     @OptIn(InternalCoroutinesApi::class)
     fun register() {
@@ -124,6 +138,7 @@ internal class CoroutineIo(
             }
             throw t
         }
+        if (immediate == COMPLETED || immediate == READY) unsuspended++
         when (immediate) {
             COMPLETED -> return endWith(immediateResult)
             FAILED -> {
@@ -147,6 +162,7 @@ internal class CoroutineIo(
         } // else a ring write the kernel is making: its completion comes, and sees the cancellation
         continuation = c
         phase = SUSPENDED
+        unsuspended = 0
         return COROUTINE_SUSPENDED
     }
 
@@ -335,6 +351,8 @@ internal class CoroutineIo(
 
     private companion object {
         const val SLOTS = 4
+        /** Calls in a row without a suspension before the loop is yielded (tokio's budget is 128 too). */
+        const val BUDGET = 128
         const val IDLE = 0
         const val SUBMITTING = 1
         const val SUSPENDED = 2

@@ -230,6 +230,44 @@ class DispatcherSpec : FunSpec({
         }
     }
 
+    // A coroutine reading a stream whose bytes are always there never suspends: without a budget it
+    // held the loop for the whole stream (the watchdog fired; timers and other coroutines waited).
+    for (immediate in listOf(false, true)) {
+        test("a coroutine whose reads never suspend yields the loop to a timer within its budget (immediate=$immediate)") {
+            onFreshThread {
+                val pair = Fds.socketPair()
+                try {
+                    val ahead = 1 shl 20
+                    dev.ioqueue.SocketOptions.set(pair.first(), java.net.StandardSocketOptions.SO_RCVBUF, ahead)
+                    dev.ioqueue.SocketOptions.set(pair.second(), java.net.StandardSocketOptions.SO_SNDBUF, ahead)
+                    val sent = Fds.write(pair.second(), java.nio.ByteBuffer.allocateDirect(ahead))
+                    check(sent > 100_000) { "only $sent bytes ahead" }
+                    val queue = IoQueue.current()
+                    var readsBeforeTimer = -1L
+                    runIoQueue { withContext(if (immediate) queue.dispatcher.immediate else queue.dispatcher) {
+                        var reads = 0L
+                        val timer = launch {
+                            delay(1)
+                            readsBeforeTimer = reads
+                        }
+                        val one = java.nio.ByteBuffer.allocateDirect(1)
+                        while (timer.isActive && reads < sent) { // one byte a call: each call completes at once
+                            one.clear()
+                            read(pair.first(), one) shouldBe 1
+                            reads++
+                        }
+                    } }
+                    // The timer ran while bytes were still there (each call read one of `sent`): the
+                    // reader gave the loop its turn, at most a budget (128 calls) after the timer was due.
+                    (readsBeforeTimer in 0 until sent) shouldBe true
+                } finally {
+                    Fds.close(pair.first())
+                    Fds.close(pair.second())
+                }
+            }
+        }
+    }
+
     test("runIoQueue returns the result and rethrows the exception like runBlocking") {
         onFreshThread {
             runIoQueue { delay(1); 42 } shouldBe 42
