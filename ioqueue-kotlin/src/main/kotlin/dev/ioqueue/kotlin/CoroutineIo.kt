@@ -11,9 +11,7 @@ import dev.ioqueue.ReadyEvent
 import java.io.IOException
 import java.lang.foreign.MemorySegment
 import java.nio.ByteBuffer
-import java.util.IdentityHashMap
 import kotlin.coroutines.Continuation
-import kotlin.coroutines.CoroutineContext
 import kotlin.coroutines.intrinsics.COROUTINE_SUSPENDED
 import kotlin.coroutines.intrinsics.intercepted
 import kotlinx.coroutines.CancellationException
@@ -362,53 +360,4 @@ internal class CoroutineIo(
         const val READY = 3
         const val DROPPED = 4
     }
-}
-
-/**
- * The [CoroutineIo]s of the coroutines doing I/O on one queue's loop, by job, shared by the
- * queue's dispatchers. An entry goes when its job is cancelled or completes. Loop thread only.
- */
-internal class LoopCoroutines(val queue: IoQueue) {
-    private val byJob = IdentityHashMap<Job, CoroutineIo>()
-    private var lastJob: Job? = null
-    private var lastIo: CoroutineIo? = null
-
-    /**
-     * The I/O object for a call of the coroutine whose context is [context], on the loop thread.
-     *
-     * @throws CancellationException if its job is no longer active (no call starts then)
-     */
-    fun ioFor(context: CoroutineContext): CoroutineIo {
-        val job = context[Job] ?: return CoroutineIo(this, null, inPlace(context), transient = true)
-        job.ensureActive()
-        if (job === lastJob) {
-            val io = lastIo!!
-            if (io.isIdle) return io
-        }
-        var io = byJob[job]
-        if (io == null) {
-            io = CoroutineIo(this, job, inPlace(context), transient = false)
-            byJob[job] = io
-            io.register()
-        } else if (!io.isIdle) {
-            // Two coroutines sharing one job (hand-made continuations): this call gets its own.
-            return CoroutineIo(this, job, inPlace(context), transient = true).also { it.register() }
-        }
-        lastJob = job
-        lastIo = io
-        return io
-    }
-
-    fun forget(job: Job, io: CoroutineIo) {
-        if (byJob[job] === io) byJob.remove(job)
-        if (lastJob === job) {
-            lastJob = null
-            lastIo = null
-        }
-    }
-
-    /** How many coroutines' I/O objects it keeps (tests). */
-    val size: Int get() = byJob.size
-
-    private fun inPlace(context: CoroutineContext): Boolean = context.fold(true) { ok, e -> ok && e !is ThreadContextElement<*> }
 }
