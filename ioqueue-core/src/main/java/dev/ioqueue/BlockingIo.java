@@ -31,7 +31,8 @@ import java.util.Objects;
  * once and in order (a call starting while another thread binds the handle to such a loop may read
  * past them: bind a handle before using it from two places). A handle bound to a queue whose
  * thread ended without closing it fails every call with {@link WaitDroppedException}, on both
- * backends (close the handle). A plain fd is under mio's rule: close
+ * backends (close the handle); a call already blocked then fails within about a second if it waits
+ * in that queue (a handle of an io_uring loop), and goes on otherwise. A plain fd is under mio's rule: close
  * it only once no call is under way on it.
  *
  * <p><b>Errors</b> are {@link IOException}s: a failed syscall is a {@link SyscallFailure} (a peer

@@ -295,14 +295,15 @@ class VirtualThreadTest extends QueueTestSupport {
         }
     }
 
-    /** Waits until {@code t} is parked (a virtual thread blocked in a wait). */
     /**
      * Waits until {@code t} is parked in a wait for readiness (not anywhere else: starting the
-     * shared queue, loading a class), so what the test does next races nothing but that wait.
+     * shared queue, loading a class), so what the test does next races nothing but that wait. A
+     * wait through an io_uring loop parks a second at a time (it looks whether the loop's thread
+     * ended): TIMED_WAITING there.
      */
     static void awaitParked(Thread t) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (t.getState() != Thread.State.WAITING || !waitsForReadiness(t)) {
+        while ((t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) || !waitsForReadiness(t)) {
             assertTrue(System.nanoTime() < deadline, "never parked in a wait: " + t.getState());
             Thread.sleep(1);
         }

@@ -62,18 +62,23 @@ internal suspend fun <T> perform(handle: Handle?, fd: Int, kind: Int, target: An
             val home = handle?.queue()
             if (home == null || home === queue) {
                 val io = dispatcher.coroutines.ioFor(context)
-                if (io.mustYield()) {
-                    // A coroutine that never suspends would hold the loop: its turn ends here, and the
-                    // call starts over once it runs again (on this loop, or cancelled if it closed).
-                    yield()
-                    return perform(handle, fd, kind, target, offset, length, event)
-                }
+                if (io.mustYield()) return yieldThenPerform(handle, fd, kind, target, offset, length, event)
                 return suspendCoroutineUninterceptedOrReturn { c -> io.start(c as Continuation<Any?>, handle, fd, kind, target, offset, length, event) }
             }
         }
     }
     if (handle == null) return onPlainFd(fd, kind, target, offset, length, event) as T
     return onHomeQueue(handle, handle.queue() ?: dev.ioqueue.IoQueue.shared(), kind, target, offset, length, event) as T
+}
+
+/**
+ * A coroutine that never suspends would hold the loop: its turn ends here, and the call starts
+ * over once it runs again (on this loop, or cancelled if the queue closed meanwhile). A function of
+ * its own so that [perform]'s every branch stays a tail call, with no continuation object per call.
+ */
+private suspend fun <T> yieldThenPerform(handle: Handle?, fd: Int, kind: Int, target: Any?, offset: Int, length: Int, event: ReadyEvent?): T {
+    yield()
+    return perform(handle, fd, kind, target, offset, length, event)
 }
 
 internal fun requireFd(fd: Int) = require(fd >= 0) { "fd $fd is negative" }

@@ -136,7 +136,7 @@ internal class CoroutineIo(
             }
             throw t
         }
-        if (immediate == COMPLETED || immediate == READY) unsuspended++
+        if (immediate != NONE) unsuspended++ // a failure at once counts too (an accept loop under EMFILE)
         when (immediate) {
             COMPLETED -> return endWith(immediateResult)
             FAILED -> {

@@ -89,13 +89,16 @@ final class Loop {
         long trust = registrations.trustDeadline();
         if (trust != Long.MAX_VALUE && timeoutNanos != 0) {
             n = poller.await(0);
-            if (n > 0 || (engine != null && !engine.isEmpty())) { // an event, or a completion reaped
+            // An event; or what the reaped completions did: a completion queued, a READ waiter woken
+            // for bytes the ring kept (into the batch); then there is work, and no sleep.
+            if (n > 0 || !nothingCollected()) {
                 clock.roundStarted();
                 registrations.collect(n);
                 return;
             }
             long untilCheck = Math.max(0, trust - System.nanoTime());
             timeoutNanos = timeoutNanos < 0 ? untilCheck : Math.min(timeoutNanos, untilCheck);
+            if (engine != null) engine.beforeWait(); // a read the reaped completions left starved is armed again
         }
         if (timeoutNanos == 0) {
             n = poller.await(0);

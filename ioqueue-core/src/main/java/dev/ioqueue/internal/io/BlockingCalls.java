@@ -142,18 +142,11 @@ public final class BlockingCalls {
         if (!o.isOpen()) throw closed(o);
         QueueCore q = o.queue();
         if (q == null) return null;
-        if (q.ownerEnded()) throw orphaned(o);
+        if (q.ownerEnded()) throw OperationWait.orphaned(q, o);
         return q.completionIo() ? q : null;
     }
 
-    /**
-     * A handle bound to a queue whose thread ended without closing it: on either backend (a ring
-     * queue would keep its bytes and its requests; an epoll queue holds nothing, but the two say
-     * the same, as tokio's I/O resources fail once their runtime is gone).
-     */
-    private static IOException orphaned(OwnedFd o) {
-        return Errors.dropped(o.fd, "the thread of the queue it is bound to ended without closing it (close the handle)");
-    }
+
 
     // ---- the steps ----
 

@@ -32,6 +32,7 @@ public final class BlockingWait {
      */
     public static int await(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         QueueCore q = owned == null ? null : owned.queue();
+        if (q != null && q.ownerEnded()) throw OperationWait.orphaned(q, owned);
         if (q != null && q.completionIo()) return LoopWait.await(q, fd, owned, kind, timeoutNanos);
         return ParkedWait.await(fd, owned, kind, timeoutNanos);
     }

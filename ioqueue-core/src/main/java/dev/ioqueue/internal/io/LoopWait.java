@@ -64,20 +64,23 @@ final class LoopWait extends Waiter {
     static int await(QueueCore queue, int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
         LoopWait w = new LoopWait(queue, fd, owned, kind);
-        if (!queue.runOnOwner(w::register)) throw Errors.dropped(fd, "its queue is closed");
+        if (!queue.runOnOwner(w::register)) throw queue.ownerEnded() ? OperationWait.orphaned(queue, owned) : Errors.dropped(fd, "its queue is closed");
         long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
         while ((int) STATE.getVolatile(w) == WAITING) {
+            // At most a second at a time: a queue whose thread ends without closing it will never
+            // end this wait, and nothing tells us.
             if (timeoutNanos < 0) {
-                LockSupport.park(w);
+                LockSupport.parkNanos(w, OperationWait.ORPHAN_CHECK_NANOS);
             } else {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     if (w.giveUp()) return BlockingWait.lastLook(fd, owned, kind);
                     break;
                 }
-                LockSupport.parkNanos(w, left);
+                LockSupport.parkNanos(w, Math.min(left, OperationWait.ORPHAN_CHECK_NANOS));
             }
             if (Thread.currentThread().isInterrupted() && w.giveUp()) throw BlockingWait.interrupted(fd);
+            if (queue.ownerEnded() && w.giveUp()) throw OperationWait.orphaned(queue, owned);
         }
         return switch ((int) STATE.getVolatile(w)) {
             case READY -> w.events;

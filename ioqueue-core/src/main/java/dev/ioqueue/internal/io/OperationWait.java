@@ -38,6 +38,8 @@ final class OperationWait implements Operation.Hooks {
     private long result;
     private IOException failure;
     private RuntimeException refused;
+    /** How often a blocked call looks whether its queue's thread has ended. */
+    static final long ORPHAN_CHECK_NANOS = 1_000_000_000L;
 
     private OperationWait() {}
 
@@ -63,31 +65,49 @@ final class OperationWait implements Operation.Hooks {
                 w.finish(FAILED);
             }
         });
-        if (!posted) throw Errors.dropped(o.fd, q.ownerEnded() ? "the thread of its queue ended without closing it" : "its queue is closed");
+        if (!posted) throw q.ownerEnded() ? orphaned(q, o) : Errors.dropped(o.fd, "its queue is closed");
         boolean interrupted = false;
         boolean withdrawn = false;
+        boolean orphaned = false;
         while ((int) STATE.getVolatile(w) == WAITING) {
-            LockSupport.park(w);
+            // Timed: a queue whose thread ends without closing it will never end this operation,
+            // and nothing tells us; looked at once a second.
+            LockSupport.parkNanos(w, ORPHAN_CHECK_NANOS);
             if (Thread.interrupted()) {
                 interrupted = true;
                 if (!withdrawn) {
                     withdrawn = true;
-                    q.runOnOwner(() -> {
+                    boolean asked = q.runOnOwner(() -> {
                         if (op.cancel()) w.finish(DROPPED);
                     });
+                    if (!asked) w.finish(DROPPED); // no loop will run it: nothing more moves
                 }
+            }
+            if ((int) STATE.getVolatile(w) == WAITING && q.ownerEnded()) {
+                orphaned = true;
+                w.finish(DROPPED);
             }
         }
         if (interrupted) Thread.currentThread().interrupt();
         return switch ((int) STATE.getVolatile(w)) {
             case DONE -> w.result;
             case DROPPED -> throw interrupted && withdrawn ? BlockingWait.interrupted(o.fd)
+                    : orphaned ? orphaned(q, o)
                     : Errors.dropped(o.fd, "the fd was closed or unregistered, or its queue closed");
             default -> {
                 if (w.refused != null) throw w.refused;
                 throw w.failure;
             }
         };
+    }
+
+    /**
+     * A handle bound to a queue whose thread ended without closing it: its operations can never
+     * run (on either backend, as tokio's I/O resources fail once their runtime is gone).
+     */
+    static IOException orphaned(QueueCore q, OwnedFd o) {
+        return Errors.dropped(o.fd, "the thread " + q.ownership.owner().getName()
+                + " of the queue it is bound to ended without closing it (close the handle)");
     }
 
     private void finish(int outcome) {
