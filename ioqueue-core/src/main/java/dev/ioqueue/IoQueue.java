@@ -285,11 +285,15 @@ public final class IoQueue implements Executor, AutoCloseable {
         return new ReadyFuture<>(core, fd, null, event.kind, Event::setOf, completer()).start();
     }
 
-    /** {@link #whenReady(int, ReadyEvent)} on an owned fd (bound to this queue if unbound). Thread-safe. */
+    /**
+     * {@link #whenReady(int, ReadyEvent)} on an owned fd (bound to this queue if unbound); if it is
+     * closed (before or during the wait, by any thread) the future fails with
+     * {@link WaitDroppedException}. Thread-safe.
+     */
     public CompletableFuture<Set<Event>> whenReady(Handle handle, ReadyEvent event) {
         Objects.requireNonNull(event, "event");
         OwnedFd o = handle.owned;
-        return new ReadyFuture<>(core, o.fd(), o, event.kind, Event::setOf, completer()).start();
+        return new ReadyFuture<>(core, o.fd, o, event.kind, Event::setOf, completer()).start();
     }
 
     private Executor completer() {

@@ -86,6 +86,25 @@ class FutureWaitTest extends QueueTestSupport {
         assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
     }
 
+    // guards (outside, round 3 review): a Handle's close on another thread racing whenReady's
+    // registration on its queue completed the future with the queue's IllegalStateException
+    // ("closed") instead of the dropped wait every other ordering gives
+    @Test
+    void aCloseRacingWhenReadyOnAHandleAlwaysEndsItAsDropped() throws Exception {
+        try (LoopThread loop = new LoopThread("future-close")) {
+            for (int round = 0; round < 1000; round++) {
+                Fds.Pipe p = Fds.pipe();
+                Handle h = Handle.of(p.readFd(), loop.queue);
+                Thread closer = Thread.ofPlatform().start(h::close);
+                CompletableFuture<Set<Event>> f = loop.queue.whenReady(h, ReadyEvent.READ);
+                ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof WaitDroppedException, "round " + round + ": " + e.getCause());
+                closer.join();
+                Fds.close(p.writeFd());
+            }
+        }
+    }
+
     @Test
     void aRegistrationFailureCompletesTheFutureWithIt() throws Exception {
         CompletableFuture<Set<Event>> f = IoQueue.shared().whenReady(999_999, ReadyEvent.READ);

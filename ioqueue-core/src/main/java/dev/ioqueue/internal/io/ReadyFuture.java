@@ -63,6 +63,10 @@ public final class ReadyFuture<T> extends Waiter {
         try {
             queue.await(fd, owned, kind, this);
         } catch (RuntimeException | Error e) {
+            if (owned != null && !owned.isOpen()) { // its close began after the check above: the close dropped it
+                dropped(fd);
+                return;
+            }
             fired = true;
             future.completeExceptionally(e);
         }
