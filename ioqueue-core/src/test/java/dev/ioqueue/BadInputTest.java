@@ -290,6 +290,72 @@ class BadInputTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside, round 3): an arena closed while a write from it waited on a full pipe. On
+    // io_uring the kernel then read the freed memory and sent it (reported as completed); on
+    // epoll the attempt threw out of run() and the operation was never told anything. Now the
+    // kernel only ever reads the library's copy, and an attempt that finds the arena closed fails
+    // the operation: it ends once (completed with the segment's own bytes, or failed), never with
+    // other bytes, and the loop goes on.
+    @Test
+    void anArenaClosedWhileAWriteFromItWaitsNeverSendsOtherBytes() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            try (LoopThread loop = new LoopThread("arena-close")) {
+                Fds.Pipe p = Fds.pipe();
+                int filled = 0;
+                byte[] fill = new byte[65536];
+                for (int n; (n = Fds.write(p.writeFd(), fill, 0, fill.length)) > 0; ) filled += n;
+                Handle out = Handle.of(p.writeFd(), loop.queue);
+                Arena arena = Arena.ofShared();
+                MemorySegment seg = arena.allocate(32768);
+                seg.fill((byte) 'S');
+                java.util.concurrent.CompletableFuture<String> ended = new java.util.concurrent.CompletableFuture<>();
+                loop.call(() -> {
+                    loop.queue.submit(out, IoOperation.writeFully(seg, new IoCompletion() {
+                        @Override
+                        public void completed(int fd, long n) {
+                            ended.complete("completed " + n);
+                        }
+
+                        @Override
+                        public void failed(int fd, java.io.IOException e) {
+                            ended.complete("failed " + e.getMessage());
+                        }
+
+                        @Override
+                        public void dropped(int fd) {
+                            ended.complete("dropped");
+                        }
+                    }));
+                    return null;
+                });
+                arena.close(); // while the write waits for room
+                java.util.List<Arena> reuse = new java.util.ArrayList<>(); // the freed memory, made again and filled
+                for (int i = 0; i < 16; i++) {
+                    Arena a = Arena.ofShared();
+                    a.allocate(32768).fill((byte) 'X');
+                    reuse.add(a);
+                }
+                ByteBuffer got = ByteBuffer.allocate(filled + 32768);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (!ended.isDone() || Fds.read(p.readFd(), ByteBuffer.allocate(0)) > 0) {
+                    int n = Fds.read(p.readFd(), got);
+                    if (n == Fds.WOULD_BLOCK) Thread.sleep(1);
+                    assertTrue(System.nanoTime() < deadline, "round " + round + ": the write never ended");
+                    if (ended.isDone() && n == Fds.WOULD_BLOCK) break;
+                }
+                String outcome = ended.get();
+                assertTrue(outcome.equals("completed 32768") || outcome.startsWith("failed write on fd " + p.writeFd() + ": its buffer can no longer be used"),
+                        "round " + round + ": " + outcome);
+                for (int i = filled; i < got.position(); i++) {
+                    assertEquals('S', (char) got.get(i), "round " + round + ": byte " + (i - filled) + " after the filler (" + outcome + ")");
+                }
+                for (Arena a : reuse) a.close();
+                out.close();
+                Fds.close(p.readFd());
+            }
+        }
+    }
+
     // guards: heap segments, slices and bounds in the buffer matrix (outside finding D3)
     @Test
     void heapSegmentsSlicesZeroLengthAndBoundsBehave() {

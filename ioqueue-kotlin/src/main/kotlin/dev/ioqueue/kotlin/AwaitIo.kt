@@ -68,7 +68,7 @@ internal suspend fun <T> perform(handle: Handle?, fd: Int, kind: Int, target: An
         }
     }
     if (handle == null) return onPlainFd(fd, kind, target, offset, length, event) as T
-    return onHomeQueue(handle, handle.queue() ?: dev.ioqueue.IoQueue.shared(), kind, target, offset, length, event) as T
+    return onHomeQueue(handle, fd, handle.queue() ?: dev.ioqueue.IoQueue.shared(), kind, target, offset, length, event) as T
 }
 
 /**
@@ -84,7 +84,9 @@ private suspend fun <T> yieldThenPerform(handle: Handle?, fd: Int, kind: Int, ta
 internal fun requireFd(fd: Int) = require(fd >= 0) { "fd $fd is negative" }
 
 /** The handle's fd, or a [ClosedChannelException] (as `BlockingIo` throws) if it is closed. */
-internal fun openFd(handle: Handle): Int {
-    if (!handle.isOpen) throw ClosedChannelException().apply { initCause(IllegalStateException("$handle is closed")) }
-    return handle.fd()
-}
+internal fun openFd(handle: Handle): Int =
+    try {
+        handle.fd()
+    } catch (closed: IllegalStateException) { // closed, maybe by another thread a moment ago
+        throw ClosedChannelException().apply { initCause(closed) }
+    }

@@ -133,8 +133,9 @@ private suspend fun awaitShared(fd: Int, event: ReadyEvent): Set<Event> =
     }
 
 /** A call on a [handle] bound to [home], a queue other than the caller's loop: posted there. */
-internal suspend fun onHomeQueue(handle: Handle, home: IoQueue, kind: Int, target: Any?, offset: Int, length: Int, event: ReadyEvent?): Any? {
-    val fd = handle.fd()
+internal suspend fun onHomeQueue(handle: Handle, fd: Int, home: IoQueue, kind: Int, target: Any?, offset: Int, length: Int, event: ReadyEvent?): Any? {
+    // [fd] was read while the handle was open: asking it again could throw, if another thread closed
+    // it since; the queue decides (a close on the way ends the call with AwaitClosedException).
     if (kind == AWAIT) {
         return try {
             home.whenReady(handle, event!!).await()

@@ -53,6 +53,8 @@ public final class Operation extends Waiter implements RingOp {
     private boolean pending;
     /** The attempt just made threw and the operation was failed: nothing more to do. */
     private boolean attemptFailed;
+    /** Inside {@link #start} (submit): a buffer found unusable then is refused by a throw, later it fails the operation. */
+    private boolean starting;
     /** Whether the pending run is on the ring (completion I/O) rather than waiting for readiness. */
     private boolean onRing;
 
@@ -115,6 +117,15 @@ public final class Operation extends Waiter implements RingOp {
 
     /** Started by {@link QueueCore#submit}, which checked everything; a throw leaves it not pending. */
     void start(QueueCore q, int fd, OwnedFd owned, boolean tryNow, boolean inPlace) {
+        starting = true;
+        try {
+            begin(q, fd, owned, tryNow, inPlace);
+        } finally {
+            starting = false;
+        }
+    }
+
+    private void begin(QueueCore q, int fd, OwnedFd owned, boolean tryNow, boolean inPlace) {
         if (pending) queue.pendingOperations--; // still pending on a queue that can no longer run it
         queue = q;
         pending = true;
@@ -201,6 +212,16 @@ public final class Operation extends Waiter implements RingOp {
             end();
             attemptFailed = true;
             failed(e.getCause());
+            return 0;
+        } catch (IllegalStateException | WrongThreadException e) {
+            end();
+            // The caller's own attempt (its bug), or a buffer refused at submit: thrown to the caller.
+            if (transfer == NO_TRANSFER || starting) throw e;
+            // The library's transfer: its buffer's arena was closed (or it is confined to another
+            // thread) while the operation waited. The operation fails; the loop goes on.
+            attemptFailed = true;
+            failed(new IOException((kind == Interest.WRITE ? "write" : "read") + " on fd " + fd + ": its buffer can no longer be used ("
+                    + e.getMessage() + ")", e));
             return 0;
         } catch (RuntimeException | Error e) {
             end();

@@ -195,12 +195,12 @@ public final class Transfers {
             @Override
             public long sourceAddress() {
                 if (whole == null) whole = FdIo.memoryOf(src);
-                return source.address(whole, src.position(), src.remaining());
+                return source.address(whole, src.position(), sourceLength());
             }
 
             @Override
             public int sourceLength() {
-                return src.remaining();
+                return RingSource.chunk(src.remaining());
             }
 
             @Override
@@ -264,7 +264,7 @@ public final class Transfers {
 
             @Override
             public int sourceLength() {
-                return (int) Math.min(src.byteSize() - offset, Integer.MAX_VALUE);
+                return RingSource.chunk(src.byteSize() - offset);
             }
 
             @Override
@@ -309,26 +309,27 @@ public final class Transfers {
     }
 
     /**
-     * Where a ring write's bytes are, for the kernel to read while it is in flight: a native
-     * segment's own memory (after the checks an access would make: its arena is open, this thread
-     * may use it), or a copy of a heap segment's bytes in a block the operation owns (reused while
-     * large enough; freed by the GC once neither the operation nor the ring holds it).
+     * Where a ring write's bytes are, for the kernel to read while it is in flight: always a copy,
+     * in a block the operation owns (reused while large enough; freed by the GC once neither the
+     * operation nor the ring holds it), never the caller's memory: an arena closed while the write
+     * waits must not let the kernel read freed memory (the copy, made on the loop thread, checks
+     * the arena and the thread as an access does). A write goes to the ring only when the fd would
+     * block, so the copy is off the common path; longer writes go in chunks of {@link #MAX_STAGED}.
      */
     private static final class RingSource {
+        static final int MAX_STAGED = 256 * 1024;
         private MemorySegment staging;
+
+        /** How many of {@code remaining} bytes one ring write takes. */
+        static int chunk(long remaining) {
+            return (int) Math.min(remaining, MAX_STAGED);
+        }
 
         /**
          * @throws IllegalStateException if the segment's arena is closed
          * @throws WrongThreadException if it is confined to another thread
          */
         long address(MemorySegment from, long offset, int length) {
-            if (from.isNative()) {
-                if (!from.scope().isAlive()) throw new IllegalStateException("Already closed: the segment's arena is closed");
-                if (!from.isAccessibleBy(Thread.currentThread())) {
-                    throw new WrongThreadException("the segment is confined to another thread");
-                }
-                return from.address() + offset;
-            }
             if (staging == null || staging.byteSize() < length) staging = Arena.ofAuto().allocate(Math.max(length, 256));
             MemorySegment.copy(from, offset, staging, 0, length);
             return staging.address();

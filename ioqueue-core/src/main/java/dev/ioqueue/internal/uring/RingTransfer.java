@@ -15,15 +15,16 @@ public interface RingTransfer {
     boolean wantsMore();
 
     /**
-     * Writes: the address of the bytes still to write (staged in native memory if its buffer is on
-     * the heap), valid until the write's completion.
+     * Writes: the address of a copy of the next {@link #sourceLength()} bytes to write, in memory the
+     * operation owns (never the caller's, which an arena's close could free under the kernel),
+     * valid until the write's completion.
      *
      * @throws IllegalStateException if the buffer's arena is closed
      * @throws WrongThreadException if the buffer is confined to another thread
      */
     long sourceAddress();
 
-    /** Writes: how many bytes are still to write. */
+    /** Writes: how many bytes the next ring write takes (the rest, or a chunk of it). */
     int sourceLength();
 
     /** Writes: {@code count} bytes went out. */
