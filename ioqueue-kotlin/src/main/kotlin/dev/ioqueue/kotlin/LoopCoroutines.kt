@@ -19,7 +19,7 @@ internal class LoopCoroutines(val queue: IoQueue) {
     /**
      * The I/O object for a call of the coroutine whose context is [context], on the loop thread.
      *
-     * @throws CancellationException if its job is no longer active (no call starts then)
+     * @throws kotlinx.coroutines.CancellationException if its job is no longer active (no call starts then)
      */
     fun ioFor(context: CoroutineContext): CoroutineIo {
         val job = context[Job] ?: return CoroutineIo(this, null, inPlace(context), transient = true)
