@@ -139,10 +139,14 @@ public final class Operation extends Waiter implements RingOp {
             onRing = true;
             try {
                 boolean write = transfer.ringKind() == Transfer.WRITE;
-                if (write && inPlace) {
-                    // What the socket takes now is written now, as on epoll: a write completes as
-                    // promptly on both backends, and back-pressure looks the same. The rest (if the
-                    // fd would block) goes to the ring.
+                if (write && inPlace && !q.loop.dispatchingIo) {
+                    // Outside the loop's I/O dispatch (a task, a timer, code around the loop): what
+                    // the fd takes now is written now, as on epoll, so a write completes before
+                    // submit returns on both backends and code counting unwritten bytes sees the
+                    // same. The rest (if the fd would block) goes to the ring. A write made while
+                    // the loop dispatches completions goes to the ring at once instead: the round's
+                    // writes then leave in the one io_uring_enter that ends it (as Netty's io_uring
+                    // flushes at the end of a loop iteration), a syscall per write saved.
                     long result = attemptOnce();
                     if (result != WOULD_BLOCK || attemptFailed) {
                         finish(result, 0);
