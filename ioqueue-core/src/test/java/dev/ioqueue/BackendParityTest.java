@@ -42,6 +42,38 @@ class BackendParityTest {
     }
 
     /**
+     * guards (outside, round 4): two writes in a row from one read's completion, on a socket with
+     * room: both accepted and written in order on both backends (a write sent to the ring at once
+     * left the first pending on io_uring, which refused the second)
+     */
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void twoWritesInARowFromACompletionAreBothTaken(Backend backend) throws Exception {
+        try (LoopThread loop = new LoopThread("two-writes-" + backend, backend);
+             Fds.SocketPair in = Fds.socketPair(); Fds.SocketPair out = Fds.socketPair()) {
+            Handle reader = Handle.of(in.first(), loop.queue);
+            Handle writer = Handle.of(out.first(), loop.queue);
+            CompletableFuture<String> done = new CompletableFuture<>();
+            loop.queue.execute(() -> loop.queue.submit(reader, IoOperation.read(ByteBuffer.allocateDirect(8), (fd, n) -> {
+                try {
+                    loop.queue.submit(writer, IoOperation.writeFully(ByteBuffer.wrap("A".getBytes()), (f, c) -> { }));
+                    loop.queue.submit(writer, IoOperation.writeFully(ByteBuffer.wrap("B".getBytes()), (f, c) -> done.complete("both")));
+                } catch (RuntimeException e) {
+                    done.complete(e.toString());
+                }
+            })));
+            Fds.write(in.second(), ByteBuffer.wrap("x".getBytes()));
+            assertEquals("both", done.get(10, TimeUnit.SECONDS));
+            ByteBuffer got = ByteBuffer.allocate(8);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (got.position() < 2 && System.nanoTime() < deadline) {
+                if (Fds.read(out.second(), got) == Fds.WOULD_BLOCK) Thread.sleep(1);
+            }
+            assertEquals("AB", new String(got.array(), 0, got.position()));
+        }
+    }
+
+    /**
      * guards: on io_uring a readiness wait never saw bytes the ring had read ahead (the OS does not
      * report what the ring already took), so "wait readable, then read" stalled.
      */

@@ -22,8 +22,6 @@ final class Loop {
     final RoundClock clock = new RoundClock();
     /** Waits in the OS that could sleep and returned (owner thread; read racily for statistics). */
     long wakeUps;
-    /** Whether the round runs its I/O callbacks and completions now (a ring write made then joins the round's batch). */
-    boolean dispatchingIo;
 
     Loop(Registrations registrations, RunQueue runQueue, Poller poller, RingEngine engine) {
         this.registrations = registrations;
@@ -49,14 +47,8 @@ final class Loop {
         // that keeps yielding cannot starve the fds.
         if (nothingCollected()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
         else clock.roundStarted();
-        int ran;
-        dispatchingIo = engine != null;
-        try {
-            ran = registrations.runBatch();
-            if (engine != null) ran += engine.run();
-        } finally {
-            dispatchingIo = false;
-        }
+        int ran = registrations.runBatch();
+        if (engine != null) ran += engine.run();
         ran += runQueue.runDueTimers();
         ran += runQueue.runTasks();
         return ran;
