@@ -276,6 +276,46 @@ class IoOperationTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside, round 4): a write operation woken into the ready batch is still pending; a
+    // callback earlier in the same batch could submit a second write on its fd, which wrote into
+    // the middle of the first's stream and then made the first's re-wait throw out of run()
+    @Test
+    void aSecondWriteWhileTheFirstIsWokenButNotYetRunIsRefusedAndTheStreamStaysWhole() throws Exception {
+        IoQueue q = IoQueue.current();
+        try (Fds.SocketPair w = Fds.socketPair(); Fds.SocketPair r = Fds.socketPair()) {
+            long filled = TestFds.fill(w.first());
+            ByteBuffer first = ByteBuffer.allocateDirect(64 * 1024);
+            for (int i = 0; i < first.capacity(); i++) first.put(i, (byte) 'F');
+            long[] firstDone = {-1};
+            q.submit(w.first(), IoOperation.writeFully(first, (fd, n) -> firstDone[0] = n));
+            String[] second = {"not tried"};
+            q.await(r.first(), ReadyEvent.READ, (fd, events) -> {
+                try {
+                    q.submit(w.first(), IoOperation.writeFully(ByteBuffer.wrap(new byte[] {'S'}), (f, n) -> { }));
+                    second[0] = "accepted";
+                } catch (IllegalStateException e) {
+                    second[0] = "refused";
+                }
+            });
+            Fds.write(r.second(), ByteBuffer.wrap(new byte[] {1})); // readable first,
+            ByteBuffer sink = ByteBuffer.allocateDirect(256 * 1024);
+            long drained = 0;
+            while (drained < filled) { // then writable: both in the loop's next wait, in that order
+                int n = Fds.read(w.second(), sink.clear());
+                if (n > 0) drained += n;
+            }
+            q.runOnce(Duration.ofSeconds(10));
+            assertEquals("refused", second[0], "the first write is still pending");
+            runUntil(q, () -> firstDone[0] >= 0);
+            assertEquals(first.capacity(), firstDone[0]);
+            ByteBuffer got = ByteBuffer.allocate(first.capacity());
+            while (got.hasRemaining()) {
+                if (Fds.read(w.second(), got) == Fds.WOULD_BLOCK) q.runOnce(Duration.ofMillis(1));
+            }
+            for (int i = 0; i < got.capacity(); i++) assertEquals('F', (char) got.get(i), "byte " + i + " of the first write");
+        }
+    }
+
     @Test
     void writeFullyAndReadFullyMove64MiBByteExact() {
         IoQueue q = IoQueue.current();

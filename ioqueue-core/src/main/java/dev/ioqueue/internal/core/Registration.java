@@ -42,6 +42,13 @@ final class Registration {
     Object read;
     Object write;
     Object priority;
+    /**
+     * The waiters of each kind woken into the ready batch and not yet run: an I/O operation there
+     * is still pending, so a second operation (or waiter) of its kind must be refused until it ran.
+     */
+    private Object batchedRead;
+    private Object batchedWrite;
+    private Object batchedPriority;
 
     Registration(int fd) {
         this.fd = fd;
@@ -102,20 +109,39 @@ final class Registration {
         int woke = 0;
         if (read != null && (all || (events & Interest.READ_BIT) != 0)) {
             batch.add(this, 0, events, read);
+            batchedRead = read;
             read = null;
             woke++;
         }
         if (write != null && (all || (events & Interest.WRITE_BIT) != 0)) {
             batch.add(this, 1, events, write);
+            batchedWrite = write;
             write = null;
             woke++;
         }
         if (priority != null && (all || (events & Interest.PRIORITY_BIT) != 0)) {
             batch.add(this, 2, events, priority);
+            batchedPriority = priority;
             priority = null;
             woke++;
         }
         return woke;
+    }
+
+    /** The waiter of {@code kind} woken into the batch and not yet run, or null. */
+    Object batched(int kind) {
+        return switch (kind) {
+            case 0 -> batchedRead;
+            case 1 -> batchedWrite;
+            default -> batchedPriority;
+        };
+    }
+
+    /** {@code callback}, woken into the batch, runs now (or is dropped): it no longer holds its kind. */
+    void ran(Object callback) {
+        if (batchedRead == callback) batchedRead = null;
+        if (batchedWrite == callback) batchedWrite = null;
+        if (batchedPriority == callback) batchedPriority = null;
     }
 
     /** Whether the table may forget it: nothing waits, nothing is registered, nothing is kept. */

@@ -77,6 +77,8 @@ public final class Registrations {
             if (existing != null) {
                 if (!Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind);
                 table.takeWaiter(reg, kind); // a future completed by its holder: it can never run
+            } else {
+                refuseBehindBatched(reg, kind, waiter);
             }
             if ((reg.interest & bit) == 0) {
                 reg = modifyForWaiter(reg, reg.interest | bit);
@@ -185,6 +187,8 @@ public final class Registrations {
             if (!Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind); // before an attempt takes any data
             table.takeWaiter(reg, kind);
             table.markLapsed(reg);
+        } else {
+            refuseBehindBatched(reg, kind, null);
         }
         return (reg.drained & Interest.bit(kind)) == 0;
     }
@@ -306,8 +310,19 @@ public final class Registrations {
         return ran;
     }
 
+    /**
+     * Refuses a second waiter of {@code kind} while an I/O operation of that kind, woken into the
+     * batch, has not run yet: it is still pending, and would find the fd taken (its bytes
+     * interleaved with the newcomer's, then a second WRITE waiter thrown out of the loop).
+     */
+    private void refuseBehindBatched(Registration reg, int kind, Object waiter) {
+        Object b = reg.batched(kind);
+        if (b != null && b != waiter && b instanceof Operation op && op.isPending()) rejectSecondWaiter(reg, kind);
+    }
+
     /** Runs a waiter's callback. */
     void fire(Registration reg, Object callback, int mask) {
+        reg.ran(callback);
         callbacksRun++;
         Waiters.ready(users, callback, reg.fd, mask);
     }
