@@ -562,6 +562,42 @@ class UringTest {
         });
     }
 
+    // guards: a write made while the loop dispatches completions joins the round's batch (one
+    // io_uring_enter for the round's writes) instead of a write(2) of its own; a second write on
+    // the fd settles it first (so two in a row behave as on epoll: BackendParityTest); one made
+    // outside the dispatch (here: around the loop) completes in place, as on epoll
+    @Test
+    void aWriteFromACompletionGoesToTheRingAndOneFromOutsideCompletesInPlace() throws Exception {
+        onRingThread(q -> {
+            Fds.SocketPair in = Fds.socketPair();
+            Fds.SocketPair out = Fds.socketPair();
+            try (Handle reader = Handle.of(in.first(), q); Handle writer = Handle.of(out.first(), q)) {
+                long[] whenSubmitReturned = {-2};
+                Seen wrote = new Seen();
+                ByteBuffer echo = ByteBuffer.allocateDirect(16);
+                q.submit(reader, IoOperation.read(echo, (fd, n) -> {
+                    echo.flip();
+                    long entersBefore = q.stats().ringEnters();
+                    q.submit(writer, IoOperation.writeFully(echo, wrote));
+                    whenSubmitReturned[0] = wrote.events.size();
+                    assertEquals(entersBefore, q.stats().ringEnters(), "no enter of its own");
+                }));
+                Fds.write(in.second(), ByteBuffer.wrap("ping".getBytes()));
+                runUntil(q, () -> !wrote.events.isEmpty());
+                assertEquals(0, whenSubmitReturned[0], "from a completion: not completed when submit returned");
+                assertEquals(List.of("completed 4"), wrote.events);
+                ByteBuffer got = ByteBuffer.allocate(16);
+                assertEquals(4, Fds.read(out.second(), got));
+                Seen outside = new Seen();
+                q.submit(writer, IoOperation.writeFully(ByteBuffer.wrap("pong".getBytes()), outside));
+                assertEquals(List.of("completed 4"), outside.events, "outside the dispatch: completed in place");
+            } finally {
+                Fds.close(in.second());
+                Fds.close(out.second());
+            }
+        });
+    }
+
     // guards: a ring write from a closed arena's memory (io_uring finding F4)
     @Test
     void aWriteFromAClosedArenaIsRefusedAndLeavesNothingPending() throws Exception {

@@ -22,6 +22,8 @@ final class Loop {
     final RoundClock clock = new RoundClock();
     /** Waits in the OS that could sleep and returned (owner thread; read racily for statistics). */
     long wakeUps;
+    /** Whether the round runs its I/O callbacks and completions now (a ring write made then joins the round's batch). */
+    boolean dispatchingIo;
 
     Loop(Registrations registrations, RunQueue runQueue, Poller poller, RingEngine engine) {
         this.registrations = registrations;
@@ -47,8 +49,14 @@ final class Loop {
         // that keeps yielding cannot starve the fds.
         if (nothingCollected()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
         else clock.roundStarted();
-        int ran = registrations.runBatch();
-        if (engine != null) ran += engine.run();
+        int ran;
+        dispatchingIo = engine != null;
+        try {
+            ran = registrations.runBatch();
+            if (engine != null) ran += engine.run();
+        } finally {
+            dispatchingIo = false;
+        }
         ran += runQueue.runDueTimers();
         ran += runQueue.runTasks();
         return ran;

@@ -139,13 +139,15 @@ public final class Operation extends Waiter implements RingOp {
             onRing = true;
             try {
                 boolean write = transfer.ringKind() == Transfer.WRITE;
-                if (write && inPlace) {
-                    // What the fd takes now is written now, as on epoll: a write completes before
-                    // submit returns on both backends, so code counting unwritten bytes, or making
-                    // a second write right after the first, sees the same. The rest (if the fd
-                    // would block) goes to the ring. (A write sent to the ring at once, to leave
-                    // with the round's batch, measured faster on the echo, but made a second write
-                    // of the same completion a second pending WRITE, refused on io_uring alone.)
+                if (write && inPlace && !q.loop.dispatchingIo) {
+                    // Outside the loop's I/O dispatch (a task, a timer, code around the loop): what
+                    // the fd takes now is written now, as on epoll, so a write completes before
+                    // submit returns on both backends and code counting unwritten bytes sees the
+                    // same. The rest (if the fd would block) goes to the ring. A write made while
+                    // the loop dispatches completions goes to the ring at once: the round's writes
+                    // leave in the one io_uring_enter that ends it (as Netty's io_uring flushes at
+                    // the end of a loop iteration), a syscall per write saved; a second write on
+                    // the fd before then settles the first (QueueCore.submit), as epoll would.
                     long result = attemptOnce();
                     if (result != WOULD_BLOCK || attemptFailed) {
                         finish(result, 0);

@@ -152,7 +152,8 @@ public final class QueueCore {
         int kind = op.kind();
         if (owned != null) {
             requireHere(owned);
-            if (RingEngine.hasOperation(owned.stream, kind)) rejectSecond(fd, kind);
+            if (RingEngine.hasOperation(owned.stream, kind)
+                    && !(kind == Interest.WRITE && engine.settleWrite(owned.stream))) rejectSecond(fd, kind);
         }
         registrations.refuseOwn("submit", fd);
         checkNonBlocking(fd, owned);

@@ -38,11 +38,13 @@ public final class RingEngine implements UringPoller.CompletionSink {
     /** Operations waiting for the ring. */
     int waiting;
     private final RingCounters counters;
+    private final UringPoller poller;
     /** Told the fd of a stream whose ring kept bytes (or an end) with no read waiting for them. */
     private java.util.function.IntConsumer keptWithoutReader = fd -> {};
 
     public RingEngine(UringPoller poller) {
         this.counters = poller.counters();
+        this.poller = poller;
         this.requests = new RingRequests(poller.ring(), poller.fixedFiles());
         this.reads = new RingReads(this, requests, poller);
         this.writes = new RingWrites(this, requests, poller);
@@ -167,6 +169,21 @@ public final class RingEngine implements UringPoller.CompletionSink {
     /** Whether an operation for {@code kind} (0 read, 1 write) is pending on {@code s}. */
     public static boolean hasOperation(RingStream s, int kind) {
         return s != null && (kind == 0 ? s.reader != null : kind == 1 && s.writer != null);
+    }
+
+    /**
+     * A second write is asked for while {@code s}'s write is with the ring (a write made inside an
+     * I/O completion goes there at once): submits what is queued and reaps, one
+     * {@code io_uring_enter}; if that write is then done, it completes now, as an in-place write
+     * would have before the second one came, so two writes in a row behave as on epoll. Whether
+     * no write is pending now (if one still is, the fd would block: the second is refused, as on
+     * epoll).
+     */
+    public boolean settleWrite(RingStream s) {
+        if (s == null || s.writer == null) return true;
+        if (!s.writeDone && s.write != null) poller.submitAndReap();
+        if (writes.complete(s)) counters.delivered++;
+        return s.writer == null;
     }
 
     // ---- operations ----
