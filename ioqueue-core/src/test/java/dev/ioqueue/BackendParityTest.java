@@ -74,6 +74,54 @@ class BackendParityTest {
     }
 
     /**
+     * guards (outside, round 5): on io_uring the second write settles the first, whose completion
+     * may write again or close the handle. A write made there is settled in turn (all four in
+     * order, as epoll writes them in place); a close there makes the second write refused as on a
+     * closed handle (it went to the fd's next file)
+     */
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void aSettledWritesCompletionThatWritesOrClosesBehavesAsOnEpoll(Backend backend) throws Exception {
+        for (boolean close : new boolean[] {false, true}) {
+            Fds.SocketPair in = Fds.socketPair(); // the first ends are closed by their handles
+            Fds.SocketPair out = Fds.socketPair();
+            try (LoopThread loop = new LoopThread("settle-" + backend, backend)) {
+                Handle reader = Handle.of(in.first(), loop.queue);
+                Handle writer = Handle.of(out.first(), loop.queue);
+                CompletableFuture<String> done = new CompletableFuture<>();
+                loop.queue.execute(() -> loop.queue.submit(reader, IoOperation.read(ByteBuffer.allocateDirect(8), (fd, n) -> {
+                    StringBuilder log = new StringBuilder();
+                    loop.queue.submit(writer, IoOperation.writeFully(ByteBuffer.wrap("A".getBytes()), (f, c) -> {
+                        loop.queue.submit(writer, IoOperation.writeFully(ByteBuffer.wrap("X".getBytes()), (f2, c2) -> { }));
+                        if (close) writer.close(); // a write, then a close: the write goes out first, as on epoll
+                    }));
+                    for (String w : new String[] {"B", "C"}) {
+                        try {
+                            loop.queue.submit(writer, IoOperation.writeFully(ByteBuffer.wrap(w.getBytes()), (f, c) -> { }));
+                            log.append(w);
+                        } catch (IllegalStateException e) {
+                            log.append(e.getMessage().contains("closed") ? "-closed" : "-" + e.getMessage());
+                        }
+                    }
+                    done.complete(log.toString());
+                })));
+                Fds.write(in.second(), ByteBuffer.wrap("x".getBytes()));
+                assertEquals(close ? "-closed-closed" : "BC", done.get(10, TimeUnit.SECONDS), "close=" + close);
+                ByteBuffer got = ByteBuffer.allocate(8);
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                int n = 0;
+                while (System.nanoTime() < deadline && (n = Fds.read(out.second(), got)) != Fds.EOF && got.position() < (close ? 2 : 4)) {
+                    if (n == Fds.WOULD_BLOCK) Thread.sleep(1);
+                }
+                assertEquals(close ? "AX" : "AXBC", new String(got.array(), 0, got.position()), "close=" + close);
+            } finally {
+                Fds.close(in.second());
+                Fds.close(out.second());
+            }
+        }
+    }
+
+    /**
      * guards: on io_uring a readiness wait never saw bytes the ring had read ahead (the OS does not
      * report what the ring already took), so "wait readable, then read" stalled.
      */

@@ -25,10 +25,20 @@ final class OwnedRelease {
         if (o.ownerClosing) return;
         o.ownerClosing = true;
         Throwable failure = null;
+        if (o.stream != null) {
+            // A write the ring holds but the kernel may not have run yet (one made inside an I/O
+            // completion, just before this close): given its chance first, as epoll wrote it in
+            // place before the close came; one the fd cannot take is dropped below, as on epoll.
+            try {
+                queue.engine.settleWrite(o.stream);
+            } catch (Throwable t) {
+                failure = t;
+            }
+        }
         try {
             queue.registrations.releaseBeforeClose(o.fd);
         } catch (Throwable t) {
-            failure = t;
+            failure = Failures.add(failure, t);
         }
         RingStream s = o.stream;
         if (s == null) {

@@ -152,8 +152,10 @@ public final class QueueCore {
         int kind = op.kind();
         if (owned != null) {
             requireHere(owned);
-            if (RingEngine.hasOperation(owned.stream, kind)
-                    && !(kind == Interest.WRITE && engine.settleWrite(owned.stream))) rejectSecond(fd, kind);
+            if (RingEngine.hasOperation(owned.stream, kind)) {
+                if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind);
+                requireHere(owned); // the settled write's completion may have closed it: refused, as on epoll
+            }
         }
         registrations.refuseOwn("submit", fd);
         checkNonBlocking(fd, owned);

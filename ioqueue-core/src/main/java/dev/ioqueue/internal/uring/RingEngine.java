@@ -26,6 +26,8 @@ public final class RingEngine implements UringPoller.CompletionSink {
     public static final int TRY_FIRST = 1;
     /** The ring does not move this fd's bytes: wait for readiness. */
     public static final int NOT_ON_RING = 2;
+    /** How many writes in a chain {@link #settleWrite} completes at most (as nested in-place submits on epoll). */
+    private static final int MAX_SETTLED = 16;
 
     private final RingRequests requests;
     private final RingReads reads;
@@ -180,9 +182,14 @@ public final class RingEngine implements UringPoller.CompletionSink {
      * epoll).
      */
     public boolean settleWrite(RingStream s) {
-        if (s == null || s.writer == null) return true;
-        if (!s.writeDone && s.write != null) poller.submitAndReap();
-        if (writes.complete(s)) counters.delivered++;
+        // A settled write's completion may make another write (to the ring, being inside a
+        // completion): settled in turn, as epoll would have written it in place, up to the depth
+        // epoll's in-place writes stop nesting at.
+        for (int i = 0; i < MAX_SETTLED && s.writer != null; i++) {
+            if (!s.writeDone && s.write != null) poller.submitAndReap();
+            if (!writes.complete(s)) return false; // still with the kernel: the fd would block
+            counters.delivered++;
+        }
         return s.writer == null;
     }
 
