@@ -15,9 +15,9 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class IoOperationTest extends QueueTestSupport {
-    /** Records what a completion was told, in order. */
+    /** Records what a completion was told, in order (readable from any thread). */
     static final class Outcomes implements IoCompletion {
-        final List<String> seen = new ArrayList<>();
+        final List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
 
         @Override
         public void completed(int fd, long result) {

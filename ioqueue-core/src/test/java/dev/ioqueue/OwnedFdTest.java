@@ -262,6 +262,19 @@ class OwnedFdTest extends QueueTestSupport {
         }
     }
 
+    /** {@code BlockingIo.read} of up to 4 bytes of {@code h} on a new virtual thread: the count, or what it threw. */
+    private static CompletableFuture<Object> readOnAVirtualThread(Handle h) {
+        CompletableFuture<Object> outcome = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                outcome.complete(BlockingIo.read(h, ByteBuffer.allocate(4)));
+            } catch (Throwable e) {
+                outcome.complete(e);
+            }
+        });
+        return outcome;
+    }
+
     // guards (outside, round 2): a blocking read of a Handle bound to a queue whose thread ended
     // without closing it threw WaitDroppedException("its queue is closed") on io_uring and read on
     // epoll; both backends now say what happened, and the handle still closes
@@ -273,15 +286,7 @@ class OwnedFdTest extends QueueTestSupport {
         t.join(10_000);
         assertFalse(t.isAlive());
         Fds.write(p.writeFd(), new byte[] {9}, 0, 1);
-        CompletableFuture<Throwable> outcome = new CompletableFuture<>();
-        Thread.ofVirtual().start(() -> {
-            try {
-                outcome.complete(new AssertionError("read " + BlockingIo.read(h, ByteBuffer.allocate(4))));
-            } catch (Throwable e) {
-                outcome.complete(e);
-            }
-        });
-        Throwable e = outcome.get(10, TimeUnit.SECONDS);
+        Object e = readOnAVirtualThread(h).get(10, TimeUnit.SECONDS);
         WaitDroppedException dropped = assertInstanceOf(WaitDroppedException.class, e);
         assertTrue(dropped.getMessage().contains("fd " + p.readFd()) && dropped.getMessage().contains("ended without closing it"), dropped.getMessage());
         CompletableFuture.runAsync(h::close).get(10, TimeUnit.SECONDS);
@@ -308,14 +313,7 @@ class OwnedFdTest extends QueueTestSupport {
             while (System.nanoTime() < end) q.runOnce(Duration.ofMillis(20));
         });
         bound.await();
-        CompletableFuture<Object> outcome = new CompletableFuture<>();
-        Thread.ofVirtual().start(() -> {
-            try {
-                outcome.complete(BlockingIo.read(h, ByteBuffer.allocate(4)));
-            } catch (Throwable e) {
-                outcome.complete(e);
-            }
-        });
+        CompletableFuture<Object> outcome = readOnAVirtualThread(h);
         owner.join(10_000);
         assertFalse(owner.isAlive());
         if (backend[0] == Backend.IO_URING) {
