@@ -7,8 +7,6 @@ import dev.ioqueue.Sockets
 import dev.ioqueue.kotlin.serve
 import dev.ioqueue.ktor.HandleSocket
 import dev.ioqueue.ktor.asSocket
-import io.ktor.utils.io.readAvailable
-import io.ktor.utils.io.writeFully
 import java.net.InetAddress
 import java.time.Duration
 import kotlinx.coroutines.CoroutineScope
@@ -35,23 +33,8 @@ class KtorAdapterEcho(loops: Int) : AutoCloseable {
         scope.serve(listener, group) { connection -> echo(connection.asSocket(coroutineContext)) }
     }
 
-    private suspend fun echo(socket: HandleSocket) {
-        val input = socket.openReadChannel()
-        val output = socket.openWriteChannel(autoFlush = false)
-        val buffer = ByteArray(16 * 1024)
-        try {
-            while (true) {
-                val n = input.readAvailable(buffer, 0, buffer.size)
-                if (n < 0) break
-                output.writeFully(buffer, 0, n)
-                output.flush()
-            }
-        } catch (_: Exception) {
-            // the client went away
-        } finally {
-            socket.close()
-        }
-    }
+    private suspend fun echo(socket: HandleSocket) =
+        echoChannels(socket.openReadChannel(), socket.openWriteChannel(autoFlush = false)) { socket.close() }
 
     /** Cancels the connections (each socket closes its handle), then stops the loops. */
     override fun close() {

@@ -6,6 +6,8 @@ import io.ktor.network.sockets.aSocket
 import io.ktor.network.sockets.openReadChannel
 import io.ktor.network.sockets.openWriteChannel
 import io.ktor.network.sockets.port
+import io.ktor.utils.io.ByteReadChannel
+import io.ktor.utils.io.ByteWriteChannel
 import io.ktor.utils.io.readAvailable
 import io.ktor.utils.io.writeFully
 import java.util.concurrent.Executors
@@ -39,28 +41,34 @@ class KtorEcho(loops: Int) : AutoCloseable {
         }
     }
 
-    private suspend fun echo(socket: Socket) {
-        val input = socket.openReadChannel()
-        val output = socket.openWriteChannel(autoFlush = false)
-        val buffer = ByteArray(16 * 1024)
-        try {
-            while (true) {
-                val n = input.readAvailable(buffer, 0, buffer.size)
-                if (n < 0) break
-                output.writeFully(buffer, 0, n)
-                output.flush()
-            }
-        } catch (_: Exception) {
-            // the client went away
-        } finally {
-            socket.close()
-        }
-    }
+    private suspend fun echo(socket: Socket) =
+        echoChannels(socket.openReadChannel(), socket.openWriteChannel(autoFlush = false)) { socket.close() }
 
     override fun close() {
         scope.cancel()
         server.close()
         selector.close()
         threads.shutdownNow()
+    }
+}
+
+/**
+ * The ktor servers' echo of one connection (ktor-network's and ioqueue-ktor's run the same code):
+ * what [input] brings goes back through [output], flushed per read, until end-of-file or an error
+ * (the client went away); then [close].
+ */
+internal suspend fun echoChannels(input: ByteReadChannel, output: ByteWriteChannel, close: () -> Unit) {
+    val buffer = ByteArray(16 * 1024)
+    try {
+        while (true) {
+            val n = input.readAvailable(buffer, 0, buffer.size)
+            if (n < 0) break
+            output.writeFully(buffer, 0, n)
+            output.flush()
+        }
+    } catch (_: Exception) {
+        // the client went away
+    } finally {
+        close()
     }
 }
