@@ -180,6 +180,19 @@ public final class OwnedFd {
      * failure of {@code close(2)}; without, returns as soon as the close is under way.
      */
     public void close(boolean wait) {
+        QueueCore bound = queue;
+        if (bound != null && isOpen()) {
+            try {
+                bound.settleStagedWrites(); // on its owner thread only
+            } finally {
+                closeAsked(wait);
+            }
+            return;
+        }
+        closeAsked(wait);
+    }
+
+    private void closeAsked(boolean wait) {
         if (beginClose()) {
             QueueCore q = queue; // read after CLOSING is set: a bind racing this either saw it or is seen here
             if (q == null) {

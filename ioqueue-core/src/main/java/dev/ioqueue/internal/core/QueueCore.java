@@ -258,6 +258,15 @@ public final class QueueCore {
         return bound.bind(o, this);
     }
 
+    /**
+     * Before a close made on the owner thread: the ring's writes made inside this round's I/O
+     * completions, not yet given to the kernel, go out and complete first, as epoll wrote them in
+     * place ({@link RingEngine#settleStaged}). Nothing on epoll, on another thread, or once closed.
+     */
+    void settleStagedWrites() {
+        if (engine != null && ownership.isOwner() && !ownership.isClosed()) engine.settleStaged();
+    }
+
     /** Binds {@code o} here if unbound; refuses one bound to another queue or closed. */
     private void requireHere(OwnedFd o) {
         QueueCore q = bind(o);

@@ -14,6 +14,9 @@ final class RingWrites {
     private final RingRequests requests;
     private final UringPoller poller;
     private int syncCancelResult;
+    /** Streams whose write was queued since the last run step (its SQE may not have reached the kernel yet). */
+    private RingStream[] staged = new RingStream[16];
+    private int stagedCount;
 
     RingWrites(RingEngine engine, RingRequests requests, UringPoller poller) {
         this.engine = engine;
@@ -38,6 +41,22 @@ final class RingWrites {
             engine.waiting--;
             throw e;
         }
+        if (stagedCount == staged.length) staged = java.util.Arrays.copyOf(staged, stagedCount * 2);
+        staged[stagedCount++] = s;
+    }
+
+    /** The run step follows an enter, which submitted every queued write. */
+    void forgetStaged() {
+        if (stagedCount > 0) java.util.Arrays.fill(staged, 0, stagedCount, null);
+        stagedCount = 0;
+    }
+
+    /** The streams whose write was queued since the last run step, taken (the list starts again empty); null if none. */
+    RingStream[] takeStaged() {
+        if (stagedCount == 0) return null;
+        RingStream[] taken = java.util.Arrays.copyOf(staged, stagedCount);
+        forgetStaged();
+        return taken;
     }
 
     /** Withdraws the pending write {@code op}; false if it was written (or is being written): it completes. */
