@@ -51,11 +51,12 @@ public final class Epoll {
             Native.nonBlocking("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.EPOLL_CREATE);
     private static final MethodHandle EPOLL_CTL = Native.nonBlocking("epoll_ctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), Syscall.EPOLL_CTL);
-    /** {@code epoll_wait}: bound on first use, only where {@code epoll_pwait2} is missing. */
-    private static final class EpollWait {
-        static final MethodHandle HANDLE = Native.blocking("epoll_wait",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Syscall.EPOLL_WAIT);
-    }
+    /** {@code epoll_wait}: for waits without a time limit (and where {@code epoll_pwait2} is missing). */
+    private static final MethodHandle EPOLL_WAIT = Native.blocking("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Syscall.EPOLL_WAIT);
+    /** The same without errno captured, for the loop's every round (see {@link Native#blockingVariadicUncaptured}); null with the fault seam on. */
+    private static final MethodHandle EPOLL_WAIT_UNCAPTURED = Native.blockingUncaptured("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     /** {@code epoll_pwait2} (Linux 5.11, glibc 2.35) takes a timespec: no rounding to milliseconds. */
     private static final MethodHandle EPOLL_PWAIT2 = Native.optionalBlocking("epoll_pwait2",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS), Syscall.EPOLL_WAIT).orElse(null);
@@ -101,7 +102,14 @@ public final class Epoll {
             }
             int millis = timeoutNanos <= 0 ? (int) Math.max(timeoutNanos, -1)
                     : (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
-            return Native.check((int) EpollWait.HANDLE.invokeExact(errno, epfd, events, maxEvents, millis), errno);
+            if (EPOLL_WAIT_UNCAPTURED == null) return Native.check((int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, millis), errno);
+            int n = (int) EPOLL_WAIT_UNCAPTURED.invokeExact(epfd, events, maxEvents, millis);
+            if (n >= 0) return n;
+            // Failed, errno not captured: asked again without waiting, capturing it. A failure that
+            // persists comes with its errno; if the look succeeds, the first was a wait a signal
+            // ended (EINTR, the only transient failure), told as such with what the look found.
+            n = Native.check((int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, 0), errno);
+            return n == 0 ? -Errno.EINTR : n;
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

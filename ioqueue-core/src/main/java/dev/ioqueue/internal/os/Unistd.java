@@ -8,6 +8,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 
 /**
  * The fd basics of {@code <unistd.h>} and {@code <fcntl.h>}: read, write, close, pipe2, dup, open,
@@ -88,7 +90,7 @@ public final class Unistd {
      */
     public static long readAt(int fd, long address, long count, MemorySegment keep, MemorySegment errno) {
         try {
-            return Native.check((long) READ_AT.invokeExact(errno, fd, address, count, keep), errno);
+            return (long) readAtCall.invokeExact(fd, address, count, keep, errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -97,10 +99,28 @@ public final class Unistd {
     /** {@code write(fd, address, count)}, as {@link #readAt}. */
     public static long writeAt(int fd, long address, long count, MemorySegment keep, MemorySegment errno) {
         try {
-            return Native.check((long) WRITE_AT.invokeExact(errno, fd, address, count, keep), errno);
+            return (long) writeAtCall.invokeExact(fd, address, count, keep, errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
+    }
+
+    private static final MethodType AT_TYPE =
+            MethodType.methodType(long.class, int.class, long.class, long.class, MemorySegment.class, MemorySegment.class);
+    // The calls of every in-place read and write, kept out of their callers' compilations: a
+    // capturing downcall slices its capture segment per call, an allocation C2 removes when it
+    // compiles these two on their own, but not always once they are inlined deep into a loop's
+    // large compilation (it runs out of inlining budget first: 40 bytes per call in some JVMs).
+    // C2 never inlines through a method handle that is not a constant, hence the fields are not final.
+    private static MethodHandle readAtCall = Native.callBoundary(MethodHandles.lookup(), "readAtNow", AT_TYPE);
+    private static MethodHandle writeAtCall = Native.callBoundary(MethodHandles.lookup(), "writeAtNow", AT_TYPE);
+
+    private static long readAtNow(int fd, long address, long count, MemorySegment keep, MemorySegment errno) throws Throwable {
+        return Native.check((long) READ_AT.invokeExact(errno, fd, address, count, keep), errno);
+    }
+
+    private static long writeAtNow(int fd, long address, long count, MemorySegment keep, MemorySegment errno) throws Throwable {
+        return Native.check((long) WRITE_AT.invokeExact(errno, fd, address, count, keep), errno);
     }
 
     /** {@code close(fd)}. Never retried on EINTR: Linux has released the fd either way. */
