@@ -127,7 +127,7 @@ class BackendParityTest {
      * completion (still with the ring) inside the close, after the other handles it acts on were
      * closed, so its re-submitted read threw out of {@code close}. On epoll that write completed
      * in place, within the round. Now a close on the owner thread first settles the ring's writes
-     * made since the last run step: the same completions, in the same order, on both backends.
+     * made since the last enter: the same completions, told before the close, on both backends.
      */
     @ParameterizedTest
     @EnumSource(Backend.class)
@@ -169,6 +169,56 @@ class BackendParityTest {
             }
         });
         assertEquals("read written read-dropped | peer got 1 byte", outcome.get(10, TimeUnit.SECONDS));
+    }
+
+    /**
+     * guards (cold review): a queue closed after {@code runOnce} returned dropped, on io_uring, the
+     * write its last round's read completion made (still with the ring); epoll had written it in
+     * place; a close that let it go out only while letting go of its fd ran its completion in a
+     * queue already closed (its task refused). Now the queue's close settles it first, while the
+     * queue is open, and a completion settled so that tries {@code runOnce} is refused as inside
+     * the loop.
+     */
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void aQueueClosedAfterTheRoundSendsTheRoundsWrites(Backend backend) throws Exception {
+        CompletableFuture<String> outcome = new CompletableFuture<>();
+        Thread.ofPlatform().name("queue-close-after-round-" + backend).start(() -> {
+            try (Fds.Pipe one = Fds.pipe(); Fds.Pipe two = Fds.pipe()) {
+                IoQueue queue = IoQueue.create(backend);
+                Handle in = Handle.of(Fds.dup(one.readFd()), queue);
+                Handle next = Handle.of(Fds.dup(two.writeFd()), queue);
+                StringBuilder log = new StringBuilder();
+                ByteBuffer buffer = ByteBuffer.allocateDirect(1);
+                queue.submit(in, IoOperation.read(buffer, (fd, n) -> {
+                    log.append("read ");
+                    buffer.flip();
+                    queue.submit(next, IoOperation.writeFully(buffer, (f, c) -> {
+                        log.append("written ");
+                        try {
+                            queue.runOnce(Duration.ZERO);
+                            log.append("re-entered ");
+                        } catch (IllegalStateException refused) {
+                            log.append("runOnce-refused ");
+                        }
+                        try {
+                            queue.execute(() -> log.append("task-ran "));
+                        } catch (RuntimeException refused) {
+                            log.append("execute-refused ");
+                        }
+                    }));
+                }));
+                Fds.write(one.writeFd(), ByteBuffer.wrap(new byte[] {7}));
+                while (log.isEmpty()) queue.runOnce(Duration.ofSeconds(10));
+                queue.close();
+                ByteBuffer got = ByteBuffer.allocate(4);
+                Fds.read(two.readFd(), got);
+                outcome.complete(log.toString().strip() + " | peer got " + got.position() + " byte");
+            } catch (Throwable t) {
+                outcome.completeExceptionally(t);
+            }
+        });
+        assertEquals("read written runOnce-refused task-ran | peer got 1 byte", outcome.get(10, TimeUnit.SECONDS));
     }
 
     /**

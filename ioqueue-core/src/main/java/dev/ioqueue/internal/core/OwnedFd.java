@@ -1,6 +1,7 @@
 package dev.ioqueue.internal.core;
 
 import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.Unistd;
@@ -181,15 +182,22 @@ public final class OwnedFd {
      */
     public void close(boolean wait) {
         QueueCore bound = queue;
-        if (bound != null && isOpen()) {
-            try {
-                bound.settleStagedWrites(); // on its owner thread only
-            } finally {
-                closeAsked(wait);
-            }
+        if (bound == null || !isOpen()) {
+            closeAsked(wait);
             return;
         }
-        closeAsked(wait);
+        Throwable failure = null;
+        try {
+            bound.settleStagedWrites(); // on its owner thread only
+        } catch (Throwable t) {
+            failure = t;
+        }
+        try {
+            closeAsked(wait);
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        Failures.rethrow(failure);
     }
 
     private void closeAsked(boolean wait) {

@@ -264,7 +264,14 @@ public final class QueueCore {
      * place ({@link RingEngine#settleStaged}). Nothing on epoll, on another thread, or once closed.
      */
     void settleStagedWrites() {
-        if (engine != null && ownership.isOwner() && !ownership.isClosed()) engine.settleStaged();
+        if (engine == null || !ownership.isOwner() || ownership.isClosed()) return;
+        boolean around = !ownership.isLooping();
+        if (around) ownership.enterLoop("close"); // completions run as in the loop: runOnce or a queue close from them is refused, as there
+        try {
+            engine.settleStaged();
+        } finally {
+            if (around) ownership.exitLoop();
+        }
     }
 
     /** Binds {@code o} here if unbound; refuses one bound to another queue or closed. */
@@ -410,9 +417,20 @@ public final class QueueCore {
      * closed it; what the callbacks threw propagates, the first with the rest suppressed onto it.
      */
     public boolean close() {
-        if (!ownership.close()) return false;
+        Throwable settled = null;
+        if (!ownership.isLooping()) { // from inside the loop the close is refused below, with nothing done
+            try {
+                settleStagedWrites(); // the last round's writes go out first, as epoll wrote them in place
+            } catch (Throwable t) {
+                settled = t;
+            }
+        }
+        if (!ownership.close()) {
+            Failures.rethrow(settled);
+            return false;
+        }
         ownership.draining(true);
-        Throwable failure = null;
+        Throwable failure = settled;
         OwnedFd[] all;
         try {
             failure = runQueue.close();

@@ -9,6 +9,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 
 /**
  * epoll(7): a faithful mirror of {@code <sys/epoll.h>}, one method per syscall. Every method returns
@@ -51,12 +53,9 @@ public final class Epoll {
             Native.nonBlocking("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.EPOLL_CREATE);
     private static final MethodHandle EPOLL_CTL = Native.nonBlocking("epoll_ctl",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), Syscall.EPOLL_CTL);
-    /** {@code epoll_wait}: for waits without a time limit (and where {@code epoll_pwait2} is missing). */
+    /** {@code epoll_wait}: for waits without a time limit or none (and where {@code epoll_pwait2} is missing). */
     private static final MethodHandle EPOLL_WAIT = Native.blocking("epoll_wait",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Syscall.EPOLL_WAIT);
-    /** The same without errno captured, for the loop's every round (see {@link Native#blockingVariadicUncaptured}); null with the fault seam on. */
-    private static final MethodHandle EPOLL_WAIT_UNCAPTURED = Native.blockingUncaptured("epoll_wait",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     /** {@code epoll_pwait2} (Linux 5.11, glibc 2.35) takes a timespec: no rounding to milliseconds. */
     private static final MethodHandle EPOLL_PWAIT2 = Native.optionalBlocking("epoll_pwait2",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS), Syscall.EPOLL_WAIT).orElse(null);
@@ -93,6 +92,20 @@ public final class Epoll {
     public static int wait(int epfd, MemorySegment events, int maxEvents, long timeoutNanos,
                            MemorySegment timespec, MemorySegment errno) {
         try {
+            return (int) waitCall.invokeExact(epfd, events, maxEvents, timeoutNanos, timespec, errno);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
+    }
+
+    // The loop's every round waits: kept out of its callers' compilations, as Unistd.readAt is
+    // (the capture segment's slice is removed only when C2 compiles the call on its own).
+    private static MethodHandle waitCall = Native.callBoundary(MethodHandles.lookup(), "waitNow", MethodType.methodType(
+            int.class, int.class, MemorySegment.class, int.class, long.class, MemorySegment.class, MemorySegment.class));
+
+    private static int waitNow(int epfd, MemorySegment events, int maxEvents, long timeoutNanos,
+                               MemorySegment timespec, MemorySegment errno) {
+        try {
             if (timeoutNanos > 0 && pwait2Works) {
                 timespec.set(JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
                 timespec.set(JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
@@ -102,14 +115,7 @@ public final class Epoll {
             }
             int millis = timeoutNanos <= 0 ? (int) Math.max(timeoutNanos, -1)
                     : (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
-            if (EPOLL_WAIT_UNCAPTURED == null) return Native.check((int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, millis), errno);
-            int n = (int) EPOLL_WAIT_UNCAPTURED.invokeExact(epfd, events, maxEvents, millis);
-            if (n >= 0) return n;
-            // Failed, errno not captured: asked again without waiting, capturing it. A failure that
-            // persists comes with its errno; if the look succeeds, the first was a wait a signal
-            // ended (EINTR, the only transient failure), told as such with what the look found.
-            n = Native.check((int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, 0), errno);
-            return n == 0 ? -Errno.EINTR : n;
+            return Native.check((int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, millis), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

@@ -80,26 +80,12 @@ public final class Native {
     }
 
     /**
-     * {@link #blockingVariadic} without errno captured, for one hot call whose rare failure the
-     * caller asks again with the capturing handle: a capturing downcall slices its capture segment
-     * on every call, an allocation C2 removes only in some compilations. Null with the fault seam
-     * on (every call then goes through the seam's capturing handle).
-     */
-    static MethodHandle blockingVariadicUncaptured(String name, FunctionDescriptor descriptor, int firstVariadicArg) {
-        if (FAULTS) return null;
-        return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.firstVariadicArg(firstVariadicArg));
-    }
-
-    /** {@link #blockingVariadicUncaptured} for a function that is not variadic ({@code epoll_wait}). */
-    static MethodHandle blockingUncaptured(String name, FunctionDescriptor descriptor) {
-        if (FAULTS) return null;
-        return LINKER.downcallHandle(symbol(name), descriptor);
-    }
-
-    /**
-     * A handle on the static method {@code name} of {@code type} of the class {@code owner} looks
-     * up from (a private one, the body of a public one of the same type), for a caller to keep in a field that is not final: C2 then never
-     * inlines the method into the caller and compiles it on its own (see {@link Unistd#readAt}).
+     * A handle on the static method {@code name} of {@code type} in the class that {@code owner}
+     * is the lookup of, for that class to keep in a field that is not final and call through. C2
+     * compiles a method it reaches only through a handle that is not a constant on its own, never
+     * inlined into the caller (HotSpot's C2 today: a compiler that inlined through such handles
+     * would undo it, costing allocation, not correctness). Used for the capturing downcalls of
+     * every message (see {@link Unistd#readAt}).
      */
     static MethodHandle callBoundary(MethodHandles.Lookup owner, String name, MethodType type) {
         try {

@@ -7,6 +7,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 
 /**
  * io_uring(7): the three syscalls, {@code mmap} for the rings, and the constants and struct offsets
@@ -110,8 +112,6 @@ public final class Uring {
     private static final MethodHandle SYSCALL_ENTER = Native.blockingVariadic("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
             1, Syscall.IO_URING_ENTER);
-    private static final MethodHandle SYSCALL_ENTER_UNCAPTURED = Native.blockingVariadicUncaptured("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG), 1);
     private static final MethodHandle SYSCALL_REGISTER = Native.blockingVariadic("syscall",
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG), 1, Syscall.IO_URING_REGISTER);
     private static final MethodHandle MMAP = Native.blocking("mmap",
@@ -134,33 +134,22 @@ public final class Uring {
      * consumed, or -errno. May sleep (never a critical downcall: a waiting thread must not stall GC).
      */
     public static int enter(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize, MemorySegment errno) {
-        if (SYSCALL_ENTER_UNCAPTURED == null) return enterCapturing(fd, toSubmit, minComplete, flags, arg, argSize, errno);
-        long r;
         try {
-            r = (long) SYSCALL_ENTER_UNCAPTURED.invokeExact(SYS_ENTER, (long) fd, (long) toSubmit, (long) minComplete,
-                    (long) flags, arg, argSize);
+            return (int) enterCall.invokeExact(fd, toSubmit, minComplete, flags, arg, argSize, errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
-        if (r >= 0) return (int) r;
-        // Failed, and the loop's hottest call does not capture errno (see
-        // Native.blockingVariadicUncaptured): asked again without waiting, capturing it. A failed
-        // enter consumed no SQE (the kernel reports a failure only when it submitted none), so the
-        // same are offered again. A failure that persists comes with its errno; if the call now
-        // succeeds, the first was a wait that ended early (EINTR, ETIME, EBUSY until the CQ ring
-        // was drained), told as EINTR: the caller re-waits what is left of its time, if any.
-        int again = enterCapturing(fd, toSubmit, 0, flags, arg, argSize, errno);
-        return again == 0 ? -Errno.EINTR : again;
     }
 
-    private static int enterCapturing(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize,
-                                      MemorySegment errno) {
-        try {
-            return (int) Native.check((long) SYSCALL_ENTER.invokeExact(errno, SYS_ENTER, (long) fd, (long) toSubmit,
-                    (long) minComplete, (long) flags, arg, argSize), errno);
-        } catch (Throwable t) {
-            throw Native.unreachable(t);
-        }
+    // The loop's every round calls enter: kept out of its callers' compilations, as Unistd.readAt
+    // is (the capture segment's slice is removed only when C2 compiles the call on its own).
+    private static MethodHandle enterCall = Native.callBoundary(MethodHandles.lookup(), "enterNow", MethodType.methodType(
+            int.class, int.class, int.class, int.class, int.class, MemorySegment.class, long.class, MemorySegment.class));
+
+    private static int enterNow(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize,
+                                MemorySegment errno) throws Throwable {
+        return (int) Native.check((long) SYSCALL_ENTER.invokeExact(errno, SYS_ENTER, (long) fd, (long) toSubmit,
+                (long) minComplete, (long) flags, arg, argSize), errno);
     }
 
     /** {@code io_uring_register(fd, opcode, arg, nrArgs)}: its result, or -errno. */

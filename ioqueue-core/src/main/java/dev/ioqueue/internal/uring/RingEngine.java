@@ -194,22 +194,29 @@ public final class RingEngine implements UringPoller.CompletionSink {
     }
 
     /**
-     * Before a close made on the owner thread: lets every write queued since the last run step
-     * (made inside an I/O completion, so not yet given to the kernel) go out, one
+     * Before a close made on the owner thread: lets every write queued since the last
+     * {@code io_uring_enter} (made inside an I/O completion, so not yet given to the kernel) go out, one
      * {@code io_uring_enter}, and completes those written, as epoll wrote them in place before the
      * close came (a completion may so act on the fd about to close, or on another, while both are
      * open). Their completions' own writes are settled in turn, up to the depth of
-     * {@link #settleWrite}. A write the fd cannot take stays pending, as on epoll.
+     * {@link #settleWrite}. A write the fd cannot take stays pending, as on epoll. If completions
+     * throw, the others still complete; the first throw propagates, the rest suppressed onto it.
      */
     public void settleStaged() {
+        Throwable failure = null;
         for (int i = 0; i < MAX_SETTLED; i++) {
             RingStream[] staged = writes.takeStaged();
-            if (staged == null) return;
+            if (staged == null) break;
             poller.submitAndReap();
             for (RingStream s : staged) {
-                if (writes.complete(s)) counters.delivered++;
+                try {
+                    if (writes.complete(s)) counters.delivered++;
+                } catch (Throwable t) { // the others still complete now; what they threw propagates after
+                    failure = Failures.add(failure, t);
+                }
             }
         }
+        Failures.rethrow(failure);
     }
 
     // ---- operations ----
@@ -326,7 +333,6 @@ public final class RingEngine implements UringPoller.CompletionSink {
 
     /** Completes the operations whose bytes or results came; returns how many. A throw leaves the rest for next time. */
     public int run() {
-        if (!poller.ring().hasUnsubmitted()) writes.forgetStaged(); // the enter before this step gave them to the kernel
         int ran = 0;
         try {
             while (readyHead != readyTail) ran += complete(dequeue());
@@ -343,7 +349,6 @@ public final class RingEngine implements UringPoller.CompletionSink {
 
     /** Hands the due completions out as tasks (for {@code poll}); returns how many. */
     public int drain(Collection<? super Runnable> out) {
-        if (!poller.ring().hasUnsubmitted()) writes.forgetStaged();
         int n = 0;
         while (readyHead != readyTail) {
             RingStream s = dequeue();

@@ -1,6 +1,7 @@
 package dev.ioqueue.internal.uring;
 
 import dev.ioqueue.internal.os.Errno;
+import java.util.Arrays;
 
 /**
  * The write half of {@link RingEngine}: one write request per stream at a time, re-submitted until
@@ -14,14 +15,18 @@ final class RingWrites {
     private final RingRequests requests;
     private final UringPoller poller;
     private int syncCancelResult;
-    /** Streams whose write was queued since the last run step (its SQE may not have reached the kernel yet). */
+    private final RingCounters counters;
+    /** Streams whose write was queued since the last enter (its SQE has not reached the kernel yet). */
     private RingStream[] staged = new RingStream[16];
     private int stagedCount;
+    /** {@link RingCounters#enters} when the list began. */
+    private long stagedSince;
 
     RingWrites(RingEngine engine, RingRequests requests, UringPoller poller) {
         this.engine = engine;
         this.requests = requests;
         this.poller = poller;
+        this.counters = poller.counters();
     }
 
     /** Starts writing what {@code op} holds. A throw (its arena closed, the ring full) leaves nothing started. */
@@ -41,21 +46,30 @@ final class RingWrites {
             engine.waiting--;
             throw e;
         }
-        if (stagedCount == staged.length) staged = java.util.Arrays.copyOf(staged, stagedCount * 2);
+        forgetStagedIfEntered();
+        if (stagedCount == staged.length) staged = Arrays.copyOf(staged, stagedCount * 2);
         staged[stagedCount++] = s;
     }
 
-    /** The run step follows an enter, which submitted every queued write. */
-    void forgetStaged() {
-        if (stagedCount > 0) java.util.Arrays.fill(staged, 0, stagedCount, null);
-        stagedCount = 0;
+    /** An enter since the list began gave its writes to the kernel (every one: the ring submits all): they are no longer staged. */
+    private void forgetStagedIfEntered() {
+        if (stagedCount > 0 && stagedSince != counters.enters) {
+            Arrays.fill(staged, 0, stagedCount, null);
+            stagedCount = 0;
+        }
+        stagedSince = counters.enters;
     }
 
-    /** The streams whose write was queued since the last run step, taken (the list starts again empty); null if none. */
+    /**
+     * The streams whose write was queued since the last {@code io_uring_enter} (so the list never
+     * holds more than one submission queue's worth), taken: the list starts again empty; null if none.
+     */
     RingStream[] takeStaged() {
+        forgetStagedIfEntered();
         if (stagedCount == 0) return null;
-        RingStream[] taken = java.util.Arrays.copyOf(staged, stagedCount);
-        forgetStaged();
+        RingStream[] taken = Arrays.copyOf(staged, stagedCount);
+        Arrays.fill(staged, 0, stagedCount, null);
+        stagedCount = 0;
         return taken;
     }
 
