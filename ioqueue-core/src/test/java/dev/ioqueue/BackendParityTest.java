@@ -222,6 +222,57 @@ class BackendParityTest {
     }
 
     /**
+     * guards (outside, round 6): on io_uring a second write settles the first, whose completion
+     * threw: the throw came out of the second write's submit, which so never took it (never told,
+     * its bytes never sent); on epoll the throw came out of the first write's own submit. Now a
+     * completion run out of turn throws out of the loop, as any completion's throw does: the second
+     * write goes out on both backends, and the throw is seen once.
+     */
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void aSecondWriteGoesOutWhenTheFirstsCompletionThrows(Backend backend) throws Exception {
+        CompletableFuture<String> outcome = new CompletableFuture<>();
+        Thread.ofPlatform().name("throwing-first-" + backend).start(() -> {
+            try (IoQueue queue = IoQueue.create(backend); Fds.Pipe in = Fds.pipe(); Fds.Pipe out = Fds.pipe()) {
+                Handle reader = Handle.of(Fds.dup(in.readFd()), queue);
+                Handle writer = Handle.of(Fds.dup(out.writeFd()), queue);
+                StringBuilder log = new StringBuilder();
+                queue.submit(reader, IoOperation.read(ByteBuffer.allocateDirect(8), (fd, n) -> {
+                    try {
+                        queue.submit(writer, IoOperation.writeFully(ByteBuffer.wrap("11".getBytes()), (f, c) -> {
+                            throw new IllegalStateException("boom");
+                        }));
+                    } catch (IllegalStateException e) {
+                        log.append("thrown-by-first ");
+                    }
+                    queue.submit(writer, IoOperation.writeFully(ByteBuffer.wrap("22".getBytes()), (f, c) -> log.append("second-written ")));
+                }));
+                Fds.write(in.writeFd(), ByteBuffer.wrap("x".getBytes()));
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (!log.toString().contains("second-written") && System.nanoTime() < deadline) {
+                    try {
+                        queue.runOnce(Duration.ofMillis(100));
+                    } catch (IllegalStateException e) {
+                        log.append("thrown-by-loop ");
+                    }
+                }
+                queue.runOnce(Duration.ZERO); // nothing more is thrown
+                ByteBuffer got = ByteBuffer.allocate(8);
+                Fds.read(out.readFd(), got);
+                String thrown = log.toString().contains("thrown-by") ? "boom once" : "boom never";
+                if (log.indexOf("thrown-by") != log.lastIndexOf("thrown-by")) thrown = "boom twice";
+                outcome.complete(thrown + (log.toString().contains("second-written") ? ", second written" : "")
+                        + " | peer got " + new String(got.array(), 0, got.position()));
+                reader.close();
+                writer.close();
+            } catch (Throwable t) {
+                outcome.completeExceptionally(t);
+            }
+        });
+        assertEquals("boom once, second written | peer got 1122", outcome.get(20, TimeUnit.SECONDS));
+    }
+
+    /**
      * guards: on io_uring a readiness wait never saw bytes the ring had read ahead (the OS does not
      * report what the ring already took), so "wait readable, then read" stalled.
      */

@@ -343,6 +343,57 @@ class BadInputTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside, round 6): an arena closed while a read into it waited. On io_uring the
+    // delivery of the ring's bytes threw out of every runOnce at once (a busy loop of exceptions,
+    // the operation never told, the handle's next read refused); epoll failed it. Now it fails
+    // with an IOException on both backends, and the bytes go to the next read.
+    @Test
+    void anArenaClosedWhileAReadIntoItWaitsFailsItAndTheNextReadGetsTheBytes() throws Exception {
+        try (LoopThread loop = new LoopThread("arena-close-read"); Fds.Pipe p = Fds.pipe()) {
+            Handle in = Handle.of(Fds.dup(p.readFd()), loop.queue);
+            Arena arena = Arena.ofShared();
+            MemorySegment seg = arena.allocate(8);
+            IoOperationTest.Outcomes first = new IoOperationTest.Outcomes();
+            loop.call(() -> {
+                loop.queue.submit(in, IoOperation.read(seg, first));
+                return null;
+            });
+            arena.close(); // while the read waits for bytes
+            Fds.write(p.writeFd(), ByteBuffer.wrap("xyz".getBytes()));
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (first.seen.isEmpty() && System.nanoTime() < deadline) Thread.sleep(1);
+            assertEquals(1, first.seen.size(), "told once: " + first.seen);
+            assertTrue(first.seen.get(0).startsWith("failed read on fd " + in.fd() + ": its buffer can no longer be used"), first.seen.get(0));
+            ByteBuffer got = ByteBuffer.allocate(8);
+            IoOperationTest.Outcomes second = new IoOperationTest.Outcomes();
+            loop.call(() -> {
+                loop.queue.submit(in, IoOperation.read(got, second));
+                return null;
+            });
+            while (second.seen.isEmpty() && System.nanoTime() < deadline) Thread.sleep(1);
+            assertEquals(java.util.List.of("completed 3"), second.seen);
+            assertEquals("xyz", new String(got.array(), 0, 3));
+            in.close();
+        }
+    }
+
+    // guards (outside, round 6): a write from a read-only heap buffer threw ReadOnlyBufferException
+    // (the library copied it out through its array), except from an io_uring completion, which
+    // took it: read-only sources are written everywhere, as the JDK's channels write them.
+    @Test
+    void aReadOnlyHeapBufferIsWritten() throws Exception {
+        try (Fds.Pipe p = Fds.pipe()) {
+            assertEquals(2, Fds.write(p.writeFd(), ByteBuffer.wrap("ab".getBytes()).asReadOnlyBuffer()));
+            IoQueue q = IoQueue.current();
+            IoOperationTest.Outcomes out = new IoOperationTest.Outcomes();
+            q.submit(p.writeFd(), IoOperation.writeFully(ByteBuffer.wrap("cde".getBytes()).asReadOnlyBuffer(), out));
+            assertEquals(java.util.List.of("completed 3"), out.seen);
+            ByteBuffer got = ByteBuffer.allocate(8);
+            Fds.read(p.readFd(), got);
+            assertEquals("abcde", new String(got.array(), 0, got.position()));
+        }
+    }
+
     // guards: heap segments, slices and bounds in the buffer matrix (outside finding D3)
     @Test
     void heapSegmentsSlicesZeroLengthAndBoundsBehave() {

@@ -24,6 +24,13 @@ final class Loop {
     long wakeUps;
     /** Whether the round runs its I/O callbacks and completions now (a ring write made then joins the round's batch). */
     boolean dispatchingIo;
+    /**
+     * What completions run out of turn threw (a ring write settled by a second write or a close,
+     * {@link RingEngine#settleWrite}): it propagates out of the loop, as a completion's throw does
+     * in the run step, at the end of the round's I/O dispatch, or when the loop next runs if it was
+     * settled from code around the loop.
+     */
+    private Throwable deferred;
 
     Loop(Registrations registrations, RunQueue runQueue, Poller poller, RingEngine engine) {
         this.registrations = registrations;
@@ -44,7 +51,28 @@ final class Loop {
     }
 
     /** Runs one round, waiting at most {@code timeoutNanos} (-1: no limit); returns how many ran. */
+    /** A completion run out of turn threw {@code t}: see {@link #deferred}. */
+    void defer(Throwable t) {
+        deferred = dev.ioqueue.internal.base.Failures.add(deferred, t);
+    }
+
+    /** Rethrows (and forgets) what completions run out of turn threw, if anything. */
+    void rethrowDeferred() {
+        Throwable t = deferred;
+        if (t == null) return;
+        deferred = null;
+        dev.ioqueue.internal.base.Failures.rethrow(t);
+    }
+
+    /** Takes what completions run out of turn threw, or null (for the queue's close, which rethrows it with its own). */
+    Throwable takeDeferred() {
+        Throwable t = deferred;
+        deferred = null;
+        return t;
+    }
+
     int round(long timeoutNanos) {
+        rethrowDeferred();
         // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine
         // that keeps yielding cannot starve the fds.
         if (nothingCollected()) waitForEvents(runQueue.boundedTimeout(timeoutNanos));
@@ -57,6 +85,7 @@ final class Loop {
         } finally {
             dispatchingIo = false;
         }
+        rethrowDeferred();
         ran += runQueue.runDueTimers();
         ran += runQueue.runTasks();
         return ran;
@@ -67,6 +96,7 @@ final class Loop {
      * {@code timeoutNanos} (-1: no limit; 0: no wait) until something is; returns how many.
      */
     int poll(Collection<? super Runnable> ready, long timeoutNanos) {
+        rethrowDeferred();
         long deadline = System.nanoTime() + timeoutNanos;
         int n = 0;
         while (true) {

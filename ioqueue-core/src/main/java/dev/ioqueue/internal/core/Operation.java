@@ -225,8 +225,7 @@ public final class Operation extends Waiter implements RingOp {
             // The library's transfer: its buffer's arena was closed (or it is confined to another
             // thread) while the operation waited. The operation fails; the loop goes on.
             attemptFailed = true;
-            failed(new IOException((kind == Interest.WRITE ? "write" : "read") + " on fd " + fd + ": its buffer can no longer be used ("
-                    + e.getMessage() + ")", e));
+            failed(bufferUnusable(e));
             return 0;
         } catch (RuntimeException | Error e) {
             end();
@@ -298,7 +297,13 @@ public final class Operation extends Waiter implements RingOp {
     public void ringAborted(RuntimeException failure) {
         transfer.ringResult(false);
         end();
-        failed(new IOException("write on fd " + fd + ": its buffer can no longer be read (" + failure.getMessage() + ")", failure));
+        failed(bufferUnusable(failure));
+    }
+
+    /** The failure of an operation whose buffer's arena was closed (or is confined to another thread) while it waited. */
+    private IOException bufferUnusable(RuntimeException cause) {
+        return new IOException((kind == Interest.WRITE ? "write" : "read") + " on fd " + fd + ": its buffer can no longer be used ("
+                + cause.getMessage() + ")", cause);
     }
 
     @Override

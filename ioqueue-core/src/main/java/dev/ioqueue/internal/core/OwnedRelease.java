@@ -26,10 +26,13 @@ final class OwnedRelease {
         o.ownerClosing = true;
         Throwable failure = null;
         if (o.stream != null) {
-            // A write the ring holds but the kernel may not have run yet (one made inside an I/O
-            // completion, just before this close): given its chance first, as epoll wrote it in
-            // place before the close came; one the fd cannot take is dropped below, as on epoll.
+            // Writes the ring holds but the kernel may not have run yet (made inside I/O
+            // completions, just before this close, whichever thread asked for it): given their
+            // chance first, this fd's and the others', as epoll wrote them in place before the close
+            // came; one the fd cannot take is dropped below, as on epoll. What their completions
+            // throw propagates out of the loop (QueueCore's settledFailure), not out of this close.
             try {
+                queue.settleStagedWrites();
                 queue.engine.settleWrite(o.stream);
             } catch (Throwable t) {
                 failure = t;

@@ -55,7 +55,10 @@ public final class QueueCore {
         this.registrations = new Registrations(poller, owner, users);
         this.runQueue = new RunQueue(owner, poller);
         this.loop = new Loop(registrations, runQueue, poller, engine);
-        if (engine != null) engine.onKeptWithoutReader(registrations::keptReadable);
+        if (engine != null) {
+            engine.onKeptWithoutReader(registrations::keptReadable);
+            engine.onSettledFailure(loop::defer);
+        }
     }
 
     /**
@@ -424,6 +427,7 @@ public final class QueueCore {
             } catch (Throwable t) {
                 settled = t;
             }
+            settled = Failures.add(settled, loop.takeDeferred()); // what completions run out of turn threw: the loop will not run again
         }
         if (!ownership.close()) {
             Failures.rethrow(settled);

@@ -67,7 +67,7 @@ public final class DatagramIo {
             data = MemorySegment.ofBuffer(src);
         } else {
             data = scratch(length);
-            MemorySegment.copy(src.array(), src.arrayOffset() + src.position(), data, ValueLayout.JAVA_BYTE, 0, length);
+            FdIo.copyOut(src, data, length);
         }
         var errno = Native.threadErrno();
         while (true) {

@@ -187,11 +187,23 @@ public final class FdIo {
         } else {
             MemorySegment scratch = SCRATCH.get();
             int chunk = Math.min(left, SCRATCH_SIZE);
-            MemorySegment.copy(src.array(), src.arrayOffset() + src.position(), scratch, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk);
+            copyOut(src, scratch, chunk);
             n = writeNative(fd, scratch, chunk);
         }
         if (n > 0) src.position(src.position() + n);
         return n;
+    }
+
+    /**
+     * Copies {@code length} bytes from {@code src}'s position (a heap buffer) to {@code to}: through
+     * its array, or, read-only (whose array is not handed out), through a segment view of it.
+     */
+    static void copyOut(ByteBuffer src, MemorySegment to, int length) {
+        if (src.hasArray()) {
+            MemorySegment.copy(src.array(), src.arrayOffset() + src.position(), to, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, length);
+        } else {
+            MemorySegment.copy(MemorySegment.ofBuffer(src), 0, to, 0, length);
+        }
     }
 
     /** Refuses, before any syscall, a segment the call could not use or must not write. */

@@ -43,6 +43,8 @@ public final class RingEngine implements UringPoller.CompletionSink {
     private final UringPoller poller;
     /** Told the fd of a stream whose ring kept bytes (or an end) with no read waiting for them. */
     private java.util.function.IntConsumer keptWithoutReader = fd -> {};
+    /** Told what a completion run out of turn ({@link #settleWrite}, {@link #settleStaged}) threw. */
+    private java.util.function.Consumer<Throwable> settledFailure = Failures::rethrow;
 
     public RingEngine(UringPoller poller) {
         this.counters = poller.counters();
@@ -60,6 +62,26 @@ public final class RingEngine implements UringPoller.CompletionSink {
      */
     public void onKeptWithoutReader(java.util.function.IntConsumer sink) {
         keptWithoutReader = sink;
+    }
+
+    /**
+     * Where what a write's completion throws goes when it runs out of turn, inside another call (a
+     * second write's submit, a close): not out of that call, which goes on, but to {@code sink}
+     * (the loop, which rethrows it as it would the completion's throw in its run step).
+     */
+    public void onSettledFailure(java.util.function.Consumer<Throwable> sink) {
+        settledFailure = sink;
+    }
+
+    /** Completes {@code s}'s written write, if any, out of turn; what its completion throws goes to {@link #settledFailure}. */
+    private boolean completeSettled(RingStream s) {
+        try {
+            if (!writes.complete(s)) return false;
+        } catch (Throwable t) {
+            settledFailure.accept(t);
+        }
+        counters.delivered++;
+        return true;
     }
 
     void keptWithoutReader(RingStream s) {
@@ -187,8 +209,7 @@ public final class RingEngine implements UringPoller.CompletionSink {
         // epoll's in-place writes stop nesting at.
         for (int i = 0; i < MAX_SETTLED && s.writer != null; i++) {
             if (!s.writeDone && s.write != null) poller.submitAndReap();
-            if (!writes.complete(s)) return false; // still with the kernel: the fd would block
-            counters.delivered++;
+            if (!completeSettled(s)) return false; // still with the kernel: the fd would block
         }
         return s.writer == null;
     }
@@ -199,24 +220,16 @@ public final class RingEngine implements UringPoller.CompletionSink {
      * {@code io_uring_enter}, and completes those written, as epoll wrote them in place before the
      * close came (a completion may so act on the fd about to close, or on another, while both are
      * open). Their completions' own writes are settled in turn, up to the depth of
-     * {@link #settleWrite}. A write the fd cannot take stays pending, as on epoll. If completions
-     * throw, the others still complete; the first throw propagates, the rest suppressed onto it.
+     * {@link #settleWrite}. A write the fd cannot take stays pending, as on epoll. What a
+     * completion throws goes to {@link #onSettledFailure}; the others still complete.
      */
     public void settleStaged() {
-        Throwable failure = null;
         for (int i = 0; i < MAX_SETTLED; i++) {
             RingStream[] staged = writes.takeStaged();
-            if (staged == null) break;
+            if (staged == null) return;
             poller.submitAndReap();
-            for (RingStream s : staged) {
-                try {
-                    if (writes.complete(s)) counters.delivered++;
-                } catch (Throwable t) { // the others still complete now; what they threw propagates after
-                    failure = Failures.add(failure, t);
-                }
-            }
+            for (RingStream s : staged) completeSettled(s);
         }
-        Failures.rethrow(failure);
     }
 
     // ---- operations ----

@@ -15,7 +15,7 @@ public interface RingOp {
     /** The kernel failed the request with {@code errno}. */
     void ringFailed(int errno);
 
-    /** Preparing the request failed (a write whose buffer's arena closed meanwhile). */
+    /** Its buffer can no longer be used (its arena closed, or it is confined to another thread, while it waited): it fails. */
     void ringAborted(RuntimeException failure);
 
     /** The ring cannot read this fd (it took nothing): start again on the readiness path. */

@@ -157,19 +157,32 @@ final class RingReads {
         RingOp op = s.reader;
         RingTransfer t = op.transfer();
         boolean took = false;
-        while (t.wantsMore()) { // spilled bytes are older than the chunks
-            int n = s.fillFromSpill(t);
-            if (n <= 0) break;
-            took = true;
+        RuntimeException unusable = null;
+        try {
+            while (t.wantsMore()) { // spilled bytes are older than the chunks
+                int n = s.fillFromSpill(t);
+                if (n <= 0) break;
+                took = true;
+            }
+            while (s.keptCount() > 0 && t.wantsMore()) {
+                int n = t.fill(buffers.data(), buffers.offset(s.firstBuffer()) + s.firstOffset(), s.firstLength());
+                if (n <= 0) break;
+                took = true;
+                int used = s.consumed(n);
+                if (used >= 0) buffers.recycle(used);
+            }
+        } catch (IllegalStateException | WrongThreadException e) {
+            // The read's memory: its arena was closed (or it is confined to another thread) while it
+            // waited. Nothing was copied by the failed fill: the bytes stay kept for the next read.
+            if (!took) {
+                s.reader = null;
+                engine.waiting--;
+                op.ringAborted(e); // fails it with an IOException, as epoll's attempt does
+                return;
+            }
+            unusable = e; // what it took completes it
         }
-        while (s.keptCount() > 0 && t.wantsMore()) {
-            int n = t.fill(buffers.data(), buffers.offset(s.firstBuffer()) + s.firstOffset(), s.firstLength());
-            if (n <= 0) break;
-            took = true;
-            int used = s.consumed(n);
-            if (used >= 0) buffers.recycle(used);
-        }
-        if (t.wantsMore() && !s.eof && s.error == 0) {
+        if (unusable == null && t.wantsMore() && !s.eof && s.error == 0) {
             if (s.read == null && !s.unsupported) arm(s);
             return; // a full read waits for the rest
         }
