@@ -92,7 +92,7 @@ public final class Epoll {
     public static int wait(int epfd, MemorySegment events, int maxEvents, long timeoutNanos,
                            MemorySegment timespec, MemorySegment errno) {
         try {
-            return (int) waitCall.invokeExact(epfd, events, maxEvents, timeoutNanos, timespec, errno);
+            return (int) WaitCall.handle.invokeExact(epfd, events, maxEvents, timeoutNanos, timespec, errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -100,8 +100,11 @@ public final class Epoll {
 
     // The loop's every round waits: kept out of its callers' compilations, as Unistd.readAt is
     // (the capture segment's slice is removed only when C2 compiles the call on its own).
-    private static MethodHandle waitCall = Native.callBoundary(MethodHandles.lookup(), "waitNow", MethodType.methodType(
-            int.class, int.class, MemorySegment.class, int.class, long.class, MemorySegment.class, MemorySegment.class));
+    // Bound on first use: making a queue waits for nothing.
+    private static final class WaitCall {
+        static MethodHandle handle = Native.callBoundary(MethodHandles.lookup(), Epoll.class, "waitNow", MethodType.methodType(
+                int.class, int.class, MemorySegment.class, int.class, long.class, MemorySegment.class, MemorySegment.class));
+    }
 
     private static int waitNow(int epfd, MemorySegment events, int maxEvents, long timeoutNanos,
                                MemorySegment timespec, MemorySegment errno) {

@@ -80,16 +80,16 @@ public final class Native {
     }
 
     /**
-     * A handle on the static method {@code name} of {@code type} in the class that {@code owner}
-     * is the lookup of, for that class to keep in a field that is not final and call through. C2
+     * A handle on the static method {@code name} of {@code type} in {@code owner} (private: looked
+     * up by {@code lookup}, of a nestmate), for a field that is not final to call it through. C2
      * compiles a method it reaches only through a handle that is not a constant on its own, never
      * inlined into the caller (HotSpot's C2 today: a compiler that inlined through such handles
      * would undo it, costing allocation, not correctness). Used for the capturing downcalls of
      * every message (see {@link Unistd#readAt}).
      */
-    static MethodHandle callBoundary(MethodHandles.Lookup owner, String name, MethodType type) {
+    static MethodHandle callBoundary(MethodHandles.Lookup lookup, Class<?> owner, String name, MethodType type) {
         try {
-            return owner.findStatic(owner.lookupClass(), name, type);
+            return lookup.findStatic(owner, name, type);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException(e);
         }

@@ -90,7 +90,7 @@ public final class Unistd {
      */
     public static long readAt(int fd, long address, long count, MemorySegment keep, MemorySegment errno) {
         try {
-            return (long) readAtCall.invokeExact(fd, address, count, keep, errno);
+            return (long) AtCalls.read.invokeExact(fd, address, count, keep, errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -99,7 +99,7 @@ public final class Unistd {
     /** {@code write(fd, address, count)}, as {@link #readAt}. */
     public static long writeAt(int fd, long address, long count, MemorySegment keep, MemorySegment errno) {
         try {
-            return (long) writeAtCall.invokeExact(fd, address, count, keep, errno);
+            return (long) AtCalls.write.invokeExact(fd, address, count, keep, errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -112,8 +112,11 @@ public final class Unistd {
     // compiles these two on their own, but not always once they are inlined deep into a loop's
     // large compilation (it runs out of inlining budget first: 40 bytes per call in some JVMs).
     // C2 never inlines through a method handle that is not a constant, hence the fields are not final.
-    private static MethodHandle readAtCall = Native.callBoundary(MethodHandles.lookup(), "readAtNow", AT_TYPE);
-    private static MethodHandle writeAtCall = Native.callBoundary(MethodHandles.lookup(), "writeAtNow", AT_TYPE);
+    // Bound on first use: a queue and its first fds make no read or write.
+    private static final class AtCalls {
+        static MethodHandle read = Native.callBoundary(MethodHandles.lookup(), Unistd.class, "readAtNow", AT_TYPE);
+        static MethodHandle write = Native.callBoundary(MethodHandles.lookup(), Unistd.class, "writeAtNow", AT_TYPE);
+    }
 
     private static long readAtNow(int fd, long address, long count, MemorySegment keep, MemorySegment errno) throws Throwable {
         return Native.check((long) READ_AT.invokeExact(errno, fd, address, count, keep), errno);

@@ -135,7 +135,7 @@ public final class Uring {
      */
     public static int enter(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize, MemorySegment errno) {
         try {
-            return (int) enterCall.invokeExact(fd, toSubmit, minComplete, flags, arg, argSize, errno);
+            return (int) EnterCall.handle.invokeExact(fd, toSubmit, minComplete, flags, arg, argSize, errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -143,8 +143,11 @@ public final class Uring {
 
     // The loop's every round calls enter: kept out of its callers' compilations, as Unistd.readAt
     // is (the capture segment's slice is removed only when C2 compiles the call on its own).
-    private static MethodHandle enterCall = Native.callBoundary(MethodHandles.lookup(), "enterNow", MethodType.methodType(
-            int.class, int.class, int.class, int.class, int.class, MemorySegment.class, long.class, MemorySegment.class));
+    // Bound on first use: making a ring enters nothing.
+    private static final class EnterCall {
+        static MethodHandle handle = Native.callBoundary(MethodHandles.lookup(), Uring.class, "enterNow", MethodType.methodType(
+                int.class, int.class, int.class, int.class, int.class, MemorySegment.class, long.class, MemorySegment.class));
+    }
 
     private static int enterNow(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize,
                                 MemorySegment errno) throws Throwable {
