@@ -64,15 +64,14 @@ public final class QueueCore {
     /**
      * A queue for the calling thread on {@code backend}: {@link #AUTO} takes io_uring where the
      * kernel and the process allow it, else epoll (the refusal logged with its errno: at INFO the
-     * first time in the process, at DEBUG after). Its backend is logged at DEBUG, and the watchdog
-     * watches its loop from now on.
+     * first time in the process, at DEBUG after). Its backend is logged at DEBUG (by the watchdog
+     * thread, a moment later), and the watchdog watches its loop from now on.
      *
      * @throws RuntimeException the API's syscall exception if the backend cannot be set up
      */
     public static QueueCore open(int backend, Waiters users) {
         QueueCore q = make(backend, users);
-        Watchdog.watch(q);
-        QueueEvents.opened(q);
+        Watchdog.watch(q); // which also logs its backend at DEBUG
         return q;
     }
 

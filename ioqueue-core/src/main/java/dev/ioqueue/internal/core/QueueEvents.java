@@ -48,11 +48,10 @@ final class QueueEvents {
                 + (level == Level.INFO ? " (told once; later queues at DEBUG)" : ""));
     }
 
-    /** A queue was made for the calling thread: its backend, at DEBUG. */
-    static void opened(QueueCore q) {
+    /** A queue was made for thread {@code thread}: its backend, at DEBUG. Told by the watchdog thread. */
+    static void opened(String thread, String backend) {
         if (FailureLog.LOGGER.isLoggable(Level.DEBUG)) {
-            FailureLog.LOGGER.log(Level.DEBUG, "the queue of thread " + Thread.currentThread().getName() + " runs on "
-                    + (q.completionIo() ? "io_uring" : "epoll"));
+            FailureLog.LOGGER.log(Level.DEBUG, "the queue of thread " + thread + " runs on " + backend);
         }
     }
 

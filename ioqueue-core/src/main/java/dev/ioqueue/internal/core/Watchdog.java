@@ -17,7 +17,8 @@ import jdk.jfr.FlightRecorderListener;
  *
  * <p>The threshold is the system property {@value #PROPERTY} in milliseconds (default 100; 0 turns
  * the watch off), read when the first queue is made. The thread also tells Flight Recorder about
- * the periodic statistics event once it is initialized (at once, if it already is).
+ * the periodic statistics event once it is initialized (at once, if it already is), and logs each
+ * new queue's backend at DEBUG (off the queue's thread: a logger's first use is slow).
  *
  * <p>Thread-safe: {@link #watch} and {@link #openQueues} from any thread.
  */
@@ -27,6 +28,8 @@ final class Watchdog implements Runnable {
 
     private static final Object LOCK = new Object();
     private static final List<Watched> queues = new ArrayList<>();
+    /** New queues' owner threads and backends, told at DEBUG by this thread (a logger's first use costs a cold JVM ~30 ms). */
+    private static final List<String> opened = new ArrayList<>();
     private static boolean started;
 
     private final long thresholdNanos;
@@ -50,6 +53,8 @@ final class Watchdog implements Runnable {
     static void watch(QueueCore q) {
         synchronized (LOCK) {
             queues.add(new Watched(q));
+            opened.add(q.ownership.owner().getName());
+            opened.add(q.completionIo() ? "io_uring" : "epoll");
             if (!started) {
                 started = true;
                 long millis = Math.max(0, Long.getLong(PROPERTY, DEFAULT_MILLIS));
@@ -91,13 +96,17 @@ final class Watchdog implements Runnable {
         } catch (RuntimeException | Error refused) {
             // no statistics event where Flight Recorder is unavailable; the watch goes on
         }
-        if (thresholdNanos == 0) return;
-        long period = Math.max(1_000_000, thresholdNanos / 2);
+        long period = thresholdNanos == 0 ? 0 : Math.max(1_000_000, thresholdNanos / 2);
         while (true) {
             try {
+                String[] told;
                 synchronized (LOCK) {
-                    while (queues.isEmpty()) LOCK.wait();
+                    while (opened.isEmpty() && (period == 0 || queues.isEmpty())) LOCK.wait();
+                    told = opened.toArray(String[]::new);
+                    opened.clear();
                 }
+                for (int i = 0; i < told.length; i += 2) QueueEvents.opened(told[i], told[i + 1]);
+                if (period == 0) continue; // the watch is off: this thread only tells new queues
                 Thread.sleep(period / 1_000_000, (int) (period % 1_000_000));
                 for (Watched w : snapshot()) look(w);
             } catch (InterruptedException e) {
