@@ -45,6 +45,8 @@ public final class QueueCore {
     final BoundFds bound = new BoundFds();
     /** Lets go of the owned fds bound here as their closes come. */
     final OwnedRelease release = new OwnedRelease(this);
+    /** Closes the queue, and settles the ring's staged writes before a close. */
+    private final QueueShutdown shutdown = new QueueShutdown(this);
 
     private QueueCore(Poller poller, UringPoller uring, Waiters users) {
         Thread owner = Thread.currentThread();
@@ -260,20 +262,9 @@ public final class QueueCore {
         return bound.bind(o, this);
     }
 
-    /**
-     * Before a close made on the owner thread: the ring's writes made inside this round's I/O
-     * completions, not yet given to the kernel, go out and complete first, as epoll wrote them in
-     * place ({@link RingEngine#settleStaged}). Nothing on epoll, on another thread, or once closed.
-     */
+    /** Before a close made on the owner thread: see {@link QueueShutdown#settleStagedWrites}. */
     void settleStagedWrites() {
-        if (engine == null || !ownership.isOwner() || ownership.isClosed()) return;
-        boolean around = !ownership.isLooping();
-        if (around) ownership.enterLoop("close"); // completions run as in the loop: runOnce or a queue close from them is refused, as there
-        try {
-            engine.settleStaged();
-        } finally {
-            if (around) ownership.exitLoop();
-        }
+        shutdown.settleStagedWrites();
     }
 
     /** Binds {@code o} here if unbound; refuses one bound to another queue or closed. */
@@ -411,58 +402,9 @@ public final class QueueCore {
 
     // ---- close ----
 
-    /**
-     * Closes the queue: runs the tasks already accepted (waits and operations they ask for are
-     * dropped at once), lets go of every owned fd bound here, drops the remaining waiters and
-     * timers (each told once), then releases the poller, which on a ring first waits for the kernel
-     * to finish every request; the owned fds are closed once it has. Returns whether this call
-     * closed it; what the callbacks threw propagates, the first with the rest suppressed onto it.
-     */
+    /** Closes the queue ({@link QueueShutdown#close}): whether this call closed it. Owner thread. */
     public boolean close() {
-        Throwable settled = null;
-        if (!ownership.isLooping()) { // from inside the loop the close is refused below, with nothing done
-            try {
-                settleStagedWrites(); // the last round's writes go out first, as epoll wrote them in place
-            } catch (Throwable t) {
-                settled = t;
-            }
-            settled = Failures.add(settled, loop.takeDeferred()); // what completions run out of turn threw: the loop will not run again
-        }
-        if (!ownership.close()) {
-            Failures.rethrow(settled);
-            return false;
-        }
-        ownership.draining(true);
-        Throwable failure = settled;
-        OwnedFd[] all;
-        try {
-            failure = runQueue.close();
-            all = bound.closeAndTake();
-            for (OwnedFd o : all) {
-                try {
-                    o.beginClose();
-                    release.close(o);
-                } catch (Throwable t) {
-                    failure = Failures.add(failure, t);
-                }
-            }
-            failure = registrations.close(failure);
-        } catch (Throwable t) {
-            failure = Failures.add(failure, t);
-            all = bound.closeAndTake();
-        } finally {
-            ownership.draining(false);
-        }
-        try {
-            poller.close(); // on this thread: a ring first waits until the kernel finished its requests
-        } catch (Throwable t) {
-            failure = Failures.add(failure, t);
-        }
-        for (OwnedFd o : all) {
-            if (o.index >= 0) release.finish(o); // the ring did not finish in time: close anyway, the ring is gone
-        }
-        Failures.rethrow(failure);
-        return true;
+        return shutdown.close();
     }
 
     @Override

@@ -1,0 +1,89 @@
+package dev.ioqueue.internal.core;
+
+import dev.ioqueue.internal.base.Failures;
+import dev.ioqueue.internal.uring.RingEngine;
+
+/**
+ * How a queue closes ({@link #close}), and what a close made on its owner thread does first: on a
+ * ring, the writes made inside I/O completions and not yet given to the kernel go out and complete
+ * ({@link #settleStagedWrites}), as epoll wrote them in place. Owner thread of the queue.
+ */
+final class QueueShutdown {
+    private final QueueCore queue;
+
+    QueueShutdown(QueueCore queue) {
+        this.queue = queue;
+    }
+
+    /**
+     * Before a close made on the owner thread: the ring's writes made inside this round's I/O
+     * completions, not yet given to the kernel, go out and complete first, as epoll wrote them in
+     * place ({@link RingEngine#settleStaged}). Nothing on epoll, on another thread, or once closed.
+     */
+    void settleStagedWrites() {
+        Ownership ownership = queue.ownership;
+        if (queue.engine == null || !ownership.isOwner() || ownership.isClosed()) return;
+        boolean around = !ownership.isLooping();
+        if (around) ownership.enterLoop("close"); // completions run as in the loop: runOnce or a queue close from them is refused, as there
+        try {
+            queue.engine.settleStaged();
+        } finally {
+            if (around) ownership.exitLoop();
+        }
+    }
+
+    /**
+     * Closes the queue: runs the tasks already accepted (waits and operations they ask for are
+     * dropped at once), lets go of every owned fd bound here, drops the remaining waiters and
+     * timers (each told once), then releases the poller, which on a ring first waits for the kernel
+     * to finish every request; the owned fds are closed once it has. Returns whether this call
+     * closed it; what the callbacks threw propagates, the first with the rest suppressed onto it.
+     */
+    boolean close() {
+        Ownership ownership = queue.ownership;
+        Throwable settled = null;
+        if (!ownership.isLooping()) { // from inside the loop the close is refused below, with nothing done
+            try {
+                settleStagedWrites(); // the last round's writes go out first, as epoll wrote them in place
+            } catch (Throwable t) {
+                settled = t;
+            }
+            settled = Failures.add(settled, queue.loop.takeDeferred()); // what completions run out of turn threw: the loop will not run again
+        }
+        if (!ownership.close()) {
+            Failures.rethrow(settled);
+            return false;
+        }
+        ownership.draining(true);
+        Throwable failure = settled;
+        OwnedFd[] all;
+        try {
+            failure = Failures.add(failure, queue.runQueue.close());
+            all = queue.bound.closeAndTake();
+            for (OwnedFd o : all) {
+                try {
+                    o.beginClose();
+                    queue.release.close(o);
+                } catch (Throwable t) {
+                    failure = Failures.add(failure, t);
+                }
+            }
+            failure = queue.registrations.close(failure);
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+            all = queue.bound.closeAndTake();
+        } finally {
+            ownership.draining(false);
+        }
+        try {
+            queue.poller.close(); // on this thread: a ring first waits until the kernel finished its requests
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        for (OwnedFd o : all) {
+            if (o.index >= 0) queue.release.finish(o); // the ring did not finish in time: close anyway, the ring is gone
+        }
+        Failures.rethrow(failure);
+        return true;
+    }
+}
