@@ -18,7 +18,8 @@ import jdk.jfr.FlightRecorderListener;
  * <p>The threshold is the system property {@value #PROPERTY} in milliseconds (default 100; 0 turns
  * the watch off), read when the first queue is made. The thread also tells Flight Recorder about
  * the periodic statistics event once it is initialized (at once, if it already is), and logs each
- * new queue's backend at DEBUG (off the queue's thread: a logger's first use is slow).
+ * new queue's backend at DEBUG (off the queue's thread: a logger's first use is slow; with the
+ * watch off, each queue's thread logs its own).
  *
  * <p>Thread-safe: {@link #watch} and {@link #openQueues} from any thread.
  */
@@ -31,6 +32,8 @@ final class Watchdog implements Runnable {
     /** New queues' owner threads and backends, told at DEBUG by this thread (a logger's first use costs a cold JVM ~30 ms). */
     private static final List<String> opened = new ArrayList<>();
     private static boolean started;
+    /** The threshold is 0: no thread watches (nor tells new queues: each tells its own). */
+    private static boolean off;
 
     private final long thresholdNanos;
 
@@ -51,17 +54,23 @@ final class Watchdog implements Runnable {
 
     /** Watches {@code q} from now until it is closed or collected; starts the watchdog with the first. Any thread. */
     static void watch(QueueCore q) {
+        String thread = q.ownership.owner().getName();
+        String backend = q.completionIo() ? "io_uring" : "epoll";
         synchronized (LOCK) {
             queues.add(new Watched(q));
-            opened.add(q.ownership.owner().getName());
-            opened.add(q.completionIo() ? "io_uring" : "epoll");
             if (!started) {
                 started = true;
                 long millis = Math.max(0, Long.getLong(PROPERTY, DEFAULT_MILLIS));
+                off = millis == 0;
                 Thread.ofPlatform().daemon().name("ioqueue-watchdog").start(new Watchdog(millis * 1_000_000));
             }
-            LOCK.notifyAll();
+            if (!off) {
+                opened.add(thread);
+                opened.add(backend);
+                LOCK.notifyAll();
+            }
         }
+        if (off) QueueEvents.opened(thread, backend);
     }
 
     /** The queues open now (closed and collected ones are forgotten). Any thread. */
@@ -96,17 +105,17 @@ final class Watchdog implements Runnable {
         } catch (RuntimeException | Error refused) {
             // no statistics event where Flight Recorder is unavailable; the watch goes on
         }
-        long period = thresholdNanos == 0 ? 0 : Math.max(1_000_000, thresholdNanos / 2);
+        if (thresholdNanos == 0) return;
+        long period = Math.max(1_000_000, thresholdNanos / 2);
         while (true) {
             try {
                 String[] told;
                 synchronized (LOCK) {
-                    while (opened.isEmpty() && (period == 0 || queues.isEmpty())) LOCK.wait();
+                    while (opened.isEmpty() && queues.isEmpty()) LOCK.wait();
                     told = opened.toArray(String[]::new);
                     opened.clear();
                 }
                 for (int i = 0; i < told.length; i += 2) QueueEvents.opened(told[i], told[i + 1]);
-                if (period == 0) continue; // the watch is off: this thread only tells new queues
                 Thread.sleep(period / 1_000_000, (int) (period % 1_000_000));
                 for (Watched w : snapshot()) look(w);
             } catch (InterruptedException e) {
