@@ -82,6 +82,9 @@ final class Loop {
         try {
             ran = registrations.runBatch();
             if (engine != null) ran += engine.run();
+        } catch (Throwable t) {
+            if (engine != null) engine.submitStaged(t); // the round's writes leave even so, as epoll's did in place
+            throw t;
         } finally {
             dispatchingIo = false;
         }

@@ -26,8 +26,6 @@ public final class RingEngine implements UringPoller.CompletionSink {
     public static final int TRY_FIRST = 1;
     /** The ring does not move this fd's bytes: wait for readiness. */
     public static final int NOT_ON_RING = 2;
-    /** How many writes in a chain {@link #settleWrite} completes at most (as nested in-place submits on epoll). */
-    private static final int MAX_SETTLED = 16;
 
     private final RingRequests requests;
     private final RingReads reads;
@@ -43,8 +41,6 @@ public final class RingEngine implements UringPoller.CompletionSink {
     private final UringPoller poller;
     /** Told the fd of a stream whose ring kept bytes (or an end) with no read waiting for them. */
     private java.util.function.IntConsumer keptWithoutReader = fd -> {};
-    /** Told what a completion run out of turn ({@link #settleWrite}, {@link #settleStaged}) threw. */
-    private java.util.function.Consumer<Throwable> settledFailure = Failures::rethrow;
 
     public RingEngine(UringPoller poller) {
         this.counters = poller.counters();
@@ -70,18 +66,7 @@ public final class RingEngine implements UringPoller.CompletionSink {
      * (the loop, which rethrows it as it would the completion's throw in its run step).
      */
     public void onSettledFailure(java.util.function.Consumer<Throwable> sink) {
-        settledFailure = sink;
-    }
-
-    /** Completes {@code s}'s written write, if any, out of turn; what its completion throws goes to {@link #settledFailure}. */
-    private boolean completeSettled(RingStream s) {
-        try {
-            if (!writes.complete(s)) return false;
-        } catch (Throwable t) {
-            settledFailure.accept(t);
-        }
-        counters.delivered++;
-        return true;
+        writes.onSettledFailure(sink);
     }
 
     void keptWithoutReader(RingStream s) {
@@ -204,14 +189,7 @@ public final class RingEngine implements UringPoller.CompletionSink {
      * epoll).
      */
     public boolean settleWrite(RingStream s) {
-        // A settled write's completion may make another write (to the ring, being inside a
-        // completion): settled in turn, as epoll would have written it in place, up to the depth
-        // epoll's in-place writes stop nesting at.
-        for (int i = 0; i < MAX_SETTLED && s.writer != null; i++) {
-            if (!s.writeDone && s.write != null) poller.submitAndReap();
-            if (!completeSettled(s)) return false; // still with the kernel: the fd would block
-        }
-        return s.writer == null;
+        return writes.settle(s);
     }
 
     /**
@@ -224,12 +202,16 @@ public final class RingEngine implements UringPoller.CompletionSink {
      * completion throws goes to {@link #onSettledFailure}; the others still complete.
      */
     public void settleStaged() {
-        for (int i = 0; i < MAX_SETTLED; i++) {
-            RingStream[] staged = writes.takeStaged();
-            if (staged == null) return;
-            poller.submitAndReap();
-            for (RingStream s : staged) completeSettled(s);
-        }
+        writes.settleStaged();
+    }
+
+    /**
+     * A round ends with a throw: the writes made in its completions are given to the kernel now
+     * (their completions come in a later round), so their bytes leave as epoll's in-place writes
+     * did, even if the loop never runs again. A failure to submit is suppressed onto {@code thrown}.
+     */
+    public void submitStaged(Throwable thrown) {
+        writes.submitStaged(thrown);
     }
 
     // ---- operations ----

@@ -16,6 +16,10 @@ final class RingWrites {
     private final UringPoller poller;
     private int syncCancelResult;
     private final RingCounters counters;
+    /** How many writes in a chain {@link #settle} completes at most (as nested in-place submits on epoll). */
+    private static final int MAX_SETTLED = 16;
+    /** Told what a completion run out of turn ({@link #settle}, {@link #settleStaged}) threw. */
+    private java.util.function.Consumer<Throwable> settledFailure = dev.ioqueue.internal.base.Failures::rethrow;
     /** Streams whose write was queued since the last enter (its SQE has not reached the kernel yet). */
     private RingStream[] staged = new RingStream[16];
     private int stagedCount;
@@ -163,5 +167,51 @@ final class RingWrites {
         else if (error != 0) w.ringFailed(error);
         else w.ringCompleted(false);
         return true;
+    }
+
+    // ---- completions out of turn (RingEngine#settleWrite, #settleStaged, #submitStaged say why) ----
+
+    void onSettledFailure(java.util.function.Consumer<Throwable> sink) {
+        settledFailure = sink;
+    }
+
+    /** Completes {@code s}'s written write, if any, out of turn; what its completion throws goes to {@link #settledFailure}. */
+    private boolean completeSettled(RingStream s) {
+        try {
+            if (!complete(s)) return false;
+        } catch (Throwable t) {
+            settledFailure.accept(t);
+        }
+        counters.delivered++;
+        return true;
+    }
+
+    boolean settle(RingStream s) {
+        // A settled write's completion may make another write (to the ring, being inside a
+        // completion): settled in turn, as epoll would have written it in place, up to the depth
+        // epoll's in-place writes stop nesting at.
+        for (int i = 0; i < MAX_SETTLED && s.writer != null; i++) {
+            if (!s.writeDone && s.write != null) poller.submitAndReap();
+            if (!completeSettled(s)) return false; // still with the kernel: the fd would block
+        }
+        return s.writer == null;
+    }
+
+    void settleStaged() {
+        for (int i = 0; i < MAX_SETTLED; i++) {
+            RingStream[] taken = takeStaged();
+            if (taken == null) return;
+            poller.submitAndReap();
+            for (RingStream s : taken) completeSettled(s);
+        }
+    }
+
+    void submitStaged(Throwable thrown) {
+        if (!poller.ring().hasUnsubmitted()) return;
+        try {
+            poller.submitAndReap();
+        } catch (Throwable t) {
+            dev.ioqueue.internal.base.Failures.add(thrown, t);
+        }
     }
 }
