@@ -83,6 +83,9 @@ final class QueueShutdown {
         for (OwnedFd o : all) {
             if (o.index >= 0) queue.release.finish(o); // the ring did not finish in time: close anyway, the ring is gone
         }
+        // What completions settled while letting go of the fds threw (a write whose completion
+        // was due, run by its fd's release): the loop will not run again to rethrow it.
+        failure = Failures.add(failure, queue.loop.takeDeferred());
         Failures.rethrow(failure);
         return true;
     }
