@@ -1,7 +1,5 @@
 package dev.ioqueue.internal.os;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.FunctionDescriptor;
@@ -107,23 +105,26 @@ public final class Uring {
     public static final int MAP_SHARED_POPULATE = 0x01 | 0x8000;
     public static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
 
-    private static final MethodHandle SYSCALL_SETUP = Native.blockingVariadic("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS), 1, Syscall.IO_URING_SETUP);
-    private static final MethodHandle SYSCALL_ENTER = Native.blockingVariadic("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG),
-            1, Syscall.IO_URING_ENTER);
-    private static final MethodHandle SYSCALL_REGISTER = Native.blockingVariadic("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG), 1, Syscall.IO_URING_REGISTER);
-    private static final MethodHandle MMAP = Native.blocking("mmap",
-            FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
-    private static final MethodHandle MUNMAP = Native.blocking("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    // Every io_uring syscall, and the mmap/munmap of its rings, through one shape of syscall(2),
+    // every argument a long (a pointer as its address; the memory is the ring's own, alive across
+    // the call): the JDK makes one downcall stub per shape, each a few ms of a cold queue's start.
+    private static final FunctionDescriptor SYSCALL6 = FunctionDescriptor.of(JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
+    private static final MethodHandle SYSCALL_SETUP = Native.blockingVariadic("syscall", SYSCALL6, 1, Syscall.IO_URING_SETUP);
+    private static final MethodHandle SYSCALL_ENTER = Native.blockingVariadic("syscall", SYSCALL6, 1, Syscall.IO_URING_ENTER);
+    private static final MethodHandle SYSCALL_REGISTER = Native.blockingVariadic("syscall", SYSCALL6, 1, Syscall.IO_URING_REGISTER);
+    private static final MethodHandle SYSCALL_MAP = Native.blockingVariadic("syscall", SYSCALL6, 1, null);
+    /** mmap and munmap are numbered per architecture (x86-64's 9 and 11; aarch64's 222 and 215); io_uring's are shared. */
+    private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
+    private static final long SYS_MMAP = AARCH64 ? 222 : 9, SYS_MUNMAP = AARCH64 ? 215 : 11;
 
     private Uring() {}
 
     /** {@code io_uring_setup(entries, params)}: the ring fd, or -errno. */
     public static int setup(int entries, MemorySegment params, MemorySegment errno) {
         try {
-            return (int) Native.check((long) SYSCALL_SETUP.invokeExact(errno, SYS_SETUP, (long) entries, params), errno);
+            return (int) Native.check((long) SYSCALL_SETUP.invokeExact(errno, SYS_SETUP, (long) entries, params.address(),
+                    0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -152,14 +153,14 @@ public final class Uring {
     private static int enterNow(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize,
                                 MemorySegment errno) throws Throwable {
         return (int) Native.check((long) SYSCALL_ENTER.invokeExact(errno, SYS_ENTER, (long) fd, (long) toSubmit,
-                (long) minComplete, (long) flags, arg, argSize), errno);
+                (long) minComplete, (long) flags, arg.address(), argSize), errno);
     }
 
     /** {@code io_uring_register(fd, opcode, arg, nrArgs)}: its result, or -errno. */
     public static int register(int fd, int opcode, MemorySegment arg, int nrArgs, MemorySegment errno) {
         try {
             return (int) Native.check((long) SYSCALL_REGISTER.invokeExact(errno, SYS_REGISTER, (long) fd, (long) opcode,
-                    arg, (long) nrArgs), errno);
+                    arg.address(), (long) nrArgs, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -168,8 +169,8 @@ public final class Uring {
     /** {@code mmap(NULL, size, PROT_READ|PROT_WRITE, flags, fd, offset)}: the mapping (size bytes), or NULL with errno set. */
     public static MemorySegment mmap(long size, int flags, int fd, long offset, MemorySegment errno) {
         try {
-            MemorySegment m = (MemorySegment) MMAP.invokeExact(errno, MemorySegment.NULL, size, PROT_READ_WRITE, flags, fd, offset);
-            return m.address() == -1L ? MemorySegment.NULL : m.reinterpret(size);
+            long at = (long) SYSCALL_MAP.invokeExact(errno, SYS_MMAP, 0L, size, (long) PROT_READ_WRITE, (long) flags, (long) fd, offset);
+            return at == -1L ? MemorySegment.NULL : MemorySegment.ofAddress(at).reinterpret(size);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -183,7 +184,8 @@ public final class Uring {
     /** {@code munmap}; any thread. */
     public static void munmap(MemorySegment mapping) {
         try {
-            int ignored = (int) MUNMAP.invokeExact(Native.threadErrno(), mapping, mapping.byteSize());
+            long ignored = (long) SYSCALL_MAP.invokeExact(Native.threadErrno(), SYS_MUNMAP, mapping.address(), mapping.byteSize(),
+                    0L, 0L, 0L, 0L);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
