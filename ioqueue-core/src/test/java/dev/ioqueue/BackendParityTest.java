@@ -132,8 +132,7 @@ class BackendParityTest {
     @ParameterizedTest
     @EnumSource(Backend.class)
     void aCloseAfterTheRoundSeesTheRoundsWritesCompleted(Backend backend) throws Exception {
-        CompletableFuture<String> outcome = new CompletableFuture<>();
-        Thread.ofPlatform().name("close-after-round-" + backend).start(() -> {
+        String outcome = onItsOwnThread("close-after-round-" + backend, 10, () -> {
             try (IoQueue queue = IoQueue.create(backend); Fds.Pipe one = Fds.pipe(); Fds.Pipe two = Fds.pipe()) {
                 Handle in = Handle.of(Fds.dup(one.readFd()), queue);
                 Handle next = Handle.of(Fds.dup(two.writeFd()), queue);
@@ -163,12 +162,10 @@ class BackendParityTest {
                 next.close();
                 ByteBuffer got = ByteBuffer.allocate(4);
                 Fds.read(two.readFd(), got);
-                outcome.complete(log.toString().strip() + " | peer got " + got.position() + " byte");
-            } catch (Throwable t) {
-                outcome.completeExceptionally(t);
+                return log.toString().strip() + " | peer got " + got.position() + " byte";
             }
         });
-        assertEquals("read written read-dropped | peer got 1 byte", outcome.get(10, TimeUnit.SECONDS));
+        assertEquals("read written read-dropped | peer got 1 byte", outcome);
     }
 
     /**
@@ -182,8 +179,7 @@ class BackendParityTest {
     @ParameterizedTest
     @EnumSource(Backend.class)
     void aQueueClosedAfterTheRoundSendsTheRoundsWrites(Backend backend) throws Exception {
-        CompletableFuture<String> outcome = new CompletableFuture<>();
-        Thread.ofPlatform().name("queue-close-after-round-" + backend).start(() -> {
+        String outcome = onItsOwnThread("queue-close-after-round-" + backend, 10, () -> {
             try (Fds.Pipe one = Fds.pipe(); Fds.Pipe two = Fds.pipe()) {
                 IoQueue queue = IoQueue.create(backend);
                 Handle in = Handle.of(Fds.dup(one.readFd()), queue);
@@ -213,12 +209,10 @@ class BackendParityTest {
                 queue.close();
                 ByteBuffer got = ByteBuffer.allocate(4);
                 Fds.read(two.readFd(), got);
-                outcome.complete(log.toString().strip() + " | peer got " + got.position() + " byte");
-            } catch (Throwable t) {
-                outcome.completeExceptionally(t);
+                return log.toString().strip() + " | peer got " + got.position() + " byte";
             }
         });
-        assertEquals("read written runOnce-refused task-ran | peer got 1 byte", outcome.get(10, TimeUnit.SECONDS));
+        assertEquals("read written runOnce-refused task-ran | peer got 1 byte", outcome);
     }
 
     /**
@@ -231,8 +225,7 @@ class BackendParityTest {
     @ParameterizedTest
     @EnumSource(Backend.class)
     void aSecondWriteGoesOutWhenTheFirstsCompletionThrows(Backend backend) throws Exception {
-        CompletableFuture<String> outcome = new CompletableFuture<>();
-        Thread.ofPlatform().name("throwing-first-" + backend).start(() -> {
+        String outcome = onItsOwnThread("throwing-first-" + backend, 20, () -> {
             try (IoQueue queue = IoQueue.create(backend); Fds.Pipe in = Fds.pipe(); Fds.Pipe out = Fds.pipe()) {
                 Handle reader = Handle.of(Fds.dup(in.readFd()), queue);
                 Handle writer = Handle.of(Fds.dup(out.writeFd()), queue);
@@ -261,15 +254,13 @@ class BackendParityTest {
                 Fds.read(out.readFd(), got);
                 String thrown = log.toString().contains("thrown-by") ? "boom once" : "boom never";
                 if (log.indexOf("thrown-by") != log.lastIndexOf("thrown-by")) thrown = "boom twice";
-                outcome.complete(thrown + (log.toString().contains("second-written") ? ", second written" : "")
-                        + " | peer got " + new String(got.array(), 0, got.position()));
                 reader.close();
                 writer.close();
-            } catch (Throwable t) {
-                outcome.completeExceptionally(t);
+                return thrown + (log.toString().contains("second-written") ? ", second written" : "")
+                        + " | peer got " + new String(got.array(), 0, got.position());
             }
         });
-        assertEquals("boom once, second written | peer got 1122", outcome.get(20, TimeUnit.SECONDS));
+        assertEquals("boom once, second written | peer got 1122", outcome);
     }
 
     /**
@@ -281,8 +272,7 @@ class BackendParityTest {
     @ParameterizedTest
     @EnumSource(Backend.class)
     void aThrowOfACompletionSettledAroundTheLoopComesOutOfTheQueuesClose(Backend backend) throws Exception {
-        CompletableFuture<String> outcome = new CompletableFuture<>();
-        Thread.ofPlatform().name("settled-throw-" + backend).start(() -> {
+        String outcome = onItsOwnThread("settled-throw-" + backend, 10, () -> {
             try (Fds.Pipe in = Fds.pipe(); Fds.Pipe out = Fds.pipe(); Fds.Pipe other = Fds.pipe()) {
                 IoQueue queue = IoQueue.create(backend);
                 Handle reader = Handle.of(Fds.dup(in.readFd()), queue);
@@ -312,12 +302,10 @@ class BackendParityTest {
                 Fds.read(out.readFd(), got);
                 String seen = log.toString();
                 int times = seen.split("boom", -1).length - 1;
-                outcome.complete("boom seen " + times + " time(s) | peer got " + new String(got.array(), 0, got.position()));
-            } catch (Throwable t) {
-                outcome.completeExceptionally(t);
+                return "boom seen " + times + " time(s) | peer got " + new String(got.array(), 0, got.position());
             }
         });
-        assertEquals("boom seen 1 time(s) | peer got w", outcome.get(10, TimeUnit.SECONDS));
+        assertEquals("boom seen 1 time(s) | peer got w", outcome);
     }
 
     /**
@@ -329,8 +317,7 @@ class BackendParityTest {
     @ParameterizedTest
     @EnumSource(Backend.class)
     void aRoundThatThrowsStillSendsItsWrites(Backend backend) throws Exception {
-        CompletableFuture<String> outcome = new CompletableFuture<>();
-        Thread.ofPlatform().name("throwing-round-" + backend).start(() -> {
+        String outcome = onItsOwnThread("throwing-round-" + backend, 10, () -> {
             try (Fds.Pipe in = Fds.pipe(); Fds.Pipe out = Fds.pipe()) {
                 IoQueue queue = IoQueue.create(backend);
                 Handle reader = Handle.of(Fds.dup(in.readFd()), queue);
@@ -360,13 +347,24 @@ class BackendParityTest {
                 } catch (IllegalStateException e) {
                     closed = "close threw " + e.getMessage();
                 }
-                outcome.complete(thrown + " | peer got " + new String(got.array(), 0, got.position()) + " | " + closed);
+                return thrown + " | peer got " + new String(got.array(), 0, got.position()) + " | " + closed;
+            }
+        });
+        String expected = backend == Backend.EPOLL ? "boom | peer got w | close ok" : "boom | peer got w | close threw write's completion";
+        assertEquals(expected, outcome, "the write's completion throws once: in place on epoll, at the close on io_uring");
+    }
+
+    /** Runs {@code scenario} on a new platform thread (whose queue it makes and closes) and returns what it reports. */
+    private static String onItsOwnThread(String name, int seconds, java.util.concurrent.Callable<String> scenario) throws Exception {
+        CompletableFuture<String> outcome = new CompletableFuture<>();
+        Thread.ofPlatform().name(name).start(() -> {
+            try {
+                outcome.complete(scenario.call());
             } catch (Throwable t) {
                 outcome.completeExceptionally(t);
             }
         });
-        String expected = backend == Backend.EPOLL ? "boom | peer got w | close ok" : "boom | peer got w | close threw write's completion";
-        assertEquals(expected, outcome.get(10, TimeUnit.SECONDS), "the write's completion throws once: in place on epoll, at the close on io_uring");
+        return outcome.get(seconds, TimeUnit.SECONDS);
     }
 
     /**

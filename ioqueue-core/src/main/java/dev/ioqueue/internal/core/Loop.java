@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.core;
 
+import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.poll.Poller;
 import dev.ioqueue.internal.uring.RingEngine;
 import java.util.Collection;
@@ -50,10 +51,9 @@ final class Loop {
         return registrations.batchEmpty() && (engine == null || engine.isEmpty());
     }
 
-    /** Runs one round, waiting at most {@code timeoutNanos} (-1: no limit); returns how many ran. */
     /** A completion run out of turn threw {@code t}: see {@link #deferred}. */
     void defer(Throwable t) {
-        deferred = dev.ioqueue.internal.base.Failures.add(deferred, t);
+        deferred = Failures.add(deferred, t);
     }
 
     /** Rethrows (and forgets) what completions run out of turn threw, if anything. */
@@ -61,7 +61,7 @@ final class Loop {
         Throwable t = deferred;
         if (t == null) return;
         deferred = null;
-        dev.ioqueue.internal.base.Failures.rethrow(t);
+        Failures.rethrow(t);
     }
 
     /** Takes what completions run out of turn threw, or null (for the queue's close, which rethrows it with its own). */
@@ -71,6 +71,7 @@ final class Loop {
         return t;
     }
 
+    /** Runs one round, waiting at most {@code timeoutNanos} (-1: no limit); returns how many ran. */
     int round(long timeoutNanos) {
         rethrowDeferred();
         // Poll the OS every round, without blocking when tasks or timers are due, so a coroutine

@@ -146,8 +146,6 @@ public final class BlockingCalls {
         return q.completionIo() ? q : null;
     }
 
-
-
     // ---- the steps ----
 
     private static int readOnce(int fd, ByteBuffer dst) throws IOException {

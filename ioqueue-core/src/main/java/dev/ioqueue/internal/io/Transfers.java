@@ -313,8 +313,8 @@ public final class Transfers {
      * in a block the operation owns (reused while large enough; freed by the GC once neither the
      * operation nor the ring holds it), never the caller's memory: an arena closed while the write
      * waits must not let the kernel read freed memory (the copy, made on the loop thread, checks
-     * the arena and the thread as an access does). A write goes to the ring only when the fd would
-     * block, so the copy is off the common path; longer writes go in chunks of {@link #MAX_STAGED}.
+     * the arena and the thread as an access does). Every ring write pays this copy, the writes made
+     * inside I/O completions (an echo's reply) included; longer writes go in chunks of {@link #MAX_STAGED}.
      */
     private static final class RingSource {
         static final int MAX_STAGED = 256 * 1024;

@@ -157,7 +157,7 @@ final class RingReads {
         RingOp op = s.reader;
         RingTransfer t = op.transfer();
         boolean took = false;
-        RuntimeException unusable = null;
+        boolean unusable = false;
         try {
             while (t.wantsMore()) { // spilled bytes are older than the chunks
                 int n = s.fillFromSpill(t);
@@ -180,9 +180,9 @@ final class RingReads {
                 op.ringAborted(e); // fails it with an IOException, as epoll's attempt does
                 return;
             }
-            unusable = e; // what it took completes it
+            unusable = true; // what it took completes it
         }
-        if (unusable == null && t.wantsMore() && !s.eof && s.error == 0) {
+        if (!unusable && t.wantsMore() && !s.eof && s.error == 0) {
             if (s.read == null && !s.unsupported) arm(s);
             return; // a full read waits for the rest
         }
