@@ -20,7 +20,7 @@ class ResourceTest extends QueueTestSupport {
     @Test
     void aThousandQueuesOnManyThreadsLeakNoFd() throws Exception {
         IoQueue.current().close(); // this thread starts without one
-        long before = TestFds.openFdCount();
+        java.util.Set<String> before = TestFds.openFds();
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             List<Future<?>> done = new ArrayList<>();
@@ -37,7 +37,7 @@ class ResourceTest extends QueueTestSupport {
         } finally {
             pool.shutdown();
         }
-        assertEquals(before, TestFds.openFdCount());
+        TestFds.assertNoneOpenedSince(before, "every queue's fds and every pipe closed");
     }
 
     @Test
@@ -55,11 +55,12 @@ class ResourceTest extends QueueTestSupport {
     @Test
     void closeReleasesTheQueuesFds() {
         IoQueue.current().close();
-        long before = TestFds.openFdCount();
+        java.util.Set<String> before = TestFds.openFds();
         IoQueue q = IoQueue.current();
-        assertEquals(before + TestFds.ownFdCount(q), TestFds.openFdCount(), "an epoll fd and its wake-up eventfd (and its io_uring fd)");
+        assertEquals(TestFds.ownFdCount(q), TestFds.openedSince(before).size(),
+                "an epoll fd and its wake-up eventfd (and its io_uring fd): " + TestFds.openedSince(before));
         q.close();
-        assertEquals(before, TestFds.openFdCount());
+        TestFds.assertNoneOpenedSince(before, "the queue's fds closed");
     }
 
     // guards: the Cleaner released a dead thread's queue but not the Handles bound to it (1,000 fds per 1,000 threads)

@@ -74,22 +74,22 @@ class SocketsFailureTest extends QueueTestSupport {
     @ParameterizedTest
     @EnumSource(value = Syscall.class, names = {"BIND", "LISTEN"})
     void aFailedBindOrListenClosesTheSocket(Syscall failing) throws Exception {
-        long before = TestFds.settledFdCount();
+        java.util.Set<String> before = TestFds.openFds();
         Faults.failNth(failing, 1, Errno.ENOMEM);
         SyscallException e = assertThrows(SyscallException.class, () -> Sockets.listenUnix(dir.resolve("s.sock"), 1));
         assertEquals(failing.name().toLowerCase(), e.operation());
         assertTrue(e.getMessage().contains(dir.resolve("s.sock").toString()), e.getMessage());
-        assertEquals(before, TestFds.openFdCount());
+        TestFds.assertNoneOpenedSince(before, "the socket was closed");
     }
 
     @Test
     void aFailedConnectClosesTheSocket() throws Exception {
-        long before = TestFds.settledFdCount();
+        java.util.Set<String> before = TestFds.openFds();
         Faults.failNth(Syscall.CONNECT, 1, Errno.ENOMEM);
         SyscallException e = assertThrows(SyscallException.class, () -> Sockets.connectTcp(InetAddress.getLoopbackAddress(), 9));
         assertEquals("connect", e.operation());
         assertTrue(e.getMessage().contains("127.0.0.1:9"), e.getMessage());
-        assertEquals(before, TestFds.openFdCount());
+        TestFds.assertNoneOpenedSince(before, "the socket was closed");
     }
 
     @ParameterizedTest

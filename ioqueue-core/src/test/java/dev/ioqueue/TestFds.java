@@ -98,6 +98,36 @@ final class TestFds {
         return seen;
     }
 
+    /**
+     * This process's open fds, each as "number -> what it is" (a socket's or pipe's inode included),
+     * for {@link #assertNoneOpenedSince}: a leak check that fds closed meanwhile by other threads
+     * (a Cleaner releasing a dead thread's queue) cannot disturb, as a count can.
+     */
+    static java.util.Set<String> openFds() {
+        java.util.Set<String> fds = new java.util.HashSet<>();
+        for (String n : new java.io.File("/proc/self/fd").list()) {
+            try {
+                fds.add(n + " -> " + Files.readSymbolicLink(Path.of("/proc/self/fd/" + n)));
+            } catch (IOException gone) {
+                // closed while listed
+            }
+        }
+        return fds;
+    }
+
+    /** The fds open now that were not in {@code before} (by number and by what they are). */
+    static java.util.Set<String> openedSince(java.util.Set<String> before) {
+        java.util.Set<String> now = openFds();
+        now.removeAll(before);
+        return now;
+    }
+
+    /** Fails naming every fd opened since {@code before} that is still open. */
+    static void assertNoneOpenedSince(java.util.Set<String> before, String what) {
+        java.util.Set<String> left = openedSince(before);
+        if (!left.isEmpty()) throw new AssertionError(what + ": still open " + left);
+    }
+
     static long openFdCount() {
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
             return s.count();
