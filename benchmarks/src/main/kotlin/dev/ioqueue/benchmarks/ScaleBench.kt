@@ -158,7 +158,9 @@ object ScaleBench {
 
     private fun virtualThreads(trials: Int, scale: Double) {
         val began = System.nanoTime()
-        val messages = (30_000 * scale).toLong().coerceAtLeast(1000)
+        // Five times the echo section's count: at ~100k requests/s a 30,000-message trial lasted 0.3 s
+        // and the two servers' trials spread over ±20% (their ratio moved 0.87-1.00 between runs of one build).
+        val messages = (150_000 * scale).toLong().coerceAtLeast(1000)
         val variants = listOf(EchoVariant(VT_IOQUEUE, "vt-ioqueue", "vt", 0), EchoVariant(VT_JDK, "vt-jdk", "vt", 0)).filter { keptFamilies == null || it.family in keptFamilies }
         val families = startFamilies(variants).also(::requireStarted)
         val byConnections = try {
