@@ -49,36 +49,29 @@ public final class Epoll {
     /** {@code sizeof(struct timespec)}. */
     public static final long TIMESPEC_SIZE = 16;
 
-    private static final MethodHandle EPOLL_CREATE1 =
-            Native.nonBlocking("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.EPOLL_CREATE);
-    private static final MethodHandle EPOLL_CTL = Native.nonBlocking("epoll_ctl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), Syscall.EPOLL_CTL);
-    /** {@code epoll_wait}: for waits without a time limit or none (and where {@code epoll_pwait2} is missing). */
-    private static final MethodHandle EPOLL_WAIT = Native.blocking("epoll_wait",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Syscall.EPOLL_WAIT);
-    /** {@code epoll_pwait2} (Linux 5.11, glibc 2.35) takes a timespec: no rounding to milliseconds. */
-    private static final MethodHandle EPOLL_PWAIT2 = Native.optionalBlocking("epoll_pwait2",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS), Syscall.EPOLL_WAIT).orElse(null);
-    // Plain, not volatile: a thread that misses the fallback just meets ENOSYS once itself.
-    private static boolean pwait2Works = EPOLL_PWAIT2 != null;
+    // A queue's start makes both, through syscall(2)'s one shape (Native.syscall).
+    private static final MethodHandle EPOLL_CREATE1 = Native.nonBlockingSyscall(Syscall.EPOLL_CREATE);
+    private static final MethodHandle EPOLL_CTL = Native.nonBlockingSyscall(Syscall.EPOLL_CTL);
 
     private Epoll() {}
 
     /** {@code epoll_create1(EPOLL_CLOEXEC)}. */
     public static int create(MemorySegment errno) {
         try {
-            return Native.check((int) EPOLL_CREATE1.invokeExact(errno, EPOLL_CLOEXEC), errno);
+            return (int) Native.check((long) EPOLL_CREATE1.invokeExact(errno, SyscallNumbers.EPOLL_CREATE1, (long) EPOLL_CLOEXEC,
+                    0L, 0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
     }
 
-    /** {@code epoll_ctl(epfd, op, fd, {events, data})}; {@code scratch} holds the one event. */
+    /** {@code epoll_ctl(epfd, op, fd, {events, data})}; {@code scratch}, native memory, holds the one event. */
     public static int ctl(int epfd, int op, int fd, int events, long data, MemorySegment scratch, MemorySegment errno) {
         scratch.set(JAVA_INT, 0, events);
         scratch.set(JAVA_LONG_UNALIGNED, DATA_OFFSET, data);
         try {
-            return Native.check((int) EPOLL_CTL.invokeExact(errno, epfd, op, fd, scratch), errno);
+            return (int) Native.check((long) EPOLL_CTL.invokeExact(errno, SyscallNumbers.EPOLL_CTL, (long) epfd, (long) op,
+                    (long) fd, scratch.address(), 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -104,21 +97,29 @@ public final class Epoll {
     private static final class WaitCall {
         static MethodHandle handle = Native.callBoundary(MethodHandles.lookup(), Epoll.class, "waitNow", MethodType.methodType(
                 int.class, int.class, MemorySegment.class, int.class, long.class, MemorySegment.class, MemorySegment.class));
+        /** {@code epoll_wait}: for waits without a time limit or none (and where {@code epoll_pwait2} is missing). */
+        static final MethodHandle EPOLL_WAIT = Native.blocking("epoll_wait",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), Syscall.EPOLL_WAIT);
+        /** {@code epoll_pwait2} (Linux 5.11, glibc 2.35) takes a timespec: no rounding to milliseconds. */
+        static final MethodHandle EPOLL_PWAIT2 = Native.optionalBlocking("epoll_pwait2",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS), Syscall.EPOLL_WAIT).orElse(null);
+        // Plain, not volatile: a thread that misses the fallback just meets ENOSYS once itself.
+        static boolean pwait2Works = EPOLL_PWAIT2 != null;
     }
 
     private static int waitNow(int epfd, MemorySegment events, int maxEvents, long timeoutNanos,
                                MemorySegment timespec, MemorySegment errno) {
         try {
-            if (timeoutNanos > 0 && pwait2Works) {
+            if (timeoutNanos > 0 && WaitCall.pwait2Works) {
                 timespec.set(JAVA_LONG, 0, timeoutNanos / 1_000_000_000L);
                 timespec.set(JAVA_LONG, 8, timeoutNanos % 1_000_000_000L);
-                int n = (int) EPOLL_PWAIT2.invokeExact(errno, epfd, events, maxEvents, timespec, MemorySegment.NULL);
+                int n = (int) WaitCall.EPOLL_PWAIT2.invokeExact(errno, epfd, events, maxEvents, timespec, MemorySegment.NULL);
                 if (n >= 0 || Native.errno(errno) != Errno.ENOSYS) return Native.check(n, errno);
-                pwait2Works = false; // a kernel (or seccomp filter) without it: fall back for good
+                WaitCall.pwait2Works = false; // a kernel (or seccomp filter) without it: fall back for good
             }
             int millis = timeoutNanos <= 0 ? (int) Math.max(timeoutNanos, -1)
                     : (int) Math.min(Integer.MAX_VALUE, (timeoutNanos + 999_999) / 1_000_000);
-            return Native.check((int) EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, millis), errno);
+            return Native.check((int) WaitCall.EPOLL_WAIT.invokeExact(errno, epfd, events, maxEvents, millis), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

@@ -17,17 +17,21 @@ public final class EventFdCalls {
     /** Each read takes 1 from the counter instead of all of it. */
     public static final int EFD_SEMAPHORE = 1;
 
-    private static final MethodHandle EVENTFD = Native.nonBlocking("eventfd",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), Syscall.EVENTFD);
-    /** The wake-up write, made from any thread: critical (non-blocking fd) and errno-free. */
-    private static final MethodHandle SIGNAL = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().find("write").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
-    /** The constant 1 every wake-up adds; written, never freed, shared by all queues. */
-    private static final MemorySegment ONE = Arena.global().allocate(JAVA_LONG);
+    /** {@code eventfd2}, which libc's {@code eventfd} calls: through syscall(2)'s one shape, as a queue's start makes it. */
+    private static final MethodHandle EVENTFD = Native.nonBlockingSyscall(Syscall.EVENTFD);
 
-    static {
-        ONE.set(JAVA_LONG, 0, 1L);
+    /** The first wake-up binds it: a queue's start makes none. */
+    private static final class Signal {
+        /** The wake-up write, made from any thread: critical (non-blocking fd) and errno-free. */
+        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
+                Linker.nativeLinker().defaultLookup().find("write").orElseThrow(),
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
+        /** The constant 1 every wake-up adds; written, never freed, shared by all queues. */
+        static final MemorySegment ONE = Arena.global().allocate(JAVA_LONG);
+
+        static {
+            ONE.set(JAVA_LONG, 0, 1L);
+        }
     }
 
     private EventFdCalls() {}
@@ -35,7 +39,8 @@ public final class EventFdCalls {
     /** {@code eventfd(initial, flags)}. */
     public static int create(int initial, int flags, MemorySegment errno) {
         try {
-            return Native.check((int) EVENTFD.invokeExact(errno, initial, flags), errno);
+            return (int) Native.check((long) EVENTFD.invokeExact(errno, SyscallNumbers.EVENTFD2, (long) initial, (long) flags,
+                    0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -47,7 +52,7 @@ public final class EventFdCalls {
      */
     public static void signal(int fd) {
         try {
-            long ignored = (long) SIGNAL.invokeExact(fd, ONE, 8L);
+            long ignored = (long) Signal.HANDLE.invokeExact(fd, Signal.ONE, 8L);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

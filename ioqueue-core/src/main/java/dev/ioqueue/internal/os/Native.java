@@ -7,6 +7,7 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -39,6 +40,29 @@ public final class Native {
 
     private Native() {}
 
+    // syscall(2) with every argument a long (a pointer as its address, its memory alive across the
+    // call): one call shape for every syscall a queue makes as it starts and for the rare ones. The
+    // JDK makes one downcall stub per shape, a few milliseconds each in a cold JVM, where each libc
+    // wrapper's own shape would cost one more. The calls of every message keep their own shapes.
+    private static final FunctionDescriptor SYSCALL6 = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG);
+
+    /**
+     * {@code syscall(2)} for a call that may sleep ({@code close}, {@code io_uring_enter}), faultable
+     * as {@code call}: {@code (capture, number, a1..a6) -> long}, -1 with errno captured on failure.
+     */
+    static MethodHandle syscall(Syscall call) {
+        return faultable(LINKER.downcallHandle(symbol("syscall"), SYSCALL6, Linker.Option.firstVariadicArg(1),
+                Linker.Option.captureCallState("errno")), call);
+    }
+
+    /** {@link #syscall} for a call that never sleeps ({@code epoll_ctl}, {@code pipe2}...): a critical downcall. */
+    static MethodHandle nonBlockingSyscall(Syscall call) {
+        return faultable(LINKER.downcallHandle(symbol("syscall"), SYSCALL6, Linker.Option.firstVariadicArg(1),
+                Linker.Option.captureCallState("errno"), Linker.Option.critical(false)), call);
+    }
+
     /** A libc function that may block: an ordinary downcall with errno captured. */
     static MethodHandle blocking(String name, FunctionDescriptor descriptor) {
         return blocking(name, descriptor, null);
@@ -61,22 +85,6 @@ public final class Native {
     static MethodHandle nonBlocking(String name, FunctionDescriptor descriptor, Syscall call) {
         return faultable(LINKER.downcallHandle(symbol(name), descriptor,
                 Linker.Option.captureCallState("errno"), Linker.Option.critical(false)), call);
-    }
-
-    /**
-     * {@link #nonBlocking(String, FunctionDescriptor)} for a variadic function such as
-     * {@code fcntl} or {@code syscall}: the arguments from index {@code firstVariadicArg} on are
-     * its variadic ones.
-     */
-    static MethodHandle nonBlockingVariadic(String name, FunctionDescriptor descriptor, int firstVariadicArg) {
-        return LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.firstVariadicArg(firstVariadicArg),
-                Linker.Option.captureCallState("errno"), Linker.Option.critical(false));
-    }
-
-    /** A variadic libc function that may block ({@code syscall} for io_uring_enter), faultable as {@code call}. */
-    static MethodHandle blockingVariadic(String name, FunctionDescriptor descriptor, int firstVariadicArg, Syscall call) {
-        return faultable(LINKER.downcallHandle(symbol(name), descriptor, Linker.Option.firstVariadicArg(firstVariadicArg),
-                Linker.Option.captureCallState("errno")), call);
     }
 
     /**

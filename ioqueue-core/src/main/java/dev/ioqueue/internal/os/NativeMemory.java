@@ -16,7 +16,10 @@ import java.lang.invoke.MethodHandle;
  */
 public final class NativeMemory {
     private static final MethodHandle MALLOC = Native.blocking("malloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
-    private static final MethodHandle FREE = Native.blocking("free", FunctionDescriptor.ofVoid(ADDRESS));
+    /** Bound on first use: a queue's start frees nothing. */
+    private static final class Free {
+        static final MethodHandle HANDLE = Native.blocking("free", FunctionDescriptor.ofVoid(ADDRESS));
+    }
 
     private NativeMemory() {}
 
@@ -35,7 +38,7 @@ public final class NativeMemory {
     /** Frees a block from {@link #allocate}; any thread. */
     public static void free(MemorySegment block) {
         try {
-            FREE.invokeExact(Native.threadErrno(), block);
+            Free.HANDLE.invokeExact(Native.threadErrno(), block);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

@@ -1,8 +1,5 @@
 package dev.ioqueue.internal.os;
 
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
@@ -12,21 +9,17 @@ import java.lang.invoke.MethodHandle;
  * {@code -errno}.
  */
 public final class PidFdCalls {
-    /** The same number on x86-64 and aarch64: syscalls added since 5.1 share one table. */
-    public static final long SYS_PIDFD_OPEN = 434;
     /** Linux 5.10: waitid(P_PIDFD) on it does not block; the fd is close-on-exec regardless. */
     public static final int PIDFD_NONBLOCK = Unistd.O_NONBLOCK;
 
-    /** {@code long syscall(long number, ...)}, with the two arguments of pidfd_open. */
-    private static final MethodHandle SYSCALL_2 = Native.nonBlockingVariadic("syscall",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), 1);
+    private static final MethodHandle PIDFD_OPEN = Native.nonBlockingSyscall(null);
 
     private PidFdCalls() {}
 
     /** {@code pidfd_open(pid, flags)}. */
     public static int open(int pid, int flags, MemorySegment errno) {
         try {
-            return (int) Native.check((long) SYSCALL_2.invokeExact(errno, SYS_PIDFD_OPEN, (long) pid, (long) flags), errno);
+            return (int) Native.check((long) PIDFD_OPEN.invokeExact(errno, SyscallNumbers.PIDFD_OPEN, (long) pid, (long) flags, 0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

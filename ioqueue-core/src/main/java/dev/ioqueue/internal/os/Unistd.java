@@ -30,47 +30,47 @@ public final class Unistd {
     public static final int F_GETPIPE_SZ = 1032;
     public static final int FD_CLOEXEC = 1;
 
-    // read/write may block on a blocking fd, so they are ordinary (non-critical) downcalls.
-    private static final MethodHandle READ = Native.blocking("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.READ);
-    private static final MethodHandle WRITE = Native.blocking("write",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.WRITE);
+    // What a queue and its first fds call (pipe2, fcntl), and the rare calls, go through
+    // syscall(2)'s one shape (Native.syscall): each new downcall shape costs a cold JVM
+    // milliseconds to make.
+    private static final MethodHandle PIPE2 = Native.nonBlockingSyscall(Syscall.PIPE);
+    private static final MethodHandle FCNTL = Native.nonBlockingSyscall(null);
+    private static final MethodHandle DUP = Native.nonBlockingSyscall(null);
+    /** Bound at the first close: a queue's start closes nothing, and this shape is not the others'. */
+    private static final class Close {
+        static final MethodHandle HANDLE = Native.syscall(Syscall.CLOSE);
+    }
+
+    // read and write keep shapes of their own (the calls of every message), bound on first use (a
+    // class of their own each): a queue and its first fds make no read or write. They may block on
+    // a blocking fd, so they are ordinary (non-critical) downcalls.
+    private static final class Plain {
+        static final MethodHandle READ = Native.blocking("read",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.READ);
+        static final MethodHandle WRITE = Native.blocking("write",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.WRITE);
+    }
+
     // read/write at a raw address inside the memory of `keep`, which the call holds alive (its arena
     // cannot be closed under the call) as it does any segment argument: `keep` is passed as a fourth
     // argument, which read(2) and write(2) ignore (on x86-64 and AArch64 it is a register the callee
     // never reads). This way a direct ByteBuffer's position needs no slice, and no allocation, per call.
-    private static final MethodHandle READ_AT = Native.blocking("read",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), Syscall.READ);
-    private static final MethodHandle WRITE_AT = Native.blocking("write",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), Syscall.WRITE);
-    private static final MethodHandle CLOSE = Native.blocking("close",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT), Syscall.CLOSE);
-    private static final MethodHandle PIPE2 = Native.nonBlocking("pipe2",
-            FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Syscall.PIPE);
-    private static final MethodHandle FCNTL = Native.nonBlocking("fcntl",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-
-    // Bound on first use (a class of their own each): a queue and its first fds never call them,
-    // and each new downcall shape costs the JVM milliseconds to make.
-    private static final class Dup {
-        static final MethodHandle HANDLE = Native.nonBlocking("dup", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final class At {
+        static final MethodHandle READ = Native.blocking("read",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), Syscall.READ);
+        static final MethodHandle WRITE = Native.blocking("write",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), Syscall.WRITE);
     }
 
     private static final class Open {
         static final MethodHandle HANDLE = Native.blocking("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
     }
 
-    // int fcntl(int fd, int cmd, ...): the commands that take an int argument.
-    private static final class FcntlInt {
-        static final MethodHandle HANDLE = Native.nonBlockingVariadic("fcntl",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), 2);
-    }
-
     private Unistd() {}
 
     public static long read(int fd, MemorySegment buf, long count, MemorySegment errno) {
         try {
-            return Native.check((long) READ.invokeExact(errno, fd, buf, count), errno);
+            return Native.check((long) Plain.READ.invokeExact(errno, fd, buf, count), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -78,7 +78,7 @@ public final class Unistd {
 
     public static long write(int fd, MemorySegment buf, long count, MemorySegment errno) {
         try {
-            return Native.check((long) WRITE.invokeExact(errno, fd, buf, count), errno);
+            return Native.check((long) Plain.WRITE.invokeExact(errno, fd, buf, count), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -119,17 +119,17 @@ public final class Unistd {
     }
 
     private static long readAtNow(int fd, long address, long count, MemorySegment keep, MemorySegment errno) throws Throwable {
-        return Native.check((long) READ_AT.invokeExact(errno, fd, address, count, keep), errno);
+        return Native.check((long) At.READ.invokeExact(errno, fd, address, count, keep), errno);
     }
 
     private static long writeAtNow(int fd, long address, long count, MemorySegment keep, MemorySegment errno) throws Throwable {
-        return Native.check((long) WRITE_AT.invokeExact(errno, fd, address, count, keep), errno);
+        return Native.check((long) At.WRITE.invokeExact(errno, fd, address, count, keep), errno);
     }
 
     /** {@code close(fd)}. Never retried on EINTR: Linux has released the fd either way. */
     public static int close(int fd, MemorySegment errno) {
         try {
-            return Native.check((int) CLOSE.invokeExact(errno, fd), errno);
+            return (int) Native.check((long) Close.HANDLE.invokeExact(errno, SyscallNumbers.CLOSE, (long) fd, 0L, 0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -142,7 +142,8 @@ public final class Unistd {
     public static long pipe2(int flags, MemorySegment errno) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment fds = arena.allocate(JAVA_INT, 2);
-            int r = Native.check((int) PIPE2.invokeExact(errno, fds, flags), errno);
+            int r = (int) Native.check((long) PIPE2.invokeExact(errno, SyscallNumbers.PIPE2, fds.address(), (long) flags,
+                    0L, 0L, 0L, 0L), errno);
             return r < 0 ? r : Native.pack(fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1));
         } catch (Throwable t) {
             throw Native.unreachable(t);
@@ -151,7 +152,7 @@ public final class Unistd {
 
     public static int dup(int fd, MemorySegment errno) {
         try {
-            return Native.check((int) Dup.HANDLE.invokeExact(errno, fd), errno);
+            return (int) Native.check((long) DUP.invokeExact(errno, SyscallNumbers.DUP, (long) fd, 0L, 0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -159,7 +160,8 @@ public final class Unistd {
 
     public static int fcntl(int fd, int cmd, MemorySegment errno) {
         try {
-            return Native.check((int) FCNTL.invokeExact(errno, fd, cmd), errno);
+            return (int) Native.check((long) FCNTL.invokeExact(errno, SyscallNumbers.FCNTL, (long) fd, (long) cmd,
+                    0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }
@@ -168,7 +170,8 @@ public final class Unistd {
     /** {@code fcntl(fd, cmd, arg)} for a command that takes an int: F_SETFL, F_SETFD, F_DUPFD_CLOEXEC. */
     public static int fcntl(int fd, int cmd, int arg, MemorySegment errno) {
         try {
-            return Native.check((int) FcntlInt.HANDLE.invokeExact(errno, fd, cmd, arg), errno);
+            return (int) Native.check((long) FCNTL.invokeExact(errno, SyscallNumbers.FCNTL, (long) fd, (long) cmd, (long) arg,
+                    0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

@@ -28,11 +28,6 @@ import java.lang.invoke.MethodType;
  * </pre>
  */
 public final class Uring {
-    // syscall numbers: the same on x86-64 and arm64 (the unified table)
-    private static final long SYS_SETUP = 425;
-    private static final long SYS_ENTER = 426;
-    private static final long SYS_REGISTER = 427;
-
     public static final long PARAMS_SIZE = 120;
     public static final long P_SQ_ENTRIES = 0, P_CQ_ENTRIES = 4, P_FLAGS = 8, P_FEATURES = 20;
     public static final long P_SQ_OFF = 40, P_CQ_OFF = 80;
@@ -105,25 +100,21 @@ public final class Uring {
     public static final int MAP_SHARED_POPULATE = 0x01 | 0x8000;
     public static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
 
-    // Every io_uring syscall, and the mmap/munmap of its rings, through one shape of syscall(2),
-    // every argument a long (a pointer as its address; the memory is the ring's own, alive across
-    // the call): the JDK makes one downcall stub per shape, each a few ms of a cold queue's start.
-    private static final FunctionDescriptor SYSCALL6 = FunctionDescriptor.of(JAVA_LONG,
-            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG);
-    private static final MethodHandle SYSCALL_SETUP = Native.blockingVariadic("syscall", SYSCALL6, 1, Syscall.IO_URING_SETUP);
-    private static final MethodHandle SYSCALL_ENTER = Native.blockingVariadic("syscall", SYSCALL6, 1, Syscall.IO_URING_ENTER);
-    private static final MethodHandle SYSCALL_REGISTER = Native.blockingVariadic("syscall", SYSCALL6, 1, Syscall.IO_URING_REGISTER);
-    private static final MethodHandle SYSCALL_MAP = Native.blockingVariadic("syscall", SYSCALL6, 1, null);
-    /** mmap and munmap are numbered per architecture (x86-64's 9 and 11; aarch64's 222 and 215); io_uring's are shared. */
-    private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
-    private static final long SYS_MMAP = AARCH64 ? 222 : 9, SYS_MUNMAP = AARCH64 ? 215 : 11;
+    // Every io_uring syscall, and the mmap/munmap of its rings, through syscall(2)'s shapes
+    // (Native.syscall; a pointer as its address: the memory is the ring's own, alive across the
+    // call). Setting a ring up, registering with it and mapping it never wait for I/O: critical,
+    // the shape the epoll set-up shares, so a queue's start makes one stub. Only io_uring_enter,
+    // which may sleep for completions, is an ordinary downcall (bound at the first enter).
+    private static final MethodHandle SYSCALL_SETUP = Native.nonBlockingSyscall(Syscall.IO_URING_SETUP);
+    private static final MethodHandle SYSCALL_REGISTER = Native.nonBlockingSyscall(Syscall.IO_URING_REGISTER);
+    private static final MethodHandle SYSCALL_MAP = Native.nonBlockingSyscall(null);
 
     private Uring() {}
 
     /** {@code io_uring_setup(entries, params)}: the ring fd, or -errno. */
     public static int setup(int entries, MemorySegment params, MemorySegment errno) {
         try {
-            return (int) Native.check((long) SYSCALL_SETUP.invokeExact(errno, SYS_SETUP, (long) entries, params.address(),
+            return (int) Native.check((long) SYSCALL_SETUP.invokeExact(errno, SyscallNumbers.IO_URING_SETUP, (long) entries, params.address(),
                     0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
@@ -150,16 +141,20 @@ public final class Uring {
                 int.class, int.class, int.class, int.class, int.class, MemorySegment.class, long.class, MemorySegment.class));
     }
 
+    private static final class Enter {
+        static final MethodHandle SYSCALL = Native.syscall(Syscall.IO_URING_ENTER);
+    }
+
     private static int enterNow(int fd, int toSubmit, int minComplete, int flags, MemorySegment arg, long argSize,
                                 MemorySegment errno) throws Throwable {
-        return (int) Native.check((long) SYSCALL_ENTER.invokeExact(errno, SYS_ENTER, (long) fd, (long) toSubmit,
+        return (int) Native.check((long) Enter.SYSCALL.invokeExact(errno, SyscallNumbers.IO_URING_ENTER, (long) fd, (long) toSubmit,
                 (long) minComplete, (long) flags, arg.address(), argSize), errno);
     }
 
     /** {@code io_uring_register(fd, opcode, arg, nrArgs)}: its result, or -errno. */
     public static int register(int fd, int opcode, MemorySegment arg, int nrArgs, MemorySegment errno) {
         try {
-            return (int) Native.check((long) SYSCALL_REGISTER.invokeExact(errno, SYS_REGISTER, (long) fd, (long) opcode,
+            return (int) Native.check((long) SYSCALL_REGISTER.invokeExact(errno, SyscallNumbers.IO_URING_REGISTER, (long) fd, (long) opcode,
                     arg.address(), (long) nrArgs, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
@@ -169,7 +164,7 @@ public final class Uring {
     /** {@code mmap(NULL, size, PROT_READ|PROT_WRITE, flags, fd, offset)}: the mapping (size bytes), or NULL with errno set. */
     public static MemorySegment mmap(long size, int flags, int fd, long offset, MemorySegment errno) {
         try {
-            long at = (long) SYSCALL_MAP.invokeExact(errno, SYS_MMAP, 0L, size, (long) PROT_READ_WRITE, (long) flags, (long) fd, offset);
+            long at = (long) SYSCALL_MAP.invokeExact(errno, SyscallNumbers.MMAP, 0L, size, (long) PROT_READ_WRITE, (long) flags, (long) fd, offset);
             return at == -1L ? MemorySegment.NULL : MemorySegment.ofAddress(at).reinterpret(size);
         } catch (Throwable t) {
             throw Native.unreachable(t);
@@ -184,7 +179,7 @@ public final class Uring {
     /** {@code munmap}; any thread. */
     public static void munmap(MemorySegment mapping) {
         try {
-            long ignored = (long) SYSCALL_MAP.invokeExact(Native.threadErrno(), SYS_MUNMAP, mapping.address(), mapping.byteSize(),
+            long ignored = (long) SYSCALL_MAP.invokeExact(Native.threadErrno(), SyscallNumbers.MUNMAP, mapping.address(), mapping.byteSize(),
                     0L, 0L, 0L, 0L);
         } catch (Throwable t) {
             throw Native.unreachable(t);

@@ -6,7 +6,6 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.os.Native;
-import dev.ioqueue.internal.os.NativeMemory;
 import dev.ioqueue.internal.os.Uring;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
@@ -53,8 +52,8 @@ final class BufferRing {
             throw Errors.syscallNoFd("mmap", e, "cannot map the provided buffers");
         }
         data = block;
-        MemorySegment reg = NativeMemory.allocate(Uring.BUF_REG_SIZE);
-        try {
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment reg = arena.allocate(Uring.BUF_REG_SIZE, 8);
             reg.set(JAVA_LONG, 0, entries.address());
             reg.set(JAVA_INT, 8, count);
             reg.set(JAVA_SHORT, 12, (short) groupId);
@@ -63,8 +62,6 @@ final class BufferRing {
                 free();
                 throw Errors.syscall("io_uring_register(IORING_REGISTER_PBUF_RING)", ring.fd, -r);
             }
-        } finally {
-            NativeMemory.free(reg);
         }
         for (int b = 0; b < count; b++) recycle(b);
         publish();

@@ -132,15 +132,14 @@ final class Ring {
     /** Whether the kernel supports {@code opcode} on this ring ({@code IORING_REGISTER_PROBE}). */
     boolean supports(int opcode) {
         long size = Uring.PROBE_HEADER + Uring.PROBE_OP_SIZE * 256;
-        MemorySegment probe = NativeMemory.allocate(size);
-        try {
+        // A confined arena's memory, not malloc's: a queue's start binds no free().
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment probe = arena.allocate(size, 8);
             if (Uring.register(fd, Uring.REGISTER_PROBE, probe, 256, errno) < 0) return false;
             int last = Byte.toUnsignedInt(probe.get(JAVA_BYTE, 0));
             if (opcode > last) return false;
             short flags = probe.get(JAVA_SHORT, Uring.PROBE_HEADER + Uring.PROBE_OP_SIZE * opcode + 2);
             return (flags & Uring.PROBE_OP_SUPPORTED) != 0;
-        } finally {
-            NativeMemory.free(probe);
         }
     }
 
