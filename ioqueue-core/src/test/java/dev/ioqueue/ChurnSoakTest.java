@@ -131,7 +131,7 @@ class ChurnSoakTest extends QueueTestSupport {
         double seconds = Double.parseDouble(System.getProperty("ioqueue.soak.seconds", "3"));
         long seed = Long.getLong("ioqueue.soak.seed", System.nanoTime());
         System.out.println("churn soak: " + THREADS + " threads, " + seconds + " s, seed " + seed + " (-Dioqueue.soak.seed to replay)");
-        java.util.Set<String> fdsBefore = TestFds.openFds();
+        java.util.Set<String> fdsBefore = TestFds.settledOpenFds();
         long nativeBefore = NativeAccounting.liveBytes();
         long deadline = System.nanoTime() + (long) (seconds * 1e9);
         List<CompletableFuture<Worker>> results = new ArrayList<>();

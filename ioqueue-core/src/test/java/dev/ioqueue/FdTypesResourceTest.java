@@ -37,7 +37,7 @@ class FdTypesResourceTest extends QueueTestSupport {
     @Test
     void aThousandCreateUseCloseCyclesLeakNoFd() throws Exception {
         IoQueue q = IoQueue.current();
-        java.util.Set<String> before = TestFds.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         long self = ProcessHandle.current().pid();
         for (int i = 0; i < 1000; i++) {
             try (TimerFd timer = TimerFd.open(); EventFd counter = EventFd.counter(0); Inotify inotify = Inotify.open();

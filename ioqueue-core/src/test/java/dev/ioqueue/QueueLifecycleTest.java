@@ -30,7 +30,7 @@ class QueueLifecycleTest extends QueueTestSupport {
     @Test
     void queueCloseReleasesEverythingWhenOnDroppedThrowsAnError() throws Exception {
         IoQueue.current().close();
-        java.util.Set<String> fdsBefore = TestFds.openFds();
+        java.util.Set<String> fdsBefore = TestFds.settledOpenFds();
         long queuesBefore = NativeAccounting.liveQueues();
         IoQueue q = IoQueue.current();
         Fds.Pipe p = Fds.pipe();

@@ -20,7 +20,7 @@ class ResourceTest extends QueueTestSupport {
     @Test
     void aThousandQueuesOnManyThreadsLeakNoFd() throws Exception {
         IoQueue.current().close(); // this thread starts without one
-        java.util.Set<String> before = TestFds.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             List<Future<?>> done = new ArrayList<>();
@@ -53,9 +53,9 @@ class ResourceTest extends QueueTestSupport {
     }
 
     @Test
-    void closeReleasesTheQueuesFds() {
+    void closeReleasesTheQueuesFds() throws InterruptedException {
         IoQueue.current().close();
-        java.util.Set<String> before = TestFds.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         IoQueue q = IoQueue.current();
         assertEquals(TestFds.ownFdCount(q), TestFds.openedSince(before).size(),
                 "an epoll fd and its wake-up eventfd (and its io_uring fd): " + TestFds.openedSince(before));

@@ -74,7 +74,7 @@ class SocketsFailureTest extends QueueTestSupport {
     @ParameterizedTest
     @EnumSource(value = Syscall.class, names = {"BIND", "LISTEN"})
     void aFailedBindOrListenClosesTheSocket(Syscall failing) throws Exception {
-        java.util.Set<String> before = TestFds.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         Faults.failNth(failing, 1, Errno.ENOMEM);
         SyscallException e = assertThrows(SyscallException.class, () -> Sockets.listenUnix(dir.resolve("s.sock"), 1));
         assertEquals(failing.name().toLowerCase(), e.operation());
@@ -84,7 +84,7 @@ class SocketsFailureTest extends QueueTestSupport {
 
     @Test
     void aFailedConnectClosesTheSocket() throws Exception {
-        java.util.Set<String> before = TestFds.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         Faults.failNth(Syscall.CONNECT, 1, Errno.ENOMEM);
         SyscallException e = assertThrows(SyscallException.class, () -> Sockets.connectTcp(InetAddress.getLoopbackAddress(), 9));
         assertEquals("connect", e.operation());

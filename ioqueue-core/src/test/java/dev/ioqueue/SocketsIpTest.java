@@ -176,11 +176,11 @@ class SocketsIpTest extends QueueTestSupport {
     }
 
     @Test
-    void aTakenIpv6PortIsEaddrinuseNamingTheBracketedAddress() throws IOException {
+    void aTakenIpv6PortIsEaddrinuseNamingTheBracketedAddress() throws IOException, InterruptedException {
         InetAddress v6 = loopback6();
         int listener = Sockets.listenTcp(v6, 0, 1);
         int port = Sockets.localPort(listener);
-        java.util.Set<String> fdsBefore = TestFds.openFds();
+        java.util.Set<String> fdsBefore = TestFds.settledOpenFds();
         try {
             SyscallException e = assertThrows(SyscallException.class, () -> Sockets.listenTcp(v6, port, 1));
             assertEquals("bind", e.operation());

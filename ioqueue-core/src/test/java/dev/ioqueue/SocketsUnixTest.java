@@ -168,10 +168,10 @@ class SocketsUnixTest extends QueueTestSupport {
     }
 
     @Test
-    void aStaleSocketFileIsEaddrinuseNamingThePathAndIsLeftInPlace() {
+    void aStaleSocketFileIsEaddrinuseNamingThePathAndIsLeftInPlace() throws InterruptedException {
         Path path = dir.resolve("stale.sock");
         Fds.close(Sockets.listenUnix(path, 1)); // the server is gone, its file stays
-        java.util.Set<String> fdsBefore = TestFds.openFds();
+        java.util.Set<String> fdsBefore = TestFds.settledOpenFds();
         SyscallException e = assertThrows(SyscallException.class, () -> Sockets.listenUnix(path, 1));
         assertEquals("bind", e.operation());
         assertEquals("EADDRINUSE", e.errnoName());
@@ -194,9 +194,9 @@ class SocketsUnixTest extends QueueTestSupport {
     }
 
     @Test
-    void connectUnixToAMissingPathIsEnoentNamingItAndLeaksNoFd() {
+    void connectUnixToAMissingPathIsEnoentNamingItAndLeaksNoFd() throws InterruptedException {
         Path path = dir.resolve("nobody-here.sock");
-        java.util.Set<String> fdsBefore = TestFds.openFds();
+        java.util.Set<String> fdsBefore = TestFds.settledOpenFds();
         SyscallException e = assertThrows(SyscallException.class, () -> Sockets.connectUnix(path));
         assertEquals("connect", e.operation());
         assertEquals("ENOENT", e.errnoName());

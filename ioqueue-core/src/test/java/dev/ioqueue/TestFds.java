@@ -101,7 +101,8 @@ final class TestFds {
     /**
      * This process's open fds, each as "number -> what it is" (a socket's or pipe's inode included),
      * for {@link #assertNoneOpenedSince}: a leak check that fds closed meanwhile by other threads
-     * (a Cleaner releasing a dead thread's queue) cannot disturb, as a count can.
+     * (a Cleaner releasing a dead thread's queue) cannot disturb, as a count can. Take it with
+     * {@link #settledOpenFds}.
      */
     static java.util.Set<String> openFds() {
         java.util.Set<String> fds = new java.util.HashSet<>();
@@ -113,6 +114,18 @@ final class TestFds {
             }
         }
         return fds;
+    }
+
+    /**
+     * {@link #openFds} once the count holds still ({@link #settledFdCount}): queues that earlier
+     * tests' threads left are released first, so none is released while a test compares. Needed
+     * as well as the set difference: an epoll, eventfd or io_uring fd reads the same for every
+     * file of its kind ("anon_inode:[eventpoll]"), so a number freed by such a release and taken
+     * by a new fd of that kind would look unchanged.
+     */
+    static java.util.Set<String> settledOpenFds() throws InterruptedException {
+        settledFdCount();
+        return openFds();
     }
 
     /** The fds open now that were not in {@code before} (by number and by what they are). */

@@ -14,19 +14,24 @@ import kotlinx.coroutines.runBlocking
 private fun start(vararg command: String): Process =
     ProcessBuilder(*command).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start()
 
-private fun openFdCount(): Long = Files.list(Path.of("/proc/self/fd")).use { it.count() }
+/**
+ * This process's open fds as "number -> what it is": compared as sets, fds other threads close
+ * meanwhile (a Cleaner releasing a dead thread's queue) cannot disturb the check, as a count can.
+ */
+private fun openFdEntries(): Set<String> = // File.list() closes the directory before the links are read: its own fd is not among them
+    java.io.File("/proc/self/fd").list()!!.mapNotNull { n -> runCatching { "$n -> ${Files.readSymbolicLink(Path.of("/proc/self/fd/$n"))}" }.getOrNull() }.toSet()
 
-/** Starts awaitExit on a long-lived child, waits until its pidfd is open, cancels it: the fd count is back. */
+/** Starts awaitExit on a long-lived child, waits until its pidfd is open, cancels it: no fd is left of it. */
 private suspend fun CoroutineScope.cancelledAwaitExitLeavesNoFd() {
     val child = start("sleep", "30")
     try {
-        val before = openFdCount()
+        val before = openFdEntries()
         val waiting = launch { child.awaitExit() }
         var polls = 0
-        while (openFdCount() == before && polls++ < 5_000) delay(1) // the pidfd is open, the coroutine awaits it
-        openFdCount() shouldBe before + 1
+        while ((openFdEntries() - before).isEmpty() && polls++ < 5_000) delay(1) // the pidfd is open, the coroutine awaits it
+        (openFdEntries() - before).map { it.substringAfter(" -> ") } shouldBe listOf("anon_inode:[pidfd]")
         waiting.cancelAndJoin()
-        openFdCount() shouldBe before
+        openFdEntries() - before shouldBe emptySet()
         child.isAlive shouldBe true
     } finally {
         child.destroy()

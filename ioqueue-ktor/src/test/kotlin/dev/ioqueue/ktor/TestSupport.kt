@@ -70,8 +70,13 @@ fun openSocketInodes(): Set<String> = Files.list(Path.of("/proc/self/fd")).use {
     fds.toList().mapNotNull { runCatching { Files.readSymbolicLink(it).toString() }.getOrNull() }.filter { it.startsWith("socket:[") }.toSet()
 }
 
-/** How many fds this process has open (entries of /proc/self/fd, less the one listing them). */
-fun openFdCount(): Int = Files.list(Path.of("/proc/self/fd")).use { it.count().toInt() - 1 }
+/**
+ * This process's open fds as "number -> what it is" (a socket's inode included): compared as sets,
+ * fds other threads close meanwhile (a Cleaner releasing a dead thread's queue) cannot disturb a
+ * check, as a count can.
+ */
+fun openFds(): Set<String> = // File.list() closes the directory before the links are read: its own fd is not among them
+    java.io.File("/proc/self/fd").list()!!.mapNotNull { n -> runCatching { "$n -> ${Files.readSymbolicLink(Path.of("/proc/self/fd/$n"))}" }.getOrNull() }.toSet()
 
 /**
  * Opens eventfds until one gets the number [fd] (the kernel hands out the lowest free number, so

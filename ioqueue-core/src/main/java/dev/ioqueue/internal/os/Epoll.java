@@ -49,7 +49,7 @@ public final class Epoll {
     /** {@code sizeof(struct timespec)}. */
     public static final long TIMESPEC_SIZE = 16;
 
-    // A queue's start makes both, through syscall(2)'s one shape (Native.syscall).
+    // A queue's start makes both, through syscall(2)'s critical shape (Native.nonBlockingSyscall).
     private static final MethodHandle EPOLL_CREATE1 = Native.nonBlockingSyscall(Syscall.EPOLL_CREATE);
     private static final MethodHandle EPOLL_CTL = Native.nonBlockingSyscall(Syscall.EPOLL_CTL);
 

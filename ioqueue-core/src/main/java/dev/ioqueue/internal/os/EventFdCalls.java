@@ -17,21 +17,20 @@ public final class EventFdCalls {
     /** Each read takes 1 from the counter instead of all of it. */
     public static final int EFD_SEMAPHORE = 1;
 
-    /** {@code eventfd2}, which libc's {@code eventfd} calls: through syscall(2)'s one shape, as a queue's start makes it. */
+    /** {@code eventfd2}, which libc's {@code eventfd} calls: through syscall(2)'s critical shape, as a queue's start makes it. */
     private static final MethodHandle EVENTFD = Native.nonBlockingSyscall(Syscall.EVENTFD);
 
-    /** The first wake-up binds it: a queue's start makes none. */
-    private static final class Signal {
-        /** The wake-up write, made from any thread: critical (non-blocking fd) and errno-free. */
-        static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(
-                Linker.nativeLinker().defaultLookup().find("write").orElseThrow(),
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
-        /** The constant 1 every wake-up adds; written, never freed, shared by all queues. */
-        static final MemorySegment ONE = Arena.global().allocate(JAVA_LONG);
+    /**
+     * The wake-up write, made from any thread: critical (non-blocking fd) and errno-free. Bound at
+     * the first wake-up (a queue's start makes none); made again at the next one if binding failed
+     * (as {@link Unistd#close}'s: a queue must never become impossible to wake).
+     */
+    private static volatile MethodHandle signal;
+    /** The constant 1 every wake-up adds; written, never freed, shared by all queues. */
+    private static final MemorySegment ONE = Arena.global().allocate(JAVA_LONG);
 
-        static {
-            ONE.set(JAVA_LONG, 0, 1L);
-        }
+    static {
+        ONE.set(JAVA_LONG, 0, 1L);
     }
 
     private EventFdCalls() {}
@@ -52,7 +51,12 @@ public final class EventFdCalls {
      */
     public static void signal(int fd) {
         try {
-            long ignored = (long) Signal.HANDLE.invokeExact(fd, Signal.ONE, 8L);
+            MethodHandle h = signal;
+            if (h == null) {
+                signal = h = Linker.nativeLinker().downcallHandle(Linker.nativeLinker().defaultLookup().find("write").orElseThrow(),
+                        FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Linker.Option.critical(false));
+            }
+            long ignored = (long) h.invokeExact(fd, ONE, 8L);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

@@ -41,9 +41,10 @@ public final class Native {
     private Native() {}
 
     // syscall(2) with every argument a long (a pointer as its address, its memory alive across the
-    // call): one call shape for every syscall a queue makes as it starts and for the rare ones. The
-    // JDK makes one downcall stub per shape, a few milliseconds each in a cold JVM, where each libc
-    // wrapper's own shape would cost one more. The calls of every message keep their own shapes.
+    // call): one call shape (critical or not) for the syscalls a queue makes as it starts, and for
+    // the rare ones. The JDK makes one downcall stub per shape, a few milliseconds each in a cold
+    // JVM, where each libc wrapper's own shape would cost one more. read, write and epoll_wait, the
+    // calls of every message, keep their own shapes.
     private static final FunctionDescriptor SYSCALL6 = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG);

@@ -16,10 +16,11 @@ import java.lang.invoke.MethodHandle;
  */
 public final class NativeMemory {
     private static final MethodHandle MALLOC = Native.blocking("malloc", FunctionDescriptor.of(ADDRESS, JAVA_LONG));
-    /** Bound on first use: a queue's start frees nothing. */
-    private static final class Free {
-        static final MethodHandle HANDLE = Native.blocking("free", FunctionDescriptor.ofVoid(ADDRESS));
-    }
+    /**
+     * Bound at the first free (a queue's start frees nothing); made again at the next free if
+     * binding failed (as {@link Unistd#close}'s: a Cleaner frees too, and must not fail for good).
+     */
+    private static volatile MethodHandle free;
 
     private NativeMemory() {}
 
@@ -38,7 +39,9 @@ public final class NativeMemory {
     /** Frees a block from {@link #allocate}; any thread. */
     public static void free(MemorySegment block) {
         try {
-            Free.HANDLE.invokeExact(Native.threadErrno(), block);
+            MethodHandle h = free;
+            if (h == null) free = h = Native.blocking("free", FunctionDescriptor.ofVoid(ADDRESS));
+            h.invokeExact(Native.threadErrno(), block);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

@@ -2,11 +2,17 @@ package dev.ioqueue.internal.os;
 
 /**
  * Linux syscall numbers, for the calls made through {@code syscall(2)} ({@link Native#syscall}):
- * x86-64's table, or the generic one aarch64 uses; the calls added since Linux 5.1 share one
- * number on every architecture.
+ * x86-64's table, or the generic one of aarch64, riscv64 and loongarch64; the calls added since
+ * Linux 5.1 share one number on every architecture. Any other architecture is refused when the
+ * first queue or fd is made (a number of another table would make another call).
  */
 final class SyscallNumbers {
-    private static final boolean GENERIC = "aarch64".equals(System.getProperty("os.arch"));
+    private static final boolean GENERIC = switch (System.getProperty("os.arch")) {
+        case "amd64", "x86_64" -> false;
+        case "aarch64", "riscv64", "loongarch64" -> true;
+        default -> throw new UnsupportedOperationException("ioqueue knows the syscall numbers of x86-64, aarch64, riscv64"
+                + " and loongarch64, not those of os.arch " + System.getProperty("os.arch"));
+    };
 
     static final long CLOSE = GENERIC ? 57 : 3;
     static final long DUP = GENERIC ? 23 : 32;

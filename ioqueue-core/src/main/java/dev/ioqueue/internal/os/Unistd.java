@@ -31,14 +31,23 @@ public final class Unistd {
     public static final int FD_CLOEXEC = 1;
 
     // What a queue and its first fds call (pipe2, fcntl), and the rare calls, go through
-    // syscall(2)'s one shape (Native.syscall): each new downcall shape costs a cold JVM
+    // syscall(2)'s critical shape (Native.nonBlockingSyscall): each new downcall shape costs a cold JVM
     // milliseconds to make.
     private static final MethodHandle PIPE2 = Native.nonBlockingSyscall(Syscall.PIPE);
     private static final MethodHandle FCNTL = Native.nonBlockingSyscall(null);
     private static final MethodHandle DUP = Native.nonBlockingSyscall(null);
-    /** Bound at the first close: a queue's start closes nothing, and this shape is not the others'. */
-    private static final class Close {
-        static final MethodHandle HANDLE = Native.syscall(Syscall.CLOSE);
+    /**
+     * close may sleep (a socket lingering, a file flushing): the ordinary shape, bound at the first
+     * close (an epoll queue's start closes nothing). A field, not a holder class: a binding that
+     * failed (a StackOverflowError in the close of a finally block) is made again at the next
+     * close, where a class whose initializer failed would refuse every later close.
+     */
+    private static volatile MethodHandle close;
+
+    private static MethodHandle closeHandle() {
+        MethodHandle h = close;
+        if (h == null) close = h = Native.syscall(Syscall.CLOSE);
+        return h;
     }
 
     // read and write keep shapes of their own (the calls of every message), bound on first use (a
@@ -129,7 +138,7 @@ public final class Unistd {
     /** {@code close(fd)}. Never retried on EINTR: Linux has released the fd either way. */
     public static int close(int fd, MemorySegment errno) {
         try {
-            return (int) Native.check((long) Close.HANDLE.invokeExact(errno, SyscallNumbers.CLOSE, (long) fd, 0L, 0L, 0L, 0L, 0L), errno);
+            return (int) Native.check((long) closeHandle().invokeExact(errno, SyscallNumbers.CLOSE, (long) fd, 0L, 0L, 0L, 0L, 0L), errno);
         } catch (Throwable t) {
             throw Native.unreachable(t);
         }

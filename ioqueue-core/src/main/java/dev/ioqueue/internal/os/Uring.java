@@ -100,14 +100,15 @@ public final class Uring {
     public static final int MAP_SHARED_POPULATE = 0x01 | 0x8000;
     public static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
 
-    // Every io_uring syscall, and the mmap/munmap of its rings, through syscall(2)'s shapes
-    // (Native.syscall; a pointer as its address: the memory is the ring's own, alive across the
-    // call). Setting a ring up, registering with it and mapping it never wait for I/O: critical,
-    // the shape the epoll set-up shares, so a queue's start makes one stub. Only io_uring_enter,
-    // which may sleep for completions, is an ordinary downcall (bound at the first enter).
-    private static final MethodHandle SYSCALL_SETUP = Native.nonBlockingSyscall(Syscall.IO_URING_SETUP);
-    private static final MethodHandle SYSCALL_REGISTER = Native.nonBlockingSyscall(Syscall.IO_URING_REGISTER);
-    private static final MethodHandle SYSCALL_MAP = Native.nonBlockingSyscall(null);
+    // Every io_uring syscall, and the mmap/munmap of its rings, through syscall(2)'s ordinary
+    // (not critical) shape, Native.syscall: a pointer as its address (the memory is the ring's
+    // own, alive across the call). None of them is short in every case: mmap and munmap wait for
+    // the process's memory-map lock, and populate or give back megabytes (a buffer ring's, from
+    // a Cleaner too); setup and register allocate the rings and the fixed-file table; enter
+    // sleeps for completions. A critical downcall would hold every safepoint that long.
+    private static final MethodHandle SYSCALL_SETUP = Native.syscall(Syscall.IO_URING_SETUP);
+    private static final MethodHandle SYSCALL_REGISTER = Native.syscall(Syscall.IO_URING_REGISTER);
+    private static final MethodHandle SYSCALL_MAP = Native.syscall(null);
 
     private Uring() {}
 
