@@ -11,6 +11,7 @@ import dev.ioqueue.internal.os.EventFdCalls;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.SocketCalls;
 import dev.ioqueue.internal.os.Unistd;
+import dev.ioqueue.internal.poll.QueueFds;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.Objects;
@@ -139,7 +140,7 @@ public final class Fds {
 
     private static int awaitMask(int fd, OwnedFd o, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
         if (timeout != null && (timeout.isZero() || timeout.isNegative())) return BlockingWait.lastLook(fd, o, event.kind);
-        return BlockingWait.await(fd, o, event.kind, timeout == null ? -1 : Math.max(1, IoQueue.nanos(timeout)));
+        return BlockingWait.awaitReported(fd, o, event.kind, timeout == null ? -1 : Math.max(1, IoQueue.nanos(timeout)));
     }
 
     // ---- fds from elsewhere: a native library, /dev, a child process ----
@@ -321,13 +322,20 @@ public final class Fds {
         Failures.rethrow(failure);
     }
 
-    /** Refuses one of the calling thread's queue's own fds, or of the blocking pollers', which only the library may use or close. */
+    /**
+     * Refuses one of a queue's own fds (the calling thread's, or any other open queue's: the shared
+     * queue's, a group loop's), or of the blocking pollers', which only the library may use or close.
+     */
     static void refuseOwn(String call, int fd) {
         BlockingCalls.refuseOwn(call, fd);
         IoQueue q = IoQueue.currentIfAny();
         if (q != null && !q.isClosed() && q.core.ownsFd(fd)) {
             throw new IllegalArgumentException(call + ": fd " + fd + " is one of the queue's own fds (thread "
                     + q.owner().getName() + "), which only the queue may use or close");
+        }
+        if (QueueFds.contains(fd)) {
+            throw new IllegalArgumentException(call + ": fd " + fd + " is one of another thread's queue's own fds (its epoll,"
+                    + " wake-up eventfd or io_uring fd), which only that queue may use or close: was the fd closed before this call?");
         }
     }
 

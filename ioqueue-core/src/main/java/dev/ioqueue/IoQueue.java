@@ -109,7 +109,8 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /**
      * The shared queue of one daemon platform thread, {@code ioqueue-background}, started on first
-     * use and never closed, on epoll: it serves futures from any thread and Kotlin's waits on other
+     * use and never closed (unless its epoll fd is closed behind its back: it is then closed, its
+     * waiters told dropped, and the next call starts a new one), on epoll: it serves futures from any thread and Kotlin's waits on other
      * dispatchers ({@link BlockingIo} and {@link Fds#awaitReady} wait without it, in the blocking
      * pollers, except on a handle bound to an io_uring loop, which waits in that loop). Its futures
      * complete on other threads, so no stage you attach runs on its loop. Use its thread-safe methods.

@@ -231,9 +231,19 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
                 started.completeExceptionally(t);
                 return;
             }
-            queue.hold(); // wait for work from other threads; released by close()
+            try {
+                queue.hold(); // wait for work from other threads; released by close()
+            } catch (Throwable t) { // a class that cannot load (EMFILE on a class path of directories)
+                try {
+                    queue.close();
+                } catch (Throwable suppressed) {
+                    t.addSuppressed(suppressed);
+                }
+                started.completeExceptionally(t);
+                return;
+            }
             started.complete(queue);
-            while (!stopping) {
+            while (!stopping && !queue.core.broken()) { // broken: its epoll fd was closed behind its back
                 try {
                     queue.runOnce(null);
                 } catch (Throwable t) {
@@ -249,8 +259,8 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
 
         /** Any thread: the loop ends after its current round. */
         void stop() {
-            IoQueue q = started.getNow(null);
-            if (q == null) return;
+            if (!started.isDone() || started.isCompletedExceptionally()) return; // never started: nothing to stop
+            IoQueue q = started.resultNow();
             try {
                 q.execute(() -> stopping = true);
             } catch (RejectedExecutionException alreadyClosed) {

@@ -97,9 +97,9 @@ class FaultInjectionTest extends QueueTestSupport {
 
     @ParameterizedTest
     @ValueSource(strings = {"EPOLL_CREATE", "EVENTFD", "EPOLL_CTL"})
-    void aQueueThatCannotBeCreatedLeaksNothing(String call) {
+    void aQueueThatCannotBeCreatedLeaksNothing(String call) throws InterruptedException {
         IoQueue.current().close();
-        java.util.Set<String> fds = TestFds.openFds();
+        java.util.Set<String> fds = TestFds.settledOpenFds();
         long queues = NativeAccounting.liveQueues();
         // Twice: where io_uring is allowed, "auto" falls back to epoll when the ring's setup fails,
         // and that fallback must fail too (on epoll the second is never reached, and is disarmed).
@@ -112,6 +112,29 @@ class FaultInjectionTest extends QueueTestSupport {
         try (Fds.Pipe p = Fds.pipe()) {
             PrematureCloseTest.assertQueueStillWorks(IoQueue.current(), p);
         }
+    }
+
+    @Test
+    void aGroupWhoseSecondQueueCannotBeMadeThrowsItsSyscallExceptionAfterClosingTheFirst() throws Exception {
+        java.util.Set<String> before = TestFds.settledOpenFds();
+        java.util.concurrent.atomic.AtomicInteger made = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ThreadFactory factory = loop -> {
+            int n = made.incrementAndGet();
+            return Thread.ofPlatform().name("faulty-" + n).unstarted(() -> {
+                // Twice: where io_uring is allowed, "auto" falls back to epoll, whose epoll_create1 must fail too.
+                if (n == 2) Faults.failNth(Syscall.EPOLL_CREATE, 1, Errno.EMFILE, 2);
+                loop.run();
+            });
+        };
+        Throwable thrown;
+        try {
+            thrown = assertThrows(Throwable.class, () -> IoQueueGroup.start(2, factory, null));
+        } finally {
+            Faults.clear();
+        }
+        assertTrue(thrown instanceof SyscallException e && e.errnoName().equals("EMFILE"), "as documented: " + thrown);
+        TestFds.assertNoneOpenedSince(before, "the first loop's queue was closed before start threw");
+        for (Thread t : Thread.getAllStackTraces().keySet()) assertFalse(t.getName().startsWith("faulty-"), t.getName() + " still runs");
     }
 
     @Test

@@ -22,6 +22,52 @@ import org.junit.jupiter.api.Test;
  * it"; closing it after the wait returned, and getting the number back at once, is ordinary use.
  */
 class SharedQueueTest {
+    @Test
+    void fdsOfTheSharedQueueAreRefusedByFdsClose() throws Exception {
+        IoQueue shared = IoQueue.shared();
+        int epfd = sharedEpollFd(shared);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Fds.close(epfd));
+        assertTrue(e.getMessage().contains("fd " + epfd) && e.getMessage().contains("another thread's queue's own fds"), e.getMessage());
+        try (Fds.Pipe p = Fds.pipe()) { // and the shared queue still serves
+            TestFds.writeByte(p.writeFd(), 1);
+            shared.whenReady(p.readFd(), ReadyEvent.READ).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    // guards: with its epoll fd closed behind its back, the shared loop threw EBADF ~30,000 times a
+    // second for good, and its waiters were never told
+    @Test
+    void aSharedQueueWhoseEpollFdIsClosedBehindItsBackTellsItsWaitersAndIsReplaced() throws Exception {
+        IoQueue shared = IoQueue.shared();
+        try (Fds.Pipe p = Fds.pipe()) {
+            CompletableFuture<Set<Event>> waiting = shared.whenReady(p.readFd(), ReadyEvent.READ);
+            CompletableFuture.runAsync(() -> {}, shared).get(10, TimeUnit.SECONDS); // FIFO: the wait is registered
+            TestFds.rawClose(sharedEpollFd(shared)); // as a native library's stray close would
+            shared.execute(() -> {}); // the loop, asleep in the closed instance, wakes and waits again: EBADF
+            ExecutionException dropped = assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(WaitDroppedException.class, dropped.getCause());
+            IoQueue next = IoQueue.shared();
+            assertNotEquals(shared, next, "a new shared queue");
+            TestFds.writeByte(p.writeFd(), 1);
+            next.whenReady(p.readFd(), ReadyEvent.READ).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The shared queue's epoll fd, found in /proc/self/fd. */
+    private static int sharedEpollFd(IoQueue shared) throws Exception {
+        for (String n : new java.io.File("/proc/self/fd").list()) {
+            int fd = Integer.parseInt(n);
+            String target;
+            try {
+                target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + n)).toString();
+            } catch (java.io.IOException gone) {
+                continue;
+            }
+            if (target.equals("anon_inode:[eventpoll]") && shared.core.ownsFd(fd)) return fd;
+        }
+        throw new AssertionError("no epoll fd of the shared queue found");
+    }
+
     // guards: a number closed after its wait returned and made again at once, before the shared loop
     // released the kept registration, waited forever (the new file never reached epoll)
     @Test

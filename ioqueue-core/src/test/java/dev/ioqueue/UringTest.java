@@ -255,6 +255,44 @@ class UringTest {
         });
     }
 
+    // guards: a mistyped size (3 buffers, a 0-byte buffer, "abc") was clamped or rounded in silence
+    @Test
+    void aSizePropertyOutOfItsRangeIsRefusedNamingItOnIoUringAndOnAuto() throws Exception {
+        assumeTrue(ioUringAllowed(), "io_uring is disabled or missing here");
+        String[][] cases = {{"dev.ioqueue.uring.buffers", "3"}, {"dev.ioqueue.uring.buffers", "0"}, {"dev.ioqueue.uring.bufferSize", "0"},
+                {"dev.ioqueue.uring.entries", "-1"}, {"dev.ioqueue.uring.entries", "abc"}, {"dev.ioqueue.uring.cqEntries", "2147483648"},
+                {"dev.ioqueue.uring.fixedFiles", "-5"}};
+        for (String[] c : cases) {
+            for (Backend backend : new Backend[] {Backend.IO_URING, null}) { // null: as the property says, here "auto"
+                AtomicReference<Throwable> thrown = new AtomicReference<>();
+                Thread t = new Thread(() -> {
+                    synchronized (UringTest.class) {
+                        String saved = System.getProperty(c[0]);
+                        String savedBackend = System.getProperty(Backend.PROPERTY);
+                        System.setProperty(c[0], c[1]);
+                        System.setProperty(Backend.PROPERTY, "auto");
+                        try {
+                            IoQueue.create(backend).close();
+                        } catch (Throwable e) {
+                            thrown.set(e);
+                        } finally {
+                            System.clearProperty(c[0]);
+                            if (saved != null) System.setProperty(c[0], saved);
+                            if (savedBackend == null) System.clearProperty(Backend.PROPERTY);
+                            else System.setProperty(Backend.PROPERTY, savedBackend);
+                        }
+                    }
+                });
+                t.start();
+                t.join();
+                Throwable e = thrown.get();
+                assertTrue(e instanceof IllegalArgumentException && e.getMessage().startsWith(c[0] + "=" + c[1] + ": must be"),
+                        c[0] + "=" + c[1] + " on " + backend + ": " + e);
+            }
+        }
+        onRingThread(Map.of("dev.ioqueue.uring.buffers", "4", "dev.ioqueue.uring.fixedFiles", "0"), q -> {}); // the edges are taken
+    }
+
     @Test
     void exhaustedBuffersRefillAndEveryReadCompletes() throws Exception {
         onRingThread(Map.of("dev.ioqueue.uring.buffers", "4", "dev.ioqueue.uring.bufferSize", "16"), q -> {

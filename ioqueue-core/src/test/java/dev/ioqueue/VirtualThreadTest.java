@@ -35,6 +35,40 @@ class VirtualThreadTest extends QueueTestSupport {
         assertTrue(thrown.get().getMessage().contains("Fds.awaitReady"), thrown.get().getMessage());
     }
 
+    // guards: a blocking poller's report of a number's earlier file (its entry left armed by a wait
+    // that gave up, the file kept open by a dup) ended a wait on the new file as READ, though
+    // nothing was there (VirtualThreadTest saw one such waiter wake early in a full run)
+    @Test
+    void aReportOfANumbersEarlierFileDoesNotEndAWaitOnTheNewOne() throws Exception {
+        Fds.Pipe a = Fds.pipe();
+        int number = a.readFd();
+        int keep = TestFds.dup(number); // A's read end stays open: its epoll entry stays too
+        Fds.Pipe b = null;
+        try {
+            assertEquals(Set.of(), Fds.awaitReady(number, ReadyEvent.READ, Duration.ofMillis(20))); // gives up: A's entry stays armed
+            Fds.close(number);
+            b = Fds.pipe();
+            assertEquals(number, b.readFd(), "the new pipe took the number");
+            int bRead = b.readFd();
+            AtomicReference<Set<Event>> seen = new AtomicReference<>();
+            Thread waiter = Thread.ofVirtual().start(() -> {
+                try {
+                    seen.set(Fds.awaitReady(bRead, ReadyEvent.READ, Duration.ofMillis(500)));
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            });
+            Thread.sleep(100); // the waiter has armed B's entry and parked
+            TestFds.writeByte(a.writeFd(), 1); // A becomes readable: its entry reports the number
+            waiter.join(10_000);
+            assertEquals(Set.of(), seen.get(), "B was never readable: the wait runs out");
+        } finally {
+            TestFds.rawClose(keep);
+            TestFds.rawClose(a.writeFd());
+            if (b != null) b.close();
+        }
+    }
+
     @Test
     void virtualThreadsParkedInAwaitReadyPinNoCarrier() throws Exception {
         int parked = Runtime.getRuntime().availableProcessors() * 4; // far more than the carriers

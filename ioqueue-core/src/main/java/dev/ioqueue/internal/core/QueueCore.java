@@ -83,7 +83,8 @@ public final class QueueCore {
         try {
             ring = UringPoller.open();
         } catch (RuntimeException refused) {
-            if (backend == IO_URING) throw refused;
+            // A size property mistyped (IllegalArgumentException) is the user's to fix: never hidden by the fallback.
+            if (backend == IO_URING || refused instanceof IllegalArgumentException) throw refused;
             QueueEvents.ringRefused(refused);
             return new QueueCore(new EpollPoller(), null, users);
         }
@@ -222,6 +223,14 @@ public final class QueueCore {
     /** An fd was made blocking through the library on this thread: every verdict here is checked again (files are shared). */
     public void forgetNonBlocking() {
         nonBlocking.clear();
+    }
+
+    /**
+     * Whether the queue can no longer wait ({@link dev.ioqueue.internal.poll.Poller#broken}: its
+     * epoll fd was closed behind its back); a loop the library runs closes it. Owner thread.
+     */
+    public boolean broken() {
+        return poller.broken();
     }
 
     /** Whether {@code fd} is one of the queue's own fds. */

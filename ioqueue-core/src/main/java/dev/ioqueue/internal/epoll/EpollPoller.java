@@ -9,6 +9,7 @@ import dev.ioqueue.internal.os.NativeAccounting;
 import dev.ioqueue.internal.os.NativeMemory;
 import dev.ioqueue.internal.os.Unistd;
 import dev.ioqueue.internal.poll.Poller;
+import dev.ioqueue.internal.poll.QueueFds;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -33,6 +34,8 @@ public final class EpollPoller implements Poller {
     private final int wakeFd;
     private int epfd;
     private boolean closed;
+    /** The epoll fd was closed behind the poller's back: {@link #broken}. */
+    private boolean lost;
 
     /** @throws RuntimeException (the API's syscall exception) if epoll or the eventfd cannot be made (EMFILE, ENOMEM) */
     public EpollPoller() {
@@ -53,6 +56,8 @@ public final class EpollPoller implements Poller {
             throw t;
         }
         wakeFd = wake;
+        QueueFds.add(wake);
+        QueueFds.add(epfd);
         NativeAccounting.opened(BLOCK_SIZE);
     }
 
@@ -66,6 +71,11 @@ public final class EpollPoller implements Poller {
             throw Errors.syscall("epoll_ctl(EPOLL_CTL_ADD)", wake, -r, "cannot register the queue's wake-up eventfd");
         }
         return ep;
+    }
+
+    @Override
+    public boolean broken() {
+        return lost;
     }
 
     /** The epoll fd (changes with {@link #reset}). */
@@ -111,7 +121,17 @@ public final class EpollPoller implements Poller {
             if (n != -Errno.EINTR) break;
             if (timeoutNanos > 0 && (timeoutNanos = deadline - System.nanoTime()) <= 0) return 0;
         }
-        if (n < 0) throw Errors.syscall("epoll_wait", epfd, -n);
+        if (n < 0) {
+            if (n == -Errno.EBADF || n == -Errno.EINVAL) { // the number is no longer our epoll instance
+                int gone = epfd;
+                lost = true;
+                epfd = -1; // never used again: the number may name another queue's epoll fd by now
+                QueueFds.remove(gone);
+                throw Errors.syscall("epoll_wait", gone, -n, "the queue's epoll fd was closed behind its back: the queue can"
+                        + " no longer wait, and must be closed");
+            }
+            throw Errors.syscall("epoll_wait", epfd, -n);
+        }
         return n;
     }
 
@@ -138,6 +158,8 @@ public final class EpollPoller implements Poller {
     @Override
     public void reset() {
         int fresh = newEpoll(wakeFd);
+        QueueFds.add(fresh);
+        QueueFds.remove(epfd);
         Unistd.close(epfd, errno);
         epfd = fresh;
     }
@@ -150,8 +172,12 @@ public final class EpollPoller implements Poller {
             closed = true;
         }
         MemorySegment e = Native.threadErrno();
+        QueueFds.remove(wakeFd);
         Unistd.close(wakeFd, e);
-        Unistd.close(epfd, e);
+        if (!lost) { // lost: the number is no longer ours to close
+            QueueFds.remove(epfd);
+            Unistd.close(epfd, e);
+        }
         NativeMemory.free(block);
         NativeAccounting.closed(BLOCK_SIZE);
     }

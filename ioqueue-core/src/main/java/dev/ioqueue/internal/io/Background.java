@@ -73,6 +73,19 @@ public final class Background {
                 Thread self = Thread.currentThread();
                 self.getUncaughtExceptionHandler().uncaughtException(self, t);
             }
+            if (q.broken()) break;
+        }
+        // Its epoll fd was closed behind its back: it can no longer wait. Its waiters are told
+        // (dropped), and the next call starts a new shared queue, rather than this one spinning.
+        synchronized (Background.class) {
+            queue = null;
+            facade = null;
+        }
+        try {
+            q.close();
+        } catch (Throwable t) {
+            Thread self = Thread.currentThread();
+            self.getUncaughtExceptionHandler().uncaughtException(self, t);
         }
     }
 }

@@ -37,6 +37,25 @@ public final class BlockingWait {
         return ParkedWait.await(fd, owned, kind, timeoutNanos);
     }
 
+    /**
+     * {@link #await}, for a caller told the events rather than one that retries its syscall
+     * ({@code Fds.awaitReady}): a blocking poller's report of an fd number may come from the
+     * number's earlier file (a waiter that gave up leaves at most one report behind, see
+     * {@link BlockingPoller}), so the fd is looked at with {@code poll(2)}, and waited for again if
+     * it is not ready now. A loop's wait (a handle bound to an io_uring loop) knows its own fds.
+     */
+    public static int awaitReported(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
+        long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
+        while (true) {
+            int events = await(fd, owned, kind, timeoutNanos);
+            QueueCore q = owned == null ? null : owned.queue();
+            if (events == 0 || (q != null && q.completionIo())) return events;
+            int now = lastLook(fd, owned, kind);
+            if (now != 0) return now;
+            if (timeoutNanos > 0 && (timeoutNanos = deadline - System.nanoTime()) <= 0) return 0;
+        }
+    }
+
     /** {@link #readyNow} of {@code fd}, holding {@code owned} (if not null) so it is not closed under the call. */
     public static int lastLook(int fd, OwnedFd owned, int kind) throws IOException {
         if (owned == null) return readyNow(fd, kind);

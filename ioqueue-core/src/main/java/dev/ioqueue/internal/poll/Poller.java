@@ -49,6 +49,13 @@ public interface Poller {
     /** Whether {@code fd} is one of the poller's own, which no waiter may use. */
     boolean owns(int fd);
 
+    /**
+     * Whether the poller can no longer wait: its epoll fd was closed behind its back (its wait
+     * failed with EBADF, or EINVAL once the number named another file). Its close then leaves
+     * that number alone (it is no longer the poller's). Owner thread.
+     */
+    boolean broken();
+
     /** What an own fd is, for the caller's message. */
     String describeOwn(int fd);
 

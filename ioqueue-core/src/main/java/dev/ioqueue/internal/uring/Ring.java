@@ -11,6 +11,7 @@ import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.NativeMemory;
 import dev.ioqueue.internal.os.Unistd;
 import dev.ioqueue.internal.os.Uring;
+import dev.ioqueue.internal.poll.QueueFds;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
@@ -107,6 +108,7 @@ final class Ring {
             throw t;
         }
         fd = ring;
+        QueueFds.add(ring);
         sqRing = sq;
         cqRing = cq;
         sqes = entriesMap;
@@ -271,6 +273,7 @@ final class Ring {
         }
         Uring.munmap(sqes);
         Uring.munmap(sqRing);
+        QueueFds.remove(fd);
         Unistd.close(fd, Native.threadErrno());
         NativeMemory.free(scratch);
     }

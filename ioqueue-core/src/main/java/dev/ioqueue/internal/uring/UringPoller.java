@@ -74,26 +74,30 @@ public final class UringPoller implements Poller {
      *     up; nothing is left open
      */
     public static UringPoller open() {
-        int entries = size(SQ_ENTRIES, 256, 1, 32768);
-        Ring ring = new Ring(entries, Math.max(entries, size(CQ_ENTRIES, 4096, 1, 1 << 20)));
+        int entries = size(SQ_ENTRIES, 256, 1, 32768, false);
+        int cqEntries = size(CQ_ENTRIES, 4096, 1, 1 << 20, false);
+        // The kernel takes up to 32768 provided buffers (a power of two); a buffer of up to 1 MiB.
+        int buffers = size(BUFFERS, 256, 1, 32768, true);
+        int bufferSize = size(BUFFER_SIZE, 4096, 1, 1 << 20, false);
+        int fixedFiles = size(FIXED_FILES, 8192, 0, 1 << 20, false);
+        Ring ring = new Ring(entries, Math.max(entries, cqEntries));
         try {
             if (!ring.supports(Uring.OP_READ_MULTISHOT) || !ring.supports(Uring.OP_POLL_ADD)) {
                 throw Errors.syscallNoFd("io_uring_register(IORING_REGISTER_PROBE)", Errno.ENOSYS,
                         "the kernel lacks multishot reads (Linux 6.7)");
             }
-            return new UringPoller(ring);
+            return new UringPoller(ring, buffers, bufferSize, fixedFiles);
         } catch (Throwable t) {
             ring.close();
             throw t;
         }
     }
 
-    private UringPoller(Ring ring) {
+    private UringPoller(Ring ring, int buffers, int bufferSize, int fixedFiles) {
         this.ring = ring;
         epoll = new EpollPoller();
         try {
-            // The kernel takes up to 32768 provided buffers (a power of two); a buffer of up to 1 MiB.
-            natives = new Natives(ring, epoll, Integer.highestOneBit(size(BUFFERS, 256, 1, 32768)), size(BUFFER_SIZE, 4096, 1, 1 << 20));
+            natives = new Natives(ring, epoll, buffers, bufferSize, fixedFiles);
         } catch (Throwable t) {
             epoll.close();
             throw t;
@@ -106,9 +110,26 @@ public final class UringPoller implements Poller {
         }
     }
 
-    /** The int system property {@code name} within [min, max], or {@code fallback} if unset or not a number. */
-    private static int size(String name, int fallback, int min, int max) {
-        return Math.clamp(Integer.getInteger(name, fallback), min, max);
+    /**
+     * The int system property {@code name}, or {@code fallback} if unset.
+     *
+     * @throws IllegalArgumentException naming it, if it is not a whole number in [min, max] (and a
+     *     power of two where asked): a size mistyped is refused, never quietly replaced
+     */
+    private static int size(String name, int fallback, int min, int max, boolean powerOfTwo) {
+        String value = System.getProperty(name);
+        if (value == null) return fallback;
+        long n;
+        try {
+            n = Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            n = Long.MIN_VALUE;
+        }
+        if (n < min || n > max || (powerOfTwo && Long.bitCount(n) != 1)) {
+            throw new IllegalArgumentException(name + "=" + value + ": must be " + (powerOfTwo ? "a power of two" : "a whole number")
+                    + " from " + min + " to " + max);
+        }
+        return (int) n;
     }
 
     /** The ring, for the completion engine. */
@@ -252,6 +273,11 @@ public final class UringPoller implements Poller {
     }
 
     @Override
+    public boolean broken() {
+        return epoll.broken();
+    }
+
+    @Override
     public boolean owns(int fd) {
         return fd == ring.fd || epoll.owns(fd);
     }
@@ -311,12 +337,12 @@ public final class UringPoller implements Poller {
         private BufferRing buffers;
         private boolean closed;
 
-        Natives(Ring ring, EpollPoller epoll, int bufferCount, int bufferSize) {
+        Natives(Ring ring, EpollPoller epoll, int bufferCount, int bufferSize, int fixedFiles) {
             this.ring = ring;
             this.epoll = epoll;
             this.bufferCount = bufferCount;
             this.bufferSize = bufferSize;
-            this.fixed = new FixedFiles(ring, size(FIXED_FILES, 8192, 0, 1 << 20));
+            this.fixed = new FixedFiles(ring, fixedFiles);
             NativeAccounting.allocated(Ring.accountedBytes());
         }
 

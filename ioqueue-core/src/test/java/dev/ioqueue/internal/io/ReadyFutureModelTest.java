@@ -317,6 +317,11 @@ public class ReadyFutureModelTest {
         public void reset() {}
 
         @Override
+        public boolean broken() {
+            return false;
+        }
+
+        @Override
         public boolean owns(int fd) {
             return false;
         }
