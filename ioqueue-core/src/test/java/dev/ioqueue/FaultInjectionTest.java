@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -135,6 +136,33 @@ class FaultInjectionTest extends QueueTestSupport {
         assertTrue(thrown instanceof SyscallException e && e.errnoName().equals("EMFILE"), "as documented: " + thrown);
         TestFds.assertNoneOpenedSince(before, "the first loop's queue was closed before start threw");
         for (Thread t : Thread.getAllStackTraces().keySet()) assertFalse(t.getName().startsWith("faulty-"), t.getName() + " still runs");
+    }
+
+    // guards: on "auto", an io_uring_setup that ran out of fds fell back to epoll (a group could so
+    // mix backends), or failed in the fallback's log line with an Error, not the EMFILE itself
+    @Test
+    void autoDoesNotFallBackWhenIoUringRanOutOfFds() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(UringTest.ioUringAllowed(), "io_uring is disabled or missing here: auto never tries it");
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            String saved = System.getProperty(Backend.PROPERTY);
+            System.setProperty(Backend.PROPERTY, "auto");
+            Faults.failNth(Syscall.IO_URING_SETUP, 1, Errno.EMFILE);
+            try {
+                outcome.set(IoQueue.create(null).backend());
+            } catch (Throwable e) {
+                outcome.set(e);
+            } finally {
+                Faults.clear();
+                if (saved == null) System.clearProperty(Backend.PROPERTY);
+                else System.setProperty(Backend.PROPERTY, saved);
+                IoQueue q = IoQueue.currentIfAny();
+                if (q != null) q.close();
+            }
+        });
+        t.start();
+        t.join();
+        assertTrue(outcome.get() instanceof SyscallException e && e.errnoName().equals("EMFILE"), String.valueOf(outcome.get()));
     }
 
     @Test

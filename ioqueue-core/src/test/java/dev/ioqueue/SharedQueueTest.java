@@ -53,6 +53,39 @@ class SharedQueueTest {
         }
     }
 
+    // guards: the number of the shared queue's epoll fd, closed behind its back, taken by another
+    // epoll instance with a ready fd: the loop took that instance's report for one of its own,
+    // "rebuilt" its set, and closed the other instance's fd, going on as if nothing happened
+    @Test
+    void aSharedQueueWhoseEpollNumberIsTakenByAnotherEpollInstanceLeavesThatInstanceAlone() throws Exception {
+        IoQueue shared = IoQueue.shared();
+        try (Fds.Pipe p = Fds.pipe(); Fds.Pipe mine = Fds.pipe()) {
+            CompletableFuture<Set<Event>> waiting = shared.whenReady(p.readFd(), ReadyEvent.READ);
+            CompletableFuture.runAsync(() -> {}, shared).get(10, TimeUnit.SECONDS); // FIFO: the wait is registered
+            int number = sharedEpollFd(shared);
+            java.lang.foreign.MemorySegment errno = dev.ioqueue.internal.os.Native.threadErrno();
+            int other = dev.ioqueue.internal.os.Epoll.create(errno);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment event = arena.allocate(16, 8);
+                assertEquals(0, dev.ioqueue.internal.os.Epoll.ctl(other, dev.ioqueue.internal.os.Epoll.EPOLL_CTL_ADD, mine.readFd(),
+                        dev.ioqueue.internal.os.Epoll.EPOLLIN, 12345, event, errno));
+            }
+            TestFds.rawClose(number); // as a native library's stray close would
+            assertEquals(number, dev.ioqueue.internal.os.Unistd.fcntl(other, dev.ioqueue.internal.os.Unistd.F_DUPFD_CLOEXEC, number, errno),
+                    "the other instance takes the number");
+            TestFds.rawClose(other);
+            TestFds.writeByte(mine.writeFd(), 1); // the other instance has a report, for a token the shared queue never made
+            shared.execute(() -> {}); // the loop, asleep in its closed instance, wakes and waits again: in the other one
+            ExecutionException dropped = assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(WaitDroppedException.class, dropped.getCause());
+            String info = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/fdinfo/" + number));
+            assertTrue(info.lines().anyMatch(l -> l.startsWith("tfd:") && l.substring(4).trim().startsWith(mine.readFd() + " ")),
+                    "the other instance is open and still holds its fd: " + info);
+            assertNotEquals(shared, IoQueue.shared(), "a new shared queue");
+            TestFds.rawClose(number);
+        }
+    }
+
     /** The shared queue's epoll fd, found in /proc/self/fd. */
     private static int sharedEpollFd(IoQueue shared) throws Exception {
         for (String n : new java.io.File("/proc/self/fd").list()) {

@@ -2,6 +2,7 @@ package dev.ioqueue.internal.core;
 
 import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.epoll.EpollPoller;
+import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.poll.Interest;
 import dev.ioqueue.internal.poll.Poller;
 import dev.ioqueue.internal.uring.RingEngine;
@@ -83,8 +84,12 @@ public final class QueueCore {
         try {
             ring = UringPoller.open();
         } catch (RuntimeException refused) {
-            // A size property mistyped (IllegalArgumentException) is the user's to fix: never hidden by the fallback.
-            if (backend == IO_URING || refused instanceof IllegalArgumentException) throw refused;
+            // Falls back only where io_uring is missing or refused: a size property mistyped
+            // (IllegalArgumentException) is the user's to fix, and fds or memory running out
+            // (EMFILE, ENFILE, ENOMEM) would fail epoll too, or make a group of mixed backends.
+            int errno = dev.ioqueue.internal.base.Errors.errnoOf(refused);
+            boolean exhausted = errno == Errno.EMFILE || errno == Errno.ENFILE || errno == Errno.ENOMEM;
+            if (backend == IO_URING || refused instanceof IllegalArgumentException || exhausted) throw refused;
             QueueEvents.ringRefused(refused);
             return new QueueCore(new EpollPoller(), null, users);
         }

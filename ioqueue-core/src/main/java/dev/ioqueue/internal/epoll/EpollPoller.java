@@ -78,6 +78,35 @@ public final class EpollPoller implements Poller {
         return lost;
     }
 
+    /** The epoll fd is no longer ours: never used or closed again (the number may name another file by now). Returns it. */
+    private int lose() {
+        int gone = epfd;
+        lost = true;
+        epfd = -1;
+        QueueFds.remove(gone);
+        return gone;
+    }
+
+    /**
+     * Whether {@link #epfd} is still this poller's epoll instance: its {@code /proc/self/fdinfo}
+     * lists the wake-up eventfd (an fd of ours, which no other instance registers). Where /proc
+     * cannot be read, it is taken to be. Rare: only before a {@link #reset}.
+     */
+    private boolean stillOurs() {
+        String info;
+        try {
+            info = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/self/fdinfo/" + epfd));
+        } catch (java.io.IOException | RuntimeException cannotTell) {
+            return !(cannotTell instanceof java.nio.file.NoSuchFileException);
+        }
+        for (String line : info.split("\n")) {
+            if (!line.startsWith("tfd:")) continue;
+            String[] fields = line.substring(4).trim().split("\\s+");
+            if (fields[0].equals(Integer.toString(wakeFd))) return true;
+        }
+        return false;
+    }
+
     /** The epoll fd (changes with {@link #reset}). */
     public int epfd() {
         return epfd;
@@ -123,10 +152,7 @@ public final class EpollPoller implements Poller {
         }
         if (n < 0) {
             if (n == -Errno.EBADF || n == -Errno.EINVAL) { // the number is no longer our epoll instance
-                int gone = epfd;
-                lost = true;
-                epfd = -1; // never used again: the number may name another queue's epoll fd by now
-                QueueFds.remove(gone);
+                int gone = lose();
                 throw Errors.syscall("epoll_wait", gone, -n, "the queue's epoll fd was closed behind its back: the queue can"
                         + " no longer wait, and must be closed");
             }
@@ -157,6 +183,13 @@ public final class EpollPoller implements Poller {
     /** Swaps in a fresh epoll instance holding only the queue's own fds and closes the old one. */
     @Override
     public void reset() {
+        // A report the queue does not know may also come from another epoll instance that took the
+        // number after ours was closed behind our back: that one is not ours to close or refill.
+        if (!stillOurs()) {
+            int gone = lose();
+            throw new IllegalStateException("the queue's epoll fd " + gone + " was closed behind its back, and its number now names"
+                    + " another epoll instance: the queue can no longer wait, and must be closed");
+        }
         int fresh = newEpoll(wakeFd);
         QueueFds.add(fresh);
         QueueFds.remove(epfd);

@@ -75,7 +75,7 @@ public final class UringPoller implements Poller {
      */
     public static UringPoller open() {
         int entries = size(SQ_ENTRIES, 256, 1, 32768, false);
-        int cqEntries = size(CQ_ENTRIES, 4096, 1, 1 << 20, false);
+        int cqEntries = size(CQ_ENTRIES, 4096, 1, 65536, false); // the kernel's IORING_MAX_CQ_ENTRIES
         // The kernel takes up to 32768 provided buffers (a power of two); a buffer of up to 1 MiB.
         int buffers = size(BUFFERS, 256, 1, 32768, true);
         int bufferSize = size(BUFFER_SIZE, 4096, 1, 1 << 20, false);
