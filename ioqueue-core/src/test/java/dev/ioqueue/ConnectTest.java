@@ -138,7 +138,7 @@ class ConnectTest {
     @Test
     void aClosedPortIsAConnectExceptionWithEconnrefusedAndNoFdLeft() throws Exception {
         int port = freePort();
-        long before = NetFixtures.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         IOException e = assertThrows(IOException.class, () -> BlockingIo.connect(new InetSocketAddress(NetFixtures.V4, port), LIMIT));
         assertInstanceOf(ConnectException.class, e);
         assertInstanceOf(SyscallConnectException.class, e);
@@ -147,13 +147,13 @@ class ConnectTest {
         ExecutionException viaFuture = assertThrows(ExecutionException.class,
                 () -> Connect.future(loop.queue, new InetSocketAddress(NetFixtures.V6, port), LIMIT).get(10, TimeUnit.SECONDS));
         assertInstanceOf(SyscallConnectException.class, viaFuture.getCause());
-        assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds());
+        assertTrue(NetFixtures.eventually(() -> TestFds.openedSince(before).isEmpty()), "still open: " + TestFds.openedSince(before));
     }
 
     @Test
     void aPeerThatNeverAnswersTimesOutAfterTheLimitWithTheSocketClosed() throws Exception {
         InetSocketAddress silent = silentPeer();
-        long before = NetFixtures.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         long start = System.nanoTime();
         IOException e = assertThrows(IOException.class, () -> BlockingIo.connect(silent, LIMIT));
         long tookNanos = System.nanoTime() - start;
@@ -162,7 +162,7 @@ class ConnectTest {
         assertTrue(tookNanos >= LIMIT.toNanos(), "gave up after " + tookNanos + " ns");
         int fd = SyscallFailure.of(e).fd();
         assertTrue(fd >= 0, "the exception names the socket");
-        assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds());
+        assertTrue(NetFixtures.eventually(() -> TestFds.openedSince(before).isEmpty()), "still open: " + TestFds.openedSince(before));
 
         // the callback style, on a loop
         CompletableFuture<IOException> failed = new CompletableFuture<>();
@@ -181,7 +181,7 @@ class ConnectTest {
         }));
         assertInstanceOf(SyscallTimeoutException.class, failed.get(10, TimeUnit.SECONDS));
         assertTrue(System.nanoTime() - start2 >= LIMIT.toNanos());
-        assertTrue(NetFixtures.eventually(() -> fds() == before));
+        assertTrue(NetFixtures.eventually(() -> TestFds.openedSince(before).isEmpty()), "still open: " + TestFds.openedSince(before));
     }
 
     @Test
@@ -189,13 +189,13 @@ class ConnectTest {
         InetSocketAddress silent = silentPeer();
         int listener = listener(NetFixtures.V4, 8);
         InetSocketAddress good = new InetSocketAddress(NetFixtures.V4, Sockets.localPort(listener));
-        long before = NetFixtures.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         long start = System.nanoTime();
         try (Handle h = Connect.future(loop.queue, List.of(silent, good), Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS)) {
             long took = System.nanoTime() - start;
             assertEquals(good.getPort(), Sockets.remoteAddress(h.fd()).getPort());
             assertTrue(took >= TimeUnit.MILLISECONDS.toNanos(250), "the second attempt waits for the first 250 ms: " + took);
-            assertTrue(NetFixtures.eventually(() -> fds() == before + 1), "only the winner is left open");
+            assertTrue(NetFixtures.eventually(() -> TestFds.openedSince(before).size() == 1), "only the winner is left open: " + TestFds.openedSince(before));
         }
     }
 
@@ -283,8 +283,7 @@ class ConnectTest {
         // What the process makes once, before the count: the shared queue, and the blocking pollers
         // the acceptor waits in (counted after they started, or the test saw them as a leak).
         for (IoQueue q : List.of(loop.queue, IoQueue.shared())) Connect.future(q, target, Duration.ofSeconds(5)).get(10, TimeUnit.SECONDS).close();
-        TestFds.settledFdCount();
-        long before = fds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         List<CompletableFuture<Handle>> futures = new CopyOnWriteArrayList<>();
         int cancelled = 0;
         for (int i = 0; i < 1000; i++) {
@@ -305,7 +304,7 @@ class ConnectTest {
             }
         }
         assertEquals(1000, cancelled + connected);
-        assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds()
+        assertTrue(NetFixtures.eventually(() -> TestFds.openedSince(before).isEmpty()), "still open: " + TestFds.openedSince(before)
                 + " (" + cancelled + " cancelled, " + connected + " connected)");
         // Closed through the library, which wakes the acceptor blocked on it (a raw close(2) would
         // leave it parked: the kernel reports nothing for a closed number).
@@ -318,20 +317,20 @@ class ConnectTest {
     @Test
     void aQueueClosedUnderAConnectFailsItAndClosesItsSocket() throws Exception {
         InetSocketAddress silent = silentPeer();
-        long before = NetFixtures.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         CompletableFuture<Handle> f = Connect.future(loop.queue, silent, null);
         Thread.sleep(20);
         loop.close();
         ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
         assertInstanceOf(WaitDroppedException.class, e.getCause());
         loop = new LoopThread("connect-loop-2"); // as many fds of its own as the closed one had
-        assertTrue(NetFixtures.eventually(() -> fds() == before), "fds before " + before + ", now " + fds());
+        assertTrue(NetFixtures.eventually(() -> TestFds.openedSince(before).isEmpty()), "still open: " + TestFds.openedSince(before));
     }
 
     @Test
     void anInterruptedBlockingConnectClosesItsSocket() throws Exception {
         InetSocketAddress silent = silentPeer();
-        long before = NetFixtures.openFds();
+        java.util.Set<String> before = TestFds.settledOpenFds();
         CompletableFuture<Throwable> outcome = new CompletableFuture<>();
         Thread t = Thread.ofVirtual().start(() -> {
             try {
@@ -344,7 +343,7 @@ class ConnectTest {
         Thread.sleep(50);
         t.interrupt();
         assertInstanceOf(InterruptedIOException.class, outcome.get(10, TimeUnit.SECONDS));
-        assertTrue(NetFixtures.eventually(() -> fds() == before));
+        assertTrue(NetFixtures.eventually(() -> TestFds.openedSince(before).isEmpty()), "still open: " + TestFds.openedSince(before));
     }
 
     @Test
@@ -358,13 +357,6 @@ class ConnectTest {
 
     // ---- fixtures ----
 
-    private static long fds() {
-        try {
-            return NetFixtures.openFds();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
 
     private int freePort() {
         int fd = Sockets.listenTcp(NetFixtures.V6, 0, 1);

@@ -56,13 +56,6 @@ final class NetFixtures {
         for (int fd : fds) if (fd >= 0) Unistd.close(fd, Native.threadErrno());
     }
 
-    /** The fds this process has open. */
-    static long openFds() throws IOException {
-        try (var s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count() - 1; // the directory stream's own
-        }
-    }
-
     /** Whether {@code fd} names an open file. */
     static boolean isOpen(int fd) {
         return Files.exists(Path.of("/proc/self/fd/" + fd), java.nio.file.LinkOption.NOFOLLOW_LINKS);

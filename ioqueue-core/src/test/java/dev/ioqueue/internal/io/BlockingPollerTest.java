@@ -36,7 +36,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -133,7 +132,7 @@ class BlockingPollerTest {
     @Test
     void aHandleCloseRacingABlockedReadAlwaysEndsItAndClosesTheFdOnce() throws Exception {
         BlockingPollers.of(Interest.READ, 0); // started now: their epoll fds must not take a closed fd's number mid-test
-        long fdsBefore = openFds();
+        java.util.Set<String> fdsBefore = settledFiles();
         Random random = new Random(21);
         for (int round = 0; round < 10_000; round++) {
             Fds.SocketPair s = Fds.socketPair();
@@ -157,7 +156,7 @@ class BlockingPollerTest {
             assertFalse(isOpen(s.first()), "round " + round);
             Fds.close(s.second());
         }
-        assertEquals(fdsBefore, openFds(), "each fd closed exactly once");
+        assertEquals(fdsBefore, files(), "each fd closed exactly once");
     }
 
     @Test
@@ -460,9 +459,35 @@ class BlockingPollerTest {
         }
     }
 
-    private static long openFds() throws IOException {
-        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
-            return fds.count();
+    /**
+     * The fds open now, as "number -> what it is", but for anon-inode ones (epoll, eventfd,
+     * io_uring: what a Cleaner closes when it releases a dead thread's queue, concurrently with a
+     * test): a double close of a socket's number would remove someone else's entry here.
+     */
+    private static java.util.Set<String> files() {
+        java.util.Set<String> files = new java.util.HashSet<>();
+        for (String n : new java.io.File("/proc/self/fd").list()) {
+            try {
+                String target = Files.readSymbolicLink(Path.of("/proc/self/fd/" + n)).toString();
+                if (!target.startsWith("anon_inode:")) files.add(n + " -> " + target);
+            } catch (IOException gone) {
+                // closed while listed
+            }
         }
+        return files;
+    }
+
+    /** {@link #files} once the count of fds holds still (queues earlier tests' threads left are released first). */
+    private static java.util.Set<String> settledFiles() throws InterruptedException {
+        int seen = -1;
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (int stable = 0; stable < 3 && System.nanoTime() < deadline; ) {
+            System.gc();
+            Thread.sleep(20);
+            int now = new java.io.File("/proc/self/fd").list().length;
+            stable = now == seen ? stable + 1 : 0;
+            seen = now;
+        }
+        return files();
     }
 }
