@@ -2,6 +2,7 @@ package dev.ioqueue;
 
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.core.QueueOpening;
 import dev.ioqueue.internal.core.Timer;
 import dev.ioqueue.internal.io.Background;
 import dev.ioqueue.internal.io.ReadyFuture;
@@ -56,7 +57,7 @@ public final class IoQueue implements Executor, AutoCloseable {
     private final Cleaner.Cleanable cleanable;
 
     private IoQueue(int backend) {
-        core = QueueCore.open(backend, UserCallbacks.INSTANCE);
+        core = QueueOpening.open(backend, UserCallbacks.INSTANCE);
         core.setFacade(this);
         // The action holds the native parts only, never the queue: it runs once the queue is unreachable.
         cleanable = CLEANER.register(this, core.cleanup());

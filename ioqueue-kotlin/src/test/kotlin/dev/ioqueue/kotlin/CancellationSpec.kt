@@ -11,8 +11,6 @@ import io.kotest.matchers.shouldBe
 import java.net.InetAddress
 import java.net.Socket
 import java.nio.ByteBuffer
-import java.nio.file.Files
-import java.nio.file.Path
 import java.time.Duration
 import java.util.Random
 import java.util.concurrent.CompletableFuture
@@ -412,13 +410,6 @@ private fun drain(fd: Int): Long {
     }
 }
 
-/**
- * This process's open fds as "number -> what it is" (a socket's inode included). Compared as sets:
- * fds another thread closes meanwhile (a Cleaner releasing a dead thread's queue) cannot disturb
- * a check, as they could a count. File.list() closes the directory before the links are read.
- */
-internal fun openFds(): Set<String> =
-    java.io.File("/proc/self/fd").list()!!.mapNotNull { n -> runCatching { "$n -> ${Files.readSymbolicLink(Path.of("/proc/self/fd/$n"))}" }.getOrNull() }.toSet()
 
 /** A thread writing bytes numbered 0, 1, 2... (mod 256) into [fd] in random chunks at random moments. */
 private fun numberedWriter(fd: Int, total: Int): Thread = thread(name = "numbered-writer") {

@@ -2,8 +2,6 @@ package dev.ioqueue.kotlin
 
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
-import java.nio.file.Files
-import java.nio.file.Path
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.cancelAndJoin
@@ -14,24 +12,17 @@ import kotlinx.coroutines.runBlocking
 private fun start(vararg command: String): Process =
     ProcessBuilder(*command).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start()
 
-/**
- * This process's open fds as "number -> what it is": compared as sets, fds other threads close
- * meanwhile (a Cleaner releasing a dead thread's queue) cannot disturb the check, as a count can.
- */
-private fun openFdEntries(): Set<String> = // File.list() closes the directory before the links are read: its own fd is not among them
-    java.io.File("/proc/self/fd").list()!!.mapNotNull { n -> runCatching { "$n -> ${Files.readSymbolicLink(Path.of("/proc/self/fd/$n"))}" }.getOrNull() }.toSet()
-
 /** Starts awaitExit on a long-lived child, waits until its pidfd is open, cancels it: no fd is left of it. */
 private suspend fun CoroutineScope.cancelledAwaitExitLeavesNoFd() {
     val child = start("sleep", "30")
     try {
-        val before = openFdEntries()
+        val before = openFds()
         val waiting = launch { child.awaitExit() }
         var polls = 0
-        while ((openFdEntries() - before).isEmpty() && polls++ < 5_000) delay(1) // the pidfd is open, the coroutine awaits it
-        (openFdEntries() - before).map { it.substringAfter(" -> ") } shouldBe listOf("anon_inode:[pidfd]")
+        while ((openFds() - before).isEmpty() && polls++ < 5_000) delay(1) // the pidfd is open, the coroutine awaits it
+        (openFds() - before).map { it.substringAfter(" -> ") } shouldBe listOf("anon_inode:[pidfd]")
         waiting.cancelAndJoin()
-        openFdEntries() - before shouldBe emptySet()
+        openFds() - before shouldBe emptySet()
         child.isAlive shouldBe true
     } finally {
         child.destroy()

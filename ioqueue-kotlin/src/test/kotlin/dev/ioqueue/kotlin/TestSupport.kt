@@ -66,3 +66,11 @@ fun fdsRegisteredInAnyEpoll(): Set<Int> {
 }
 
 fun threadNames(): Set<String> = Thread.getAllStackTraces().keys.map { it.name }.toSet()
+
+/**
+ * This process's open fds as "number -> what it is" (a socket's inode included). Compared as sets:
+ * fds another thread closes meanwhile (a Cleaner releasing a dead thread's queue) cannot disturb
+ * a check, as they could a count. File.list() closes the directory before the links are read.
+ */
+internal fun openFds(): Set<String> =
+    java.io.File("/proc/self/fd").list()!!.mapNotNull { n -> runCatching { "$n -> ${Files.readSymbolicLink(Path.of("/proc/self/fd/$n"))}" }.getOrNull() }.toSet()

@@ -1,8 +1,6 @@
 package dev.ioqueue.internal.core;
 
 import dev.ioqueue.internal.base.Failures;
-import dev.ioqueue.internal.epoll.EpollPoller;
-import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.poll.Interest;
 import dev.ioqueue.internal.poll.Poller;
 import dev.ioqueue.internal.uring.RingEngine;
@@ -49,7 +47,7 @@ public final class QueueCore {
     /** Closes the queue, and settles the ring's staged writes before a close. */
     private final QueueShutdown shutdown = new QueueShutdown(this);
 
-    private QueueCore(Poller poller, UringPoller uring, Waiters users) {
+    QueueCore(Poller poller, UringPoller uring, Waiters users) {
         Thread owner = Thread.currentThread();
         this.ownership = new Ownership(owner);
         this.poller = poller;
@@ -61,43 +59,6 @@ public final class QueueCore {
         if (engine != null) {
             engine.onKeptWithoutReader(registrations::keptReadable);
             engine.onSettledFailure(loop::defer);
-        }
-    }
-
-    /**
-     * A queue for the calling thread on {@code backend}: {@link #AUTO} takes io_uring where the
-     * kernel and the process allow it, else epoll (the refusal logged with its errno: at INFO the
-     * first time in the process, at DEBUG after). Its backend is logged at DEBUG (by the watchdog
-     * thread, a moment later), and the watchdog watches its loop from now on.
-     *
-     * @throws RuntimeException the API's syscall exception if the backend cannot be set up
-     */
-    public static QueueCore open(int backend, Waiters users) {
-        QueueCore q = make(backend, users);
-        Watchdog.watch(q); // which also logs its backend at DEBUG
-        return q;
-    }
-
-    private static QueueCore make(int backend, Waiters users) {
-        if (backend == EPOLL) return new QueueCore(new EpollPoller(), null, users);
-        UringPoller ring;
-        try {
-            ring = UringPoller.open();
-        } catch (RuntimeException refused) {
-            // Falls back only where io_uring is missing or refused: a size property mistyped
-            // (IllegalArgumentException) is the user's to fix, and fds or memory running out
-            // (EMFILE, ENFILE, ENOMEM) would fail epoll too, or make a group of mixed backends.
-            int errno = dev.ioqueue.internal.base.Errors.errnoOf(refused);
-            boolean exhausted = errno == Errno.EMFILE || errno == Errno.ENFILE || errno == Errno.ENOMEM;
-            if (backend == IO_URING || refused instanceof IllegalArgumentException || exhausted) throw refused;
-            QueueEvents.ringRefused(refused);
-            return new QueueCore(new EpollPoller(), null, users);
-        }
-        try {
-            return new QueueCore(ring, ring, users);
-        } catch (Throwable t) {
-            ring.close();
-            throw t;
         }
     }
 
