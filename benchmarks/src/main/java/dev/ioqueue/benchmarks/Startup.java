@@ -4,12 +4,16 @@ import dev.ioqueue.Backend;
 import dev.ioqueue.Fds;
 import dev.ioqueue.IoQueue;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.channels.Pipe;
 import java.nio.channels.Selector;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
 
 /**
  * What a cold JVM pays for its first queue and its first fd, against NIO's first selector and pipe
@@ -17,7 +21,10 @@ import java.util.List;
  * (this class's {@code main} with one of {@code nio}, {@code epoll}, {@code io_uring}) that times
  * {@code IoQueue.current()} plus {@code Fds.pipe()}, or {@code Selector.open()} plus
  * {@code Pipe.open()}, from {@code main}'s first line: the JVM's own boot is the same for both and
- * is not counted. The three kinds are interleaved, so a disturbance of the machine falls on all.
+ * is not counted. Beside them, the floor of any FFM program ({@link StartupFloor}: the same
+ * syscalls and call shapes an epoll queue's start needs, nothing else), so each figure is also a
+ * fraction of what the JVM can do here. The kinds are interleaved, so a disturbance of the machine
+ * falls on all; then all again with the JDK's AOT cache.
  */
 public final class Startup {
     private Startup() {}
@@ -46,51 +53,114 @@ public final class Startup {
         }
     }
 
-    /** Prints the medians of {@code runs} cold JVMs per kind and the ratios against NIO. */
+    /**
+     * Prints the medians of {@code runs} cold JVMs per kind, with ratios against NIO and against the
+     * FFM floor ({@link StartupFloor}); then the same with the JDK's AOT cache, one cache per kind
+     * made by a training run of that kind.
+     */
     static void table(int runs) throws IOException, InterruptedException {
-        String[] kinds = {"nio", "epoll", "io_uring"};
-        long[][] micros = new long[kinds.length][runs];
-        String[] ran = new String[kinds.length];
+        boolean floor = System.getProperty("os.arch").equals("amd64"); // StartupFloor's syscall numbers
+        List<String> kinds = new ArrayList<>(List.of("nio", "epoll", "io_uring"));
+        if (floor) kinds.add(1, "floor");
+        Path jars = Files.createTempDirectory("ioqueue-startup");
+        try {
+            String classPath = probeJars(jars);
+            System.out.printf("%nStartup: first queue and first fd in a cold JVM (median of %d JVMs, interleaved; the JVM's boot not counted)%n", runs);
+            if (!floor) System.out.println("(no FFM floor row: StartupFloor knows x86-64's syscall numbers only)");
+            rows(kinds, runs, classPath, kind -> List.of());
+            for (String kind : kinds) coldRun(kind, classPath, List.of("-XX:AOTCacheOutput=" + jars.resolve(kind + ".aot")));
+            System.out.printf("%nThe same with the JDK's AOT cache (one per kind, from a training run of it: java -XX:AOTCacheOutput=...)%n");
+            rows(kinds, runs, classPath, kind -> List.of("-XX:AOTCache=" + jars.resolve(kind + ".aot")));
+        } finally {
+            try (var files = Files.list(jars)) {
+                for (Path f : files.toList()) Files.delete(f);
+            }
+            Files.delete(jars);
+        }
+    }
+
+    private static void rows(List<String> kinds, int runs, String classPath, java.util.function.Function<String, List<String>> options)
+            throws IOException, InterruptedException {
+        long[][] micros = new long[kinds.size()][runs];
+        String[] ran = new String[kinds.size()];
         for (int r = 0; r < runs; r++) {
-            for (int k = 0; k < kinds.length; k++) {
-                String[] out = coldRun(kinds[k]).split(" ");
+            for (int k = 0; k < kinds.size(); k++) {
+                String[] out = coldRun(kinds.get(k), classPath, options.apply(kinds.get(k))).split(" ");
                 micros[k][r] = Long.parseLong(out[1]);
                 ran[k] = out[2];
             }
         }
-        System.out.printf("%nStartup: first queue and first fd in a cold JVM (median of %d JVMs, interleaved; the JVM's boot not counted)%n", runs);
-        System.out.println("| what | ran as | median ms | min–max ms | × NIO |");
-        System.out.println("|---|---|---:|---:|---:|");
+        System.out.println("| what | ran as | median ms | min–max ms | × NIO | × FFM floor |");
+        System.out.println("|---|---|---:|---:|---:|---:|");
         double nio = median(micros[0]);
-        for (int k = 0; k < kinds.length; k++) {
+        int floorAt = kinds.indexOf("floor");
+        double floor = floorAt < 0 ? Double.NaN : median(micros[floorAt]);
+        for (int k = 0; k < kinds.size(); k++) {
             long[] m = micros[k].clone();
             Arrays.sort(m);
-            String what = k == 0 ? "Selector.open() + Pipe.open()" : "IoQueue.current() + Fds.pipe(), " + kinds[k];
-            System.out.printf("| %s | %s | %.1f | %.1f–%.1f | %.2f |%n", what, ran[k], median(m) / 1000, m[0] / 1000.0, m[m.length - 1] / 1000.0, median(m) / nio);
+            String kind = kinds.get(k);
+            String what = switch (kind) {
+                case "nio" -> "Selector.open() + Pipe.open()";
+                case "floor" -> "FFM floor: epoll fd, eventfd, epoll_ctl, pipe (StartupFloor)";
+                default -> "IoQueue.current() + Fds.pipe(), " + kind;
+            };
+            String overFloor = kind.equals("nio") || kind.equals("floor") || floorAt < 0 ? "–" : String.format("%.2f", median(m) / floor);
+            System.out.printf("| %s | %s | %.1f | %.1f–%.1f | %.2f | %s |%n", what, ran[k], median(m) / 1000, m[0] / 1000.0,
+                    m[m.length - 1] / 1000.0, median(m) / nio, overFloor);
         }
     }
 
-    private static String coldRun(String kind) throws IOException, InterruptedException {
+    private static String coldRun(String kind, String classPath, List<String> options) throws IOException, InterruptedException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> command = new ArrayList<>(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-Xshare:auto"));
-        if (!kind.equals("nio")) command.add("-D" + Backend.PROPERTY + "=" + kind);
-        command.addAll(List.of("-cp", probeClassPath(), Startup.class.getName(), kind));
+        List<String> command = new ArrayList<>(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(options);
+        if (kind.equals("epoll") || kind.equals("io_uring")) command.add("-D" + Backend.PROPERTY + "=" + kind);
+        String main = kind.equals("floor") ? StartupFloor.class.getName() : Startup.class.getName();
+        command.addAll(List.of("-cp", classPath, main, kind));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes()).strip();
-        if (p.waitFor() != 0 || !out.startsWith("micros ")) throw new IOException("startup probe " + kind + " failed: " + out);
+        if (p.waitFor() != 0 || out.lines().noneMatch(l -> l.startsWith("micros "))) {
+            throw new IOException("startup probe " + kind + " " + options + " failed: " + out);
+        }
         return out.lines().filter(l -> l.startsWith("micros ")).findFirst().orElseThrow();
     }
 
     /**
-     * Only where this class and ioqueue-core come from, as a program that uses nothing else would
-     * run: {@code Selector.open()} looks its provider up with a ServiceLoader, which opens every jar
-     * of the class path, so the benchmarks' own class path (Netty, ktor, Kotlin...) made NIO's figure
-     * ~60 ms instead of ~20 and flattered every ratio against it ~2.5-fold (found from outside).
+     * Two jars in {@code dir}: the probes (this class and {@link StartupFloor}) and ioqueue-core
+     * (its jar as built, or its classes directory packed); jars, because the AOT cache takes no
+     * directory. Only these, as a program that uses nothing else would run: {@code Selector.open()}
+     * looks its provider up with a ServiceLoader, which opens every jar of the class path, so the
+     * benchmarks' own class path (Netty, ktor, Kotlin...) made NIO's figure ~60 ms instead of ~20
+     * and flattered every ratio against it ~2.5-fold (found from outside).
      */
-    static String probeClassPath() {
+    private static String probeJars(Path dir) throws IOException {
+        Path probes = dir.resolve("probes.jar");
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(probes))) {
+            for (Class<?> c : List.of(Startup.class, StartupFloor.class)) {
+                String entry = c.getName().replace('.', '/') + ".class";
+                out.putNextEntry(new JarEntry(entry));
+                try (InputStream in = c.getClassLoader().getResourceAsStream(entry)) {
+                    in.transferTo(out);
+                }
+            }
+        }
+        Path core = location(IoQueue.class);
+        if (Files.isDirectory(core)) {
+            Path packed = dir.resolve("ioqueue-core.jar");
+            try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(packed)); var files = Files.walk(core)) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
+                    out.putNextEntry(new JarEntry(core.relativize(f).toString().replace(java.io.File.separatorChar, '/')));
+                    Files.copy(f, out);
+                }
+            }
+            core = packed;
+        }
+        return probes + java.io.File.pathSeparator + core;
+    }
+
+    private static Path location(Class<?> c) {
         try {
-            return Path.of(Startup.class.getProtectionDomain().getCodeSource().getLocation().toURI()) + java.io.File.pathSeparator
-                    + Path.of(IoQueue.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
         } catch (java.net.URISyntaxException e) {
             throw new IllegalStateException(e);
         }

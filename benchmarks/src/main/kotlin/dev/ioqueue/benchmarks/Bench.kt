@@ -14,7 +14,8 @@
 //   echo, vt TCP echo servers on 1 and 2 loops, virtual threads: see ScaleBench.kt
 //   uring    ioqueue's io_uring backend: the ring against C epoll and the C io_uring reference, TCP
 //            echo against Netty io_uring and Netty epoll: see UringBench.kt
-//   startup  cold JVMs: IoQueue.current() + Fds.pipe() against Selector.open() + Pipe.open() (Startup),
+//   startup  cold JVMs: IoQueue.current() + Fds.pipe() against Selector.open() + Pipe.open() and the
+//            FFM floor (Startup, StartupFloor), without and with the JDK's AOT cache,
 //            and bytes per hop of the helper ring with reused operations (AllocationProbe)
 // --only picks sections: "ring" (ring, hand-off, timers, memory and their targets, as one), "echo",
 // "vt", "uring", "startup"; all of them by default, in that order.

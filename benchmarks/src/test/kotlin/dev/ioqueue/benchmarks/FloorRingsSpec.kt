@@ -46,6 +46,17 @@ class FloorRingsSpec : FunSpec({
         r.enters() shouldBe 20_001L // and one to submit the first reads
     }
 
+    test("the startup floor makes its epoll fd, wake-up eventfd and pipe in a cold JVM") {
+        if (System.getProperty("os.arch") != "amd64") return@test // StartupFloor knows x86-64's numbers only
+        val javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString()
+        val classes = java.nio.file.Path.of(StartupFloor::class.java.protectionDomain.codeSource.location.toURI()).toString()
+        val p = ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp", classes, StartupFloor::class.java.name)
+            .redirectErrorStream(true).start()
+        val out = p.inputStream.readAllBytes().decodeToString().trim()
+        p.waitFor() shouldBe 0
+        out shouldContain Regex("^micros [0-9]+ floor$")
+    }
+
     test("a run of enough trials at full scale, every row long enough, is judged") {
         tooShortToJudge(5, 1.0, mapOf("C epoll at N=2 T=1" to 1.2, "Java floor at N=2 T=1" to 3.0)) shouldBe null
     }
