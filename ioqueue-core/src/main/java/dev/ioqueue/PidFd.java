@@ -62,8 +62,9 @@ public final class PidFd implements AutoCloseable {
     /**
      * The child {@code process}, started by this JVM. Once {@link #hasExited()}, or in
      * {@link #onExit}'s action, {@code process.exitValue()} gives its exit code. A child that has
-     * already exited, and been reaped by the JDK, has no pid to open any more (it may name
-     * another process by now): its PidFd then stands on an fd that is readable at once, so
+     * already exited, and been reaped by the JDK (whether or not {@link Process#isAlive()} says so
+     * yet), has no pid to open any more (it may name another process by now): its PidFd then
+     * stands on an fd that is readable at once, so
      * {@link #hasExited()}, {@link #onExit} and Kotlin's {@code awaitExit} work the same.
      *
      * @throws SyscallException if {@code pidfd_open} fails otherwise (ENOSYS, EMFILE)
@@ -74,8 +75,9 @@ public final class PidFd implements AutoCloseable {
         if (!process.isAlive()) return exited(process);
         int fd = openFd(pid);
         // The JDK reaps a child only after it exits, and its pid is not reused before: if it is
-        // still alive after the open, the fd is of this child.
-        if (!process.isAlive()) {
+        // still alive after the open, the fd is of this child. ESRCH: reaped, though the JDK may
+        // not have recorded the exit yet (isAlive() still true for a moment; outside round 11).
+        if (fd == -Errno.ESRCH || !process.isAlive()) {
             if (fd >= 0) Fds.close(fd); // might be another process's by now
             return exited(process);
         }

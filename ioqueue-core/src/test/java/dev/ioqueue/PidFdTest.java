@@ -79,6 +79,75 @@ class PidFdTest extends QueueTestSupport {
         }
     }
 
+    // guards: a child the JDK had reaped but whose exit it had not recorded yet (isAlive() still
+    // true) made PidFd.of throw ESRCH (outside round 11: 6 to 12 in 300 short-lived children)
+    @Test
+    void aChildReapedBeforeTheJdkRecordsItsExitGetsTheStandIn() throws Exception {
+        Process child = start("sh", "-c", "exit 4");
+        assertEquals(4, child.waitFor());
+        Process lagging = new RecordsLate(child, 2); // alive for the looks before and after the open, as in the JDK's window
+        try (PidFd exited = PidFd.of(lagging)) {
+            assertTrue(exited.hasExited());
+            IoQueue q = IoQueue.current();
+            List<Integer> codes = new ArrayList<>();
+            exited.onExit(q, () -> codes.add(lagging.exitValue()));
+            q.run();
+            assertEquals(List.of(4), codes);
+        }
+    }
+
+    /** A child as the JDK shows it between reaping it and recording its exit: alive for {@code looks} more looks. */
+    private static final class RecordsLate extends Process {
+        private final Process child;
+        private int looks;
+
+        RecordsLate(Process child, int looks) {
+            this.child = child;
+            this.looks = looks;
+        }
+
+        @Override
+        public boolean isAlive() {
+            return looks-- > 0 || child.isAlive();
+        }
+
+        @Override
+        public long pid() {
+            return child.pid();
+        }
+
+        @Override
+        public int exitValue() {
+            if (looks > 0) throw new IllegalThreadStateException("not recorded yet");
+            return child.exitValue();
+        }
+
+        @Override
+        public int waitFor() throws InterruptedException {
+            return child.waitFor();
+        }
+
+        @Override
+        public void destroy() {
+            child.destroy();
+        }
+
+        @Override
+        public java.io.OutputStream getOutputStream() {
+            return child.getOutputStream();
+        }
+
+        @Override
+        public java.io.InputStream getInputStream() {
+            return child.getInputStream();
+        }
+
+        @Override
+        public java.io.InputStream getErrorStream() {
+            return child.getErrorStream();
+        }
+    }
+
     @Test
     void closingBeforeTheExitDropsTheWaitAndCancelStopsIt() throws Exception {
         IoQueue q = IoQueue.current();

@@ -54,13 +54,16 @@ final class OperationWait implements Operation.Hooks {
         OperationWait w = new OperationWait();
         Operation op = new Operation(kind, w, transfer);
         boolean posted = q.runOnOwner(() -> {
-            if (!o.isOpen()) { // closed on its way here: the close dropped this operation
-                w.finish(DROPPED);
-                return;
-            }
             try {
                 q.submit(o.fd, o, op);
             } catch (RuntimeException e) {
+                // Closed on its way here, or (from another thread) while it was submitted: the
+                // close dropped it. One check, after the refusal: a check before it would leave
+                // the close a moment to begin between the two (outside round 11).
+                if (!o.isOpen()) {
+                    w.finish(DROPPED);
+                    return;
+                }
                 w.refused = e;
                 w.finish(FAILED);
             }
