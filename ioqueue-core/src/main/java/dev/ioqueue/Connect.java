@@ -30,6 +30,11 @@ import java.util.function.Consumer;
  * the first to connect wins and the other sockets are closed. A list of candidates is tried the
  * same way, in its own order.
  *
+ * <p><b>A Unix listener whose backlog is full</b> (its connect fails with EAGAIN: nothing is in
+ * progress, and nothing tells a non-blocking socket when there is room) is tried again, 1 ms
+ * later and then twice as long each time up to 64 ms, until it connects or the time limit passes,
+ * as a blocking connect would wait. {@link Sockets#connectUnix} tries once.
+ *
  * <p><b>Outcomes.</b> The connection has TCP_NODELAY on ({@link SocketOptions}). A refusal fails
  * with {@link SyscallConnectException} (ECONNREFUSED, the JDK's {@link java.net.ConnectException});
  * the time limit with {@link SyscallTimeoutException} (ETIMEDOUT, the JDK's

@@ -269,6 +269,41 @@ class ConnectTest {
         assertEquals(Errno.ENOENT, SyscallFailure.of(missing).errno());
     }
 
+    // guards: a connect to a Unix listener whose backlog was full failed at once with EAGAIN, where
+    // a blocking connect (the JDK's) waits for room (outside round 11)
+    @Test
+    void aUnixConnectWaitsForRoomInAFullBacklogUntilItsTimeLimit() throws Exception {
+        Path path = dir.resolve("full");
+        int listener = Sockets.listenUnix(path, 0);
+        toClose.add(listener);
+        while (true) { // fill the backlog: the next connect finds no room
+            try {
+                toClose.add(Sockets.connectUnix(path));
+            } catch (SyscallException full) {
+                assertEquals("EAGAIN", full.errnoName());
+                break;
+            }
+        }
+        Set<String> before = TestFds.settledOpenFds();
+        SyscallTimeoutException stayedFull = assertThrows(SyscallTimeoutException.class,
+                () -> BlockingIo.connect(UnixDomainSocketAddress.of(path), LIMIT));
+        assertTrue(stayedFull.getMessage().contains("backlog stayed full"), stayedFull.getMessage());
+        TestFds.assertNoneOpenedSince(before, "the timed-out connect's socket");
+
+        Thread acceptor = Thread.ofVirtual().start(() -> {
+            try {
+                Thread.sleep(150); // the connect below has found the backlog full by now, and waits
+                toClose.add(BlockingIo.accept(listener));
+            } catch (IOException | InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        });
+        try (Handle h = BlockingIo.connect(UnixDomainSocketAddress.of(path), Duration.ofSeconds(10))) {
+            assertTrue(h.isOpen());
+        }
+        acceptor.join();
+    }
+
     @Test
     void aThousandConnectsRacingCancellationLeaveNoFd() throws Exception {
         int listener = listener(NetFixtures.V4, 4096);

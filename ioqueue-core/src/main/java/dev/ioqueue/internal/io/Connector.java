@@ -38,6 +38,8 @@ public final class Connector {
     public static final long STAGGER_NANOS = 250_000_000L;
     /** About 73 years: "no limit", still far from overflowing a deadline. */
     private static final long NO_LIMIT = Long.MAX_VALUE / 4;
+    /** The longest wait between two tries of a Unix connect whose listener's backlog is full. */
+    static final long RETRY_MAX_NANOS = 64_000_000L;
 
     /** Who hears how it ended. */
     public interface Outcome {
@@ -177,10 +179,48 @@ public final class Connector {
                 if (next < candidates.size()) stagger = queue.schedule(STAGGER_NANOS, this::startNext, null);
                 return;
             }
+            if (r == -Errno.EAGAIN && sa.family() == SocketCalls.AF_UNIX) {
+                Attempt a = new Attempt(fd, target);
+                inFlight.add(a);
+                retryLater(a);
+                if (next < candidates.size()) stagger = queue.schedule(STAGGER_NANOS, this::startNext, null);
+                return;
+            }
             Unistd.close(fd, errno);
-            failedAttempt(Errors.io("connect", fd, -r, "to " + Addresses.describe(target) + detail(-r, sa)));
+            failedAttempt(Errors.io("connect", fd, -r, "to " + Addresses.describe(target)));
         }
         if (!done && inFlight.isEmpty()) finish(-1, firstFailure != null ? firstFailure : noAddress());
+    }
+
+    /**
+     * A Unix listener's backlog is full: a blocking connect would sleep until the listener accepts,
+     * but a non-blocking one is told nothing when it does. So it tries again, 1 ms later, then
+     * twice as long each time up to {@link #RETRY_MAX_NANOS}, until it connects, fails otherwise,
+     * or the time limit passes (the JDK's blocking connect waits likewise; outside round 11).
+     */
+    private void retryLater(Attempt a) {
+        a.backoffNanos = a.backoffNanos == 0 ? 1_000_000L : Math.min(2 * a.backoffNanos, RETRY_MAX_NANOS);
+        a.retry = queue.schedule(a.backoffNanos, () -> retry(a), null); // a closing queue drops the deadline, which tells
+    }
+
+    private void retry(Attempt a) {
+        a.retry = null;
+        if (done || a.closed) return;
+        MemorySegment errno = Native.threadErrno();
+        int r = SocketCalls.connect(a.fd, Addresses.of("connect", a.target), errno);
+        if (r == -Errno.EAGAIN) {
+            retryLater(a);
+        } else if (r == 0) {
+            inFlight.remove(a);
+            finish(a.fd, null);
+        } else if (r == -Errno.EINPROGRESS || r == -Errno.EINTR) {
+            queue.await(a.fd, null, Interest.WRITE, a);
+        } else {
+            inFlight.remove(a);
+            Unistd.close(a.fd, errno);
+            failedAttempt(Errors.io("connect", a.fd, -r, "to " + Addresses.describe(a.target)));
+            startNext();
+        }
     }
 
     private void failedAttempt(IOException e) {
@@ -213,7 +253,8 @@ public final class Connector {
         deadline = null;
         if (done) return;
         int fd = inFlight.isEmpty() ? Errors.NO_FD : inFlight.get(0).fd;
-        finish(-1, Errors.io("connect", fd, Errno.ETIMEDOUT, "to " + where + ": no answer within the time limit (the socket is closed)"));
+        String why = !inFlight.isEmpty() && inFlight.get(0).backoffNanos > 0 ? "the listener's backlog stayed full" : "no answer";
+        finish(-1, Errors.io("connect", fd, Errno.ETIMEDOUT, "to " + where + ": " + why + " within the time limit (the socket is closed)"));
     }
 
     private void dropped(String why) {
@@ -236,6 +277,7 @@ public final class Connector {
         MemorySegment errno = Native.threadErrno();
         for (Attempt a : inFlight) {
             a.closed = true;
+            if (a.retry != null) a.retry.cancel();
             release(a.fd);
             Unistd.close(a.fd, errno);
         }
@@ -251,15 +293,14 @@ public final class Connector {
         return Errors.io("connect", Errors.NO_FD, Errno.EADDRNOTAVAIL, "to " + where + ": no address to try");
     }
 
-    private static String detail(int errno, SockAddr sa) {
-        return errno == Errno.EAGAIN && sa.family() == SocketCalls.AF_UNIX ? " (the listener's backlog is full)" : "";
-    }
-
     /** One socket connecting, and its waiter. */
     private final class Attempt extends Waiter {
         final int fd;
         final SocketAddress target;
         boolean closed;
+        /** A Unix connect waiting for room in the listener's backlog: its next try, and the wait before it. */
+        Timer retry;
+        long backoffNanos;
 
         Attempt(int fd, SocketAddress target) {
             this.fd = fd;
