@@ -16,7 +16,8 @@ import java.util.Set;
  * the JDK's channels give it). Values mean what they mean for the JDK's sockets: SO_LINGER is
  * off when negative and caps at 65535 seconds; SO_RCVBUF and SO_SNDBUF read back as Linux keeps
  * them, twice what was set (within {@code net.core.rmem_max}/{@code wmem_max}); IP_TOS on an
- * IPv6 socket is its traffic class (IPV6_TCLASS).
+ * IPv6 socket is its traffic class (IPV6_TCLASS); TCP_KEEPIDLE and TCP_KEEPINTERVAL take 1..32767
+ * seconds and TCP_KEEPCOUNT 1..127, as Linux does.
  *
  * <p><b>Defaults.</b> This library changes one option: TCP_NODELAY is on for the TCP sockets it
  * makes for you — those {@link Sockets#connectTcp} and {@link Connect} connect, and those accepted
@@ -31,8 +32,9 @@ import java.util.Set;
  * <p><b>Errors.</b> An option not listed above is refused with {@link UnsupportedOperationException}
  * naming it, and a null, wrong-typed or out-of-range value with {@link IllegalArgumentException},
  * before any syscall. A failed syscall throws {@link SyscallException} naming the option, the fd
- * and the errno (ENOPROTOOPT for an option the socket's protocol lacks: TCP_NODELAY on a Unix
- * socket, IPV6_V6ONLY on IPv4; EBADF, ENOTSOCK).
+ * and the errno (ENOPROTOOPT or EOPNOTSUPP, as the kernel answers for the family, the protocol and
+ * a set or a get, for an option the socket lacks: TCP_NODELAY on a Unix or UDP socket,
+ * IPV6_V6ONLY on an IPv4 socket; EBADF, ENOTSOCK).
  */
 public final class SocketOptions {
     private SocketOptions() {}

@@ -82,7 +82,11 @@ class SocketOptionsTest {
             SyscallException e = assertThrows(SyscallException.class, () -> SocketOptions.set(fd, SocketOptions.IPV6_V6ONLY, true));
             assertEquals("ENOPROTOOPT", e.errnoName());
             assertEquals(fd, e.fd());
-            assertTrue(e.getMessage().contains("IPV6_V6ONLY"), e.getMessage());
+            assertTrue(e.getMessage().contains("IPV6_V6ONLY on an IPv4 socket"), e.getMessage());
+            // reading it, the kernel answers EOPNOTSUPP; the hint is the same, and true (outside round 11)
+            SyscallException read = assertThrows(SyscallException.class, () -> SocketOptions.get(fd, SocketOptions.IPV6_V6ONLY));
+            assertEquals("EOPNOTSUPP", read.errnoName());
+            assertTrue(read.getMessage().contains("IPV6_V6ONLY on an IPv4 socket"), read.getMessage());
         } finally {
             NetFixtures.close(fd);
         }
@@ -205,6 +209,16 @@ class SocketOptionsTest {
         var e = assertThrows(IllegalArgumentException.class, () -> SocketOptions.set(NOT_AN_FD, raw, 1));
         assertTrue(e.getMessage().contains("java.lang.Boolean"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> SocketOptions.get(-1, StandardSocketOptions.TCP_NODELAY));
+        // Linux's keepalive ranges (outside round 11: 0, -1 and 2^31-1 reached the kernel's EINVAL)
+        for (int seconds : new int[] {0, -1, 32768, Integer.MAX_VALUE}) {
+            var idle = assertThrows(IllegalArgumentException.class, () -> SocketOptions.set(NOT_AN_FD, ExtendedSocketOptions.TCP_KEEPIDLE, seconds));
+            assertTrue(idle.getMessage().contains("TCP_KEEPIDLE") && idle.getMessage().contains("outside 1..32767"), idle.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> SocketOptions.set(NOT_AN_FD, ExtendedSocketOptions.TCP_KEEPINTERVAL, seconds));
+        }
+        for (int count : new int[] {0, 128, 1000}) {
+            var e2 = assertThrows(IllegalArgumentException.class, () -> SocketOptions.set(NOT_AN_FD, ExtendedSocketOptions.TCP_KEEPCOUNT, count));
+            assertTrue(e2.getMessage().contains("outside 1..127"), e2.getMessage());
+        }
         // and a real syscall on that number does fail: the refusals above are not luck
         SyscallException ebadf = assertThrows(SyscallException.class, () -> SocketOptions.get(NOT_AN_FD, StandardSocketOptions.TCP_NODELAY));
         assertEquals(Errno.EBADF, ebadf.errno());

@@ -45,7 +45,8 @@ public final class SocketOptionCalls {
         }
     };
 
-    private enum Kind { BOOLEAN, INT, NON_NEGATIVE, LINGER, TOS, PEERCRED }
+    /** How a value is encoded and checked; SECONDS and COUNT take Linux's keepalive ranges (1..32767, 1..127). */
+    private enum Kind { BOOLEAN, SECONDS, COUNT, NON_NEGATIVE, LINGER, TOS, PEERCRED }
 
     private record Spec(String name, int level, int option, Kind kind) {}
 
@@ -60,9 +61,9 @@ public final class SocketOptionCalls {
             Map.entry(StandardSocketOptions.SO_BROADCAST, new Spec("SO_BROADCAST", SockOpt.SOL_SOCKET, SockOpt.SO_BROADCAST, Kind.BOOLEAN)),
             Map.entry(StandardSocketOptions.IP_TOS, new Spec("IP_TOS", SockOpt.IPPROTO_IP, SockOpt.IP_TOS, Kind.TOS)),
             Map.entry(IPV6_V6ONLY, new Spec("IPV6_V6ONLY", SockOpt.IPPROTO_IPV6, SockOpt.IPV6_V6ONLY, Kind.BOOLEAN)),
-            Map.entry(ExtendedSocketOptions.TCP_KEEPIDLE, new Spec("TCP_KEEPIDLE", SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPIDLE, Kind.INT)),
-            Map.entry(ExtendedSocketOptions.TCP_KEEPINTERVAL, new Spec("TCP_KEEPINTVL", SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPINTVL, Kind.INT)),
-            Map.entry(ExtendedSocketOptions.TCP_KEEPCOUNT, new Spec("TCP_KEEPCNT", SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPCNT, Kind.INT)),
+            Map.entry(ExtendedSocketOptions.TCP_KEEPIDLE, new Spec("TCP_KEEPIDLE", SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPIDLE, Kind.SECONDS)),
+            Map.entry(ExtendedSocketOptions.TCP_KEEPINTERVAL, new Spec("TCP_KEEPINTVL", SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPINTVL, Kind.SECONDS)),
+            Map.entry(ExtendedSocketOptions.TCP_KEEPCOUNT, new Spec("TCP_KEEPCNT", SockOpt.IPPROTO_TCP, SockOpt.TCP_KEEPCNT, Kind.COUNT)),
             Map.entry(ExtendedSocketOptions.TCP_QUICKACK, new Spec("TCP_QUICKACK", SockOpt.IPPROTO_TCP, SockOpt.TCP_QUICKACK, Kind.BOOLEAN)),
             Map.entry(ExtendedSocketOptions.SO_PEERCRED, new Spec("SO_PEERCRED", SockOpt.SOL_SOCKET, SockOpt.SO_PEERCRED, Kind.PEERCRED)));
 
@@ -91,6 +92,10 @@ public final class SocketOptionCalls {
         }
         if (spec.kind == Kind.TOS && ((Integer) value < 0 || (Integer) value > 255)) {
             throw new IllegalArgumentException("setOption(IP_TOS) on fd " + fd + ": " + value + " is outside 0..255");
+        }
+        int max = spec.kind == Kind.SECONDS ? 32767 : spec.kind == Kind.COUNT ? 127 : Integer.MAX_VALUE; // the kernel's MAX_TCP_KEEP*
+        if (max != Integer.MAX_VALUE && ((Integer) value < 1 || (Integer) value > max)) {
+            throw new IllegalArgumentException("setOption(" + spec.name + ") on fd " + fd + ": " + value + " is outside 1.." + max);
         }
     }
 
@@ -172,8 +177,10 @@ public final class SocketOptionCalls {
     }
 
     private static String hint(int errno) {
-        if (errno == SockOpt.ENOPROTOOPT) return "the socket's protocol has no such option (TCP options on UDP, IPV6_V6ONLY on IPv4)";
-        if (errno == dev.ioqueue.internal.os.Errno.EOPNOTSUPP) return "the socket's family has no options at that level (TCP or IP options on a Unix socket)";
+        // Which of the two the kernel answers depends on the family, the protocol, and set or get
+        if (errno == SockOpt.ENOPROTOOPT || errno == dev.ioqueue.internal.os.Errno.EOPNOTSUPP) {
+            return "the socket's family or protocol has no such option (a TCP option on a UDP or Unix socket, IPV6_V6ONLY on an IPv4 socket)";
+        }
         return null;
     }
 
