@@ -60,8 +60,9 @@ public final class PidFd implements AutoCloseable {
     }
 
     /**
-     * The child {@code process}, started by this JVM. Once {@link #hasExited()}, or in
-     * {@link #onExit}'s action, {@code process.exitValue()} gives its exit code. A child that has
+     * The child {@code process}, started by this JVM. In {@link #onExit}'s action
+     * {@code process.exitValue()} gives its exit code; once {@link #hasExited()}, as soon as the JDK
+     * has recorded the exit (a moment later, see there). A child that has
      * already exited, and been reaped by the JDK (whether or not {@link Process#isAlive()} says so
      * yet), has no pid to open any more (it may name another process by now): its PidFd then
      * stands on an fd that is readable at once, so
@@ -74,9 +75,11 @@ public final class PidFd implements AutoCloseable {
         long pid = process.pid();
         if (!process.isAlive()) return exited(process);
         int fd = openFd(pid);
-        // The JDK reaps a child only after it exits, and its pid is not reused before: if it is
-        // still alive after the open, the fd is of this child. ESRCH: reaped, though the JDK may
-        // not have recorded the exit yet (isAlive() still true for a moment; outside round 11).
+        // The JDK reaps a child only after it exits, and records the exit a moment after the reap:
+        // isAlive() false after the open means the fd may be of another process by now; ESRCH
+        // means reaped, even while isAlive() still says true (outside round 11). Left open: a pid
+        // reaped and taken by a new process inside that moment, before the open (a wrap of the
+        // whole pid space within microseconds), would give that process's fd.
         if (fd == -Errno.ESRCH || !process.isAlive()) {
             if (fd >= 0) Fds.close(fd); // might be another process's by now
             return exited(process);

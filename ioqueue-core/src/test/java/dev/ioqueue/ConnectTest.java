@@ -30,6 +30,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -269,39 +270,68 @@ class ConnectTest {
         assertEquals(Errno.ENOENT, SyscallFailure.of(missing).errno());
     }
 
-    // guards: a connect to a Unix listener whose backlog was full failed at once with EAGAIN, where
-    // a blocking connect (the JDK's) waits for room (outside round 11)
-    @Test
-    void aUnixConnectWaitsForRoomInAFullBacklogUntilItsTimeLimit() throws Exception {
-        Path path = dir.resolve("full");
+    /** A Unix listener at {@code path} (backlog 0) whose backlog is full: the next connect finds no room. */
+    private int fullUnixListener(Path path) {
         int listener = Sockets.listenUnix(path, 0);
         toClose.add(listener);
-        while (true) { // fill the backlog: the next connect finds no room
+        while (true) {
             try {
                 toClose.add(Sockets.connectUnix(path));
             } catch (SyscallException full) {
                 assertEquals("EAGAIN", full.errnoName());
-                break;
+                return listener;
             }
         }
-        Set<String> before = TestFds.settledOpenFds();
-        SyscallTimeoutException stayedFull = assertThrows(SyscallTimeoutException.class,
-                () -> BlockingIo.connect(UnixDomainSocketAddress.of(path), LIMIT));
-        assertTrue(stayedFull.getMessage().contains("backlog stayed full"), stayedFull.getMessage());
-        TestFds.assertNoneOpenedSince(before, "the timed-out connect's socket");
+    }
 
+    // guards: a connect to a Unix listener whose backlog was full failed at once with EAGAIN, where
+    // a blocking connect (the JDK's) waits for room (outside round 11)
+    @Test
+    void aUnixConnectWaitsForRoomInAFullBacklog() throws Exception {
+        Path path = dir.resolve("full");
+        int listener = fullUnixListener(path);
+        AtomicLong roomAt = new AtomicLong();
+        CompletableFuture<Integer> accepted = new CompletableFuture<>();
         Thread acceptor = Thread.ofVirtual().start(() -> {
             try {
-                Thread.sleep(150); // the connect below has found the backlog full by now, and waits
-                toClose.add(BlockingIo.accept(listener));
-            } catch (IOException | InterruptedException e) {
-                throw new AssertionError(e);
+                Thread.sleep(100); // the connect below finds no room first
+                roomAt.set(System.nanoTime()); // there is no room before this accept
+                accepted.complete(BlockingIo.accept(listener));
+            } catch (Throwable t) {
+                accepted.completeExceptionally(t);
             }
         });
         try (Handle h = BlockingIo.connect(UnixDomainSocketAddress.of(path), Duration.ofSeconds(10))) {
+            long connectedAt = System.nanoTime();
+            long room = roomAt.get();
             assertTrue(h.isOpen());
+            assertTrue(room != 0 && connectedAt - room >= 0, "connected only after the accept made room");
+            toClose.add(accepted.get(10, TimeUnit.SECONDS));
         }
         acceptor.join();
+    }
+
+    // guards: the retries of a Unix connect waiting for room end at its time limit, on cancel, and on
+    // a refusal (the listener gone), each with its socket closed (outside round 11)
+    @Test
+    void aUnixConnectWaitingForRoomEndsAtItsLimitOnCancelOrARefusalLeavingNoFd() throws Exception {
+        Path path = dir.resolve("full");
+        int listener = fullUnixListener(path);
+        IoQueue.shared(); // made once per process: not a leak of what follows
+        java.util.Set<String> before = TestFds.settledOpenFds();
+        SyscallTimeoutException stayedFull = assertThrows(SyscallTimeoutException.class,
+                () -> BlockingIo.connect(UnixDomainSocketAddress.of(path), LIMIT));
+        assertTrue(stayedFull.getMessage().contains("backlog stayed full"), stayedFull.getMessage());
+        CompletableFuture<Handle> cancelled = Connect.future(loop.queue, UnixDomainSocketAddress.of(path), null);
+        Thread.sleep(20); // retrying by now
+        assertTrue(cancelled.cancel(false));
+        CompletableFuture<Handle> refused = Connect.future(loop.queue, UnixDomainSocketAddress.of(path), Duration.ofSeconds(10));
+        Thread.sleep(20);
+        toClose.remove(Integer.valueOf(listener));
+        Fds.close(listener); // the next try finds nobody listening
+        ExecutionException e = assertThrows(ExecutionException.class, () -> refused.get(5, TimeUnit.SECONDS));
+        assertInstanceOf(SyscallConnectException.class, e.getCause());
+        TestFds.assertNoneOpenedSince(before, "the sockets of the connects that waited for room");
     }
 
     @Test

@@ -637,6 +637,52 @@ class UringTest {
         });
     }
 
+    // guards: a blocking write posted to the handle's loop met a write staged in the round (made
+    // inside a completion), whose completion, settled first, closed the handle: the loop's refusal
+    // (IllegalStateException) reached the blocked thread instead of the drop (outside round 11
+    // found the cross-thread form of this, a close begun between the loop's look and its submit)
+    @Test
+    void aBlockingWriteWhoseLoopClosesTheHandleFirstIsDropped() throws Exception {
+        onRingThread(q -> {
+            Fds.SocketPair in = Fds.socketPair();
+            Fds.SocketPair out = Fds.socketPair();
+            Handle writer = Handle.of(out.first(), q);
+            AtomicReference<Object> blocked = new AtomicReference<>();
+            Thread[] writerThread = new Thread[1];
+            try (Handle reader = Handle.of(in.first(), q)) {
+                ByteBuffer got = ByteBuffer.allocateDirect(16);
+                q.submit(reader, IoOperation.read(got, (fd, n) -> {
+                    got.flip();
+                    // staged until the round's enter; its completion closes the handle
+                    q.submit(writer, IoOperation.writeFully(got, (wfd, written) -> writer.close()));
+                    writerThread[0] = Thread.ofVirtual().start(() -> {
+                        try {
+                            blocked.set(BlockingIo.write(writer, ByteBuffer.wrap(new byte[] {2})));
+                        } catch (Throwable t) {
+                            blocked.set(t);
+                        }
+                    });
+                    try {
+                        VirtualThreadTest.awaitParked(writerThread[0]); // its write is posted: it runs in this round's tasks
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                }));
+                Fds.write(in.second(), ByteBuffer.wrap(new byte[] {1}));
+                runUntil(q, () -> blocked.get() != null);
+                Object outcome = blocked.get();
+                assertTrue(outcome instanceof WaitDroppedException || outcome instanceof java.nio.channels.ClosedChannelException,
+                        String.valueOf(outcome));
+                assertFalse(writer.isOpen());
+                ByteBuffer echoed = ByteBuffer.allocate(4);
+                assertEquals(1, Fds.read(out.second(), echoed), "the staged write went out before the close");
+            } finally {
+                Fds.close(in.second());
+                Fds.close(out.second());
+            }
+        });
+    }
+
     // guards: a ring write from a closed arena's memory (io_uring finding F4)
     @Test
     void aWriteFromAClosedArenaIsRefusedAndLeavesNothingPending() throws Exception {

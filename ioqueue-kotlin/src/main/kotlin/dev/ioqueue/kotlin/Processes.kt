@@ -1,8 +1,6 @@
 package dev.ioqueue.kotlin
 
-import dev.ioqueue.Errno
 import dev.ioqueue.PidFd
-import dev.ioqueue.SyscallException
 import kotlinx.coroutines.delay
 
 /** How often [awaitExit] looks again while the JDK has not yet recorded an exit its pidfd reported. */
@@ -22,14 +20,7 @@ private const val RECORDED_RECHECK_MILLIS = 1L
  */
 public suspend fun Process.awaitExit(): Int {
     if (!isAlive) return exitValue()
-    val pidFd = try {
-        PidFd.of(this)
-    } catch (e: SyscallException) {
-        // ESRCH: it exited and the JDK reaped it between the look above and pidfd_open
-        if (e.errno() != Errno.ESRCH) throw e
-        null
-    }
-    pidFd?.use { readWhenReady(it.handle(), it::hasExited) { exited -> exited } }
+    PidFd.of(this).use { readWhenReady(it.handle(), it::hasExited) { exited -> exited } } // reaped already: a stand-in, readable at once
     while (isAlive) delay(RECORDED_RECHECK_MILLIS)
     return exitValue()
 }

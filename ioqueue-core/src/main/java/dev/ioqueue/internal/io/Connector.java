@@ -40,6 +40,8 @@ public final class Connector {
     private static final long NO_LIMIT = Long.MAX_VALUE / 4;
     /** The longest wait between two tries of a Unix connect whose listener's backlog is full. */
     static final long RETRY_MAX_NANOS = 64_000_000L;
+    /** What {@link #answered} found. */
+    private static final int CONNECTED = 0, PENDING = 1, FAILED = 2;
 
     /** Who hears how it ended. */
     public interface Outcome {
@@ -161,33 +163,14 @@ public final class Connector {
                 continue;
             }
             if (sa.isInet()) SocketCalls.setIntOption(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, errno); // the default
-            int r = SocketCalls.connect(fd, sa, errno);
-            if (r == 0) {
-                finish(fd, null);
-                return;
-            }
-            if (r == -Errno.EINPROGRESS || r == -Errno.EINTR) {
-                Attempt a = new Attempt(fd, target);
-                inFlight.add(a);
-                try {
-                    queue.await(fd, null, Interest.WRITE, a);
-                } catch (RuntimeException e) {
-                    inFlight.remove(a);
-                    Unistd.close(fd, errno);
-                    throw e;
-                }
+            Attempt a = new Attempt(fd, target);
+            inFlight.add(a);
+            int answer = answered(a, SocketCalls.connect(fd, sa, errno));
+            if (answer == CONNECTED) return;
+            if (answer == PENDING) {
                 if (next < candidates.size()) stagger = queue.schedule(STAGGER_NANOS, this::startNext, null);
                 return;
             }
-            if (r == -Errno.EAGAIN && sa.family() == SocketCalls.AF_UNIX) {
-                Attempt a = new Attempt(fd, target);
-                inFlight.add(a);
-                retryLater(a);
-                if (next < candidates.size()) stagger = queue.schedule(STAGGER_NANOS, this::startNext, null);
-                return;
-            }
-            Unistd.close(fd, errno);
-            failedAttempt(Errors.io("connect", fd, -r, "to " + Addresses.describe(target)));
         }
         if (!done && inFlight.isEmpty()) finish(-1, firstFailure != null ? firstFailure : noAddress());
     }
@@ -206,21 +189,44 @@ public final class Connector {
     private void retry(Attempt a) {
         a.retry = null;
         if (done || a.closed) return;
-        MemorySegment errno = Native.threadErrno();
-        int r = SocketCalls.connect(a.fd, Addresses.of("connect", a.target), errno);
-        if (r == -Errno.EAGAIN) {
-            retryLater(a);
-        } else if (r == 0) {
+        if (answered(a, SocketCalls.connect(a.fd, Addresses.of("connect", a.target), Native.threadErrno())) == FAILED) startNext();
+    }
+
+    /**
+     * What a {@code connect(2)} of {@code a}'s socket (in {@link #inFlight}) answered: connected
+     * (the outcome told), pending (waiting for the socket to be writable, or for room in a Unix
+     * listener's backlog), or failed (its socket closed, the failure kept for the outcome).
+     */
+    private int answered(Attempt a, int r) {
+        if (r == 0) {
             inFlight.remove(a);
             finish(a.fd, null);
-        } else if (r == -Errno.EINPROGRESS || r == -Errno.EINTR) {
-            queue.await(a.fd, null, Interest.WRITE, a);
-        } else {
-            inFlight.remove(a);
-            Unistd.close(a.fd, errno);
-            failedAttempt(Errors.io("connect", a.fd, -r, "to " + Addresses.describe(a.target)));
-            startNext();
+            return CONNECTED;
         }
+        if (r == -Errno.EINPROGRESS || r == -Errno.EINTR) {
+            try {
+                queue.await(a.fd, null, Interest.WRITE, a);
+            } catch (RuntimeException e) {
+                inFlight.remove(a);
+                Unistd.close(a.fd, Native.threadErrno());
+                throw e;
+            }
+            return PENDING;
+        }
+        if (r == -Errno.EAGAIN && a.target instanceof java.net.UnixDomainSocketAddress) {
+            retryLater(a);
+            return PENDING;
+        }
+        failed(a, -r);
+        return FAILED;
+    }
+
+    /** {@code a} failed with {@code errno}: out of flight, its socket closed, the failure kept. */
+    private void failed(Attempt a, int errno) {
+        inFlight.remove(a);
+        release(a.fd);
+        Unistd.close(a.fd, Native.threadErrno());
+        failedAttempt(Errors.io("connect", a.fd, errno, "to " + Addresses.describe(a.target)));
     }
 
     private void failedAttempt(IOException e) {
@@ -238,14 +244,13 @@ public final class Connector {
             queue.await(a.fd, null, Interest.WRITE, a); // still connecting
             return;
         }
-        inFlight.remove(a);
-        release(a.fd);
         if (error == 0) {
+            inFlight.remove(a);
+            release(a.fd);
             finish(a.fd, null);
             return;
         }
-        Unistd.close(a.fd, errno);
-        failedAttempt(Errors.io("connect", a.fd, error, "to " + Addresses.describe(a.target)));
+        failed(a, error);
         startNext();
     }
 

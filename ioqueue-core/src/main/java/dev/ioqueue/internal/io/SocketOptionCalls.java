@@ -45,8 +45,22 @@ public final class SocketOptionCalls {
         }
     };
 
-    /** How a value is encoded and checked; SECONDS and COUNT take Linux's keepalive ranges (1..32767, 1..127). */
-    private enum Kind { BOOLEAN, SECONDS, COUNT, NON_NEGATIVE, LINGER, TOS, PEERCRED }
+    /** How a value is encoded, and the range an int value must be in (SECONDS and COUNT: the kernel's MAX_TCP_KEEP*). */
+    private enum Kind {
+        BOOLEAN, SECONDS(1, 32767), COUNT(1, 127), NON_NEGATIVE(0, Integer.MAX_VALUE), LINGER, TOS(0, 255), PEERCRED;
+
+        final int min;
+        final int max;
+
+        Kind() {
+            this(Integer.MIN_VALUE, Integer.MAX_VALUE);
+        }
+
+        Kind(int min, int max) {
+            this.min = min;
+            this.max = max;
+        }
+    }
 
     private record Spec(String name, int level, int option, Kind kind) {}
 
@@ -87,15 +101,9 @@ public final class SocketOptionCalls {
             throw new IllegalArgumentException("setOption(" + spec.name + ") on fd " + fd + ": the value is a "
                     + value.getClass().getName() + ", not a " + option.type().getName());
         }
-        if (spec.kind == Kind.NON_NEGATIVE && (Integer) value < 0) {
-            throw new IllegalArgumentException("setOption(" + spec.name + ") on fd " + fd + ": " + value + " is negative");
-        }
-        if (spec.kind == Kind.TOS && ((Integer) value < 0 || (Integer) value > 255)) {
-            throw new IllegalArgumentException("setOption(IP_TOS) on fd " + fd + ": " + value + " is outside 0..255");
-        }
-        int max = spec.kind == Kind.SECONDS ? 32767 : spec.kind == Kind.COUNT ? 127 : Integer.MAX_VALUE; // the kernel's MAX_TCP_KEEP*
-        if (max != Integer.MAX_VALUE && ((Integer) value < 1 || (Integer) value > max)) {
-            throw new IllegalArgumentException("setOption(" + spec.name + ") on fd " + fd + ": " + value + " is outside 1.." + max);
+        if (value instanceof Integer v && (v < spec.kind.min || v > spec.kind.max)) {
+            String range = spec.kind.max == Integer.MAX_VALUE ? "is negative" : "is outside " + spec.kind.min + ".." + spec.kind.max;
+            throw new IllegalArgumentException("setOption(" + spec.name + ") on fd " + fd + ": " + value + " " + range);
         }
     }
 
