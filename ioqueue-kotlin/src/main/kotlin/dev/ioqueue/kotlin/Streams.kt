@@ -3,6 +3,7 @@ package dev.ioqueue.kotlin
 import dev.ioqueue.Handle
 import java.io.EOFException
 import java.nio.ByteBuffer
+import kotlinx.coroutines.CancellationException
 import kotlinx.io.Buffer
 import kotlinx.io.UnsafeIoApi
 import kotlinx.io.indexOf
@@ -16,9 +17,11 @@ import kotlinx.io.unsafe.UnsafeBufferOperations
  * its own); what was read stays in [buffer] for the next call, so the calls can be mixed, and
  * [buffer] can be read directly with kotlinx-io's own functions.
  *
- * Not thread-safe: one coroutine reads at a time (as with any reader). Cancellation between
- * refills loses nothing: bytes read are in [buffer]. Errors are [java.io.IOException]s with their
- * errno (a peer reset: [java.net.SocketException], ECONNRESET).
+ * Not thread-safe: one coroutine reads at a time (as with any reader). Cancellation loses
+ * nothing, on the handle's loop or off it: what a refill read before the cancellation won is in
+ * [buffer] (but a value a call returned just as a `withTimeout` fired can be dropped by
+ * kotlinx.coroutines itself: under time limits, take what you need from [buffer]). Errors are
+ * [java.io.IOException]s with their errno (a peer reset: [java.net.SocketException], ECONNRESET).
  *
  * Needs `org.jetbrains.kotlinx:kotlinx-io-core-jvm` on the class path: an optional dependency of
  * ioqueue-kotlin, which a project that uses these streams declares itself (0.9.x needs Kotlin 2.2
@@ -34,11 +37,20 @@ public class HandleReader(public val handle: Handle) {
     public suspend fun fill(): Boolean {
         if (endOfFile) return false
         var got = 0
+        var cancelled: CancellationException? = null
         UnsafeBufferOperations.writeToTail(buffer, 1) { bytes, start, end ->
-            val n = handle.read(ByteBuffer.wrap(bytes, start, end - start))
-            got = n
-            if (n < 0) 0 else n
+            val into = ByteBuffer.wrap(bytes, start, end - start)
+            got = try {
+                handle.read(into)
+            } catch (e: CancellationException) {
+                // Off the handle's loop the read may have moved bytes before the cancellation won:
+                // the buffer's position says how many (outside round 12: a whole refill was lost)
+                cancelled = e
+                into.position() - start
+            }
+            if (got < 0) 0 else got
         }
+        cancelled?.let { throw it }
         if (got < 0) endOfFile = true
         return got > 0
     }
@@ -107,7 +119,7 @@ public class HandleReader(public val handle: Handle) {
  * Buffered suspending writes to an owned fd: write into [buffer] with kotlinx-io's functions
  * (`writeString`, `write`, `writeInt`...), then [flush] sends it all. Nothing is sent before a
  * flush. Not thread-safe: one coroutine writes at a time. A cancelled flush leaves in [buffer]
- * exactly what was not yet written.
+ * exactly what was not yet written, on the handle's loop or off it.
  */
 public class HandleWriter(public val handle: Handle) {
     /** What is waiting to be sent. */
@@ -117,9 +129,19 @@ public class HandleWriter(public val handle: Handle) {
     @OptIn(UnsafeIoApi::class)
     public suspend fun flush() {
         while (buffer.size > 0) {
+            var cancelled: CancellationException? = null
             UnsafeBufferOperations.readFromHead(buffer) { bytes, start, end ->
-                handle.write(ByteBuffer.wrap(bytes, start, end - start))
+                val from = ByteBuffer.wrap(bytes, start, end - start)
+                try {
+                    handle.write(from)
+                } catch (e: CancellationException) {
+                    // what left before the cancellation won (off the handle's loop, the write may
+                    // have completed) is taken out of the buffer: sent once (outside round 12)
+                    cancelled = e
+                    from.position() - start
+                }
             }
+            cancelled?.let { throw it }
         }
     }
 }
