@@ -26,8 +26,9 @@ import dev.ioqueue.internal.core.QueueCounts;
  * @param wakeUps waits in the OS ({@code epoll_wait}, or {@code io_uring_enter} waiting) that could
  *     sleep and returned, for events, a task, a timer or a timeout; a round that found work already
  *     collected, or that only looked (tasks were due), does not wait
- * @param spuriousWakeUps attempts of I/O operations woken by readiness that still would block (the
- *     data was taken elsewhere, or the wake-up was for another event): each is retried silently. Only
+ * @param spuriousWakeUps attempts of I/O operations woken by readiness that moved nothing and still
+ *     would block (the data was taken elsewhere, or the wake-up was for another event): each is
+ *     retried silently; a {@code writeFully} that wrote some and waits again is no such attempt. Only
  *     operations count: a {@link ReadyCallback} does its own syscall, which the queue does not see
  * @param callbacksRun callbacks the loop ran: ready callbacks and operations woken by readiness
  *     (one each, however the attempt ends), and completions the ring handed to operations; not the

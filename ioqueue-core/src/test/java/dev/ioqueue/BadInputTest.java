@@ -364,6 +364,7 @@ class BadInputTest extends QueueTestSupport {
             while (first.seen.isEmpty() && System.nanoTime() < deadline) Thread.sleep(1);
             assertEquals(1, first.seen.size(), "told once: " + first.seen);
             assertTrue(first.seen.get(0).startsWith("failed read on fd " + in.fd() + ": its buffer can no longer be used"), first.seen.get(0));
+            assertTrue(first.seen.get(0).contains("arena"), "names the cause, not the JDK's bare 'Already closed': " + first.seen.get(0));
             ByteBuffer got = ByteBuffer.allocate(8);
             IoOperationTest.Outcomes second = new IoOperationTest.Outcomes();
             loop.call(() -> {

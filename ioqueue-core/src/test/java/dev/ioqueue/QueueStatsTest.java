@@ -100,6 +100,35 @@ class QueueStatsTest extends QueueTestSupport {
         }
     }
 
+    // guards: a writeFully the peer drains slowly woke, wrote some, and waited again at each
+    // wake-up; each was counted spurious (253 of 254 outside round 12), where nothing was
+    @Test
+    void aWriteFullyThatWritesAtEachWakeUpCountsNoneSpurious() throws Exception {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            byte[] whole = new byte[1 << 20]; // many pipe buffers: it waits, and is woken, again and again
+            long[] done = {-1};
+            q.submit(p.writeFd(), IoOperation.writeFully(ByteBuffer.wrap(whole), (fd, n) -> done[0] = n));
+            ByteBuffer drain = ByteBuffer.allocate(16 * 1024);
+            long drained = 0;
+            int wakeUps = 0;
+            while (done[0] < 0) {
+                drain.clear();
+                int n = Fds.read(p.readFd(), drain); // room for one more piece of the write
+                if (n > 0) drained += n;
+                q.runOnce(Duration.ofMillis(100));
+                wakeUps++;
+            }
+            assertEquals(whole.length, done[0]);
+            assertTrue(wakeUps > 10, "it waited more than a few times: " + wakeUps);
+            assertEquals(0, q.stats().spuriousWakeUps(), "every wake-up wrote some");
+            while (drained < whole.length) {
+                drain.clear();
+                drained += Math.max(0, Fds.read(p.readFd(), drain));
+            }
+        }
+    }
+
     @Test
     void tasksAndTimersAreCountedWhenTheyRun() {
         IoQueue q = IoQueue.current();

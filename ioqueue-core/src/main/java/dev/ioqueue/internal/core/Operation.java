@@ -252,8 +252,9 @@ public final class Operation extends Waiter implements RingOp {
 
     /** Runs the readiness path from the top, as a wake-up does ({@code events} 0: no wake-up, the ring handed it back). */
     private void attemptAndWait(int events) {
+        long before = transfer.progress();
         long result = attemptOnce();
-        if (result == WOULD_BLOCK && events != 0) queue.registrations.spuriousWakeUps++;
+        if (result == WOULD_BLOCK && events != 0 && transfer.progress() == before) queue.registrations.spuriousWakeUps++;
         if (finish(result, events)) return;
         waitAgain();
     }
@@ -302,8 +303,10 @@ public final class Operation extends Waiter implements RingOp {
 
     /** The failure of an operation whose buffer's arena was closed (or is confined to another thread) while it waited. */
     private IOException bufferUnusable(RuntimeException cause) {
-        return new IOException((kind == Interest.WRITE ? "write" : "read") + " on fd " + fd + ": its buffer can no longer be used ("
-                + cause.getMessage() + ")", cause);
+        // The JDK's own message names neither ("Already closed"): say which of the two it was
+        String why = cause instanceof WrongThreadException ? "its segment is confined to another thread"
+                : cause.getMessage() != null && cause.getMessage().contains("arena") ? cause.getMessage() : "its segment's arena is closed";
+        return new IOException((kind == Interest.WRITE ? "write" : "read") + " on fd " + fd + ": its buffer can no longer be used (" + why + ")", cause);
     }
 
     @Override

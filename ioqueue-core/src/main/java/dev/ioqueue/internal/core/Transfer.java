@@ -29,6 +29,15 @@ public interface Transfer extends RingTransfer {
         return -1;
     }
 
+    /**
+     * What the attempts since the last result moved (a {@code readFully} or {@code writeFully}
+     * goes on across wake-ups): an attempt that would block having moved more was no spurious
+     * wake-up ({@link dev.ioqueue.QueueStats#spuriousWakeUps}).
+     */
+    default long progress() {
+        return 0;
+    }
+
     /** Whether it has nothing to move (an empty buffer): it then completes at once, whatever the fd. */
     default boolean empty() {
         return false;

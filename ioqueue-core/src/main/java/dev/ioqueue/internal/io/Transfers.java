@@ -136,6 +136,11 @@ public final class Transfers {
             private long total; // across attempts; the buffer's position keeps the progress
 
             @Override
+            public long progress() {
+                return total;
+            }
+
+            @Override
             long carried() {
                 long t = total;
                 total = 0;
@@ -227,6 +232,11 @@ public final class Transfers {
             }
 
             @Override
+            public long progress() {
+                return total;
+            }
+
+            @Override
             public long attempt(int fd) {
                 do {
                     asked = src.remaining();
@@ -287,6 +297,11 @@ public final class Transfers {
             @Override
             public boolean empty() {
                 return src.byteSize() == 0;
+            }
+
+            @Override
+            public long progress() {
+                return offset;
             }
 
             @Override
