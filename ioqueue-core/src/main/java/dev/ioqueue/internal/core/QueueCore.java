@@ -143,7 +143,7 @@ public final class QueueCore {
 
     private void rejectSecond(int fd, int kind) {
         throw new IllegalStateException("fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
-                + " operation on the queue of thread " + ownership.owner().getName() + ": one waiter per fd and event per thread");
+                + " operation on the queue of thread " + ownership.owner().getName() + ": one waiter per fd and event per queue");
     }
 
     /** Withdraws exactly this waiter; whether it was there. */

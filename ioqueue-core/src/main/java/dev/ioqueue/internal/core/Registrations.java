@@ -408,7 +408,8 @@ public final class Registrations {
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
         }
         throw new IllegalStateException("fd " + reg.fd + " already has a " + KIND_NAMES[kind]
-                + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per thread");
+                + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per queue (waits made off any loop"
+                + " all go to the shared queue, ioqueue-background: wait for an fd from one place at a time)");
     }
 
     static final String[] KIND_NAMES = {"READ", "WRITE", "PRIORITY_READ"};
