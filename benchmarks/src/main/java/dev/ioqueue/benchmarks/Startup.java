@@ -29,14 +29,19 @@ import java.util.jar.JarOutputStream;
 public final class Startup {
     private Startup() {}
 
-    /** In a fresh JVM: prints the microseconds its kind took. With {@code table [runs]}: runs the comparison. */
+    /**
+     * In a fresh JVM: prints the microseconds its kind ({@code nio}, {@code epoll}, {@code io_uring},
+     * or {@code noop}: nothing) took. With {@code table [runs]}: runs the comparison.
+     */
     public static void main(String[] args) throws IOException, InterruptedException {
         if (args.length > 0 && args[0].equals("table")) {
             table(args.length > 1 ? Integer.parseInt(args[1]) : 10);
             return;
         }
         long start = System.nanoTime();
-        if (args[0].equals("nio")) {
+        if (args[0].equals("noop")) { // the baseline of the whole-JVM column: a JVM that does nothing
+            System.out.println("micros 0 noop");
+        } else if (args[0].equals("nio")) {
             try (Selector selector = Selector.open()) {
                 Pipe pipe = Pipe.open();
                 long took = System.nanoTime() - start;
@@ -60,17 +65,20 @@ public final class Startup {
      */
     static void table(int runs) throws IOException, InterruptedException {
         boolean floor = System.getProperty("os.arch").equals("amd64"); // StartupFloor's syscall numbers
-        List<String> kinds = new ArrayList<>(List.of("nio", "epoll", "io_uring"));
-        if (floor) kinds.add(1, "floor");
+        List<String> kinds = new ArrayList<>(List.of("noop", "nio", "epoll", "io_uring"));
+        if (floor) kinds.add(2, "floor");
         Path jars = Files.createTempDirectory("ioqueue-startup");
         try {
             String classPath = probeJars(jars);
-            System.out.printf("%nStartup: first queue and first fd in a cold JVM (median of %d JVMs, interleaved; the JVM's boot not counted)%n", runs);
+            System.out.printf("%nStartup: first queue and first fd in a cold JVM (median of %d JVMs, interleaved). From main: timed from main's first"
+                    + " line; whole JVM: the child process from start to exit, less a JVM that does nothing (the same options)%n", runs);
             if (!floor) System.out.println("(no FFM floor row: StartupFloor knows x86-64's syscall numbers only)");
             rows(kinds, runs, classPath, kind -> List.of());
             for (String kind : kinds) coldRun(kind, classPath, List.of("-XX:AOTCacheOutput=" + jars.resolve(kind + ".aot")));
-            System.out.printf("%nThe same with the JDK's AOT cache (one per kind, from a training run of it: java -XX:AOTCacheOutput=...)%n");
-            rows(kinds, runs, classPath, kind -> List.of("-XX:AOTCache=" + jars.resolve(kind + ".aot")));
+            System.out.printf("%nThe same with the JDK's AOT cache (one per kind, from a training run of it: java -XX:AOTCacheOutput=...;"
+                    + " -XX:AOTMode=on, so a cache the JVM cannot use fails the run). The cache loads and links classes before main:"
+                    + " the whole-JVM column counts that, the from-main column does not%n");
+            rows(kinds, runs, classPath, kind -> List.of("-XX:AOTMode=on", "-XX:AOTCache=" + jars.resolve(kind + ".aot")));
         } finally {
             try (var files = Files.list(jars)) {
                 for (Path f : files.toList()) Files.delete(f);
@@ -82,32 +90,40 @@ public final class Startup {
     private static void rows(List<String> kinds, int runs, String classPath, java.util.function.Function<String, List<String>> options)
             throws IOException, InterruptedException {
         long[][] micros = new long[kinds.size()][runs];
+        long[][] whole = new long[kinds.size()][runs];
         String[] ran = new String[kinds.size()];
         for (int r = 0; r < runs; r++) {
             for (int k = 0; k < kinds.size(); k++) {
                 String[] out = coldRun(kinds.get(k), classPath, options.apply(kinds.get(k))).split(" ");
                 micros[k][r] = Long.parseLong(out[1]);
                 ran[k] = out[2];
+                whole[k][r] = Long.parseLong(out[3]);
             }
         }
-        System.out.println("| what | ran as | median ms | min–max ms | × NIO | × FFM floor |");
-        System.out.println("|---|---|---:|---:|---:|---:|");
-        double nio = median(micros[0]);
+        System.out.println("| what | ran as | from main, median ms | min–max ms | × NIO | × FFM floor | whole JVM − no-op JVM, median ms | × NIO |");
+        System.out.println("|---|---|---:|---:|---:|---:|---:|---:|");
+        double noop = median(whole[kinds.indexOf("noop")]);
+        int nioAt = kinds.indexOf("nio");
+        double nio = median(micros[nioAt]);
+        double nioWhole = median(whole[nioAt]) - noop;
         int floorAt = kinds.indexOf("floor");
         double floor = floorAt < 0 ? Double.NaN : median(micros[floorAt]);
         for (int k = 0; k < kinds.size(); k++) {
+            String kind = kinds.get(k);
+            if (kind.equals("noop")) continue;
             long[] m = micros[k].clone();
             Arrays.sort(m);
-            String kind = kinds.get(k);
             String what = switch (kind) {
                 case "nio" -> "Selector.open() + Pipe.open()";
                 case "floor" -> "FFM floor: epoll fd, eventfd, epoll_ctl, pipe (StartupFloor)";
                 default -> "IoQueue.current() + Fds.pipe(), " + kind;
             };
             String overFloor = kind.equals("nio") || kind.equals("floor") || floorAt < 0 ? "–" : String.format("%.2f", median(m) / floor);
-            System.out.printf("| %s | %s | %.1f | %.1f–%.1f | %.2f | %s |%n", what, ran[k], median(m) / 1000, m[0] / 1000.0,
-                    m[m.length - 1] / 1000.0, median(m) / nio, overFloor);
+            double added = median(whole[k]) - noop;
+            System.out.printf("| %s | %s | %.1f | %.1f–%.1f | %.2f | %s | %.1f | %.2f |%n", what, ran[k], median(m) / 1000, m[0] / 1000.0,
+                    m[m.length - 1] / 1000.0, median(m) / nio, overFloor, added / 1000, added / nioWhole);
         }
+        System.out.printf("(a no-op JVM: %.1f ms from start to exit)%n", noop / 1000);
     }
 
     private static String coldRun(String kind, String classPath, List<String> options) throws IOException, InterruptedException {
@@ -117,12 +133,15 @@ public final class Startup {
         if (kind.equals("epoll") || kind.equals("io_uring")) command.add("-D" + Backend.PROPERTY + "=" + kind);
         String main = kind.equals("floor") ? StartupFloor.class.getName() : Startup.class.getName();
         command.addAll(List.of("-cp", classPath, main, kind));
+        long started = System.nanoTime();
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes()).strip();
-        if (p.waitFor() != 0 || out.lines().noneMatch(l -> l.startsWith("micros "))) {
+        int exit = p.waitFor();
+        long wholeMicros = (System.nanoTime() - started) / 1000;
+        if (exit != 0 || out.lines().noneMatch(l -> l.startsWith("micros "))) {
             throw new IOException("startup probe " + kind + " " + options + " failed: " + out);
         }
-        return out.lines().filter(l -> l.startsWith("micros ")).findFirst().orElseThrow();
+        return out.lines().filter(l -> l.startsWith("micros ")).findFirst().orElseThrow() + " " + wholeMicros;
     }
 
     /**
