@@ -37,6 +37,7 @@ class StreamsCancellationSpec : FunSpec({
             for (i in 0 until LINES) {
                 val line = "line $i\n".toByteArray()
                 BlockingIo.writeFully(pair.first(), line, 0, line.size)
+                if (i % 500 == 0) Thread.sleep(2) // refills that wait longer than their 1 ms limit
             }
         }
         var cancelled = 0
@@ -76,13 +77,13 @@ class StreamsCancellationSpec : FunSpec({
         val h = Handle.of(pair.first(), group.next())
         val got = StringBuilder()
         val reader = Thread.ofPlatform().start {
-            val chunk = ByteBuffer.allocate(4096)
+            val chunk = ByteBuffer.allocate(512)
             while (true) {
                 chunk.clear()
                 val n = BlockingIo.read(pair.second(), chunk)
                 if (n < 0) break
                 got.append(String(chunk.array(), 0, n))
-                Thread.sleep(0, 200_000)
+                Thread.sleep(1) // about 0.5 MB/s: flushes wait longer than their 1 ms limit
             }
         }
         var cancelled = 0
