@@ -13,6 +13,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 class ExecuteAndTimerTest extends QueueTestSupport {
@@ -167,6 +168,28 @@ class ExecuteAndTimerTest extends QueueTestSupport {
         q.run();
         assertFalse(q.running());
         assertTrue(TimeUnit.SECONDS.toNanos(1) > 0);
+    }
+
+    // guards: a hold the queue's close had released said true when cancelled after it, from the
+    // owner and from another thread (outside round 12)
+    @Test
+    void aHoldCancelledAfterItsQueueClosedWasNotCancelledByThatCall() throws Exception {
+        AtomicReference<Cancellable> other = new AtomicReference<>();
+        AtomicBoolean ownerSaid = new AtomicBoolean(true);
+        Thread owner = Thread.ofPlatform().start(() -> {
+            IoQueue q = IoQueue.current();
+            Cancellable mine = q.hold();
+            other.set(q.hold());
+            q.close();
+            ownerSaid.set(mine.cancel());
+        });
+        owner.join();
+        assertFalse(ownerSaid.get(), "the close released it, not the cancel");
+        assertFalse(other.get().cancel(), "nor from another thread");
+        IoQueue q = IoQueue.current();
+        Cancellable open = q.hold();
+        assertTrue(open.cancel(), "an open queue's hold: this call released it");
+        assertFalse(open.cancel());
     }
 
     // guards: a round never ended while producers kept posting (outside finding D5)

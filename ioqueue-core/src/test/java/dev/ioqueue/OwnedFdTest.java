@@ -289,6 +289,11 @@ class OwnedFdTest extends QueueTestSupport {
         Object e = readOnAVirtualThread(h).get(10, TimeUnit.SECONDS);
         WaitDroppedException dropped = assertInstanceOf(WaitDroppedException.class, e);
         assertTrue(dropped.getMessage().contains("fd " + p.readFd()) && dropped.getMessage().contains("ended without closing it"), dropped.getMessage());
+        // and a future of readiness says the same, not "its queue is closed" (outside round 12)
+        var future = h.queue().whenReady(h, ReadyEvent.READ);
+        var refused = assertThrows(java.util.concurrent.ExecutionException.class, () -> future.get(10, TimeUnit.SECONDS)).getCause();
+        assertInstanceOf(WaitDroppedException.class, refused);
+        assertTrue(refused.getMessage().contains("ended without closing it"), refused.getMessage());
         CompletableFuture.runAsync(h::close).get(10, TimeUnit.SECONDS);
         assertFalse(TestFds.isOpen(p.readFd()));
         Fds.close(p.writeFd());

@@ -261,11 +261,10 @@ public final class RunQueue {
 
         private Hold() {}
 
-        /** Releases the hold; whether this call did. Thread-safe. */
+        /** Releases the hold; whether this call did (not once the queue's close released it). Thread-safe. */
         public boolean cancel() {
             if (!released.compareAndSet(false, true)) return false;
-            runOnOwner(this::release); // refused once closed: nothing is held then
-            return true;
+            return runOnOwner(this::release); // refused once closed: the close released every hold
         }
 
         private void release() {

@@ -64,7 +64,7 @@ final class LoopWait extends Waiter {
     static int await(QueueCore queue, int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
         LoopWait w = new LoopWait(queue, fd, owned, kind);
-        if (!queue.runOnOwner(w::register)) throw queue.ownerEnded() ? OperationWait.orphaned(queue, owned) : Errors.dropped(fd, "its queue is closed");
+        if (!queue.runOnOwner(w::register)) throw OperationWait.refused(queue, fd);
         long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
         while ((int) STATE.getVolatile(w) == WAITING) {
             // At most a second at a time: a queue whose thread ends without closing it will never

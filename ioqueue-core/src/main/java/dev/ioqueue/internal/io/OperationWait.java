@@ -68,7 +68,7 @@ final class OperationWait implements Operation.Hooks {
                 w.finish(FAILED);
             }
         });
-        if (!posted) throw q.ownerEnded() ? orphaned(q, o) : Errors.dropped(o.fd, "its queue is closed");
+        if (!posted) throw refused(q, o.fd);
         boolean interrupted = false;
         boolean withdrawn = false;
         boolean orphaned = false;
@@ -109,8 +109,16 @@ final class OperationWait implements Operation.Hooks {
      * run (on either backend, as tokio's I/O resources fail once their runtime is gone).
      */
     static IOException orphaned(QueueCore q, OwnedFd o) {
-        return Errors.dropped(o.fd, "the thread " + q.ownership.owner().getName()
-                + " of the queue it is bound to ended without closing it (close the handle)");
+        return Errors.dropped(o.fd, ownerEnded(q) + " (close the handle)");
+    }
+
+    /** Why {@code q} refused a wait or operation on {@code fd} posted to it: its thread ended, or it is closed. */
+    static IOException refused(QueueCore q, int fd) {
+        return Errors.dropped(fd, q.ownerEnded() ? ownerEnded(q) : "its queue is closed");
+    }
+
+    private static String ownerEnded(QueueCore q) {
+        return "the thread " + q.ownership.owner().getName() + " of its queue ended without closing it";
     }
 
     private void finish(int outcome) {

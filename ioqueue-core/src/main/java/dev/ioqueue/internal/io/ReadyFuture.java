@@ -45,7 +45,7 @@ public final class ReadyFuture<T> extends Waiter {
     /** Posts the registration to the queue's thread (run at once on it) and returns the future. Any thread. */
     public CompletableFuture<T> start() {
         future.whenComplete((v, e) -> withdraw());
-        if (!queue.runOnOwner(this::register)) future.completeExceptionally(Errors.dropped(fd, "its queue is closed"));
+        if (!queue.runOnOwner(this::register)) future.completeExceptionally(OperationWait.refused(queue, fd));
         return future;
     }
 
