@@ -238,13 +238,7 @@ class VirtualThreadTest extends QueueTestSupport {
         Fds.SocketPair s = Fds.socketPair();
         Handle h = Handle.of(s.first());
         AtomicReference<Throwable> thrown = new AtomicReference<>();
-        Thread reader = Thread.ofVirtual().start(() -> {
-            try {
-                BlockingIo.read(h, ByteBuffer.allocate(8));
-            } catch (Throwable t) {
-                thrown.set(t);
-            }
-        });
+        Thread reader = blockedRead(h, thrown);
         awaitParked(reader);
         h.close(); // from this thread, which has no part in the wait: returns once the fd is closed
         reader.join(10_000);
@@ -353,13 +347,7 @@ class VirtualThreadTest extends QueueTestSupport {
             });
             assertTrue(held.await(10, TimeUnit.SECONDS));
             AtomicReference<Throwable> thrown = new AtomicReference<>();
-            Thread reader = Thread.ofVirtual().start(() -> {
-                try {
-                    BlockingIo.read(h, ByteBuffer.allocate(8));
-                } catch (Throwable t) {
-                    thrown.set(t);
-                }
-            });
+            Thread reader = blockedRead(h, thrown);
             awaitParked(reader); // its read waits behind the held loop (or, on epoll, for readiness)
             Thread closer = Thread.ofPlatform().start(h::close); // closing at once; the fd's close waits for the loop
             while (h.isOpen()) Thread.onSpinWait();
@@ -374,6 +362,17 @@ class VirtualThreadTest extends QueueTestSupport {
         } finally {
             g.shutdown(Duration.ofSeconds(5));
         }
+    }
+
+    /** A virtual thread blocked in {@code BlockingIo.read(h, ...)} until it ends; what the read threw goes to {@code thrown}. */
+    private static Thread blockedRead(Handle h, AtomicReference<Throwable> thrown) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                BlockingIo.read(h, ByteBuffer.allocate(8));
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        });
     }
 
     /**
