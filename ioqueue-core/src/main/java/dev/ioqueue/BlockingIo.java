@@ -29,7 +29,13 @@ import java.util.Objects;
  * unbound handle to no queue (a loop may take it later). A handle bound to an io_uring loop is read
  * and written through that loop, which keeps the bytes its ring read ahead, so every read sees them
  * once and in order (a call starting while another thread binds the handle to such a loop may read
- * past them: bind a handle before using it from two places). A handle bound to a queue whose
+ * past them: bind a handle before using it from two places). The loop must be running for such a
+ * call to end (its owner thread inside {@code run}/{@code runOnce}, as a group's loops always are): a
+ * call on a handle of an io_uring queue whose thread does not run it waits until it does. The loop
+ * holds one read and one write per handle at a time, so several threads blocked on one such handle
+ * (or one thread and the loop's own operation) take turns: a thread that finds the handle taken asks
+ * again within a few milliseconds, until its turn, its handle's close, an interrupt or the time
+ * limit. A handle bound to a queue whose
  * thread ended without closing it fails every call with {@link WaitDroppedException}, on both
  * backends (close the handle); a call already blocked then fails within about a second if it waits
  * in that queue (a handle of an io_uring loop), and goes on otherwise. A plain fd is under mio's rule: close

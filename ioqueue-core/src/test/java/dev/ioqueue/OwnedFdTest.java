@@ -240,6 +240,46 @@ class OwnedFdTest extends QueueTestSupport {
         }
     }
 
+    // Outside round 13: a closed queue still took its old fd numbers for its own, so binding a file
+    // that reused one was refused as "this queue's own wake-up eventfd" instead of as a closed queue.
+    @Test
+    void aClosedQueueRefusesBindingAsClosedAlsoAFileThatReusedOneOfItsNumbers() throws Exception {
+        AtomicReference<IoQueue> queue = new AtomicReference<>();
+        List<Integer> own = new ArrayList<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            IoQueue q = IoQueue.current();
+            own.addAll(TestFds.ownFds(q));
+            queue.set(q);
+            q.close();
+        });
+        t.join();
+        IoQueue closed = queue.get();
+        assertEquals(TestFds.ownFdCount(closed), own.size(), "its own fds: " + own);
+        List<Fds.Pipe> pipes = new ArrayList<>();
+        int reused = -1;
+        try {
+            while (reused < 0 && pipes.size() < 64) {
+                Fds.Pipe p = Fds.pipe();
+                pipes.add(p);
+                if (own.contains(p.readFd())) reused = p.readFd();
+                else if (own.contains(p.writeFd())) reused = p.writeFd();
+            }
+            assertTrue(reused >= 0, "none of " + own + " was given out again");
+            int fd = reused;
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Handle.of(fd, closed));
+            assertTrue(e.getMessage().contains("closed queue"), e.getMessage());
+            Handle h = Handle.of(fd);
+            e = assertThrows(IllegalStateException.class, () -> h.bind(closed));
+            assertTrue(e.getMessage().contains("closed queue"), e.getMessage());
+            assertTrue(TestFds.isOpen(fd), "the refusal closed nothing");
+            h.close(); // and with it the fd
+        } finally {
+            for (Fds.Pipe p : pipes) {
+                for (int end : new int[] {p.readFd(), p.writeFd()}) if (end != reused) Fds.close(end);
+            }
+        }
+    }
+
     // guards: a close of a Handle whose queue was closed (it closed the handle) or whose thread ended
     // without closing it must return, not wait for a loop that will never run
     @Test

@@ -202,4 +202,27 @@ class QueueStatsTest extends QueueTestSupport {
             assertEquals(group.queues().get(0).backend(), stats.get(0).backend());
         }
     }
+
+    // Outside round 13: a registration kept after its waiter ran stayed counted for ever once the
+    // fd was unregistered or closed (the kernel's epoll set no longer had it).
+    @Test
+    void anFdUnregisteredOrClosedAfterItsWaiterRanIsNoLongerCounted() {
+        IoQueue q = IoQueue.current();
+        for (boolean close : new boolean[] {false, true}) {
+            Fds.Pipe p = Fds.pipe();
+            try {
+                q.await(p.writeFd(), ReadyEvent.WRITE, (fd, events) -> {});
+                q.run();
+                assertEquals(1, q.stats().registeredFds(), "kept after its waiter ran, until the next flush");
+                if (close) Fds.close(p.writeFd());
+                else q.unregister(p.writeFd());
+                assertEquals(0, q.stats().registeredFds(), close ? "after Fds.close" : "after unregister");
+                q.runOnce(Duration.ZERO);
+                assertEquals(0, q.stats().registeredFds(), "after the next round");
+            } finally {
+                if (!close) Fds.close(p.writeFd());
+                Fds.close(p.readFd());
+            }
+        }
+    }
 }

@@ -142,7 +142,7 @@ public final class QueueCore {
     }
 
     private void rejectSecond(int fd, int kind) {
-        throw new IllegalStateException("fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
+        throw new SecondWaiterException("fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
                 + " operation on the queue of thread " + ownership.owner().getName() + ": one waiter per fd and event per queue");
     }
 
@@ -231,7 +231,8 @@ public final class QueueCore {
         QueueCore q = o.queue();
         if (q != null) return q;
         if (!o.isOpen()) throw o.closedException(); // its number may name another file by now, even one of ours
-        if (poller.owns(o.fd)) {
+        // A closed queue's own numbers are free, and may name anyone's file now: it refuses as closed (below).
+        if (poller.owns(o.fd) && !ownership.isClosed()) {
             throw new IllegalArgumentException(o + ": fd " + o.fd + " is " + poller.describeOwn(o.fd) + ", which only the queue may use or close");
         }
         return bound.bind(o, this);

@@ -40,6 +40,8 @@ public final class Registrations {
     /** Plain fds' registrations re-armed without a syscall, checked once per period. */
     private final TrustedRearms trusted = new TrustedRearms();
     boolean closed;
+    /** Fds with a registration in the kernel's epoll set now (the table also lists some whose registration went). */
+    private int watched;
     /**
      * Any thread may close a number and make it again between this queue's waits, and its waiters
      * cannot unregister (the shared queue: its rule is only "do not close an fd while a thread
@@ -211,7 +213,7 @@ public final class Registrations {
 
     /** How many fds have a registration here (waited on, persisted, or kept since their last waiter until the next flush). */
     int registeredCount() {
-        return table.size();
+        return closed ? 0 : watched; // a closed queue's epoll instance is gone, and with it every registration
     }
 
     public boolean batchEmpty() {
@@ -375,6 +377,7 @@ public final class Registrations {
         if (r < 0) throw failure(ADD, fd, -r);
         // Only now, with the number accepted by the kernel, does the table hold anything for it.
         Registration reg = table.getOrCreate(fd);
+        if (!reg.registered()) watched++;
         reg.generation = generation;
         reg.interest = interest;
         return reg;
@@ -407,7 +410,7 @@ public final class Registrations {
             Failures.rethrow(dropped.tell(QueueEvents.prematureClose(reg.fd,
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
         }
-        throw new IllegalStateException("fd " + reg.fd + " already has a " + KIND_NAMES[kind]
+        throw new SecondWaiterException("fd " + reg.fd + " already has a " + KIND_NAMES[kind]
                 + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per queue (waits made off any loop"
                 + " all go to the shared queue, ioqueue-background: wait for an fd from one place at a time)");
     }
@@ -426,6 +429,7 @@ public final class Registrations {
 
     /** The poller no longer holds {@code reg}'s fd. */
     void notWatched(Registration reg) {
+        if (reg.registered()) watched--;
         reg.clear(Registration.OWNED);
         reg.generation = 0;
         reg.interest = 0;

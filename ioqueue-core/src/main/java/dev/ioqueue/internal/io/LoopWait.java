@@ -3,6 +3,7 @@ package dev.ioqueue.internal.io;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.core.SecondWaiterException;
 import dev.ioqueue.internal.core.Waiter;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -24,6 +25,8 @@ final class LoopWait extends Waiter {
     private static final int DROPPED = 2;
     private static final int FAILED = 3;
     private static final int GAVE_UP = 4;
+    /** Refused for now: another waiter of the same event holds the fd in the queue. */
+    private static final int BUSY = 5;
     private static final VarHandle STATE;
 
     static {
@@ -66,7 +69,26 @@ final class LoopWait extends Waiter {
         LoopWait w = new LoopWait(queue, fd, owned, kind);
         if (!queue.runOnOwner(w::register)) throw OperationWait.refused(queue, fd);
         long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
-        while ((int) STATE.getVolatile(w) == WAITING) {
+        long turn = OperationWait.TURN_FIRST_NANOS;
+        while (true) {
+            if ((int) STATE.getVolatile(w) == BUSY) {
+                // Another waiter of this event holds the fd in the queue (another thread blocked
+                // on it, or the loop's own wait): ask again shortly, within the time limit.
+                long pause = turn;
+                if (timeoutNanos >= 0) {
+                    long left = deadline - System.nanoTime();
+                    if (timeoutNanos == 0 || left <= 0) return BlockingWait.lastLook(fd, owned, kind);
+                    pause = Math.min(pause, left);
+                }
+                LockSupport.parkNanos(w, pause);
+                turn = Math.min(2 * turn, OperationWait.TURN_MAX_NANOS);
+                if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
+                if (queue.ownerEnded()) throw OperationWait.orphaned(queue, owned);
+                STATE.setVolatile(w, WAITING);
+                if (!queue.runOnOwner(w::register)) throw OperationWait.refused(queue, fd);
+                continue;
+            }
+            if ((int) STATE.getVolatile(w) != WAITING) break;
             // At most a second at a time: a queue whose thread ends without closing it will never
             // end this wait, and nothing tells us.
             if (timeoutNanos < 0) {
@@ -104,6 +126,8 @@ final class LoopWait extends Waiter {
         }
         try {
             queue.await(fd, owned, kind, this);
+        } catch (SecondWaiterException e) {
+            finish(BUSY); // refused before it waited: the thread asks again shortly
         } catch (RuntimeException e) {
             if (owned != null && !owned.isOpen()) { // its close began after the check above: the close dropped it
                 finish(DROPPED);

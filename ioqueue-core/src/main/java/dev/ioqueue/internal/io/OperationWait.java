@@ -4,6 +4,7 @@ import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.core.Operation;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.core.SecondWaiterException;
 import dev.ioqueue.internal.core.Transfer;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -15,13 +16,17 @@ import java.util.concurrent.locks.LockSupport;
  * A thread blocked on an I/O operation that runs on an owned fd's queue: the way a blocking call
  * reads an fd whose bytes a ring keeps (they belong to its queue, in order). The operation is
  * posted to the queue; the thread parks until it ends. An interrupt withdraws it exactly: the
- * thread waits for the queue's answer, so either nothing moved, or what moved is reported.
+ * thread waits for the queue's answer, so either nothing moved, or what moved is reported. Several
+ * threads blocked on one handle take turns: one at a time holds the queue's one operation of an
+ * event on the fd (as the loop's own operation may), the others ask again shortly.
  */
 final class OperationWait implements Operation.Hooks {
     private static final int WAITING = 0;
     private static final int DONE = 1;
     private static final int FAILED = 2;
     private static final int DROPPED = 3;
+    /** Refused for now: another waiter of the same event holds the fd in its queue. */
+    private static final int BUSY = 4;
     private static final VarHandle STATE;
 
     static {
@@ -40,6 +45,13 @@ final class OperationWait implements Operation.Hooks {
     private RuntimeException refused;
     /** How often a blocked call looks whether its queue's thread has ended. */
     static final long ORPHAN_CHECK_NANOS = 1_000_000_000L;
+    /**
+     * How long a blocked call whose fd another waiter holds in its queue waits before it asks
+     * again, doubling up to {@link #TURN_MAX_NANOS}: the one-waiter rule of a queue, met by taking
+     * turns (nothing tells a refused caller when the holder is done).
+     */
+    static final long TURN_FIRST_NANOS = 250_000L;
+    static final long TURN_MAX_NANOS = 8_000_000L;
 
     private OperationWait() {}
 
@@ -53,26 +65,35 @@ final class OperationWait implements Operation.Hooks {
         if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(o.fd);
         OperationWait w = new OperationWait();
         Operation op = new Operation(kind, w, transfer);
-        boolean posted = q.runOnOwner(() -> {
-            try {
-                q.submit(o.fd, o, op);
-            } catch (RuntimeException e) {
-                // Closed on its way here, or (from another thread) while it was submitted: the
-                // close dropped it. One check, after the refusal: a check before it would leave
-                // the close a moment to begin between the two (outside round 11).
-                if (!o.isOpen()) {
-                    w.finish(DROPPED);
-                    return;
-                }
-                w.refused = e;
-                w.finish(FAILED);
-            }
-        });
-        if (!posted) throw refused(q, o.fd);
+        w.post(q, o, op);
         boolean interrupted = false;
         boolean withdrawn = false;
         boolean orphaned = false;
-        while ((int) STATE.getVolatile(w) == WAITING) {
+        long turn = TURN_FIRST_NANOS;
+        while (true) {
+            int state = (int) STATE.getVolatile(w);
+            if (state == BUSY) {
+                // Another waiter of this event holds the fd in its queue (another thread blocked
+                // on it, or the loop's own operation): nothing moved; try again when it may be done.
+                if (!interrupted) {
+                    LockSupport.parkNanos(w, turn);
+                    turn = Math.min(2 * turn, TURN_MAX_NANOS);
+                }
+                if (interrupted || Thread.interrupted()) {
+                    interrupted = withdrawn = true;
+                    STATE.setVolatile(w, DROPPED);
+                    break;
+                }
+                if (q.ownerEnded()) {
+                    orphaned = true;
+                    STATE.setVolatile(w, DROPPED);
+                    break;
+                }
+                STATE.setVolatile(w, WAITING);
+                w.post(q, o, op);
+                continue;
+            }
+            if (state != WAITING) break;
             // Timed: a queue whose thread ends without closing it will never end this operation,
             // and nothing tells us; looked at once a second.
             LockSupport.parkNanos(w, ORPHAN_CHECK_NANOS);
@@ -102,6 +123,28 @@ final class OperationWait implements Operation.Hooks {
                 throw w.failure;
             }
         };
+    }
+
+    /** Posts the submission of {@code op} to {@code q}; its answer comes as this wait's state. */
+    private void post(QueueCore q, OwnedFd o, Operation op) throws IOException {
+        boolean posted = q.runOnOwner(() -> {
+            try {
+                q.submit(o.fd, o, op);
+            } catch (SecondWaiterException e) {
+                finish(BUSY); // refused before anything moved: the caller takes a later turn
+            } catch (RuntimeException e) {
+                // Closed on its way here, or (from another thread) while it was submitted: the
+                // close dropped it. One check, after the refusal: a check before it would leave
+                // the close a moment to begin between the two (outside round 11).
+                if (!o.isOpen()) {
+                    finish(DROPPED);
+                    return;
+                }
+                refused = e;
+                finish(FAILED);
+            }
+        });
+        if (!posted) throw refused(q, o.fd);
     }
 
     /**
