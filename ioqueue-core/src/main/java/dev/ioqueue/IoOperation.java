@@ -3,6 +3,7 @@ package dev.ioqueue;
 import dev.ioqueue.internal.core.Operation;
 import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.core.Transfer;
+import dev.ioqueue.internal.io.SegmentTransfers;
 import dev.ioqueue.internal.io.Transfers;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -172,13 +173,13 @@ public abstract class IoOperation {
 
     /** One read into {@code dst}: completes with the count or {@link Fds#EOF}. */
     public static IoOperation read(MemorySegment dst, IoCompletion done) {
-        return new Factory(ReadyEvent.READ, Transfers.read(dst), done);
+        return new Factory(ReadyEvent.READ, SegmentTransfers.read(dst), done);
     }
 
     /** One read into {@code dst[off, off + len)}: completes with the count or {@link Fds#EOF}. */
     public static IoOperation read(byte[] dst, int off, int len, IoCompletion done) {
         Objects.checkFromIndexSize(off, len, dst.length);
-        return new Factory(ReadyEvent.READ, Transfers.read(MemorySegment.ofArray(dst).asSlice(off, len)), done);
+        return new Factory(ReadyEvent.READ, SegmentTransfers.read(MemorySegment.ofArray(dst).asSlice(off, len)), done);
     }
 
     /**
@@ -196,19 +197,32 @@ public abstract class IoOperation {
 
     /** One write of {@code src} (what fits): completes with the count written. */
     public static IoOperation write(MemorySegment src, IoCompletion done) {
-        return new Factory(ReadyEvent.WRITE, Transfers.write(src, false), done);
+        return new Factory(ReadyEvent.WRITE, SegmentTransfers.write(src, false), done);
     }
 
     /** One write of {@code src[off, off + len)}: completes with the count written. */
     public static IoOperation write(byte[] src, int off, int len, IoCompletion done) {
         Objects.checkFromIndexSize(off, len, src.length);
-        return new Factory(ReadyEvent.WRITE, Transfers.write(MemorySegment.ofArray(src).asSlice(off, len), false), done);
+        return new Factory(ReadyEvent.WRITE, SegmentTransfers.write(MemorySegment.ofArray(src).asSlice(off, len), false), done);
     }
 
-    /** Reads until {@code dst[off, off + len)} is full or end-of-file: as {@link #readFully(ByteBuffer, IoCompletion)}. */
+    /**
+     * Reads until {@code dst[off, off + len)} is full or end-of-file: as
+     * {@link #readFully(MemorySegment, IoCompletion)} on that range.
+     */
     public static IoOperation readFully(byte[] dst, int off, int len, IoCompletion done) {
         Objects.checkFromIndexSize(off, len, dst.length);
-        return new Factory(ReadyEvent.READ, Transfers.readFully(ByteBuffer.wrap(dst, off, len)), done);
+        return new Factory(ReadyEvent.READ, SegmentTransfers.readFully(MemorySegment.ofArray(dst).asSlice(off, len)), done);
+    }
+
+    /**
+     * Reads until {@code dst} is full or end-of-file: completes with the total (less than its size
+     * at end-of-file), or {@link Fds#EOF} if end-of-file came before any byte. Once it has
+     * completed or failed, its next submission fills {@code dst} again from its start; one
+     * cancelled or dropped part way goes on where it stopped (as a ByteBuffer's position would).
+     */
+    public static IoOperation readFully(MemorySegment dst, IoCompletion done) {
+        return new Factory(ReadyEvent.READ, SegmentTransfers.readFully(dst), done);
     }
 
     /** Writes all of {@code src} from its position (advanced): completes with the total. */
@@ -216,15 +230,19 @@ public abstract class IoOperation {
         return new Factory(ReadyEvent.WRITE, Transfers.write(src, true), done);
     }
 
-    /** Writes all of {@code src[off, off + len)}: completes with {@code len}. */
+    /** Writes all of {@code src[off, off + len)}: as {@link #writeFully(MemorySegment, IoCompletion)} on that range. */
     public static IoOperation writeFully(byte[] src, int off, int len, IoCompletion done) {
         Objects.checkFromIndexSize(off, len, src.length);
-        return new Factory(ReadyEvent.WRITE, Transfers.write(ByteBuffer.wrap(src, off, len), true), done);
+        return new Factory(ReadyEvent.WRITE, SegmentTransfers.write(MemorySegment.ofArray(src).asSlice(off, len), true), done);
     }
 
-    /** Writes all of {@code src}: completes with its size. */
+    /**
+     * Writes all of {@code src}: completes with its size. Once it has completed or failed, its
+     * next submission writes {@code src} again from its start; one cancelled or dropped part way
+     * goes on where it stopped.
+     */
     public static IoOperation writeFully(MemorySegment src, IoCompletion done) {
-        return new Factory(ReadyEvent.WRITE, Transfers.write(src, true), done);
+        return new Factory(ReadyEvent.WRITE, SegmentTransfers.write(src, true), done);
     }
 
     /** Accepts a connection on a listening socket: completes with the new non-blocking, close-on-exec fd. */

@@ -337,6 +337,46 @@ class IoOperationTest extends QueueTestSupport {
         }
     }
 
+    // Found while profiling (issue 21): readFully and writeFully of a byte[] kept a hidden
+    // ByteBuffer whose position stayed at the end, so a reused one moved nothing on its second
+    // submission (and the ring of a benchmark stalled). Each submission now moves the whole range.
+    @Test
+    void reusedFullOperationsOnArraysAndSegmentsMoveTheirWholeRangeAtEachSubmission() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe in = Fds.pipe();
+        Fds.Pipe out = Fds.pipe();
+        Handle source = Handle.of(in.readFd(), q); // on io_uring the ring reads and writes handles
+        Handle sink = Handle.of(out.writeFd(), q);
+        byte[] array = new byte[8];
+        java.lang.foreign.MemorySegment segment = java.lang.foreign.Arena.ofAuto().allocate(8);
+        Outcomes seen = new Outcomes();
+        IoOperation[] ops = {
+            IoOperation.readFully(array, 2, 3, seen), IoOperation.writeFully(array, 2, 3, seen),
+            IoOperation.readFully(segment.asSlice(0, 3), seen), IoOperation.writeFully(segment.asSlice(0, 3), seen)};
+        try {
+            for (int round = 0; round < 5; round++) {
+                for (int pair = 0; pair < 2; pair++) {
+                    byte[] sent = {(byte) (10 * round + pair), (byte) (10 * round + pair + 1), (byte) (10 * round + pair + 2)};
+                    Fds.write(in.writeFd(), sent, 0, 3);
+                    q.submit(source, ops[2 * pair]);
+                    runUntil(q, () -> seen.seen.size() == 1);
+                    q.submit(sink, ops[2 * pair + 1]);
+                    runUntil(q, () -> seen.seen.size() == 2);
+                    assertEquals(List.of("completed 3", "completed 3"), seen.seen, "round " + round + ", pair " + pair);
+                    seen.seen.clear();
+                    byte[] got = new byte[3];
+                    assertEquals(3, Fds.read(out.readFd(), got, 0, 3));
+                    assertArrayEquals(sent, got, "round " + round + ", pair " + pair);
+                }
+            }
+        } finally {
+            source.close();
+            sink.close();
+            Fds.close(in.writeFd());
+            Fds.close(out.readFd());
+        }
+    }
+
     @Test
     void readFullyEndsAtEndOfFileWithWhatItGot() {
         IoQueue q = IoQueue.current();
