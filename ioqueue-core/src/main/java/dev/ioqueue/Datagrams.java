@@ -83,6 +83,18 @@ public final class Datagrams {
         DatagramIo.connect(fd, Addresses.of("connect", peer), Addresses.describe(peer));
     }
 
+    /**
+     * Ends the socket's association made by {@link #connect} ({@code connect} with
+     * {@code AF_UNSPEC}): sends need a target again and datagrams from any sender are received. On a
+     * socket never connected it does nothing. Never waits. Thread-safe.
+     *
+     * @throws SyscallException if {@code connect} fails
+     */
+    public static void disconnect(int fd) {
+        checkFd(fd);
+        DatagramIo.disconnect(fd);
+    }
+
     // ---- one try ----
 
     /**

@@ -14,7 +14,9 @@ import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -202,6 +204,33 @@ class DatagramsTest {
             assertEquals(UnixDomainSocketAddress.of(""), d.sender(), "an unbound sender: the empty path, as the JDK reports it");
         } finally {
             NetFixtures.close(a, anonymous);
+        }
+    }
+
+    // Outside round 13: connect(fd, null) is refused and nothing else ended an association.
+    @Test
+    void disconnectEndsTheAssociationSoOtherSendersAreHeardAgain() throws IOException {
+        int fd = Datagrams.bindUdp(NetFixtures.V4, 0);
+        int a = Datagrams.bindUdp(NetFixtures.V4, 0);
+        int b = Datagrams.bindUdp(NetFixtures.V4, 0);
+        try {
+            SocketAddress here = Sockets.localAddress(fd);
+            Datagrams.connect(fd, Sockets.localAddress(a));
+            Datagrams.send(b, ByteBuffer.wrap(new byte[] {2}), here); // not from the peer: filtered out
+            Datagrams.send(a, ByteBuffer.wrap(new byte[] {1}), here);
+            Datagram first = Datagrams.receive(fd, ByteBuffer.allocate(8));
+            assertEquals(Sockets.localAddress(a), first.sender());
+            assertEquals(null, Datagrams.tryReceive(fd, ByteBuffer.allocate(8)), "b's datagram was not taken");
+            Datagrams.disconnect(fd);
+            Datagrams.send(b, ByteBuffer.wrap(new byte[] {3}), here);
+            assertEquals(Set.of(Event.READ), Fds.awaitReady(fd, ReadyEvent.READ, Duration.ofSeconds(10)), "b's datagram came (the port was kept)");
+            Datagram second = Datagrams.receive(fd, ByteBuffer.allocate(8));
+            assertEquals(Sockets.localAddress(b), second.sender(), "any sender is heard again");
+            IOException e = assertThrows(IOException.class, () -> Datagrams.send(fd, ByteBuffer.wrap(new byte[] {4}), null));
+            assertEquals(Errno.EDESTADDRREQ, SyscallFailure.of(e).errno(), "no default peer any more: " + e.getMessage());
+            Datagrams.disconnect(fd); // again: nothing to end, no failure
+        } finally {
+            NetFixtures.close(fd, a, b);
         }
     }
 

@@ -59,6 +59,32 @@ public final class DatagramIo {
         if (r < 0) throw Errors.syscall("connect", fd, -r, where);
     }
 
+    /**
+     * {@code connect} with {@code AF_UNSPEC}: the socket's association ends. Linux also lets go of
+     * a UDP socket's port if it was picked by the kernel (bound to port 0, or on connect), so the
+     * socket is bound to that port again, on the address the disconnect left, as the JDK's
+     * {@code DatagramChannel.disconnect} does: peers that knew the port still reach it.
+     */
+    public static void disconnect(int fd) {
+        var errno = Native.threadErrno();
+        SockAddr before = localName(fd, errno);
+        connect(fd, SockAddr.unspecified(), "AF_UNSPEC (disconnect)");
+        if (before == null || !before.isInet() || before.port() == 0) return;
+        SockAddr after = localName(fd, errno);
+        if (after == null || !after.isInet() || after.port() != 0) return;
+        SockAddr again = after.family() == SocketCalls.AF_INET ? SockAddr.inet4(after.ip(), before.port())
+                : SockAddr.inet6(after.ip(), before.port(), after.scopeId());
+        int r = SocketCalls.bind(fd, again, errno);
+        if (r < 0) throw Errors.syscall("bind", fd, -r, "port " + before.port() + " again after the disconnect let go of it");
+    }
+
+    /** The socket's own address, or null if {@code getsockname} fails. */
+    private static SockAddr localName(int fd, MemorySegment errno) {
+        byte[] storage = new byte[SockAddr.STORAGE_SIZE];
+        int length = SocketCalls.getsockname(fd, storage, errno);
+        return length < 0 ? null : SockAddr.decode(storage, length);
+    }
+
     /** One {@code sendto} of {@code src}'s remaining bytes as one datagram (to {@code to}, or the connected peer if null): the count, or {@link FdIo#WOULD_BLOCK}. */
     public static int trySend(int fd, ByteBuffer src, SockAddr to) {
         int length = src.remaining();

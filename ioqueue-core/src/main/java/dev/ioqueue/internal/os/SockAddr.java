@@ -77,6 +77,11 @@ public final class SockAddr {
         return new SockAddr(bytes);
     }
 
+    /** A {@code sockaddr} of family {@code AF_UNSPEC}: given to {@code connect}, it ends a datagram socket's association. */
+    public static SockAddr unspecified() {
+        return new SockAddr(new byte[16]); // AF_UNSPEC is 0
+    }
+
     /** {@code sockaddr_un} for a filesystem path: 1 to 107 bytes, none of them NUL (the caller checks). */
     public static SockAddr unixPath(byte[] path) {
         if (path.length == 0 || path.length > UNIX_NAME_MAX) throw new IllegalArgumentException("path of " + path.length + " bytes");
