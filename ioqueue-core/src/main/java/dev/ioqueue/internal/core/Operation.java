@@ -46,6 +46,8 @@ public final class Operation extends Waiter implements RingOp {
 
     private final Hooks hooks;
     private final Transfer transfer;
+    /** {@link Transfer#ringKind()}, asked once: a submission makes no call to learn it. */
+    private final int ringKind;
     private final int kind;
     private QueueCore queue;
     private int fd = -1;
@@ -63,6 +65,7 @@ public final class Operation extends Waiter implements RingOp {
         this.kind = kind;
         this.hooks = hooks;
         this.transfer = transfer != null ? transfer : NO_TRANSFER;
+        this.ringKind = this.transfer.ringKind();
     }
 
     public int kind() {
@@ -134,11 +137,11 @@ public final class Operation extends Waiter implements RingOp {
         this.owned = owned;
         onRing = false;
         RingEngine engine = q.engine;
-        if (engine != null && owned != null && transfer.ringKind() != Transfer.NONE && !transfer.empty()) {
+        if (engine != null && owned != null && ringKind != Transfer.NONE && !transfer.empty()) {
             RingStream s = owned.stream(engine);
             onRing = true;
             try {
-                boolean write = transfer.ringKind() == Transfer.WRITE;
+                boolean write = ringKind == Transfer.WRITE;
                 if (write && inPlace && !q.loop.dispatchingIo) {
                     // Outside the loop's I/O dispatch (a task, a timer, code around the loop): what
                     // the fd takes now is written now, as on epoll, so a write completes before

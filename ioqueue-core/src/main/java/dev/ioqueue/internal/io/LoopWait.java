@@ -120,19 +120,11 @@ final class LoopWait extends Waiter {
 
     private void register() {
         if ((int) STATE.getVolatile(this) != WAITING) return;
-        if (owned != null && !owned.isOpen()) { // closed on its way here: the close dropped this wait
-            finish(DROPPED);
-            return;
-        }
         try {
-            queue.await(fd, owned, kind, this);
+            if (!PostedWaits.registerOrDropped(owned, () -> queue.await(fd, owned, kind, this))) finish(DROPPED);
         } catch (SecondWaiterException e) {
             finish(BUSY); // refused before it waited: the thread asks again shortly
         } catch (RuntimeException e) {
-            if (owned != null && !owned.isOpen()) { // its close began after the check above: the close dropped it
-                finish(DROPPED);
-                return;
-            }
             failure = e;
             finish(FAILED);
         }

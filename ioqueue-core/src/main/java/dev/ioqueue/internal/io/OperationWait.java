@@ -129,17 +129,10 @@ final class OperationWait implements Operation.Hooks {
     private void post(QueueCore q, OwnedFd o, Operation op) throws IOException {
         boolean posted = q.runOnOwner(() -> {
             try {
-                q.submit(o.fd, o, op);
+                if (!PostedWaits.registerOrDropped(o, () -> q.submit(o.fd, o, op))) finish(DROPPED);
             } catch (SecondWaiterException e) {
                 finish(BUSY); // refused before anything moved: the caller takes a later turn
             } catch (RuntimeException e) {
-                // Closed on its way here, or (from another thread) while it was submitted: the
-                // close dropped it. One check, after the refusal: a check before it would leave
-                // the close a moment to begin between the two (outside round 11).
-                if (!o.isOpen()) {
-                    finish(DROPPED);
-                    return;
-                }
                 refused = e;
                 finish(FAILED);
             }

@@ -56,17 +56,9 @@ public final class ReadyFuture<T> extends Waiter {
             future.completeExceptionally(Errors.dropped(fd, "its queue is closed"));
             return;
         }
-        if (owned != null && !owned.isOpen()) { // closed on its way here: the close dropped this wait
-            dropped(fd);
-            return;
-        }
         try {
-            queue.await(fd, owned, kind, this);
+            if (!PostedWaits.registerOrDropped(owned, () -> queue.await(fd, owned, kind, this))) dropped(fd);
         } catch (RuntimeException | Error e) {
-            if (owned != null && !owned.isOpen()) { // its close began after the check above: the close dropped it
-                dropped(fd);
-                return;
-            }
             fired = true;
             future.completeExceptionally(e);
         }
