@@ -32,10 +32,12 @@ import java.util.Objects;
  * past them: bind a handle before using it from two places). The loop must be running for such a
  * call to end (its owner thread inside {@code run}/{@code runOnce}, as a group's loops always are): a
  * call on a handle of an io_uring queue whose thread does not run it waits until it does. The loop
- * holds one read and one write per handle at a time, so several threads blocked on one such handle
- * (or one thread and the loop's own operation) take turns: a thread that finds the handle taken asks
- * again within a few milliseconds, until its turn, its handle's close, an interrupt or the time
- * limit. A handle bound to a queue whose
+ * holds one read and one write per handle at a time: several threads blocked on one such handle
+ * take turns (a thread that finds the handle taken asks again within a few milliseconds, until its
+ * turn, its handle's close, an interrupt or the time limit), and the loop's own waits and
+ * operations on the handle come first (a blocked thread holding the place gives it up to them, its
+ * call going on when the loop holds none; a loop that always keeps a read on the handle leaves a
+ * thread's read waiting). A handle bound to a queue whose
  * thread ended without closing it fails every call with {@link WaitDroppedException}, on both
  * backends (close the handle); a call already blocked then fails within about a second if it waits
  * in that queue (a handle of an io_uring loop), and goes on otherwise. A plain fd is under mio's rule: close
@@ -83,7 +85,11 @@ public final class BlockingIo {
         return BlockingCalls.write(fd, src);
     }
 
-    /** Writes all of {@code src} from its position. */
+    /**
+     * Writes all of {@code src} from its position, in as many writes as the fd takes: another
+     * thread writing the same fd meanwhile may put its bytes between them (serialize the writers
+     * if each one's bytes must stay together).
+     */
     public static void writeFully(int fd, ByteBuffer src) throws IOException {
         refuseInLoop("writeFully", fd);
         while (src.hasRemaining()) write(fd, src);

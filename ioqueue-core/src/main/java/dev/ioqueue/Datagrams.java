@@ -88,7 +88,9 @@ public final class Datagrams {
      * {@code AF_UNSPEC}): sends need a target again and datagrams from any sender are received. On a
      * socket never connected it does nothing. Never waits. Thread-safe.
      *
-     * @throws SyscallException if {@code connect} fails
+     * @throws IllegalArgumentException if {@code fd} is not a datagram socket (on a stream socket
+     *     the same syscall would reset its connection), before any change
+     * @throws SyscallException if {@code connect} fails, or {@code fd} is no socket (ENOTSOCK)
      */
     public static void disconnect(int fd) {
         checkFd(fd);

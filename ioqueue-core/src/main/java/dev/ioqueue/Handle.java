@@ -94,7 +94,10 @@ public final class Handle implements AutoCloseable {
      * Closes it, from any thread; later calls do nothing (or wait for the first). From a thread
      * without a running loop, returns once the fd is closed; from inside a loop (its own or
      * another's), the close runs at once on its own queue's thread and is posted from another,
-     * so a loop never waits for another loop.
+     * so a loop never waits for another loop. The close of a bound handle is carried out by its
+     * queue's thread: from another thread without a loop it returns once that thread has run it,
+     * so its queue must be running (a group's loops always are); a queue's thread that waits for
+     * the closing thread instead of running its loop waits for ever.
      *
      * @throws SyscallException if {@code close(2)} fails (EBADF: someone closed the fd behind its back)
      */

@@ -13,8 +13,9 @@ import dev.ioqueue.internal.core.QueueCounts;
  *
  * @param backend the queue's backend; the four {@code ring*} and {@code keptBytes} fields are 0 on
  *     {@link Backend#EPOLL}
- * @param registeredFds fds the queue keeps a readiness registration for: waited on, persisted, or
- *     kept since their last waiter ran, until the next wait (gauge)
+ * @param registeredFds fds the queue keeps a readiness registration for in the kernel: waited on,
+ *     persisted, or kept after their last waiter ran, until the loop's next wait or until the fd
+ *     is reported ready again with no waiter (gauge)
  * @param waiters waiters waiting for readiness, ready callbacks and I/O operations waiting for
  *     their fd alike (gauge)
  * @param ownedFds {@link Handle}s bound to the queue (gauge)

@@ -234,6 +234,27 @@ class DatagramsTest {
         }
     }
 
+    // Outside round 14: disconnect of a TCP socket returned normally and reset its connection.
+    @Test
+    void disconnectRefusesAStreamSocketAndLeavesItsConnectionWhole() throws IOException {
+        Fds.SocketPair s = Fds.socketPair();
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Datagrams.disconnect(s.first()));
+            assertTrue(e.getMessage().contains("fd " + s.first()) && e.getMessage().contains("not a datagram socket"), e.getMessage());
+            assertEquals(1, Fds.write(s.first(), new byte[] {7}, 0, 1));
+            byte[] got = new byte[1];
+            assertEquals(1, Fds.read(s.second(), got, 0, 1), "the connection is whole");
+            Fds.Pipe p = Fds.pipe();
+            try {
+                assertEquals(Errno.ENOTSOCK, SyscallFailure.of(assertThrows(SyscallException.class, () -> Datagrams.disconnect(p.readFd()))).errno());
+            } finally {
+                p.close();
+            }
+        } finally {
+            NetFixtures.close(s.first(), s.second());
+        }
+    }
+
     @Test
     void aRefusalOnAConnectedUdpSocketIsAnIOExceptionWithItsErrno() throws IOException {
         int closed = Datagrams.bindUdp(NetFixtures.V4, 0);

@@ -443,6 +443,77 @@ class VirtualThreadTest extends QueueTestSupport {
         }
     }
 
+    // Outside round 14: on io_uring a thread blocked on a handle made the loop's own operation or
+    // wait on it fail ("already has a READ operation", which the user never submitted); on epoll
+    // both went on. The loop's own come first now: the blocked thread gives its place up and reads
+    // when the loop holds none. (On epoll the two read side by side: which gets which message is a race.)
+    @Test
+    void theLoopsOwnOperationAndWaitOnAHandleAThreadIsBlockedOnAreAcceptedOnBothBackends() throws Exception {
+        for (boolean operation : new boolean[] {true, false}) {
+            try (LoopThread loop = new LoopThread("loop-first")) {
+                Fds.SocketPair s = Fds.socketPair();
+                Handle h = Handle.of(s.first(), loop.queue);
+                AtomicReference<Throwable> thrown = new AtomicReference<>();
+                List<String> got = Collections.synchronizedList(new ArrayList<>());
+                Thread reader = Thread.ofVirtual().start(() -> {
+                    try {
+                        ByteBuffer b = ByteBuffer.allocate(3);
+                        BlockingIo.readFully(h, b);
+                        got.add(new String(b.array(), java.nio.charset.StandardCharsets.US_ASCII));
+                    } catch (Throwable t) {
+                        thrown.set(t);
+                    }
+                });
+                awaitParked(reader);
+                ByteBuffer mine = ByteBuffer.allocate(3);
+                loop.call(() -> { // refused before: this threw
+                    if (operation) {
+                        loop.queue.submit(h, IoOperation.readFully(mine, (fd, n) -> got.add(new String(mine.array(), java.nio.charset.StandardCharsets.US_ASCII))));
+                    } else {
+                        loop.queue.await(h, ReadyEvent.READ, (fd, events) -> { });
+                    }
+                    return null;
+                });
+                for (String message : operation ? List.of("one", "two") : List.of("one")) {
+                    int before = got.size();
+                    Fds.write(s.second(), message.getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, 3);
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                    while (got.size() == before) {
+                        assertTrue(System.nanoTime() < deadline, "nobody read " + message);
+                        Thread.sleep(1);
+                    }
+                }
+                reader.join(10_000);
+                assertEquals(null, thrown.get());
+                assertEquals(operation ? List.of("one", "two") : List.of("one"), got.stream().sorted().toList(),
+                        "each message read once, by the loop or the thread");
+                h.close();
+                Fds.close(s.second());
+            }
+        }
+    }
+
+    // Outside round 14: on io_uring a zero-timeout awaitReady did not see the bytes the ring had read
+    // ahead for the handle (poll(2) cannot), while a read would have returned them at once.
+    @Test
+    void aZeroTimeoutLookOnAHandleSeesTheBytesItsRingReadAhead() throws Exception {
+        try (LoopThread loop = new LoopThread("kept")) {
+            Fds.SocketPair s = Fds.socketPair();
+            Handle h = Handle.of(s.first(), loop.queue);
+            Fds.write(s.second(), "abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, 6);
+            ByteBuffer two = ByteBuffer.allocate(2);
+            assertEquals(2, BlockingIo.read(h, two));
+            for (Duration look : new Duration[] {Duration.ZERO, Duration.ofNanos(-1), Duration.ofNanos(1)}) {
+                assertEquals(Set.of(Event.READ), Fds.awaitReady(h, ReadyEvent.READ, look), "look " + look);
+            }
+            ByteBuffer rest = ByteBuffer.allocate(8);
+            assertEquals(4, BlockingIo.read(h, rest));
+            assertEquals(Set.of(), Fds.awaitReady(h, ReadyEvent.READ, Duration.ZERO), "nothing kept, nothing sent");
+            h.close();
+            Fds.close(s.second());
+        }
+    }
+
     private static Thread blockedRead(Handle h, AtomicReference<Throwable> thrown) {
         return Thread.ofVirtual().start(() -> {
             try {

@@ -262,6 +262,26 @@ public final class Operation extends Waiter implements RingOp {
         waitAgain();
     }
 
+    // ---- a blocked thread's operation gives its place up to the loop's own ----
+
+    @Override
+    public boolean yieldsToLoop() {
+        return hooks instanceof Yielding;
+    }
+
+    @Override
+    public void yieldPlace() {
+        end();
+        ((Yielding) hooks).yielded();
+    }
+
+    /** As {@link #yieldPlace}, for an operation on the ring: withdrawn from it first; false if the ring cannot (a write the kernel is making). */
+    boolean yieldRingPlace() {
+        if (!pending || !onRing || !queue.engine.cancel(owned.stream, this)) return false;
+        yieldPlace();
+        return true;
+    }
+
     // ---- as a waiter (the readiness path) ----
 
     @Override

@@ -94,6 +94,11 @@ public final class QueueCore {
         return engine != null;
     }
 
+    /** Whether the ring keeps bytes, an end of file or an error it read ahead for {@code o}'s next read. Owner thread. */
+    public boolean keepsReadable(OwnedFd o) {
+        return o.queue() == this && RingEngine.keepsSomething(o.stream);
+    }
+
     public void setFacade(Object f) {
         facade = new java.lang.ref.WeakReference<>(f);
     }
@@ -109,7 +114,7 @@ public final class QueueCore {
     public void await(int fd, OwnedFd owned, int kind, Object waiter) {
         if (owned != null) {
             requireHere(owned);
-            if (RingEngine.hasOperation(owned.stream, kind)) rejectSecond(fd, kind);
+            if (RingEngine.hasOperation(owned.stream, kind) && !ringPlaceYielded(owned, kind, waiter)) rejectSecond(fd, kind);
         }
         registrations.await(fd, kind, waiter, owned != null);
         if (owned != null && kind == Interest.READ && RingEngine.keepsSomething(owned.stream)) {
@@ -123,14 +128,14 @@ public final class QueueCore {
         int kind = op.kind();
         if (owned != null) {
             requireHere(owned);
-            if (RingEngine.hasOperation(owned.stream, kind)) {
+            if (RingEngine.hasOperation(owned.stream, kind) && !ringPlaceYielded(owned, kind, op)) {
                 if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind);
                 requireHere(owned); // the settled write's completion may have closed it: refused, as on epoll
             }
         }
         registrations.refuseOwn("submit", fd);
         checkNonBlocking(fd, owned);
-        boolean mayTry = registrations.mayTry(fd, kind); // and: a second waiter refused before any data moves
+        boolean mayTry = registrations.mayTry(fd, kind, op); // and: a second waiter refused before any data moves
         boolean inPlace = nestedSubmits < MAX_NESTED_SUBMITS;
         boolean now = op.empty() || (mayTry && inPlace);
         nestedSubmits++;
@@ -139,6 +144,11 @@ public final class QueueCore {
         } finally {
             nestedSubmits--;
         }
+    }
+
+    /** Whether the ring operation holding {@code owned}'s place for {@code kind} was a blocked thread's and gave it up to {@code incoming}. */
+    private static boolean ringPlaceYielded(OwnedFd owned, int kind, Object incoming) {
+        return RingEngine.operation(owned.stream, kind) instanceof Operation holder && Waiter.yieldsTo(holder, incoming) && holder.yieldRingPlace();
     }
 
     private void rejectSecond(int fd, int kind) {

@@ -77,8 +77,10 @@ public final class Registrations {
         } else {
             Object existing = reg.waiter(kind);
             if (existing != null) {
-                if (!Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind);
-                table.takeWaiter(reg, kind); // a future completed by its holder: it can never run
+                boolean yields = Waiter.yieldsTo(existing, waiter);
+                if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind);
+                table.takeWaiter(reg, kind); // a future completed by its holder (it can never run), or a blocked thread's
+                if (yields) ((Waiter) existing).yieldPlace();
             } else {
                 refuseBehindBatched(reg, kind, waiter);
             }
@@ -180,17 +182,19 @@ public final class Registrations {
      * waiter for {@code kind}, and says whether the attempt should run now: yes, unless an attempt
      * found the fd drained for {@code kind} and the OS has not reported it (or ERROR or HANGUP) since.
      */
-    public boolean mayTry(int fd, int kind) {
+    public boolean mayTry(int fd, int kind, Object incoming) {
         refuseOwn("submit", fd);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) return true;
         Object existing = reg.waiter(kind);
         if (existing != null) {
-            if (!Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind); // before an attempt takes any data
+            boolean yields = Waiter.yieldsTo(existing, incoming);
+            if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind); // before an attempt takes any data
             table.takeWaiter(reg, kind);
             table.markLapsed(reg);
+            if (yields) ((Waiter) existing).yieldPlace();
         } else {
-            refuseBehindBatched(reg, kind, null);
+            refuseBehindBatched(reg, kind, incoming);
         }
         return (reg.drained & Interest.bit(kind)) == 0;
     }
@@ -319,7 +323,10 @@ public final class Registrations {
      */
     private void refuseBehindBatched(Registration reg, int kind, Object waiter) {
         Object b = reg.batched(kind);
-        if (b != null && b != waiter && b instanceof Operation op && op.isPending()) rejectSecondWaiter(reg, kind);
+        if (b != null && b != waiter && b instanceof Operation op && op.isPending()) {
+            if (!Waiter.yieldsTo(op, waiter)) rejectSecondWaiter(reg, kind);
+            op.yieldPlace(); // woken, not yet run: it will find itself no longer pending
+        }
     }
 
     /** Runs a waiter's callback. */
@@ -411,11 +418,14 @@ public final class Registrations {
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
         }
         throw new SecondWaiterException("fd " + reg.fd + " already has a " + KIND_NAMES[kind]
-                + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per queue (waits made off any loop"
-                + " all go to the shared queue, ioqueue-background: wait for an fd from one place at a time)");
+                + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per queue"
+                + (owner.getName().equals(SHARED_THREAD)
+                        ? " (waits made off any loop all go to this shared queue: wait for an fd from one place at a time)" : ""));
     }
 
     static final String[] KIND_NAMES = {"READ", "WRITE", "PRIORITY_READ"};
+    /** The name of the shared queue's thread ({@code IoQueue.shared()}), where waits made off any loop meet. */
+    public static final String SHARED_THREAD = "ioqueue-background";
 
     /** The exception for a failed interest verb, with what its errno means for this backend. */
     RuntimeException failure(int verb, int fd, int errno) {

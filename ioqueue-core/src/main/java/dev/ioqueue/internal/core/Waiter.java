@@ -20,4 +20,26 @@ public abstract class Waiter {
     public boolean abandoned() {
         return false;
     }
+
+    /**
+     * Whether a thread blocked outside the loop placed it (a blocking call on a handle of an
+     * io_uring loop): it then gives its place up to the loop's own waits and operations, which the
+     * one-waiter rule would refuse, and its thread asks again later.
+     */
+    public boolean yieldsToLoop() {
+        return false;
+    }
+
+    /**
+     * It was taken out of its place, exactly, for the loop's own: ends, and its thread is told to
+     * ask again later. Owner thread. Only called when {@link #yieldsToLoop}.
+     */
+    public void yieldPlace() {
+        throw new UnsupportedOperationException();
+    }
+
+    /** Whether {@code existing}, in the place {@code incoming} asks for, gives it up: a blocked thread's, and the newcomer is not. */
+    static boolean yieldsTo(Object existing, Object incoming) {
+        return existing instanceof Waiter e && e.yieldsToLoop() && !(incoming instanceof Waiter i && i.yieldsToLoop());
+    }
 }

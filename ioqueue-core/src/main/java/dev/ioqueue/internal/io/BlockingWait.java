@@ -9,6 +9,10 @@ import dev.ioqueue.internal.os.PollCalls;
 import dev.ioqueue.internal.poll.Interest;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Where a thread without a loop waits for an fd to be ready: on its own thread through a
@@ -56,14 +60,48 @@ public final class BlockingWait {
         }
     }
 
-    /** {@link #readyNow} of {@code fd}, holding {@code owned} (if not null) so it is not closed under the call. */
+    /**
+     * {@link #readyNow} of {@code fd}, holding {@code owned} (if not null) so it is not closed under
+     * the call. A handle bound to an io_uring queue is also readable when that queue's ring keeps
+     * bytes it read ahead for it, which {@code poll(2)} cannot see: its queue is asked (on its
+     * thread, so the answer waits for its loop to run).
+     */
     public static int lastLook(int fd, OwnedFd owned, int kind) throws IOException {
         if (owned == null) return readyNow(fd, kind);
+        int events;
         if (!owned.acquire()) throw closed(fd);
         try {
-            return readyNow(fd, kind);
+            events = readyNow(fd, kind);
         } finally {
             owned.release();
+        }
+        QueueCore q = owned.queue();
+        if (kind == Interest.READ && (events & Interest.READ_BIT) == 0 && q != null && q.completionIo() && ringKeeps(q, owned)) {
+            events |= Interest.READ_BIT;
+        }
+        return events;
+    }
+
+    /** {@link QueueCore#keepsReadable}, asked on {@code q}'s thread; false if it can no longer answer (closed, or its thread ended). */
+    private static boolean ringKeeps(QueueCore q, OwnedFd owned) {
+        if (q.ownership.isOwner()) return q.keepsReadable(owned);
+        CompletableFuture<Boolean> answer = new CompletableFuture<>();
+        if (!q.runOnOwner(() -> answer.complete(q.keepsReadable(owned)))) return false;
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return answer.get(OperationWait.ORPHAN_CHECK_NANOS, TimeUnit.NANOSECONDS);
+                } catch (TimeoutException e) {
+                    if (q.ownerEnded()) return false;
+                } catch (InterruptedException e) {
+                    interrupted = true; // a look is not a wait: it ends, and the status stays set
+                } catch (ExecutionException e) {
+                    return false; // its close took the handle meanwhile
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 

@@ -67,6 +67,13 @@ public final class DatagramIo {
      */
     public static void disconnect(int fd) {
         var errno = Native.threadErrno();
+        int type = SocketCalls.intOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_TYPE, errno);
+        if (type < 0) throw Errors.syscall("getsockopt(SO_TYPE)", fd, -type, "before a disconnect");
+        if (type != DatagramCalls.SOCK_DGRAM) {
+            // connect(AF_UNSPEC) on a stream socket resets its connection (or breaks a listener)
+            throw new IllegalArgumentException("disconnect: fd " + fd + " is not a datagram socket (SO_TYPE " + type
+                    + "): only a datagram socket's association can be ended");
+        }
         SockAddr before = localName(fd, errno);
         connect(fd, SockAddr.unspecified(), "AF_UNSPEC (disconnect)");
         if (before == null || !before.isInet() || before.port() == 0) return;

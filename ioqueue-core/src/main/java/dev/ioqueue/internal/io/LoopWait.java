@@ -146,6 +146,16 @@ final class LoopWait extends Waiter {
     }
 
     @Override
+    public boolean yieldsToLoop() {
+        return true;
+    }
+
+    @Override
+    public void yieldPlace() {
+        finish(BUSY); // the loop's own wait took the place: the thread asks again shortly
+    }
+
+    @Override
     public boolean abandoned() {
         return (int) STATE.getVolatile(this) == GAVE_UP;
     }

@@ -6,6 +6,7 @@ import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.core.SecondWaiterException;
 import dev.ioqueue.internal.core.Transfer;
+import dev.ioqueue.internal.core.Yielding;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.invoke.MethodHandles;
@@ -20,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * threads blocked on one handle take turns: one at a time holds the queue's one operation of an
  * event on the fd (as the loop's own operation may), the others ask again shortly.
  */
-final class OperationWait implements Operation.Hooks {
+final class OperationWait implements Operation.Hooks, Yielding {
     private static final int WAITING = 0;
     private static final int DONE = 1;
     private static final int FAILED = 2;
@@ -181,5 +182,10 @@ final class OperationWait implements Operation.Hooks {
     @Override
     public void dropped(int fd) {
         finish(DROPPED);
+    }
+
+    @Override
+    public void yielded() {
+        finish(BUSY); // the loop's own operation took the place: the thread asks again shortly
     }
 }

@@ -175,6 +175,11 @@ public final class RingEngine implements UringPoller.CompletionSink {
         if (released != null) released.run();
     }
 
+    /** The operation for {@code kind} (0 read, 1 write) pending on {@code s}, or null. */
+    public static RingOp operation(RingStream s, int kind) {
+        return s == null ? null : kind == 0 ? s.reader : kind == 1 ? s.writer : null;
+    }
+
     /** Whether an operation for {@code kind} (0 read, 1 write) is pending on {@code s}. */
     public static boolean hasOperation(RingStream s, int kind) {
         return s != null && (kind == 0 ? s.reader != null : kind == 1 && s.writer != null);
