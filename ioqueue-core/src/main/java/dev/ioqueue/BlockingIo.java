@@ -1,10 +1,12 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.io.BlockingCalls;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.util.Objects;
 
 /**
@@ -31,10 +33,13 @@ import java.util.Objects;
  * once and in order (a call starting while another thread binds the handle to such a loop may read
  * past them: bind a handle before using it from two places). The loop must be running for such a
  * call to end (its owner thread inside {@code run}/{@code runOnce}, as a group's loops always are): a
- * call on a handle of an io_uring queue whose thread does not run it waits until it does. The loop
+ * call on a handle of an io_uring queue whose thread does not run it waits until it does, and that
+ * queue's own thread, outside its loop, is refused such a call ({@link IllegalStateException}: it
+ * would wait for itself; epoll's syscall on the calling thread has no such limit). The loop
  * holds one read and one write per handle at a time: several threads blocked on one such handle
- * take turns (a thread that finds the handle taken asks again within a few milliseconds, until its
- * turn, its handle's close, an interrupt or the time limit), and the loop's own waits and
+ * take turns (a thread that finds the handle taken asks again every few milliseconds, in no
+ * order among the threads, until it gets the place, its handle's close, an interrupt or the time
+ * limit), and the loop's own waits and
  * operations on the handle come first (a blocked thread holding the place gives it up to them, its
  * call going on when the loop holds none; a loop that always keeps a read on the handle leaves a
  * thread's read waiting). A handle bound to a queue whose
@@ -126,8 +131,16 @@ public final class BlockingIo {
     /** {@link #readFully(int, ByteBuffer)} on an owned fd. */
     public static void readFully(Handle handle, ByteBuffer dst) throws IOException {
         int wanted = dst.remaining();
+        boolean began = false;
         while (dst.hasRemaining()) {
-            if (read(handle, dst) == Fds.EOF) throw eof(handle.owned.fd, wanted, dst);
+            int n;
+            try {
+                n = read(handle, dst);
+            } catch (ClosedChannelException e) {
+                throw began ? closedDuring(handle, e) : e;
+            }
+            if (n == Fds.EOF) throw eof(handle.owned.fd, wanted, dst);
+            began = true;
         }
     }
 
@@ -142,7 +155,25 @@ public final class BlockingIo {
     /** {@link #writeFully(int, ByteBuffer)} on an owned fd. */
     public static void writeFully(Handle handle, ByteBuffer src) throws IOException {
         refuseInLoop("writeFully", handle.owned.fd);
-        while (src.hasRemaining()) write(handle, src);
+        boolean began = false;
+        while (src.hasRemaining()) {
+            try {
+                write(handle, src);
+            } catch (ClosedChannelException e) {
+                throw began ? closedDuring(handle, e) : e;
+            }
+            began = true;
+        }
+    }
+
+    /**
+     * A full read or write whose handle was closed between two of its steps: the close came during
+     * the call, which ends as a wait the close ended does (not as a call made on a closed handle).
+     */
+    private static IOException closedDuring(Handle handle, ClosedChannelException found) {
+        IOException e = Errors.dropped(handle.owned.fd, "the handle was closed during the call");
+        e.initCause(found);
+        return e;
     }
 
     /** {@link #writeFully(int, byte[], int, int)} on an owned fd. */

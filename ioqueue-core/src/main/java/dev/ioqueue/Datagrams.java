@@ -86,11 +86,15 @@ public final class Datagrams {
     /**
      * Ends the socket's association made by {@link #connect} ({@code connect} with
      * {@code AF_UNSPEC}): sends need a target again and datagrams from any sender are received. On a
-     * socket never connected it does nothing. Never waits. Thread-safe.
+     * socket never connected it does nothing. Never waits. Thread-safe, but not atomic: Linux lets go
+     * of a UDP port the kernel picked, which this call binds again, so a send made from another
+     * thread in between would take a new port (and this call then fails with EADDRINUSE).
      *
      * @throws IllegalArgumentException if {@code fd} is not a datagram socket (on a stream socket
      *     the same syscall would reset its connection), before any change
-     * @throws SyscallException if {@code connect} fails, or {@code fd} is no socket (ENOTSOCK)
+     * @throws SyscallException if {@code connect} fails, or {@code fd} is no socket (ENOTSOCK); or
+     *     if the port was taken before it could be bound again (EADDRINUSE: the association has
+     *     ended, and the socket takes a new port at its next send)
      */
     public static void disconnect(int fd) {
         checkFd(fd);

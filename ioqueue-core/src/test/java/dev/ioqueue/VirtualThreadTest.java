@@ -364,7 +364,6 @@ class VirtualThreadTest extends QueueTestSupport {
         }
     }
 
-    /** A virtual thread blocked in {@code BlockingIo.read(h, ...)} until it ends; what the read threw goes to {@code thrown}. */
     // Outside round 13: on io_uring, where a handle's loop does its reads and writes, a second thread
     // blocked on the handle was refused at once ("already has a READ operation", unchecked, from a
     // method that declares IOException); on epoll both waited. Blocked threads now take turns there.
@@ -514,6 +513,69 @@ class VirtualThreadTest extends QueueTestSupport {
         }
     }
 
+    // Outside round 15: on io_uring, with the handle's queue thread alive but not running its loop, a
+    // blocked read ignored an interrupt (it waited for the loop to withdraw a submission the loop had
+    // not even seen), and a zero-timeout look waited for the loop to say what its ring kept.
+    @Test
+    void anInterruptAndAZeroTimeoutLookEndAtOnceWhileTheHandlesLoopIsNotRunning() throws Exception {
+        IoQueue q = IoQueue.current(); // this thread: its loop runs only when the test says so
+        Fds.SocketPair s = Fds.socketPair();
+        Handle h = Handle.of(s.first(), q);
+        try {
+            Fds.write(s.second(), "abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, 6);
+            ByteBuffer two = ByteBuffer.allocate(2);
+            int[] got = {0};
+            q.submit(h, IoOperation.read(two, (fd, n) -> got[0] = (int) n));
+            Cancellable hold = q.hold(); // rounds run, so the read-ahead the read armed reaches the kernel
+            runUntil(q, () -> got[0] != 0 && (q.backend() == Backend.EPOLL || q.stats().keptBytes() == 4)); // the ring read the rest ahead
+            hold.cancel();
+
+            AtomicReference<Object> looked = new AtomicReference<>();
+            Thread look = Thread.ofVirtual().start(() -> {
+                try {
+                    looked.set(List.of(Fds.awaitReady(h, ReadyEvent.READ, Duration.ZERO), Fds.awaitReady(h, ReadyEvent.READ, Duration.ofMillis(10))));
+                } catch (Throwable t) {
+                    looked.set(t);
+                }
+            });
+            look.join(10_000);
+            assertFalse(look.isAlive(), "the looks waited for the loop");
+            assertEquals(List.of(Set.of(Event.READ), Set.of(Event.READ)), looked.get());
+
+            ByteBuffer four = ByteBuffer.allocate(4);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    BlockingIo.read(h, four); // on io_uring: posted to the idle loop
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            if (q.backend() == Backend.IO_URING) {
+                Thread.sleep(50); // posted, and nothing runs it
+                reader.interrupt();
+                reader.join(10_000);
+                assertFalse(reader.isAlive(), "the interrupt did not end the read");
+                assertTrue(thrown.get() instanceof java.io.InterruptedIOException, String.valueOf(thrown.get()));
+                assertEquals(0, four.position(), "nothing moved");
+                q.runOnce(Duration.ZERO); // the posting it gave up runs now, and does nothing
+                assertEquals(0, q.stats().pendingOperations(), "the given-up read was not submitted");
+                int[] rest = {0};
+                q.submit(h, IoOperation.read(four, (fd, n) -> rest[0] = (int) n));
+                runUntil(q, () -> rest[0] != 0);
+                assertEquals(4, rest[0], "the kept bytes stayed for the next read");
+            } else {
+                reader.join(10_000); // epoll: the thread reads the fd itself
+                assertEquals(null, thrown.get());
+                assertEquals(4, four.position());
+            }
+        } finally {
+            h.close();
+            Fds.close(s.second());
+        }
+    }
+
+    /** A virtual thread blocked in {@code BlockingIo.read(h, ...)} until it ends; what the read threw goes to {@code thrown}. */
     private static Thread blockedRead(Handle h, AtomicReference<Throwable> thrown) {
         return Thread.ofVirtual().start(() -> {
             try {

@@ -196,6 +196,7 @@ public final class Operation extends Waiter implements RingOp {
             if (!Interest.dead(events)) return false;
             end();
             if (kind == Interest.WRITE) {
+                transfer.ringResult(false); // reset its counts: a failed write starts again at its next submission
                 failed(Errors.io("write", fd, Errno.EPIPE, "the fd reported " + eventNames(events) + " but a write would still block"));
             } else {
                 hooks.completed(fd, transfer.endOfFile());

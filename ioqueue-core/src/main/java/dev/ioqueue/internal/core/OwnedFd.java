@@ -237,6 +237,15 @@ public final class OwnedFd {
         return closed.isDone();
     }
 
+    /**
+     * Any thread: what its queue's ring last published for a look ({@link RingStream#lookState}:
+     * bytes kept for the next read, a ring read armed); 0 with no ring.
+     */
+    public int ringLookState() {
+        RingStream s = stream; // made once by the owner; a look that misses it saw nothing kept yet
+        return s == null ? 0 : s.lookState();
+    }
+
     /** Its ring stream on {@code engine}, made on first use. Owner thread of its queue. */
     RingStream stream(RingEngine engine) {
         RingStream s = stream;

@@ -94,11 +94,6 @@ public final class QueueCore {
         return engine != null;
     }
 
-    /** Whether the ring keeps bytes, an end of file or an error it read ahead for {@code o}'s next read. Owner thread. */
-    public boolean keepsReadable(OwnedFd o) {
-        return o.queue() == this && RingEngine.keepsSomething(o.stream);
-    }
-
     public void setFacade(Object f) {
         facade = new java.lang.ref.WeakReference<>(f);
     }
@@ -114,7 +109,7 @@ public final class QueueCore {
     public void await(int fd, OwnedFd owned, int kind, Object waiter) {
         if (owned != null) {
             requireHere(owned);
-            if (RingEngine.hasOperation(owned.stream, kind) && !ringPlaceYielded(owned, kind, waiter)) rejectSecond(fd, kind);
+            takeRingPlace(fd, owned, kind, waiter);
         }
         registrations.await(fd, kind, waiter, owned != null);
         if (owned != null && kind == Interest.READ && RingEngine.keepsSomething(owned.stream)) {
@@ -128,10 +123,7 @@ public final class QueueCore {
         int kind = op.kind();
         if (owned != null) {
             requireHere(owned);
-            if (RingEngine.hasOperation(owned.stream, kind) && !ringPlaceYielded(owned, kind, op)) {
-                if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind);
-                requireHere(owned); // the settled write's completion may have closed it: refused, as on epoll
-            }
+            takeRingPlace(fd, owned, kind, op);
         }
         registrations.refuseOwn("submit", fd);
         checkNonBlocking(fd, owned);
@@ -146,13 +138,20 @@ public final class QueueCore {
         }
     }
 
-    /** Whether the ring operation holding {@code owned}'s place for {@code kind} was a blocked thread's and gave it up to {@code incoming}. */
-    private static boolean ringPlaceYielded(OwnedFd owned, int kind, Object incoming) {
-        return RingEngine.operation(owned.stream, kind) instanceof Operation holder && Waiter.yieldsTo(holder, incoming) && holder.yieldRingPlace();
+    /**
+     * Frees {@code owned}'s place on the ring for {@code kind} for {@code incoming}, or refuses it:
+     * a blocked thread's operation gives it up; a write the kernel made completes first, as epoll
+     * wrote it in place before the newcomer came.
+     */
+    private void takeRingPlace(int fd, OwnedFd owned, int kind, Object incoming) {
+        if (!RingEngine.hasOperation(owned.stream, kind)) return;
+        if (RingEngine.operation(owned.stream, kind) instanceof Operation holder && Waiter.yieldsTo(holder, incoming) && holder.yieldRingPlace()) return;
+        if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind, incoming);
+        requireHere(owned); // the settled write's completion may have closed it: refused, as on epoll
     }
 
-    private void rejectSecond(int fd, int kind) {
-        throw new SecondWaiterException("fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
+    private void rejectSecond(int fd, int kind, Object incoming) {
+        throw SecondWaiterException.refusal(incoming, "fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
                 + " operation on the queue of thread " + ownership.owner().getName() + ": one waiter per fd and event per queue");
     }
 

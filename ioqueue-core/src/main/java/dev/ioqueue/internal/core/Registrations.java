@@ -78,7 +78,7 @@ public final class Registrations {
             Object existing = reg.waiter(kind);
             if (existing != null) {
                 boolean yields = Waiter.yieldsTo(existing, waiter);
-                if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind);
+                if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind, waiter);
                 table.takeWaiter(reg, kind); // a future completed by its holder (it can never run), or a blocked thread's
                 if (yields) ((Waiter) existing).yieldPlace();
             } else {
@@ -189,7 +189,7 @@ public final class Registrations {
         Object existing = reg.waiter(kind);
         if (existing != null) {
             boolean yields = Waiter.yieldsTo(existing, incoming);
-            if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind); // before an attempt takes any data
+            if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind, incoming); // before an attempt takes any data
             table.takeWaiter(reg, kind);
             table.markLapsed(reg);
             if (yields) ((Waiter) existing).yieldPlace();
@@ -324,8 +324,10 @@ public final class Registrations {
     private void refuseBehindBatched(Registration reg, int kind, Object waiter) {
         Object b = reg.batched(kind);
         if (b != null && b != waiter && b instanceof Operation op && op.isPending()) {
-            if (!Waiter.yieldsTo(op, waiter)) rejectSecondWaiter(reg, kind);
-            op.yieldPlace(); // woken, not yet run: it will find itself no longer pending
+            if (!Waiter.yieldsTo(op, waiter)) rejectSecondWaiter(reg, kind, waiter);
+            batch.remove(reg, kind, op); // woken, not yet run: it never runs now
+            reg.ran(op);
+            op.yieldPlace();
         }
     }
 
@@ -409,7 +411,7 @@ public final class Registrations {
         throw failure(MODIFY, reg.fd, -r);
     }
 
-    private void rejectSecondWaiter(Registration reg, int kind) {
+    private void rejectSecondWaiter(Registration reg, int kind, Object incoming) {
         // Is the first waiter's registration alive, or was its fd closed and the number reused?
         int r = poller.modify(reg.fd, reg.interest, reg.token());
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
@@ -417,15 +419,13 @@ public final class Registrations {
             Failures.rethrow(dropped.tell(QueueEvents.prematureClose(reg.fd,
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
         }
-        throw new SecondWaiterException("fd " + reg.fd + " already has a " + KIND_NAMES[kind]
+        throw SecondWaiterException.refusal(incoming, "fd " + reg.fd + " already has a " + KIND_NAMES[kind]
                 + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per queue"
-                + (owner.getName().equals(SHARED_THREAD)
+                + (numbersChangeBetweenWaits
                         ? " (waits made off any loop all go to this shared queue: wait for an fd from one place at a time)" : ""));
     }
 
     static final String[] KIND_NAMES = {"READ", "WRITE", "PRIORITY_READ"};
-    /** The name of the shared queue's thread ({@code IoQueue.shared()}), where waits made off any loop meet. */
-    public static final String SHARED_THREAD = "ioqueue-background";
 
     /** The exception for a failed interest verb, with what its errno means for this backend. */
     RuntimeException failure(int verb, int fd, int errno) {

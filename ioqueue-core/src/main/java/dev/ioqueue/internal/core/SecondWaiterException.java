@@ -1,15 +1,20 @@
 package dev.ioqueue.internal.core;
 
 /**
- * The one-waiter-per-fd-and-event-per-queue rule refused a wait or an operation: another one of
- * that event holds the fd in this queue. Thrown before anything moved, so a caller that can wait
- * for its turn (a thread blocked on a handle whose queue does its I/O) tries again later; to
- * anyone else it is the {@link IllegalStateException} the API documents.
+ * The one-waiter-per-fd-and-event-per-queue rule refused the wait or operation of a thread blocked
+ * outside the loop ({@link Waiter#yieldsToLoop}): another one of that event holds the fd in this
+ * queue. Thrown before anything moved, and caught by that thread's wait, which asks again later;
+ * never seen by a user, who gets the plain {@link IllegalStateException} the API documents.
  */
 public final class SecondWaiterException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
-    SecondWaiterException(String message) {
+    private SecondWaiterException(String message) {
         super(message);
+    }
+
+    /** The refusal of {@code incoming}: this type for a blocked thread's wait (which asks again), a plain one for anyone else's. */
+    static IllegalStateException refusal(Object incoming, String message) {
+        return incoming instanceof Waiter w && w.yieldsToLoop() ? new SecondWaiterException(message) : new IllegalStateException(message);
     }
 }

@@ -1,7 +1,6 @@
 package dev.ioqueue.internal.io;
 
 import dev.ioqueue.internal.core.QueueCore;
-import dev.ioqueue.internal.core.Registrations;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -42,7 +41,7 @@ public final class Background {
     private static synchronized QueueCore start(Supplier<QueueCore> make) {
         if (queue != null) return queue;
         CompletableFuture<QueueCore> started = new CompletableFuture<>();
-        Thread thread = Thread.ofPlatform().name(Registrations.SHARED_THREAD).daemon(true).unstarted(() -> serve(make, started));
+        Thread thread = Thread.ofPlatform().name("ioqueue-background").daemon(true).unstarted(() -> serve(make, started));
         thread.start();
         try {
             QueueCore q = started.join();

@@ -78,6 +78,7 @@ public final class BlockingCalls {
      */
     public static int read(OwnedFd o, ByteBuffer dst) throws IOException {
         QueueCore ring = ringQueue(o);
+        if (ring != null) refuseOwnRing(ring, o);
         if (ring != null) return dst.hasRemaining() ? (int) OperationWait.run(ring, o, Interest.READ, Transfers.read(dst)) : 0;
         int woke = 0;
         while (true) {
@@ -98,6 +99,7 @@ public final class BlockingCalls {
     /** {@link #write(int, ByteBuffer)} on an owned fd. */
     public static int write(OwnedFd o, ByteBuffer src) throws IOException {
         QueueCore ring = ringQueue(o);
+        if (ring != null) refuseOwnRing(ring, o);
         if (ring != null) return src.hasRemaining() ? (int) OperationWait.run(ring, o, Interest.WRITE, Transfers.write(src, false)) : 0;
         int woke = 0;
         while (true) {
@@ -144,6 +146,18 @@ public final class BlockingCalls {
         if (q == null) return null;
         if (q.ownerEnded()) throw OperationWait.orphaned(q, o);
         return q.completionIo() ? q : null;
+    }
+
+    /**
+     * Refuses a blocking call on a handle of the calling thread's own io_uring queue (outside its
+     * loop: inside, the facade refused it already): that queue moves the handle's bytes, so the
+     * call would wait for a loop only this thread can run.
+     */
+    static void refuseOwnRing(QueueCore q, OwnedFd o) {
+        if (q.ownership.isOwner()) {
+            throw new IllegalStateException("blocking call on " + o + ", which is bound to this thread's own io_uring queue: that queue"
+                    + " reads and writes it, so this thread would wait for its own loop; use an IoOperation here, or block on another thread");
+        }
     }
 
     // ---- the steps ----

@@ -7,12 +7,9 @@ import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.PollCalls;
 import dev.ioqueue.internal.poll.Interest;
+import dev.ioqueue.internal.uring.RingStream;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * Where a thread without a loop waits for an fd to be ready: on its own thread through a
@@ -37,7 +34,10 @@ public final class BlockingWait {
     public static int await(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         QueueCore q = owned == null ? null : owned.queue();
         if (q != null && q.ownerEnded()) throw OperationWait.orphaned(q, owned);
-        if (q != null && q.completionIo()) return LoopWait.await(q, fd, owned, kind, timeoutNanos);
+        if (q != null && q.completionIo()) {
+            BlockingCalls.refuseOwnRing(q, owned);
+            return LoopWait.await(q, fd, owned, kind, timeoutNanos);
+        }
         return ParkedWait.await(fd, owned, kind, timeoutNanos);
     }
 
@@ -62,9 +62,8 @@ public final class BlockingWait {
 
     /**
      * {@link #readyNow} of {@code fd}, holding {@code owned} (if not null) so it is not closed under
-     * the call. A handle bound to an io_uring queue is also readable when that queue's ring keeps
-     * bytes it read ahead for it, which {@code poll(2)} cannot see: its queue is asked (on its
-     * thread, so the answer waits for its loop to run).
+     * the call. A handle whose io_uring queue's ring kept bytes it read ahead for it is readable
+     * too, though {@code poll(2)} cannot see them ({@link OwnedFd#ringKeepsReadable}).
      */
     public static int lastLook(int fd, OwnedFd owned, int kind) throws IOException {
         if (owned == null) return readyNow(fd, kind);
@@ -75,35 +74,36 @@ public final class BlockingWait {
         } finally {
             owned.release();
         }
-        QueueCore q = owned.queue();
-        if (kind == Interest.READ && (events & Interest.READ_BIT) == 0 && q != null && q.completionIo() && ringKeeps(q, owned)) {
-            events |= Interest.READ_BIT;
-        }
+        if (kind == Interest.READ && (events & Interest.READ_BIT) == 0 && ringKeeps(owned)) events |= Interest.READ_BIT;
         return events;
     }
 
-    /** {@link QueueCore#keepsReadable}, asked on {@code q}'s thread; false if it can no longer answer (closed, or its thread ended). */
-    private static boolean ringKeeps(QueueCore q, OwnedFd owned) {
-        if (q.ownership.isOwner()) return q.keepsReadable(owned);
-        CompletableFuture<Boolean> answer = new CompletableFuture<>();
-        if (!q.runOnOwner(() -> answer.complete(q.keepsReadable(owned)))) return false;
-        boolean interrupted = false;
-        try {
-            while (true) {
-                try {
-                    return answer.get(OperationWait.ORPHAN_CHECK_NANOS, TimeUnit.NANOSECONDS);
-                } catch (TimeoutException e) {
-                    if (q.ownerEnded()) return false;
-                } catch (InterruptedException e) {
-                    interrupted = true; // a look is not a wait: it ends, and the status stays set
-                } catch (ExecutionException e) {
-                    return false; // its close took the handle meanwhile
-                }
+    /**
+     * Whether {@code owned}'s ring keeps bytes for its next read. If it says no while a ring read
+     * is armed and the fd shows nothing, the kernel may have taken bytes its queue has not reaped
+     * yet (a moment inside the loop's own code): its queue is asked once, waiting at most
+     * {@link #RING_LOOK_NANOS}, so a look neither misses bytes in that moment nor waits for a busy
+     * or idle loop.
+     */
+    private static boolean ringKeeps(OwnedFd owned) {
+        int state = owned.ringLookState();
+        if ((state & RingStream.KEPT_BIT) != 0) return true;
+        if ((state & RingStream.READING_BIT) == 0) return false;
+        QueueCore q = owned.queue();
+        if (q == null || q.ownership.isOwner()) return false;
+        java.util.concurrent.CountDownLatch answered = new java.util.concurrent.CountDownLatch(1);
+        if (q.runOnOwner(answered::countDown)) {
+            try {
+                answered.await(RING_LOOK_NANOS, java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // a look is not a wait: it ends, the status kept
             }
-        } finally {
-            if (interrupted) Thread.currentThread().interrupt();
         }
+        return (owned.ringLookState() & RingStream.KEPT_BIT) != 0;
     }
+
+    /** How long a look waits at most for a ring's queue to reap what its kernel may have taken. */
+    private static final long RING_LOOK_NANOS = 2_000_000L;
 
     /** What {@code poll(2)} with a zero timeout says of {@code fd} for {@code kind}, as bits of {@code Interest}. */
     public static int readyNow(int fd, int kind) {

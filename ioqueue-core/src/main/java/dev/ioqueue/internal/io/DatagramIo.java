@@ -79,8 +79,10 @@ public final class DatagramIo {
         if (before == null || !before.isInet() || before.port() == 0) return;
         SockAddr after = localName(fd, errno);
         if (after == null || !after.isInet() || after.port() != 0) return;
+        // The disconnect also forgot a link-local address's scope (the device): kept with the address.
+        int scope = java.util.Arrays.equals(after.ip(), before.ip()) ? before.scopeId() : after.scopeId();
         SockAddr again = after.family() == SocketCalls.AF_INET ? SockAddr.inet4(after.ip(), before.port())
-                : SockAddr.inet6(after.ip(), before.port(), after.scopeId());
+                : SockAddr.inet6(after.ip(), before.port(), scope);
         int r = SocketCalls.bind(fd, again, errno);
         if (r < 0) throw Errors.syscall("bind", fd, -r, "port " + before.port() + " again after the disconnect let go of it");
     }

@@ -97,7 +97,7 @@ final class LoopWait extends Waiter {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     if (w.giveUp()) return BlockingWait.lastLook(fd, owned, kind);
-                    break;
+                    continue; // the queue decided first (readiness, a drop, a failure, or BUSY: looked at above)
                 }
                 LockSupport.parkNanos(w, Math.min(left, OperationWait.ORPHAN_CHECK_NANOS));
             }

@@ -29,10 +29,16 @@ final class OperationWait implements Operation.Hooks, Yielding {
     /** Refused for now: another waiter of the same event holds the fd in its queue. */
     private static final int BUSY = 4;
     private static final VarHandle STATE;
+    /** Phases of a posting: on its way to the queue, submitted there, or given up before it got there. */
+    private static final int POSTED = 0;
+    private static final int SUBMITTED = 1;
+    private static final int ABANDONED = 2;
+    private static final VarHandle PHASE;
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(OperationWait.class, "state", int.class);
+            PHASE = MethodHandles.lookup().findVarHandle(OperationWait.class, "phase", int.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -41,6 +47,8 @@ final class OperationWait implements Operation.Hooks, Yielding {
     private final Thread thread = Thread.currentThread();
     @SuppressWarnings("unused") // through STATE
     private volatile int state;
+    @SuppressWarnings("unused") // through PHASE
+    private volatile int phase;
     private long result;
     private IOException failure;
     private RuntimeException refused;
@@ -102,10 +110,14 @@ final class OperationWait implements Operation.Hooks, Yielding {
                 interrupted = true;
                 if (!withdrawn) {
                     withdrawn = true;
-                    boolean asked = q.runOnOwner(() -> {
-                        if (op.cancel()) w.finish(DROPPED);
-                    });
-                    if (!asked) w.finish(DROPPED); // no loop will run it: nothing more moves
+                    if (PHASE.compareAndSet(w, POSTED, ABANDONED)) {
+                        w.finish(DROPPED); // its queue has not run the posting (a busy or idle loop): nothing moved, nothing will
+                    } else {
+                        boolean asked = q.runOnOwner(() -> {
+                            if (op.cancel()) w.finish(DROPPED);
+                        });
+                        if (!asked) w.finish(DROPPED); // no loop will run it: nothing more moves
+                    }
                 }
             }
             if ((int) STATE.getVolatile(w) == WAITING && q.ownerEnded()) {
@@ -128,7 +140,9 @@ final class OperationWait implements Operation.Hooks, Yielding {
 
     /** Posts the submission of {@code op} to {@code q}; its answer comes as this wait's state. */
     private void post(QueueCore q, OwnedFd o, Operation op) throws IOException {
+        PHASE.setVolatile(this, POSTED);
         boolean posted = q.runOnOwner(() -> {
+            if (!PHASE.compareAndSet(this, POSTED, SUBMITTED)) return; // the thread gave up before it got here
             try {
                 if (!PostedWaits.registerOrDropped(o, () -> q.submit(o.fd, o, op))) finish(DROPPED);
             } catch (SecondWaiterException e) {

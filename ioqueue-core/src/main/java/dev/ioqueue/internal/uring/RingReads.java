@@ -78,6 +78,7 @@ final class RingReads {
             return;
         }
         s.read = requests.read(s, buffers.groupId);
+        s.publish();
     }
 
     /** Withdraws the pending read {@code op}: its bytes stay kept for the next read. */
@@ -104,6 +105,7 @@ final class RingReads {
             s.dropKept(buffers);
             buffers.publish();
         }
+        s.publish();
         return reader;
     }
 
@@ -145,6 +147,7 @@ final class RingReads {
         } else if (res != -Errno.ENOBUFS && RingEngine.keepsSomething(s)) {
             engine.keptWithoutReader(s); // read ahead: a readiness waiter would never hear of these bytes from the OS
         }
+        s.publish();
     }
 
     private void pause(RingStream s) {
@@ -154,6 +157,14 @@ final class RingReads {
 
     /** Copies kept bytes into the reader; completes it unless it wants more and more may come. */
     void deliver(RingStream s) {
+        try {
+            deliverKept(s);
+        } finally {
+            s.publish();
+        }
+    }
+
+    private void deliverKept(RingStream s) {
         RingOp op = s.reader;
         RingTransfer t = op.transfer();
         boolean took = false;
@@ -177,6 +188,7 @@ final class RingReads {
             if (!took) {
                 s.reader = null;
                 engine.waiting--;
+                s.publish(); // before the reader hears of it: its thread may look at once
                 op.ringAborted(e); // fails it with an IOException, as epoll's attempt does
                 return;
             }
@@ -191,6 +203,7 @@ final class RingReads {
         int error = s.error;
         if (error != 0 && !took) {
             s.error = 0;
+            s.publish(); // before the reader hears of it: its thread may look at once
             if (s.unsupported) op.ringRetryByReadiness(); // the ring cannot read this fd; readiness can
             else op.ringFailed(error);
         } else {
@@ -198,6 +211,7 @@ final class RingReads {
             // kernel again: it is a moment's state (a FIFO may get a new writer meanwhile).
             boolean endOfFile = s.eof;
             s.eof = false;
+            s.publish(); // before the reader hears of it: its thread may look at once
             op.ringCompleted(endOfFile);
         }
     }

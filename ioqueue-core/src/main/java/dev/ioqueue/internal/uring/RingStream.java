@@ -65,6 +65,38 @@ public final class RingStream {
         this.counters = counters;
     }
 
+    /** What the owner last published for a look from another thread: {@link #KEPT_BIT}, {@link #READING_BIT} (release/acquire). */
+    @SuppressWarnings("unused") // through PUBLISHED
+    private int published;
+
+    /** {@link #readable()}: a read would complete now. */
+    public static final int KEPT_BIT = 1;
+    /** A ring read is armed: the kernel may take the fd's bytes before the owner has reaped them. */
+    public static final int READING_BIT = 2;
+    private static final java.lang.invoke.VarHandle PUBLISHED;
+
+    static {
+        try {
+            PUBLISHED = java.lang.invoke.MethodHandles.lookup().findVarHandle(RingStream.class, "published", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Publishes what a look from another thread reads ({@link #lookState}): a store only when it changed. Owner thread. */
+    void publish() {
+        int now = (readable() ? KEPT_BIT : 0) | (read != null ? READING_BIT : 0);
+        if (now != (int) PUBLISHED.get(this)) PUBLISHED.setRelease(this, now);
+    }
+
+    /**
+     * Any thread: {@link #KEPT_BIT} and {@link #READING_BIT} as the owner last published them (after
+     * each completion it took, each read it served, each ring read it armed).
+     */
+    public int lookState() {
+        return (int) PUBLISHED.getAcquire(this);
+    }
+
     /** Whether a read would complete now: bytes kept, end-of-file, or an error to report. */
     boolean readable() {
         return hasData() || eof || error != 0;
