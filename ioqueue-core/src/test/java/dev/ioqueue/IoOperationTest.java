@@ -194,8 +194,9 @@ class IoOperationTest extends QueueTestSupport {
             TestFds.writeByte(p.writeFd(), 8);
             Outcomes waiting = new Outcomes();
             q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> waiting.seen.add("raw waiter"));
-            assertThrows(IllegalStateException.class,
+            IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> q.submit(p.readFd(), IoOperation.read(ByteBuffer.allocate(1), new Outcomes())));
+            assertEquals(IllegalStateException.class, e.getClass(), "no internal type in a user's refusal"); // outside round 15
             assertEquals(8, TestFds.readByte(p.readFd()), "the byte is still there");
         }
     }
