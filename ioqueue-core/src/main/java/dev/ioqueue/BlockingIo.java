@@ -42,7 +42,8 @@ import java.util.Objects;
  * limit), and the loop's own waits and
  * operations on the handle come first (a blocked thread holding the place gives it up to them, its
  * call going on when the loop holds none; a loop that always keeps a read on the handle leaves a
- * thread's read waiting). A handle bound to a queue whose
+ * thread's read waiting). An interrupt of a call the loop has taken up is answered by the loop in
+ * its next round, so that what it moved is reported, never lost. A handle bound to a queue whose
  * thread ended without closing it fails every call with {@link WaitDroppedException}, on both
  * backends (close the handle); a call already blocked then fails within about a second if it waits
  * in that queue (a handle of an io_uring loop), and goes on otherwise. A plain fd is under mio's rule: close

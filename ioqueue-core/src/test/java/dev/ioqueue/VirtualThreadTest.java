@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -572,6 +573,35 @@ class VirtualThreadTest extends QueueTestSupport {
         } finally {
             h.close();
             Fds.close(s.second());
+        }
+    }
+
+    // Outside round 16: after a peer's reset, a look on an io_uring loop's handle lacked ERROR (the
+    // ring's read had taken it from the socket); epoll's look reports it.
+    @Test
+    void aLookAfterAPeersResetReportsTheErrorOnBothBackends() throws Exception {
+        try (LoopThread loop = new LoopThread("reset-look")) {
+            int[] pair = NetFixtures.tcpPair(NetFixtures.V4);
+            Handle h = Handle.of(pair[0], loop.queue);
+            try {
+                Fds.write(pair[1], new byte[] {1}, 0, 1);
+                assertEquals(1, BlockingIo.read(h, ByteBuffer.allocate(1))); // on io_uring: the ring reads ahead from now on
+                SocketOptions.set(pair[1], java.net.StandardSocketOptions.SO_LINGER, 0);
+                Fds.close(pair[1]); // RST
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                Set<Event> seen;
+                do {
+                    assertTrue(System.nanoTime() < deadline, "no ERROR in a look after the reset");
+                    Thread.sleep(1);
+                    seen = Fds.awaitReady(h, ReadyEvent.READ, Duration.ZERO);
+                } while (!seen.contains(Event.ERROR));
+                assertTrue(seen.contains(Event.READ), String.valueOf(seen));
+                IOException e = assertThrows(IOException.class, () -> BlockingIo.read(h, ByteBuffer.allocate(1)));
+                assertEquals(Errno.ECONNRESET, SyscallFailure.of(e).errno(), "the next read reports the reset: " + e);
+            } finally {
+                h.close();
+                NetFixtures.close(pair[2]);
+            }
         }
     }
 

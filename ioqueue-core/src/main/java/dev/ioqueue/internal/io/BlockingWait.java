@@ -75,6 +75,8 @@ public final class BlockingWait {
             owned.release();
         }
         if (kind == Interest.READ && (events & Interest.READ_BIT) == 0 && ringKeeps(owned)) events |= Interest.READ_BIT;
+        // An error the ring's read took (a reset) is no longer the fd's to report: reported as epoll would have.
+        if ((owned.ringLookState() & RingStream.ERROR_BIT) != 0) events |= Interest.ERROR_BIT;
         return events;
     }
 

@@ -65,7 +65,7 @@ public final class RingStream {
         this.counters = counters;
     }
 
-    /** What the owner last published for a look from another thread: {@link #KEPT_BIT}, {@link #READING_BIT} (release/acquire). */
+    /** What the owner last published for a look from another thread: {@link #KEPT_BIT}, {@link #READING_BIT}, {@link #ERROR_BIT} (release/acquire). */
     @SuppressWarnings("unused") // through PUBLISHED
     private int published;
 
@@ -73,6 +73,8 @@ public final class RingStream {
     public static final int KEPT_BIT = 1;
     /** A ring read is armed: the kernel may take the fd's bytes before the owner has reaped them. */
     public static final int READING_BIT = 2;
+    /** The ring's read took an error (a peer's reset...) kept for the next read: the fd's own ERROR is gone with it. */
+    public static final int ERROR_BIT = 4;
     private static final java.lang.invoke.VarHandle PUBLISHED;
 
     static {
@@ -85,7 +87,7 @@ public final class RingStream {
 
     /** Publishes what a look from another thread reads ({@link #lookState}): a store only when it changed. Owner thread. */
     void publish() {
-        int now = (readable() ? KEPT_BIT : 0) | (read != null ? READING_BIT : 0);
+        int now = (readable() ? KEPT_BIT : 0) | (read != null ? READING_BIT : 0) | (error != 0 && !unsupported ? ERROR_BIT : 0);
         if (now != (int) PUBLISHED.get(this)) PUBLISHED.setRelease(this, now);
     }
 
