@@ -596,6 +596,10 @@ class VirtualThreadTest extends QueueTestSupport {
                     seen = Fds.awaitReady(h, ReadyEvent.READ, Duration.ZERO);
                 } while (!seen.contains(Event.ERROR));
                 assertTrue(seen.contains(Event.READ), String.valueOf(seen));
+                for (Duration wait : new Duration[] {Duration.ofMillis(10), null}) {
+                    Set<Event> woke = Fds.awaitReady(h, ReadyEvent.READ, wait);
+                    assertTrue(woke.containsAll(Set.of(Event.READ, Event.ERROR, Event.HANGUP)), "a wait of " + wait + ": " + woke);
+                }
                 IOException e = assertThrows(IOException.class, () -> BlockingIo.read(h, ByteBuffer.allocate(1)));
                 assertEquals(Errno.ECONNRESET, SyscallFailure.of(e).errno(), "the next read reports the reset: " + e);
             } finally {

@@ -53,7 +53,8 @@ public final class BlockingWait {
         while (true) {
             int events = await(fd, owned, kind, timeoutNanos);
             QueueCore q = owned == null ? null : owned.queue();
-            if (events == 0 || (q != null && q.completionIo())) return events;
+            if (events == 0) return events;
+            if (q != null && q.completionIo()) return events | extras(fd, owned, kind);
             int now = lastLook(fd, owned, kind);
             if (now != 0) return now;
             if (timeoutNanos > 0 && (timeoutNanos = deadline - System.nanoTime()) <= 0) return 0;
@@ -106,6 +107,19 @@ public final class BlockingWait {
 
     /** How long a look waits at most for a ring's queue to reap what its kernel may have taken. */
     private static final long RING_LOOK_NANOS = 2_000_000L;
+
+    /**
+     * The ERROR and HANGUP a look finds now, for a wait its io_uring queue ended (kept bytes wake it
+     * with READ alone): reported as epoll's wait reports them after a peer's reset; none if the
+     * handle closed meanwhile.
+     */
+    private static int extras(int fd, OwnedFd owned, int kind) {
+        try {
+            return lastLook(fd, owned, kind) & (Interest.ERROR_BIT | Interest.HANGUP_BIT);
+        } catch (IOException closedMeanwhile) {
+            return 0;
+        }
+    }
 
     /** What {@code poll(2)} with a zero timeout says of {@code fd} for {@code kind}, as bits of {@code Interest}. */
     public static int readyNow(int fd, int kind) {
