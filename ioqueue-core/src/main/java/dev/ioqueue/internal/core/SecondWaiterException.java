@@ -13,6 +13,12 @@ public final class SecondWaiterException extends IllegalStateException {
         super(message);
     }
 
+    /** No stack: it never leaves the library, and a thread waiting its turn may meet it every few milliseconds. */
+    @Override
+    public synchronized Throwable fillInStackTrace() {
+        return this;
+    }
+
     /** The refusal of {@code incoming}: this type for a blocked thread's wait (which asks again), a plain one for anyone else's. */
     static IllegalStateException refusal(Object incoming, String message) {
         return incoming instanceof Waiter w && w.yieldsToLoop() ? new SecondWaiterException(message) : new IllegalStateException(message);
