@@ -719,9 +719,15 @@ class UringTest {
             q.submit(h, IoOperation.read(ByteBuffer.allocate(64), seen));
             q.runOnce(Duration.ZERO); // the ring reads it from now on
             AtomicReference<Fds.SocketPair> made = new AtomicReference<>();
+            List<Fds.SocketPair> extra = new java.util.ArrayList<>();
             Thread other = new Thread(() -> {
                 h.close(); // posted to the ring's loop; returns once close(2) is done
                 made.set(Fds.socketPair()); // the lowest free number: usually the closed one
+                // A lower number freed meanwhile (another thread's file) takes the first pair: a few more find it.
+                for (int i = 0; i < 16 && made.get().first() != fd && made.get().second() != fd; i++) { // (fd as a second end: skipped below)
+                    extra.add(made.get());
+                    made.set(Fds.socketPair());
+                }
                 Fds.write(made.get().second(), ByteBuffer.wrap("new".getBytes()));
             });
             other.start();
@@ -737,6 +743,7 @@ class UringTest {
                 assertEquals("new", new String(got.array(), 0, 3));
             } finally {
                 fresh.close();
+                for (Fds.SocketPair e : extra) e.close();
                 Fds.close(old.second());
             }
         });
