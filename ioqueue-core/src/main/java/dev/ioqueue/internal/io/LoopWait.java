@@ -69,19 +69,18 @@ final class LoopWait extends Waiter {
         LoopWait w = new LoopWait(queue, fd, owned, kind);
         if (!queue.runOnOwner(w::register)) throw OperationWait.refused(queue, fd);
         long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
-        long turn = OperationWait.TURN_FIRST_NANOS;
+        TurnPause turn = new TurnPause();
         while (true) {
             if ((int) STATE.getVolatile(w) == BUSY) {
                 // Another waiter of this event holds the fd in the queue (another thread blocked
                 // on it, or the loop's own wait): ask again shortly, within the time limit.
-                long pause = turn;
+                long pause = turn.next();
                 if (timeoutNanos >= 0) {
                     long left = deadline - System.nanoTime();
                     if (timeoutNanos == 0 || left <= 0) return BlockingWait.lastLook(fd, owned, kind);
                     pause = Math.min(pause, left);
                 }
                 LockSupport.parkNanos(w, pause);
-                turn = Math.min(2 * turn, OperationWait.TURN_MAX_NANOS);
                 if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
                 if (queue.ownerEnded()) throw OperationWait.orphaned(queue, owned);
                 STATE.setVolatile(w, WAITING);

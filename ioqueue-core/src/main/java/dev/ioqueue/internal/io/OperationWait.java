@@ -54,13 +54,6 @@ final class OperationWait implements Operation.Hooks, Yielding {
     private RuntimeException refused;
     /** How often a blocked call looks whether its queue's thread has ended. */
     static final long ORPHAN_CHECK_NANOS = 1_000_000_000L;
-    /**
-     * How long a blocked call whose fd another waiter holds in its queue waits before it asks
-     * again, doubling up to {@link #TURN_MAX_NANOS}: the one-waiter rule of a queue, met by taking
-     * turns (nothing tells a refused caller when the holder is done).
-     */
-    static final long TURN_FIRST_NANOS = 250_000L;
-    static final long TURN_MAX_NANOS = 8_000_000L;
 
     private OperationWait() {}
 
@@ -78,16 +71,13 @@ final class OperationWait implements Operation.Hooks, Yielding {
         boolean interrupted = false;
         boolean withdrawn = false;
         boolean orphaned = false;
-        long turn = TURN_FIRST_NANOS;
+        TurnPause turn = new TurnPause();
         while (true) {
             int state = (int) STATE.getVolatile(w);
             if (state == BUSY) {
                 // Another waiter of this event holds the fd in its queue (another thread blocked
                 // on it, or the loop's own operation): nothing moved; try again when it may be done.
-                if (!interrupted) {
-                    LockSupport.parkNanos(w, turn);
-                    turn = Math.min(2 * turn, TURN_MAX_NANOS);
-                }
+                if (!interrupted) LockSupport.parkNanos(w, turn.next());
                 if (interrupted || Thread.interrupted()) {
                     interrupted = withdrawn = true;
                     STATE.setVolatile(w, DROPPED);
