@@ -262,7 +262,7 @@ class UringTest {
         String[][] cases = {{"dev.ioqueue.uring.buffers", "3"}, {"dev.ioqueue.uring.buffers", "0"}, {"dev.ioqueue.uring.bufferSize", "0"},
                 {"dev.ioqueue.uring.entries", "-1"}, {"dev.ioqueue.uring.entries", "abc"}, {"dev.ioqueue.uring.cqEntries", "2147483648"},
                 {"dev.ioqueue.uring.cqEntries", "65537"}, // the kernel's limit: io_uring_setup would refuse it (EINVAL)
-                {"dev.ioqueue.uring.fixedFiles", "-5"}};
+                {"dev.ioqueue.uring.fixedFiles", "-5"}, {"dev.ioqueue.uring.incrementalBuffers", "yes"}};
         for (String[] c : cases) {
             for (Backend backend : new Backend[] {Backend.IO_URING, null}) { // null: as the property says, here "auto"
                 AtomicReference<Throwable> thrown = new AtomicReference<>();

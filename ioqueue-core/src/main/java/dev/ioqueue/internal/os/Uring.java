@@ -65,6 +65,8 @@ public final class Uring {
 
     public static final int CQE_F_BUFFER = 1;
     public static final int CQE_F_MORE = 1 << 1;
+    /** The provided buffer named by the CQE stays the kernel's: more of its bytes come in later CQEs ({@link #PBUF_RING_INC}). */
+    public static final int CQE_F_BUF_MORE = 1 << 4;
     public static final int CQE_BUFFER_SHIFT = 16;
 
     public static final int ENTER_GETEVENTS = 1;
@@ -85,6 +87,8 @@ public final class Uring {
     public static final int REGISTER_RING_FDS = 20;
     public static final int REGISTER_PBUF_RING = 22;
     public static final int UNREGISTER_PBUF_RING = 23;
+    /** {@code io_uring_buf_reg.flags}: the kernel uses a provided buffer in parts, read after read (Linux 6.12). */
+    public static final short PBUF_RING_INC = 2;
     /** {@code struct io_uring_probe}: u8 last_op; u8 ops_len; u16 resv; u32 resv2[3]; then ops[] of 8 bytes (u8 op; u8 resv; u16 flags; u32 resv2). */
     public static final long PROBE_HEADER = 16, PROBE_OP_SIZE = 8;
     public static final int PROBE_OP_SUPPORTED = 1;

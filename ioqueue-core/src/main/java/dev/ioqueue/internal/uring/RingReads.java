@@ -114,7 +114,8 @@ final class RingReads {
         RingStream s = r.stream;
         boolean more = (flags & Uring.CQE_F_MORE) != 0;
         boolean buffer = (flags & Uring.CQE_F_BUFFER) != 0;
-        if (buffer) buffers.taken();
+        int bid = flags >>> Uring.CQE_BUFFER_SHIFT;
+        int start = buffer ? buffers.filled(bid, res, flags) : 0;
         boolean live = !r.cancelled();
         if (!more) {
             if (s.read == r) {
@@ -123,13 +124,13 @@ final class RingReads {
             }
             requests.release(r);
         }
-        if (!live) { // given up (the stream closes, or a NOP now): give its buffer back
-            if (buffer) buffers.recycle(flags >>> Uring.CQE_BUFFER_SHIFT);
+        if (!live) { // given up (the stream closes, or a NOP now): its bytes are dropped
+            if (buffer && res > 0) buffers.release(bid);
             if (!more) engine.requestEnded(s);
             return;
         }
         if (res > 0) {
-            s.keep(flags >>> Uring.CQE_BUFFER_SHIFT, res);
+            s.keep(bid, start, res);
             if (s.read != null && !s.pausing && s.keptCount() >= maxKept) pause(s);
         } else if (res == 0) {
             s.eof = true;
@@ -180,7 +181,7 @@ final class RingReads {
                 if (n <= 0) break;
                 took = true;
                 int used = s.consumed(n);
-                if (used >= 0) buffers.recycle(used);
+                if (used >= 0) buffers.release(used);
             }
         } catch (IllegalStateException | WrongThreadException e) {
             // The read's memory: its arena was closed (or it is confined to another thread) while it
@@ -217,19 +218,18 @@ final class RingReads {
     }
 
     /**
-     * The provided buffers ran out: copies every stream's kept bytes into the heap and gives their
-     * buffers back, and pauses the reads nobody waits on (so an fd nobody reads cannot take them
-     * all again, and its peer feels the back-pressure). Whether any buffer came back.
+     * The provided buffers ran out: copies every stream's kept bytes into the heap, releasing their
+     * buffers, and pauses the reads nobody waits on (so an fd nobody reads cannot take them all
+     * again, and its peer feels the back-pressure). Whether any buffer came back.
      */
     private boolean relieve() {
-        int freed = 0;
         for (int i = 0; i < engine.openCount(); i++) {
             RingStream s = engine.openStream(i);
             if (s.keptCount() == 0) continue;
-            freed += s.spill(buffers);
+            s.spill(buffers);
             if (s.reader == null && s.read != null && !s.pausing) pause(s);
         }
-        return buffers.publish() && freed > 0;
+        return buffers.publish();
     }
 
     private void starve(RingStream s) {

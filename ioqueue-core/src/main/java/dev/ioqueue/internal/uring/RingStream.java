@@ -110,13 +110,12 @@ public final class RingStream {
     }
 
     /**
-     * Copies every kept chunk into the heap, after what was spilled before, giving its buffer back
-     * to {@code buffers}: the provided buffers ran short, and bytes nobody asked for must not keep
-     * other fds' reads waiting. Returns how many buffers it gave back.
+     * Copies every kept chunk into the heap, after what was spilled before, releasing its hold on
+     * its buffer: the provided buffers ran short, and bytes nobody asked for must not keep other
+     * fds' reads waiting.
      */
-    int spill(BufferRing buffers) {
-        int freed = keptCount;
-        if (freed == 0) return 0;
+    void spill(BufferRing buffers) {
+        if (keptCount == 0) return;
         long bytes = spillEnd - spillStart;
         for (int i = 0; i < keptCount; i++) bytes += kept[at(i) + 2];
         if (spill == null || spill.byteSize() < bytes) {
@@ -134,9 +133,8 @@ public final class RingStream {
             int length = firstLength();
             MemorySegment.copy(buffers.data(), buffers.offset(firstBuffer()) + firstOffset(), spill, spillEnd, length);
             spillEnd += length;
-            buffers.recycle(take(length)); // still kept, now in the heap: the count stays
+            buffers.release(take(length)); // still kept, now in the heap: the count stays
         }
-        return freed;
     }
 
     /** Copies spilled bytes into {@code op}; how many it took. */
@@ -157,8 +155,8 @@ public final class RingStream {
         return 3 * ((keptHead + i) % (kept.length / 3));
     }
 
-    /** Keeps {@code length} bytes of buffer {@code bid}, after what is kept. */
-    void keep(int bid, int length) {
+    /** Keeps {@code length} bytes of buffer {@code bid} from {@code offset}, after what is kept. */
+    void keep(int bid, int offset, int length) {
         if (keptCount * 3 == kept.length) {
             int[] grown = new int[kept.length * 2];
             for (int i = 0; i < keptCount; i++) System.arraycopy(kept, at(i), grown, 3 * i, 3);
@@ -167,7 +165,7 @@ public final class RingStream {
         }
         int at = at(keptCount++);
         kept[at] = bid;
-        kept[at + 1] = 0;
+        kept[at + 1] = offset;
         kept[at + 2] = length;
         counters.keptBytes += length;
     }
@@ -186,7 +184,7 @@ public final class RingStream {
 
     /**
      * {@code n} bytes of the first chunk were copied out; returns its buffer id if that used it up
-     * (the caller gives the buffer back), else -1.
+     * (the caller releases its hold on the buffer), else -1.
      */
     int consumed(int n) {
         counters.keptBytes -= Math.min(n, firstLength());
@@ -207,9 +205,9 @@ public final class RingStream {
         return bid;
     }
 
-    /** Drops every kept byte, giving its buffer back to {@code buffers}. */
+    /** Drops every kept byte, releasing its hold on its buffer. */
     void dropKept(BufferRing buffers) {
-        while (keptCount > 0) buffers.recycle(consumed(Integer.MAX_VALUE));
+        while (keptCount > 0) buffers.release(consumed(Integer.MAX_VALUE));
         counters.keptBytes -= spillEnd - spillStart;
         spill = null;
         spillStart = spillEnd = 0;

@@ -43,6 +43,8 @@ public final class UringPoller implements Poller {
     private static final String BUFFERS = "dev.ioqueue.uring.buffers";
     private static final String BUFFER_SIZE = "dev.ioqueue.uring.bufferSize";
     private static final String FIXED_FILES = "dev.ioqueue.uring.fixedFiles";
+    /** Whether the provided buffers are used in parts where the kernel allows ({@link BufferRing}); false tests the older kernels' whole buffers. */
+    private static final String INCREMENTAL = "dev.ioqueue.uring.incrementalBuffers";
     private static final int BUFFER_GROUP = 1;
     /** User data of the multishot poll on the epoll fd: the top bit clear (the engine's requests set it). */
     private static final long EPOLL_POLL = 1;
@@ -80,24 +82,25 @@ public final class UringPoller implements Poller {
         int buffers = size(BUFFERS, 256, 1, 32768, true);
         int bufferSize = size(BUFFER_SIZE, 4096, 1, 1 << 20, false);
         int fixedFiles = size(FIXED_FILES, 8192, 0, 1 << 20, false);
+        boolean incremental = flag(INCREMENTAL, true);
         Ring ring = new Ring(entries, Math.max(entries, cqEntries));
         try {
             if (!ring.supports(Uring.OP_READ_MULTISHOT) || !ring.supports(Uring.OP_POLL_ADD)) {
                 throw Errors.syscallNoFd("io_uring_register(IORING_REGISTER_PROBE)", Errno.ENOSYS,
                         "the kernel lacks multishot reads (Linux 6.7)");
             }
-            return new UringPoller(ring, buffers, bufferSize, fixedFiles);
+            return new UringPoller(ring, buffers, bufferSize, incremental, fixedFiles);
         } catch (Throwable t) {
             ring.close();
             throw t;
         }
     }
 
-    private UringPoller(Ring ring, int buffers, int bufferSize, int fixedFiles) {
+    private UringPoller(Ring ring, int buffers, int bufferSize, boolean incremental, int fixedFiles) {
         this.ring = ring;
         epoll = new EpollPoller();
         try {
-            natives = new Natives(ring, epoll, buffers, bufferSize, fixedFiles);
+            natives = new Natives(ring, epoll, buffers, bufferSize, incremental, fixedFiles);
         } catch (Throwable t) {
             epoll.close();
             throw t;
@@ -116,6 +119,14 @@ public final class UringPoller implements Poller {
      * @throws IllegalArgumentException naming it, if it is not a whole number in [min, max] (and a
      *     power of two where asked): a size mistyped is refused, never quietly replaced
      */
+    private static boolean flag(String name, boolean fallback) {
+        String value = System.getProperty(name);
+        if (value == null) return fallback;
+        if (value.trim().equalsIgnoreCase("true")) return true;
+        if (value.trim().equalsIgnoreCase("false")) return false;
+        throw new IllegalArgumentException(name + "=" + value + ": must be true or false");
+    }
+
     private static int size(String name, int fallback, int min, int max, boolean powerOfTwo) {
         String value = System.getProperty(name);
         if (value == null) return fallback;
@@ -333,12 +344,14 @@ public final class UringPoller implements Poller {
         private final EpollPoller epoll;
         private final int bufferCount;
         private final int bufferSize;
+        private final boolean incremental;
         final FixedFiles fixed;
         private BufferRing buffers;
         private boolean closed;
 
-        Natives(Ring ring, EpollPoller epoll, int bufferCount, int bufferSize, int fixedFiles) {
+        Natives(Ring ring, EpollPoller epoll, int bufferCount, int bufferSize, boolean incremental, int fixedFiles) {
             this.ring = ring;
+            this.incremental = incremental;
             this.epoll = epoll;
             this.bufferCount = bufferCount;
             this.bufferSize = bufferSize;
@@ -349,7 +362,7 @@ public final class UringPoller implements Poller {
         /** The provided buffers, made on first use (owner thread). */
         synchronized BufferRing buffers() {
             if (buffers == null) {
-                buffers = new BufferRing(ring, BUFFER_GROUP, bufferCount, bufferSize);
+                buffers = new BufferRing(ring, BUFFER_GROUP, bufferCount, bufferSize, incremental);
                 NativeAccounting.allocated(BufferRing.bytes(bufferCount, bufferSize));
             }
             return buffers;
