@@ -252,6 +252,7 @@ public final class Operation extends Waiter implements RingOp {
         if (!pending) return;
         pending = false;
         queue.pendingOperations--;
+        if (owned != null) owned.passTurn(kind); // a blocked thread refused this place may be waiting for it
     }
 
     /** Runs the readiness path from the top, as a wake-up does ({@code events} 0: no wake-up, the ring handed it back). */
@@ -268,6 +269,11 @@ public final class Operation extends Waiter implements RingOp {
     @Override
     public boolean yieldsToLoop() {
         return hooks instanceof Yielding;
+    }
+
+    @Override
+    public boolean takeTurn() {
+        return hooks instanceof Yielding y && y.takeTurn();
     }
 
     @Override

@@ -68,6 +68,26 @@ public final class OwnedFd {
     int index = -1;
     /** Its queue has begun letting go of it. */
     boolean ownerClosing;
+    /** Blocked threads refused a place on it, waiting for their turn; null until the first. */
+    private TurnQueue turns;
+
+    /**
+     * Queues {@code w}, a blocked thread's wait just refused the place of {@code kind} (bits index of
+     * {@code Interest}), for its turn: woken by {@link #passTurn}. Owner thread of its queue.
+     */
+    public void awaitTurn(int kind, Waiter w) {
+        if (turns == null) turns = new TurnQueue();
+        turns.add(kind, w);
+    }
+
+    /**
+     * The place of {@code kind} on it was let go (its holder ended or gave it up): the first thread
+     * waiting for a turn asks again now; once it is closing, every one does (and learns it). Owner
+     * thread of its queue.
+     */
+    public void passTurn(int kind) {
+        if (turns != null) turns.pass(kind, !isOpen());
+    }
 
     public OwnedFd(int fd, String kind) {
         if (fd < 0) throw new IllegalArgumentException("fd " + fd + " is negative");

@@ -146,12 +146,12 @@ public final class QueueCore {
     private void takeRingPlace(int fd, OwnedFd owned, int kind, Object incoming) {
         if (!RingEngine.hasOperation(owned.stream, kind)) return;
         if (RingEngine.operation(owned.stream, kind) instanceof Operation holder && Waiter.yieldsTo(holder, incoming) && holder.yieldRingPlace()) return;
-        if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind, incoming);
+        if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind, incoming, RingEngine.operation(owned.stream, kind));
         requireHere(owned); // the settled write's completion may have closed it: refused, as on epoll
     }
 
-    private void rejectSecond(int fd, int kind, Object incoming) {
-        throw SecondWaiterException.refusal(incoming, "fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
+    private void rejectSecond(int fd, int kind, Object incoming, Object holder) {
+        throw SecondWaiterException.refusal(incoming, holder, "fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
                 + " operation on the queue of thread " + ownership.owner().getName() + ": one waiter per fd and event per queue");
     }
 

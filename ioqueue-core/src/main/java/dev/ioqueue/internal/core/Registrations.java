@@ -78,7 +78,7 @@ public final class Registrations {
             Object existing = reg.waiter(kind);
             if (existing != null) {
                 boolean yields = Waiter.yieldsTo(existing, waiter);
-                if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind, waiter);
+                if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind, waiter, existing);
                 table.takeWaiter(reg, kind); // a future completed by its holder (it can never run), or a blocked thread's
                 if (yields) ((Waiter) existing).yieldPlace();
             } else {
@@ -189,7 +189,7 @@ public final class Registrations {
         Object existing = reg.waiter(kind);
         if (existing != null) {
             boolean yields = Waiter.yieldsTo(existing, incoming);
-            if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind, incoming); // before an attempt takes any data
+            if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind, incoming, existing); // before an attempt takes any data
             table.takeWaiter(reg, kind);
             table.markLapsed(reg);
             if (yields) ((Waiter) existing).yieldPlace();
@@ -324,7 +324,7 @@ public final class Registrations {
     private void refuseBehindBatched(Registration reg, int kind, Object waiter) {
         Object b = reg.batched(kind);
         if (b != null && b != waiter && b instanceof Operation op && op.isPending()) {
-            if (!Waiter.yieldsTo(op, waiter)) rejectSecondWaiter(reg, kind, waiter);
+            if (!Waiter.yieldsTo(op, waiter)) rejectSecondWaiter(reg, kind, waiter, op);
             batch.remove(reg, kind, op); // woken, not yet run: it never runs now
             reg.ran(op);
             op.yieldPlace();
@@ -411,7 +411,7 @@ public final class Registrations {
         throw failure(MODIFY, reg.fd, -r);
     }
 
-    private void rejectSecondWaiter(Registration reg, int kind, Object incoming) {
+    private void rejectSecondWaiter(Registration reg, int kind, Object incoming, Object holder) {
         // Is the first waiter's registration alive, or was its fd closed and the number reused?
         int r = poller.modify(reg.fd, reg.interest, reg.token());
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
@@ -419,7 +419,7 @@ public final class Registrations {
             Failures.rethrow(dropped.tell(QueueEvents.prematureClose(reg.fd,
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
         }
-        throw SecondWaiterException.refusal(incoming, "fd " + reg.fd + " already has a " + KIND_NAMES[kind]
+        throw SecondWaiterException.refusal(incoming, holder, "fd " + reg.fd + " already has a " + KIND_NAMES[kind]
                 + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per queue"
                 + (numbersChangeBetweenWaits
                         ? " (waits made off any loop all go to this shared queue: wait for an fd from one place at a time)" : ""));

@@ -9,8 +9,21 @@ package dev.ioqueue.internal.core;
 public final class SecondWaiterException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
 
-    private SecondWaiterException(String message) {
+    private final boolean turnPassed;
+
+    private SecondWaiterException(String message, boolean turnPassed) {
         super(message);
+        this.turnPassed = turnPassed;
+    }
+
+    /**
+     * Whether the holder of the place tells the fd's turn queue when it lets go
+     * ({@link OwnedFd#passTurn}: an operation, or another blocked thread's wait), so the refused
+     * thread, queued there, may wait to be woken; else (a callback of the loop's own) it asks again
+     * shortly.
+     */
+    public boolean turnPassed() {
+        return turnPassed;
     }
 
     /** No stack: it never leaves the library, and a thread waiting its turn may meet it every few milliseconds. */
@@ -19,8 +32,12 @@ public final class SecondWaiterException extends IllegalStateException {
         return this;
     }
 
-    /** The refusal of {@code incoming}: this type for a blocked thread's wait (which asks again), a plain one for anyone else's. */
-    static IllegalStateException refusal(Object incoming, String message) {
-        return incoming instanceof Waiter w && w.yieldsToLoop() ? new SecondWaiterException(message) : new IllegalStateException(message);
+    /**
+     * The refusal of {@code incoming}, the place held by {@code holder}: this type for a blocked
+     * thread's wait (which asks again), a plain one for anyone else's.
+     */
+    static IllegalStateException refusal(Object incoming, Object holder, String message) {
+        if (!(incoming instanceof Waiter w && w.yieldsToLoop())) return new IllegalStateException(message);
+        return new SecondWaiterException(message, holder instanceof Operation || holder instanceof Waiter h && h.yieldsToLoop());
     }
 }

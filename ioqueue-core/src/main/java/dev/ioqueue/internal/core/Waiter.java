@@ -38,6 +38,17 @@ public abstract class Waiter {
         throw new UnsupportedOperationException();
     }
 
+    /** In its fd's {@link TurnQueue} (owner thread). */
+    boolean inTurnQueue;
+
+    /**
+     * Its turn came (the place it was refused is free): a blocked thread's wait wakes its thread to
+     * ask again now; false if it no longer waits for a turn (it gave up, or asks already). Owner thread.
+     */
+    public boolean takeTurn() {
+        return false;
+    }
+
     /** Whether {@code existing}, in the place {@code incoming} asks for, gives it up: a blocked thread's, and the newcomer is not. */
     static boolean yieldsTo(Object existing, Object incoming) {
         return existing instanceof Waiter e && e.yieldsToLoop() && !(incoming instanceof Waiter i && i.yieldsToLoop());

@@ -7,4 +7,7 @@ package dev.ioqueue.internal.core;
 public interface Yielding {
     /** The operation was withdrawn, exactly, for the loop's own: its thread asks again later. Owner thread. */
     void yielded();
+
+    /** {@link Waiter#takeTurn} of the operation. Owner thread. */
+    boolean takeTurn();
 }

@@ -17,7 +17,9 @@ import java.util.concurrent.locks.LockSupport;
  * it read ahead of such an fd, so only its queue can say it is readable. One state word decides
  * every race (readiness, a drop, the timeout, an interrupt): whoever moves it from WAITING first
  * wins; a thread that gives up leaves its waiter abandoned, withdrawn on the queue's thread, and
- * replaceable at once by its next wait ({@link Waiter#abandoned}).
+ * replaceable at once by its next wait ({@link Waiter#abandoned}). Threads refused the place while
+ * another thread's wait holds it wait in the fd's turn queue ({@link OwnedFd#passTurn}); each wait
+ * passes the turn on when it ends.
  */
 final class LoopWait extends Waiter {
     private static final int WAITING = 0;
@@ -46,6 +48,8 @@ final class LoopWait extends Waiter {
     private volatile int state;
     private int events;
     private RuntimeException failure;
+    /** The last refusal's holder tells the turn queue when it lets go: no need to ask before. */
+    private boolean turnPassed;
 
     private LoopWait(QueueCore queue, int fd, OwnedFd owned, int kind) {
         this.queue = queue;
@@ -74,7 +78,9 @@ final class LoopWait extends Waiter {
             if ((int) STATE.getVolatile(w) == BUSY) {
                 // Another waiter of this event holds the fd in the queue (another thread blocked
                 // on it, or the loop's own wait): ask again shortly, within the time limit.
-                long pause = turn.next();
+                // Woken when the holder lets go if it tells (the orphan check's period bounds the
+                // wait, in case the turn went to a thread that was asking again meanwhile).
+                long pause = w.turnPassed ? OperationWait.ORPHAN_CHECK_NANOS : turn.next();
                 if (timeoutNanos >= 0) {
                     long left = deadline - System.nanoTime();
                     if (timeoutNanos == 0 || left <= 0) return BlockingWait.lastLook(fd, owned, kind);
@@ -113,7 +119,9 @@ final class LoopWait extends Waiter {
     /** The thread stops waiting, unless the queue decided first; then the waiter is withdrawn. */
     private boolean giveUp() {
         if (!STATE.compareAndSet(this, WAITING, GAVE_UP)) return false;
-        queue.runOnOwner(() -> queue.cancel(fd, kind, this)); // a closed queue holds no waiter
+        queue.runOnOwner(() -> {
+            if (queue.cancel(fd, kind, this)) owned.passTurn(kind); // a closed queue holds no waiter
+        });
         return true;
     }
 
@@ -122,7 +130,10 @@ final class LoopWait extends Waiter {
         try {
             if (!PostedWaits.registerOrDropped(owned, () -> queue.await(fd, owned, kind, this))) finish(DROPPED);
         } catch (SecondWaiterException e) {
-            finish(BUSY); // refused before it waited: the thread asks again shortly
+            // Refused before it waited: the thread takes a later turn, queued for it.
+            owned.awaitTurn(kind, this);
+            turnPassed = e.turnPassed();
+            finish(BUSY);
         } catch (RuntimeException e) {
             failure = e;
             finish(FAILED);
@@ -137,11 +148,20 @@ final class LoopWait extends Waiter {
     public void ready(int fd, int mask) {
         events = mask;
         finish(READY);
+        owned.passTurn(kind);
     }
 
     @Override
     public void dropped(int fd) {
         finish(DROPPED);
+        owned.passTurn(kind);
+    }
+
+    @Override
+    public boolean takeTurn() {
+        if ((int) STATE.getVolatile(this) != BUSY) return false; // it gave up, or asks again already
+        LockSupport.unpark(thread);
+        return true;
     }
 
     @Override
@@ -151,7 +171,9 @@ final class LoopWait extends Waiter {
 
     @Override
     public void yieldPlace() {
+        turnPassed = false; // the loop's own may be a callback, which does not tell: ask again shortly
         finish(BUSY); // the loop's own wait took the place: the thread asks again shortly
+        owned.passTurn(kind); // the threads queued behind it learn who holds it now
     }
 
     @Override

@@ -19,7 +19,9 @@ import java.util.concurrent.locks.LockSupport;
  * posted to the queue; the thread parks until it ends. An interrupt withdraws it exactly: the
  * thread waits for the queue's answer, so either nothing moved, or what moved is reported. Several
  * threads blocked on one handle take turns: one at a time holds the queue's one operation of an
- * event on the fd (as the loop's own operation may), the others ask again shortly.
+ * event on the fd (as the loop's own operation may); the others wait in the fd's turn queue and the
+ * first is woken when the place is let go ({@link OwnedFd#passTurn}), or ask again shortly if the
+ * holder is one that does not tell.
  */
 final class OperationWait implements Operation.Hooks, Yielding {
     private static final int WAITING = 0;
@@ -52,6 +54,8 @@ final class OperationWait implements Operation.Hooks, Yielding {
     private long result;
     private IOException failure;
     private RuntimeException refused;
+    /** The last refusal's holder tells the turn queue when it lets go: no need to ask before. */
+    private boolean turnPassed;
     /** How often a blocked call looks whether its queue's thread has ended. */
     static final long ORPHAN_CHECK_NANOS = 1_000_000_000L;
 
@@ -77,7 +81,9 @@ final class OperationWait implements Operation.Hooks, Yielding {
             if (state == BUSY) {
                 // Another waiter of this event holds the fd in its queue (another thread blocked
                 // on it, or the loop's own operation): nothing moved; try again when it may be done.
-                if (!interrupted) LockSupport.parkNanos(w, turn.next());
+                // Woken when the holder lets go if it tells (the orphan check's period bounds the
+                // wait, in case the turn went to a thread that was asking again meanwhile).
+                if (!interrupted) LockSupport.parkNanos(w, w.turnPassed ? ORPHAN_CHECK_NANOS : turn.next());
                 if (interrupted || Thread.interrupted()) {
                     interrupted = withdrawn = true;
                     STATE.setVolatile(w, DROPPED);
@@ -104,7 +110,7 @@ final class OperationWait implements Operation.Hooks, Yielding {
                         w.finish(DROPPED); // its queue has not run the posting (a busy or idle loop): nothing moved, nothing will
                     } else {
                         boolean asked = q.runOnOwner(() -> {
-                            if (op.cancel()) w.finish(DROPPED);
+                            if (op.cancel()) w.finish(DROPPED); // its end passed the turn on
                         });
                         if (!asked) w.finish(DROPPED); // no loop will run it: nothing more moves
                     }
@@ -136,7 +142,10 @@ final class OperationWait implements Operation.Hooks, Yielding {
             try {
                 if (!PostedWaits.registerOrDropped(o, () -> q.submit(o.fd, o, op))) finish(DROPPED);
             } catch (SecondWaiterException e) {
-                finish(BUSY); // refused before anything moved: the caller takes a later turn
+                // Refused before anything moved: the caller takes a later turn, queued for it.
+                o.awaitTurn(op.kind(), op);
+                turnPassed = e.turnPassed();
+                finish(BUSY);
             } catch (RuntimeException e) {
                 refused = e;
                 finish(FAILED);
@@ -189,7 +198,15 @@ final class OperationWait implements Operation.Hooks, Yielding {
     }
 
     @Override
+    public boolean takeTurn() {
+        if ((int) STATE.getVolatile(this) != BUSY) return false; // it gave up, or asks again already
+        LockSupport.unpark(thread);
+        return true;
+    }
+
+    @Override
     public void yielded() {
+        turnPassed = false; // the loop's own may be a callback, which does not tell: ask again shortly
         finish(BUSY); // the loop's own operation took the place: the thread asks again shortly
     }
 }

@@ -1,9 +1,9 @@
 package dev.ioqueue.internal.io;
 
 /**
- * How long a blocked thread whose place was refused waits before it asks again (another waiter of
- * the same event holds the fd in its queue, and nothing tells the refused one when it is done):
- * 0.25 ms, doubling up to 8 ms. One per blocked call; its thread only.
+ * How long a blocked thread whose place was refused waits before it asks again when the holder
+ * does not tell the fd's turn queue as it lets go (a callback of the loop's own, or the loop's own
+ * wait it yielded to): 0.25 ms, doubling up to 8 ms. One per blocked call; its thread only.
  */
 final class TurnPause {
     private static final long FIRST_NANOS = 250_000L;

@@ -1,0 +1,101 @@
+package dev.ioqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Threads blocked on one handle of an io_uring loop, which moves the handle's bytes: one at a time
+ * holds the loop's place for an event, the others wait in the handle's turn queue and are woken in
+ * the order they were refused when the place is let go (no polling meanwhile). The epoll backend
+ * has no such queue: there each thread does its own syscalls (VirtualThreadTest covers both).
+ */
+class TurnsTest {
+    // guards: refused threads asked again every 0.25-8 ms (a task on the loop each time, and an
+    // epoll_ctl probe for waits) and whoever asked first after the holder ended got the place
+    @Test
+    void threadsRefusedAReadWaitQuietlyAndGetTheBytesInTheOrderTheyAsked() throws Exception {
+        assumeTrue(UringTest.ioUringAllowed(), "io_uring is disabled or missing here");
+        int n = 4;
+        try (LoopThread loop = new LoopThread("turns", Backend.IO_URING)) {
+            Fds.SocketPair s = Fds.socketPair();
+            Handle h = Handle.of(s.first(), loop.queue);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            int[] got = new int[n];
+            List<Thread> readers = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                int reader = i;
+                readers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        ByteBuffer one = ByteBuffer.allocate(1);
+                        assertEquals(1, BlockingIo.read(h, one));
+                        got[reader] = one.get(0);
+                    } catch (Throwable t) {
+                        thrown.compareAndSet(null, t);
+                    }
+                }));
+                VirtualThreadTest.awaitParked(readers.get(i));
+                loop.call(() -> null); // its posted read ran (and was refused) before the next thread asks
+            }
+            long before = loop.queue.stats().tasksRun();
+            Thread.sleep(300);
+            long asked = loop.queue.stats().tasksRun() - before;
+            assertTrue(asked <= 2, "the waiting threads asked the loop " + asked + " times in 300 ms while the first one held the place");
+            for (int i = 0; i < n; i++) {
+                TestFds.writeByte(s.second(), 10 + i);
+                readers.get(i).join(10_000);
+                assertEquals(null, thrown.get());
+                assertEquals(10 + i, got[i], "reader " + i + " (the " + i + "th to ask) got the " + i + "th byte");
+            }
+            h.close();
+            Fds.close(s.second());
+        }
+    }
+
+    // guards: the same for readiness waits (Fds.awaitReady), whose refusals also re-checked the fd's
+    // registration with an epoll_ctl each time they asked
+    @Test
+    void threadsRefusedAReadinessWaitAreWokenInTurnWhenTheHolderEnds() throws Exception {
+        assumeTrue(UringTest.ioUringAllowed(), "io_uring is disabled or missing here");
+        int n = 3;
+        try (LoopThread loop = new LoopThread("turns", Backend.IO_URING)) {
+            Fds.SocketPair s = Fds.socketPair();
+            Handle h = Handle.of(s.first(), loop.queue);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            List<Thread> waiters = new ArrayList<>();
+            int[] woke = {0};
+            for (int i = 0; i < n; i++) {
+                waiters.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        if (Fds.awaitReady(h, ReadyEvent.READ, Duration.ofSeconds(30)).contains(Event.READ)) {
+                            synchronized (woke) {
+                                woke[0]++;
+                            }
+                        }
+                    } catch (Throwable t) {
+                        thrown.compareAndSet(null, t);
+                    }
+                }));
+                VirtualThreadTest.awaitParked(waiters.get(i));
+                loop.call(() -> null);
+            }
+            long before = loop.queue.stats().tasksRun();
+            Thread.sleep(300);
+            long asked = loop.queue.stats().tasksRun() - before;
+            assertTrue(asked <= 2, "the waiting threads asked the loop " + asked + " times in 300 ms while the first one held the place");
+            TestFds.writeByte(s.second(), 1); // stays unread: each turn finds the handle readable
+            for (Thread w : waiters) w.join(10_000);
+            assertEquals(null, thrown.get());
+            assertEquals(n, woke[0], "every waiting thread saw the handle readable, one after the other");
+            h.close();
+            Fds.close(s.second());
+        }
+    }
+}
