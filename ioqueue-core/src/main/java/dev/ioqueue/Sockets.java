@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.io.Addresses;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.SockAddr;
@@ -9,7 +10,6 @@ import java.lang.foreign.MemorySegment;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
@@ -288,10 +288,10 @@ public final class Sockets {
         }
     }
 
-    /** socket, connect; the socket is closed unless the connect completed or is in progress. */
     /** Said of a call that failed on a socket made for it, which is closed again: its fd is not named. */
     private static final String CLOSED = " (the socket made for it is closed)";
 
+    /** socket, connect; the socket is closed unless the connect completed or is in progress. */
     private static int connect(SockAddr address, String where) {
         MemorySegment errno = Native.threadErrno();
         int fd = socket(address.family(), errno);
@@ -336,17 +336,9 @@ public final class Sockets {
         return SockAddr.decode(storage, length);
     }
 
-    /** As the JDK reports a socket address: IPv4-mapped addresses as IPv4, a scope id only if set. */
+    /** As the JDK reports a socket address ({@link Addresses#toJdk}); null for a socket of another family. */
     private static InetSocketAddress inetAddress(SockAddr sa) {
-        if (!sa.isInet()) return null;
-        try {
-            InetAddress ip = sa.scopeId() == 0
-                    ? InetAddress.getByAddress(sa.ip())
-                    : Inet6Address.getByAddress(null, sa.ip(), sa.scopeId());
-            return new InetSocketAddress(ip, sa.port());
-        } catch (UnknownHostException e) {
-            throw new AssertionError("the kernel gave an address of 4 or 16 bytes", e);
-        }
+        return sa.isInet() ? (InetSocketAddress) Addresses.toJdk(sa) : null;
     }
 
     // ---- argument checks, before any syscall ----
@@ -354,9 +346,7 @@ public final class Sockets {
     private static SockAddr inet(String call, InetAddress address, int port) {
         if (address == null) throw new IllegalArgumentException(call + ": address is null");
         if (port < 0 || port > 65535) throw new IllegalArgumentException(call + ": port " + port + " is outside 0..65535");
-        return address instanceof Inet6Address v6
-                ? SockAddr.inet6(v6.getAddress(), port, v6.getScopeId())
-                : SockAddr.inet4(address.getAddress(), port);
+        return Addresses.of(address, port);
     }
 
     private static void checkBacklog(String call, int backlog) {
@@ -397,8 +387,7 @@ public final class Sockets {
     }
 
     private static String describe(InetAddress address, int port) {
-        String host = address.getHostAddress();
-        return (address instanceof Inet6Address ? "[" + host + "]" : host) + ":" + port;
+        return Addresses.describe(new InetSocketAddress(address, port));
     }
 
     private static String familyName(int family) {

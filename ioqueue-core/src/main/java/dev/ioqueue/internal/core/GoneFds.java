@@ -3,12 +3,14 @@ package dev.ioqueue.internal.core;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.os.Errno;
+import dev.ioqueue.internal.poll.Interest;
 
 /**
  * What a registration found gone means, for {@link Registrations}: the failed interest verb read
  * once (a premature close if waiters waited, else a number simply forgotten), everything known of
- * a gone fd dropped, and the epoll rebuild when the kernel reports a file the table no longer
- * knows. Owner thread only.
+ * a gone fd dropped, a kept registration asked whether its number still names its file (a queue
+ * whose numbers change between waits), and the epoll rebuild when the kernel reports a file the
+ * table no longer knows. Owner thread only.
  */
 final class GoneFds {
     private final Registrations regs;
@@ -35,6 +37,32 @@ final class GoneFds {
         }
         discard(reg);
         return Failures.add(failure, QueueEvents.prematureClose(reg.fd, "found " + where + " (epoll_ctl: " + Errors.errnoName(-res) + ")"));
+    }
+
+    /**
+     * Whether a kept registration of {@code reg}'s number still names the file the number names
+     * now, for a wait of {@code kind} on a queue whose numbers change between waits. While a thread
+     * waits on it (another kind), the rule keeps it open; otherwise, kept since its last waiter left
+     * or with a waiter of this kind already (whose fd may have been closed under it), one
+     * {@code epoll_ctl} asks. Found gone, its waiters are dropped (each told) and it is forgotten:
+     * the new wait is the new file's.
+     */
+    boolean stillNamesItsFile(Registration reg, int kind) {
+        boolean second = false;
+        boolean othersWait = false;
+        for (int k = 0; k < Interest.KINDS; k++) {
+            Object w = reg.waiter(k);
+            if (w == null || Waiters.abandoned(w)) continue;
+            if (k == kind) second = true;
+            else othersWait = true;
+        }
+        if (othersWait && !second) return true;
+        int r = regs.poller.modify(reg.fd, reg.interest, reg.token());
+        if (r >= 0) return true;
+        if (r != -Errno.ENOENT && r != -Errno.EBADF && r != -Errno.EPERM) throw regs.failure(Registrations.MODIFY, reg.fd, -r);
+        discard(reg);
+        Failures.rethrow(regs.dropped.tell(null));
+        return false;
     }
 
     /** Drops everything known of a registration found gone; the caller tells {@link Registrations#dropped}. */

@@ -9,7 +9,7 @@ import java.util.Collection;
 
 /**
  * Every rule about the waits of one queue, and the only caller of the poller's interest verbs: one
- * waiter per (fd, kind); interest kept while waiters follow each other and released at the next
+ * waiter per (fd, kind) ({@link Places}); interest kept while waiters follow each other and released at the next
  * flush otherwise; persist; generations in tokens; premature-close detection and rebuild; drop
  * notification; the batch of collected callbacks. Owner thread only.
  *
@@ -30,6 +30,8 @@ public final class Registrations {
     final Waiters users;
     /** What a registration found gone means: premature closes, and the epoll rebuild. */
     final GoneFds gone = new GoneFds(this);
+    /** The one-waiter rule: who holds an event's place on an fd, who gives it up, who is refused. */
+    private final Places places = new Places(this);
     final Thread owner;
     final FdTable table = new FdTable();
     final ReadyBatch batch = new ReadyBatch();
@@ -71,19 +73,11 @@ public final class Registrations {
         refuseOwn("await", fd);
         int bit = Interest.bit(kind);
         Registration reg = table.get(fd);
-        if (numbersChangeBetweenWaits && reg != null && reg.registered() && !stillNamesItsFile(reg, kind)) reg = null;
+        if (numbersChangeBetweenWaits && reg != null && reg.registered() && !gone.stillNamesItsFile(reg, kind)) reg = null;
         if (reg == null || !reg.registered()) {
             reg = register(fd, bit);
         } else {
-            Object existing = reg.waiter(kind);
-            if (existing != null) {
-                boolean yields = Waiter.yieldsTo(existing, waiter);
-                if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind, waiter, existing);
-                table.takeWaiter(reg, kind); // a future completed by its holder (it can never run), or a blocked thread's
-                if (yields) ((Waiter) existing).yieldPlace();
-            } else {
-                refuseBehindBatched(reg, kind, waiter);
-            }
+            places.take(reg, kind, waiter);
             if ((reg.interest & bit) == 0) {
                 reg = modifyForWaiter(reg, reg.interest | bit);
             } else if (reg.is(Registration.LAPSED) || reg.is(Registration.PERSIST)) {
@@ -93,32 +87,6 @@ public final class Registrations {
         }
         if (owned) reg.set(Registration.OWNED);
         table.addWaiter(reg, kind, waiter);
-    }
-
-    /**
-     * Whether a kept registration of {@code reg}'s number still names the file the number names
-     * now, for a wait of {@code kind} on a queue whose numbers change between waits. While a thread
-     * waits on it (another kind), the rule keeps it open; otherwise, kept since its last waiter left
-     * or with a waiter of this kind already (whose fd may have been closed under it), one
-     * {@code epoll_ctl} asks. Found gone, its waiters are dropped (each told) and it is forgotten:
-     * the new wait is the new file's.
-     */
-    private boolean stillNamesItsFile(Registration reg, int kind) {
-        boolean second = false;
-        boolean othersWait = false;
-        for (int k = 0; k < Interest.KINDS; k++) {
-            Object w = reg.waiter(k);
-            if (w == null || Waiters.abandoned(w)) continue;
-            if (k == kind) second = true;
-            else othersWait = true;
-        }
-        if (othersWait && !second) return true;
-        int r = poller.modify(reg.fd, reg.interest, reg.token());
-        if (r >= 0) return true;
-        if (r != -Errno.ENOENT && r != -Errno.EBADF && r != -Errno.EPERM) throw failure(MODIFY, reg.fd, -r);
-        gone.discard(reg);
-        Failures.rethrow(dropped.tell(null));
-        return false;
     }
 
     /** Withdraws exactly this waiter, waiting or collected; whether it was there. */
@@ -186,16 +154,7 @@ public final class Registrations {
         refuseOwn("submit", fd);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) return true;
-        Object existing = reg.waiter(kind);
-        if (existing != null) {
-            boolean yields = Waiter.yieldsTo(existing, incoming);
-            if (!yields && !Waiters.abandoned(existing)) rejectSecondWaiter(reg, kind, incoming, existing); // before an attempt takes any data
-            table.takeWaiter(reg, kind);
-            table.markLapsed(reg);
-            if (yields) ((Waiter) existing).yieldPlace();
-        } else {
-            refuseBehindBatched(reg, kind, incoming);
-        }
+        if (places.take(reg, kind, incoming)) table.markLapsed(reg); // before an attempt takes any data
         return (reg.drained & Interest.bit(kind)) == 0;
     }
 
@@ -316,21 +275,6 @@ public final class Registrations {
         return ran;
     }
 
-    /**
-     * Refuses a second waiter of {@code kind} while an I/O operation of that kind, woken into the
-     * batch, has not run yet: it is still pending, and would find the fd taken (its bytes
-     * interleaved with the newcomer's, then a second WRITE waiter thrown out of the loop).
-     */
-    private void refuseBehindBatched(Registration reg, int kind, Object waiter) {
-        Object b = reg.batched(kind);
-        if (b != null && b != waiter && b instanceof Operation op && op.isPending()) {
-            if (!Waiter.yieldsTo(op, waiter)) rejectSecondWaiter(reg, kind, waiter, op);
-            batch.remove(reg, kind, op); // woken, not yet run: it never runs now
-            reg.ran(op);
-            op.yieldPlace();
-        }
-    }
-
     /** Runs a waiter's callback. */
     void fire(Registration reg, Object callback, int mask) {
         reg.ran(callback);
@@ -409,20 +353,6 @@ public final class Registrations {
             return register(reg.fd, mask); // only a persisted or just-fired registration went stale
         }
         throw failure(MODIFY, reg.fd, -r);
-    }
-
-    private void rejectSecondWaiter(Registration reg, int kind, Object incoming, Object holder) {
-        // Is the first waiter's registration alive, or was its fd closed and the number reused?
-        int r = poller.modify(reg.fd, reg.interest, reg.token());
-        if (r == -Errno.ENOENT || r == -Errno.EBADF) {
-            gone.discard(reg);
-            Failures.rethrow(dropped.tell(QueueEvents.prematureClose(reg.fd,
-                    "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
-        }
-        throw SecondWaiterException.refusal(incoming, holder, "fd " + reg.fd + " already has a " + KIND_NAMES[kind]
-                + " waiter on the queue of thread " + owner.getName() + ": one waiter per fd and event per queue"
-                + (numbersChangeBetweenWaits
-                        ? " (waits made off any loop all go to this shared queue: wait for an fd from one place at a time)" : ""));
     }
 
     static final String[] KIND_NAMES = {"READ", "WRITE", "PRIORITY_READ"};
