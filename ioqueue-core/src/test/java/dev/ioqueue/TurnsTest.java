@@ -98,4 +98,67 @@ class TurnsTest {
             Fds.close(s.second());
         }
     }
+    // Outside round 17: a thread that stopped waiting for its turn (its awaitReady timed out, or it
+    // was interrupted) still took the turn when it came, so the thread behind it slept on (up to a
+    // second) and a newcomer got the place first. It passes the turn on now.
+    @Test
+    void aThreadThatStopsWaitingForItsTurnPassesItOnToTheNextOne() throws Exception {
+        assumeTrue(UringTest.ioUringAllowed(), "io_uring is disabled or missing here");
+        for (boolean interrupt : new boolean[] {false, true}) {
+            try (LoopThread loop = new LoopThread("turns", Backend.IO_URING)) {
+                Fds.SocketPair s = Fds.socketPair();
+                Handle h = Handle.of(s.first(), loop.queue);
+                AtomicReference<Throwable> thrown = new AtomicReference<>();
+                int[] got = new int[3];
+                Thread a = reader(h, got, 0, thrown);
+                VirtualThreadTest.awaitParked(a);
+                loop.call(() -> null);
+                Thread b = Thread.ofVirtual().start(() -> {
+                    try {
+                        if (interrupt) BlockingIo.read(h, ByteBuffer.allocate(1));
+                        else Fds.awaitReady(h, ReadyEvent.READ, Duration.ofMillis(200));
+                    } catch (java.io.InterruptedIOException expected) {
+                        // the interrupt below
+                    } catch (Throwable t) {
+                        thrown.compareAndSet(null, t);
+                    }
+                });
+                VirtualThreadTest.awaitParked(b);
+                loop.call(() -> null); // b refused, queued behind a
+                Thread c = reader(h, got, 1, thrown);
+                VirtualThreadTest.awaitParked(c);
+                loop.call(() -> null); // c queued behind b
+                if (interrupt) b.interrupt();
+                b.join(10_000);
+                TestFds.writeByte(s.second(), 10); // a's: its end passes the turn; b is gone, so c has it
+                a.join(10_000);
+                for (int i = 0; i < 3; i++) loop.call(() -> null); // c woken, asked again, holds the place
+                Thread d = reader(h, got, 2, thrown); // a newcomer: behind c
+                VirtualThreadTest.awaitParked(d);
+                loop.call(() -> null);
+                TestFds.writeByte(s.second(), 11);
+                c.join(10_000);
+                TestFds.writeByte(s.second(), 12);
+                d.join(10_000);
+                assertEquals(null, thrown.get());
+                assertEquals(10, got[0]);
+                assertEquals(11, got[1], "the thread queued behind the one that left got the next byte (interrupt: " + interrupt + ")");
+                assertEquals(12, got[2]);
+                h.close();
+                Fds.close(s.second());
+            }
+        }
+    }
+
+    private static Thread reader(Handle h, int[] got, int slot, AtomicReference<Throwable> thrown) {
+        return Thread.ofVirtual().start(() -> {
+            try {
+                ByteBuffer one = ByteBuffer.allocate(1);
+                assertEquals(1, BlockingIo.read(h, one));
+                got[slot] = one.get(0);
+            } catch (Throwable t) {
+                thrown.compareAndSet(null, t);
+            }
+        });
+    }
 }

@@ -29,6 +29,8 @@ final class LoopWait extends Waiter {
     private static final int GAVE_UP = 4;
     /** Refused for now: another waiter of the same event holds the fd in the queue. */
     private static final int BUSY = 5;
+    /** Refused, then handed the turn ({@link #takeTurn}): the thread asks again now. */
+    private static final int TURN = 6;
     private static final VarHandle STATE;
 
     static {
@@ -75,20 +77,30 @@ final class LoopWait extends Waiter {
         long deadline = timeoutNanos > 0 ? System.nanoTime() + timeoutNanos : 0;
         TurnPause turn = new TurnPause();
         while (true) {
-            if ((int) STATE.getVolatile(w) == BUSY) {
+            int state = (int) STATE.getVolatile(w);
+            if (state == BUSY || state == TURN) {
                 // Another waiter of this event holds the fd in the queue (another thread blocked
                 // on it, or the loop's own wait): ask again shortly, within the time limit.
                 // Woken when the holder lets go if it tells (the orphan check's period bounds the
                 // wait, in case the turn went to a thread that was asking again meanwhile).
-                long pause = w.turnPassed ? OperationWait.ORPHAN_CHECK_NANOS : turn.next();
+                long pause = state == TURN ? 0 : w.turnPassed ? OperationWait.ORPHAN_CHECK_NANOS : turn.next();
                 if (timeoutNanos >= 0) {
                     long left = deadline - System.nanoTime();
-                    if (timeoutNanos == 0 || left <= 0) return BlockingWait.lastLook(fd, owned, kind);
+                    if (timeoutNanos == 0 || left <= 0) {
+                        w.leaveTurn();
+                        return BlockingWait.lastLook(fd, owned, kind);
+                    }
                     pause = Math.min(pause, left);
                 }
-                LockSupport.parkNanos(w, pause);
-                if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
-                if (queue.ownerEnded()) throw OperationWait.orphaned(queue, owned);
+                if (pause > 0) LockSupport.parkNanos(w, pause);
+                if (Thread.currentThread().isInterrupted()) {
+                    w.leaveTurn();
+                    throw BlockingWait.interrupted(fd);
+                }
+                if (queue.ownerEnded()) {
+                    w.leaveTurn();
+                    throw OperationWait.orphaned(queue, owned);
+                }
                 STATE.setVolatile(w, WAITING);
                 if (!queue.runOnOwner(w::register)) throw OperationWait.refused(queue, fd);
                 continue;
@@ -125,6 +137,15 @@ final class LoopWait extends Waiter {
         return true;
     }
 
+    /**
+     * The thread stops waiting for its turn (GAVE_UP); if the turn was handed to it meanwhile, it
+     * passes it on to the next in the fd's turn queue, so no thread behind it waits for a turn
+     * nobody takes.
+     */
+    private void leaveTurn() {
+        if ((int) STATE.getAndSet(this, GAVE_UP) == TURN) queue.runOnOwner(() -> owned.passTurn(kind));
+    }
+
     private void register() {
         if ((int) STATE.getVolatile(this) != WAITING) return;
         try {
@@ -159,7 +180,7 @@ final class LoopWait extends Waiter {
 
     @Override
     public boolean takeTurn() {
-        if ((int) STATE.getVolatile(this) != BUSY) return false; // it gave up, or asks again already
+        if (!STATE.compareAndSet(this, BUSY, TURN)) return false; // it gave up, or asks again already
         LockSupport.unpark(thread);
         return true;
     }

@@ -30,6 +30,8 @@ final class OperationWait implements Operation.Hooks, Yielding {
     private static final int DROPPED = 3;
     /** Refused for now: another waiter of the same event holds the fd in its queue. */
     private static final int BUSY = 4;
+    /** Refused, then handed the turn ({@link #takeTurn}): the thread asks again now. */
+    private static final int TURN = 5;
     private static final VarHandle STATE;
     /** Phases of a posting: on its way to the queue, submitted there, or given up before it got there. */
     private static final int POSTED = 0;
@@ -78,20 +80,20 @@ final class OperationWait implements Operation.Hooks, Yielding {
         TurnPause turn = new TurnPause();
         while (true) {
             int state = (int) STATE.getVolatile(w);
-            if (state == BUSY) {
+            if (state == BUSY || state == TURN) {
                 // Another waiter of this event holds the fd in its queue (another thread blocked
                 // on it, or the loop's own operation): nothing moved; try again when it may be done.
                 // Woken when the holder lets go if it tells (the orphan check's period bounds the
                 // wait, in case the turn went to a thread that was asking again meanwhile).
-                if (!interrupted) LockSupport.parkNanos(w, w.turnPassed ? ORPHAN_CHECK_NANOS : turn.next());
+                if (!interrupted && state == BUSY) LockSupport.parkNanos(w, w.turnPassed ? ORPHAN_CHECK_NANOS : turn.next());
                 if (interrupted || Thread.interrupted()) {
                     interrupted = withdrawn = true;
-                    STATE.setVolatile(w, DROPPED);
+                    w.leaveTurn(q, o, op.kind());
                     break;
                 }
                 if (q.ownerEnded()) {
                     orphaned = true;
-                    STATE.setVolatile(w, DROPPED);
+                    w.leaveTurn(q, o, op.kind());
                     break;
                 }
                 STATE.setVolatile(w, WAITING);
@@ -171,6 +173,15 @@ final class OperationWait implements Operation.Hooks, Yielding {
         return "the thread " + q.ownership.owner().getName() + " of its queue ended without closing it";
     }
 
+    /**
+     * The thread stops waiting for its turn (DROPPED); if the turn was handed to it meanwhile, it
+     * passes it on to the next in the fd's turn queue, so no thread behind it waits for a turn
+     * nobody takes.
+     */
+    private void leaveTurn(QueueCore q, OwnedFd o, int kind) {
+        if ((int) STATE.getAndSet(this, DROPPED) == TURN) q.runOnOwner(() -> o.passTurn(kind));
+    }
+
     private void finish(int outcome) {
         if (STATE.compareAndSet(this, WAITING, outcome)) LockSupport.unpark(thread);
     }
@@ -199,7 +210,7 @@ final class OperationWait implements Operation.Hooks, Yielding {
 
     @Override
     public boolean takeTurn() {
-        if ((int) STATE.getVolatile(this) != BUSY) return false; // it gave up, or asks again already
+        if (!STATE.compareAndSet(this, BUSY, TURN)) return false; // it gave up, or asks again already
         LockSupport.unpark(thread);
         return true;
     }
