@@ -86,7 +86,17 @@ public final class OwnedFd {
      * thread of its queue.
      */
     public void passTurn(int kind) {
-        if (turns != null) turns.pass(kind, !isOpen());
+        if (turns != null) turns.pass(kind, !isOpen(), null);
+    }
+
+    /** {@code leaving}, handed the turn of {@code kind}, stopped waiting without taking it: the next one has it. Owner thread of its queue. */
+    public void passTurnOn(int kind, Waiter leaving) {
+        if (turns != null) turns.pass(kind, !isOpen(), leaving);
+    }
+
+    /** The blocked thread's wait that {@code incoming} must queue behind for {@code kind} (its turn is being handed), or null. Owner thread of its queue. */
+    Waiter turnAheadOf(int kind, Object incoming) {
+        return turns == null ? null : turns.aheadOf(kind, incoming);
     }
 
     public OwnedFd(int fd, String kind) {

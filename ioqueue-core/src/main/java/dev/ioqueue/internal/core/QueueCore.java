@@ -141,9 +141,12 @@ public final class QueueCore {
     /**
      * Frees {@code owned}'s place on the ring for {@code kind} for {@code incoming}, or refuses it:
      * a blocked thread's operation gives it up; a write the kernel made completes first, as epoll
-     * wrote it in place before the newcomer came.
+     * wrote it in place before the newcomer came. A blocked thread's newcomer is refused while the
+     * turn is being handed to another ({@link OwnedFd#passTurn}).
      */
     private void takeRingPlace(int fd, OwnedFd owned, int kind, Object incoming) {
+        Waiter ahead = owned.turnAheadOf(kind, incoming);
+        if (ahead != null) rejectSecond(fd, kind, incoming, ahead); // another blocked thread's turn: queued behind it
         if (!RingEngine.hasOperation(owned.stream, kind)) return;
         if (RingEngine.operation(owned.stream, kind) instanceof Operation holder && Waiter.yieldsTo(holder, incoming) && holder.yieldRingPlace()) return;
         if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind, incoming, RingEngine.operation(owned.stream, kind));

@@ -6,13 +6,17 @@ import java.util.ArrayDeque;
 /**
  * Threads blocked outside the loop that were refused the place of an event on one owned fd (one
  * waiter per fd and event per queue), per event in the order they were first refused: when the
- * place is let go, the first one still waiting is woken to ask again at once, so threads sharing a
- * handle take turns in order instead of finding out by polling. When the fd has closed, every one
- * is woken (each then learns it). Made at the fd's first refusal; owner thread of its queue only.
+ * place is let go, the first one still waiting is handed the turn and woken to ask again at once,
+ * and until it asks, other blocked threads are refused too (queued behind it), so threads sharing
+ * a handle take turns in order instead of racing or polling; the loop's own waits and operations
+ * are never held back. When the fd has closed, every one is woken (each then learns it). Made at
+ * the fd's first refusal; owner thread of its queue only.
  */
 final class TurnQueue {
     @SuppressWarnings("unchecked")
     private final ArrayDeque<Waiter>[] waiting = new ArrayDeque[Interest.KINDS];
+    /** Per event, the waiter handed the turn that has not asked yet, or null. */
+    private final Waiter[] handedTo = new Waiter[Interest.KINDS];
 
     /** Queues {@code w} at the end for {@code kind}, unless it is queued already. */
     void add(int kind, Waiter w) {
@@ -23,14 +27,39 @@ final class TurnQueue {
         q.addLast(w);
     }
 
-    /** {@code kind}'s place was let go: wakes the first waiter that still waits for a turn; every one with {@code all}. */
-    void pass(int kind, boolean all) {
+    /**
+     * {@code kind}'s place was let go, or {@code leaving} (non-null), handed the turn, left without
+     * taking it: hands the turn to the first waiter that still waits for one, unless it is out
+     * already (handed to another that has not asked yet); with {@code all}, wakes every one and
+     * hands it to none.
+     */
+    void pass(int kind, boolean all, Waiter leaving) {
+        if (!all && handedTo[kind] != null && handedTo[kind] != leaving) return;
+        handedTo[kind] = null;
         ArrayDeque<Waiter> q = waiting[kind];
         if (q == null) return;
         Waiter w;
         while ((w = q.pollFirst()) != null) {
             w.inTurnQueue = false;
-            if (w.takeTurn() && !all) return;
+            if (w.takeTurn() && !all) {
+                handedTo[kind] = w;
+                return;
+            }
         }
+    }
+
+    /**
+     * The waiter {@code incoming} must wait behind for {@code kind}: the one handed the turn, if
+     * {@code incoming} is another blocked thread's; null if it may go on (the turn is its own, or
+     * none is being handed, or it is the loop's own).
+     */
+    Waiter aheadOf(int kind, Object incoming) {
+        Waiter h = handedTo[kind];
+        if (h == null) return null;
+        if (h == incoming) {
+            handedTo[kind] = null; // it asks now: its turn is taken up
+            return null;
+        }
+        return incoming instanceof Waiter w && w.yieldsToLoop() ? h : null;
     }
 }

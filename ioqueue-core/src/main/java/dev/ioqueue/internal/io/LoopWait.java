@@ -143,7 +143,7 @@ final class LoopWait extends Waiter {
      * nobody takes.
      */
     private void leaveTurn() {
-        if ((int) STATE.getAndSet(this, GAVE_UP) == TURN) queue.runOnOwner(() -> owned.passTurn(kind));
+        if ((int) STATE.getAndSet(this, GAVE_UP) == TURN) queue.runOnOwner(() -> owned.passTurnOn(kind, this));
     }
 
     private void register() {

@@ -88,12 +88,12 @@ final class OperationWait implements Operation.Hooks, Yielding {
                 if (!interrupted && state == BUSY) LockSupport.parkNanos(w, w.turnPassed ? ORPHAN_CHECK_NANOS : turn.next());
                 if (interrupted || Thread.interrupted()) {
                     interrupted = withdrawn = true;
-                    w.leaveTurn(q, o, op.kind());
+                    w.leaveTurn(q, o, op);
                     break;
                 }
                 if (q.ownerEnded()) {
                     orphaned = true;
-                    w.leaveTurn(q, o, op.kind());
+                    w.leaveTurn(q, o, op);
                     break;
                 }
                 STATE.setVolatile(w, WAITING);
@@ -178,8 +178,8 @@ final class OperationWait implements Operation.Hooks, Yielding {
      * passes it on to the next in the fd's turn queue, so no thread behind it waits for a turn
      * nobody takes.
      */
-    private void leaveTurn(QueueCore q, OwnedFd o, int kind) {
-        if ((int) STATE.getAndSet(this, DROPPED) == TURN) q.runOnOwner(() -> o.passTurn(kind));
+    private void leaveTurn(QueueCore q, OwnedFd o, Operation op) {
+        if ((int) STATE.getAndSet(this, DROPPED) == TURN) q.runOnOwner(() -> o.passTurnOn(op.kind(), op));
     }
 
     private void finish(int outcome) {
