@@ -130,7 +130,8 @@ final class RingReads {
             return;
         }
         if (res > 0) {
-            s.keep(bid, start, res);
+            if (s.keepAfterLast(bid, start, res)) buffers.release(bid); // one chunk, one hold: this CQE's bytes follow the last ones
+            else s.keep(bid, start, res);
             if (s.read != null && !s.pausing && s.keptCount() >= maxKept) pause(s);
         } else if (res == 0) {
             s.eof = true;
@@ -171,12 +172,14 @@ final class RingReads {
         boolean took = false;
         boolean unusable = false;
         try {
-            while (t.wantsMore()) { // spilled bytes are older than the chunks
+            // As much as its buffer takes of what is kept, as read(2) takes what the fd holds: a
+            // read with room for 261 kept bytes gets them all, however many CQEs brought them.
+            while (true) { // spilled bytes are older than the chunks
                 int n = s.fillFromSpill(t);
                 if (n <= 0) break;
                 took = true;
             }
-            while (s.keptCount() > 0 && t.wantsMore()) {
+            while (s.keptCount() > 0) {
                 int n = t.fill(buffers.data(), buffers.offset(s.firstBuffer()) + s.firstOffset(), s.firstLength());
                 if (n <= 0) break;
                 took = true;

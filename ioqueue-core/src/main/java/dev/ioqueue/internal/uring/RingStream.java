@@ -170,6 +170,19 @@ public final class RingStream {
         counters.keptBytes += length;
     }
 
+    /**
+     * Keeps {@code length} bytes of buffer {@code bid} from {@code offset} by growing the last kept
+     * chunk, if they follow it in the same buffer (a buffer used in parts); whether they did.
+     */
+    boolean keepAfterLast(int bid, int offset, int length) {
+        if (keptCount == 0) return false;
+        int at = at(keptCount - 1);
+        if (kept[at] != bid || kept[at + 1] + kept[at + 2] != offset) return false;
+        kept[at + 2] += length;
+        counters.keptBytes += length;
+        return true;
+    }
+
     int firstBuffer() {
         return kept[at(0)];
     }
