@@ -89,7 +89,7 @@ public final class OwnedFd {
         if (turns != null) turns.pass(kind, !isOpen(), null);
     }
 
-    /** {@code leaving}, handed the turn of {@code kind}, stopped waiting without taking it: the next one has it. Owner thread of its queue. */
+    /** {@code leaving} stopped waiting without asking: if it was handed the turn of {@code kind}, the next one has it. Owner thread of its queue. */
     public void passTurnOn(int kind, Waiter leaving) {
         if (turns != null) turns.pass(kind, !isOpen(), leaving);
     }

@@ -28,13 +28,13 @@ final class TurnQueue {
     }
 
     /**
-     * {@code kind}'s place was let go, or {@code leaving} (non-null), handed the turn, left without
-     * taking it: hands the turn to the first waiter that still waits for one, unless it is out
-     * already (handed to another that has not asked yet); with {@code all}, wakes every one and
-     * hands it to none.
+     * {@code kind}'s place was let go (null {@code leaving}), or {@code leaving} stopped waiting
+     * without asking: hands the turn to the first waiter that still waits for one, unless the turn
+     * is out already (handed to another that has not asked yet), or {@code leaving} was not handed
+     * it; with {@code all}, wakes every one and hands it to none.
      */
     void pass(int kind, boolean all, Waiter leaving) {
-        if (!all && handedTo[kind] != null && handedTo[kind] != leaving) return;
+        if (!all && handedTo[kind] != leaving) return;
         handedTo[kind] = null;
         ArrayDeque<Waiter> q = waiting[kind];
         if (q == null) return;

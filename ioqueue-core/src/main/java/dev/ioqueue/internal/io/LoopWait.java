@@ -147,7 +147,10 @@ final class LoopWait extends Waiter {
     }
 
     private void register() {
-        if ((int) STATE.getVolatile(this) != WAITING) return;
+        if ((int) STATE.getVolatile(this) != WAITING) { // the thread gave up before it got here
+            owned.passTurnOn(kind, this); // a turn handed to it, if any, goes to the next
+            return;
+        }
         try {
             if (!PostedWaits.registerOrDropped(owned, () -> queue.await(fd, owned, kind, this))) finish(DROPPED);
         } catch (SecondWaiterException e) {

@@ -140,7 +140,10 @@ final class OperationWait implements Operation.Hooks, Yielding {
     private void post(QueueCore q, OwnedFd o, Operation op) throws IOException {
         PHASE.setVolatile(this, POSTED);
         boolean posted = q.runOnOwner(() -> {
-            if (!PHASE.compareAndSet(this, POSTED, SUBMITTED)) return; // the thread gave up before it got here
+            if (!PHASE.compareAndSet(this, POSTED, SUBMITTED)) { // the thread gave up before it got here
+                o.passTurnOn(op.kind(), op); // a turn handed to it, if any, goes to the next
+                return;
+            }
             try {
                 if (!PostedWaits.registerOrDropped(o, () -> q.submit(o.fd, o, op))) finish(DROPPED);
             } catch (SecondWaiterException e) {
