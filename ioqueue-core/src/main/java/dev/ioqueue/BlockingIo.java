@@ -38,7 +38,7 @@ import java.util.Objects;
  * would wait for itself; epoll's syscall on the calling thread has no such limit). The loop
  * holds one read and one write per handle at a time: several threads blocked on one such handle
  * take turns in the order they asked (a thread that finds the handle taken waits until the one
- * before it lets go, or, behind a callback of the loop's own, asks again every few milliseconds;
+ * before it lets go, or, behind the loop's own wait or operation, asks again every few milliseconds;
  * until it gets the place, its handle's close, an interrupt or the time limit), and the loop's own waits and
  * operations on the handle come first (a blocked thread holding the place gives it up to them, its
  * call going on when the loop holds none; a loop that always keeps a read on the handle leaves a

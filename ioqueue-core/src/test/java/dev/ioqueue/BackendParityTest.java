@@ -517,6 +517,7 @@ class BackendParityTest {
         });
         return total;
     }
+
     // Outside round 17: on io_uring a read with room for all the bytes the ring kept got only the
     // first CQE's chunk of them (1 of 261 one-byte messages); read(2) on epoll takes all 261. Two
     // sockets' messages interleave, so their bytes do not lie side by side in the ring's buffers

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -194,6 +195,60 @@ class TurnsTest {
             assertTrue(during <= 3L * writes + 100, "the looker looked " + during + " times during the writer's " + writes + " writes: turns alternate");
             h.close();
             Fds.close(p.readFd());
+        }
+    }
+
+    // Cold review: every completion of the loop's own read (re-submitted at once, as a loop that
+    // always keeps a read does) woke the blocked thread refused behind it, which asked again and
+    // was refused again: a loop task per completion. The loop's own do not tell; the thread polls
+    @Test
+    void aThreadBehindTheLoopsOwnReArmedReadIsNotWokenByEachOfItsCompletions() throws Exception {
+        assumeTrue(UringTest.ioUringAllowed(), "io_uring is disabled or missing here");
+        int messages = 600;
+        try (LoopThread loop = new LoopThread("turns", Backend.IO_URING)) {
+            Fds.SocketPair s = Fds.socketPair();
+            Handle h = Handle.of(s.first(), loop.queue);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger loopRead = new java.util.concurrent.atomic.AtomicInteger();
+            ByteBuffer mine = ByteBuffer.allocate(1);
+            IoOperation[] own = new IoOperation[1];
+            own[0] = IoOperation.read(mine, (fd, n) -> {
+                mine.clear();
+                if (loopRead.incrementAndGet() < messages) loop.queue.submit(h, own[0]); // keeps its read
+            });
+            loop.call(() -> {
+                loop.queue.submit(h, own[0]);
+                return null;
+            });
+            int[] got = {-1};
+            Thread t = Thread.ofVirtual().start(() -> {
+                try {
+                    ByteBuffer one = ByteBuffer.allocate(1);
+                    assertEquals(1, BlockingIo.read(h, one));
+                    got[0] = one.get(0);
+                } catch (Throwable e) {
+                    thrown.compareAndSet(null, e);
+                }
+            });
+            VirtualThreadTest.awaitParked(t);
+            loop.call(() -> null); // refused: the loop's own read holds the place
+            long before = loop.queue.stats().tasksRun();
+            for (int i = 1; i <= messages; i++) {
+                TestFds.writeByte(s.second(), 1);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (loopRead.get() < i) {
+                    assertTrue(System.nanoTime() < deadline, "the loop's read never completed");
+                    Thread.onSpinWait();
+                }
+            }
+            long asked = loop.queue.stats().tasksRun() - before;
+            TestFds.writeByte(s.second(), 7); // the loop holds no read now: the thread's turn
+            t.join(10_000);
+            assertEquals(null, thrown.get());
+            assertEquals(7, got[0]);
+            assertTrue(asked < messages / 5, "the blocked thread asked " + asked + " times during the loop's " + messages + " reads");
+            h.close();
+            Fds.close(s.second());
         }
     }
 

@@ -252,7 +252,9 @@ public final class Operation extends Waiter implements RingOp {
         if (!pending) return;
         pending = false;
         queue.pendingOperations--;
-        if (owned != null) owned.passTurn(kind); // a blocked thread refused this place may be waiting for it
+        // A blocked thread's operation lets go of its place: the next blocked thread refused it
+        // may have it. (The loop's own do not tell: they often take the place again at once.)
+        if (owned != null && hooks instanceof Yielding) owned.passTurn(kind);
     }
 
     /** Runs the readiness path from the top, as a wake-up does ({@code events} 0: no wake-up, the ring handed it back). */

@@ -68,7 +68,7 @@ public final class OwnedFd {
     int index = -1;
     /** Its queue has begun letting go of it. */
     boolean ownerClosing;
-    /** Blocked threads refused a place on it, waiting for their turn; null until the first. */
+    /** Blocked threads refused a place on it, waiting for their turn; null until the first (owner thread of its queue). */
     private TurnQueue turns;
 
     /**

@@ -43,6 +43,7 @@ final class OwnedRelease {
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         }
+        for (int kind = 0; kind < dev.ioqueue.internal.poll.Interest.KINDS; kind++) o.passTurn(kind); // closing: every thread waiting for a turn learns it
         RingStream s = o.stream;
         if (s == null) {
             finish(o);

@@ -18,9 +18,9 @@ public final class SecondWaiterException extends IllegalStateException {
 
     /**
      * Whether the holder of the place tells the fd's turn queue when it lets go
-     * ({@link OwnedFd#passTurn}: an operation, or another blocked thread's wait), so the refused
-     * thread, queued there, may wait to be woken; else (a callback of the loop's own) it asks again
-     * shortly.
+     * ({@link OwnedFd#passTurn}: another blocked thread's operation or wait), so the refused thread,
+     * queued there, may wait to be woken; else (the loop's own wait, operation or callback, which
+     * may take the place again at once) it asks again shortly.
      */
     public boolean turnPassed() {
         return turnPassed;
@@ -38,6 +38,6 @@ public final class SecondWaiterException extends IllegalStateException {
      */
     static IllegalStateException refusal(Object incoming, Object holder, String message) {
         if (!(incoming instanceof Waiter w && w.yieldsToLoop())) return new IllegalStateException(message);
-        return new SecondWaiterException(message, holder instanceof Operation || holder instanceof Waiter h && h.yieldsToLoop());
+        return new SecondWaiterException(message, holder instanceof Waiter h && h.yieldsToLoop());
     }
 }

@@ -17,6 +17,8 @@ final class TurnQueue {
     private final ArrayDeque<Waiter>[] waiting = new ArrayDeque[Interest.KINDS];
     /** Per event, the waiter handed the turn that has not asked yet, or null. */
     private final Waiter[] handedTo = new Waiter[Interest.KINDS];
+    /** Per event, the waiter whose turn was last taken up: refused even so (by the loop's own), it goes back to the front. */
+    private final Waiter[] lastAsked = new Waiter[Interest.KINDS];
 
     /** Queues {@code w} at the end for {@code kind}, unless it is queued already. */
     void add(int kind, Waiter w) {
@@ -24,7 +26,12 @@ final class TurnQueue {
         ArrayDeque<Waiter> q = waiting[kind];
         if (q == null) q = waiting[kind] = new ArrayDeque<>(4);
         w.inTurnQueue = true;
-        q.addLast(w);
+        if (lastAsked[kind] == w) {
+            lastAsked[kind] = null;
+            q.addFirst(w);
+        } else {
+            q.addLast(w);
+        }
     }
 
     /**
@@ -36,6 +43,7 @@ final class TurnQueue {
     void pass(int kind, boolean all, Waiter leaving) {
         if (!all && handedTo[kind] != leaving) return;
         handedTo[kind] = null;
+        lastAsked[kind] = null;
         ArrayDeque<Waiter> q = waiting[kind];
         if (q == null) return;
         Waiter w;
@@ -58,6 +66,7 @@ final class TurnQueue {
         if (h == null) return null;
         if (h == incoming) {
             handedTo[kind] = null; // it asks now: its turn is taken up
+            lastAsked[kind] = h;
             return null;
         }
         return incoming instanceof Waiter w && w.yieldsToLoop() ? h : null;

@@ -50,7 +50,11 @@ final class LoopWait extends Waiter {
     private volatile int state;
     private int events;
     private RuntimeException failure;
-    /** The last refusal's holder tells the turn queue when it lets go: no need to ask before. */
+    /**
+     * The last refusal's holder tells the turn queue when it lets go: no need to ask before.
+     * Written on the queue's thread before the state becomes BUSY, read by the blocked thread after
+     * it saw BUSY.
+     */
     private boolean turnPassed;
 
     private LoopWait(QueueCore queue, int fd, OwnedFd owned, int kind) {
@@ -138,12 +142,15 @@ final class LoopWait extends Waiter {
     }
 
     /**
-     * The thread stops waiting for its turn (GAVE_UP); if the turn was handed to it meanwhile, it
+     * The thread stops waiting for its turn (GAVE_UP). If the turn was handed to it meanwhile, it
      * passes it on to the next in the fd's turn queue, so no thread behind it waits for a turn
-     * nobody takes.
+     * nobody takes; if it was asking again shortly (the holder does not tell), the next one takes
+     * that over (woken, it asks, and learns who holds the place).
      */
     private void leaveTurn() {
-        if ((int) STATE.getAndSet(this, GAVE_UP) == TURN) queue.runOnOwner(() -> owned.passTurnOn(kind, this));
+        int was = (int) STATE.getAndSet(this, GAVE_UP);
+        if (was == TURN) queue.runOnOwner(() -> owned.passTurnOn(kind, this));
+        else if (!turnPassed) queue.runOnOwner(() -> owned.passTurn(kind));
     }
 
     private void register() {

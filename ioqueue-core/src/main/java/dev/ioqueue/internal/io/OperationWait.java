@@ -21,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * threads blocked on one handle take turns: one at a time holds the queue's one operation of an
  * event on the fd (as the loop's own operation may); the others wait in the fd's turn queue and the
  * first is woken when the place is let go ({@link OwnedFd#passTurn}), or ask again shortly if the
- * holder is one that does not tell.
+ * holder is the loop's own, which does not tell.
  */
 final class OperationWait implements Operation.Hooks, Yielding {
     private static final int WAITING = 0;
@@ -56,7 +56,11 @@ final class OperationWait implements Operation.Hooks, Yielding {
     private long result;
     private IOException failure;
     private RuntimeException refused;
-    /** The last refusal's holder tells the turn queue when it lets go: no need to ask before. */
+    /**
+     * The last refusal's holder tells the turn queue when it lets go: no need to ask before.
+     * Written on the queue's thread before the state becomes BUSY, read by the blocked thread after
+     * it saw BUSY.
+     */
     private boolean turnPassed;
     /** How often a blocked call looks whether its queue's thread has ended. */
     static final long ORPHAN_CHECK_NANOS = 1_000_000_000L;
@@ -177,12 +181,15 @@ final class OperationWait implements Operation.Hooks, Yielding {
     }
 
     /**
-     * The thread stops waiting for its turn (DROPPED); if the turn was handed to it meanwhile, it
+     * The thread stops waiting for its turn (DROPPED). If the turn was handed to it meanwhile, it
      * passes it on to the next in the fd's turn queue, so no thread behind it waits for a turn
-     * nobody takes.
+     * nobody takes; if it was asking again shortly (the holder does not tell), the next one takes
+     * that over (woken, it asks, and learns who holds the place).
      */
     private void leaveTurn(QueueCore q, OwnedFd o, Operation op) {
-        if ((int) STATE.getAndSet(this, DROPPED) == TURN) q.runOnOwner(() -> o.passTurnOn(op.kind(), op));
+        int was = (int) STATE.getAndSet(this, DROPPED);
+        if (was == TURN) q.runOnOwner(() -> o.passTurnOn(op.kind(), op));
+        else if (!turnPassed) q.runOnOwner(() -> o.passTurn(op.kind()));
     }
 
     private void finish(int outcome) {

@@ -2,8 +2,9 @@ package dev.ioqueue.internal.io;
 
 /**
  * How long a blocked thread whose place was refused waits before it asks again when the holder
- * does not tell the fd's turn queue as it lets go (a callback of the loop's own, or the loop's own
- * wait it yielded to): 0.25 ms, doubling up to 8 ms. One per blocked call; its thread only.
+ * does not tell the fd's turn queue as it lets go (the loop's own wait, operation or callback,
+ * which may take the place again at once): 0.25 ms, doubling up to 8 ms. One per blocked call;
+ * its thread only.
  */
 final class TurnPause {
     private static final long FIRST_NANOS = 250_000L;

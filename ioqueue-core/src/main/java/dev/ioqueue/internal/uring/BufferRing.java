@@ -123,6 +123,7 @@ final class BufferRing {
 
     /** One hold on buffer {@code bid} ends; at the last, it goes back to the kernel (visible at the next {@link #publish}). */
     void release(int bid) {
+        assert holds[bid] > 0 : "buffer " + bid + " released more often than held"; // a second recycle would hand the kernel a live entry
         if (--holds[bid] == 0) recycle(bid);
     }
 

@@ -114,10 +114,9 @@ public final class UringPoller implements Poller {
     }
 
     /**
-     * The int system property {@code name}, or {@code fallback} if unset.
+     * The boolean system property {@code name}, or {@code fallback} if unset.
      *
-     * @throws IllegalArgumentException naming it, if it is not a whole number in [min, max] (and a
-     *     power of two where asked): a size mistyped is refused, never quietly replaced
+     * @throws IllegalArgumentException naming it, if it is neither true nor false (any case)
      */
     private static boolean flag(String name, boolean fallback) {
         String value = System.getProperty(name);
@@ -127,6 +126,12 @@ public final class UringPoller implements Poller {
         throw new IllegalArgumentException(name + "=" + value + ": must be true or false");
     }
 
+    /**
+     * The int system property {@code name}, or {@code fallback} if unset.
+     *
+     * @throws IllegalArgumentException naming it, if it is not a whole number in [min, max] (and a
+     *     power of two where asked): a size mistyped is refused, never quietly replaced
+     */
     private static int size(String name, int fallback, int min, int max, boolean powerOfTwo) {
         String value = System.getProperty(name);
         if (value == null) return fallback;
