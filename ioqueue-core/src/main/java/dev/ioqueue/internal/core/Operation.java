@@ -279,6 +279,11 @@ public final class Operation extends Waiter implements RingOp {
     }
 
     @Override
+    public boolean waitsForTurn() {
+        return hooks instanceof Yielding y && y.waitsForTurn();
+    }
+
+    @Override
     public void yieldPlace() {
         end();
         ((Yielding) hooks).yielded();

@@ -25,6 +25,13 @@ final class TurnQueue {
         if (w.inTurnQueue) return;
         ArrayDeque<Waiter> q = waiting[kind];
         if (q == null) q = waiting[kind] = new ArrayDeque<>(4);
+        if (q.size() >= 32) { // threads that left (a timed wait per call, over and over) are dropped
+            q.removeIf(stale -> {
+                boolean gone = !stale.waitsForTurn();
+                if (gone) stale.inTurnQueue = false;
+                return gone;
+            });
+        }
         w.inTurnQueue = true;
         if (lastAsked[kind] == w) {
             lastAsked[kind] = null;
@@ -57,18 +64,34 @@ final class TurnQueue {
     }
 
     /**
-     * The waiter {@code incoming} must wait behind for {@code kind}: the one handed the turn, if
-     * {@code incoming} is another blocked thread's; null if it may go on (the turn is its own, or
-     * none is being handed, or it is the loop's own).
+     * The waiter {@code incoming} must wait behind for {@code kind}, or null if it may go on (the
+     * loop's own always may). A blocked thread's waits behind the one handed the turn, else behind
+     * the first still waiting in the queue, which is handed the turn now: so no newcomer overtakes
+     * a queued thread, even where the place came free without a pass (an abandoned waiter replaced,
+     * say), and a queued thread asking again on its own gets its place back in order.
      */
     Waiter aheadOf(int kind, Object incoming) {
         Waiter h = handedTo[kind];
-        if (h == null) return null;
-        if (h == incoming) {
+        if (h == incoming && h != null) {
             handedTo[kind] = null; // it asks now: its turn is taken up
             lastAsked[kind] = h;
             return null;
         }
-        return incoming instanceof Waiter w && w.yieldsToLoop() ? h : null;
+        if (!(incoming instanceof Waiter in && in.yieldsToLoop())) return null;
+        if (h != null) return h;
+        ArrayDeque<Waiter> q = waiting[kind];
+        if (q == null) return null;
+        Waiter w;
+        while ((w = q.peekFirst()) != null) {
+            q.pollFirst();
+            w.inTurnQueue = false;
+            if (w == incoming) return null; // first in the queue: its turn
+            if (w.takeTurn()) {
+                handedTo[kind] = w;
+                return w;
+            }
+            // gone, or asking already: not waiting for a turn
+        }
+        return null;
     }
 }

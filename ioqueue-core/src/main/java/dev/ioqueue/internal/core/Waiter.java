@@ -49,6 +49,11 @@ public abstract class Waiter {
         return false;
     }
 
+    /** Whether its thread still waits for a turn (refused, not yet asking again, not gone). Owner thread. */
+    public boolean waitsForTurn() {
+        return false;
+    }
+
     /** Whether {@code existing}, in the place {@code incoming} asks for, gives it up: a blocked thread's, and the newcomer is not. */
     static boolean yieldsTo(Object existing, Object incoming) {
         return existing instanceof Waiter e && e.yieldsToLoop() && !(incoming instanceof Waiter i && i.yieldsToLoop());

@@ -10,4 +10,7 @@ public interface Yielding {
 
     /** {@link Waiter#takeTurn} of the operation. Owner thread. */
     boolean takeTurn();
+
+    /** {@link Waiter#waitsForTurn} of the operation. Owner thread. */
+    boolean waitsForTurn();
 }

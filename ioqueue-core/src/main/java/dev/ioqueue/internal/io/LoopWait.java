@@ -189,6 +189,12 @@ final class LoopWait extends Waiter {
     }
 
     @Override
+    public boolean waitsForTurn() {
+        int state = (int) STATE.getVolatile(this);
+        return state == BUSY || state == TURN;
+    }
+
+    @Override
     public boolean takeTurn() {
         if (!STATE.compareAndSet(this, BUSY, TURN)) return false; // it gave up, or asks again already
         LockSupport.unpark(thread);

@@ -219,6 +219,12 @@ final class OperationWait implements Operation.Hooks, Yielding {
     }
 
     @Override
+    public boolean waitsForTurn() {
+        int state = (int) STATE.getVolatile(this);
+        return state == BUSY || state == TURN;
+    }
+
+    @Override
     public boolean takeTurn() {
         if (!STATE.compareAndSet(this, BUSY, TURN)) return false; // it gave up, or asks again already
         LockSupport.unpark(thread);
