@@ -15,8 +15,13 @@ final class RingReads {
     private final RingRequests requests;
     private final UringPoller poller;
     private BufferRing buffers; // made by the first read: a queue that only waits for readiness holds none
-    /** Kept buffers per stream before its read is paused (re-armed when a read drains them). */
+    /**
+     * How much a stream keeps before its read is paused (re-armed when a read drains it): whole
+     * buffers, a chunk each; buffers used in parts, bytes (an eighth of the buffers' bytes), since
+     * small chunks share a buffer and pin only their bytes.
+     */
     private int maxKept;
+    private long maxKeptBytes;
     /** The kernel refused the provided buffers: every read on this queue waits for readiness. */
     private boolean off;
     private RingStream[] starved = new RingStream[8];
@@ -65,6 +70,7 @@ final class RingReads {
         try {
             buffers = poller.buffers();
             maxKept = Math.max(2, buffers.count() / 8);
+            maxKeptBytes = (long) maxKept * buffers.size;
             return true;
         } catch (RuntimeException refused) {
             off = true;
@@ -132,7 +138,7 @@ final class RingReads {
         if (res > 0) {
             if (s.keepAfterLast(bid, start, res)) buffers.release(bid); // one chunk, one hold: this CQE's bytes follow the last ones
             else s.keep(bid, start, res);
-            if (s.read != null && !s.pausing && s.keptCount() >= maxKept) pause(s);
+            if (s.read != null && !s.pausing && keepsTooMuch(s)) pause(s);
         } else if (res == 0) {
             s.eof = true;
         } else if (res == -Errno.ENOBUFS) {
@@ -150,6 +156,10 @@ final class RingReads {
             engine.keptWithoutReader(s); // read ahead: a readiness waiter would never hear of these bytes from the OS
         }
         s.publish();
+    }
+
+    private boolean keepsTooMuch(RingStream s) {
+        return buffers.incremental ? s.keptInBuffers() >= maxKeptBytes : s.keptCount() >= maxKept;
     }
 
     private void pause(RingStream s) {

@@ -59,6 +59,8 @@ public final class RingStream {
     private int spillEnd;
     private int keptHead;
     private int keptCount;
+    /** Kept bytes still in the provided buffers (not spilled). */
+    private long inBuffers;
 
     RingStream(int fd, RingCounters counters) {
         this.fd = fd;
@@ -151,6 +153,11 @@ public final class RingStream {
         return keptCount;
     }
 
+    /** Kept bytes still in the provided buffers (not spilled to the heap). */
+    long keptInBuffers() {
+        return inBuffers;
+    }
+
     private int at(int i) {
         return 3 * ((keptHead + i) % (kept.length / 3));
     }
@@ -167,6 +174,7 @@ public final class RingStream {
         kept[at] = bid;
         kept[at + 1] = offset;
         kept[at + 2] = length;
+        inBuffers += length;
         counters.keptBytes += length;
     }
 
@@ -179,6 +187,7 @@ public final class RingStream {
         int at = at(keptCount - 1);
         if (kept[at] != bid || kept[at + 1] + kept[at + 2] != offset) return false;
         kept[at + 2] += length;
+        inBuffers += length;
         counters.keptBytes += length;
         return true;
     }
@@ -210,8 +219,10 @@ public final class RingStream {
         if (n < kept[at + 2]) {
             kept[at + 1] += n;
             kept[at + 2] -= n;
+            inBuffers -= n;
             return -1;
         }
+        inBuffers -= kept[at + 2];
         int bid = kept[at];
         keptHead = (keptHead + 1) % (kept.length / 3);
         keptCount--;
