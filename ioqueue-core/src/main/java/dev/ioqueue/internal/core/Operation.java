@@ -284,6 +284,11 @@ public final class Operation extends Waiter implements RingOp {
     }
 
     @Override
+    public boolean callEnded() {
+        return hooks instanceof Yielding y && y.callEnded();
+    }
+
+    @Override
     public void yieldPlace() {
         end();
         ((Yielding) hooks).yielded();

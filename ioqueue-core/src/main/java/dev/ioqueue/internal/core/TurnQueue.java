@@ -72,6 +72,7 @@ final class TurnQueue {
      */
     Waiter aheadOf(int kind, Object incoming) {
         Waiter h = handedTo[kind];
+        if (h != null && h != incoming && h.callEnded()) h = handedTo[kind] = null; // every way out passes the turn on; should one not, it is not held for good
         if (h == incoming && h != null) {
             handedTo[kind] = null; // it asks now: its turn is taken up
             lastAsked[kind] = h;

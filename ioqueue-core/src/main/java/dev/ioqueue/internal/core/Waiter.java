@@ -49,6 +49,11 @@ public abstract class Waiter {
         return false;
     }
 
+    /** Whether its blocked thread's call has ended (done, failed, dropped or given up): it will never ask for a turn. Owner thread. */
+    public boolean callEnded() {
+        return false;
+    }
+
     /** Whether its thread still waits for a turn (refused, not yet asking again, not gone). Owner thread. */
     public boolean waitsForTurn() {
         return false;

@@ -13,4 +13,7 @@ public interface Yielding {
 
     /** {@link Waiter#waitsForTurn} of the operation. Owner thread. */
     boolean waitsForTurn();
+
+    /** {@link Waiter#callEnded} of the operation. Owner thread. */
+    boolean callEnded();
 }

@@ -189,6 +189,12 @@ final class LoopWait extends Waiter {
     }
 
     @Override
+    public boolean callEnded() {
+        int state = (int) STATE.getVolatile(this);
+        return state == READY || state == DROPPED || state == FAILED || state == GAVE_UP;
+    }
+
+    @Override
     public boolean waitsForTurn() {
         int state = (int) STATE.getVolatile(this);
         return state == BUSY || state == TURN;

@@ -219,6 +219,12 @@ final class OperationWait implements Operation.Hooks, Yielding {
     }
 
     @Override
+    public boolean callEnded() {
+        int state = (int) STATE.getVolatile(this);
+        return state == DONE || state == FAILED || state == DROPPED;
+    }
+
+    @Override
     public boolean waitsForTurn() {
         int state = (int) STATE.getVolatile(this);
         return state == BUSY || state == TURN;
