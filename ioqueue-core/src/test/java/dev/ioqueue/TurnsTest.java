@@ -252,6 +252,40 @@ class TurnsTest {
         }
     }
 
+    // Outside round 19: a timed awaitReady whose refusal landed between its two reads of its state
+    // threw a NullPointerException ("w.failure is null"), leaving the turn it may have been handed
+    // held, so the threads behind it hung. Thousands of tiny-timeout looks while a reader holds
+    @Test
+    void tinyTimeoutLooksWhileAThreadHoldsThePlaceEndOnlyAsDocumented() throws Exception {
+        assumeTrue(UringTest.ioUringAllowed(), "io_uring is disabled or missing here");
+        try (LoopThread loop = new LoopThread("turns", Backend.IO_URING)) {
+            Fds.SocketPair s = Fds.socketPair();
+            Handle h = Handle.of(s.first(), loop.queue);
+            AtomicReference<Throwable> thrown = new AtomicReference<>();
+            int[] got = new int[1];
+            Thread holder = reader(h, got, 0, thrown);
+            VirtualThreadTest.awaitParked(holder);
+            Thread[] lookers = new Thread[2];
+            for (int k = 0; k < lookers.length; k++) {
+                lookers[k] = Thread.ofVirtual().start(() -> {
+                    java.util.Random random = new java.util.Random();
+                    try {
+                        for (int i = 0; i < 3000; i++) Fds.awaitReady(h, ReadyEvent.READ, Duration.ofNanos(random.nextInt(300_000)));
+                    } catch (Throwable t) {
+                        thrown.compareAndSet(null, t);
+                    }
+                });
+            }
+            for (Thread l : lookers) l.join(30_000);
+            TestFds.writeByte(s.second(), 5);
+            holder.join(10_000);
+            assertEquals(null, thrown.get());
+            assertEquals(5, got[0], "the reader behind the looks got its byte");
+            h.close();
+            Fds.close(s.second());
+        }
+    }
+
     private static Thread reader(Handle h, int[] got, int slot, AtomicReference<Throwable> thrown) {
         return Thread.ofVirtual().start(() -> {
             try {

@@ -109,7 +109,7 @@ final class LoopWait extends Waiter {
                 if (!queue.runOnOwner(w::register)) throw OperationWait.refused(queue, fd);
                 continue;
             }
-            if ((int) STATE.getVolatile(w) != WAITING) break;
+            if (state != WAITING) break; // the state read once: a refusal (BUSY) landing now is seen next time round
             // At most a second at a time: a queue whose thread ends without closing it will never
             // end this wait, and nothing tells us.
             if (timeoutNanos < 0) {
