@@ -132,7 +132,7 @@ class ChurnSoakTest extends QueueTestSupport {
         long seed = Long.getLong("ioqueue.soak.seed", System.nanoTime());
         System.out.println("churn soak: " + THREADS + " threads, " + seconds + " s, seed " + seed + " (-Dioqueue.soak.seed to replay)");
         java.util.Set<String> fdsBefore = TestFds.settledOpenFds();
-        long nativeBefore = NativeAccounting.liveBytes();
+        long nativeBefore = TestFds.settledNativeBytes();
         long deadline = System.nanoTime() + (long) (seconds * 1e9);
         List<CompletableFuture<Worker>> results = new ArrayList<>();
         for (int i = 0; i < THREADS; i++) {

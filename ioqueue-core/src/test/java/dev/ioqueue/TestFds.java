@@ -82,6 +82,24 @@ final class TestFds {
     }
 
     /**
+     * The queues' native bytes ({@code NativeAccounting.liveBytes()}) once they hold still: a queue
+     * whose thread ended without closing it is freed by a Cleaner after a GC, on its own thread,
+     * so a figure taken meanwhile may drop under a test that measures its own.
+     */
+    static long settledNativeBytes() throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        long seen = -1;
+        for (int stable = 0; stable < 3 && System.nanoTime() < deadline; ) {
+            System.gc();
+            Thread.sleep(20);
+            long now = dev.ioqueue.internal.os.NativeAccounting.liveBytes();
+            stable = now == seen ? stable + 1 : 0;
+            seen = now;
+        }
+        return seen;
+    }
+
+    /**
      * {@link #openFdCount()} once it holds still: queues of threads that ended without closing them
      * are released by a Cleaner after a GC, on its own thread, so a count taken meanwhile may move.
      */

@@ -377,7 +377,7 @@ class UringTest {
 
     @Test
     void closingTheQueueWithOperationsInFlightGivesBackFilesAndMemory() throws Exception {
-        long bytesBefore = NativeAccounting.liveBytes();
+        long bytesBefore = TestFds.settledNativeBytes();
         Fds.SocketPair[] pair = new Fds.SocketPair[1];
         List<String> seen = new ArrayList<>();
         onRingThread(q -> {
