@@ -48,7 +48,8 @@ class TurnsTest {
             long before = loop.queue.stats().tasksRun();
             Thread.sleep(300);
             long asked = loop.queue.stats().tasksRun() - before;
-            assertTrue(asked <= 2, "the waiting threads asked the loop " + asked + " times in 300 ms while the first one held the place");
+            // Polling, they asked 100-127 times; now none do (a loaded build has seen some 20 other wake-ups).
+            assertTrue(asked <= 50, "the waiting threads asked the loop " + asked + " times in 300 ms while the first one held the place");
             for (int i = 0; i < n; i++) {
                 TestFds.writeByte(s.second(), 10 + i);
                 readers.get(i).join(10_000);
@@ -90,7 +91,8 @@ class TurnsTest {
             long before = loop.queue.stats().tasksRun();
             Thread.sleep(300);
             long asked = loop.queue.stats().tasksRun() - before;
-            assertTrue(asked <= 2, "the waiting threads asked the loop " + asked + " times in 300 ms while the first one held the place");
+            // Polling, they asked 100-127 times; now none do (a loaded build has seen some 20 other wake-ups).
+            assertTrue(asked <= 50, "the waiting threads asked the loop " + asked + " times in 300 ms while the first one held the place");
             TestFds.writeByte(s.second(), 1); // stays unread: each turn finds the handle readable
             for (Thread w : waiters) w.join(10_000);
             assertEquals(null, thrown.get());
