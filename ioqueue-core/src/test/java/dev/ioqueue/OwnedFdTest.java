@@ -315,6 +315,27 @@ class OwnedFdTest extends QueueTestSupport {
         return outcome;
     }
 
+    // Outside round 20: a future of readiness asked of a queue that its thread closed before it
+    // ended (a group's loop after its shutdown) said "the thread ... ended without closing it"
+    @Test
+    void aFutureAskedOfAQueueClosedByItsThreadSaysTheQueueIsClosed() throws Exception {
+        AtomicReference<IoQueue> made = new AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            IoQueue q = IoQueue.create(null);
+            made.set(q);
+            q.close();
+        });
+        t.join(10_000);
+        assertFalse(t.isAlive());
+        Fds.Pipe p = Fds.pipe();
+        var future = made.get().whenReady(p.readFd(), ReadyEvent.READ);
+        var refused = assertThrows(ExecutionException.class, () -> future.get(10, TimeUnit.SECONDS)).getCause();
+        assertInstanceOf(WaitDroppedException.class, refused);
+        assertTrue(refused.getMessage().contains("its queue is closed"), refused.getMessage());
+        Fds.close(p.readFd());
+        Fds.close(p.writeFd());
+    }
+
     // guards (outside, round 2): a blocking read of a Handle bound to a queue whose thread ended
     // without closing it threw WaitDroppedException("its queue is closed") on io_uring and read on
     // epoll; both backends now say what happened, and the handle still closes

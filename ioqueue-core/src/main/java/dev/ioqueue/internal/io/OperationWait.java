@@ -171,9 +171,13 @@ final class OperationWait implements Operation.Hooks, Yielding {
         return Errors.dropped(o.fd, ownerEnded(q) + " (close the handle)");
     }
 
-    /** Why {@code q} refused a wait or operation on {@code fd} posted to it: its thread ended, or it is closed. */
+    /**
+     * Why {@code q} refused a wait or operation on {@code fd} posted to it: it is closed (its
+     * thread may have ended since, a group's loop after its shutdown), or its thread ended without
+     * closing it.
+     */
     static IOException refused(QueueCore q, int fd) {
-        return Errors.dropped(fd, q.ownerEnded() ? ownerEnded(q) : "its queue is closed");
+        return Errors.dropped(fd, !q.ownership.isClosed() && q.ownerEnded() ? ownerEnded(q) : "its queue is closed");
     }
 
     private static String ownerEnded(QueueCore q) {
