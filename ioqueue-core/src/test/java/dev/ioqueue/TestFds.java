@@ -87,12 +87,17 @@ final class TestFds {
      * so a figure taken meanwhile may drop under a test that measures its own.
      */
     static long settledNativeBytes() throws InterruptedException {
+        return settled(dev.ioqueue.internal.os.NativeAccounting::liveBytes);
+    }
+
+    /** {@code figure} once three reads in a row, each after a GC and 20 ms, agree (at most 10 s). */
+    private static long settled(java.util.function.LongSupplier figure) throws InterruptedException {
         long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
         long seen = -1;
         for (int stable = 0; stable < 3 && System.nanoTime() < deadline; ) {
             System.gc();
             Thread.sleep(20);
-            long now = dev.ioqueue.internal.os.NativeAccounting.liveBytes();
+            long now = figure.getAsLong();
             stable = now == seen ? stable + 1 : 0;
             seen = now;
         }
@@ -104,16 +109,7 @@ final class TestFds {
      * are released by a Cleaner after a GC, on its own thread, so a count taken meanwhile may move.
      */
     static long settledFdCount() throws InterruptedException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        long seen = -1;
-        for (int stable = 0; stable < 3 && System.nanoTime() < deadline; ) {
-            System.gc();
-            Thread.sleep(20);
-            long now = openFdCount();
-            stable = now == seen ? stable + 1 : 0;
-            seen = now;
-        }
-        return seen;
+        return settled(TestFds::openFdCount);
     }
 
     /**

@@ -250,7 +250,9 @@ class TurnsTest {
             t.join(10_000);
             assertEquals(null, thrown.get());
             assertEquals(7, got[0]);
-            assertTrue(asked < messages / 5, "the blocked thread asked " + asked + " times during the loop's " + messages + " reads");
+            // Woken by each completion it asked more often than the loop read (741 for 600); polling,
+            // once per 8 ms at most however long the reads take (26-217 here, by the machine's load).
+            assertTrue(asked < messages / 2, "the blocked thread asked " + asked + " times during the loop's " + messages + " reads");
             h.close();
             Fds.close(s.second());
         }
