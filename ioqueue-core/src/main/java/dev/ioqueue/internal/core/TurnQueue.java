@@ -17,7 +17,11 @@ final class TurnQueue {
     private final ArrayDeque<Waiter>[] waiting = new ArrayDeque[Interest.KINDS];
     /** Per event, the waiter handed the turn that has not asked yet, or null. */
     private final Waiter[] handedTo = new Waiter[Interest.KINDS];
-    /** Per event, the waiter whose turn was last taken up: refused even so (by the loop's own), it goes back to the front. */
+    /**
+     * Per event, the waiter whose turn was last taken up (handed to it, or first in the queue when
+     * it asked on its own): refused even so (the loop's own, or the thread holding the place), it
+     * goes back to the front.
+     */
     private final Waiter[] lastAsked = new Waiter[Interest.KINDS];
 
     /** Queues {@code w} at the end for {@code kind}, unless it is queued already. */
@@ -86,7 +90,10 @@ final class TurnQueue {
         while ((w = q.peekFirst()) != null) {
             q.pollFirst();
             w.inTurnQueue = false;
-            if (w == incoming) return null; // first in the queue: its turn
+            if (w == incoming) { // first in the queue: its turn; refused even so (the place is held), it goes back to the front
+                lastAsked[kind] = w;
+                return null;
+            }
             if (w.takeTurn()) {
                 handedTo[kind] = w;
                 return w;
