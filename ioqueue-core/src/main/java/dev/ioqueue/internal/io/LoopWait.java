@@ -27,10 +27,8 @@ final class LoopWait extends Waiter {
     private static final int DROPPED = 2;
     private static final int FAILED = 3;
     private static final int GAVE_UP = 4;
-    /** Refused for now: another waiter of the same event holds the fd in the queue. */
-    private static final int BUSY = 5;
-    /** Refused, then handed the turn ({@link #takeTurn}): the thread asks again now. */
-    private static final int TURN = 6;
+    private static final int BUSY = TurnPause.BUSY;
+    private static final int TURN = TurnPause.TURN;
     private static final VarHandle STATE;
 
     static {
@@ -82,12 +80,12 @@ final class LoopWait extends Waiter {
         TurnPause turn = new TurnPause();
         while (true) {
             int state = (int) STATE.getVolatile(w);
-            if (state == BUSY || state == TURN) {
+            if (TurnPause.waiting(state)) {
                 // Another waiter of this event holds the fd in the queue (another thread blocked
                 // on it, or the loop's own wait): ask again shortly, within the time limit.
                 // Woken when the holder lets go if it tells (the orphan check's period bounds the
                 // wait, in case the turn went to a thread that was asking again meanwhile).
-                long pause = state == TURN ? 0 : w.turnPassed ? OperationWait.ORPHAN_CHECK_NANOS : turn.next();
+                long pause = turn.pause(state, w.turnPassed);
                 if (timeoutNanos >= 0) {
                     long left = deadline - System.nanoTime();
                     if (timeoutNanos == 0 || left <= 0) {
@@ -196,15 +194,12 @@ final class LoopWait extends Waiter {
 
     @Override
     public boolean waitsForTurn() {
-        int state = (int) STATE.getVolatile(this);
-        return state == BUSY || state == TURN;
+        return TurnPause.waiting((int) STATE.getVolatile(this));
     }
 
     @Override
     public boolean takeTurn() {
-        if (!STATE.compareAndSet(this, BUSY, TURN)) return false; // it gave up, or asks again already
-        LockSupport.unpark(thread);
-        return true;
+        return TurnPause.hand(STATE, this, thread);
     }
 
     @Override

@@ -28,10 +28,8 @@ final class OperationWait implements Operation.Hooks, Yielding {
     private static final int DONE = 1;
     private static final int FAILED = 2;
     private static final int DROPPED = 3;
-    /** Refused for now: another waiter of the same event holds the fd in its queue. */
-    private static final int BUSY = 4;
-    /** Refused, then handed the turn ({@link #takeTurn}): the thread asks again now. */
-    private static final int TURN = 5;
+    private static final int BUSY = TurnPause.BUSY;
+    private static final int TURN = TurnPause.TURN;
     private static final VarHandle STATE;
     /** Phases of a posting: on its way to the queue, submitted there, or given up before it got there. */
     private static final int POSTED = 0;
@@ -84,12 +82,13 @@ final class OperationWait implements Operation.Hooks, Yielding {
         TurnPause turn = new TurnPause();
         while (true) {
             int state = (int) STATE.getVolatile(w);
-            if (state == BUSY || state == TURN) {
+            if (TurnPause.waiting(state)) {
                 // Another waiter of this event holds the fd in its queue (another thread blocked
                 // on it, or the loop's own operation): nothing moved; try again when it may be done.
                 // Woken when the holder lets go if it tells (the orphan check's period bounds the
                 // wait, in case the turn went to a thread that was asking again meanwhile).
-                if (!interrupted && state == BUSY) LockSupport.parkNanos(w, w.turnPassed ? ORPHAN_CHECK_NANOS : turn.next());
+                long pause = turn.pause(state, w.turnPassed);
+                if (!interrupted && pause > 0) LockSupport.parkNanos(w, pause);
                 if (interrupted || Thread.interrupted()) {
                     interrupted = withdrawn = true;
                     w.leaveTurn(q, o, op);
@@ -230,15 +229,12 @@ final class OperationWait implements Operation.Hooks, Yielding {
 
     @Override
     public boolean waitsForTurn() {
-        int state = (int) STATE.getVolatile(this);
-        return state == BUSY || state == TURN;
+        return TurnPause.waiting((int) STATE.getVolatile(this));
     }
 
     @Override
     public boolean takeTurn() {
-        if (!STATE.compareAndSet(this, BUSY, TURN)) return false; // it gave up, or asks again already
-        LockSupport.unpark(thread);
-        return true;
+        return TurnPause.hand(STATE, this, thread);
     }
 
     @Override

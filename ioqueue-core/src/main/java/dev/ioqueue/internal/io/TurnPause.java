@@ -1,20 +1,47 @@
 package dev.ioqueue.internal.io;
 
+import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+
 /**
- * How long a blocked thread whose place was refused waits before it asks again when the holder
- * does not tell the fd's turn queue as it lets go (the loop's own wait, operation or callback,
- * which may take the place again at once): 0.25 ms, doubling up to 8 ms. One per blocked call;
- * its thread only.
+ * The turn-taking of a thread blocked on a handle of an io_uring loop, written once for its two
+ * kinds of call ({@link OperationWait}, {@link LoopWait}), whose state words share these two
+ * states: {@link #BUSY} (refused: another waiter of the event holds the place) and {@link #TURN}
+ * (handed the turn by the fd's turn queue: ask again now). How long a refused thread waits before
+ * it asks again: woken by the hand-off when the holder tells (a blocked thread's call), at the
+ * latest after {@link #SIGNALLED_FALLBACK_NANOS}; else (the loop's own wait, operation or
+ * callback, which may take the place again at once) 0.25 ms, doubling up to 8 ms. One instance
+ * per blocked call; its thread only (the statics: any thread, as each says).
  */
 final class TurnPause {
+    /** Refused for now: another waiter of the same event holds the fd in its queue. */
+    static final int BUSY = 8;
+    /** Refused, then handed the turn ({@link #hand}): the thread asks again now. */
+    static final int TURN = 9;
+    /** The longest a thread waits for a hand-off before it asks on its own (also the orphan check's period). */
+    static final long SIGNALLED_FALLBACK_NANOS = OperationWait.ORPHAN_CHECK_NANOS;
     private static final long FIRST_NANOS = 250_000L;
     private static final long MAX_NANOS = 8_000_000L;
     private long next = FIRST_NANOS;
 
-    /** The pause to take now; the next one is twice as long, up to the maximum. */
-    long next() {
+    /** The pause to take in {@code state} (BUSY or TURN): none once handed the turn. */
+    long pause(int state, boolean turnPassed) {
+        if (state == TURN) return 0;
+        if (turnPassed) return SIGNALLED_FALLBACK_NANOS;
         long pause = next;
         next = Math.min(2 * next, MAX_NANOS);
         return pause;
+    }
+
+    /** Whether {@code state} is a thread's waiting for its turn. */
+    static boolean waiting(int state) {
+        return state == BUSY || state == TURN;
+    }
+
+    /** Hands the turn to {@code waiter} (its state word {@code state}) and wakes {@code thread}; false if it no longer waits for one. Owner thread. */
+    static boolean hand(VarHandle state, Object waiter, Thread thread) {
+        if (!state.compareAndSet(waiter, BUSY, TURN)) return false; // it gave up, or asks again already
+        LockSupport.unpark(thread);
+        return true;
     }
 }
