@@ -256,8 +256,9 @@ public final class Inotify implements AutoCloseable {
     }
 
     /**
-     * Unregisters the fd from the calling thread's queue ({@link #onEvents} is dropped), then
-     * closes it, which ends every {@link Watch}; later calls do nothing.
+     * Closes it, from any thread, as {@link Handle#close()} ({@link #onEvents} is dropped, on the
+     * queue it waits on), which ends every {@link Watch}; later calls do nothing (or wait for the
+     * first).
      *
      * @throws SyscallException if {@code close(2)} fails
      */

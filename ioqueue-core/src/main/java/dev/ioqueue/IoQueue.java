@@ -183,7 +183,8 @@ public final class IoQueue implements Executor, AutoCloseable {
      *
      * @throws IllegalArgumentException if {@code fd} is negative or one of the queue's own
      * @throws IllegalStateException if {@code fd} already has an {@code event} waiter here (left
-     *     untouched), off the owner thread, or after close
+     *     untouched), off the owner thread, after close, or while it closes from inside 16 nested
+     *     drops (an {@code onDropped} that waits again, and again)
      * @throws SyscallException if epoll refuses the fd (EBADF: not open; EPERM: a regular file or
      *     directory; ENOMEM/ENOSPC: kernel limits); nothing is kept
      * @throws PrematureCloseError if an earlier waiter's fd of this number was closed behind the
@@ -194,7 +195,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         Objects.requireNonNull(callback, "callback");
         checkFd(fd);
         if (closedFor("await")) {
-            callback.onDropped(fd);
+            core.ownership.dropAtOnce("await", () -> callback.onDropped(fd));
             return;
         }
         core.await(fd, null, event.kind, callback);
@@ -211,7 +212,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         Objects.requireNonNull(callback, "callback");
         OwnedFd o = handle.owned;
         if (closedFor("await")) {
-            callback.onDropped(o.fd);
+            core.ownership.dropAtOnce("await", () -> callback.onDropped(o.fd));
             return;
         }
         core.await(o.fd(), o, event.kind, callback);
@@ -227,14 +228,15 @@ public final class IoQueue implements Executor, AutoCloseable {
      * @throws IllegalArgumentException if {@code fd} is negative, one of the queue's own, or
      *     blocking (with how to fix it; checked once per fd)
      * @throws IllegalStateException if the operation is already pending, {@code fd} already has a
-     *     waiter for the operation's event here, off the owner thread, or after close
+     *     waiter for the operation's event here, off the owner thread, after close, or while it
+     *     closes from inside 16 nested drops (a {@code dropped} that submits again, and again)
      * @throws SyscallException as {@link #await} does, or if {@code fcntl} fails (EBADF: not open)
      */
     public void submit(int fd, IoOperation operation) {
         Objects.requireNonNull(operation, "operation");
         checkFd(fd);
         if (closedFor("submit")) {
-            operation.dropped(fd);
+            core.ownership.dropAtOnce("submit", () -> operation.dropped(fd));
             return;
         }
         if (operation.isPending()) throw new IllegalStateException(operation + " is already pending");
@@ -252,7 +254,7 @@ public final class IoQueue implements Executor, AutoCloseable {
         Objects.requireNonNull(operation, "operation");
         OwnedFd o = handle.owned;
         if (closedFor("submit")) {
-            operation.dropped(o.fd);
+            core.ownership.dropAtOnce("submit", () -> operation.dropped(o.fd));
             return;
         }
         if (operation.isPending()) throw new IllegalStateException(operation + " is already pending");

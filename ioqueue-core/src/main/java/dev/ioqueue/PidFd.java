@@ -193,8 +193,9 @@ public final class PidFd implements AutoCloseable {
     }
 
     /**
-     * Unregisters the fd from the calling thread's queue (a pending {@link #onExit} is dropped),
-     * then closes it; later calls do nothing. The process is not affected.
+     * Closes it, from any thread, as {@link Handle#close()} (a pending {@link #onExit} is dropped,
+     * on the queue it waits on); later calls do nothing (or wait for the first). The process is not
+     * affected.
      *
      * @throws SyscallException if {@code close(2)} fails
      */

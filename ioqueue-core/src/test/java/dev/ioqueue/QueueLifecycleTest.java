@@ -293,6 +293,51 @@ class QueueLifecycleTest extends QueueTestSupport {
         }
     }
 
+    // guards: outside round 21: a dropped() that submits its operation again (a reconnect loop), or
+    // an onDropped() that waits again, was dropped again at once on the same stack, over and over,
+    // until close() threw StackOverflowError (about 4,000 deep). Now 16 nested drops, then the call
+    // throws IllegalStateException, which close() rethrows once it has released everything.
+    @Test
+    void aDropThatAsksAgainWhileTheQueueClosesEndsInAnIllegalStateExceptionNotAStackOverflow() throws Exception {
+        for (boolean operation : new boolean[] {true, false}) {
+            IoQueue q = IoQueue.current();
+            Fds.Pipe p = Fds.pipe();
+            AtomicInteger drops = new AtomicInteger();
+            if (operation) {
+                IoOperation[] op = new IoOperation[1];
+                op[0] = IoOperation.read(ByteBuffer.allocate(8), new IoCompletion() {
+                    @Override
+                    public void completed(int fd, long result) {}
+
+                    @Override
+                    public void dropped(int fd) {
+                        drops.incrementAndGet();
+                        q.submit(fd, op[0]); // asks again: dropped again while the queue closes
+                    }
+                });
+                q.submit(p.readFd(), op[0]);
+            } else {
+                ReadyCallback[] again = new ReadyCallback[1];
+                again[0] = new ReadyCallback() {
+                    @Override
+                    public void onReady(int fd, java.util.Set<Event> events) {}
+
+                    @Override
+                    public void onDropped(int fd) {
+                        drops.incrementAndGet();
+                        q.await(fd, ReadyEvent.READ, again[0]);
+                    }
+                };
+                q.await(p.readFd(), ReadyEvent.READ, again[0]);
+            }
+            IllegalStateException e = assertThrows(IllegalStateException.class, q::close);
+            assertTrue(e.getMessage().contains("closing queue"), e.getMessage());
+            assertEquals(17, drops.get(), "the first drop and 16 nested ones, then the call throws");
+            assertTrue(q.isClosed());
+            p.close();
+        }
+    }
+
     // guards: docs/threading.md's hand-off loop.execute(() -> loop.submit(fd, op)) racing shutdown threw
     // "submit() on a closed queue" to the group's handler and the operation was never told (19 of
     // 2,459 hand-offs; issue 18, defect 2): each is now completed or dropped, exactly once

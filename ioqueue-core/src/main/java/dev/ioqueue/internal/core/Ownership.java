@@ -13,6 +13,10 @@ public final class Ownership {
     private volatile boolean closed;
     /** Closing: the tasks accepted before are running, and what they ask for is dropped, not refused. */
     private boolean draining;
+    /** How many drops told at once by {@link #dropAtOnce} the owner thread is inside. */
+    private int nestedDrops;
+    /** How deep calls made from inside drops told at once may go: as deep as nested completions. */
+    public static final int MAX_NESTED_DROPS = 16;
 
     public Ownership(Thread owner) {
         this.owner = owner;
@@ -39,6 +43,25 @@ public final class Ownership {
 
     void draining(boolean on) {
         draining = on;
+    }
+
+    /**
+     * Owner thread, while draining: tells {@code drop} at once (what a call on the closing queue
+     * was given is dropped), unless the call comes from inside {@link #MAX_NESTED_DROPS} such drops
+     * already (a drop that asks again, and again): then the call {@code method} throws, so a
+     * reconnect-on-drop loop ends with a clear exception instead of a stack overflow.
+     */
+    public void dropAtOnce(String method, Runnable drop) {
+        if (nestedDrops >= MAX_NESTED_DROPS) {
+            throw new IllegalStateException(method + "() on a closing queue (thread " + owner.getName() + ") from inside "
+                    + MAX_NESTED_DROPS + " nested drops: each such call is dropped at once while the queue closes; stop asking again when dropped");
+        }
+        nestedDrops++;
+        try {
+            drop.run();
+        } finally {
+            nestedDrops--;
+        }
     }
 
     /** Owner thread. Whether the loop is under way (the caller runs inside it). */
