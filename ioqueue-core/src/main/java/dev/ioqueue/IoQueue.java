@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.core.Ownership;
 import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.core.QueueOpening;
 import dev.ioqueue.internal.core.Timer;
@@ -534,10 +535,6 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /** {@code d} in nanoseconds, saturated instead of overflowing. */
     static long nanos(Duration d) {
-        try {
-            return d.toNanos();
-        } catch (ArithmeticException overflow) {
-            return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
-        }
+        return Ownership.nanos(d);
     }
 }
