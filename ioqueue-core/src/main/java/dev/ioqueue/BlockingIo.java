@@ -3,8 +3,10 @@ package dev.ioqueue;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.io.BlockingCalls;
+import dev.ioqueue.internal.io.BlockingWait;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.util.Objects;
@@ -52,7 +54,9 @@ import java.util.Objects;
  * <p><b>Errors</b> are {@link IOException}s: a failed syscall is a {@link SyscallFailure} (a peer
  * reset a {@link SyscallSocketException} with {@link Errno#ECONNRESET}). Interrupts behave as for
  * {@link Fds#awaitReady}: {@link java.io.InterruptedIOException}, the interrupt status kept, the fd
- * left open. Thread-safe; refused inside a loop, which it would stop.
+ * left open; from a full read or write (and {@link Streams}' {@code OutputStream.write}) its
+ * {@code bytesTransferred} says how many bytes the call moved before (a buffer's position says it
+ * too; an array's does not). Thread-safe; refused inside a loop, which it would stop.
  */
 public final class BlockingIo {
     private BlockingIo() {}
@@ -79,8 +83,12 @@ public final class BlockingIo {
      */
     public static void readFully(int fd, ByteBuffer dst) throws IOException {
         int wanted = dst.remaining();
-        while (dst.hasRemaining()) {
-            if (read(fd, dst) == Fds.EOF) throw eof(fd, wanted, dst);
+        try {
+            while (dst.hasRemaining()) {
+                if (read(fd, dst) == Fds.EOF) throw eof(fd, wanted, dst);
+            }
+        } catch (InterruptedIOException e) {
+            throw BlockingWait.movedBefore(e, wanted - dst.remaining());
         }
     }
 
@@ -98,7 +106,12 @@ public final class BlockingIo {
      */
     public static void writeFully(int fd, ByteBuffer src) throws IOException {
         refuseInLoop("writeFully", fd);
-        while (src.hasRemaining()) write(fd, src);
+        int wanted = src.remaining();
+        try {
+            while (src.hasRemaining()) write(fd, src);
+        } catch (InterruptedIOException e) {
+            throw BlockingWait.movedBefore(e, wanted - src.remaining());
+        }
     }
 
     /** Writes all of {@code src[off, off + len)}. */
@@ -139,6 +152,8 @@ public final class BlockingIo {
                 n = read(handle, dst);
             } catch (ClosedChannelException e) {
                 throw began ? closedDuring(handle, e) : e;
+            } catch (InterruptedIOException e) {
+                throw BlockingWait.movedBefore(e, wanted - dst.remaining());
             }
             if (n == Fds.EOF) throw eof(handle.owned.fd, wanted, dst);
             began = true;
@@ -156,12 +171,15 @@ public final class BlockingIo {
     /** {@link #writeFully(int, ByteBuffer)} on an owned fd. */
     public static void writeFully(Handle handle, ByteBuffer src) throws IOException {
         refuseInLoop("writeFully", handle.owned.fd);
+        int wanted = src.remaining();
         boolean began = false;
         while (src.hasRemaining()) {
             try {
                 write(handle, src);
             } catch (ClosedChannelException e) {
                 throw began ? closedDuring(handle, e) : e;
+            } catch (InterruptedIOException e) {
+                throw BlockingWait.movedBefore(e, wanted - src.remaining());
             }
             began = true;
         }

@@ -47,6 +47,41 @@ class StreamsTest {
         for (int fd : new int[] {pair[0], pair[1]}) if (NetFixtures.isOpen(fd)) NetFixtures.close(fd);
     }
 
+    // Outside round 22: an interrupted full write of an array (BlockingIo.writeFully(..., byte[], ...),
+    // the OutputStream view's write) said bytesTransferred=0 after hundreds of KB went, so a caller
+    // could not know what to send again; the ByteBuffer forms' position said it, an array's cannot
+    @Test
+    void anInterruptedFullWriteOfAnArraySaysHowManyBytesWent() throws Exception {
+        for (String form : new String[] {"plain fd", "unbound handle", "handle on the loop", "stream view"}) {
+            int[] p = NetFixtures.tcpPair(NetFixtures.V4);
+            NetFixtures.close(p[2]);
+            Handle h = form.equals("plain fd") ? null : form.equals("unbound handle") ? Handle.of(p[0]) : Handle.of(p[0], loop.queue);
+            byte[] big = new byte[8 << 20];
+            java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    switch (form) {
+                        case "plain fd" -> BlockingIo.writeFully(p[0], big, 0, big.length);
+                        case "stream view" -> Streams.outputStream(h).write(big);
+                        default -> BlockingIo.writeFully(h, big, 0, big.length);
+                    }
+                } catch (Throwable t) {
+                    thrown.set(t);
+                }
+            });
+            VirtualThreadTest.awaitParked(writer); // the socket is full: blocked
+            writer.interrupt();
+            writer.join(10_000);
+            assertInstanceOf(java.io.InterruptedIOException.class, thrown.get(), form);
+            long arrived = TestFds.drain(p[1]);
+            assertTrue(arrived > 0, form + ": something went before the interrupt");
+            assertEquals(arrived, ((java.io.InterruptedIOException) thrown.get()).bytesTransferred, form + ": bytesTransferred is what the peer got");
+            if (h != null) h.close();
+            else NetFixtures.close(p[0]);
+            NetFixtures.close(p[1]);
+        }
+    }
+
     @Test
     void sixtyFourMebibytesArriveByteExact() throws Exception {
         long total = 64L << 20;

@@ -147,6 +147,16 @@ public final class BlockingWait {
         return new InterruptedIOException("the wait on fd " + fd + " was interrupted");
     }
 
+    /**
+     * {@code e}, thrown by one step of a full read or write, made to say that {@code moved} bytes
+     * had moved before it in the call ({@link InterruptedIOException#bytesTransferred}, as the JDK
+     * defines it), so a caller whose buffer does not show it (an array) knows what went.
+     */
+    public static InterruptedIOException movedBefore(InterruptedIOException e, int moved) {
+        e.bytesTransferred = moved;
+        return e;
+    }
+
     /** A wait on an owned fd that closed before or while it waited. */
     static IOException closed(int fd) {
         return Errors.dropped(fd, "the fd was closed (its Handle, or the plain fd through the library)");

@@ -1,6 +1,7 @@
 package dev.ioqueue.internal.io;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -77,7 +78,11 @@ public final class ByteStreams {
             public void write(byte[] b, int off, int len) throws IOException {
                 Objects.checkFromIndexSize(off, len, b.length);
                 ByteBuffer src = ByteBuffer.wrap(b, off, len);
-                while (src.hasRemaining()) fd.write(src);
+                try {
+                    while (src.hasRemaining()) fd.write(src);
+                } catch (InterruptedIOException e) {
+                    throw BlockingWait.movedBefore(e, src.position() - off);
+                }
             }
 
             @Override
