@@ -6,6 +6,9 @@ import dev.ioqueue.IoQueueGroup
 import dev.ioqueue.SyscallFailure
 import java.io.IOException
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.DelicateCoroutinesApi
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
@@ -21,7 +24,8 @@ private const val OUT_OF_FDS_BACKOFF_MILLIS = 10L
  * (round robin), where its [Handle] is bound by its first call.
  *
  * Structured like the scope it runs in:
- * - Cancelling the returned job (or this scope) closes the listener, cancels every connection's
+ * - Cancelling the returned job (or this scope), even before the server started, closes the
+ *   listener (before the job completes), cancels every connection's
  *   coroutine, closes every connection's handle (also one accepted but never started), and the job
  *   completes once all of them have finished.
  * - A connection whose coroutine fails fails alone (supervisor semantics, as a server expects):
@@ -35,13 +39,22 @@ private const val OUT_OF_FDS_BACKOFF_MILLIS = 10L
  * The server owns [listener] from now on: it closes it when it ends. Threading: call it from any
  * thread; [connection] runs on its connection's loop.
  */
+@OptIn(DelicateCoroutinesApi::class, ExperimentalCoroutinesApi::class) // CoroutineStart.ATOMIC (experimental in 1.6, delicate since)
 public fun CoroutineScope.serve(
     listener: Handle,
     group: IoQueueGroup,
     connection: suspend CoroutineScope.(Handle) -> Unit,
 ): Job {
-    val acceptLoop = listener.queue() ?: group.next()
-    return launch(acceptLoop.dispatcher) {
+    val acceptLoop = try {
+        listener.queue() ?: group.next()
+    } catch (t: Throwable) {
+        closeQuietly(listener)
+        throw t
+    }
+    // ATOMIC: the body starts even if the job is cancelled before it is dispatched (a cancelled
+    // scope, a cancel at once, a rejected dispatch), so its finally closes the listener before the
+    // job completes; its first call then throws the cancellation.
+    return launch(acceptLoop.dispatcher, CoroutineStart.ATOMIC) {
         try {
             supervisorScope {
                 while (true) {

@@ -68,6 +68,21 @@ class ServerSpec : FunSpec({
         shouldThrow<ConnectException> { Socket(InetAddress.getLoopbackAddress(), port) }
     }
 
+    // Outside round 22: the listener was closed by the server coroutine's body, which never runs if
+    // the job is cancelled before it starts (serve on a cancelled scope; cancel at once): the
+    // socket stayed listening, its clients sat in the backlog (139 of 200 at once on epoll).
+    test("a server cancelled before its coroutine starts (or on a cancelled scope) still closes its listener") {
+        repeat(200) { round ->
+            val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 8))
+            val scope = CoroutineScope(Job())
+            if (round % 2 == 0) scope.coroutineContext[Job]!!.cancel()
+            val server = scope.serve(listener, group) { it.read(ByteBuffer.allocate(1)) }
+            server.cancel()
+            runBlocking { withTimeout(10_000) { server.join() } }
+            listener.isOpen shouldBe false
+        }
+    }
+
     test("a connection that throws fails alone: its handler sees it, its socket closes, the others go on serving") {
         val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 64))
         val port = Sockets.localPort(listener.fd())
