@@ -62,7 +62,10 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
     /**
      * Starts {@code size} loops on threads from {@code factory} (platform threads: a loop would pin a
      * virtual thread's carrier); what their callbacks, timers and tasks throw goes to
-     * {@code onUncaught} ({@code null}: each thread's own handler), and the loop goes on.
+     * {@code onUncaught} ({@code null}: each thread's own handler), and the loop goes on. A
+     * non-null {@code onUncaught} also becomes each loop thread's own handler, so it hears what
+     * kotlinx.coroutines gives the thread's handler too (a coroutine failing without a
+     * {@code CoroutineExceptionHandler}).
      *
      * @throws IllegalArgumentException if {@code size} is below 1, or the factory makes a virtual thread
      * @throws SyscallException if a queue cannot be created (EMFILE); the loops started are shut down
@@ -225,6 +228,9 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
 
         @Override
         public void run() {
+            // What escapes on this thread outside the loop's own report (a coroutine without a
+            // CoroutineExceptionHandler: kotlinx.coroutines gives it to the thread's handler) goes there too.
+            if (onUncaught != null) Thread.currentThread().setUncaughtExceptionHandler(onUncaught);
             try {
                 queue = backend == null ? IoQueue.current() : IoQueue.create(backend);
             } catch (Throwable t) {

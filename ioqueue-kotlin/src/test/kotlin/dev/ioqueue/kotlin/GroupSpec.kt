@@ -26,6 +26,21 @@ class GroupSpec : FunSpec({
         }
     }
 
+    // Outside round 22: a coroutine failing without a CoroutineExceptionHandler went to the loop
+    // thread's own handler (a stack trace on stderr), not to the group's onUncaught
+    test("a coroutine that fails without a handler on a group loop reaches the group's onUncaught") {
+        val uncaught = java.util.concurrent.LinkedBlockingQueue<Throwable>()
+        val group = IoQueueGroup.start(1, Thread.ofPlatform().name("kunc").factory()) { _, e -> uncaught += e }
+        try {
+            val scope = kotlinx.coroutines.CoroutineScope(kotlinx.coroutines.SupervisorJob())
+            scope.launch(group.nextDispatcher()) { throw IllegalStateException("thrown in a coroutine") }
+            val got = uncaught.poll(10, java.util.concurrent.TimeUnit.SECONDS)
+            (got?.message) shouldBe "thrown in a coroutine"
+        } finally {
+            group.shutdown(Duration.ofSeconds(10)) shouldBe true
+        }
+    }
+
     test("a coroutine on a group loop reads with the suspending helpers on that loop") {
         val group = IoQueueGroup.start(1, "kio")
         try {
