@@ -1,5 +1,5 @@
 /**
- * ioqueue: a per-thread I/O readiness queue over epoll, reached through java.lang.foreign.
+ * ioqueue: a per-thread I/O queue over epoll or io_uring, reached through java.lang.foreign.
  * Only {@code dev.ioqueue} is API; the OS bindings and the queue's parts are internal.
  */
 module dev.ioqueue.core {

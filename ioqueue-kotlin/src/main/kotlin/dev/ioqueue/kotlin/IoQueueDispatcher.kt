@@ -26,7 +26,9 @@ import kotlinx.coroutines.cancel
  * - After the queue is closed, a dispatch cancels the coroutine's job and runs the block on
  *   [Dispatchers.IO] so it can finish there, as Android's `HandlerContext` does. A coroutine
  *   suspended in `delay` or `withTimeout` when the queue closes is cancelled the same way: its
- *   `finally` blocks run, `join` returns.
+ *   `finally` blocks run, `join` returns. A queue whose thread ends without closing it (and
+ *   without running its loop again) runs nothing more: a coroutine dispatched to it before then
+ *   never resumes, so end a loop's thread by closing its queue ([runIoQueue] and groups do).
  *
  * Two dispatchers of the same queue and kind are equal.
  */
