@@ -56,7 +56,7 @@ import java.util.Objects;
  * {@link Fds#awaitReady}: {@link java.io.InterruptedIOException}, the interrupt status kept, the fd
  * left open; from a full read or write (and {@link Streams}' {@code OutputStream.write}) its
  * {@code bytesTransferred} says how many bytes the call moved before (a buffer's position says it
- * too; an array's does not). Thread-safe; refused inside a loop, which it would stop.
+ * too; an array's does not), as it does on a {@link SyscallTimeoutException}, which is one too. Thread-safe; refused inside a loop, which it would stop.
  */
 public final class BlockingIo {
     private BlockingIo() {}

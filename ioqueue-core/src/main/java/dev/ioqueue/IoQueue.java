@@ -266,12 +266,14 @@ public final class IoQueue implements Executor, AutoCloseable {
      * {@link #submit(int, IoOperation)} from any thread: posted to the owner thread (run at once on
      * it). What {@code submit} would throw there goes to the operation's {@code failed} (as an
      * {@link IOException} for a syscall failure) or propagates from the loop; if the queue is
-     * closed, the operation is told {@code dropped}. Thread-safe.
+     * closing or closed, the operation is told {@code dropped} at once, on the calling thread (a
+     * {@code dropped} that submits again, 16 deep, gets {@link IllegalStateException}).
+     * Thread-safe.
      */
     public void submitAnywhere(int fd, IoOperation operation) {
         Objects.requireNonNull(operation, "operation");
         checkFd(fd);
-        if (!core.runOnOwner(() -> submit(fd, operation))) operation.dropped(fd);
+        if (!core.runOnOwner(() -> submit(fd, operation))) core.ownership.dropAtOnce("submitAnywhere", () -> operation.dropped(fd));
     }
 
     /**

@@ -63,9 +63,9 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
      * Starts {@code size} loops on threads from {@code factory} (platform threads: a loop would pin a
      * virtual thread's carrier); what their callbacks, timers and tasks throw goes to
      * {@code onUncaught} ({@code null}: each thread's own handler), and the loop goes on. A
-     * non-null {@code onUncaught} also becomes each loop thread's own handler, so it hears what
-     * kotlinx.coroutines gives the thread's handler too (a coroutine failing without a
-     * {@code CoroutineExceptionHandler}).
+     * non-null {@code onUncaught} also becomes the handler of each loop thread that has none of its
+     * own (the factory may set one, which then stays), so it hears what kotlinx.coroutines gives
+     * the thread's handler too (a coroutine failing without a {@code CoroutineExceptionHandler}).
      *
      * @throws IllegalArgumentException if {@code size} is below 1, or the factory makes a virtual thread
      * @throws SyscallException if a queue cannot be created (EMFILE); the loops started are shut down
@@ -229,8 +229,10 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
         @Override
         public void run() {
             // What escapes on this thread outside the loop's own report (a coroutine without a
-            // CoroutineExceptionHandler: kotlinx.coroutines gives it to the thread's handler) goes there too.
-            if (onUncaught != null) Thread.currentThread().setUncaughtExceptionHandler(onUncaught);
+            // CoroutineExceptionHandler: kotlinx.coroutines gives it to the thread's handler) goes
+            // there too, unless the factory gave the thread a handler of its own (then it stays).
+            Thread self = Thread.currentThread();
+            if (onUncaught != null && self.getUncaughtExceptionHandler() == self.getThreadGroup()) self.setUncaughtExceptionHandler(onUncaught);
             try {
                 queue = backend == null ? IoQueue.current() : IoQueue.create(backend);
             } catch (Throwable t) {

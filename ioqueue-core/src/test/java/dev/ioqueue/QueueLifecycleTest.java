@@ -2,6 +2,7 @@ package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
@@ -296,46 +298,65 @@ class QueueLifecycleTest extends QueueTestSupport {
     // guards: outside round 21: a dropped() that submits its operation again (a reconnect loop), or
     // an onDropped() that waits again, was dropped again at once on the same stack, over and over,
     // until close() threw StackOverflowError (about 4,000 deep). Now 16 nested drops, then the call
-    // throws IllegalStateException, which close() rethrows once it has released everything.
+    // throws IllegalStateException, which close() rethrows once it has released everything. The
+    // cold review found submitAnywhere doing the same, while closing and after close, on any thread.
     @Test
     void aDropThatAsksAgainWhileTheQueueClosesEndsInAnIllegalStateExceptionNotAStackOverflow() throws Exception {
-        for (boolean operation : new boolean[] {true, false}) {
+        for (String call : new String[] {"submit", "await", "submitAnywhere"}) {
             IoQueue q = IoQueue.current();
             Fds.Pipe p = Fds.pipe();
             AtomicInteger drops = new AtomicInteger();
-            if (operation) {
-                IoOperation[] op = new IoOperation[1];
-                op[0] = IoOperation.read(ByteBuffer.allocate(8), new IoCompletion() {
+            IoOperation op = resubmittingRead(q, call, drops);
+            switch (call) {
+                case "submit" -> q.submit(p.readFd(), op);
+                case "submitAnywhere" -> q.submitAnywhere(p.readFd(), op);
+                default -> q.await(p.readFd(), ReadyEvent.READ, new ReadyCallback() {
                     @Override
-                    public void completed(int fd, long result) {}
-
-                    @Override
-                    public void dropped(int fd) {
-                        drops.incrementAndGet();
-                        q.submit(fd, op[0]); // asks again: dropped again while the queue closes
-                    }
-                });
-                q.submit(p.readFd(), op[0]);
-            } else {
-                ReadyCallback[] again = new ReadyCallback[1];
-                again[0] = new ReadyCallback() {
-                    @Override
-                    public void onReady(int fd, java.util.Set<Event> events) {}
+                    public void onReady(int fd, Set<Event> events) {}
 
                     @Override
                     public void onDropped(int fd) {
                         drops.incrementAndGet();
-                        q.await(fd, ReadyEvent.READ, again[0]);
+                        q.await(fd, ReadyEvent.READ, this);
                     }
-                };
-                q.await(p.readFd(), ReadyEvent.READ, again[0]);
+                });
             }
-            IllegalStateException e = assertThrows(IllegalStateException.class, q::close);
+            IllegalStateException e = assertThrows(IllegalStateException.class, q::close, call);
             assertTrue(e.getMessage().contains("closing queue"), e.getMessage());
-            assertEquals(17, drops.get(), "the first drop and 16 nested ones, then the call throws");
+            assertEquals(17, drops.get(), call + ": the first drop and 16 nested ones, then the call throws");
             assertTrue(q.isClosed());
+            if (call.equals("submitAnywhere")) { // after close, from another thread: told at once, on that thread
+                AtomicInteger later = new AtomicInteger();
+                CompletableFuture<Throwable> thrown = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        q.submitAnywhere(p.readFd(), resubmittingRead(q, call, later));
+                        return null;
+                    } catch (Throwable t) {
+                        return t;
+                    }
+                });
+                assertInstanceOf(IllegalStateException.class, thrown.get(10, TimeUnit.SECONDS));
+                assertEquals(16, later.get(), "16 drops told at once, the 17th call throws");
+            }
             p.close();
         }
+    }
+
+    /** A read whose dropped() counts and submits it again by {@code call}. */
+    private static IoOperation resubmittingRead(IoQueue q, String call, AtomicInteger drops) {
+        IoOperation[] op = new IoOperation[1];
+        op[0] = IoOperation.read(ByteBuffer.allocate(8), new IoCompletion() {
+            @Override
+            public void completed(int fd, long result) {}
+
+            @Override
+            public void dropped(int fd) {
+                drops.incrementAndGet();
+                if (call.equals("submitAnywhere")) q.submitAnywhere(fd, op[0]);
+                else q.submit(fd, op[0]);
+            }
+        });
+        return op[0];
     }
 
     // guards: docs/threading.md's hand-off loop.execute(() -> loop.submit(fd, op)) racing shutdown threw

@@ -196,6 +196,22 @@ final class TestFds {
         }
     }
 
+    /** Reads a non-blocking fd until end-of-file, waiting for readiness at most 10 s at a time; returns the bytes read. */
+    static long readToEnd(int fd) throws java.io.IOException {
+        ByteBuffer chunk = ByteBuffer.allocateDirect(65536);
+        long total = 0;
+        while (true) {
+            chunk.clear();
+            int n = Fds.read(fd, chunk);
+            if (n == Fds.EOF) return total;
+            if (n == Fds.WOULD_BLOCK) {
+                if (Fds.awaitReady(fd, ReadyEvent.READ, java.time.Duration.ofSeconds(10)).isEmpty()) throw new AssertionError("no end-of-file on fd " + fd);
+                continue;
+            }
+            total += n;
+        }
+    }
+
     /** Reads until EAGAIN; returns the bytes read. */
     static long drain(int fd) {
         ByteBuffer chunk = ByteBuffer.allocateDirect(65536);

@@ -8,9 +8,9 @@ import java.io.IOException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.DelicateCoroutinesApi
-import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.supervisorScope
 
@@ -39,23 +39,19 @@ private const val OUT_OF_FDS_BACKOFF_MILLIS = 10L
  * The server owns [listener] from now on: it closes it when it ends. Threading: call it from any
  * thread; [connection] runs on its connection's loop.
  */
-@OptIn(DelicateCoroutinesApi::class, ExperimentalCoroutinesApi::class) // CoroutineStart.ATOMIC (experimental in 1.6, delicate since)
+@OptIn(DelicateCoroutinesApi::class) // CoroutineStart.ATOMIC
 public fun CoroutineScope.serve(
     listener: Handle,
     group: IoQueueGroup,
     connection: suspend CoroutineScope.(Handle) -> Unit,
 ): Job {
-    val acceptLoop = try {
-        listener.queue() ?: group.next()
-    } catch (t: Throwable) {
-        closeQuietly(listener)
-        throw t
-    }
+    val acceptLoop = listener.queue() ?: group.next()
     // ATOMIC: the body starts even if the job is cancelled before it is dispatched (a cancelled
-    // scope, a cancel at once, a rejected dispatch), so its finally closes the listener before the
-    // job completes; its first call then throws the cancellation.
+    // scope, a cancel at once, a rejected dispatch, which runs it on Dispatchers.IO), so its
+    // finally closes the listener before the job completes; it accepts nothing then.
     return launch(acceptLoop.dispatcher, CoroutineStart.ATOMIC) {
         try {
+            ensureActive()
             supervisorScope {
                 while (true) {
                     val client = try {

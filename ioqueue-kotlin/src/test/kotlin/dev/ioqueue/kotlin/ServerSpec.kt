@@ -81,6 +81,18 @@ class ServerSpec : FunSpec({
             runBlocking { withTimeout(10_000) { server.join() } }
             listener.isOpen shouldBe false
         }
+        // A group already shut down rejects the dispatch: the body runs on Dispatchers.IO on a
+        // cancelled job, accepts nothing, binds nothing, closes the listener and fails no one.
+        val gone = IoQueueGroup.start(1, "serve-gone")
+        gone.shutdown(Duration.ofSeconds(10)) shouldBe true
+        val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 8))
+        val scope = CoroutineScope(Job())
+        val server = scope.serve(listener, gone) { it.read(ByteBuffer.allocate(1)) }
+        runBlocking { withTimeout(10_000) { server.join() } }
+        server.isCancelled shouldBe true
+        listener.isOpen shouldBe false
+        listener.queue() shouldBe null
+        scope.coroutineContext[Job]!!.isActive shouldBe true
     }
 
     test("a connection that throws fails alone: its handler sees it, its socket closes, the others go on serving") {

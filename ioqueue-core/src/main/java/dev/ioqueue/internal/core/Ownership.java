@@ -13,10 +13,8 @@ public final class Ownership {
     private volatile boolean closed;
     /** Closing: the tasks accepted before are running, and what they ask for is dropped, not refused. */
     private boolean draining;
-    /** How many drops told at once by {@link #dropAtOnce} the owner thread is inside. */
-    private int nestedDrops;
-    /** How deep calls made from inside drops told at once may go: as deep as nested completions. */
-    public static final int MAX_NESTED_DROPS = 16;
+    /** How many drops told at once by {@link #dropAtOnce} the calling thread is inside (any queue's). */
+    private static final ThreadLocal<int[]> NESTED_DROPS = ThreadLocal.withInitial(() -> new int[1]);
 
     public Ownership(Thread owner) {
         this.owner = owner;
@@ -46,21 +44,23 @@ public final class Ownership {
     }
 
     /**
-     * Owner thread, while draining: tells {@code drop} at once (what a call on the closing queue
-     * was given is dropped), unless the call comes from inside {@link #MAX_NESTED_DROPS} such drops
-     * already (a drop that asks again, and again): then the call {@code method} throws, so a
-     * reconnect-on-drop loop ends with a clear exception instead of a stack overflow.
+     * Tells {@code drop} at once, on the calling thread (what a call on a closing or closed queue
+     * was given is dropped), unless the call comes from inside {@link QueueCore#MAX_NESTED_SUBMITS}
+     * such drops already (a drop that asks again, and again): then the call {@code method} throws,
+     * so a reconnect-on-drop loop ends with a clear exception instead of a stack overflow. Any thread.
      */
     public void dropAtOnce(String method, Runnable drop) {
-        if (nestedDrops >= MAX_NESTED_DROPS) {
-            throw new IllegalStateException(method + "() on a closing queue (thread " + owner.getName() + ") from inside "
-                    + MAX_NESTED_DROPS + " nested drops: each such call is dropped at once while the queue closes; stop asking again when dropped");
+        int[] nested = NESTED_DROPS.get();
+        if (nested[0] >= QueueCore.MAX_NESTED_SUBMITS) {
+            throw new IllegalStateException(method + "() on a " + (draining ? "closing" : "closed") + " queue (thread " + owner.getName()
+                    + ") from inside " + QueueCore.MAX_NESTED_SUBMITS
+                    + " nested drops: each such call is dropped at once; stop asking again when dropped");
         }
-        nestedDrops++;
+        nested[0]++;
         try {
             drop.run();
         } finally {
-            nestedDrops--;
+            nested[0]--;
         }
     }
 

@@ -20,7 +20,8 @@ public final class QueueCore {
     public static final int AUTO = 0;
     public static final int EPOLL = 1;
     public static final int IO_URING = 2;
-    private static final int MAX_NESTED_SUBMITS = 16;
+    /** How deep submits run in place inside completions, and drops told at once inside drops ({@link Ownership#dropAtOnce}). */
+    static final int MAX_NESTED_SUBMITS = 16;
 
     public final Ownership ownership;
     final Poller poller;
