@@ -71,7 +71,9 @@ class StreamsTest {
                     thrown.set(t);
                 }
             });
-            VirtualThreadTest.awaitParked(writer); // the socket is full: blocked
+            // Some bytes went (so there is something to count), and the writer waits for room.
+            assertTrue(Fds.awaitReady(p[1], ReadyEvent.READ, java.time.Duration.ofSeconds(10)).contains(Event.READ), form);
+            VirtualThreadTest.awaitParked(writer);
             writer.interrupt();
             writer.join(10_000);
             assertInstanceOf(InterruptedIOException.class, thrown.get(), form);

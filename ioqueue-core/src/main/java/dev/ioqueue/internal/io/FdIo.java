@@ -6,7 +6,6 @@ import static dev.ioqueue.internal.os.Errno.EINTR;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.Unistd;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.ref.WeakReference;
 import java.nio.ByteBuffer;
@@ -26,13 +25,7 @@ public final class FdIo {
     /** The fd is not ready (EAGAIN). */
     public static final int WOULD_BLOCK = -2;
 
-    private static final int SCRATCH_SIZE = 64 * 1024;
-    private static final ThreadLocal<MemorySegment> SCRATCH = new ThreadLocal<>() {
-        @Override
-        protected MemorySegment initialValue() {
-            return Arena.ofAuto().allocate(SCRATCH_SIZE, 16);
-        }
-    };
+    private static final int SCRATCH_SIZE = Scratch.SIZE;
     private static final ThreadLocal<RecentBuffers> RECENT_BUFFERS = new ThreadLocal<>() {
         @Override
         protected RecentBuffers initialValue() {
@@ -76,10 +69,14 @@ public final class FdIo {
         checkSegment("read", fd, dst, true);
         if (dst.byteSize() == 0) return 0;
         if (!dst.isNative()) {
-            MemorySegment scratch = SCRATCH.get();
-            int n = readNative(fd, scratch, Math.min(dst.byteSize(), SCRATCH_SIZE));
-            if (n > 0) MemorySegment.copy(scratch, 0, dst, 0, n);
-            return n;
+            MemorySegment scratch = Scratch.take();
+            try {
+                int n = readNative(fd, scratch, Math.min(dst.byteSize(), SCRATCH_SIZE));
+                if (n > 0) MemorySegment.copy(scratch, 0, dst, 0, n);
+                return n;
+            } finally {
+                Scratch.give(scratch);
+            }
         }
         return readNative(fd, dst, dst.byteSize());
     }
@@ -115,9 +112,13 @@ public final class FdIo {
             checkSegment("read", fd, memory, false); // its arena still open (read-only checked above)
             n = readAt(fd, memory, memory.address() + dst.position(), space);
         } else {
-            MemorySegment scratch = SCRATCH.get();
-            n = readNative(fd, scratch, Math.min(space, SCRATCH_SIZE));
-            if (n > 0) MemorySegment.copy(scratch, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, dst.array(), dst.arrayOffset() + dst.position(), n);
+            MemorySegment scratch = Scratch.take();
+            try {
+                n = readNative(fd, scratch, Math.min(space, SCRATCH_SIZE));
+                if (n > 0) MemorySegment.copy(scratch, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, dst.array(), dst.arrayOffset() + dst.position(), n);
+            } finally {
+                Scratch.give(scratch);
+            }
         }
         if (n > 0) dst.position(dst.position() + n);
         return n;
@@ -151,10 +152,14 @@ public final class FdIo {
         checkSegment("write", fd, src, false);
         if (src.byteSize() == 0) return 0;
         if (!src.isNative()) {
-            MemorySegment scratch = SCRATCH.get();
-            long chunk = Math.min(src.byteSize(), SCRATCH_SIZE);
-            MemorySegment.copy(src, 0, scratch, 0, chunk);
-            return writeNative(fd, scratch, chunk);
+            MemorySegment scratch = Scratch.take();
+            try {
+                long chunk = Math.min(src.byteSize(), SCRATCH_SIZE);
+                MemorySegment.copy(src, 0, scratch, 0, chunk);
+                return writeNative(fd, scratch, chunk);
+            } finally {
+                Scratch.give(scratch);
+            }
         }
         return writeNative(fd, src, src.byteSize());
     }
@@ -185,10 +190,14 @@ public final class FdIo {
             checkSegment("write", fd, memory, false);
             n = writeAt(fd, memory, memory.address() + src.position(), left);
         } else {
-            MemorySegment scratch = SCRATCH.get();
-            int chunk = Math.min(left, SCRATCH_SIZE);
-            copyOut(src, scratch, chunk);
-            n = writeNative(fd, scratch, chunk);
+            MemorySegment scratch = Scratch.take();
+            try {
+                int chunk = Math.min(left, SCRATCH_SIZE);
+                copyOut(src, scratch, chunk);
+                n = writeNative(fd, scratch, chunk);
+            } finally {
+                Scratch.give(scratch);
+            }
         }
         if (n > 0) src.position(src.position() + n);
         return n;

@@ -1,0 +1,53 @@
+package dev.ioqueue.internal.io;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Native memory for a syscall on a heap buffer or array (the kernel needs native memory): the
+ * bytes go through it. A platform thread keeps its own (a loop's thread does this often). A
+ * virtual thread, one of possibly millions and often short-lived, borrows one from a small shared
+ * pool for the call and gives it back, instead of holding {@link #SIZE} bytes of native memory
+ * each until the GC finds it (the JDK's NIO keeps its temporary buffers per carrier for the same
+ * reason); only more virtual threads inside such a call at once than the pool holds make a new
+ * one. Thread-safe; {@link #take} and {@link #give} in pairs on one thread.
+ */
+final class Scratch {
+    static final int SIZE = 64 * 1024;
+    private static final ThreadLocal<MemorySegment> OWN = new ThreadLocal<>() {
+        @Override
+        protected MemorySegment initialValue() {
+            return make();
+        }
+    };
+    /** Guarded by itself: the segments virtual threads gave back. */
+    private static final MemorySegment[] POOL = new MemorySegment[Math.max(4, 2 * Runtime.getRuntime().availableProcessors())];
+    private static int pooled;
+
+    private Scratch() {}
+
+    /** {@link #SIZE} bytes to use until {@link #give}. */
+    static MemorySegment take() {
+        if (!Thread.currentThread().isVirtual()) return OWN.get();
+        synchronized (POOL) {
+            if (pooled > 0) {
+                MemorySegment s = POOL[--pooled];
+                POOL[pooled] = null;
+                return s;
+            }
+        }
+        return make();
+    }
+
+    /** Gives back what {@link #take} gave this thread. */
+    static void give(MemorySegment s) {
+        if (!Thread.currentThread().isVirtual()) return;
+        synchronized (POOL) {
+            if (pooled < POOL.length) POOL[pooled++] = s; // else left to the GC
+        }
+    }
+
+    private static MemorySegment make() {
+        return Arena.ofAuto().allocate(SIZE, 16);
+    }
+}
