@@ -169,6 +169,8 @@ class StreamsTest {
         in.close();
         assertFalse(a.isOpen());
         assertThrows(ClosedChannelException.class, () -> out.write(6), "the other view's socket is gone too");
+        // outside round 24: available() on a closed stream returned 0 (the JDK's streams throw)
+        assertThrows(ClosedChannelException.class, in::available);
         byte[] buf = new byte[4];
         assertEquals(1, BlockingIo.read(pair[1], buf, 0, 4));
         assertEquals(Fds.EOF, BlockingIo.read(pair[1], buf, 0, 4));

@@ -54,6 +54,13 @@ public final class ByteStreams {
                 return fd.read(ByteBuffer.wrap(b, off, len));
             }
 
+            /** 0 (how much a read takes without blocking is not known here), or, once closed, throws as the JDK's do. */
+            @Override
+            public int available() throws IOException {
+                if (!fd.isOpen()) throw new ClosedChannelException();
+                return 0;
+            }
+
             @Override
             public void close() throws IOException {
                 ByteStreams.close(fd);

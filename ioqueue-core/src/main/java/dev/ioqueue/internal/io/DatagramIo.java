@@ -12,7 +12,6 @@ import dev.ioqueue.internal.os.Unistd;
 import dev.ioqueue.internal.poll.Interest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.SocketAddress;
@@ -25,16 +24,15 @@ import java.nio.channels.ClosedChannelException;
  * {@code recvfrom} told apart into a result and "would block" (EINTR retried), and the blocking
  * forms for threads without a loop. A datagram is one syscall whole: never split, never merged.
  * {@code recvfrom} runs with MSG_TRUNC, so a datagram longer than the buffer is reported with its
- * real length instead of being cut silently. Heap buffers pass through a per-thread native block
- * grown to the largest datagram seen. On every backend, readiness and the syscall: an io_uring
- * ring's multishot read would merge or split messages. Thread-safe.
+ * real length instead of being cut silently. Heap buffers pass through native scratch memory
+ * ({@link Scratch}: a virtual thread borrows it for the call). On every backend, readiness and the
+ * syscall: an io_uring ring's multishot read would merge or split messages. Thread-safe.
  */
 public final class DatagramIo {
     /** What one {@code recvfrom} gave: the datagram's length, how much of it the buffer took, who sent it. */
     public record Received(int length, int stored, SocketAddress sender) {}
 
     private static final SocketAddress UNNAMED = java.net.UnixDomainSocketAddress.of("");
-    private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[1]);
 
     private DatagramIo() {}
 
@@ -97,13 +95,17 @@ public final class DatagramIo {
     /** One {@code sendto} of {@code src}'s remaining bytes as one datagram (to {@code to}, or the connected peer if null): the count, or {@link FdIo#WOULD_BLOCK}. */
     public static int trySend(int fd, ByteBuffer src, SockAddr to) {
         int length = src.remaining();
-        MemorySegment data;
-        if (src.isDirect()) {
-            data = MemorySegment.ofBuffer(src);
-        } else {
-            data = scratch(length);
+        if (src.isDirect()) return sendOnce(fd, src, MemorySegment.ofBuffer(src), length, to);
+        MemorySegment data = Scratch.take(length);
+        try {
             FdIo.copyOut(src, data, length);
+            return sendOnce(fd, src, data, length, to);
+        } finally {
+            Scratch.give(data);
         }
+    }
+
+    private static int sendOnce(int fd, ByteBuffer src, MemorySegment data, int length, SockAddr to) {
         var errno = Native.threadErrno();
         while (true) {
             long n = DatagramCalls.sendto(fd, data, length, DatagramCalls.MSG_NOSIGNAL, to, errno);
@@ -120,7 +122,16 @@ public final class DatagramIo {
     public static Received tryReceive(int fd, ByteBuffer dst) {
         if (dst.isReadOnly()) throw new ReadOnlyBufferException();
         int space = dst.remaining();
-        MemorySegment data = dst.isDirect() ? MemorySegment.ofBuffer(dst) : scratch(space);
+        if (dst.isDirect()) return receiveOnce(fd, dst, MemorySegment.ofBuffer(dst), space);
+        MemorySegment data = Scratch.take(space);
+        try {
+            return receiveOnce(fd, dst, data, space);
+        } finally {
+            Scratch.give(data);
+        }
+    }
+
+    private static Received receiveOnce(int fd, ByteBuffer dst, MemorySegment data, int space) {
         byte[] from = new byte[SockAddr.STORAGE_SIZE];
         int[] fromLength = new int[1];
         var errno = Native.threadErrno();
@@ -197,11 +208,4 @@ public final class DatagramIo {
         return e;
     }
 
-    /** The calling thread's native block, at least {@code size} bytes. */
-    private static MemorySegment scratch(int size) {
-        MemorySegment[] holder = SCRATCH.get();
-        MemorySegment s = holder[0];
-        if (s == null || s.byteSize() < size) holder[0] = s = Arena.ofAuto().allocate(Math.max(size, 64 * 1024), 16);
-        return s;
-    }
 }

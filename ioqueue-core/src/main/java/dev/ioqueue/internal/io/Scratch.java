@@ -20,6 +20,8 @@ final class Scratch {
             return make();
         }
     };
+    /** A platform thread's block for the rare call over {@link #SIZE} (a large datagram), grown to the largest asked. */
+    private static final ThreadLocal<MemorySegment[]> OWN_LARGE = ThreadLocal.withInitial(() -> new MemorySegment[1]);
     /** Guarded by itself: the segments virtual threads gave back. */
     private static final MemorySegment[] POOL = new MemorySegment[Math.max(4, 2 * Runtime.getRuntime().availableProcessors())];
     private static int pooled;
@@ -39,15 +41,32 @@ final class Scratch {
         return make();
     }
 
+    /**
+     * At least {@code size} bytes to use until {@link #give}: {@link #take()} up to {@link #SIZE};
+     * above (a datagram that large, where the call cannot be cut in chunks), a platform thread's
+     * own larger block, or a virtual thread's block for this call alone.
+     */
+    static MemorySegment take(long size) {
+        if (size <= SIZE) return take();
+        if (Thread.currentThread().isVirtual()) return make(size);
+        MemorySegment[] own = OWN_LARGE.get();
+        if (own[0] == null || own[0].byteSize() < size) own[0] = make(size);
+        return own[0];
+    }
+
     /** Gives back what {@link #take} gave this thread. */
     static void give(MemorySegment s) {
-        if (!Thread.currentThread().isVirtual()) return;
+        if (!Thread.currentThread().isVirtual() || s.byteSize() != SIZE) return; // a larger one is left to the GC
         synchronized (POOL) {
             if (pooled < POOL.length) POOL[pooled++] = s; // else left to the GC
         }
     }
 
     private static MemorySegment make() {
-        return Arena.ofAuto().allocate(SIZE, 16);
+        return make(SIZE);
+    }
+
+    private static MemorySegment make(long size) {
+        return Arena.ofAuto().allocate(size, 16);
     }
 }
