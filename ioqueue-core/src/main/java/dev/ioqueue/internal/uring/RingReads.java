@@ -246,7 +246,8 @@ final class RingReads {
     }
 
     private void starve(RingStream s) {
-        for (int i = 0; i < starvedCount; i++) if (starved[i] == s) return;
+        if (s.starved) return; // a flag, not a scan: thousands of streams may starve in one round
+        s.starved = true;
         if (starvedCount == starved.length) starved = Arrays.copyOf(starved, starvedCount * 2);
         starved[starvedCount++] = s;
     }
@@ -267,6 +268,7 @@ final class RingReads {
         for (int i = 0; i < n; i++) {
             RingStream s = starved[i];
             starved[i] = null;
+            s.starved = false;
             if (s.reader != null && s.read == null && !s.readable() && !s.closing) arm(s);
         }
     }

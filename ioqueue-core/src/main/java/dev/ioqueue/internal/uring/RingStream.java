@@ -48,6 +48,8 @@ public final class RingStream {
     RuntimeException writeFailure;
     /** In the queue of streams with completions due. */
     boolean queued;
+    /** In the list of streams whose read waits for provided buffers ({@link RingReads}). */
+    boolean starved;
     /** Closing: its operations are gone, its requests cancelled; {@link #released} runs once the last one ends. */
     boolean closing;
     Runnable released;
