@@ -154,4 +154,27 @@ class IoQueueGroupTest {
         assertTrue(group.shutdown(Duration.ofSeconds(10)));
         assertFalse(group.queues().get(0).owner().isAlive());
     }
+
+    // guards: the group's onUncaught becomes a loop thread's own handler (so kotlinx.coroutines'
+    // fallback reaches it, GroupSpec), but a handler the thread factory set stays (cold review)
+    @Test
+    void onUncaughtBecomesTheLoopThreadsHandlerUnlessTheFactorySetOne() throws Exception {
+        Thread.UncaughtExceptionHandler onUncaught = (t, e) -> {};
+        Thread.UncaughtExceptionHandler factorys = (t, e) -> {};
+        IoQueueGroup plain = IoQueueGroup.start(1, Thread.ofPlatform().name("h-plain").factory(), onUncaught);
+        IoQueueGroup own = IoQueueGroup.start(1, Thread.ofPlatform().name("h-own").uncaughtExceptionHandler(factorys).factory(), onUncaught);
+        try {
+            assertEquals(onUncaught, handlerOf(plain));
+            assertEquals(factorys, handlerOf(own));
+        } finally {
+            assertTrue(plain.shutdown(Duration.ofSeconds(10)));
+            assertTrue(own.shutdown(Duration.ofSeconds(10)));
+        }
+    }
+
+    private static Thread.UncaughtExceptionHandler handlerOf(IoQueueGroup group) throws Exception {
+        java.util.concurrent.CompletableFuture<Thread.UncaughtExceptionHandler> h = new java.util.concurrent.CompletableFuture<>();
+        group.next().execute(() -> h.complete(Thread.currentThread().getUncaughtExceptionHandler()));
+        return h.get(10, TimeUnit.SECONDS);
+    }
 }
