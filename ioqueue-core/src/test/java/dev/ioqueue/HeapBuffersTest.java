@@ -18,14 +18,12 @@ class HeapBuffersTest {
     // a server of many short virtual threads held 64 KiB of native memory per finished thread
     @Test
     void virtualThreadsReadingArraysDoNotEachKeepTheirOwnNativeScratchMemory() throws Exception {
-        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
-                .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow(); // native segments count here too
         int threads = 2000;
         try (Fds.Pipe p = Fds.pipe()) {
             AtomicReference<Throwable> thrown = new AtomicReference<>();
             long before = 0;
             for (int i = 0; i <= threads; i++) {
-                if (i == 1) before = direct.getMemoryUsed(); // after the first, which may make the shared scratch
+                if (i == 1) before = directMemoryUsed(); // after the first, which may make the shared scratch
                 TestFds.writeByte(p.writeFd(), i & 0x7F);
                 int expected = i & 0x7F;
                 Thread t = Thread.ofVirtual().start(() -> {
@@ -40,7 +38,7 @@ class HeapBuffersTest {
                 t.join();
             }
             assertEquals(null, thrown.get());
-            long grew = direct.getMemoryUsed() - before;
+            long grew = directMemoryUsed() - before;
             // Kept per thread, 2,000 finished threads held 125 MiB until a GC (none runs meanwhile here)
             assertTrue(grew < (8 << 20), threads + " virtual threads that read into an array left " + (grew >> 10) + " KiB of native memory held");
         }
@@ -51,8 +49,6 @@ class HeapBuffersTest {
     // until a GC (1.3 GB over three rounds of 8,000; with -XX:+DisableExplicitGC, OutOfMemoryError)
     @Test
     void virtualThreadsSendingAndReceivingDatagramsThroughHeapBuffersDoNotEachKeepNativeMemory() throws Exception {
-        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
-                .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
         int threads = 2000;
         java.net.InetAddress loopback = java.net.InetAddress.getLoopbackAddress();
         int a = Datagrams.bindUdp(loopback, 0);
@@ -62,7 +58,7 @@ class HeapBuffersTest {
             AtomicReference<Throwable> thrown = new AtomicReference<>();
             long before = 0;
             for (int i = 0; i <= threads; i++) {
-                if (i == 1) before = direct.getMemoryUsed();
+                if (i == 1) before = directMemoryUsed();
                 byte value = (byte) i;
                 Thread t = Thread.ofVirtual().start(() -> {
                     try {
@@ -77,11 +73,17 @@ class HeapBuffersTest {
                 t.join();
             }
             assertEquals(null, thrown.get());
-            long grew = direct.getMemoryUsed() - before;
+            long grew = directMemoryUsed() - before;
             assertTrue(grew < (8 << 20), threads + " virtual threads that sent and received a datagram left " + (grew >> 10) + " KiB of native memory held");
         } finally {
             Fds.close(a);
             Fds.close(b);
         }
+    }
+
+    /** The JVM's direct memory in use: native segments count here too. */
+    private static long directMemoryUsed() {
+        return ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow().getMemoryUsed();
     }
 }

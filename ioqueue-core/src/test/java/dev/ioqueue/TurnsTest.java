@@ -33,16 +33,7 @@ class TurnsTest {
             int[] got = new int[n];
             List<Thread> readers = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                int reader = i;
-                readers.add(Thread.ofVirtual().start(() -> {
-                    try {
-                        ByteBuffer one = ByteBuffer.allocate(1);
-                        assertEquals(1, BlockingIo.read(h, one));
-                        got[reader] = one.get(0);
-                    } catch (Throwable t) {
-                        thrown.compareAndSet(null, t);
-                    }
-                }));
+                readers.add(reader(h, got, i, thrown));
                 VirtualThreadTest.awaitParked(readers.get(i));
                 loop.call(() -> null); // its posted read ran (and was refused) before the next thread asks
             }

@@ -28,7 +28,6 @@ final class LoopWait extends Waiter {
     private static final int FAILED = 3;
     private static final int GAVE_UP = 4;
     private static final int BUSY = TurnPause.BUSY;
-    private static final int TURN = TurnPause.TURN;
     private static final VarHandle STATE;
 
     static {
@@ -139,16 +138,9 @@ final class LoopWait extends Waiter {
         return true;
     }
 
-    /**
-     * The thread stops waiting for its turn (GAVE_UP). If the turn was handed to it meanwhile, it
-     * passes it on to the next in the fd's turn queue, so no thread behind it waits for a turn
-     * nobody takes; if it was asking again shortly (the holder does not tell), the next one takes
-     * that over (woken, it asks, and learns who holds the place).
-     */
+    /** The thread stops waiting for its turn (GAVE_UP): {@link TurnPause#leave}. */
     private void leaveTurn() {
-        int was = (int) STATE.getAndSet(this, GAVE_UP);
-        if (was == TURN) queue.runOnOwner(() -> owned.passTurnOn(kind, this));
-        else if (!turnPassed) queue.runOnOwner(() -> owned.passTurn(kind));
+        TurnPause.leave((int) STATE.getAndSet(this, GAVE_UP), turnPassed, queue, owned, kind, this);
     }
 
     private void register() {

@@ -29,7 +29,6 @@ final class OperationWait implements Operation.Hooks, Yielding {
     private static final int FAILED = 2;
     private static final int DROPPED = 3;
     private static final int BUSY = TurnPause.BUSY;
-    private static final int TURN = TurnPause.TURN;
     private static final VarHandle STATE;
     /** Phases of a posting: on its way to the queue, submitted there, or given up before it got there. */
     private static final int POSTED = 0;
@@ -183,16 +182,9 @@ final class OperationWait implements Operation.Hooks, Yielding {
         return "the thread " + q.ownership.owner().getName() + " of its queue ended without closing it";
     }
 
-    /**
-     * The thread stops waiting for its turn (DROPPED). If the turn was handed to it meanwhile, it
-     * passes it on to the next in the fd's turn queue, so no thread behind it waits for a turn
-     * nobody takes; if it was asking again shortly (the holder does not tell), the next one takes
-     * that over (woken, it asks, and learns who holds the place).
-     */
+    /** The thread stops waiting for its turn (DROPPED): {@link TurnPause#leave}. */
     private void leaveTurn(QueueCore q, OwnedFd o, Operation op) {
-        int was = (int) STATE.getAndSet(this, DROPPED);
-        if (was == TURN) q.runOnOwner(() -> o.passTurnOn(op.kind(), op));
-        else if (!turnPassed) q.runOnOwner(() -> o.passTurn(op.kind()));
+        TurnPause.leave((int) STATE.getAndSet(this, DROPPED), turnPassed, q, o, op.kind(), op);
     }
 
     private void finish(int outcome) {

@@ -1,5 +1,8 @@
 package dev.ioqueue.internal.io;
 
+import dev.ioqueue.internal.core.OwnedFd;
+import dev.ioqueue.internal.core.QueueCore;
+import dev.ioqueue.internal.core.Waiter;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.LockSupport;
 
@@ -36,6 +39,18 @@ final class TurnPause {
     /** Whether {@code state} is a thread's waiting for its turn. */
     static boolean waiting(int state) {
         return state == BUSY || state == TURN;
+    }
+
+    /**
+     * A thread stops waiting for its turn; its state word was {@code was} before it moved to its
+     * given-up state. If the turn was handed to it meanwhile, it passes it on to the next in the
+     * fd's turn queue, so no thread behind it waits for a turn nobody takes; if it was asking again
+     * shortly (the holder does not tell: not {@code turnPassed}), the next one takes that over
+     * (woken, it asks, and learns who holds the place). The blocked thread.
+     */
+    static void leave(int was, boolean turnPassed, QueueCore queue, OwnedFd owned, int kind, Waiter leaving) {
+        if (was == TURN) queue.runOnOwner(() -> owned.passTurnOn(kind, leaving));
+        else if (!turnPassed) queue.runOnOwner(() -> owned.passTurn(kind));
     }
 
     /** Hands the turn to {@code waiter} (its state word {@code state}) and wakes {@code thread}; false if it no longer waits for one. Owner thread. */
