@@ -96,13 +96,10 @@ public final class DatagramIo {
     public static int trySend(int fd, ByteBuffer src, SockAddr to) {
         int length = src.remaining();
         if (src.isDirect()) return sendOnce(fd, src, MemorySegment.ofBuffer(src), length, to);
-        MemorySegment data = Scratch.take(length);
-        try {
+        return Scratch.using(length, data -> {
             FdIo.copyOut(src, data, length);
             return sendOnce(fd, src, data, length, to);
-        } finally {
-            Scratch.give(data);
-        }
+        });
     }
 
     private static int sendOnce(int fd, ByteBuffer src, MemorySegment data, int length, SockAddr to) {
@@ -123,12 +120,7 @@ public final class DatagramIo {
         if (dst.isReadOnly()) throw new ReadOnlyBufferException();
         int space = dst.remaining();
         if (dst.isDirect()) return receiveOnce(fd, dst, MemorySegment.ofBuffer(dst), space);
-        MemorySegment data = Scratch.take(space);
-        try {
-            return receiveOnce(fd, dst, data, space);
-        } finally {
-            Scratch.give(data);
-        }
+        return Scratch.using(space, data -> receiveOnce(fd, dst, data, space));
     }
 
     private static Received receiveOnce(int fd, ByteBuffer dst, MemorySegment data, int space) {

@@ -42,13 +42,26 @@ final class Scratch {
     }
 
     /**
-     * At least {@code size} bytes to use until {@link #give}: {@link #take()} up to {@link #SIZE};
-     * above (a datagram that large, where the call cannot be cut in chunks), a platform thread's
-     * own larger block, or a virtual thread's block for this call alone.
+     * Runs {@code use} with at least {@code size} bytes, and returns what it returns: {@link #take()}
+     * up to {@link #SIZE}; above (a datagram that large, where the call cannot be cut in chunks), a
+     * platform thread's own larger block, or, for a virtual thread, a block made for this call and
+     * freed when it returns (outside round 26: left to the GC, each call's stayed until one ran).
      */
-    static MemorySegment take(long size) {
-        if (size <= SIZE) return take();
-        if (Thread.currentThread().isVirtual()) return make(size);
+    static <R> R using(long size, java.util.function.Function<MemorySegment, R> use) {
+        if (size > SIZE && Thread.currentThread().isVirtual()) {
+            try (Arena call = Arena.ofConfined()) {
+                return use.apply(call.allocate(size, 16));
+            }
+        }
+        MemorySegment s = size <= SIZE ? take() : ownLarge(size);
+        try {
+            return use.apply(s);
+        } finally {
+            give(s);
+        }
+    }
+
+    private static MemorySegment ownLarge(long size) {
         MemorySegment[] own = OWN_LARGE.get();
         if (own[0] == null || own[0].byteSize() < size) own[0] = make(size);
         return own[0];
@@ -56,7 +69,7 @@ final class Scratch {
 
     /** Gives back what {@link #take} gave this thread. */
     static void give(MemorySegment s) {
-        if (!Thread.currentThread().isVirtual() || s.byteSize() != SIZE) return; // a larger one is left to the GC
+        if (!Thread.currentThread().isVirtual() || s.byteSize() != SIZE) return; // a platform thread's own
         synchronized (POOL) {
             if (pooled < POOL.length) POOL[pooled++] = s; // else left to the GC
         }
