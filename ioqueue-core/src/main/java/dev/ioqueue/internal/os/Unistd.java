@@ -50,20 +50,13 @@ public final class Unistd {
         return h;
     }
 
-    // read and write keep shapes of their own (the calls of every message), bound on first use (a
-    // class of their own each): a queue and its first fds make no read or write. They may block on
-    // a blocking fd, so they are ordinary (non-critical) downcalls.
-    private static final class Plain {
-        static final MethodHandle READ = Native.blocking("read",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.READ);
-        static final MethodHandle WRITE = Native.blocking("write",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), Syscall.WRITE);
-    }
-
-    // read/write at a raw address inside the memory of `keep`, which the call holds alive (its arena
-    // cannot be closed under the call) as it does any segment argument: `keep` is passed as a fourth
-    // argument, which read(2) and write(2) ignore (on x86-64 and AArch64 it is a register the callee
-    // never reads). This way a direct ByteBuffer's position needs no slice, and no allocation, per call.
+    // read and write, the calls of every message, are bound on first use (a class of their own): a
+    // queue and its first fds make no read or write. They may block on a blocking fd, so they are
+    // ordinary (non-critical) downcalls. Both read/write at a raw address inside the memory of
+    // `keep`, which the call holds alive (its arena cannot be closed under the call) as it does any
+    // segment argument: `keep` is passed as a fourth argument, which read(2) and write(2) ignore (on
+    // x86-64 and AArch64 it is a register the callee never reads). This way a direct ByteBuffer's
+    // position needs no slice, and no allocation, per call.
     private static final class At {
         static final MethodHandle READ = Native.blocking("read",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS), Syscall.READ);
@@ -77,20 +70,17 @@ public final class Unistd {
 
     private Unistd() {}
 
+    /**
+     * {@code read(fd, buf, count)} into native {@code buf} (at most its size): {@link #readAt} at its
+     * address, so that every read and write goes through the one call boundary below.
+     */
     public static long read(int fd, MemorySegment buf, long count, MemorySegment errno) {
-        try {
-            return Native.check((long) Plain.READ.invokeExact(errno, fd, buf, count), errno);
-        } catch (Throwable t) {
-            throw Native.unreachable(t);
-        }
+        return readAt(fd, buf.address(), Math.min(count, buf.byteSize()), buf, errno);
     }
 
+    /** {@code write(fd, buf, count)} from native {@code buf}, as {@link #read}. */
     public static long write(int fd, MemorySegment buf, long count, MemorySegment errno) {
-        try {
-            return Native.check((long) Plain.WRITE.invokeExact(errno, fd, buf, count), errno);
-        } catch (Throwable t) {
-            throw Native.unreachable(t);
-        }
+        return writeAt(fd, buf.address(), Math.min(count, buf.byteSize()), buf, errno);
     }
 
     /**
