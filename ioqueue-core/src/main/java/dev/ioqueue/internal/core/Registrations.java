@@ -146,12 +146,12 @@ public final class Registrations {
     // ---- what I/O operations know of an fd ----
 
     /**
-     * Before an I/O operation's attempt on {@code fd}: refuses the queue's own fds and a second
-     * waiter for {@code kind}, and says whether the attempt should run now: yes, unless an attempt
-     * found the fd drained for {@code kind} and the OS has not reported it (or ERROR or HANGUP) since.
+     * Before an I/O operation's attempt on {@code fd} (not one of the queue's own: the caller
+     * refused those first): refuses a second waiter for {@code kind}, and says whether the attempt
+     * should run now: yes, unless an attempt found the fd drained for {@code kind} and the OS has not
+     * reported it (or ERROR or HANGUP) since.
      */
     public boolean mayTry(int fd, int kind, Object incoming) {
-        refuseOwn("submit", fd);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) return true;
         if (places.take(reg, kind, incoming)) table.markLapsed(reg); // before an attempt takes any data
