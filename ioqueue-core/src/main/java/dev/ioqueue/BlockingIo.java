@@ -227,8 +227,7 @@ public final class BlockingIo {
 
     /** {@link #connect(java.net.SocketAddress, java.time.Duration)} to {@code host}'s addresses at {@code port}. */
     public static Handle connect(String host, int port, java.time.Duration timeout) throws IOException {
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("connect: port " + port + " is outside 0..65535");
-        return Connect.blocking(java.net.InetSocketAddress.createUnresolved(java.util.Objects.requireNonNull(host, "host"), port), timeout);
+        return Connect.blocking(Connect.unresolved(host, port), timeout);
     }
 
     // ---- shared rules ----

@@ -240,9 +240,10 @@ public final class Connect {
         }
     }
 
-    private static InetSocketAddress unresolved(String host, int port) {
+    /** {@code host:port} to be resolved when connecting; a peer's port is 1..65535. */
+    static InetSocketAddress unresolved(String host, int port) {
         Objects.requireNonNull(host, "host");
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("connect: port " + port + " is outside 0..65535");
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("connect: port " + port + " is outside 1..65535");
         return InetSocketAddress.createUnresolved(host, port);
     }
 

@@ -93,7 +93,8 @@ public final class EventFd implements AutoCloseable {
 
     /**
      * Takes from the counter without blocking: the whole count (counter mode, which resets it) or 1
-     * (semaphore mode); 0 when it is zero. Thread-safe.
+     * (semaphore mode); 0 when it is zero. The count is unsigned: above {@link Long#MAX_VALUE} it
+     * comes back negative (read it with {@link Long#toUnsignedString(long)}). Thread-safe.
      *
      * @throws IllegalStateException once closed
      * @throws SyscallException if {@code read} fails
@@ -106,10 +107,10 @@ public final class EventFd implements AutoCloseable {
 
     /**
      * Calls {@code values} on {@code queue}'s thread with each take while the counter is above
-     * zero (once per wake-up: the whole count, or 1 in semaphore mode), until the returned handle
-     * is cancelled. One waiter for the whole watch; an exception from {@code values} propagates out
-     * of {@link IoQueue#run()} and the watch goes on. Owner thread only. Closing the eventfd ends
-     * the watch.
+     * zero (once per wake-up: the whole count, unsigned as {@link #take()}'s, or 1 in semaphore
+     * mode), until the returned handle is cancelled. One waiter for the whole watch; an exception
+     * from {@code values} propagates out of {@link IoQueue#run()} and the watch goes on. Owner
+     * thread only. Closing the eventfd ends the watch.
      *
      * @throws IllegalStateException off the owner thread, after the queue's close, if the fd
      *     already has a READ waiter in {@code queue}, or once closed

@@ -11,7 +11,9 @@ import java.io.IOException;
  * WARNING otherwise). Either way, if the operation ran on a {@link Handle}, the handle is closed
  * after the handler returns, as a channel is closed on an I/O error (except for an accept: a
  * listener outlives EMFILE and the like). A plain fd is left open (it is yours; the first such
- * failure on a queue says so at WARNING). A failure never stops the loop unless the handler throws.
+ * failure on a queue says so at WARNING). A failure never stops the loop unless the handler throws:
+ * what it throws goes where a completion's throw goes, out of the loop's {@code run}, or out of
+ * {@code submit} when the operation failed in place, inside it.
  *
  * <p>Runs on the queue's owner thread.
  */

@@ -87,8 +87,8 @@ public final class Sockets {
      *     detail names the address
      */
     public static int connectTcp(InetAddress address, int port) {
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("connectTcp: port " + port + " is outside 1..65535");
         SockAddr peer = inet("connectTcp", address, port);
-        if (port == 0) throw new IllegalArgumentException("connectTcp: port 0 is no peer's port");
         return connect(peer, describe(address, port));
     }
 

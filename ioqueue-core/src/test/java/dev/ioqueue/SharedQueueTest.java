@@ -3,6 +3,7 @@ package dev.ioqueue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -14,6 +15,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,17 +38,22 @@ class SharedQueueTest {
     }
 
     // guards: with its epoll fd closed behind its back, the shared loop threw EBADF ~30,000 times a
-    // second for good, and its waiters were never told
+    // second for good, and its waiters were never told; later (outside round 27), it said so as an
+    // uncaught exception's stack on stderr, not through the library's logger
     @Test
     void aSharedQueueWhoseEpollFdIsClosedBehindItsBackTellsItsWaitersAndIsReplaced() throws Exception {
         IoQueue shared = IoQueue.shared();
-        try (Fds.Pipe p = Fds.pipe()) {
+        try (Fds.Pipe p = Fds.pipe(); LogCapture log = new LogCapture()) {
             CompletableFuture<Set<Event>> waiting = shared.whenReady(p.readFd(), ReadyEvent.READ);
             CompletableFuture.runAsync(() -> {}, shared).get(10, TimeUnit.SECONDS); // FIFO: the wait is registered
             TestFds.rawClose(sharedEpollFd(shared)); // as a native library's stray close would
             shared.execute(() -> {}); // the loop, asleep in the closed instance, wakes and waits again: EBADF
             ExecutionException dropped = assertThrows(ExecutionException.class, () -> waiting.get(10, TimeUnit.SECONDS));
             assertInstanceOf(WaitDroppedException.class, dropped.getCause());
+            LogRecord told = log.await(r -> r.getMessage().startsWith("the shared queue (thread ioqueue-background) can no longer wait"));
+            assertNotNull(told, "a WARNING through the library's logger");
+            assertEquals(Level.WARNING, told.getLevel());
+            assertInstanceOf(SyscallException.class, told.getThrown(), "with the failed epoll_wait");
             IoQueue next = IoQueue.shared();
             assertNotEquals(shared, next, "a new shared queue");
             TestFds.writeByte(p.writeFd(), 1);

@@ -62,7 +62,16 @@ class SocketsFailureTest extends QueueTestSupport {
         refusedBeforeAnySyscall("listenTcp: address is null", () -> Sockets.listenTcp(null, 0, 1));
         refusedBeforeAnySyscall("connectTcp: address is null", () -> Sockets.connectTcp(null, 80));
         refusedBeforeAnySyscall("port 65536 is outside 0..65535", () -> Sockets.listenTcp(lo, 65536, 1));
-        refusedBeforeAnySyscall("port -1 is outside 0..65535", () -> Sockets.connectTcp(lo, -1));
+        refusedBeforeAnySyscall("port -1 is outside 1..65535", () -> Sockets.connectTcp(lo, -1));
+        refusedBeforeAnySyscall("connectTcp: port 0 is outside 1..65535", () -> Sockets.connectTcp(lo, 0));
+        refusedBeforeAnySyscall("connect: port 70000 is outside 1..65535", () -> {
+            try {
+                BlockingIo.connect("localhost", 70000, null).close();
+                return 0;
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
         refusedBeforeAnySyscall("listenTcp: backlog -1 is negative", () -> Sockets.listenTcp(lo, 0, -1));
         refusedBeforeAnySyscall("listenUnix: path is null", () -> Sockets.listenUnix(null, 1));
         refusedBeforeAnySyscall("connectUnix: the path is empty", () -> Sockets.connectUnix(Path.of("")));

@@ -52,6 +52,6 @@ public suspend fun connect(address: SocketAddress, timeout: Duration? = null): H
 
 /** [connect] to [host]'s addresses at [port], the name resolved off the loop. */
 public suspend fun connect(host: String, port: Int, timeout: Duration? = null): Handle {
-    require(port in 0..65535) { "connect: port $port is outside 0..65535" }
+    require(port in 1..65535) { "connect: port $port is outside 1..65535" }
     return connect(InetSocketAddress.createUnresolved(host, port), timeout)
 }

@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.io;
 
+import dev.ioqueue.internal.core.FailureLog;
 import dev.ioqueue.internal.core.QueueCore;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -69,9 +70,14 @@ public final class Background {
         while (true) {
             try {
                 q.run();
-            } catch (Throwable t) { // a waiter's callback threw: report it, keep serving
-                Thread self = Thread.currentThread();
-                self.getUncaughtExceptionHandler().uncaughtException(self, t);
+            } catch (Throwable t) {
+                if (q.broken()) { // the library's own event, not a callback's: logged, not a thread's uncaught stack
+                    FailureLog.LOGGER.log(System.Logger.Level.WARNING, "the shared queue (thread ioqueue-background) can no"
+                            + " longer wait: its waits are dropped, and the next IoQueue.shared() starts a new one", t);
+                } else { // a waiter's callback threw: report it, keep serving
+                    Thread self = Thread.currentThread();
+                    self.getUncaughtExceptionHandler().uncaughtException(self, t);
+                }
             }
             if (q.broken()) break;
         }
