@@ -232,19 +232,22 @@ public final class Connect {
         return address;
     }
 
-    /** Checks a peer's address as connect needs it: an address {@link Addresses} takes, and a port other than 0. */
+    /** Checks a peer's address as connect needs it: an address {@link Addresses} takes, and a peer's port. */
     private static void peer(SocketAddress address) {
         Addresses.of("connect", address);
-        if (address instanceof InetSocketAddress inet && inet.getPort() == 0) {
-            throw new IllegalArgumentException("connect: port 0 of " + address + " is no peer's port");
-        }
+        if (address instanceof InetSocketAddress inet) checkPeerPort("connect", inet.getPort());
     }
 
-    /** {@code host:port} to be resolved when connecting; a peer's port is 1..65535. */
+    /** {@code host:port} to be resolved when connecting. */
     static InetSocketAddress unresolved(String host, int port) {
         Objects.requireNonNull(host, "host");
-        if (port < 1 || port > 65535) throw new IllegalArgumentException("connect: port " + port + " is outside 1..65535");
+        checkPeerPort("connect", port);
         return InetSocketAddress.createUnresolved(host, port);
+    }
+
+    /** A peer's port is 1..65535 (0 names no peer): refused before any syscall otherwise. */
+    static void checkPeerPort(String call, int port) {
+        if (port < 1 || port > 65535) throw new IllegalArgumentException(call + ": port " + port + " is outside 1..65535");
     }
 
     private static void checkCandidates(List<?> candidates) {

@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.core.FailureLog;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -255,7 +256,8 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
                 try {
                     queue.runOnce(null);
                 } catch (Throwable t) {
-                    report(t);
+                    if (!queue.core.broken()) report(t);
+                    else logCannotWait(t);
                 }
             }
             try {
@@ -273,6 +275,15 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
                 q.execute(() -> stopping = true);
             } catch (RejectedExecutionException alreadyClosed) {
                 // the loop's thread closed it: it has ended or is ending
+            }
+        }
+
+        /** The library's own event (its epoll fd closed behind its back), logged, not a task's throw for onUncaught. */
+        private static void logCannotWait(Throwable t) {
+            try {
+                FailureLog.cannotWait("the queue of group thread " + Thread.currentThread().getName(), "its loop ends", t);
+            } catch (Throwable ignored) {
+                // a logger that throws must not end the loop before it closes its queue
             }
         }
 

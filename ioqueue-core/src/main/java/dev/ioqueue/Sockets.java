@@ -87,7 +87,7 @@ public final class Sockets {
      *     detail names the address
      */
     public static int connectTcp(InetAddress address, int port) {
-        if (port < 1 || port > 65535) throw new IllegalArgumentException("connectTcp: port " + port + " is outside 1..65535");
+        Connect.checkPeerPort("connectTcp", port);
         SockAddr peer = inet("connectTcp", address, port);
         return connect(peer, describe(address, port));
     }

@@ -2,6 +2,8 @@ package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -34,6 +37,28 @@ class IoQueueGroupTest {
             });
             assertTrue(ran.await(10, TimeUnit.SECONDS));
             assertEquals(Set.of("grp-0", "grp-1", "grp-2"), names);
+        }
+    }
+
+    // guards (cold review of outside round 27's fix): a group loop whose epoll fd was closed behind
+    // its back gave the failed wait to onUncaught, as if a task had thrown, where the shared queue logs it
+    @Test
+    void aLoopWhoseEpollFdIsClosedBehindItsBackSaysSoThroughTheLoggerNotOnUncaught() throws Exception {
+        List<Throwable> reported = new CopyOnWriteArrayList<>();
+        IoQueueGroup group = IoQueueGroup.start(1, r -> Thread.ofPlatform().name("broken-loop").unstarted(r),
+                (t, e) -> reported.add(e), Backend.EPOLL);
+        try (LogCapture log = new LogCapture()) {
+            IoQueue loop = group.next();
+            CompletableFuture.runAsync(() -> {}, loop).get(10, TimeUnit.SECONDS); // the loop is up and waiting
+            TestFds.rawClose(TestFds.epollFdOf(loop)); // as a native library's stray close would
+            loop.execute(() -> {}); // the loop wakes and waits again: EBADF
+            java.util.logging.LogRecord told = log.await(r -> r.getMessage().startsWith("the queue of group thread broken-loop can no longer wait"));
+            assertNotNull(told, "a WARNING through the library's logger");
+            assertEquals(java.util.logging.Level.WARNING, told.getLevel());
+            assertInstanceOf(SyscallException.class, told.getThrown());
+            assertEquals(List.of(), reported, "not given to onUncaught");
+        } finally {
+            group.shutdown(Duration.ofSeconds(10));
         }
     }
 

@@ -95,18 +95,8 @@ class SharedQueueTest {
     }
 
     /** The shared queue's epoll fd, found in /proc/self/fd. */
-    private static int sharedEpollFd(IoQueue shared) throws Exception {
-        for (String n : new java.io.File("/proc/self/fd").list()) {
-            int fd = Integer.parseInt(n);
-            String target;
-            try {
-                target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + n)).toString();
-            } catch (java.io.IOException gone) {
-                continue;
-            }
-            if (target.equals("anon_inode:[eventpoll]") && shared.core.ownsFd(fd)) return fd;
-        }
-        throw new AssertionError("no epoll fd of the shared queue found");
+    private static int sharedEpollFd(IoQueue shared) {
+        return TestFds.epollFdOf(shared);
     }
 
     // guards: a number closed after its wait returned and made again at once, before the shared loop

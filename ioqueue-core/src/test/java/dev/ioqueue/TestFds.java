@@ -45,6 +45,21 @@ final class TestFds {
         if (r < 0) throw new SyscallException("close", fd, -r);
     }
 
+    /** {@code q}'s own epoll fd, found in /proc/self/fd (an epoll queue's: an io_uring queue has a second). */
+    static int epollFdOf(IoQueue q) {
+        for (String n : new java.io.File("/proc/self/fd").list()) {
+            int fd = Integer.parseInt(n);
+            String target;
+            try {
+                target = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + n)).toString();
+            } catch (java.io.IOException gone) {
+                continue;
+            }
+            if (target.equals("anon_inode:[eventpoll]") && q.core.ownsFd(fd)) return fd;
+        }
+        throw new AssertionError("no epoll fd of " + q + " found");
+    }
+
     static boolean isOpen(int fd) {
         return Unistd.fcntl(fd, Unistd.F_GETFD, Native.threadErrno()) >= 0;
     }

@@ -12,7 +12,9 @@ import java.lang.management.ManagementFactory
 import java.net.InetAddress
 import java.net.Socket
 import java.nio.ByteBuffer
+import java.nio.file.Files
 import java.nio.file.Path
+import java.util.concurrent.TimeUnit
 import kotlin.concurrent.thread
 import kotlinx.coroutines.launch
 
@@ -56,10 +58,20 @@ private fun inFreshJvm(owned: Boolean): Double {
         "-D${Backend.PROPERTY}=${System.getProperty(Backend.PROPERTY, "auto")}",
         "-cp", System.getProperty("java.class.path"), "dev.ioqueue.kotlin.AllocationSpecKt", owned.toString(),
     )
-    val process = ProcessBuilder(command).redirectErrorStream(true).start()
-    val output = process.inputStream.bufferedReader().readText()
-    check(process.waitFor() == 0) { "the allocation probe failed:\n$output" }
-    return output.lineSequence().first { it.startsWith("bytes per round trip: ") }.substringAfter(": ").toDouble()
+    val log = kotlin.io.path.createTempFile("allocation-probe", ".log")
+    try {
+        val process = ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start()
+        // A probe that hangs (a failed echo leaving its client blocked) fails the test rather than holding the build.
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly()
+            error("the allocation probe did not finish in 60 s:\n${log.toFile().readText()}")
+        }
+        val output = log.toFile().readText()
+        check(process.exitValue() == 0) { "the allocation probe failed:\n$output" }
+        return output.lineSequence().first { it.startsWith("bytes per round trip: ") }.substringAfter(": ").toDouble()
+    } finally {
+        Files.deleteIfExists(log)
+    }
 }
 
 /** The probe's JVM: prints the bytes per round trip of [echoAllocation] on a handle (`true`) or a plain fd. */
@@ -80,7 +92,7 @@ fun main(args: Array<String>) {
 internal fun echoAllocation(owned: Boolean, segments: Boolean, warmUp: Int, window: Int, maxWindows: Int): Double {
     val listen = Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 4)
     val port = Sockets.localPort(listen)
-    val client = thread(name = "echo-client") {
+    val client = thread(name = "echo-client", isDaemon = true) {
         Socket(InetAddress.getLoopbackAddress(), port).use { s ->
             s.tcpNoDelay = true
             val out = s.getOutputStream()
@@ -109,45 +121,48 @@ internal fun echoAllocation(owned: Boolean, segments: Boolean, warmUp: Int, wind
         while (fd < 0) fd = Sockets.accept(listen).also { if (it < 0) Thread.onSpinWait() }
         val handle = if (owned) Handle.of(fd) else null
         val me = Thread.currentThread().threadId()
-        runIoQueue {
-            launch {
-                val buffer = ByteBuffer.allocateDirect(1024)
-                val segment = java.lang.foreign.Arena.global().allocate(32)
-                var before = 0L
-                var windows = 0
-                var trip = 0
-                while (true) {
-                    if (trip >= warmUp && (trip - warmUp) % window == 0) {
-                        val now = threads.getThreadAllocatedBytes(me)
-                        if (trip > warmUp) {
-                            allocated = minOf(allocated, now - before)
-                            if (allocated * 4 < window || ++windows == maxWindows) break
+        try {
+            runIoQueue {
+                launch {
+                    val buffer = ByteBuffer.allocateDirect(1024)
+                    val segment = java.lang.foreign.Arena.global().allocate(32)
+                    var before = 0L
+                    var windows = 0
+                    var trip = 0
+                    while (true) {
+                        if (trip >= warmUp && (trip - warmUp) % window == 0) {
+                            val now = threads.getThreadAllocatedBytes(me)
+                            if (trip > warmUp) {
+                                allocated = minOf(allocated, now - before)
+                                if (allocated * 4 < window || ++windows == maxWindows) break
+                            }
+                            before = now
                         }
-                        before = now
-                    }
-                    trip++
-                    if (segments) {
-                        var got = 0
-                        while (got < 32) {
-                            val into = if (got == 0) segment else segment.asSlice(got.toLong()) // a short read: rare on the loopback
-                            val r = if (handle != null) handle.read(into) else read(fd, into)
-                            if (r <= 0) error("read $r")
-                            got += r
+                        trip++
+                        if (segments) {
+                            var got = 0
+                            while (got < 32) {
+                                val into = if (got == 0) segment else segment.asSlice(got.toLong()) // a short read: rare on the loopback
+                                val r = if (handle != null) handle.read(into) else read(fd, into)
+                                if (r <= 0) error("read $r")
+                                got += r
+                            }
+                            if (handle != null) handle.writeFully(segment) else writeFully(fd, segment)
+                        } else {
+                            buffer.clear()
+                            while (buffer.position() < 32) {
+                                val r = if (handle != null) handle.read(buffer) else read(fd, buffer)
+                                if (r <= 0) error("read $r")
+                            }
+                            buffer.flip()
+                            if (handle != null) handle.writeFully(buffer) else writeFully(fd, buffer)
                         }
-                        if (handle != null) handle.writeFully(segment) else writeFully(fd, segment)
-                    } else {
-                        buffer.clear()
-                        while (buffer.position() < 32) {
-                            val r = if (handle != null) handle.read(buffer) else read(fd, buffer)
-                            if (r <= 0) error("read $r")
-                        }
-                        buffer.flip()
-                        if (handle != null) handle.writeFully(buffer) else writeFully(fd, buffer)
                     }
                 }
             }
+        } finally { // also when the echo fails: the client then sees its end and stops
+            if (handle != null) handle.close() else Fds.close(fd)
         }
-        if (handle != null) handle.close() else Fds.close(fd)
     }
     client.join()
     Fds.close(listen)

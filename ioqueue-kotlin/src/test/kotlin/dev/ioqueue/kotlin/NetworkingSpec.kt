@@ -121,6 +121,21 @@ class NetworkingSpec : FunSpec({
         }
     }
 
+    test("a peer's port outside 1..65535 is refused before any syscall, by host and by address, on a loop and off it") {
+        for (onALoop in listOf(true, false)) {
+            val attempts: suspend () -> List<String> = {
+                listOf(
+                    shouldThrow<IllegalArgumentException> { connect("localhost", 0) }.message!!,
+                    shouldThrow<IllegalArgumentException> { connect("localhost", 70_000) }.message!!,
+                    shouldThrow<IllegalArgumentException> { connect(InetSocketAddress(V4, 0)) }.message!!,
+                )
+            }
+            val messages = if (onALoop) onLoop { attempts() } else runBlocking(Dispatchers.Default) { attempts() }
+            messages shouldBe listOf("connect: port 0 is outside 1..65535", "connect: port 70000 is outside 1..65535",
+                "connect: port 0 is outside 1..65535")
+        }
+    }
+
     test("a refused connect is a ConnectException; a silent peer times out after the limit") {
         val keep = mutableListOf<Int>()
         try {

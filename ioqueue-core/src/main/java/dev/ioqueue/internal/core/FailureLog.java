@@ -35,6 +35,17 @@ public final class FailureLog {
         }
     }
 
+    /**
+     * A loop the library runs itself (the shared queue's, a group's) can no longer wait: its epoll
+     * fd was closed behind its back. The library's own event, so logged at WARNING with {@code why}
+     * (the failed wait), not given to a thread's uncaught-exception handler as a callback's throw is.
+     */
+    public static void cannotWait(String queue, String then, Throwable why) {
+        if (LOGGER.isLoggable(Level.WARNING)) {
+            LOGGER.log(Level.WARNING, queue + " can no longer wait: its waits are dropped, and " + then, why);
+        }
+    }
+
     private static boolean peerGone(IOException failure) {
         return switch (Errors.errnoOf(failure)) {
             case Errno.ECONNRESET, Errno.EPIPE, Errno.ECONNABORTED, Errno.ENOTCONN, Errno.ETIMEDOUT, Errno.ECONNREFUSED -> true;

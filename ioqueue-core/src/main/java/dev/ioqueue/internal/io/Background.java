@@ -71,12 +71,11 @@ public final class Background {
             try {
                 q.run();
             } catch (Throwable t) {
-                if (q.broken()) { // the library's own event, not a callback's: logged, not a thread's uncaught stack
-                    FailureLog.LOGGER.log(System.Logger.Level.WARNING, "the shared queue (thread ioqueue-background) can no"
-                            + " longer wait: its waits are dropped, and the next IoQueue.shared() starts a new one", t);
+                if (q.broken()) { // the library's own event, not a callback's
+                    report(() -> FailureLog.cannotWait("the shared queue (thread ioqueue-background)",
+                            "the next IoQueue.shared() starts a new one", t));
                 } else { // a waiter's callback threw: report it, keep serving
-                    Thread self = Thread.currentThread();
-                    self.getUncaughtExceptionHandler().uncaughtException(self, t);
+                    report(() -> uncaught(t));
                 }
             }
             if (q.broken()) break;
@@ -90,8 +89,21 @@ public final class Background {
         try {
             q.close();
         } catch (Throwable t) {
-            Thread self = Thread.currentThread();
-            self.getUncaughtExceptionHandler().uncaughtException(self, t);
+            report(() -> uncaught(t));
+        }
+    }
+
+    private static void uncaught(Throwable t) {
+        Thread self = Thread.currentThread();
+        self.getUncaughtExceptionHandler().uncaughtException(self, t);
+    }
+
+    /** Reports a failure; a handler or logger that throws must not end the shared loop (nor leave a dead queue shared). */
+    private static void report(Runnable report) {
+        try {
+            report.run();
+        } catch (Throwable ignored) {
+            // nowhere left to tell
         }
     }
 }
