@@ -28,7 +28,9 @@ import kotlinx.io.readAtMostTo
  * Closing: [ByteWriteChannel.flushAndClose] sends what is buffered, then half-closes the socket
  * (`shutdown(SHUT_WR)`: the peer reads end-of-file; this side can still read). [ByteWriteChannel.cancel]
  * drops what is not sent and half-closes at once, which also ends a flush waiting for room in
- * another coroutine.
+ * another coroutine. Bytes written into the channel after it closed, as a [HandleSocket]'s close
+ * from another thread or coroutine closes it, fail their flush with ktor's
+ * [ClosedWriteChannelException] (caused by the failed write).
  *
  * Errors: a failed write (ECONNRESET, EPIPE: the peer is gone) closes the channel with the
  * [dev.ioqueue.SyscallSocketException] as its cause and throws ktor's
@@ -90,6 +92,10 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
             } catch (e: IOException) {
                 origin.compareAndSet(null, e)
                 endIfCancelled()
+                // Closed by flushAndClose meanwhile (the socket's close() from another coroutine or
+                // thread found nothing to send yet): these bytes can no longer go. Without this the
+                // loop retried them for good (a closed channel keeps no cause to throw).
+                if (origin.get() === CLOSED) throw ClosedWriteChannelException(e)
             }
             rethrowIfFailed()
         }

@@ -66,6 +66,32 @@ class HandleSocketSpec : FunSpec({
         }
     }
 
+    // guards (outside round 28): close() from another thread, finding nothing to send yet, closed the
+    // write channel while an autoFlush writer was putting bytes into it; the writer's flush then
+    // retried the closed handle for good (100% CPU; on the handle's loop, the loop held)
+    test("bytes written as close() closes the write channel fail their flush with ClosedWriteChannelException, never spin") {
+        for (flushOnLoop in listOf(false, true)) {
+            val (handle, peer) = tcpPair()
+            peer.use {
+                onLoop {
+                    val socket = handle.asSocket(Job())
+                    val channel = socket.openWriteChannel(autoFlush = true)
+                    @OptIn(io.ktor.utils.io.InternalAPI::class)
+                    val sink = channel.writeBuffer // as a ktor write function takes it before it writes
+                    socket.close() // nothing buffered yet: closed at once, the handle too
+                    socket.awaitClosed()
+                    sink.write(ByteArray(1000)) // the writer's bytes, after close() looked
+                    val failed = withTimeout(10_000) {
+                        if (flushOnLoop) shouldThrow<io.ktor.utils.io.ClosedWriteChannelException> { channel.flush() }
+                        else withContext(Dispatchers.Default) { shouldThrow<io.ktor.utils.io.ClosedWriteChannelException> { channel.flush() } }
+                    }
+                    failed.cause.shouldBeInstanceOf<IOException>()
+                    handle.isOpen shouldBe false
+                }
+            }
+        }
+    }
+
     for (elsewhere in listOf(false, true)) {
         val from = if (elsewhere) "another thread" else "the loop"
         test("close() from $from ends a read waiting in another coroutine with an IOException, and the handle is closed") {
