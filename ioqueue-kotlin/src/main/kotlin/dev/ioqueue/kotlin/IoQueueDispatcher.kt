@@ -28,7 +28,8 @@ import kotlinx.coroutines.cancel
  *   suspended in `delay` or `withTimeout` when the queue closes is cancelled the same way: its
  *   `finally` blocks run, `join` returns. A queue whose thread ends without closing it (and
  *   without running its loop again) runs nothing more: a coroutine dispatched to it before then
- *   never resumes, so end a loop's thread by closing its queue ([runIoQueue] and groups do).
+ *   never resumes, so end a loop's thread by closing its queue (groups do; [runIoQueue] leaves the
+ *   thread's queue open for later use: close `IoQueue.current()` before such a thread ends).
  *
  * Two dispatchers of the same queue and kind are equal.
  */

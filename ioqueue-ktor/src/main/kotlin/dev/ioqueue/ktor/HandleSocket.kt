@@ -2,6 +2,7 @@ package dev.ioqueue.ktor
 
 import dev.ioqueue.Handle
 import dev.ioqueue.Sockets
+import dev.ioqueue.kotlin.dispatcher
 import io.ktor.utils.io.ByteReadChannel
 import io.ktor.utils.io.ByteWriteChannel
 import java.io.IOException
@@ -14,6 +15,7 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableJob
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.DelicateCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.launch
 
@@ -43,8 +45,9 @@ import kotlinx.coroutines.launch
  * - The channels are the handle's: see [Handle.openReadChannel] and [Handle.openWriteChannel] for
  *   their reads, writes, errors and cancellation.
  *
- * Threading: every member may be called from any thread. The channels follow ktor's rule of one
- * reader and one writer at a time; they are fastest on a coroutine of the handle's own loop.
+ * Threading: every member may be called from any thread ([close] with its one caveat). The
+ * channels follow ktor's rule of one reader and one writer at a time; they are fastest on a
+ * coroutine of the handle's own loop.
  */
 public class HandleSocket internal constructor(
     /** The connection's fd; owned by this socket, which closes it: do not close it yourself. Any thread. */
@@ -117,20 +120,39 @@ public class HandleSocket internal constructor(
 
     /**
      * Closes the socket: the read channel at once, the write channel after sending what it holds
-     * (then a half-close), then the handle. Returns at once: the sending goes on in a coroutine of
-     * [socketContext] (on the parent's dispatcher, started in place), which ends when the handle
-     * is closed; with nothing to send, the handle is closed before [close] returns (posted to its
-     * loop from another loop). Later calls do nothing. Any thread.
+     * (then a half-close), then the handle. The write channel refuses new writes from this call on
+     * (`ClosedWriteChannelException`). Returns at once: the sending goes on in a coroutine of
+     * [socketContext] which ends when the handle is closed: on the handle's loop if it has one and
+     * this is another thread (a writer on that loop is then never in the middle of a write), else
+     * started in place (on the parent's dispatcher); with nothing to send and no loop in between,
+     * the handle is closed before [close] returns. Later calls do nothing. Any thread; but as the
+     * close sends the writer's buffer, it is ktor's second writer: while a coroutine may be writing
+     * anywhere but on the loop the handle is bound to (by its first I/O there, or `bind`), close
+     * from that writer (or after it), or cancel the socket's parent job, which drops what is unsent.
      */
+    @OptIn(DelicateCoroutinesApi::class) // CoroutineStart.ATOMIC
     override fun close() {
         if (!closing.compareAndSet(false, true)) return
         input.get()?.cancel(IOException("Socket closed"))
-        scope.launch(start = CoroutineStart.UNDISPATCHED) {
-            try {
-                output.get()?.flushAndClose()
-            } finally {
-                job.complete()
-            }
+        val output = output.get()
+        val sending = output != null && output.beginClose() // no new write from here on
+        // What the writer buffered is sent on the handle's loop, if it has one and this is not it: a
+        // writer on that loop is then never in the middle of a write (one coroutine runs at a time
+        // there), where sending it from this thread would read its buffer as it writes. ATOMIC: the
+        // body runs even if the parent is cancelled first, so the socket still ends.
+        val queue = handle.queue()
+        if (sending && queue != null && !queue.isOwnerThread) {
+            scope.launch(queue.dispatcher, CoroutineStart.ATOMIC) { finishClose(output) }
+        } else {
+            scope.launch(start = CoroutineStart.UNDISPATCHED) { finishClose(if (sending) output else null) }
+        }
+    }
+
+    private suspend fun finishClose(output: HandleWriteChannel?) {
+        try {
+            output?.finishClose()
+        } finally {
+            job.complete()
         }
     }
 

@@ -56,7 +56,10 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
     private var chunk: ByteBuffer? = null
     private val flushing = Mutex()
 
-    /** Null while open; [CLOSED] after [flushAndClose]; the cause after a cancellation or a failed write. */
+    /**
+     * Null while open; [CLOSING] from [flushAndClose]'s start (new writes refused) until it has sent
+     * what was buffered, then [CLOSED]; the cause after a cancellation or a failed write.
+     */
     private val origin = AtomicReference<Any?>()
 
     override val isClosedForWrite: Boolean
@@ -95,7 +98,8 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
                 // Closed by flushAndClose meanwhile (the socket's close() from another coroutine or
                 // thread found nothing to send yet): these bytes can no longer go. Without this the
                 // loop retried them for good (a closed channel keeps no cause to throw).
-                if (origin.get() === CLOSED) throw ClosedWriteChannelException(e)
+                val now = origin.get()
+                if (now === CLOSED || now === CLOSING) throw ClosedWriteChannelException(e)
             }
             rethrowIfFailed()
         }
@@ -106,22 +110,41 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
     }
 
     override suspend fun flushAndClose() {
+        if (beginClose()) finishClose()
+    }
+
+    /**
+     * The first half of [flushAndClose]: closed for new writes at once (a socket's close() returns
+     * with its write channel closed); whether this call closed it. Any thread.
+     */
+    internal fun beginClose(): Boolean = origin.compareAndSet(null, CLOSING)
+
+    /** The second half, after [beginClose] returned true: sends what was buffered, then half-closes. */
+    internal suspend fun finishClose() {
         try {
-            flush()
-        } catch (_: IOException) {
-            // closed by the failure: nothing more can be sent (ktor's own channels also close quietly)
+            flushing.withLock { send() }
+        } catch (e: IOException) {
+            // closed by the failure, kept as the cause: nothing more can be sent (ktor's own channels also close quietly)
+            origin.compareAndSet(CLOSING, (e as? ClosedWriteChannelException)?.cause ?: e)
         } finally {
-            if (origin.compareAndSet(null, CLOSED)) handle.shutdownOutputQuietly()
+            if (origin.compareAndSet(CLOSING, CLOSED)) handle.shutdownOutputQuietly()
         }
     }
 
     override fun cancel(cause: Throwable?) {
-        if (origin.compareAndSet(null, cause ?: IOException("Channel was cancelled"))) handle.shutdownOutputQuietly()
+        val failure = cause ?: IOException("Channel was cancelled")
+        while (true) { // also while flushAndClose sends: it ends that send
+            val now = origin.get()
+            if (now != null && now !== CLOSING) return
+            if (origin.compareAndSet(now, failure)) break
+        }
+        handle.shutdownOutputQuietly()
     }
 
     override fun toString(): String = "ByteWriteChannel[$handle]"
 
     private companion object {
+        val CLOSING = Any()
         val CLOSED = Any()
     }
 }

@@ -27,12 +27,14 @@ val loopBackends: MutableSet<String> = ConcurrentHashMap.newKeySet()
 fun <T> onLoop(block: suspend CoroutineScope.() -> T): T {
     val result = CompletableFuture<T>()
     val loop = Thread.ofPlatform().name("ktor-loop").start {
-        try {
+        val outcome = runCatching {
             loopBackends += IoQueue.current().backend().name
-            result.complete(runIoQueue(block = block))
-        } catch (t: Throwable) {
-            result.completeExceptionally(t)
+            runIoQueue(block = block)
         }
+        // As a loop's thread should end: a handle closed in the last round on io_uring is released by the close.
+        val closed = runCatching { IoQueue.current().close() }
+        outcome.onSuccess { closed.onSuccess { _ -> result.complete(it) }.onFailure { e -> result.completeExceptionally(e) } }
+            .onFailure { result.completeExceptionally(it) }
     }
     return try {
         result.get(60, TimeUnit.SECONDS)
