@@ -93,7 +93,7 @@ final class LoopWait extends Waiter {
                     }
                     pause = Math.min(pause, left);
                 }
-                if (pause > 0) LockSupport.parkNanos(w, pause);
+                if (pause > 0) TurnPause.sleep(STATE, w, pause);
                 if (Thread.currentThread().isInterrupted()) {
                     w.leaveTurn();
                     throw BlockingWait.interrupted(fd);

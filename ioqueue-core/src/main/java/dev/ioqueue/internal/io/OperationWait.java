@@ -87,7 +87,7 @@ final class OperationWait implements Operation.Hooks, Yielding {
                 // Woken when the holder lets go if it tells (the orphan check's period bounds the
                 // wait, in case the turn went to a thread that was asking again meanwhile).
                 long pause = turn.pause(state, w.turnPassed);
-                if (!interrupted && pause > 0) LockSupport.parkNanos(w, pause);
+                if (!interrupted && pause > 0) TurnPause.sleep(STATE, w, pause);
                 if (interrupted || Thread.interrupted()) {
                     interrupted = withdrawn = true;
                     w.leaveTurn(q, o, op);

@@ -36,6 +36,24 @@ final class TurnPause {
         return pause;
     }
 
+    /**
+     * Parks the refused thread for {@code pauseNanos}, or until it is handed the turn (its state
+     * word, read through {@code state}, leaves {@link #BUSY}) or interrupted. The refusal itself
+     * unparks the thread, and when the loop answered before the thread parked, that permit is
+     * still there: a plain park would return at once, and the thread would ask again at once,
+     * again and again, as fast as the loop answers (415 asks in 44 ms behind the loop's own read;
+     * 99 in 300 ms from threads that should have waited to be told). The blocked thread.
+     */
+    static void sleep(VarHandle state, Object waiter, long pauseNanos) {
+        long deadline = System.nanoTime() + pauseNanos;
+        long left = pauseNanos;
+        while (left > 0) {
+            LockSupport.parkNanos(waiter, left);
+            if ((int) state.getVolatile(waiter) != BUSY || Thread.currentThread().isInterrupted()) return;
+            left = deadline - System.nanoTime();
+        }
+    }
+
     /** Whether {@code state} is a thread's waiting for its turn. */
     static boolean waiting(int state) {
         return state == BUSY || state == TURN;
