@@ -142,15 +142,16 @@ public class HandleSocket internal constructor(
         // body runs even if the parent is cancelled first, so the socket still ends.
         val queue = handle.queue()
         if (sending && queue != null && !queue.isOwnerThread) {
-            scope.launch(queue.dispatcher, CoroutineStart.ATOMIC) { finishClose(output) }
+            scope.launch(queue.dispatcher, CoroutineStart.ATOMIC) { finishClose(output, sending = true) }
         } else {
-            scope.launch(start = CoroutineStart.UNDISPATCHED) { finishClose(if (sending) output else null) }
+            scope.launch(start = CoroutineStart.UNDISPATCHED) { finishClose(output, sending) }
         }
     }
 
-    private suspend fun finishClose(output: HandleWriteChannel?) {
+    /** Sends what [output] holds (if this close began its closing), or waits for the flushAndClose that did; then ends the socket. */
+    private suspend fun finishClose(output: HandleWriteChannel?, sending: Boolean) {
         try {
-            output?.finishClose()
+            if (sending) output!!.finishClose() else output?.awaitCloseEnded()
         } finally {
             job.complete()
         }

@@ -8,6 +8,7 @@ import io.ktor.utils.io.InternalAPI
 import java.io.IOException
 import java.nio.ByteBuffer
 import java.util.concurrent.atomic.AtomicReference
+import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import kotlinx.io.Buffer
@@ -119,6 +120,17 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
      */
     internal fun beginClose(): Boolean = origin.compareAndSet(null, CLOSING)
 
+    /** Complete once the [finishClose] of whoever closed the channel has ended (sent, failed or cancelled). */
+    private val closeEnded = CompletableDeferred<Unit>()
+
+    /**
+     * Waits for a [flushAndClose] another caller began to end: a socket's close must not close the
+     * handle under the bytes that close is still sending. At once if no close is under way.
+     */
+    internal suspend fun awaitCloseEnded() {
+        if (origin.get() === CLOSING) closeEnded.await()
+    }
+
     /** The second half, after [beginClose] returned true: sends what was buffered, then half-closes. */
     internal suspend fun finishClose() {
         try {
@@ -128,6 +140,7 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
             origin.compareAndSet(CLOSING, (e as? ClosedWriteChannelException)?.cause ?: e)
         } finally {
             if (origin.compareAndSet(CLOSING, CLOSED)) handle.shutdownOutputQuietly()
+            closeEnded.complete(Unit)
         }
     }
 

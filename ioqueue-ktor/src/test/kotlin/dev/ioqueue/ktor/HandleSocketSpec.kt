@@ -123,6 +123,32 @@ class HandleSocketSpec : FunSpec({
         }
     }
 
+    // guards (cold review of round 29's fix): close() while the writer's own flushAndClose was still
+    // sending ended the socket at once, closing the handle under that send: the peer got a truncated
+    // stream, and flushAndClose returned normally
+    test("close() while the writer's flushAndClose still sends waits for it: the peer gets every byte") {
+        val (handle, peer) = tcpPair()
+        val bytes = Random(13).nextBytes(8 * 1024 * 1024) // far more than the socket buffers take: the send waits for the peer
+        peer.use {
+            val received = CompletableFuture.supplyAsync({ Thread.sleep(200); peer.getInputStream().readAllBytes() }, { Thread.ofPlatform().start(it) })
+            onLoop {
+                handle.bind(dev.ioqueue.IoQueue.current())
+                val socket = handle.asSocket(Job())
+                val channel = socket.openWriteChannel()
+                val writer = launch {
+                    @OptIn(io.ktor.utils.io.InternalAPI::class)
+                    channel.writeBuffer.write(bytes) // buffered without a flush (ktor's writeFully would flush past 1 MiB)
+                    channel.flushAndClose()
+                }
+                while (!channel.isClosedForWrite) kotlinx.coroutines.yield() // its flushAndClose is under way
+                withContext(Dispatchers.IO) { socket.close() } // from another thread
+                socket.awaitClosed()
+                writer.join()
+            }
+            received.get(60, TimeUnit.SECONDS).contentEquals(bytes) shouldBe true
+        }
+    }
+
     // guards (outside round 28): close() from another thread, finding nothing to send yet, closed the
     // write channel while an autoFlush writer was putting bytes into it; the writer's flush then
     // retried the closed handle for good (100% CPU; on the handle's loop, the loop held)
