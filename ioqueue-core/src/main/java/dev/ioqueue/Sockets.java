@@ -235,6 +235,16 @@ public final class Sockets {
     }
 
     /**
+     * Shuts the receiving side down: a read waiting on the socket (in this process or any) returns
+     * at once, with what is buffered or end-of-file; nothing is sent to the peer. Thread-safe: one
+     * syscall.
+     */
+    public static void shutdownInput(int fd) {
+        int r = SocketCalls.shutdown(fd, SocketCalls.SHUT_RD, Native.threadErrno());
+        if (r < 0) throw new SyscallException("shutdown(SHUT_RD)", fd, -r);
+    }
+
+    /**
      * Sends one byte of TCP urgent data (MSG_OOB); the peer sees PRIORITY_READ. Returns 1 or
      * {@link Fds#WOULD_BLOCK}. Thread-safe: one syscall.
      */

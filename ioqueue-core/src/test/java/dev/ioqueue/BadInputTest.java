@@ -437,6 +437,7 @@ class BadInputTest extends QueueTestSupport {
         assertMessage("accept4 on fd -1 failed: EBADF", () -> Sockets.accept(-1));
         assertMessage("getsockname on fd -1 failed: EBADF", () -> Sockets.localPort(-1));
         assertMessage("shutdown(SHUT_WR) on fd 19999 failed: EBADF", () -> Sockets.shutdownOutput(19_999));
+        assertMessage("shutdown(SHUT_RD) on fd 19999 failed: EBADF", () -> Sockets.shutdownInput(19_999));
         assertMessage("epoll_ctl(EPOLL_CTL_ADD) on fd 19999 failed: EBADF",
                 () -> IoQueue.current().await(19_999, ReadyEvent.READ, (fd, ev) -> {}));
     }

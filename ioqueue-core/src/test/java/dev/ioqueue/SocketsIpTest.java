@@ -13,8 +13,10 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -248,6 +250,25 @@ class SocketsIpTest extends QueueTestSupport {
             Fds.close(conn[0]);
         } finally {
             Fds.close(listener);
+        }
+    }
+
+    @Test
+    void shutdownInputEndsAReadWaitingOnTheQueueWithEndOfFileAndTellsThePeerNothing() throws Exception {
+        IoQueue q = IoQueue.current();
+        int[] pair = NetFixtures.tcpPair(NetFixtures.V4);
+        try (Handle ours = Handle.of(pair[1], q)) {
+            long[] result = {Long.MIN_VALUE};
+            q.submit(ours, IoOperation.read(ByteBuffer.allocateDirect(64), (fd, count) -> result[0] = count));
+            q.runOnce(Duration.ofMillis(20)); // nothing came: the read waits (on io_uring, in the ring)
+            assertEquals(Long.MIN_VALUE, result[0]);
+            Sockets.shutdownInput(ours.fd());
+            for (int i = 0; i < 500 && result[0] == Long.MIN_VALUE; i++) q.runOnce(Duration.ofMillis(10));
+            assertEquals(Fds.EOF, result[0], "the waiting read ended with end-of-file");
+            ByteBuffer none = ByteBuffer.allocate(1);
+            assertEquals(Fds.WOULD_BLOCK, Fds.read(pair[0], none), "the peer got no end-of-file: SHUT_RD sends nothing");
+        } finally {
+            NetFixtures.close(pair[0], pair[2]);
         }
     }
 }

@@ -23,6 +23,10 @@ private const val OUT_OF_FDS_BACKOFF_MILLIS = 10L
  * connection and launches one coroutine for it, [connection], on the [group]'s loops in turn
  * (round robin), where its [Handle] is bound by its first call.
  *
+ * Each connection's handle is closed once its coroutine has completed, together with the
+ * coroutines it launched (a writer, a socket's close still sending): a body that returns while a
+ * child still works on the handle does not cut it off.
+ *
  * Structured like the scope it runs in:
  * - Cancelling the returned job (or this scope), even before the server started, closes the
  *   listener (before the job completes), cancels every connection's
@@ -62,8 +66,10 @@ public fun CoroutineScope.serve(
                         delay(OUT_OF_FDS_BACKOFF_MILLIS)
                         continue
                     }
-                    val job = launch(group.nextDispatcher()) { client.use { connection(it) } }
-                    // A coroutine cancelled before it started never runs its body: its handle is closed here.
+                    val job = launch(group.nextDispatcher()) { connection(client) }
+                    // Closed once the coroutine has completed, the coroutines it launched included (a
+                    // writer, a socket's close still sending), not when its body returns; also when it
+                    // was cancelled before it started and never ran its body.
                     job.invokeOnCompletion { closeQuietly(client) }
                 }
             }

@@ -17,6 +17,8 @@ import kotlinx.coroutines.CoroutineExceptionHandler
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
 
@@ -119,6 +121,29 @@ class ServerSpec : FunSpec({
         runBlocking { withTimeout(30_000) { scope.coroutineContext[Job]!!.cancelAndJoin() } }
         (clients + late).forEach { it.close() }
         listener.isOpen shouldBe false
+    }
+
+    // guards (cold review, 2026-12-07): a connection's handle was closed when its body returned, under
+    // the coroutines the body had launched (a writer; a ktor socket's close still sending)
+    test("a connection's handle stays open until the coroutines its body launched have finished") {
+        val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 8))
+        val failures = Collections.synchronizedList(ArrayList<Throwable>())
+        val scope = CoroutineScope(Job() + CoroutineExceptionHandler { _, e -> failures += e })
+        val handles = Collections.synchronizedList(ArrayList<Handle>())
+        scope.serve(listener, group) { connection ->
+            handles += connection
+            launch {
+                delay(100)
+                connection.writeFully(ByteBuffer.wrap("late\n".toByteArray()))
+            }
+        } // the body returns at once
+        Socket(InetAddress.getLoopbackAddress(), Sockets.localPort(listener.fd())).use { c ->
+            c.soTimeout = 10_000
+            c.getInputStream().readAllBytes().decodeToString() shouldBe "late\n" // then end-of-file: closed after the child
+        }
+        failures shouldBe emptyList()
+        handles.single().isOpen shouldBe false
+        runBlocking { withTimeout(10_000) { scope.coroutineContext[Job]!!.cancelAndJoin() } }
     }
 })
 

@@ -43,26 +43,34 @@ internal suspend fun endIfCancelled() {
  * or a failed `shutdown` (ENOTCONN after a reset, ENOTSOCK for a pipe) leave nothing to do.
  * Any thread.
  */
-internal fun Handle.shutdownOutputQuietly() {
+internal fun Handle.shutdownOutputQuietly() = shutdownQuietly(output = true)
+
+/**
+ * Shuts the receiving side down (SHUT_RD: a read waiting on the socket returns at once; the peer
+ * is told nothing), where and as quietly as [shutdownOutputQuietly]. Any thread.
+ */
+internal fun Handle.shutdownInputQuietly() = shutdownQuietly(output = false)
+
+private fun Handle.shutdownQuietly(output: Boolean) {
     val queue = queue()
     if (queue == null || queue.isOwnerThread) {
-        shutdownOutputNow()
+        shutdownNow(output)
         return
     }
     try {
-        queue.execute { shutdownOutputNow() }
+        queue.execute { shutdownNow(output) }
     } catch (_: RejectedExecutionException) {
         // the queue is closed, and with it the handle
     }
 }
 
-private fun Handle.shutdownOutputNow() {
+private fun Handle.shutdownNow(output: Boolean) {
     if (!isOpen) return
     try {
-        Sockets.shutdownOutput(fd())
+        if (output) Sockets.shutdownOutput(fd()) else Sockets.shutdownInput(fd())
     } catch (_: IllegalStateException) {
         // closed meanwhile (fd() refuses a closed handle)
     } catch (_: UncheckedIOException) {
-        // ENOTCONN (the peer is gone), ENOTSOCK (a pipe): nothing to half-close
+        // ENOTCONN (the peer is gone), ENOTSOCK (a pipe): nothing to shut down
     }
 }

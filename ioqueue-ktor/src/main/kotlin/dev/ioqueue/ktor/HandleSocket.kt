@@ -2,6 +2,7 @@ package dev.ioqueue.ktor
 
 import dev.ioqueue.Handle
 import dev.ioqueue.Sockets
+import dev.ioqueue.kotlin.IoQueueDispatcher
 import dev.ioqueue.kotlin.dispatcher
 import io.ktor.utils.io.ByteReadChannel
 import io.ktor.utils.io.ByteWriteChannel
@@ -9,6 +10,7 @@ import java.io.IOException
 import java.net.InetSocketAddress
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicReference
+import kotlin.coroutines.ContinuationInterceptor
 import kotlin.coroutines.CoroutineContext
 import kotlin.coroutines.EmptyCoroutineContext
 import kotlinx.coroutines.CancellationException
@@ -35,9 +37,12 @@ import kotlinx.coroutines.launch
  * ```
  *
  * It owns [handle]: the handle is closed when the socket is, and only then.
- * - [close] closes the read channel (a read waiting then ends with an IOException), sends what the
- *   write channel holds unsent and half-closes it (as `flushAndClose`), then closes the handle and
- *   completes [socketContext]. It returns at once; [awaitClosed] waits for the end.
+ * - [close] closes the read channel (a read waiting then ends at once with an IOException: the
+ *   socket's receiving side is shut down), sends what the write channel holds unsent and
+ *   half-closes it (as `flushAndClose`), then closes the handle and completes [socketContext]. It
+ *   returns at once; [awaitClosed] waits for the end, which waits for the peer to take the unsent
+ *   bytes: to end a socket in bounded time whatever the peer does, cancel [socketContext] (or the
+ *   parent job), which drops them.
  * - Cancelling the parent job given to [asSocket] (the scope the socket was made in) closes the
  *   handle at once, unsent bytes dropped: no fd is left behind. A read or write waiting on it ends
  *   with an IOException in a coroutine that was not cancelled, with its cancellation in one that was
@@ -133,7 +138,12 @@ public class HandleSocket internal constructor(
     @OptIn(DelicateCoroutinesApi::class) // CoroutineStart.ATOMIC
     override fun close() {
         if (!closing.compareAndSet(false, true)) return
-        input.get()?.cancel(IOException("Socket closed"))
+        input.get()?.let {
+            it.cancel(IOException("Socket closed"))
+            // A read waiting in another coroutine returns now (SHUT_RD) and finds the channel closed,
+            // not once the send below has ended: that waits for the peer to take the bytes.
+            handle.shutdownInputQuietly()
+        }
         val output = output.get()
         val sending = output != null && output.beginClose() // no new write from here on
         // What the writer buffered is sent on the handle's loop, if it has one and this is not it: a
@@ -175,10 +185,24 @@ public class HandleSocket internal constructor(
 /**
  * A ktor-network-shaped socket over this connected handle (see [HandleSocket]), which owns the
  * handle from now on. Its lifetime is a child of [parent]'s job, if any: pass the scope's
- * `coroutineContext` so cancelling the scope closes the socket. The close's sending coroutine
- * runs on [parent]'s dispatcher (`Dispatchers.Default` without one). Any thread.
+ * `coroutineContext` so cancelling the scope closes the socket. If [parent]'s dispatcher is a
+ * loop's ([IoQueueDispatcher]: a coroutine of `serve`, `runIoQueue`, a group) and the handle is
+ * unbound, the handle is bound to that loop now, so a [HandleSocket.close] from another thread
+ * sends the writer's buffer there, between its writes. The close's sending coroutine runs on the
+ * handle's loop when the close comes from another thread, else it starts in place and goes on on
+ * [parent]'s dispatcher (`Dispatchers.Default` without one). Any thread.
  */
-public fun Handle.asSocket(parent: CoroutineContext = EmptyCoroutineContext): HandleSocket = HandleSocket(this, parent)
+public fun Handle.asSocket(parent: CoroutineContext = EmptyCoroutineContext): HandleSocket {
+    val loop = (parent[ContinuationInterceptor] as? IoQueueDispatcher)?.queue
+    if (loop != null && queue() == null) {
+        try {
+            bind(loop)
+        } catch (_: IllegalStateException) {
+            // the handle or the loop is closed: the socket finds it so at its first use
+        }
+    }
+    return HandleSocket(this, parent)
+}
 
 private fun closeQuietly(handle: Handle) {
     try {

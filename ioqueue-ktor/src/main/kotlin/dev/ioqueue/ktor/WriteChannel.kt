@@ -8,6 +8,7 @@ import io.ktor.utils.io.InternalAPI
 import java.io.IOException
 import java.nio.ByteBuffer
 import java.util.concurrent.atomic.AtomicReference
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
@@ -39,7 +40,9 @@ import kotlinx.io.readAtMostTo
  * the errno.
  *
  * Cancellation: a cancelled flush loses nothing: the bytes not yet taken by the kernel stay for
- * the next flush, in order.
+ * the next flush, in order. A cancelled [ByteWriteChannel.flushAndClose] (or a [HandleSocket]'s
+ * close cut off by its queue's close) has closed the channel: it drops what was not sent, keeps the
+ * cancellation as [ByteWriteChannel.closedCause], and does not half-close.
  *
  * Threading: a single writer, as every ktor channel: one coroutine writes at a time. It may run on
  * any dispatcher; on the handle's own loop each write is made in place, elsewhere it is posted to
@@ -138,6 +141,11 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
         } catch (e: IOException) {
             // closed by the failure, kept as the cause: nothing more can be sent (ktor's own channels also close quietly)
             origin.compareAndSet(CLOSING, (e as? ClosedWriteChannelException)?.cause ?: e)
+        } catch (e: CancellationException) {
+            // Cut off: what was not sent is dropped. The channel says so (closedCause), and makes no
+            // half-close that would tell the peer the stream ended as written.
+            origin.compareAndSet(CLOSING, e)
+            throw e
         } finally {
             if (origin.compareAndSet(CLOSING, CLOSED)) handle.shutdownOutputQuietly()
             closeEnded.complete(Unit)

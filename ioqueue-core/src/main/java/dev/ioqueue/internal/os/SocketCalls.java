@@ -30,6 +30,7 @@ public final class SocketCalls {
     public static final int TCP_NODELAY = 1;
     public static final int MSG_OOB = 1;
     public static final int MSG_NOSIGNAL = 0x4000;
+    public static final int SHUT_RD = 0;
     public static final int SHUT_WR = 1;
     /** Errnos of {@code <errno.h>} that {@link Errno} does not name as constants. */
     public static final int EADDRNOTAVAIL = 99;
