@@ -553,4 +553,58 @@ class BackendParityTest {
             }
         }
     }
+
+    /**
+     * guards (outside round 30): on io_uring a read into a segment it could not use (its arena
+     * closed, or confined to another thread) was taken by submit when the ring had bytes kept, then
+     * failed, and the default completion closed the handle with those bytes; epoll refuses it at
+     * submit. Both refuse it now, and the next read gets every byte.
+     */
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void aReadIntoAnUnusableSegmentIsRefusedAtSubmitAndTheBytesWaitForTheNextRead(Backend backend) throws Exception {
+        try (LoopThread loop = new LoopThread("unusable-" + backend, backend); Fds.SocketPair pair = Fds.socketPair()) {
+            Handle ours = Handle.of(pair.first(), loop.queue);
+            Fds.write(pair.second(), ByteBuffer.wrap("ABCDEFGH".getBytes()));
+            ByteBuffer first = ByteBuffer.allocateDirect(1);
+            CompletableFuture<Long> one = new CompletableFuture<>();
+            loop.queue.execute(() -> loop.queue.submit(ours, IoOperation.read(first, (fd, n) -> one.complete(n))));
+            assertEquals(1L, one.get(10, TimeUnit.SECONDS));
+            Thread.sleep(50); // on io_uring the ring reads the rest ahead and keeps it
+            java.lang.foreign.Arena closed = java.lang.foreign.Arena.ofShared();
+            java.lang.foreign.MemorySegment gone = closed.allocate(4);
+            closed.close();
+            java.lang.foreign.MemorySegment foreign = java.lang.foreign.Arena.ofConfined().allocate(4); // this thread's
+            for (java.lang.foreign.MemorySegment unusable : List.of(gone, foreign)) {
+                String refused = loop.call(() -> {
+                    try {
+                        loop.queue.submit(ours, IoOperation.read(unusable, new IoCompletion() {
+                            @Override
+                            public void completed(int fd, long result) {
+                                throw new AssertionError("completed " + result);
+                            }
+
+                            @Override
+                            public void failed(int fd, IOException failure) {
+                                throw new AssertionError("failed: " + failure);
+                            }
+                        }));
+                        return "accepted";
+                    } catch (IllegalStateException | WrongThreadException e) {
+                        return e.getClass().getSimpleName() + ": " + e.getMessage();
+                    }
+                });
+                String expected = unusable == gone
+                        ? "IllegalStateException: read on fd " + pair.first() + ": the segment's arena is already closed"
+                        : "WrongThreadException";
+                assertTrue(refused.startsWith(expected), refused);
+            }
+            ByteBuffer rest = ByteBuffer.allocateDirect(16);
+            CompletableFuture<Long> next = new CompletableFuture<>();
+            loop.queue.execute(() -> loop.queue.submit(ours, IoOperation.read(rest, (fd, n) -> next.complete(n))));
+            assertEquals(7L, next.get(10, TimeUnit.SECONDS));
+            assertEquals("BCDEFGH", java.nio.charset.StandardCharsets.US_ASCII.decode(rest.flip()).toString());
+            assertTrue(ours.isOpen());
+        }
+    }
 }

@@ -6,6 +6,8 @@ import io.ktor.utils.io.ClosedByteChannelException
 import java.io.UncheckedIOException
 import java.util.concurrent.RejectedExecutionException
 import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.ensureActive
 
@@ -27,13 +29,21 @@ internal inline fun wrapCause(
 }
 
 /**
- * Throws the calling coroutine's [CancellationException] if it is cancelled: an I/O failure that
- * comes to a cancelled coroutine (its socket closed by the same cancelled scope, which may reach
- * the socket first) ends it as cancelled, not failed, so cancelling a scope fails none of its
- * coroutines.
+ * Throws a [CancellationException] if the calling coroutine is cancelled, or is about to be: a job
+ * above it is cancelling. An I/O failure that comes to such a coroutine (its socket closed by the
+ * same cancelled scope: a scope's cancel reaches its children one after another, and the socket,
+ * made before them, may close its handle under them first) ends it as cancelled, not failed, so
+ * cancelling a scope fails none of its coroutines and reaches no exception handler.
  */
+@OptIn(ExperimentalCoroutinesApi::class) // Job.parent
 internal suspend fun endIfCancelled() {
-    currentCoroutineContext().ensureActive()
+    val own = currentCoroutineContext()[Job] ?: return
+    own.ensureActive()
+    var above = own.parent
+    while (above != null) {
+        if (above.isCancelled) throw CancellationException("the coroutine's scope is cancelled")
+        above = above.parent
+    }
 }
 
 /**

@@ -5,6 +5,7 @@ import dev.ioqueue.Handle
 import dev.ioqueue.IoQueueGroup
 import dev.ioqueue.Sockets
 import dev.ioqueue.kotlin.connect
+import dev.ioqueue.kotlin.nextDispatcher
 import dev.ioqueue.kotlin.serve
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.assertions.withClue
@@ -20,6 +21,7 @@ import io.ktor.network.sockets.openWriteChannel
 import io.ktor.network.sockets.port
 import io.ktor.utils.io.ClosedByteChannelException
 import io.ktor.utils.io.copyAndClose
+import io.ktor.utils.io.readAvailable
 import io.ktor.utils.io.readFully
 import io.ktor.utils.io.readLine
 import io.ktor.utils.io.readUTF8Line
@@ -36,6 +38,7 @@ import java.util.concurrent.CompletableFuture
 import java.util.concurrent.TimeUnit
 import kotlin.random.Random
 import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineExceptionHandler
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
@@ -363,6 +366,51 @@ class HandleSocketSpec : FunSpec({
             eventually { openSocketInodes().intersect(ours.toSet()).isEmpty() } shouldBe true
             ours.size shouldBe sockets
             peers.forEach { it.close() }
+        }
+    }
+
+    // guards (outside round 30): cancelling the scope given to asSocket from another thread closed the
+    // handle (the socket is the scope's first child) before the cancel reached the scope's other
+    // children: a read or flush waiting in one ended with the close's IOException, the child failed
+    // and the scope's CoroutineExceptionHandler got it (61-175 of 200 per backend and dispatcher)
+    test("cancelling the socket's scope from another thread ends its coroutines as cancelled, never with the close's IOException") {
+        val group = IoQueueGroup.start(1, "ktor-scope-cancel")
+        try {
+            for (onLoop in listOf(true, false)) {
+                val dispatcher = if (onLoop) group.nextDispatcher() else Dispatchers.Default
+                val ends = Collections.synchronizedList(ArrayList<Throwable?>())
+                val handled = Collections.synchronizedList(ArrayList<Throwable>())
+                repeat(100) { i ->
+                    val (handle, peer) = tcpPair()
+                    peer.use {
+                        handle.bind(group.queues()[0])
+                        val scopeJob = Job()
+                        val socket = handle.asSocket(scopeJob)
+                        val input = socket.openReadChannel()
+                        val output = socket.openWriteChannel()
+                        val scope = CoroutineScope(scopeJob + dispatcher + CoroutineExceptionHandler { _, e -> handled += e })
+                        val waiting = CompletableFuture<Unit>()
+                        val child = scope.launch {
+                            waiting.complete(Unit)
+                            if (i % 2 == 0) input.readAvailable(ByteArray(100))
+                            else output.writeFully(ByteArray(8 shl 20)) // more than the socket takes: the flush waits
+                        }
+                        child.invokeOnCompletion { ends += it }
+                        waiting.get(10, TimeUnit.SECONDS)
+                        Thread.sleep(2)
+                        scopeJob.cancel()
+                        runBlocking { withTimeout(10_000) { scopeJob.join() } }
+                        handle.isOpen shouldBe false
+                    }
+                }
+                withClue(if (onLoop) "on the handle's loop" else "on Dispatchers.Default") {
+                    handled.shouldBeEmpty()
+                    ends.filter { it !is CancellationException }.shouldBeEmpty()
+                    ends.size shouldBe 100
+                }
+            }
+        } finally {
+            group.shutdown(Duration.ofSeconds(10))
         }
     }
 

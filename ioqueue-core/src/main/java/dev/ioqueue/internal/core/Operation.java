@@ -333,22 +333,36 @@ public final class Operation extends Waiter implements RingOp {
     public void ringFailed(int errno) {
         transfer.ringResult(false); // reset its counts for the next submission
         end();
-        failed(Errors.io(kind == Interest.WRITE ? "write" : "read", fd, errno, null));
+        failed(Errors.io(kindName(), fd, errno, null));
     }
 
     @Override
     public void ringAborted(RuntimeException failure) {
         transfer.ringResult(false);
         end();
+        // Found inside submit (the ring's kept bytes delivered in place): refused by a throw, as the
+        // syscall path refuses it there; nothing was taken, the kept bytes wait for the next read.
+        if (starting) {
+            throw failure instanceof WrongThreadException ? failure
+                    : new IllegalStateException(kindName() + " on fd " + fd + ": " + unusableReason(failure), failure);
+        }
         failed(bufferUnusable(failure));
     }
 
     /** The failure of an operation whose buffer's arena was closed (or is confined to another thread) while it waited. */
     private IOException bufferUnusable(RuntimeException cause) {
-        // The JDK's own message names neither ("Already closed"): say which of the two it was
-        String why = cause instanceof WrongThreadException ? "its segment is confined to another thread"
-                : cause.getMessage() != null && cause.getMessage().contains("arena") ? cause.getMessage() : "its segment's arena is closed";
-        return new IOException((kind == Interest.WRITE ? "write" : "read") + " on fd " + fd + ": its buffer can no longer be used (" + why + ")", cause);
+        return new IOException(kindName() + " on fd " + fd + ": its buffer can no longer be used (" + unusableReason(cause) + ")", cause);
+    }
+
+    /** Why a buffer is unusable: the JDK's own message names neither case ("Already closed"), so say which of the two it was. */
+    private static String unusableReason(RuntimeException cause) {
+        if (cause instanceof WrongThreadException) return "its segment is confined to another thread";
+        String m = cause.getMessage();
+        return m != null && m.contains("arena") ? m : "its segment's arena is closed";
+    }
+
+    private String kindName() {
+        return kind == Interest.WRITE ? "write" : "read";
     }
 
     @Override

@@ -31,6 +31,8 @@ public final class SegmentTransfers {
 
         @Override
         public final int fill(MemorySegment data, long offset, int length) {
+            // Closed is said as closed, whichever thread fills (the JDK says "wrong thread" first)
+            if (!dst.scope().isAlive()) throw new IllegalStateException("the segment's arena is already closed");
             int n = (int) Math.min(length, dst.byteSize() - taken);
             MemorySegment.copy(data, offset, dst, taken, n);
             taken += n;
