@@ -32,7 +32,11 @@ import kotlinx.io.readAtMostTo
  * drops what is not sent and half-closes at once, which also ends a flush waiting for room in
  * another coroutine. Bytes written into the channel after it closed, as a [HandleSocket]'s close
  * from another thread or coroutine closes it, fail their flush with ktor's
- * [ClosedWriteChannelException] (caused by the failed write).
+ * [ClosedWriteChannelException] (caused by the failed write). A ktor write function that a close
+ * interrupts may throw [ClosedWriteChannelException] after its bytes went into the buffer (it looks
+ * at the channel again after writing, to flush if needed): those bytes are then sent with the rest.
+ * The peer always gets an in-order prefix of what was written; what it got past the last write that
+ * returned normally, only the peer can tell.
  *
  * Errors: a failed write (ECONNRESET, EPIPE: the peer is gone) closes the channel with the
  * [dev.ioqueue.SyscallSocketException] as its cause and throws ktor's
