@@ -27,7 +27,11 @@ public final class Handle implements AutoCloseable {
     }
 
     /**
-     * Takes ownership of {@code fd}, unbound: the first queue that uses it gets it.
+     * Takes ownership of {@code fd}, unbound: the first queue that uses it gets it. The caller
+     * gives the fd up: it must not close it, nor hand it to {@code of} again while this handle is
+     * open (two handles of one number are two closers, and the second close may close a file that
+     * took the number since; the library cannot tell a second owner from a new file of the same
+     * number, so it does not refuse one, as {@code FileDescriptor} and Rust's {@code OwnedFd} do not).
      *
      * @throws IllegalArgumentException if {@code fd} is negative, or one of the calling thread's
      *     queue's own fds (which only the queue may close)
