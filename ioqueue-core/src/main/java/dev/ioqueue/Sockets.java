@@ -235,9 +235,10 @@ public final class Sockets {
     }
 
     /**
-     * Shuts the receiving side down: a read waiting on the socket (in this process or any) returns
-     * at once, with what is buffered or end-of-file; nothing is sent to the peer. Thread-safe: one
-     * syscall.
+     * Shuts the receiving side down: a read waiting on the socket returns at once, with what is
+     * buffered or end-of-file. A TCP peer is sent nothing (its bytes still arrive; unread at the
+     * close, they make the close a reset); a Unix stream socket's peer can no longer send (EPIPE).
+     * Thread-safe: one syscall.
      */
     public static void shutdownInput(int fd) {
         int r = SocketCalls.shutdown(fd, SocketCalls.SHUT_RD, Native.threadErrno());

@@ -612,4 +612,41 @@ class IoOperationTest extends QueueTestSupport {
             q.close();
         }
     }
+
+    // guards (cold review, 2026-12-07): the attempt's failure was a flag on the operation; a
+    // resubmission from inside failed() whose attempt succeeded at once saw that flag, was left
+    // pending without a completion, and the outer attempt then completed it with 0
+    @Test
+    void aResubmissionFromInsideFailedWhoseAttemptSucceedsCompletesWithItsOwnResult() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        try {
+            List<String> seen = new ArrayList<>();
+            int[] attempts = {0};
+            IoOperation op = new IoOperation(ReadyEvent.READ) {
+                @Override
+                protected long attempt(int fd) {
+                    if (attempts[0]++ == 0) throw new SyscallException("read", fd, 104); // ECONNRESET, once
+                    return 5;
+                }
+
+                @Override
+                protected void completed(int fd, long result) {
+                    seen.add("completed " + result);
+                }
+
+                @Override
+                protected void failed(int fd, java.io.IOException failure) {
+                    seen.add("failed");
+                    q.submit(fd, this); // again, from inside its failure
+                }
+            };
+            q.submit(p.readFd(), op);
+            assertEquals(List.of("failed", "completed 5"), seen);
+            assertFalse(op.isPending());
+        } finally {
+            Fds.close(p.readFd());
+            Fds.close(p.writeFd());
+        }
+    }
 }

@@ -9,6 +9,7 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.DelicateCoroutinesApi
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.launch
@@ -23,9 +24,11 @@ private const val OUT_OF_FDS_BACKOFF_MILLIS = 10L
  * connection and launches one coroutine for it, [connection], on the [group]'s loops in turn
  * (round robin), where its [Handle] is bound by its first call.
  *
- * Each connection's handle is closed once its coroutine has completed, together with the
- * coroutines it launched (a writer, a socket's close still sending): a body that returns while a
- * child still works on the handle does not cut it off.
+ * Each connection's handle is closed once its body and the coroutines it launched have ended (a
+ * writer, a socket's close still sending): a body that returns while a child still works on the
+ * handle does not cut it off. So a child that never ends (or a socket's close that waits for a peer
+ * that never reads) keeps its connection's fd until the server is cancelled: bound such waits with
+ * a timeout, as a server facing peers it does not trust must anyway.
  *
  * Structured like the scope it runs in:
  * - Cancelling the returned job (or this scope), even before the server started, closes the
@@ -66,10 +69,17 @@ public fun CoroutineScope.serve(
                         delay(OUT_OF_FDS_BACKOFF_MILLIS)
                         continue
                     }
-                    val job = launch(group.nextDispatcher()) { connection(client) }
-                    // Closed once the coroutine has completed, the coroutines it launched included (a
-                    // writer, a socket's close still sending), not when its body returns; also when it
-                    // was cancelled before it started and never ran its body.
+                    val job = launch(group.nextDispatcher()) {
+                        // Closed once the body and the coroutines it launched (a writer, a socket's
+                        // close still sending) have ended, not when the body returns; on the
+                        // connection's loop, before the coroutine completes (so before the server does).
+                        try {
+                            coroutineScope { connection(client) }
+                        } finally {
+                            closeQuietly(client)
+                        }
+                    }
+                    // A coroutine cancelled before it started never runs its body: its handle is closed here.
                     job.invokeOnCompletion { closeQuietly(client) }
                 }
             }

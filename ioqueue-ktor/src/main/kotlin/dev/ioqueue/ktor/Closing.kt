@@ -36,12 +36,12 @@ internal inline fun wrapCause(
  * cancelling a scope fails none of its coroutines and reaches no exception handler.
  */
 @OptIn(ExperimentalCoroutinesApi::class) // Job.parent
-internal suspend fun endIfCancelled() {
+internal suspend fun endIfCancelled(failure: Throwable) {
     val own = currentCoroutineContext()[Job] ?: return
     own.ensureActive()
     var above = own.parent
     while (above != null) {
-        if (above.isCancelled) throw CancellationException("the coroutine's scope is cancelled")
+        if (above.isCancelled) throw CancellationException("the coroutine's scope is cancelled", failure)
         above = above.parent
     }
 }
@@ -56,8 +56,9 @@ internal suspend fun endIfCancelled() {
 internal fun Handle.shutdownOutputQuietly() = shutdownQuietly(output = true)
 
 /**
- * Shuts the receiving side down (SHUT_RD: a read waiting on the socket returns at once; the peer
- * is told nothing), where and as quietly as [shutdownOutputQuietly]. Any thread.
+ * Shuts the receiving side down (SHUT_RD: a read waiting on the socket returns at once; see
+ * `Sockets.shutdownInput` for what the peer sees), where and as quietly as
+ * [shutdownOutputQuietly]. Any thread.
  */
 internal fun Handle.shutdownInputQuietly() = shutdownQuietly(output = false)
 

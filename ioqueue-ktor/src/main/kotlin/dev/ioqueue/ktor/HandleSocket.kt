@@ -124,16 +124,18 @@ public class HandleSocket internal constructor(
     public val localAddress: InetSocketAddress? get() = Sockets.localAddress(handle.fd())
 
     /**
-     * Closes the socket: the read channel at once, the write channel after sending what it holds
-     * (then a half-close), then the handle. The write channel refuses new writes from this call on
-     * (`ClosedWriteChannelException`). Returns at once: the sending goes on in a coroutine of
-     * [socketContext] which ends when the handle is closed: on the handle's loop if it has one and
-     * this is another thread (a writer on that loop is then never in the middle of a write), else
-     * started in place (on the parent's dispatcher); with nothing to send and no loop in between,
-     * the handle is closed before [close] returns. Later calls do nothing. Any thread; but as the
-     * close sends the writer's buffer, it is ktor's second writer: while a coroutine may be writing
-     * anywhere but on the loop the handle is bound to (by its first I/O there, or `bind`), close
-     * from that writer (or after it), or cancel the socket's parent job, which drops what is unsent.
+     * Closes the socket: the read channel at once (a read waiting in it is woken by shutting the
+     * socket's receiving side down, and ends with an IOException), the write channel after sending
+     * what it holds (then a half-close), then the handle. The write channel refuses new writes from
+     * this call on (`ClosedWriteChannelException`). Returns at once: the sending goes on in a
+     * coroutine of [socketContext] which ends when the handle is closed, once the peer has taken
+     * the bytes: on the handle's loop if it has one and this is another thread (a writer on that
+     * loop is then never in the middle of a write), else started in place (on the parent's
+     * dispatcher); with nothing to send and no loop in between, the handle is closed before [close]
+     * returns. Later calls do nothing. Any thread; but as the close sends the writer's buffer, it is
+     * ktor's second writer: while a coroutine may be writing anywhere but on the loop the handle is
+     * bound to (by its first I/O there, `bind`, or [asSocket]), close from that writer (or after
+     * it), or cancel the socket's parent job, which drops what is unsent.
      */
     @OptIn(DelicateCoroutinesApi::class) // CoroutineStart.ATOMIC
     override fun close() {
@@ -141,8 +143,9 @@ public class HandleSocket internal constructor(
         input.get()?.let {
             it.cancel(IOException("Socket closed"))
             // A read waiting in another coroutine returns now (SHUT_RD) and finds the channel closed,
-            // not once the send below has ended: that waits for the peer to take the bytes.
-            handle.shutdownInputQuietly()
+            // not once the send below has ended: that waits for the peer to take the bytes. Only
+            // then: a Unix socket's SHUT_RD also ends its peer's sending.
+            if (it.reading) handle.shutdownInputQuietly()
         }
         val output = output.get()
         val sending = output != null && output.beginClose() // no new write from here on

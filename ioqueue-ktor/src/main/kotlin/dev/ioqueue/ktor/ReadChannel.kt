@@ -72,17 +72,28 @@ internal class HandleReadChannel(private val handle: Handle) : ByteReadChannel {
         return buffer.size >= min
     }
 
+    /**
+     * A read of the handle is under way, or about to be: a socket's close wakes it (shutting the
+     * receiving side down) only then. Set before the read looks at [origin], which the close sets
+     * before it looks here, so one of the two sees the other.
+     */
+    @Volatile
+    var reading: Boolean = false
+        private set
+
     /** One read of the handle into [buffer]; end-of-file noted. A cancelled read keeps what it moved. */
     private suspend fun fill() {
         val chunk = chunk ?: ByteBuffer.allocateDirect(CHUNK_SIZE).also { chunk = it }
         chunk.clear()
+        reading = true
         val count = try {
-            handle.read(chunk)
+            if (origin.get() != null) -2 else handle.read(chunk) // closed meanwhile: no read to wait in
         } catch (e: IOException) {
             origin.compareAndSet(null, e)
-            endIfCancelled()
+            endIfCancelled(e)
             -2
         } finally {
+            reading = false
             chunk.flip()
             buffer.transferFrom(chunk)
         }

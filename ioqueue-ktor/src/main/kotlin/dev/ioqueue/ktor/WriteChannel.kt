@@ -46,7 +46,9 @@ import kotlinx.io.readAtMostTo
  * Cancellation: a cancelled flush loses nothing: the bytes not yet taken by the kernel stay for
  * the next flush, in order. A cancelled [ByteWriteChannel.flushAndClose] (or a [HandleSocket]'s
  * close cut off by its queue's close) has closed the channel: it drops what was not sent, keeps the
- * cancellation as [ByteWriteChannel.closedCause], and does not half-close.
+ * cancellation as [ByteWriteChannel.closedCause], and does not half-close; the peer still reads
+ * end-of-file when the handle is closed (as after ktor's own cut-off writers), so a peer that must
+ * tell a cut stream from a whole one needs the protocol's own framing.
  *
  * Threading: a single writer, as every ktor channel: one coroutine writes at a time. It may run on
  * any dispatcher; on the handle's own loop each write is made in place, elsewhere it is posted to
@@ -102,7 +104,7 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
                 handle.writeFully(chunk)
             } catch (e: IOException) {
                 origin.compareAndSet(null, e)
-                endIfCancelled()
+                endIfCancelled(e)
                 // Closed by flushAndClose meanwhile (the socket's close() from another coroutine or
                 // thread found nothing to send yet): these bytes can no longer go. Without this the
                 // loop retried them for good (a closed channel keeps no cause to throw).

@@ -208,6 +208,30 @@ class HandleSocketSpec : FunSpec({
         }
     }
 
+    // guards (second cold review, 2026-12-07): close() shut the receiving side down even with no read
+    // waiting; on a Unix socket that also ends the peer's sending (EPIPE) while the close still sends
+    test("close() with no read waiting leaves a Unix peer able to send while its send goes on") {
+        val pair = Fds.socketPair()
+        val peer = pair.second()
+        try {
+            onLoop {
+                val handle = Handle.of(pair.first())
+                val socket = handle.asSocket(Job())
+                socket.openReadChannel() // opened, but nothing reads
+                @OptIn(io.ktor.utils.io.InternalAPI::class)
+                socket.openWriteChannel().writeBuffer.write(ByteArray(8 shl 20)) // the close's send waits for the peer
+                socket.close()
+                delay(20)
+                socket.isClosed shouldBe false
+                Fds.write(peer, java.nio.ByteBuffer.wrap(byteArrayOf(1))) shouldBe 1 // not EPIPE
+                socket.socketContext.cancel()
+                socket.socketContext.join()
+            }
+        } finally {
+            Fds.close(peer)
+        }
+    }
+
     // guards (cold review, 2026-12-07): a cancelled flushAndClose marked the channel closed as if all was
     // sent (closedCause null) and half-closed: the peer read a clean end after a cut-off stream
     test("a flushAndClose cut off by its cancellation keeps the cancellation as the channel's cause") {

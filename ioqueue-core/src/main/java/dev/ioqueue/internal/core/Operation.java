@@ -53,7 +53,12 @@ public final class Operation extends Waiter implements RingOp {
     private int fd = -1;
     private OwnedFd owned;
     private boolean pending;
-    /** The attempt just made threw and the operation was failed: nothing more to do. */
+    /**
+     * The attempt just made threw and the operation was failed: nothing more to do. A flag, not a
+     * result (a custom attempt may return any long); set after {@code failed} returns, so a
+     * submission made from inside it (a nested attempt of the same operation) neither sees nor
+     * clears it. Its caller takes it at once ({@link #finish}).
+     */
     private boolean attemptFailed;
     /** Inside {@link #start} (submit): a buffer found unusable then is refused by a throw, later it fails the operation. */
     private boolean starting;
@@ -219,8 +224,8 @@ public final class Operation extends Waiter implements RingOp {
             return transfer == NO_TRANSFER ? hooks.attempt(fd) : transfer.attempt(fd);
         } catch (UncheckedIOException e) {
             end();
-            attemptFailed = true;
             failed(e.getCause());
+            attemptFailed = true;
             return 0;
         } catch (IllegalStateException | WrongThreadException e) {
             end();
@@ -228,8 +233,8 @@ public final class Operation extends Waiter implements RingOp {
             if (transfer == NO_TRANSFER || starting) throw e;
             // The library's transfer: its buffer's arena was closed (or it is confined to another
             // thread) while the operation waited. The operation fails; the loop goes on.
-            attemptFailed = true;
             failed(bufferUnusable(e));
+            attemptFailed = true;
             return 0;
         } catch (RuntimeException | Error e) {
             end();
