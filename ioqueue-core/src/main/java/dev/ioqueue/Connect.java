@@ -158,6 +158,8 @@ public final class Connect {
             return f.get();
         } catch (InterruptedException e) {
             f.cancel(false);
+            // Connected as the interrupt came (the cancel came too late): that connection is closed, not leaked.
+            f.thenAccept(Connect::closeQuietly);
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("connect to " + describe(address) + " was interrupted (its socket is closed)");
         } catch (java.util.concurrent.ExecutionException e) {
@@ -166,6 +168,14 @@ public final class Connect {
             if (cause instanceof RuntimeException r) throw r;
             if (cause instanceof Error err) throw err;
             throw new IOException(cause);
+        }
+    }
+
+    private static void closeQuietly(Handle h) {
+        try {
+            h.close();
+        } catch (RuntimeException ignored) {
+            // EBADF: closed behind its back; nothing is left to release
         }
     }
 

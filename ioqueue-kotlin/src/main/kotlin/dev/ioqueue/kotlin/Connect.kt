@@ -10,6 +10,7 @@ import kotlin.coroutines.ContinuationInterceptor
 import kotlin.coroutines.resumeWithException
 import kotlin.time.Duration
 import kotlin.time.toJavaDuration
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.future.await
 import kotlinx.coroutines.suspendCancellableCoroutine
@@ -47,7 +48,21 @@ public suspend fun connect(address: SocketAddress, timeout: Duration? = null): H
             cont.invokeOnCancellation { pending.cancel() }
         }
     }
-    return Connect.future(IoQueue.shared(), address, limit).await()
+    val connecting = Connect.future(IoQueue.shared(), address, limit)
+    try {
+        return connecting.await()
+    } catch (e: CancellationException) {
+        // Connected as the coroutine was cancelled (await's cancel of the future came too late, and
+        // the connection it brought was dropped): closed, never leaked.
+        connecting.thenAccept { handle ->
+            try {
+                handle.close()
+            } catch (_: RuntimeException) {
+                // EBADF: nothing is left to release
+            }
+        }
+        throw e
+    }
 }
 
 /** [connect] to [host]'s addresses at [port], the name resolved off the loop. */
