@@ -229,7 +229,7 @@ public final class Transfers {
         int fill(MemorySegment data, long offset, int length) {
             if (whole == null) whole = FdIo.memoryOf(dst);
             // Closed is said as closed, whichever thread fills (the JDK says "wrong thread" first)
-            if (!whole.scope().isAlive()) throw new IllegalStateException("the buffer's arena is already closed");
+            if (!whole.scope().isAlive()) throw new IllegalStateException("the segment's arena is already closed");
             int n = Math.min(length, dst.remaining());
             MemorySegment.copy(data, offset, whole, dst.position(), n);
             dst.position(dst.position() + n);
