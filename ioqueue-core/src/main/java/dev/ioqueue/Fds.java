@@ -291,7 +291,9 @@ public final class Fds {
      * fd through the queue that uses it, on its thread (mio's rule): another thread's queue (the
      * shared one of futures and Kotlin off a loop, too) is not told, and finds out only where the
      * kernel tells it. The fd is closed even if a dropped waiter's {@code onDropped} throws; that throwable
-     * then propagates, with a failure of {@code close(2)} suppressed onto it.
+     * then propagates, with a failure of {@code close(2)} suppressed onto it. Nothing may wait on the
+     * fd from those {@code onDropped}s (an await, submit or persist there throws
+     * {@link IllegalStateException}): it would outlive the number.
      *
      * @throws IllegalArgumentException if {@code fd} is negative, one of the calling thread's
      *     queue's own fds (close the queue instead), or the fd of a {@link Handle} bound to that

@@ -649,4 +649,55 @@ class IoOperationTest extends QueueTestSupport {
             Fds.close(p.writeFd());
         }
     }
+
+    // guards (outside round 32): Fds.close tells an fd's waiters dropped before it closes the fd; an
+    // operation resubmitted from that dropped was accepted and stayed registered on the closed
+    // number, and the next file to take the number got a PrematureCloseError at its first submit
+    @Test
+    void aResubmissionFromDroppedDuringFdsCloseIsRefusedAndLeavesNothingOnTheNumber() throws Exception {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        int number = p.readFd();
+        List<String> seen = new ArrayList<>();
+        IoOperation op = new IoOperation(ReadyEvent.READ) {
+            @Override
+            protected long attempt(int fd) {
+                return Fds.WOULD_BLOCK;
+            }
+
+            @Override
+            protected void completed(int fd, long result) {
+                seen.add("completed " + result);
+            }
+
+            @Override
+            protected void dropped(int fd) {
+                seen.add("dropped");
+                try {
+                    q.submit(fd, this);
+                } catch (IllegalStateException e) {
+                    seen.add("refused: " + e.getMessage());
+                }
+            }
+        };
+        q.submit(number, op);
+        Fds.close(number);
+        assertEquals(List.of("dropped", "refused: submit: fd " + number
+                + " is being closed (Fds.close tells its waiters first): nothing may wait on it now"), seen);
+        assertFalse(op.isPending());
+        Fds.close(p.writeFd());
+        Fds.SocketPair next = Fds.socketPair(); // takes the lowest free numbers: the closed one among them
+        try {
+            assertTrue(next.first() == number || next.second() == number, "the number came back");
+            ByteBuffer got = ByteBuffer.allocate(4);
+            long[] result = {Long.MIN_VALUE};
+            q.submit(number, IoOperation.read(got, (fd, n) -> result[0] = n));
+            Fds.write(number == next.first() ? next.second() : next.first(), ByteBuffer.wrap(new byte[] {7}));
+            for (int i = 0; i < 100 && result[0] == Long.MIN_VALUE; i++) q.runOnce(Duration.ofMillis(10));
+            assertEquals(1L, result[0]);
+            assertEquals(List.of("dropped", seen.get(1)), seen, "the old operation was told nothing more");
+        } finally {
+            next.close();
+        }
+    }
 }

@@ -127,6 +127,7 @@ public final class QueueCore {
             takeRingPlace(fd, owned, kind, op);
         }
         registrations.refuseOwn("submit", fd);
+        registrations.refuseClosing("submit", fd);
         checkNonBlocking(fd, owned);
         boolean mayTry = registrations.mayTry(fd, kind, op); // and: a second waiter refused before any data moves
         boolean inPlace = nestedSubmits < MAX_NESTED_SUBMITS;

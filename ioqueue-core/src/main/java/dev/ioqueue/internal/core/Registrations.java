@@ -39,6 +39,9 @@ public final class Registrations {
     private final IntList kept = new IntList();
     final Dropped dropped;
     private int nextGeneration = 1;
+    /** The plain fds whose close is under way ({@link #releaseBeforeClose}), innermost last. */
+    private int[] closing = new int[2];
+    private int closingCount;
     /** Plain fds' registrations re-armed without a syscall, checked once per period. */
     private final TrustedRearms trusted = new TrustedRearms();
     boolean closed;
@@ -71,6 +74,7 @@ public final class Registrations {
     /** Adds {@code waiter} for {@code kind}, on an owned fd if {@code owned}; the arguments were checked by the facade. */
     public void await(int fd, int kind, Object waiter, boolean owned) {
         refuseOwn("await", fd);
+        refuseClosing("await", fd);
         int bit = Interest.bit(kind);
         Registration reg = table.get(fd);
         if (numbersChangeBetweenWaits && reg != null && reg.registered() && !gone.stillNamesItsFile(reg, kind)) reg = null;
@@ -104,6 +108,7 @@ public final class Registrations {
     /** Keeps {@code fd} registered across waits until it is forgotten. */
     public void persist(int fd) {
         refuseOwn("persist", fd);
+        refuseClosing("persist", fd);
         Registration reg = table.get(fd);
         if (reg == null || !reg.registered()) reg = register(fd, 0);
         reg.set(Registration.PERSIST);
@@ -114,9 +119,29 @@ public final class Registrations {
         release(fd, true);
     }
 
-    /** Drops everything known of {@code fd} because the caller is about to close it; tells its waiters. */
+    /**
+     * Drops everything known of {@code fd} because the caller is about to close it; tells its
+     * waiters. Meanwhile no waiter may be added to it ({@link #refuseClosing}): one added from a
+     * {@code dropped} would outlive the number and wait on whatever file takes it next.
+     */
     public void releaseBeforeClose(int fd) {
-        if (!closed) release(fd, false);
+        if (closed) return;
+        if (closingCount == closing.length) closing = java.util.Arrays.copyOf(closing, closingCount * 2);
+        closing[closingCount++] = fd; // a stack: a dropped may close another fd in turn
+        try {
+            release(fd, false);
+        } finally {
+            closingCount--;
+        }
+    }
+
+    /** Refuses a waiter for an fd whose close is under way on this thread ({@link #releaseBeforeClose}). */
+    void refuseClosing(String call, int fd) {
+        for (int i = 0; i < closingCount; i++) {
+            if (closing[i] == fd) {
+                throw new IllegalStateException(call + ": fd " + fd + " is being closed (Fds.close tells its waiters first): nothing may wait on it now");
+            }
+        }
     }
 
     private void release(int fd, boolean reportGone) {
