@@ -215,6 +215,18 @@ class ConnectTest {
         assertEquals(1, both.getCause().getSuppressed().length, "the second candidate's refusal rides on the first");
     }
 
+    // guards (outside round 32): the time limit's failure dropped the refusal of a candidate tried before
+    @Test
+    void aTimeLimitEndingACandidateListKeepsTheCandidatesFailuresSuppressed() throws Exception {
+        InetSocketAddress refused = new InetSocketAddress(NetFixtures.V6, freePort());
+        InetSocketAddress silent = silentPeer();
+        ExecutionException e = assertThrows(ExecutionException.class,
+                () -> Connect.future(loop.queue, List.of(refused, silent), Duration.ofMillis(300)).get(10, TimeUnit.SECONDS));
+        assertInstanceOf(SocketTimeoutException.class, e.getCause());
+        assertEquals(1, e.getCause().getSuppressed().length, "the refused candidate rides on the time limit's failure");
+        assertInstanceOf(SyscallConnectException.class, e.getCause().getSuppressed()[0]);
+    }
+
     @Test
     void localhostByNameResolvesToBothFamiliesAndConnects() throws Exception {
         InetAddress[] all = InetAddress.getAllByName("localhost");

@@ -259,7 +259,9 @@ public final class Connector {
         if (done) return;
         int fd = inFlight.isEmpty() ? Errors.NO_FD : inFlight.get(0).fd;
         String why = !inFlight.isEmpty() && inFlight.get(0).backoffNanos > 0 ? "the listener's backlog stayed full" : "no answer";
-        finish(-1, Errors.io("connect", fd, Errno.ETIMEDOUT, "to " + where + ": " + why + " within the time limit (the socket is closed)"));
+        IOException timeout = Errors.io("connect", fd, Errno.ETIMEDOUT, "to " + where + ": " + why + " within the time limit (the socket is closed)");
+        if (firstFailure != null) timeout.addSuppressed(firstFailure); // the candidates that failed before: one failure, the others suppressed
+        finish(-1, timeout);
     }
 
     private void dropped(String why) {
