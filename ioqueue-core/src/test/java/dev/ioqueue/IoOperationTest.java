@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class IoOperationTest extends QueueTestSupport {
@@ -698,6 +699,43 @@ class IoOperationTest extends QueueTestSupport {
             assertEquals(List.of("dropped", seen.get(1)), seen, "the old operation was told nothing more");
         } finally {
             next.close();
+        }
+    }
+
+    // guards (outside round 33): a second Fds.close of the fd from inside its own close's onDropped was
+    // let through; the outer close then closed whatever file had taken the number meanwhile
+    @Test
+    void aSecondFdsCloseFromInsideTheFirstsOnDroppedIsRefusedAndTheNumberIsClosedOnce() {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        int number = p.readFd();
+        List<String> seen = new ArrayList<>();
+        Fds.Pipe[] bystander = {null};
+        q.await(number, ReadyEvent.READ, new ReadyCallback() {
+            @Override
+            public void onReady(int fd, Set<Event> events) {
+                seen.add("ready");
+            }
+
+            @Override
+            public void onDropped(int fd) {
+                try {
+                    Fds.close(fd);
+                    seen.add("closed twice");
+                } catch (IllegalStateException e) {
+                    seen.add(e.getMessage());
+                }
+                bystander[0] = Fds.pipe(); // would take the number, had the nested close freed it
+            }
+        });
+        Fds.close(number);
+        try {
+            assertEquals(List.of("close: fd " + number + " is being closed (Fds.close tells its waiters first): that close closes it, once"), seen);
+            assertEquals(1, Fds.write(bystander[0].writeFd(), ByteBuffer.wrap(new byte[] {9})), "the pipe made meanwhile is open");
+            assertEquals(1, Fds.read(bystander[0].readFd(), ByteBuffer.allocate(1)));
+        } finally {
+            bystander[0].close();
+            Fds.close(p.writeFd());
         }
     }
 }

@@ -194,6 +194,11 @@ public final class QueueCore {
         registrations.persist(fd);
     }
 
+    /** Refuses a second close of a plain fd whose close is under way on this thread (from its waiters' onDropped): closed once. */
+    public void refuseSecondClose(int fd) {
+        registrations.refuseClosing("close", fd);
+    }
+
     /** The calling thread closes the plain fd {@code fd} through the library: its waiters here are dropped first. */
     public void releaseBeforeClose(int fd) {
         nonBlocking.remove(fd);

@@ -139,7 +139,8 @@ public final class Registrations {
     void refuseClosing(String call, int fd) {
         for (int i = 0; i < closingCount; i++) {
             if (closing[i] == fd) {
-                throw new IllegalStateException(call + ": fd " + fd + " is being closed (Fds.close tells its waiters first): nothing may wait on it now");
+                throw new IllegalStateException(call + ": fd " + fd + " is being closed (Fds.close tells its waiters first): "
+                        + (call.equals("close") ? "that close closes it, once" : "nothing may wait on it now"));
             }
         }
     }
