@@ -292,9 +292,9 @@ public final class Fds {
      * shared one of futures and Kotlin off a loop, too) is not told, and finds out only where the
      * kernel tells it. The fd is closed even if a dropped waiter's {@code onDropped} throws; that throwable
      * then propagates, with a failure of {@code close(2)} suppressed onto it. Nothing may wait on the
-     * fd from those {@code onDropped}s, nor close it again (an await, submit, persist or close of it
-     * there throws {@link IllegalStateException}): it would outlive the number, or close whatever
-     * file takes it next. During the queue's own close, which tells every waiter in turn, a waiter of
+     * fd from those {@code onDropped}s, nor take it up again (an await, submit, persist, close or
+     * {@link Handle#of(int)} of it there throws {@link IllegalStateException}): it would outlive the
+     * number, or close whatever file takes it next. During the queue's own close, which tells every waiter in turn, a waiter of
      * an fd closed from an earlier one's {@code onDropped} is told later in that close, after
      * {@code close} returned.
      *
@@ -314,7 +314,7 @@ public final class Fds {
                 throw new IllegalArgumentException("close: fd " + fd + " belongs to a Handle bound to the queue of thread "
                         + q.owner().getName() + ": close the Handle instead");
             }
-            q.core.refuseSecondClose(fd); // from a waiter's onDropped inside this fd's own close: it would close the number twice
+            q.core.refuseClosing("close", fd); // from a waiter's onDropped inside this fd's own close: it would close the number twice
             try {
                 q.core.releaseBeforeClose(fd);
             } catch (Throwable t) {

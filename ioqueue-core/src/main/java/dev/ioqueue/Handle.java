@@ -35,9 +35,13 @@ public final class Handle implements AutoCloseable {
      *
      * @throws IllegalArgumentException if {@code fd} is negative, or one of the calling thread's
      *     queue's own fds (which only the queue may close)
+     * @throws IllegalStateException if the calling thread is closing {@code fd} ({@link Fds#close}
+     *     telling its waiters): the handle would outlive the number
      */
     public static Handle of(int fd) {
         Fds.refuseOwn("Handle.of", fd);
+        IoQueue q = IoQueue.currentIfAny();
+        if (q != null && !q.isClosed()) q.core.refuseClosing("Handle.of", fd); // from a waiter's onDropped inside Fds.close(fd)
         return new Handle(new OwnedFd(fd, "Handle"));
     }
 

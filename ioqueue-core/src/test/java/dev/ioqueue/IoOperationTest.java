@@ -705,7 +705,7 @@ class IoOperationTest extends QueueTestSupport {
     // guards (outside round 33): a second Fds.close of the fd from inside its own close's onDropped was
     // let through; the outer close then closed whatever file had taken the number meanwhile
     @Test
-    void aSecondFdsCloseFromInsideTheFirstsOnDroppedIsRefusedAndTheNumberIsClosedOnce() {
+    void aSecondFdsCloseOrAHandleFromInsideTheFirstsOnDroppedIsRefusedAndTheNumberIsClosedOnce() {
         IoQueue q = IoQueue.current();
         Fds.Pipe p = Fds.pipe();
         int number = p.readFd();
@@ -725,12 +725,19 @@ class IoOperationTest extends QueueTestSupport {
                 } catch (IllegalStateException e) {
                     seen.add(e.getMessage());
                 }
+                try {
+                    Handle.of(fd);
+                    seen.add("a handle of it");
+                } catch (IllegalStateException e) {
+                    seen.add(e.getMessage()); // guards (outside round 34): it outlived the number and closed the next file's
+                }
                 bystander[0] = Fds.pipe(); // would take the number, had the nested close freed it
             }
         });
         Fds.close(number);
         try {
-            assertEquals(List.of("close: fd " + number + " is being closed (Fds.close tells its waiters first): that close closes it, once"), seen);
+            assertEquals(List.of("close: fd " + number + " is being closed (Fds.close tells its waiters first): that close closes it, once",
+                    "Handle.of: fd " + number + " is being closed (Fds.close tells its waiters first): a handle of it would outlive the number"), seen);
             assertEquals(1, Fds.write(bystander[0].writeFd(), ByteBuffer.wrap(new byte[] {9})), "the pipe made meanwhile is open");
             assertEquals(1, Fds.read(bystander[0].readFd(), ByteBuffer.allocate(1)));
         } finally {

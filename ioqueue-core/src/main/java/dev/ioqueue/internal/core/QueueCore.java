@@ -194,9 +194,9 @@ public final class QueueCore {
         registrations.persist(fd);
     }
 
-    /** Refuses a second close of a plain fd whose close is under way on this thread (from its waiters' onDropped): closed once. */
-    public void refuseSecondClose(int fd) {
-        registrations.refuseClosing("close", fd);
+    /** Refuses {@code call} (a close, a Handle.of) on a plain fd whose close is under way on this thread (from its waiters' onDropped). */
+    public void refuseClosing(String call, int fd) {
+        registrations.refuseClosing(call, fd);
     }
 
     /** The calling thread closes the plain fd {@code fd} through the library: its waiters here are dropped first. */

@@ -140,7 +140,8 @@ public final class Registrations {
         for (int i = 0; i < closingCount; i++) {
             if (closing[i] == fd) {
                 throw new IllegalStateException(call + ": fd " + fd + " is being closed (Fds.close tells its waiters first): "
-                        + (call.equals("close") ? "that close closes it, once" : "nothing may wait on it now"));
+                        + (call.equals("close") ? "that close closes it, once"
+                        : call.equals("Handle.of") ? "a handle of it would outlive the number" : "nothing may wait on it now"));
             }
         }
     }
