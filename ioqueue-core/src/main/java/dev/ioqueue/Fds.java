@@ -294,9 +294,9 @@ public final class Fds {
      * then propagates, with a failure of {@code close(2)} suppressed onto it. Nothing may wait on the
      * fd from those {@code onDropped}s, nor take it up again (an await, submit, persist, close or
      * {@link Handle#of(int)} of it there throws {@link IllegalStateException}): it would outlive the
-     * number, or close whatever file takes it next. During the queue's own close, which tells every waiter in turn, a waiter of
-     * an fd closed from an earlier one's {@code onDropped} is told later in that close, after
-     * {@code close} returned.
+     * number, or close whatever file takes it next. During the queue's own close, which tells every
+     * waiter in turn, a waiter of an fd closed from an earlier one's {@code onDropped} is told later
+     * in that close, after {@code close} returned.
      *
      * @throws IllegalArgumentException if {@code fd} is negative, one of the calling thread's
      *     queue's own fds (close the queue instead), or the fd of a {@link Handle} bound to that

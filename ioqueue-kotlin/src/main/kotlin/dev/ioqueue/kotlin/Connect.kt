@@ -54,13 +54,7 @@ public suspend fun connect(address: SocketAddress, timeout: Duration? = null): H
     } catch (e: CancellationException) {
         // Connected as the coroutine was cancelled (await's cancel of the future came too late, and
         // the connection it brought was dropped): closed, never leaked.
-        connecting.thenAccept { handle ->
-            try {
-                handle.close()
-            } catch (_: RuntimeException) {
-                // EBADF: nothing is left to release
-            }
-        }
+        connecting.thenAccept(::closeQuietly)
         throw e
     }
 }

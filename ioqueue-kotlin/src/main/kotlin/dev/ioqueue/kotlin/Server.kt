@@ -89,7 +89,8 @@ public fun CoroutineScope.serve(
     }
 }
 
-private fun closeQuietly(handle: Handle) {
+/** Closes [handle], ignoring EBADF (closed behind its back): for closes nobody can be told of. Any thread. */
+internal fun closeQuietly(handle: Handle) {
     try {
         handle.close()
     } catch (_: RuntimeException) {
