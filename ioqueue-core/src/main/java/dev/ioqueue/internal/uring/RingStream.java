@@ -54,7 +54,9 @@ public final class RingStream {
     boolean closing;
     Runnable released;
 
-    private int[] kept = new int[12]; // (bid, offset, length) triples, a circular queue
+    /** (bid, offset, length) triples, a circular queue of {@link #keptMask} + 1 (a power of two) triples. */
+    private int[] kept = new int[12];
+    private int keptMask = 3;
     /** Older kept bytes copied out of the provided buffers when they ran short: read before the chunks. */
     private MemorySegment spill;
     private int spillStart;
@@ -161,7 +163,7 @@ public final class RingStream {
     }
 
     private int at(int i) {
-        return 3 * ((keptHead + i) % (kept.length / 3));
+        return 3 * ((keptHead + i) & keptMask); // a mask, not %: an idiv per look, several per read
     }
 
     /** Keeps {@code length} bytes of buffer {@code bid} from {@code offset}, after what is kept. */
@@ -170,6 +172,7 @@ public final class RingStream {
             int[] grown = new int[kept.length * 2];
             for (int i = 0; i < keptCount; i++) System.arraycopy(kept, at(i), grown, 3 * i, 3);
             kept = grown;
+            keptMask = 2 * keptMask + 1;
             keptHead = 0;
         }
         int at = at(keptCount++);
@@ -226,7 +229,7 @@ public final class RingStream {
         }
         inBuffers -= kept[at + 2];
         int bid = kept[at];
-        keptHead = (keptHead + 1) % (kept.length / 3);
+        keptHead = (keptHead + 1) & keptMask;
         keptCount--;
         return bid;
     }
