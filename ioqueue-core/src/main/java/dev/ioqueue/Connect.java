@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.core.OrphanedFutures;
 import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.io.Addresses;
 import dev.ioqueue.internal.io.Background;
@@ -92,7 +93,9 @@ public final class Connect {
      * loop). Thread-safe. It completes on {@code queue}'s thread with a {@link Handle} bound to it,
      * or, on {@link IoQueue#shared()}, on another thread with an unbound one (the first queue that
      * uses it gets it). Cancelling the future cancels the connect and closes its sockets; a
-     * connection that arrives after the future was completed otherwise is closed.
+     * connection that arrives after the future was completed otherwise is closed. If the queue's
+     * thread ends without closing it, the future fails with {@link WaitDroppedException} (see
+     * threading.md; a socket still connecting then stays open).
      *
      * @throws IllegalArgumentException for a bad address or a timeout not positive
      */
@@ -132,6 +135,13 @@ public final class Connect {
             });
         };
         Consumer<IOException> failed = e -> complete.accept(() -> future.completeExceptionally(e));
+        OrphanedFutures.Future orphan = inPlace -> { // its thread ended with the queue open: nothing would finish it
+            var e = new WaitDroppedException(-1, "connect: the thread " + queue.owner().getName() + " of its queue ended without closing it");
+            if (inPlace && !shared) future.completeExceptionally(e);
+            else Background.COMPLETER.execute(() -> future.completeExceptionally(e));
+        };
+        queue.core.futures.add(orphan);
+        future.whenComplete((h, e) -> queue.core.futures.remove(orphan));
         boolean posted = queue.core.runOnOwner(() -> {
             if (future.isDone()) return;
             Cancellable c = run(queue.core, target, nanos, connected, failed);

@@ -282,7 +282,8 @@ public final class IoQueue implements Executor, AutoCloseable {
      * it, else posted). Completing the future yourself (cancel, {@code complete},
      * {@code completeAsync}, {@code orTimeout}...) withdraws the waiter, and a new wait on the same
      * fd and event may follow at once. It completes exceptionally with {@link WaitDroppedException}
-     * if the wait is dropped (the fd unregistered or closed, the queue closed), and with what
+     * if the wait is dropped (the fd unregistered or closed, the queue closed, or its thread ended
+     * without closing it: then on another thread, see threading.md), and with what
      * {@link #await} throws if the registration fails. On this queue's own thread, the future
      * completes there; on {@link #shared()}, on another thread. Allocates the future.
      */

@@ -3,6 +3,10 @@ package dev.ioqueue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -209,5 +213,63 @@ class FutureWaitTest extends QueueTestSupport {
                 assertTrue(again.cancel(false));
             }
         }
+    }
+
+    // guards: a whenReady future (plain fd or handle) and a Connect.future whose queue's thread ended
+    // without closing it stayed pending for good, even after the handle's close, the fd's readiness
+    // and the queue's collection (outside round 35, both backends)
+    @Test
+    void futuresOfAQueueWhoseThreadEndedWithoutClosingItFailInsteadOfWaitingForGood() throws Exception {
+        Fds.Pipe owned = Fds.pipe(); // its read end goes to the handle, which closes it
+        try (Fds.Pipe plain = Fds.pipe()) {
+            int listener = Sockets.listenTcp(NetFixtures.V4, 0, 8);
+            Handle h = Handle.of(owned.readFd());
+            List<CompletableFuture<?>> futures = new ArrayList<>();
+            Thread t = new Thread(() -> {
+                IoQueue q = IoQueue.current();
+                futures.add(q.whenReady(plain.readFd(), ReadyEvent.READ));
+                futures.add(q.whenReady(h, ReadyEvent.READ));
+                futures.add(Connect.future(q, new InetSocketAddress(NetFixtures.V4, Sockets.localPort(listener)), Duration.ofSeconds(30)));
+            }, "ends-with-futures"); // and without close(): nothing will run its queue again
+            t.start();
+            t.join();
+            TestFds.writeByte(plain.writeFd(), 1); // readiness nobody polls for
+            try {
+                for (CompletableFuture<?> f : futures) {
+                    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+                    assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
+                    assertTrue(e.getCause().getMessage().contains("ends-with-futures"), e.getCause().getMessage());
+                }
+            } finally {
+                h.close();
+                NetFixtures.close(listener, owned.writeFd());
+            }
+        }
+    }
+
+    // guards: whenReady(handle) promises a close "by any thread" fails it; with the queue's thread
+    // gone, only the closing thread can: it does so before close() returns (outside round 35)
+    @Test
+    void closingAHandleWhoseQueuesThreadEndedFailsItsFutureBeforeCloseReturns() throws Exception {
+        int atOnce = 0;
+        for (int i = 0; i < 20; i++) {
+            Fds.Pipe p = Fds.pipe();
+            try {
+                Handle h = Handle.of(p.readFd()); // closes the read end
+                List<CompletableFuture<?>> futures = new ArrayList<>();
+                Thread t = new Thread(() -> futures.add(IoQueue.current().whenReady(h, ReadyEvent.READ)));
+                t.start();
+                t.join();
+                h.close();
+                CompletableFuture<?> f = futures.get(0);
+                if (f.isDone()) atOnce++;
+                ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof WaitDroppedException, String.valueOf(e.getCause()));
+            } finally {
+                Fds.close(p.writeFd());
+            }
+        }
+        // The watchdog tells such futures too (every 50 ms, on another thread): it may come first, rarely.
+        assertTrue(atOnce >= 15, atOnce + " of 20 failed before close() returned");
     }
 }

@@ -684,7 +684,7 @@ class IoOperationTest extends QueueTestSupport {
         q.submit(number, op);
         Fds.close(number);
         assertEquals(List.of("dropped", "refused: submit: fd " + number
-                + " is being closed (Fds.close tells its waiters first): nothing may wait on it now"), seen);
+                + " is being closed (its close tells its waiters first): nothing may wait on it now"), seen);
         assertFalse(op.isPending());
         Fds.close(p.writeFd());
         Fds.SocketPair next = Fds.socketPair(); // takes the lowest free numbers: the closed one among them
@@ -736,8 +736,8 @@ class IoOperationTest extends QueueTestSupport {
         });
         Fds.close(number);
         try {
-            assertEquals(List.of("close: fd " + number + " is being closed (Fds.close tells its waiters first): that close closes it, once",
-                    "Handle.of: fd " + number + " is being closed (Fds.close tells its waiters first): a handle of it would outlive the number"), seen);
+            assertEquals(List.of("close: fd " + number + " is being closed (its close tells its waiters first): that close closes it, once",
+                    "Handle.of: fd " + number + " is being closed (its close tells its waiters first): a handle of it would outlive the number"), seen);
             assertEquals(1, Fds.write(bystander[0].writeFd(), ByteBuffer.wrap(new byte[] {9})), "the pipe made meanwhile is open");
             assertEquals(1, Fds.read(bystander[0].readFd(), ByteBuffer.allocate(1)));
         } finally {

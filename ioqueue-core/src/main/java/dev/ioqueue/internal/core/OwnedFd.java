@@ -238,7 +238,10 @@ public final class OwnedFd {
             } else if (!q.runOnOwner(() -> q.release.close(this))) {
                 // The queue is closed (its close lets go of every fd bound to it, this one too) or its
                 // owner thread ended without closing it (the kernel ended its ring requests then).
-                if (q.ownership.ownerEnded()) released();
+                if (q.ownership.ownerEnded()) {
+                    released();
+                    q.futures.tellIfOwnerEnded(true); // a future on this handle was promised its close
+                }
             }
         }
         if (wait) awaitClosed();

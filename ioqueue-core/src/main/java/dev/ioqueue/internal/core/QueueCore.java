@@ -43,6 +43,8 @@ public final class QueueCore {
     private java.lang.ref.WeakReference<Object> facade;
 
     final BoundFds bound = new BoundFds();
+    /** Its futures pending, told if the owner thread ends with the queue open. Any thread. */
+    public final OrphanedFutures futures;
     /** Lets go of the owned fds bound here as their closes come. */
     final OwnedRelease release = new OwnedRelease(this);
     /** Closes the queue, and settles the ring's staged writes before a close. */
@@ -51,6 +53,7 @@ public final class QueueCore {
     QueueCore(Poller poller, UringPoller uring, Waiters users) {
         Thread owner = Thread.currentThread();
         this.ownership = new Ownership(owner);
+        this.futures = new OrphanedFutures(ownership);
         this.poller = poller;
         this.uring = uring;
         this.engine = uring != null ? new RingEngine(uring) : null;
@@ -71,8 +74,10 @@ public final class QueueCore {
     public Runnable cleanup() {
         Runnable releasePoller = poller.cleanup();
         BoundFds fds = bound; // not this queue's facade: the action must not keep it reachable
+        OrphanedFutures pending = futures;
         return () -> {
             try {
+                pending.tellIfOwnerEnded(false);
                 // as close() would: the owned fds bound here go with it (no one can run this queue now)
                 for (OwnedFd o : fds.closeAndTake()) o.released();
             } finally {

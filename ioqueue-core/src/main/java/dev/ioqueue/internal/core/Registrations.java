@@ -139,7 +139,7 @@ public final class Registrations {
     void refuseClosing(String call, int fd) {
         for (int i = 0; i < closingCount; i++) {
             if (closing[i] == fd) {
-                throw new IllegalStateException(call + ": fd " + fd + " is being closed (Fds.close tells its waiters first): "
+                throw new IllegalStateException(call + ": fd " + fd + " is being closed (its close tells its waiters first): "
                         + (call.equals("close") ? "that close closes it, once"
                         : call.equals("Handle.of") ? "a handle of it would outlive the number" : "nothing may wait on it now"));
             }

@@ -13,7 +13,8 @@ import jdk.jfr.FlightRecorderListener;
  * still in the round it was in at an earlier look, for the threshold or more, is held by one
  * callback, task or coroutine slice. It then takes the loop thread's stack (while it is held: that
  * is the frame to blame) and reports it once per round ({@link QueueEvents#loopHeld}). The loop
- * pays a release store per round; the watchdog one look per queue per period.
+ * pays a release store per round; the watchdog one look per queue per period. A queue found open
+ * with its owner thread ended has its pending futures told ({@link OrphanedFutures}).
  *
  * <p>The threshold is the system property {@value #PROPERTY} in milliseconds (default 100; 0 turns
  * the watch off), read when the first queue is made. The thread also tells Flight Recorder about
@@ -129,6 +130,10 @@ final class Watchdog implements Runnable {
     private void look(Watched w) {
         QueueCore q = w.get();
         if (q == null) return;
+        if (q.ownership.ownerEnded()) { // open, its thread gone: its futures would wait for good
+            q.futures.tellIfOwnerEnded(false);
+            return;
+        }
         // The loop stores its round before it says it is awake, so "awake" read first means the
         // round read next is the current one, never the one from before its sleep.
         if (q.runQueue.sleeping()) {

@@ -1,6 +1,7 @@
 package dev.ioqueue.internal.io;
 
 import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.core.OrphanedFutures;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.core.Waiter;
@@ -16,9 +17,10 @@ import java.util.function.IntFunction;
  * on the queue's thread, and until it arrives the waiter counts as abandoned, so a new wait on the
  * same fd and event replaces it at once ({@link Waiter#abandoned}). Completions made by the queue
  * go through {@code completer}: a queue the caller did not choose (the shared one) hands them to
- * another thread, so no dependent stage runs on its loop.
+ * another thread, so no dependent stage runs on its loop. If the queue's owner thread ends with the
+ * queue open, it fails with {@code WaitDroppedException} ({@link OrphanedFutures}).
  */
-public final class ReadyFuture<T> extends Waiter {
+public final class ReadyFuture<T> extends Waiter implements OrphanedFutures.Future {
     private final CompletableFuture<T> future = new CompletableFuture<>();
     private final QueueCore queue;
     private final int fd;
@@ -44,7 +46,11 @@ public final class ReadyFuture<T> extends Waiter {
 
     /** Posts the registration to the queue's thread (run at once on it) and returns the future. Any thread. */
     public CompletableFuture<T> start() {
-        future.whenComplete((v, e) -> withdraw());
+        queue.futures.add(this); // told if the owner thread ends first, with the queue open
+        future.whenComplete((v, e) -> {
+            queue.futures.remove(this);
+            withdraw();
+        });
         if (!queue.runOnOwner(this::register)) future.completeExceptionally(OperationWait.refused(queue, fd));
         return future;
     }
@@ -86,6 +92,14 @@ public final class ReadyFuture<T> extends Waiter {
         var failure = Errors.dropped(fd, "the fd was unregistered or closed, or its queue closed");
         if (completer == null) future.completeExceptionally(failure);
         else completer.execute(() -> future.completeExceptionally(failure));
+    }
+
+    @Override
+    public void ownerEnded(boolean inPlace) {
+        fired = true; // nothing to withdraw: nobody runs that queue
+        var failure = OperationWait.refused(queue, fd);
+        if (inPlace && completer == null) future.completeExceptionally(failure);
+        else Background.COMPLETER.execute(() -> future.completeExceptionally(failure));
     }
 
     @Override
