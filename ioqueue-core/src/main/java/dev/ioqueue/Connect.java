@@ -137,11 +137,13 @@ public final class Connect {
         Consumer<IOException> failed = e -> complete.accept(() -> future.completeExceptionally(e));
         OrphanedFutures.Future orphan = inPlace -> { // its thread ended with the queue open: nothing would finish it
             var e = new WaitDroppedException(-1, "connect: the thread " + queue.owner().getName() + " of its queue ended without closing it");
-            if (inPlace && !shared) future.completeExceptionally(e);
+            if (inPlace) future.completeExceptionally(e);
             else Background.COMPLETER.execute(() -> future.completeExceptionally(e));
         };
-        queue.core.futures.add(orphan);
-        future.whenComplete((h, e) -> queue.core.futures.remove(orphan));
+        if (!shared) { // the shared queue's thread never ends
+            queue.core.futures.add(orphan);
+            future.whenComplete((h, e) -> queue.core.futures.remove(orphan));
+        }
         boolean posted = queue.core.runOnOwner(() -> {
             if (future.isDone()) return;
             Cancellable c = run(queue.core, target, nanos, connected, failed);

@@ -46,11 +46,11 @@ public final class ReadyFuture<T> extends Waiter implements OrphanedFutures.Futu
 
     /** Posts the registration to the queue's thread (run at once on it) and returns the future. Any thread. */
     public CompletableFuture<T> start() {
-        queue.futures.add(this); // told if the owner thread ends first, with the queue open
-        future.whenComplete((v, e) -> {
-            queue.futures.remove(this);
-            withdraw();
-        });
+        if (completer == null) { // the shared queue's thread never ends: only a thread's own queue keeps its futures
+            queue.futures.add(this); // told if the owner thread ends first, with the queue open
+            future.whenComplete((v, e) -> queue.futures.remove(this));
+        }
+        future.whenComplete((v, e) -> withdraw());
         if (!queue.runOnOwner(this::register)) future.completeExceptionally(OperationWait.refused(queue, fd));
         return future;
     }
