@@ -135,14 +135,12 @@ public final class Connect {
             });
         };
         Consumer<IOException> failed = e -> complete.accept(() -> future.completeExceptionally(e));
-        OrphanedFutures.Future orphan = inPlace -> { // its thread ended with the queue open: nothing would finish it
-            var e = new WaitDroppedException(-1, "connect: the thread " + queue.owner().getName() + " of its queue ended without closing it");
-            if (inPlace) future.completeExceptionally(e);
-            else Background.COMPLETER.execute(() -> future.completeExceptionally(e));
-        };
+        QueueCore core = queue.core;
         if (!shared) { // the shared queue's thread never ends
-            queue.core.futures.add(orphan);
-            future.whenComplete((h, e) -> queue.core.futures.remove(orphan));
+            // Told if its thread ends with the queue open: nothing would finish it. It holds the core, not the queue.
+            OrphanedFutures.Orphan orphan = closing -> Background.COMPLETER.execute(() -> future.completeExceptionally(refused(core)));
+            core.futures.add(orphan);
+            future.whenComplete((h, e) -> core.futures.remove(orphan));
         }
         boolean posted = queue.core.runOnOwner(() -> {
             if (future.isDone()) return;
@@ -151,8 +149,14 @@ public final class Connect {
                 if (future.isCancelled()) c.cancel();
             });
         });
-        if (!posted) future.completeExceptionally(new WaitDroppedException(-1, "connect: its queue is closed"));
+        if (!posted) future.completeExceptionally(refused(core));
         return future;
+    }
+
+    /** Why the connect of {@code core}'s queue cannot finish: the queue is closed, or its thread ended without closing it. */
+    private static WaitDroppedException refused(QueueCore core) {
+        return new WaitDroppedException(-1, core.ownership.isClosed() || !core.ownerEnded() ? "connect: its queue is closed"
+                : "connect: the thread " + core.ownership.owner().getName() + " of its queue ended without closing it");
     }
 
     /**

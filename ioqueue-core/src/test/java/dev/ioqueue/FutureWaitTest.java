@@ -231,8 +231,12 @@ class FutureWaitTest extends QueueTestSupport {
                 futures.add(q.whenReady(h, ReadyEvent.READ));
                 futures.add(Connect.future(q, new InetSocketAddress(NetFixtures.V4, Sockets.localPort(listener)), Duration.ofSeconds(30)));
             }, "ends-with-futures"); // and without close(): nothing will run its queue again
+            List<Throwable> thrown = new ArrayList<>();
+            t.setUncaughtExceptionHandler((thread, e) -> thrown.add(e));
             t.start();
             t.join();
+            assertEquals(List.of(), thrown);
+            assertEquals(3, futures.size());
             TestFds.writeByte(plain.writeFd(), 1); // readiness nobody polls for
             try {
                 for (CompletableFuture<?> f : futures) {
@@ -260,6 +264,7 @@ class FutureWaitTest extends QueueTestSupport {
                 Thread t = new Thread(() -> futures.add(IoQueue.current().whenReady(h, ReadyEvent.READ)));
                 t.start();
                 t.join();
+                assertEquals(1, futures.size());
                 h.close();
                 CompletableFuture<?> f = futures.get(0);
                 if (f.isDone()) atOnce++;

@@ -129,7 +129,7 @@ private suspend fun awaitShared(fd: Int, event: ReadyEvent): Set<Event> =
     try {
         IoQueue.shared().whenReady(fd, event).await()
     } catch (dropped: WaitDroppedException) {
-        throw AwaitClosedException(fd)
+        throw AwaitClosedException(fd).apply { initCause(dropped) } // the cause says why (a closed queue, an ended thread)
     }
 
 /** A call on a [handle] bound to [home], a queue other than the caller's loop: posted there. */
@@ -140,7 +140,7 @@ internal suspend fun onHomeQueue(handle: Handle, fd: Int, home: IoQueue, kind: I
         return try {
             home.whenReady(handle, event!!).await()
         } catch (dropped: WaitDroppedException) {
-            throw AwaitClosedException(fd)
+            throw AwaitClosedException(fd).apply { initCause(dropped) } // the cause says why (a closed queue, an ended thread)
         }
     }
     if (target is MemorySegment && !target.isAccessibleBy(home.owner())) {

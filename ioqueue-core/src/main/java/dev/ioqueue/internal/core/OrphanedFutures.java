@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.core;
 
+import dev.ioqueue.internal.base.Failures;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -8,42 +9,53 @@ import java.util.concurrent.ConcurrentHashMap;
  * owner thread ends without closing it, what it had accepted stays unrun: a callback waits for its
  * own thread, which is gone (threading.md). A future is not tied to that thread: another thread
  * holds it and may be waiting on it, and anyone may complete it. So once the owner is found ended
- * with the queue open, by the watchdog's next look (every half threshold), by a close of a handle
- * bound to the queue, or by the queue's Cleaner, each future still pending is told, once. Any
- * thread; a future is added before it is posted to the owner and removed when it completes.
+ * with the queue open, by the watchdog (every half threshold; once a second with the watch off),
+ * by a close of a handle bound to the queue, or by the queue's Cleaner, each future still pending
+ * is told. Any thread; a future is added before it is posted to the owner and removed when it
+ * completes, however it completes.
  */
 public final class OrphanedFutures {
     /** A future of the queue, told if its owner thread ends with the queue open. */
-    public interface Future {
+    public interface Orphan {
         /**
-         * The queue's owner thread ended without closing it: complete exceptionally. With
-         * {@code inPlace}, the caller is a user's thread (a handle's close), where the future may
-         * complete; else a library thread (the watchdog, the Cleaner), which must run no stage of
-         * the user's: complete on another thread.
+         * The queue's owner thread ended without closing it: complete exceptionally, perhaps told
+         * again until it has. {@code closing} is the handle whose close found it (its own future
+         * completes on that closing thread, before the close returns), or null (the watchdog, the
+         * Cleaner: no stage of the user's may run on those threads, so on another).
          */
-        void ownerEnded(boolean inPlace);
+        void ownerEnded(OwnedFd closing);
     }
 
     private final Ownership ownership;
-    private final Set<Future> pending = ConcurrentHashMap.newKeySet();
+    private final Set<Orphan> pending = ConcurrentHashMap.newKeySet();
 
     OrphanedFutures(Ownership ownership) {
         this.ownership = ownership;
     }
 
-    public void add(Future f) {
+    public void add(Orphan f) {
         pending.add(f);
     }
 
-    public void remove(Future f) {
+    public void remove(Orphan f) {
         pending.remove(f);
     }
 
-    /** If the owner thread ended and the queue is open: tells each pending future (the one that removes it tells it). */
-    void tellIfOwnerEnded(boolean inPlace) {
+    /**
+     * If the owner thread ended and the queue is open: tells each pending future. What one throws
+     * (out of memory for a thread to complete it on) does not keep the others from being told; the
+     * first throw propagates after.
+     */
+    void tellIfOwnerEnded(OwnedFd closing) {
         if (pending.isEmpty() || ownership.isClosed() || !ownership.ownerEnded()) return;
-        for (Future f : pending) {
-            if (pending.remove(f)) f.ownerEnded(inPlace);
+        Throwable failure = null;
+        for (Orphan f : pending) {
+            try {
+                f.ownerEnded(closing);
+            } catch (Throwable t) {
+                failure = Failures.add(failure, t);
+            }
         }
+        Failures.rethrow(failure);
     }
 }

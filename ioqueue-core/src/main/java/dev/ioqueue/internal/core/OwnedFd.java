@@ -240,7 +240,7 @@ public final class OwnedFd {
                 // owner thread ended without closing it (the kernel ended its ring requests then).
                 if (q.ownership.ownerEnded()) {
                     released();
-                    q.futures.tellIfOwnerEnded(true); // a future on this handle was promised its close
+                    q.futures.tellIfOwnerEnded(this); // a future on this handle was promised its close
                 }
             }
         }

@@ -77,11 +77,14 @@ public final class QueueCore {
         OrphanedFutures pending = futures;
         return () -> {
             try {
-                pending.tellIfOwnerEnded(false);
                 // as close() would: the owned fds bound here go with it (no one can run this queue now)
                 for (OwnedFd o : fds.closeAndTake()) o.released();
             } finally {
-                releasePoller.run();
+                try {
+                    releasePoller.run();
+                } finally {
+                    pending.tellIfOwnerEnded(null);
+                }
             }
         };
     }

@@ -17,7 +17,8 @@ import jdk.jfr.FlightRecorderListener;
  * with its owner thread ended has its pending futures told ({@link OrphanedFutures}).
  *
  * <p>The threshold is the system property {@value #PROPERTY} in milliseconds (default 100; 0 turns
- * the watch off), read when the first queue is made. The thread also tells Flight Recorder about
+ * the held-loop watch off: the thread then only looks, once a second, for queues whose thread
+ * ended), read when the first queue is made. The thread also tells Flight Recorder about
  * the periodic statistics event once it is initialized (at once, if it already is), and logs each
  * new queue's backend at DEBUG (off the queue's thread: a logger's first use is slow; with the
  * watch off, each queue's thread logs its own).
@@ -27,6 +28,8 @@ import jdk.jfr.FlightRecorderListener;
 final class Watchdog implements Runnable {
     static final String PROPERTY = "dev.ioqueue.heldLoopMillis";
     private static final long DEFAULT_MILLIS = 100;
+    /** How often, with the watch off, the thread looks for queues whose thread ended. */
+    private static final long ENDED_OWNER_PERIOD_NANOS = 1_000_000_000L;
 
     private static final Object LOCK = new Object();
     private static final List<Watched> queues = new ArrayList<>();
@@ -106,8 +109,8 @@ final class Watchdog implements Runnable {
         } catch (RuntimeException | Error refused) {
             // no statistics event where Flight Recorder is unavailable; the watch goes on
         }
-        if (thresholdNanos == 0) return;
-        long period = Math.max(1_000_000, thresholdNanos / 2);
+        // With the watch off, it still looks for queues whose thread ended (their futures wait).
+        long period = thresholdNanos == 0 ? ENDED_OWNER_PERIOD_NANOS : Math.max(1_000_000, thresholdNanos / 2);
         while (true) {
             try {
                 String[] told;
@@ -131,9 +134,10 @@ final class Watchdog implements Runnable {
         QueueCore q = w.get();
         if (q == null) return;
         if (q.ownership.ownerEnded()) { // open, its thread gone: its futures would wait for good
-            q.futures.tellIfOwnerEnded(false);
+            q.futures.tellIfOwnerEnded(null);
             return;
         }
+        if (thresholdNanos == 0) return; // the held-loop watch is off
         // The loop stores its round before it says it is awake, so "awake" read first means the
         // round read next is the current one, never the one from before its sleep.
         if (q.runQueue.sleeping()) {

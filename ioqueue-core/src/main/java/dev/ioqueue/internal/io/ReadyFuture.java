@@ -20,7 +20,7 @@ import java.util.function.IntFunction;
  * another thread, so no dependent stage runs on its loop. If the queue's owner thread ends with the
  * queue open, it fails with {@code WaitDroppedException} ({@link OrphanedFutures}).
  */
-public final class ReadyFuture<T> extends Waiter implements OrphanedFutures.Future {
+public final class ReadyFuture<T> extends Waiter implements OrphanedFutures.Orphan {
     private final CompletableFuture<T> future = new CompletableFuture<>();
     private final QueueCore queue;
     private final int fd;
@@ -30,6 +30,8 @@ public final class ReadyFuture<T> extends Waiter implements OrphanedFutures.Futu
     private final Executor completer;
     /** The queue ran or dropped it: nothing to withdraw. */
     private volatile boolean fired;
+    /** Its failure for an ended owner was handed to another thread (told by several threads at once, it may be handed twice: harmless). */
+    private volatile boolean toldLater;
 
     /**
      * A wait for {@code kind} on {@code fd} (of {@code owned}, or a plain fd) in {@code queue}; its
@@ -95,11 +97,14 @@ public final class ReadyFuture<T> extends Waiter implements OrphanedFutures.Futu
     }
 
     @Override
-    public void ownerEnded(boolean inPlace) {
+    public void ownerEnded(OwnedFd closing) {
         fired = true; // nothing to withdraw: nobody runs that queue
-        var failure = OperationWait.refused(queue, fd);
-        if (inPlace && completer == null) future.completeExceptionally(failure);
-        else Background.COMPLETER.execute(() -> future.completeExceptionally(failure));
+        if (closing != null && closing == owned) {
+            future.completeExceptionally(OperationWait.refused(queue, fd)); // before the handle's close returns
+        } else if (!toldLater) { // once: the watchdog looks again until it completes
+            toldLater = true;
+            Background.COMPLETER.execute(() -> future.completeExceptionally(OperationWait.refused(queue, fd)));
+        }
     }
 
     @Override

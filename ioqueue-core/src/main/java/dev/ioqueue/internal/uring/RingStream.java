@@ -55,8 +55,10 @@ public final class RingStream {
     Runnable released;
 
     /** (bid, offset, length) triples, a circular queue of {@link #keptMask} + 1 (a power of two) triples. */
-    private int[] kept = new int[12];
-    private int keptMask = 3;
+    private int[] kept = new int[3 * FIRST_CHUNKS];
+    private int keptMask = FIRST_CHUNKS - 1;
+    /** Room for this many chunks at first (a power of two; doubled when full). */
+    private static final int FIRST_CHUNKS = 4;
     /** Older kept bytes copied out of the provided buffers when they ran short: read before the chunks. */
     private MemorySegment spill;
     private int spillStart;
