@@ -1,18 +1,19 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.io.Addresses;
+import dev.ioqueue.internal.io.SocketSteps;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.SockAddr;
 import dev.ioqueue.internal.os.SocketCalls;
-import dev.ioqueue.internal.os.Unistd;
-import java.lang.foreign.MemorySegment;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
+import java.util.Objects;
 
 /**
  * Non-blocking, close-on-exec stream sockets as plain fds, for waiting on with an {@link IoQueue}:
@@ -73,7 +74,7 @@ public final class Sockets {
     public static int listenTcp(InetAddress address, int port, int backlog, boolean reusePort) {
         SockAddr sa = inet("listenTcp", address, port);
         checkBacklog("listenTcp", backlog);
-        return listen(sa, backlog, describe(address, port), true, reusePort);
+        return SocketSteps.listen(sa, backlog, describe(address, port), true, reusePort);
     }
 
     /**
@@ -89,7 +90,7 @@ public final class Sockets {
     public static int connectTcp(InetAddress address, int port) {
         Connect.checkPeerPort("connectTcp", port);
         SockAddr peer = inet("connectTcp", address, port);
-        return connect(peer, describe(address, port));
+        return SocketSteps.connect(peer, describe(address, port));
     }
 
     /**
@@ -110,8 +111,8 @@ public final class Sockets {
      * @throws SyscallException if {@code getsockname} fails (EBADF, ENOTSOCK)
      */
     public static int localPort(int fd) {
-        SockAddr sa = sockName(fd, false);
-        if (!sa.isInet()) throw new IllegalArgumentException("localPort: fd " + fd + " is " + familyName(sa.family()) + ", not IP: it has no port");
+        SockAddr sa = SocketSteps.sockName(fd, false);
+        if (!sa.isInet()) throw new IllegalArgumentException("localPort: fd " + fd + " is " + SocketSteps.familyName(sa.family()) + ", not IP: it has no port");
         return sa.port();
     }
 
@@ -124,7 +125,7 @@ public final class Sockets {
      * @throws SyscallException if {@code getsockname} fails (EBADF, ENOTSOCK)
      */
     public static InetSocketAddress localAddress(int fd) {
-        return inetAddress(sockName(fd, false));
+        return inetAddress(SocketSteps.sockName(fd, false));
     }
 
     /**
@@ -136,7 +137,7 @@ public final class Sockets {
      *     or after the connection is gone, EBADF, ENOTSOCK
      */
     public static InetSocketAddress remoteAddress(int fd) {
-        return inetAddress(sockName(fd, true));
+        return inetAddress(SocketSteps.sockName(fd, true));
     }
 
     // ---- Unix domain sockets (AF_UNIX, SOCK_STREAM) ----
@@ -161,7 +162,7 @@ public final class Sockets {
     public static int listenUnix(Path path, int backlog) {
         SockAddr sa = SockAddr.unixPath(pathBytes("listenUnix", path));
         checkBacklog("listenUnix", backlog);
-        return listen(sa, backlog, shortened(path.toString()), false, false);
+        return SocketSteps.listen(sa, backlog, shortened(path.toString()), false, false);
     }
 
     /**
@@ -176,7 +177,7 @@ public final class Sockets {
      *     backlog is full: nothing is in progress, try again later)
      */
     public static int connectUnix(Path path) {
-        return connect(SockAddr.unixPath(pathBytes("connectUnix", path)), shortened(path.toString()));
+        return SocketSteps.connect(SockAddr.unixPath(pathBytes("connectUnix", path)), shortened(path.toString()));
     }
 
     /**
@@ -195,7 +196,7 @@ public final class Sockets {
     public static int listenUnixAbstract(String name, int backlog) {
         SockAddr sa = SockAddr.unixAbstract(abstractBytes("listenUnixAbstract", name));
         checkBacklog("listenUnixAbstract", backlog);
-        return listen(sa, backlog, "@" + name, false, false);
+        return SocketSteps.listen(sa, backlog, "@" + name, false, false);
     }
 
     /**
@@ -208,7 +209,7 @@ public final class Sockets {
      *     on that name), EAGAIN (the listener's backlog is full)
      */
     public static int connectUnixAbstract(String name) {
-        return connect(SockAddr.unixAbstract(abstractBytes("connectUnixAbstract", name)), "@" + name);
+        return SocketSteps.connect(SockAddr.unixAbstract(abstractBytes("connectUnixAbstract", name)), "@" + name);
     }
 
     // ---- any connected stream socket ----
@@ -230,8 +231,18 @@ public final class Sockets {
      * Thread-safe: one syscall.
      */
     public static void shutdownOutput(int fd) {
-        int r = SocketCalls.shutdown(fd, SocketCalls.SHUT_WR, Native.threadErrno());
-        if (r < 0) throw new SyscallException("shutdown(SHUT_WR)", fd, -r);
+        shutdown(fd, SocketCalls.SHUT_WR);
+    }
+
+    /**
+     * {@link #shutdownOutput(int)} on an owned socket, held open for the syscall: a close from
+     * another thread waits for it, so it never reaches a file that took the number since.
+     * Thread-safe.
+     *
+     * @throws IllegalStateException if the handle is closed (or closing)
+     */
+    public static void shutdownOutput(Handle handle) {
+        shutdown(handle, SocketCalls.SHUT_WR);
     }
 
     /**
@@ -241,8 +252,27 @@ public final class Sockets {
      * Thread-safe: one syscall.
      */
     public static void shutdownInput(int fd) {
-        int r = SocketCalls.shutdown(fd, SocketCalls.SHUT_RD, Native.threadErrno());
-        if (r < 0) throw new SyscallException("shutdown(SHUT_RD)", fd, -r);
+        shutdown(fd, SocketCalls.SHUT_RD);
+    }
+
+    /** {@link #shutdownInput(int)} on an owned socket, held open for the syscall as {@link #shutdownOutput(Handle)} is. Thread-safe. */
+    public static void shutdownInput(Handle handle) {
+        shutdown(handle, SocketCalls.SHUT_RD);
+    }
+
+    private static void shutdown(Handle handle, int how) {
+        OwnedFd o = Objects.requireNonNull(handle, "handle").owned;
+        if (!o.acquire()) throw o.closedException();
+        try {
+            shutdown(o.fd, how);
+        } finally {
+            o.release();
+        }
+    }
+
+    private static void shutdown(int fd, int how) {
+        int r = SocketCalls.shutdown(fd, how, Native.threadErrno());
+        if (r < 0) throw new SyscallException(how == SocketCalls.SHUT_WR ? "shutdown(SHUT_WR)" : "shutdown(SHUT_RD)", fd, -r);
     }
 
     /**
@@ -266,85 +296,6 @@ public final class Sockets {
         if (b == -Errno.EAGAIN || b == -Errno.EINVAL) return Fds.WOULD_BLOCK;
         if (b < 0) throw new SyscallException("recv(MSG_OOB)", fd, -b);
         return b;
-    }
-
-    // ---- the steps ----
-
-    /** socket, (SO_REUSEADDR,) (SO_REUSEPORT,) bind, listen; the socket is closed if any of them fails. */
-    private static int listen(SockAddr address, int backlog, String where, boolean reuseAddress, boolean reusePort) {
-        MemorySegment errno = Native.threadErrno();
-        int fd = socket(address.family(), errno);
-        boolean listening = false;
-        try {
-            if (reuseAddress) {
-                int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEADDR, 1, errno);
-                if (r < 0) throw new SyscallException("setsockopt(SO_REUSEADDR)", -r, where + CLOSED);
-            }
-            if (reusePort) {
-                int r = SocketCalls.setIntOption(fd, SocketCalls.SOL_SOCKET, SocketCalls.SO_REUSEPORT, 1, errno);
-                if (r < 0) throw new SyscallException("setsockopt(SO_REUSEPORT)", -r, where + CLOSED);
-            }
-            if (address.isInet()) { // accepted sockets inherit it
-                int r = SocketCalls.setIntOption(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, errno);
-                if (r < 0) throw new SyscallException("setsockopt(TCP_NODELAY)", -r, where + CLOSED);
-            }
-            int r = SocketCalls.bind(fd, address, errno);
-            if (r < 0) throw new SyscallException("bind", -r, where + bindHint(address, -r) + CLOSED);
-            r = SocketCalls.listen(fd, backlog, errno);
-            if (r < 0) throw new SyscallException("listen", -r, where + CLOSED);
-            listening = true;
-            return fd;
-        } finally {
-            if (!listening) Unistd.close(fd, errno);
-        }
-    }
-
-    /** Said of a call that failed on a socket made for it, which is closed again: its fd is not named. */
-    private static final String CLOSED = " (the socket made for it is closed)";
-
-    /** socket, connect; the socket is closed unless the connect completed or is in progress. */
-    private static int connect(SockAddr address, String where) {
-        MemorySegment errno = Native.threadErrno();
-        int fd = socket(address.family(), errno);
-        if (address.isInet()) {
-            int r = SocketCalls.setIntOption(fd, SocketCalls.IPPROTO_TCP, SocketCalls.TCP_NODELAY, 1, errno);
-            if (r < 0) {
-                Unistd.close(fd, errno);
-                throw new SyscallException("setsockopt(TCP_NODELAY)", -r, where + CLOSED);
-            }
-        }
-        int r = SocketCalls.connect(fd, address, errno);
-        if (r < 0 && r != -Errno.EINPROGRESS && r != -Errno.EINTR) {
-            Unistd.close(fd, errno);
-            String hint = r == -Errno.EAGAIN && address.family() == SocketCalls.AF_UNIX ? " (the listener's backlog is full)" : "";
-            throw new SyscallException("connect", -r, where + hint + CLOSED);
-        }
-        return fd;
-    }
-
-    private static int socket(int family, MemorySegment errno) {
-        int type = SocketCalls.SOCK_STREAM | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC;
-        int fd = SocketCalls.socket(family, type, 0, errno);
-        if (fd < 0) throw new SyscallException("socket", -fd, familyName(family));
-        return fd;
-    }
-
-    private static String bindHint(SockAddr address, int errno) {
-        if (errno == Errno.EADDRINUSE && address.family() == SocketCalls.AF_UNIX) {
-            return address.isAbstract() ? " (another socket holds that abstract name)"
-                    : " (something is already bound there; a stale socket file is not removed for you)";
-        }
-        if (errno == SocketCalls.EADDRNOTAVAIL) return " (no local interface has that address)";
-        return "";
-    }
-
-    /** getsockname, or getpeername if {@code peer}. */
-    private static SockAddr sockName(int fd, boolean peer) {
-        byte[] storage = new byte[SockAddr.STORAGE_SIZE];
-        MemorySegment errno = Native.threadErrno();
-        int length = peer ? SocketCalls.getpeername(fd, storage, errno) : SocketCalls.getsockname(fd, storage, errno);
-        if (length < 0) throw new SyscallException(peer ? "getpeername" : "getsockname", fd, -length);
-        return SockAddr.decode(storage, length);
     }
 
     /** As the JDK reports a socket address ({@link Addresses#toJdk}); null for a socket of another family. */
@@ -401,12 +352,4 @@ public final class Sockets {
         return Addresses.describe(new InetSocketAddress(address, port));
     }
 
-    private static String familyName(int family) {
-        return switch (family) {
-            case SocketCalls.AF_UNIX -> "AF_UNIX";
-            case SocketCalls.AF_INET -> "AF_INET";
-            case SocketCalls.AF_INET6 -> "AF_INET6";
-            default -> "address family " + family;
-        };
-    }
 }

@@ -271,4 +271,28 @@ class SocketsIpTest extends QueueTestSupport {
             NetFixtures.close(pair[0], pair[2]);
         }
     }
+
+    // guards: the ktor adapter half-closed an unbound handle's socket by its number, checked open
+    // first; a close between the check and the syscall let it reach the number's next file. The
+    // Handle overloads hold the fd for the syscall, and refuse a closed handle
+    @Test
+    void shutdownOfAHandleHalfClosesItAndAClosedOneIsRefusedWithoutTouchingTheNumbersNextFile() throws Exception {
+        int[] pair = NetFixtures.tcpPair(NetFixtures.V4);
+        Handle ours = Handle.of(pair[1]);
+        int number = ours.fd();
+        Sockets.shutdownOutput(ours);
+        Fds.awaitReady(pair[0], ReadyEvent.READ);
+        assertEquals(Fds.EOF, Fds.read(pair[0], ByteBuffer.allocate(1)), "the peer read end-of-file");
+        ours.close();
+        int[] next = NetFixtures.tcpPair(NetFixtures.V4); // the lowest free numbers: ours among them
+        try {
+            assertTrue(java.util.Arrays.stream(next).anyMatch(fd -> fd == number), "the number was taken again");
+            assertThrows(IllegalStateException.class, () -> Sockets.shutdownOutput(ours));
+            assertThrows(IllegalStateException.class, () -> Sockets.shutdownInput(ours));
+            assertEquals(Fds.WOULD_BLOCK, Fds.read(next[0], ByteBuffer.allocate(1)), "the new pair's client was not shut down");
+            assertEquals(Fds.WOULD_BLOCK, Fds.read(next[1], ByteBuffer.allocate(1)), "the new pair's server was not shut down");
+        } finally {
+            NetFixtures.close(pair[0], pair[2], next[0], next[1], next[2]);
+        }
+    }
 }

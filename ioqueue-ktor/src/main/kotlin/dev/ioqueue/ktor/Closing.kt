@@ -76,11 +76,12 @@ private fun Handle.shutdownQuietly(output: Boolean) {
 }
 
 private fun Handle.shutdownNow(output: Boolean) {
-    if (!isOpen) return
     try {
-        if (output) Sockets.shutdownOutput(fd()) else Sockets.shutdownInput(fd())
+        // The handle overloads hold the fd for the syscall: a close from another thread waits, so
+        // the shutdown never reaches a file that took the number since.
+        if (output) Sockets.shutdownOutput(this) else Sockets.shutdownInput(this)
     } catch (_: IllegalStateException) {
-        // closed meanwhile (fd() refuses a closed handle)
+        // closed (or closing): nothing to shut down
     } catch (_: UncheckedIOException) {
         // ENOTCONN (the peer is gone), ENOTSOCK (a pipe): nothing to shut down
     }
