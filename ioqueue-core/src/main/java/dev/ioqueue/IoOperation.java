@@ -95,7 +95,7 @@ public abstract class IoOperation {
         QueueCore q = engine.queue();
         if (!q.ownership.isOwner()) {
             throw new IllegalStateException("cancel() of " + this + " called on thread " + Thread.currentThread().getName()
-                    + ", but its queue belongs to thread " + q.ownership.owner().getName()
+                    + ", but its queue belongs to thread " + q.ownership.ownerName()
                     + ": post it there with queue.execute(operation::cancel)");
         }
         return engine.cancel();

@@ -55,11 +55,14 @@ public final class IoQueue implements Executor, AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
 
     final QueueCore core;
+    /** Held here strongly, and only weakly by the core: an ended thread holds its Runnable, which may hold this queue. */
+    private final Thread owner;
     private final Cleaner.Cleanable cleanable;
 
     private IoQueue(int backend) {
         core = QueueOpening.open(backend, UserCallbacks.INSTANCE);
         core.setFacade(this);
+        owner = core.ownership.owner();
         // The action holds the native parts only, never the queue: it runs once the queue is unreachable.
         cleanable = CLEANER.register(this, core.cleanup());
     }
@@ -75,16 +78,20 @@ public final class IoQueue implements Executor, AutoCloseable {
     public static IoQueue current() {
         IoQueue q = CURRENT.get();
         if (q == null) {
-            if (Thread.currentThread().isVirtual()) {
-                throw new IllegalStateException("IoQueue.current() on virtual thread " + Thread.currentThread()
-                        + ": a loop sleeps in epoll_wait, which would pin its carrier. On a virtual thread, use BlockingIo,"
-                        + " Fds.awaitReady (they park the virtual thread) or a future from IoQueue.shared().whenReady;"
-                        + " run loops on platform threads (IoQueueGroup)");
-            }
+            refuseVirtual("IoQueue.current()");
             q = new IoQueue(Backend.fromProperty());
             CURRENT.set(q);
         }
         return q;
+    }
+
+    private static void refuseVirtual(String call) {
+        if (Thread.currentThread().isVirtual()) {
+            throw new IllegalStateException(call + " on virtual thread " + Thread.currentThread()
+                    + ": a loop sleeps in epoll_wait, which would pin its carrier. On a virtual thread, use BlockingIo,"
+                    + " Fds.awaitReady (they park the virtual thread) or a future from IoQueue.shared().whenReady;"
+                    + " run loops on platform threads (IoQueueGroup)");
+        }
     }
 
     /**
@@ -103,7 +110,7 @@ public final class IoQueue implements Executor, AutoCloseable {
             throw new IllegalStateException("thread " + Thread.currentThread().getName() + " already has its queue, on "
                     + q.backend() + ": close it first");
         }
-        if (Thread.currentThread().isVirtual()) return current(); // refused there, with the reason
+        refuseVirtual("IoQueue.create(" + backend + ")");
         q = new IoQueue(backend == null ? Backend.fromProperty() : backend.code());
         CURRENT.set(q);
         return q;
@@ -138,7 +145,7 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /** The thread that owns this queue. Thread-safe. */
     public Thread owner() {
-        return core.ownership.owner();
+        return owner;
     }
 
     /** Whether the calling thread owns this queue. Thread-safe. */

@@ -42,7 +42,7 @@ final class TypedFd {
         queue.core.ownership.checkOpen("watch");
         QueueCore q = queue.core.bind(handle.owned);
         if (q != queue.core) {
-            throw new IllegalStateException(handle + " belongs to the queue of thread " + q.ownership.owner().getName()
+            throw new IllegalStateException(handle + " belongs to the queue of thread " + q.ownership.ownerName()
                     + ": watch it there");
         }
         return q;

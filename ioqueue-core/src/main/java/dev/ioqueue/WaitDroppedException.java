@@ -19,7 +19,7 @@ public final class WaitDroppedException extends IOException {
 
     /** A wait on {@code fd} that was dropped, saying why. */
     public WaitDroppedException(int fd, String why) {
-        super("the wait on fd " + fd + " was dropped: " + why);
+        super((fd >= 0 ? "the wait on fd " + fd : "the wait") + " was dropped: " + why); // -1: no fd yet (a connect)
         this.fd = fd;
     }
 

@@ -489,4 +489,41 @@ class OwnedFdTest extends QueueTestSupport {
             Fds.close(s.second());
         }
     }
+
+    // guards: a thread that ended holds its Runnable; one that held its queue (new Thread(this::loop)
+    // with the queue in a field) kept the queue from its Cleaner for good, through the queue's own
+    // strong reference to its owner thread (reached from the Cleaner's bound fds and pending futures):
+    // its fds, ring and the handles bound to it were never released (outside round 36, both backends)
+    @Test
+    void aQueueHeldByItsEndedThreadsRunnableIsStillReleasedOnceUnreachable() throws Exception {
+        Fds.Pipe p = Fds.pipe();
+        int number = p.readFd();
+        try {
+            java.lang.ref.WeakReference<IoQueue> queue = endWithQueueHeldByRunnable(p);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while ((queue.get() != null || NetFixtures.isOpen(number)) && System.nanoTime() < deadline) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            assertNull(queue.get(), "the queue was collected");
+            assertFalse(NetFixtures.isOpen(number), "its Cleaner closed the handle bound to it");
+        } finally {
+            Fds.close(p.writeFd());
+        }
+    }
+
+    /** A thread binds a handle of {@code p}'s read end and waits on it, holds its queue from its Runnable, and ends. */
+    private static java.lang.ref.WeakReference<IoQueue> endWithQueueHeldByRunnable(Fds.Pipe p) throws InterruptedException {
+        AtomicReference<IoQueue> held = new AtomicReference<>();
+        AtomicReference<CompletableFuture<?>> waiting = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            IoQueue q = IoQueue.current();
+            held.set(q);
+            waiting.set(q.whenReady(Handle.of(p.readFd(), q), ReadyEvent.READ)); // a bound handle, a pending future
+        });
+        t.start();
+        t.join();
+        assertTrue(waiting.get() != null);
+        return new java.lang.ref.WeakReference<>(held.get());
+    }
 }

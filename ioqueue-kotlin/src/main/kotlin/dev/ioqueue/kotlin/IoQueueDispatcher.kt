@@ -117,7 +117,8 @@ public class IoQueueDispatcher private constructor(
     }
 
     private fun cancelOnRejection(context: CoroutineContext, cause: RejectedExecutionException) {
-        context.cancel(CancellationException("The ioqueue of thread ${queue.owner().name} is closed", cause))
+        val state = if (!queue.isClosed && !queue.owner().isAlive) "ended without closing it" else "is closed"
+        context.cancel(CancellationException("The ioqueue of thread ${queue.owner().name} $state", cause))
     }
 
     override fun equals(other: Any?): Boolean =

@@ -21,9 +21,9 @@ final class BoundCallback implements Runnable {
 
     @Override
     public void run() {
-        if (Thread.currentThread() != registrations.owner) {
+        if (!registrations.owner.isCurrent()) {
             throw new IllegalStateException("a callback from poll() run on thread " + Thread.currentThread().getName()
-                    + ", but its queue belongs to thread " + registrations.owner.getName());
+                    + ", but its queue belongs to thread " + registrations.owner.name());
         }
         Object c = callback;
         if (c == null) return;

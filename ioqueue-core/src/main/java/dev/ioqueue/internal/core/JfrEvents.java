@@ -38,7 +38,7 @@ final class JfrEvents {
             if (!e.isEnabled()) return;
             QueueCounts c = q.stats();
             e.loopThread = q.ownership.owner();
-            e.queue = q.ownership.owner().getName();
+            e.queue = q.ownership.ownerName();
             e.backend = c.ring() ? "io_uring" : "epoll";
             e.registeredFds = c.registeredFds();
             e.waiters = c.waiters();
@@ -72,7 +72,7 @@ final class JfrEvents {
         LoopHeld e = new LoopHeld();
         if (!e.shouldCommit()) return;
         e.loopThread = q.ownership.owner();
-        e.queue = q.ownership.owner().getName();
+        e.queue = q.ownership.ownerName();
         e.backend = q.completionIo() ? "io_uring" : "epoll";
         e.held = heldNanos;
         e.threshold = thresholdNanos;

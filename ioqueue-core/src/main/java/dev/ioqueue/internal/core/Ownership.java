@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.core;
 
+import dev.ioqueue.internal.base.OwnerThread;
 import java.time.Duration;
 import java.util.concurrent.RejectedExecutionException;
 
@@ -8,7 +9,7 @@ import java.util.concurrent.RejectedExecutionException;
  * method of the facade starts with, each with a message that names the method and the threads.
  */
 public final class Ownership {
-    private final Thread owner;
+    private final OwnerThread owner;
     private boolean looping;
     private volatile boolean closed;
     /** Closing: the tasks accepted before are running, and what they ask for is dropped, not refused. */
@@ -17,16 +18,22 @@ public final class Ownership {
     private static final ThreadLocal<int[]> NESTED_DROPS = ThreadLocal.withInitial(() -> new int[1]);
 
     public Ownership(Thread owner) {
-        this.owner = owner;
+        this.owner = new OwnerThread(owner);
     }
 
+    /** The owner thread, or null once it ended and was collected (held weakly: {@link OwnerThread}). Any thread. */
     public Thread owner() {
-        return owner;
+        return owner.get();
+    }
+
+    /** The owner thread's name (as last seen, once it is gone). Any thread. */
+    public String ownerName() {
+        return owner.name();
     }
 
     /** Any thread. */
     public boolean isOwner() {
-        return Thread.currentThread() == owner;
+        return owner.isCurrent();
     }
 
     /** Any thread. */
@@ -52,7 +59,7 @@ public final class Ownership {
     public void dropAtOnce(String method, Runnable drop) {
         int[] nested = NESTED_DROPS.get();
         if (nested[0] >= QueueCore.MAX_NESTED_SUBMITS) {
-            throw new IllegalStateException(method + "() on a " + (draining ? "closing" : "closed") + " queue (thread " + owner.getName()
+            throw new IllegalStateException(method + "() on a " + (draining ? "closing" : "closed") + " queue (thread " + owner.name()
                     + ") from inside " + QueueCore.MAX_NESTED_SUBMITS
                     + " nested drops: each such call is dropped at once; stop asking again when dropped");
         }
@@ -71,16 +78,16 @@ public final class Ownership {
 
     /** Throws unless called on the owner thread. */
     public void check(String method) {
-        if (Thread.currentThread() != owner) {
+        if (!owner.isCurrent()) {
             throw new IllegalStateException(method + "() called on thread " + Thread.currentThread().getName()
-                    + ", but this queue belongs to thread " + owner.getName());
+                    + ", but this queue belongs to thread " + owner.name());
         }
     }
 
     /** Throws unless called on the owner thread of an open queue. */
     public void checkOpen(String method) {
         check(method);
-        if (closed) throw new IllegalStateException(method + "() on a closed queue (thread " + owner.getName() + ")");
+        if (closed) throw new IllegalStateException(method + "() on a closed queue (thread " + owner.name() + ")");
     }
 
     /** {@link #checkOpen}, then marks the loop under way; throws if it already is (not re-entrant). */
@@ -107,16 +114,16 @@ public final class Ownership {
     }
 
     public RejectedExecutionException rejected() {
-        return new RejectedExecutionException("the queue of thread " + owner.getName() + " is closed");
+        return new RejectedExecutionException("the queue of thread " + owner.name() + " is closed");
     }
 
     /** Any thread. Whether the owner thread has ended: nothing posted to the queue would ever run. */
     public boolean ownerEnded() {
-        return !owner.isAlive();
+        return owner.ended();
     }
 
     public RejectedExecutionException ownerEndedRejection() {
-        return new RejectedExecutionException("the owner thread " + owner.getName() + " of this queue has ended: nothing posted would run");
+        return new RejectedExecutionException("the owner thread " + owner.name() + " of this queue has ended: nothing posted would run");
     }
 
     /** {@code d} in nanoseconds, saturated instead of overflowing. */

@@ -60,7 +60,7 @@ final class Places {
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));
         }
         throw SecondWaiterException.refusal(incoming, holder, "fd " + reg.fd + " already has a " + Registrations.KIND_NAMES[kind]
-                + " waiter on the queue of thread " + regs.owner.getName() + ": one waiter per fd and event per queue"
+                + " waiter on the queue of thread " + regs.owner.name() + ": one waiter per fd and event per queue"
                 + (regs.numbersChangeBetweenWaits
                         ? " (waits made off any loop all go to this shared queue: wait for an fd from one place at a time)" : ""));
     }

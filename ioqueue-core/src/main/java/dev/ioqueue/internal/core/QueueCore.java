@@ -165,7 +165,7 @@ public final class QueueCore {
 
     private void rejectSecond(int fd, int kind, Object incoming, Object holder) {
         throw SecondWaiterException.refusal(incoming, holder, "fd " + fd + " already has a " + Registrations.KIND_NAMES[kind]
-                + " operation on the queue of thread " + ownership.owner().getName() + ": one waiter per fd and event per queue");
+                + " operation on the queue of thread " + ownership.ownerName() + ": one waiter per fd and event per queue");
     }
 
     /** Withdraws exactly this waiter; whether it was there. */
@@ -274,8 +274,8 @@ public final class QueueCore {
     private void requireHere(OwnedFd o) {
         QueueCore q = bind(o);
         if (q != this) {
-            throw new IllegalStateException(o + " belongs to the queue of thread " + q.ownership.owner().getName()
-                    + ", not to the queue of thread " + ownership.owner().getName() + ": use it there (its queue's execute)");
+            throw new IllegalStateException(o + " belongs to the queue of thread " + q.ownership.ownerName()
+                    + ", not to the queue of thread " + ownership.ownerName() + ": use it there (its queue's execute)");
         }
         if (!o.isOpen()) throw o.closedException();
     }
@@ -412,6 +412,6 @@ public final class QueueCore {
 
     @Override
     public String toString() {
-        return "queue of thread " + ownership.owner().getName();
+        return "queue of thread " + ownership.ownerName();
     }
 }

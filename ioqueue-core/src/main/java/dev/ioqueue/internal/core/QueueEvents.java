@@ -64,7 +64,7 @@ final class QueueEvents {
         String frames = null;
         if (FailureLog.LOGGER.isLoggable(Level.WARNING)) {
             frames = frames(stack);
-            FailureLog.LOGGER.log(Level.WARNING, "the loop of thread " + q.ownership.owner().getName() + " has been held for "
+            FailureLog.LOGGER.log(Level.WARNING, "the loop of thread " + q.ownership.ownerName() + " has been held for "
                     + heldNanos / 1_000_000 + " ms (the threshold is " + thresholdNanos / 1_000_000 + " ms, system property "
                     + Watchdog.PROPERTY + ") in one round: a callback, task or coroutine slice that blocks or runs long, or"
                     + " many of them in one round (a coroutine that never suspends: yield() now and then); blocking calls"

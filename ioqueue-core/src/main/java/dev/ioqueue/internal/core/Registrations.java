@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.core;
 
+import dev.ioqueue.internal.base.OwnerThread;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.os.Errno;
@@ -32,7 +33,7 @@ public final class Registrations {
     final GoneFds gone = new GoneFds(this);
     /** The one-waiter rule: who holds an event's place on an fd, who gives it up, who is refused. */
     private final Places places = new Places(this);
-    final Thread owner;
+    final OwnerThread owner;
     final FdTable table = new FdTable();
     final ReadyBatch batch = new ReadyBatch();
     /** Owned fds whose ring keeps what a READ waiter wants, to wake at the next batch ({@link #keptReadableNextBatch}). */
@@ -59,7 +60,7 @@ public final class Registrations {
 
     public Registrations(Poller poller, Thread owner, Waiters users) {
         this.poller = poller;
-        this.owner = owner;
+        this.owner = new OwnerThread(owner);
         this.users = users;
         this.dropped = new Dropped(users);
     }

@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.core;
 
+import dev.ioqueue.internal.base.OwnerThread;
 import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.poll.Poller;
 import java.lang.invoke.MethodHandles;
@@ -41,7 +42,7 @@ public final class RunQueue {
         }
     }
 
-    private final Thread owner;
+    private final OwnerThread owner;
     private final Poller poller;
     private final Inbox inbox = new Inbox();
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
@@ -56,7 +57,7 @@ public final class RunQueue {
     private volatile int state;
 
     public RunQueue(Thread owner, Poller poller) {
-        this.owner = owner;
+        this.owner = new OwnerThread(owner);
         this.poller = poller;
         this.timers = new TimerHeap(owner, this::offer); // a closed queue refuses: its timers are gone
     }
@@ -66,7 +67,7 @@ public final class RunQueue {
      * it sleeps. The caller builds its rejection outside, after this returned.
      */
     public boolean offer(Runnable task) {
-        if (Thread.currentThread() == owner) {
+        if (owner.isCurrent()) {
             if (closed()) return false;
             tasks.add(task);
             return true;
@@ -92,7 +93,7 @@ public final class RunQueue {
      * it; false, running nothing, once closed. Any thread.
      */
     public boolean runOnOwner(Runnable task) {
-        if (Thread.currentThread() != owner) return offer(task);
+        if (!owner.isCurrent()) return offer(task);
         if (closed()) return false;
         task.run();
         return true;
@@ -110,7 +111,7 @@ public final class RunQueue {
         long now = System.nanoTime();
         long delay = Math.min(Math.max(0, delayNanos), Long.MAX_VALUE / 2);
         Timer timer = timers.newTimer(now + delay, task, ifDropped);
-        if (Thread.currentThread() != owner) return offer(() -> timers.add(timer)) ? timer : null;
+        if (!owner.isCurrent()) return offer(() -> timers.add(timer)) ? timer : null;
         if (closed()) return null;
         timers.add(timer); // no lambda on the owner's path: every Kotlin delay comes this way
         return timer;
@@ -237,9 +238,9 @@ public final class RunQueue {
 
         @Override
         public void run() {
-            if (Thread.currentThread() != owner) {
+            if (!owner.isCurrent()) {
                 throw new IllegalStateException("a task from poll() run on thread " + Thread.currentThread().getName()
-                        + ", but its queue belongs to thread " + owner.getName());
+                        + ", but its queue belongs to thread " + owner.name());
             }
             Runnable t = task;
             task = null;

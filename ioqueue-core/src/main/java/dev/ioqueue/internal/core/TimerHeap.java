@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.core;
 
+import dev.ioqueue.internal.base.OwnerThread;
 import dev.ioqueue.internal.base.Failures;
 import java.util.Arrays;
 import java.util.function.Consumer;
@@ -10,7 +11,7 @@ import java.util.function.Consumer;
  * from another thread marks the timer and posts its removal to the owner.
  */
 public final class TimerHeap {
-    private final Thread owner;
+    private final OwnerThread owner;
     private final Consumer<Runnable> toOwner;
     private Timer[] heap = new Timer[16];
     private int size;
@@ -18,7 +19,7 @@ public final class TimerHeap {
 
     /** @param toOwner posts a task to the owner thread (dropping it once the queue is closed) */
     public TimerHeap(Thread owner, Consumer<Runnable> toOwner) {
-        this.owner = owner;
+        this.owner = new OwnerThread(owner);
         this.toOwner = toOwner;
     }
 
@@ -62,7 +63,7 @@ public final class TimerHeap {
     }
 
     void onCancel(Timer t) {
-        if (Thread.currentThread() == owner) removeIfQueued(t); // no allocation on the owner
+        if (owner.isCurrent()) removeIfQueued(t); // no allocation on the owner
         else toOwner.accept(() -> removeIfQueued(t));
     }
 

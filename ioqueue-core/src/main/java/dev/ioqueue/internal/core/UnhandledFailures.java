@@ -40,7 +40,7 @@ final class UnhandledFailures {
                 if (op.failureClosesFd()) o.close(false);
             } else if (ran && !warnedPlainFdLeft) {
                 warnedPlainFdLeft = true;
-                FailureLog.plainFdLeftOpen(fd, queue.ownership.owner().getName());
+                FailureLog.plainFdLeftOpen(fd, queue.ownership.ownerName());
             }
         }
     }

@@ -58,7 +58,7 @@ final class Watchdog implements Runnable {
 
     /** Watches {@code q} from now until it is closed or collected; starts the watchdog with the first. Any thread. */
     static void watch(QueueCore q) {
-        String thread = q.ownership.owner().getName();
+        String thread = q.ownership.ownerName();
         String backend = q.completionIo() ? "io_uring" : "epoll";
         synchronized (LOCK) {
             queues.add(new Watched(q));
@@ -152,7 +152,9 @@ final class Watchdog implements Runnable {
             return;
         }
         if (now - w.since < thresholdNanos || w.reported == round) return;
-        StackTraceElement[] stack = q.ownership.owner().getStackTrace();
+        Thread owner = q.ownership.owner();
+        if (owner == null) return; // ended and gone
+        StackTraceElement[] stack = owner.getStackTrace();
         if (q.loopRound() != round || q.runQueue.sleeping()) return; // it ended while we looked: the stack is not its
         w.reported = round;
         QueueEvents.loopHeld(q, now - w.since, thresholdNanos, stack);

@@ -179,7 +179,7 @@ final class OperationWait implements Operation.Hooks, Yielding {
     }
 
     private static String ownerEnded(QueueCore q) {
-        return "the thread " + q.ownership.owner().getName() + " of its queue ended without closing it";
+        return "the thread " + q.ownership.ownerName() + " of its queue ended without closing it";
     }
 
     /** The thread stops waiting for its turn (DROPPED): {@link TurnPause#leave}. */

@@ -1,5 +1,6 @@
 package dev.ioqueue.internal.uring;
 
+import dev.ioqueue.internal.base.OwnerThread;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 import dev.ioqueue.internal.base.Errors;
@@ -50,7 +51,7 @@ public final class UringPoller implements Poller {
     private static final long EPOLL_POLL = 1;
     private static final long CLOSE_WAIT_NANOS = 1_000_000_000L;
 
-    private final Thread owner = Thread.currentThread();
+    private final OwnerThread owner = new OwnerThread(Thread.currentThread());
     private final Natives natives;
     private final EpollPoller epoll;
     private final Ring ring;
@@ -316,7 +317,7 @@ public final class UringPoller implements Poller {
      */
     @Override
     public void close() {
-        if (Thread.currentThread() == owner && !natives.closed()) {
+        if (owner.isCurrent() && !natives.closed()) {
             try {
                 drain();
             } finally {
