@@ -13,7 +13,8 @@ import dev.ioqueue.internal.core.OwnedFd;
  *
  * <p><b>Threading.</b> Thread-safe. {@link #close()} from any thread withdraws its waits and
  * operations on its queue (each told {@code dropped} once, on its queue's thread; a queue whose
- * thread ended without closing it tells nothing, see threading.md; a thread blocked on it gets
+ * thread ended without closing it tells its waiters and operations nothing, and fails its futures,
+ * see threading.md; a thread blocked on it gets
  * {@link WaitDroppedException}), waits until the kernel has let go of every io_uring request on
  * it, then closes the fd; until then its number cannot name another file. On io_uring, the bytes
  * the ring read ahead for it belong to it, so every library read of it sees them once and in order.

@@ -117,8 +117,9 @@ public class IoQueueDispatcher private constructor(
     }
 
     private fun cancelOnRejection(context: CoroutineContext, cause: RejectedExecutionException) {
-        val state = if (!queue.isClosed && !queue.owner().isAlive) "ended without closing it" else "is closed"
-        context.cancel(CancellationException("The ioqueue of thread ${queue.owner().name} $state", cause))
+        val what = if (!queue.isClosed && !queue.owner().isAlive) "The thread ${queue.owner().name} of this ioqueue ended without closing it"
+        else "The ioqueue of thread ${queue.owner().name} is closed"
+        context.cancel(CancellationException(what, cause))
     }
 
     override fun equals(other: Any?): Boolean =

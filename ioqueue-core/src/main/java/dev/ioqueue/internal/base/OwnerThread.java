@@ -11,7 +11,10 @@ import java.lang.ref.WeakReference;
  */
 public final class OwnerThread {
     private final WeakReference<Thread> thread;
-    private final String name;
+    /** Its name as last seen alive (for messages once it is gone). */
+    private volatile String name;
+    /** Latched once it is seen ended: from then on the reference is never read again. */
+    private volatile boolean ended;
 
     public OwnerThread(Thread thread) {
         this.thread = new WeakReference<>(thread);
@@ -23,20 +26,31 @@ public final class OwnerThread {
         return thread.refersTo(Thread.currentThread());
     }
 
-    /** Whether the owner has ended. */
+    /**
+     * Whether the owner has ended. Called periodically (the watchdog): once it has ended, it answers
+     * without {@link WeakReference#get()}, which during a concurrent marking would keep the thread
+     * (and all it holds) alive for that cycle.
+     */
     public boolean ended() {
+        if (ended) return true;
+        if (thread.refersTo(null)) return ended = true;
         Thread t = thread.get();
-        return t == null || !t.isAlive();
+        if (t != null && t.isAlive()) return false;
+        return ended = true;
     }
 
-    /** Its name now, or as last seen once it is gone. */
+    /** Its name now, or as last seen alive once it has ended. */
     public String name() {
+        if (ended()) return name;
         Thread t = thread.get();
-        return t != null ? t.getName() : name;
+        if (t == null) return name;
+        String now = t.getName();
+        name = now;
+        return now;
     }
 
-    /** The thread, or null once it ended and was collected. */
+    /** The thread, or null once it ended (whether collected or not: nothing is asked of an ended owner). */
     public Thread get() {
-        return thread.get();
+        return ended() ? null : thread.get();
     }
 }

@@ -59,11 +59,17 @@ final class BoundFds {
         }
     }
 
-    /** Refuses every later {@link #add} and returns the fds bound now. */
+    /**
+     * Refuses every later {@link #bind} and returns the fds bound now, holding none of them after
+     * (a Cleaner's action holds this set: it must not keep their queue reachable).
+     */
     OwnedFd[] closeAndTake() {
         synchronized (lock) {
             closed = true;
-            return Arrays.copyOf(fds, count);
+            OwnedFd[] taken = Arrays.copyOf(fds, count);
+            Arrays.fill(fds, 0, count, null);
+            count = 0;
+            return taken;
         }
     }
 }

@@ -21,12 +21,12 @@ public final class Ownership {
         this.owner = new OwnerThread(owner);
     }
 
-    /** The owner thread, or null once it ended and was collected (held weakly: {@link OwnerThread}). Any thread. */
+    /** The owner thread, or null once it has ended (held weakly: {@link OwnerThread}). Any thread. */
     public Thread owner() {
         return owner.get();
     }
 
-    /** The owner thread's name (as last seen, once it is gone). Any thread. */
+    /** The owner thread's name (as last seen alive, once it has ended). Any thread. */
     public String ownerName() {
         return owner.name();
     }

@@ -90,6 +90,18 @@ public final class QueueCore {
     }
 
     /**
+     * The watchdog found the owner thread ended with the queue open: its futures fail, and the
+     * handles bound to it are closed (nothing can use them now), as its Cleaner would, so that
+     * nothing the Cleaner holds keeps the queue (and what its waiters captured) reachable. Any
+     * thread, after the owner ended; again is harmless.
+     */
+    void releaseAfterOwnerEnded() {
+        futures.tellIfOwnerEnded(null);
+        if (ownership.isClosed() || !ownership.ownerEnded()) return;
+        for (OwnedFd o : bound.closeAndTake()) o.released();
+    }
+
+    /**
      * Makes this the queue of every thread (the shared queue): numbers may be closed and made again
      * by any thread between its waits, so a wait that would reuse a kept registration asks the
      * kernel first. Owner thread, before its first wait.

@@ -14,7 +14,8 @@ import jdk.jfr.FlightRecorderListener;
  * callback, task or coroutine slice. It then takes the loop thread's stack (while it is held: that
  * is the frame to blame) and reports it once per round ({@link QueueEvents#loopHeld}). The loop
  * pays a release store per round; the watchdog one look per queue per period. A queue found open
- * with its owner thread ended has its pending futures told ({@link OrphanedFutures}).
+ * with its owner thread ended has its pending futures told ({@link OrphanedFutures}) and its
+ * bound handles closed ({@link QueueCore#releaseAfterOwnerEnded}).
  *
  * <p>The threshold is the system property {@value #PROPERTY} in milliseconds (default 100; 0 turns
  * the held-loop watch off: the thread then only looks, once a second, for queues whose thread
@@ -134,7 +135,7 @@ final class Watchdog implements Runnable {
         QueueCore q = w.get();
         if (q == null) return;
         if (q.ownership.ownerEnded()) { // open, its thread gone: its futures would wait for good
-            q.futures.tellIfOwnerEnded(null);
+            q.releaseAfterOwnerEnded();
             return;
         }
         if (thresholdNanos == 0) return; // the held-loop watch is off
