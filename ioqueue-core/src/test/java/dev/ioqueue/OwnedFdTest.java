@@ -384,7 +384,8 @@ class OwnedFdTest extends QueueTestSupport {
         Object e = outcome.get(10, TimeUnit.SECONDS);
         assertInstanceOf(java.io.IOException.class, e);
         assertFalse(h.isOpen(), "the watchdog closed it");
-        assertFalse(TestFds.isOpen(p.readFd()));
+        // Its blocked caller is told first, then the number is closed (by the closer: here the watchdog).
+        assertTrue(NetFixtures.eventually(() -> !TestFds.isOpen(p.readFd())), "the number is closed");
         Fds.close(p.writeFd());
     }
 
@@ -490,17 +491,21 @@ class OwnedFdTest extends QueueTestSupport {
         Fds.Pipe p = Fds.pipe();
         int number = p.readFd();
         try {
-            java.lang.ref.WeakReference<IoQueue> queue = endWithQueueHeldByRunnable(p);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while ((queue.get() != null || NetFixtures.isOpen(number)) && System.nanoTime() < deadline) {
-                System.gc();
-                Thread.sleep(20);
-            }
-            assertNull(queue.get(), "the queue was collected");
-            assertFalse(NetFixtures.isOpen(number), "its Cleaner closed the handle bound to it");
+            assertCollectedAndClosed(endWithQueueHeldByRunnable(p), number);
         } finally {
             Fds.close(p.writeFd());
         }
+    }
+
+    /** Asks for collections until {@code queue} is collected and {@code number} closed (its Cleaner ran); fails after 20 s. */
+    private static void assertCollectedAndClosed(java.lang.ref.WeakReference<IoQueue> queue, int number) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while ((queue.get() != null || NetFixtures.isOpen(number)) && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertNull(queue.get(), "the queue was collected");
+        assertFalse(NetFixtures.isOpen(number), "its handle is closed");
     }
 
     /** A thread binds a handle of {@code p}'s read end and waits on it, holds its queue from its Runnable, and ends. */
@@ -531,13 +536,7 @@ class OwnedFdTest extends QueueTestSupport {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (NetFixtures.isOpen(number) && System.nanoTime() < deadline) Thread.sleep(10);
             assertFalse(NetFixtures.isOpen(number), "the watchdog closed the dead queue's handle (no GC asked)");
-            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while ((queue.get() != null || NetFixtures.isOpen(number)) && System.nanoTime() < deadline) {
-                System.gc();
-                Thread.sleep(20);
-            }
-            assertNull(queue.get(), "the queue was collected, its waiter's capture of it notwithstanding");
-            assertFalse(NetFixtures.isOpen(number));
+            assertCollectedAndClosed(queue, number);
         } finally {
             Fds.close(p.writeFd());
         }
