@@ -47,8 +47,9 @@ import java.util.Objects;
  * thread's read waiting). An interrupt of a call the loop has taken up is answered by the loop in
  * its next round, so that what it moved is reported, never lost. A handle bound to a queue whose
  * thread ended without closing it fails every call with {@link WaitDroppedException}, on both
- * backends (close the handle); a call already blocked then fails within about a second if it waits
- * in that queue (a handle of an io_uring loop), and goes on otherwise. A plain fd is under mio's rule: close
+ * backends; a call already blocked then ends too, when the watchdog closes the queue's handles
+ * (within 50 ms by default, see threading.md), or within about a second if it waits in that queue
+ * (a handle of an io_uring loop), whichever comes first. A plain fd is under mio's rule: close
  * it only once no call is under way on it.
  *
  * <p><b>Errors</b> are {@link IOException}s: a failed syscall is a {@link SyscallFailure} (a peer

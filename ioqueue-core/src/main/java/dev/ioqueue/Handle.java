@@ -51,7 +51,8 @@ public final class Handle implements AutoCloseable {
      * Takes ownership of {@code fd}, bound to {@code queue}. Thread-safe.
      *
      * @throws IllegalArgumentException if {@code fd} is negative, or one of {@code queue}'s own fds
-     * @throws IllegalStateException if {@code queue} is closed (the fd is then not taken: close it yourself)
+     * @throws IllegalStateException if {@code queue} is closed, or its thread ended without closing
+     *     it and the watchdog saw it (the fd is then not taken: close it yourself)
      */
     public static Handle of(int fd, IoQueue queue) {
         Handle h = of(fd);
@@ -65,7 +66,7 @@ public final class Handle implements AutoCloseable {
      * before it first uses it. Returns the queue it is bound to ({@code queue}, or the one it was
      * bound to before).
      *
-     * @throws IllegalStateException if the handle is closed, or {@code queue} is closed (the handle
+     * @throws IllegalStateException if the handle is closed, or {@code queue} is closed or its thread ended (the handle
      *     is then still yours, unbound: close it)
      * @throws IllegalArgumentException if its fd is one of {@code queue}'s own
      */

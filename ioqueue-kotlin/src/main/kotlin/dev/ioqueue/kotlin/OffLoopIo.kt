@@ -20,6 +20,7 @@ import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.future.await
 import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeoutOrNull
 
 // The two ways a call runs when it cannot run on the caller's own loop.
 //
@@ -155,7 +156,7 @@ internal suspend fun onHomeQueue(handle: Handle, fd: Int, home: IoQueue, kind: I
     call.operation = operationFor(kind, buffer ?: target, offset, length, event, call)
     call.start()
     val result = try {
-        call.outcome.await()
+        call.awaitOutcome()
     } catch (cancelled: CancellationException) {
         call.withdraw()
         val late = withContext(NonCancellable) { runCatching { call.outcome.await() } }
@@ -202,6 +203,23 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
         }
     }
 
+    /**
+     * The outcome. A queue whose thread ended without closing it runs nothing more, and tells its
+     * operations nothing (their completions belong to that thread), yet this caller waits on
+     * another dispatcher: it looks once a second, as a blocking call waiting in a queue does, and
+     * then ends with [AwaitClosedException] (its cause says why); the watchdog has closed the handle.
+     */
+    suspend fun awaitOutcome(): Long {
+        while (true) {
+            withTimeoutOrNull(ENDED_LOOK_MILLIS) { outcome.await() }?.let { return it }
+            val q = submittedOn ?: movedTo ?: home
+            if (!outcome.isCompleted && !q.isClosed && !q.owner().isAlive) {
+                val why = WaitDroppedException(fd, "the thread ${q.owner().name} of its queue ended without closing it")
+                outcome.completeExceptionally(AwaitClosedException(fd).apply { initCause(why) })
+            }
+        }
+    }
+
     /** Asks the queue to withdraw the operation; [outcome] then tells what happened. Any thread. */
     fun withdraw() {
         withdrawing = true
@@ -232,6 +250,9 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
         outcome.completeExceptionally(AwaitClosedException(fd))
     }
 }
+
+/** How often an off-loop call waiting on another queue looks whether that queue's thread ended. */
+private const val ENDED_LOOK_MILLIS = 1_000L
 
 /** The outcome of a withdrawn operation: nothing more moved. */
 private object Withdrawn : IOException("withdrawn") {

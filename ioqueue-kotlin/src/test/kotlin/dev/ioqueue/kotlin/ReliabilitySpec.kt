@@ -52,6 +52,29 @@ private suspend fun stillWorks() {
 }
 
 class ReliabilitySpec : FunSpec({
+    // guards (outside round 37): an off-loop read, readFully, writeFully or accept on a handle whose
+    // queue's thread then ended without closing it stayed suspended for good (its operation is told
+    // nothing there): it now ends with AwaitClosedException, naming the thread in its cause
+    test("an off-loop call waiting on a handle whose queue's thread ends ends too") {
+        val p = Fds.pipe()
+        val bound = java.util.concurrent.CountDownLatch(1)
+        val handle = arrayOfNulls<Handle>(1)
+        val owner = Thread.ofPlatform().name("ends-under-a-read").start {
+            val q = IoQueue.current()
+            handle[0] = Handle.of(p.readFd(), q)
+            bound.countDown()
+            val end = System.nanoTime() + 300_000_000L // serves the posted read, then ends without close()
+            while (System.nanoTime() < end) q.runOnce(Duration.ofMillis(10))
+        }
+        bound.await()
+        runBlocking(Dispatchers.Default) { // posted to the owner while it loops; then it ends
+            val e = withTimeout(10_000) { shouldThrow<AwaitClosedException> { handle[0]!!.read(ByteBuffer.allocate(4)) } }
+            e.cause!!.message!! shouldContain "ends-under-a-read"
+        }
+        owner.join()
+        Fds.close(p.writeFd())
+    }
+
     test("awaitRead's bad-input matrix: each a clear exception naming the fd, and the loop still works") {
         val dir = Files.createTempDirectory("ioqueue-bad")
         val file = Files.writeString(dir.resolve("plain.txt"), "x")

@@ -18,11 +18,15 @@ final class BoundFds {
      * queue's close can see; returns the queue it is bound to: {@code queue}, or the one that bound
      * it first.
      *
-     * @throws IllegalStateException once the queue's close took them all, or if {@code o} is closed
+     * @throws IllegalStateException once the queue's close (or, its thread ended, the watchdog) took
+     *     them all, or if {@code o} is closed
      */
     QueueCore bind(OwnedFd o, QueueCore queue) {
         synchronized (lock) {
-            if (closed) throw new IllegalStateException(o + " cannot be bound to the closed " + queue);
+            if (closed) {
+                throw new IllegalStateException(o + " cannot be bound to the " + (queue.ownership.isClosed() ? "closed " + queue
+                        : queue + ": that thread ended without closing it"));
+            }
             if (!o.bindTo(queue)) return o.queue();
             if (!o.isOpen()) throw o.closedException(); // a close raced the bind, and closes the fd itself
             if (count == fds.length) fds = Arrays.copyOf(fds, count * 2);

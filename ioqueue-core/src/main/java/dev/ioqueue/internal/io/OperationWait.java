@@ -166,7 +166,7 @@ final class OperationWait implements Operation.Hooks, Yielding {
      * run (on either backend, as tokio's I/O resources fail once their runtime is gone).
      */
     static IOException orphaned(QueueCore q, OwnedFd o) {
-        return Errors.dropped(o.fd, ownerEnded(q) + " (close the handle)");
+        return Errors.dropped(o.fd, ownerEnded(q) + (o.isOpen() ? " (close the handle)" : " (its handle is closed)"));
     }
 
     /**
