@@ -46,10 +46,11 @@ import java.util.Objects;
  * call going on when the loop holds none; a loop that always keeps a read on the handle leaves a
  * thread's read waiting). An interrupt of a call the loop has taken up is answered by the loop in
  * its next round, so that what it moved is reported, never lost. A handle bound to a queue whose
- * thread ended without closing it fails every call with {@link WaitDroppedException}, on both
- * backends; a call already blocked then ends too, when the watchdog closes the queue's handles
- * (within 50 ms by default, see threading.md), or within about a second if it waits in that queue
- * (a handle of an io_uring loop), whichever comes first. A plain fd is under mio's rule: close
+ * thread ended without closing it fails every call with {@link WaitDroppedException} (or, once
+ * the watchdog closed the queue's handles, within 50 ms by default: see threading.md, with
+ * {@link java.nio.channels.ClosedChannelException}), on both backends; a call already blocked then
+ * ends too: when the watchdog closes the handle, or within about a second if it waits in that
+ * queue (a handle of an io_uring loop). A plain fd is under mio's rule: close
  * it only once no call is under way on it.
  *
  * <p><b>Errors</b> are {@link IOException}s: a failed syscall is a {@link SyscallFailure} (a peer

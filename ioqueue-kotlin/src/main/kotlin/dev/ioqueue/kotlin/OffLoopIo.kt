@@ -20,7 +20,6 @@ import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.future.await
 import kotlinx.coroutines.withContext
-import kotlinx.coroutines.withTimeoutOrNull
 
 // The two ways a call runs when it cannot run on the caller's own loop.
 //
@@ -154,9 +153,10 @@ internal suspend fun onHomeQueue(handle: Handle, fd: Int, home: IoQueue, kind: I
     val wanted = buffer?.remaining() ?: 0
     val call = HomeQueueCall(handle, fd, home)
     call.operation = operationFor(kind, buffer ?: target, offset, length, event, call)
+    EndedQueueWatch.add(call)
     call.start()
     val result = try {
-        call.awaitOutcome()
+        call.outcome.await()
     } catch (cancelled: CancellationException) {
         call.withdraw()
         val late = withContext(NonCancellable) { runCatching { call.outcome.await() } }
@@ -203,20 +203,20 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
         }
     }
 
+    init {
+        outcome.invokeOnCompletion { EndedQueueWatch.remove(this) }
+    }
+
     /**
-     * The outcome. A queue whose thread ended without closing it runs nothing more, and tells its
-     * operations nothing (their completions belong to that thread), yet this caller waits on
-     * another dispatcher: it looks once a second, as a blocking call waiting in a queue does, and
-     * then ends with [AwaitClosedException] (its cause says why); the watchdog has closed the handle.
+     * [EndedQueueWatch]'s look: a queue whose thread ended without closing it runs nothing more
+     * and tells its operations nothing (their completions belong to that thread), yet this caller
+     * waits on another dispatcher: the call ends with [AwaitClosedException], its cause saying why.
      */
-    suspend fun awaitOutcome(): Long {
-        while (true) {
-            withTimeoutOrNull(ENDED_LOOK_MILLIS) { outcome.await() }?.let { return it }
-            val q = submittedOn ?: movedTo ?: home
-            if (!outcome.isCompleted && !q.isClosed && !q.owner().isAlive) {
-                val why = WaitDroppedException(fd, "the thread ${q.owner().name} of its queue ended without closing it")
-                outcome.completeExceptionally(AwaitClosedException(fd).apply { initCause(why) })
-            }
+    fun lookForEndedQueue() {
+        val q = submittedOn ?: movedTo ?: home
+        if (!outcome.isCompleted && !q.isClosed && !q.owner().isAlive) {
+            val why = WaitDroppedException(fd, "the thread ${q.owner().name} of its queue ended without closing it")
+            outcome.completeExceptionally(AwaitClosedException(fd).apply { initCause(why) })
         }
     }
 
@@ -251,8 +251,43 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
     }
 }
 
-/** How often an off-loop call waiting on another queue looks whether that queue's thread ended. */
-private const val ENDED_LOOK_MILLIS = 1_000L
+/**
+ * The off-loop calls waiting on other queues, looked at once a second (as a blocking call waiting
+ * in a queue looks) by one daemon thread, started with the first: a call whose queue's thread
+ * ended without closing it is ended ([HomeQueueCall.lookForEndedQueue]). A call costs a set
+ * insertion and removal, no timer. Thread-safe.
+ */
+private object EndedQueueWatch {
+    private const val LOOK_MILLIS = 1_000L
+    private val pending: MutableSet<HomeQueueCall> = java.util.concurrent.ConcurrentHashMap.newKeySet()
+    @Volatile private var started = false
+
+    fun add(call: HomeQueueCall) {
+        pending.add(call)
+        if (!started) start()
+    }
+
+    fun remove(call: HomeQueueCall) {
+        pending.remove(call)
+    }
+
+    @Synchronized private fun start() {
+        if (started) return
+        Thread.ofPlatform().daemon().name("ioqueue-kotlin-ended-queues").start {
+            while (true) {
+                try {
+                    Thread.sleep(LOOK_MILLIS)
+                    for (call in pending) call.lookForEndedQueue()
+                } catch (_: InterruptedException) {
+                    // nobody else owns this thread: go on looking
+                } catch (_: Throwable) {
+                    // an error completing one call must not end the watch
+                }
+            }
+        }
+        started = true
+    }
+}
 
 /** The outcome of a withdrawn operation: nothing more moved. */
 private object Withdrawn : IOException("withdrawn") {

@@ -96,9 +96,21 @@ public final class QueueCore {
      * thread, after the owner ended; again is harmless.
      */
     void releaseAfterOwnerEnded() {
-        futures.tellIfOwnerEnded(null);
         if (ownership.isClosed() || !ownership.ownerEnded()) return;
-        for (OwnedFd o : bound.closeAndTake()) o.released();
+        Throwable failure = null;
+        try {
+            futures.tellIfOwnerEnded(null);
+        } catch (Throwable t) {
+            failure = t;
+        }
+        for (OwnedFd o : bound.closeAndTake()) { // each one, whatever another threw: the set no longer holds them
+            try {
+                o.released();
+            } catch (Throwable t) {
+                failure = Failures.add(failure, t);
+            }
+        }
+        Failures.rethrow(failure);
     }
 
     /**

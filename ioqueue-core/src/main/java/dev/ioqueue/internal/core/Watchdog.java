@@ -51,6 +51,8 @@ final class Watchdog implements Runnable {
         long round;
         long since;
         long reported;
+        /** Its owner ended and it was released ({@link QueueCore#releaseAfterOwnerEnded}): never read again. */
+        volatile boolean released;
 
         Watched(QueueCore q) {
             super(q);
@@ -90,7 +92,10 @@ final class Watchdog implements Runnable {
 
     private static Watched[] snapshot() {
         synchronized (LOCK) {
+            // A dead queue, once released, is not read again: a get() during a concurrent marking
+            // would keep it (and what its waiters hold) alive for that cycle.
             queues.removeIf(w -> {
+                if (w.released || w.refersTo(null)) return true;
                 QueueCore q = w.get();
                 return q == null || q.ownership.isClosed();
             });
@@ -135,6 +140,7 @@ final class Watchdog implements Runnable {
         QueueCore q = w.get();
         if (q == null) return;
         if (q.ownership.ownerEnded()) { // open, its thread gone: its futures would wait for good
+            w.released = true;
             q.releaseAfterOwnerEnded();
             return;
         }
