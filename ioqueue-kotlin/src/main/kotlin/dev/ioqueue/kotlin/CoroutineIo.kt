@@ -227,7 +227,11 @@ internal class CoroutineIo(
 
     /** The job's handler: it was cancelled (or completed). Any thread: the rest runs on the loop. */
     override fun invoke(cause: Throwable?) {
-        queue.runOnOwner(this) // false: the queue is closed, and its close dropped what was pending
+        if (queue.runOnOwner(this)) return
+        // Refused: the queue is closed (its close dropped what was pending, and told it), or its
+        // thread ended without closing it, and nothing there will ever run or tell this call: it
+        // is resumed here with the cancellation (the thread's end makes its state visible here).
+        if (phase == SUSPENDED && !queue.isClosed && !queue.owner().isAlive) resume(Result.failure(cancellation()), dispatched = true)
     }
 
     /** On the loop, after the job was cancelled or completed: withdraws the pending call, if any. */

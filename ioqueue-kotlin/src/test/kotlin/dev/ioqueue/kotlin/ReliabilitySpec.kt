@@ -52,6 +52,30 @@ private suspend fun stillWorks() {
 }
 
 class ReliabilitySpec : FunSpec({
+    // guards (outside round 38): a coroutine suspended in a call on a queue whose thread then ended
+    // without closing it could not be cancelled (its withdrawal waited for that thread), so neither
+    // its scope nor a ktor socket closing through it ever completed
+    test("a coroutine suspended on a queue whose thread ended ends when cancelled") {
+        val p = Fds.pipe()
+        val scope = kotlinx.coroutines.CoroutineScope(SupervisorJob())
+        val suspended = java.util.concurrent.CountDownLatch(1)
+        val owner = Thread.ofPlatform().start {
+            val q = IoQueue.current()
+            val h = Handle.of(p.readFd(), q)
+            scope.launch(q.dispatcher) {
+                suspended.countDown()
+                h.read(ByteBuffer.allocate(4)) // on its loop: never completes, nothing is written
+            }
+            val end = System.nanoTime() + 200_000_000L
+            while (System.nanoTime() < end) q.runOnce(Duration.ofMillis(10))
+        } // ends without close()
+        suspended.await()
+        owner.join()
+        scope.coroutineContext[kotlinx.coroutines.Job]!!.children.count() shouldBe 1
+        runBlocking { withTimeout(10_000) { scope.coroutineContext[kotlinx.coroutines.Job]!!.also { it.cancel() }.join() } }
+        Fds.close(p.writeFd())
+    }
+
     // guards (outside round 37): an off-loop read, readFully, writeFully or accept on a handle whose
     // queue's thread then ended without closing it stayed suspended for good (its operation is told
     // nothing there): it now ends with AwaitClosedException, naming the thread in its cause
