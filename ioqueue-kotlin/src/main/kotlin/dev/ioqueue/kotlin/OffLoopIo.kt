@@ -154,7 +154,12 @@ internal suspend fun onHomeQueue(handle: Handle, fd: Int, home: IoQueue, kind: I
     val call = HomeQueueCall(handle, fd, home)
     call.operation = operationFor(kind, buffer ?: target, offset, length, event, call)
     EndedQueueWatch.add(call)
-    call.start()
+    try {
+        call.start()
+    } catch (t: Throwable) {
+        call.outcome.completeExceptionally(t) // leaves the watch
+        throw t
+    }
     val result = try {
         call.outcome.await()
     } catch (cancelled: CancellationException) {
@@ -214,10 +219,13 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
      */
     fun lookForEndedQueue() {
         val q = submittedOn ?: movedTo ?: home
-        if (!outcome.isCompleted && !q.isClosed && !q.owner().isAlive) {
-            val why = WaitDroppedException(fd, "the thread ${q.owner().name} of its queue ended without closing it")
-            outcome.completeExceptionally(AwaitClosedException(fd).apply { initCause(why) })
-        }
+        if (outcome.isCompleted || q.isClosed || q.owner().isAlive) return
+        // Its thread's writes are visible now: if it handed the call on to another queue meanwhile, that one decides.
+        if ((submittedOn ?: movedTo ?: home) !== q) return
+        withdrawing = true
+        val why = WaitDroppedException(fd, "the thread ${q.owner().name} of its queue ended without closing it")
+        // Completed off this thread: a caller resuming in place (Unconfined) must not hold the watch.
+        Thread.ofVirtual().start { outcome.completeExceptionally(AwaitClosedException(fd).apply { initCause(why) }) }
     }
 
     /** Asks the queue to withdraw the operation; [outcome] then tells what happened. Any thread. */
@@ -273,15 +281,19 @@ private object EndedQueueWatch {
 
     @Synchronized private fun start() {
         if (started) return
-        Thread.ofPlatform().daemon().name("ioqueue-kotlin-ended-queues").start {
+        Thread.ofPlatform().daemon().name("ioqueue-kotlin-ended-queues").inheritInheritableThreadLocals(false).start {
             while (true) {
                 try {
                     Thread.sleep(LOOK_MILLIS)
-                    for (call in pending) call.lookForEndedQueue()
                 } catch (_: InterruptedException) {
                     // nobody else owns this thread: go on looking
-                } catch (_: Throwable) {
-                    // an error completing one call must not end the watch
+                }
+                for (call in pending) {
+                    try {
+                        call.lookForEndedQueue()
+                    } catch (_: Throwable) {
+                        // one call's failure (no thread to complete it on) must not skip the others or end the watch
+                    }
                 }
             }
         }

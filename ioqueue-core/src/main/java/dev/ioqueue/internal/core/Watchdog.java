@@ -140,8 +140,8 @@ final class Watchdog implements Runnable {
         QueueCore q = w.get();
         if (q == null) return;
         if (q.ownership.ownerEnded()) { // open, its thread gone: its futures would wait for good
-            w.released = true;
             q.releaseAfterOwnerEnded();
+            w.released = true; // only once it went through: a throw (no thread to tell a future on) is tried again
             return;
         }
         if (thresholdNanos == 0) return; // the held-loop watch is off

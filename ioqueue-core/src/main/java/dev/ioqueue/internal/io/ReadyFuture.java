@@ -102,8 +102,8 @@ public final class ReadyFuture<T> extends Waiter implements OrphanedFutures.Orph
         if (closing != null && closing == owned) {
             future.completeExceptionally(OperationWait.refused(queue, fd)); // before the handle's close returns
         } else if (!toldLater) { // once: the watchdog looks again until it completes
-            toldLater = true;
             Background.COMPLETER.execute(() -> future.completeExceptionally(OperationWait.refused(queue, fd)));
+            toldLater = true; // after: a refused execute is tried again
         }
     }
 
