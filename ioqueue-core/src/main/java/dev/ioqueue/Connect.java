@@ -155,8 +155,7 @@ public final class Connect {
 
     /** Why the connect of {@code core}'s queue cannot finish: the queue is closed, or its thread ended without closing it. */
     private static WaitDroppedException refused(QueueCore core) {
-        return new WaitDroppedException(-1, core.ownership.isClosed() || !core.ownerEnded() ? "connect: its queue is closed"
-                : "connect: the thread " + core.ownership.ownerName() + " of its queue ended without closing it");
+        return new WaitDroppedException(-1, "connect: " + core.ownership.whyRefused());
     }
 
     /**

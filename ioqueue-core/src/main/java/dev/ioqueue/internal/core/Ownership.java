@@ -122,6 +122,11 @@ public final class Ownership {
         return owner.ended();
     }
 
+    /** Why the queue refuses what is posted to it: closed, or its thread ended without closing it. Any thread. */
+    public String whyRefused() {
+        return !closed && ownerEnded() ? "the thread " + owner.name() + " of its queue ended without closing it" : "its queue is closed";
+    }
+
     public RejectedExecutionException ownerEndedRejection() {
         return new RejectedExecutionException("the owner thread " + owner.name() + " of this queue has ended: nothing posted would run");
     }

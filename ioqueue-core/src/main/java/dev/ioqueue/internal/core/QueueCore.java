@@ -68,49 +68,10 @@ public final class QueueCore {
 
     /**
      * What a Cleaner runs once the facade is unreachable (its thread ended, or another queue
-     * replaced it, without a close): closes the owned fds bound here and releases the poller's fds
-     * and memory.
+     * replaced it, without a close): {@link QueueRelease#cleanerAction}.
      */
     public Runnable cleanup() {
-        Runnable releasePoller = poller.cleanup();
-        BoundFds fds = bound; // not this queue's facade: the action must not keep it reachable
-        OrphanedFutures pending = futures;
-        return () -> {
-            try {
-                // as close() would: the owned fds bound here go with it (no one can run this queue now)
-                for (OwnedFd o : fds.closeAndTake()) o.released();
-            } finally {
-                try {
-                    releasePoller.run();
-                } finally {
-                    pending.tellIfOwnerEnded(null);
-                }
-            }
-        };
-    }
-
-    /**
-     * The watchdog found the owner thread ended with the queue open: its futures fail, and the
-     * handles bound to it are closed (nothing can use them now), as its Cleaner would, so that
-     * nothing the Cleaner holds keeps the queue (and what its waiters captured) reachable. Any
-     * thread, after the owner ended; again is harmless.
-     */
-    void releaseAfterOwnerEnded() {
-        if (ownership.isClosed() || !ownership.ownerEnded()) return;
-        Throwable failure = null;
-        try {
-            futures.tellIfOwnerEnded(null);
-        } catch (Throwable t) {
-            failure = t;
-        }
-        for (OwnedFd o : bound.closeAndTake()) { // each one, whatever another threw: the set no longer holds them
-            try {
-                o.released();
-            } catch (Throwable t) {
-                failure = Failures.add(failure, t);
-            }
-        }
-        Failures.rethrow(failure);
+        return QueueRelease.cleanerAction(poller.cleanup(), bound, futures);
     }
 
     /**

@@ -15,7 +15,7 @@ import jdk.jfr.FlightRecorderListener;
  * is the frame to blame) and reports it once per round ({@link QueueEvents#loopHeld}). The loop
  * pays a release store per round; the watchdog one look per queue per period. A queue found open
  * with its owner thread ended has its pending futures told ({@link OrphanedFutures}) and its
- * bound handles closed ({@link QueueCore#releaseAfterOwnerEnded}).
+ * bound handles closed ({@link QueueRelease#afterOwnerEnded}).
  *
  * <p>The threshold is the system property {@value #PROPERTY} in milliseconds (default 100; 0 turns
  * the held-loop watch off: the thread then only looks, once a second, for queues whose thread
@@ -51,7 +51,7 @@ final class Watchdog implements Runnable {
         long round;
         long since;
         long reported;
-        /** Its owner ended and it was released ({@link QueueCore#releaseAfterOwnerEnded}): never read again. */
+        /** Its owner ended and it was released ({@link QueueRelease#afterOwnerEnded}): never read again. */
         volatile boolean released;
 
         Watched(QueueCore q) {
@@ -140,7 +140,7 @@ final class Watchdog implements Runnable {
         QueueCore q = w.get();
         if (q == null) return;
         if (q.ownership.ownerEnded()) { // open, its thread gone: its futures would wait for good
-            q.releaseAfterOwnerEnded();
+            QueueRelease.afterOwnerEnded(q);
             w.released = true; // only once it went through: a throw (no thread to tell a future on) is tried again
             return;
         }

@@ -166,7 +166,7 @@ final class OperationWait implements Operation.Hooks, Yielding {
      * run (on either backend, as tokio's I/O resources fail once their runtime is gone).
      */
     static IOException orphaned(QueueCore q, OwnedFd o) {
-        return Errors.dropped(o.fd, ownerEnded(q) + (o.isOpen() ? " (close the handle)" : " (its handle is closed)"));
+        return Errors.dropped(o.fd, q.ownership.whyRefused() + (o.isOpen() ? " (close the handle)" : " (its handle is closed)"));
     }
 
     /**
@@ -175,11 +175,7 @@ final class OperationWait implements Operation.Hooks, Yielding {
      * closing it.
      */
     static IOException refused(QueueCore q, int fd) {
-        return Errors.dropped(fd, !q.ownership.isClosed() && q.ownerEnded() ? ownerEnded(q) : "its queue is closed");
-    }
-
-    private static String ownerEnded(QueueCore q) {
-        return "the thread " + q.ownership.ownerName() + " of its queue ended without closing it";
+        return Errors.dropped(fd, q.ownership.whyRefused());
     }
 
     /** The thread stops waiting for its turn (DROPPED): {@link TurnPause#leave}. */
