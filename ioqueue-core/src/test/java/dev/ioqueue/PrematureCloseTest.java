@@ -113,6 +113,91 @@ class PrematureCloseTest extends QueueTestSupport {
         }
     }
 
+    @Test
+    void aWaitReArmedOnTrustWhoseNumberNowNamesAnotherFileIsFoundByTheCheckWhileTheLoopIsKeptBusy() throws Exception {
+        // The old file's bytes, which nobody reads, wake the waiter every round, forever, unless
+        // the once-a-period check (a clock read every few dozen flushes) finds it.
+        IoQueue q = IoQueue.current();
+        Retaken r = reArmedOnTrustThenRetaken(q);
+        try {
+            TestFds.writeByte(r.old().writeFd(), 1);
+            int[] rounds = {0};
+            PrematureCloseError found = runUntilPrematureClose(q, Duration.ofMillis(10), rounds);
+            assertTrue(found != null, "the check never ran: woken " + r.woken()[0] + " times by a file closed behind the queue's back");
+            assertEquals(r.number(), found.fd());
+            assertTrue(r.woken()[0] > 1, "the old file kept the loop busy meanwhile: " + r.woken()[0]);
+            q.unregister(r.fresh().readFd());
+            assertQueueStillWorks(q, r.fresh());
+        } finally {
+            r.close();
+        }
+    }
+
+    @Test
+    void aWaitReArmedOnTrustWhoseNumberNowNamesAnotherFileIsFoundByTheCheckWhenTheLoopSleeps() throws Exception {
+        // The old file stays quiet, so nothing wakes the loop, and the new file's bytes are not
+        // reported to a registration of the old one. The loop bounds its sleep by the check's
+        // deadline and checks when it wakes.
+        IoQueue q = IoQueue.current();
+        Retaken r = reArmedOnTrustThenRetaken(q);
+        try {
+            TestFds.writeByte(r.fresh().writeFd(), 2);
+            int[] rounds = {0};
+            PrematureCloseError found = runUntilPrematureClose(q, Duration.ofSeconds(1), rounds);
+            assertTrue(found != null, "the check never ran in " + rounds[0] + " rounds: the waiter waits on a file nobody can name");
+            assertEquals(r.number(), found.fd());
+            assertTrue(rounds[0] < 10, "found at the first wake-up after the period, not after many: " + rounds[0] + " rounds");
+        } finally {
+            r.close();
+        }
+    }
+
+    /** A pipe's read end waited on by a callback that re-arms (on trust, no syscall), then closed behind the queue's back while a dup keeps its file, and its number made again. */
+    private record Retaken(int number, int dup, Fds.Pipe old, Fds.Pipe fresh, int[] woken) {
+        void close() {
+            TestFds.rawClose(dup);
+            Fds.close(old.writeFd());
+            fresh.close();
+        }
+    }
+
+    private static Retaken reArmedOnTrustThenRetaken(IoQueue q) {
+        Fds.Pipe p = Fds.pipe();
+        int[] woken = {0};
+        ReadyCallback rearming = new ReadyCallback() {
+            @Override
+            public void onReady(int fd, Set<Event> events) {
+                if (woken[0]++ == 0) TestFds.readByte(fd);
+                q.await(fd, ReadyEvent.READ, this);
+            }
+        };
+        q.await(p.readFd(), ReadyEvent.READ, rearming);
+        TestFds.writeByte(p.writeFd(), 1);
+        q.runOnce(Duration.ofSeconds(1));
+        assertEquals(1, woken[0], "served once, then re-armed on trust");
+        int dup = TestFds.dup(p.readFd());
+        TestFds.rawClose(p.readFd());
+        Fds.Pipe fresh = Fds.pipe();
+        Retaken r = new Retaken(p.readFd(), dup, p, fresh, woken);
+        if (fresh.readFd() != p.readFd()) r.close();
+        assumeTrue(fresh.readFd() == p.readFd(), "the kernel gave the number back");
+        return r;
+    }
+
+    /** Runs rounds of at most {@code each} for up to 5 s until one throws a premature close; null if none did. */
+    private static PrematureCloseError runUntilPrematureClose(IoQueue q, Duration each, int[] rounds) {
+        long end = System.nanoTime() + 5_000_000_000L;
+        while (System.nanoTime() < end) {
+            try {
+                rounds[0]++;
+                q.runOnce(each);
+            } catch (PrematureCloseError e) {
+                return e;
+            }
+        }
+        return null;
+    }
+
     static void assertQueueStillWorks(IoQueue q, Fds.Pipe p) {
         boolean[] ran = {false};
         q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> ran[0] = TestFds.readByte(fd) == 42);

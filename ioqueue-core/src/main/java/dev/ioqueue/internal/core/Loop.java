@@ -128,8 +128,8 @@ final class Loop {
         registrations.flush();
         if (engine != null) engine.beforeWait();
         int n;
-        long trust = registrations.trustDeadline();
-        if (trust != Long.MAX_VALUE && timeoutNanos != 0) {
+        TrustedRearms trusted = registrations.trusted;
+        if (!trusted.isEmpty() && timeoutNanos != 0) {
             n = poller.await(0);
             // An event; or what the reaped completions did: a completion queued, a READ waiter woken
             // for bytes the ring kept (into the batch); then there is work, and no sleep.
@@ -139,7 +139,8 @@ final class Loop {
                 registrations.collect(n);
                 return;
             }
-            long untilCheck = Math.max(0, trust - System.nanoTime());
+            long untilCheck = Math.max(0, trusted.deadline() - System.nanoTime());
+            trusted.readClockNext(); // the flush after this wait checks whether the period ended
             timeoutNanos = timeoutNanos < 0 ? untilCheck : Math.min(timeoutNanos, untilCheck);
             if (engine != null) engine.beforeWait(); // a read the reaped completions left starved is armed again
         }

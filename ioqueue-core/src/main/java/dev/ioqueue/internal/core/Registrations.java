@@ -43,8 +43,8 @@ public final class Registrations {
     /** The plain fds whose close is under way ({@link #releaseBeforeClose}), innermost last. */
     private int[] closing = new int[2];
     private int closingCount;
-    /** Plain fds' registrations re-armed without a syscall, checked once per period. */
-    private final TrustedRearms trusted = new TrustedRearms();
+    /** Plain fds' registrations re-armed without a syscall, checked once per period (the loop bounds its sleeps by it). */
+    final TrustedRearms trusted = new TrustedRearms();
     boolean closed;
     /** Fds with a registration in the kernel's epoll set now (the table also lists some whose registration went). */
     private int watched;
@@ -212,11 +212,6 @@ public final class Registrations {
     }
 
     // ---- the loop's steps ----
-
-    /** When the trust check is due ({@link System#nanoTime()} scale), or {@link Long#MAX_VALUE} if nothing waits for it. */
-    public long trustDeadline() {
-        return trusted.isEmpty() ? Long.MAX_VALUE : trusted.deadline();
-    }
 
     /** Brings each changed registration in line with its waiters, before every wait; checks the trusted re-arms once a period. */
     public void flush() {
