@@ -94,8 +94,8 @@ public final class Connect {
      * or, on {@link IoQueue#shared()}, on another thread with an unbound one (the first queue that
      * uses it gets it). Cancelling the future cancels the connect and closes its sockets; a
      * connection that arrives after the future was completed otherwise is closed. If the queue's
-     * thread ends without closing it, the future fails with {@link WaitDroppedException} (see
-     * threading.md; a socket still connecting then stays open).
+     * thread ends without closing it, the future fails with {@link WaitDroppedException} and the
+     * sockets still connecting are closed (see threading.md).
      *
      * @throws IllegalArgumentException for a bad address or a timeout not positive
      */

@@ -346,6 +346,41 @@ class ConnectTest {
         TestFds.assertNoneOpenedSince(before, "the sockets of the connects that waited for room");
     }
 
+    // guards: a connect in flight when its queue's thread ended without closing the queue kept its
+    // socket open for good (nothing would run its loop again); the last note's leftover
+    @Test
+    void aConnectInFlightWhenItsQueuesThreadEndsHasItsSocketClosed() throws Exception {
+        Path path = dir.resolve("full");
+        fullUnixListener(path); // a connect there retries on the queue's timers: in flight for good
+        int tcp = listener(NetFixtures.V4, 8); // never accepts: a connect there waits for the loop to see it writable
+        InetSocketAddress tcpTarget = new InetSocketAddress(NetFixtures.V4, Sockets.localPort(tcp));
+        Set<String> before = TestFds.settledOpenFds();
+        List<CompletableFuture<Handle>> futures = new ArrayList<>();
+        Thread t = new Thread(() -> {
+            IoQueue q = IoQueue.current();
+            futures.add(Connect.future(q, UnixDomainSocketAddress.of(path), Duration.ofSeconds(30)));
+            futures.add(Connect.future(q, tcpTarget, Duration.ofSeconds(30)));
+            Connect.start(q, UnixDomainSocketAddress.of(path), null, h -> { throw new AssertionError("connected on a dead loop"); });
+        }, "ends-connecting"); // and without close()
+        t.start();
+        t.join();
+        assertTrue(sockets(TestFds.openedSince(before)).size() >= 3, "the connects' sockets: " + TestFds.openedSince(before));
+        ExecutionException e = assertThrows(ExecutionException.class, () -> futures.get(0).get(10, TimeUnit.SECONDS));
+        assertInstanceOf(WaitDroppedException.class, e.getCause());
+        try {
+            futures.get(1).get(10, TimeUnit.SECONDS).close(); // connected at once, or dropped
+        } catch (ExecutionException dropped) {
+            assertInstanceOf(WaitDroppedException.class, dropped.getCause());
+        }
+        long end = System.nanoTime() + 5_000_000_000L;
+        while (!sockets(TestFds.openedSince(before)).isEmpty() && System.nanoTime() < end) Thread.sleep(10);
+        assertEquals(Set.of(), sockets(TestFds.openedSince(before)), "sockets of connects whose queue's thread ended");
+    }
+
+    private static Set<String> sockets(Set<String> fds) {
+        return fds.stream().filter(f -> f.contains("socket:")).collect(java.util.stream.Collectors.toSet());
+    }
+
     @Test
     void aThousandConnectsRacingCancellationLeaveNoFd() throws Exception {
         int listener = listener(NetFixtures.V4, 4096);

@@ -5,7 +5,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One queue's futures still pending ({@code whenReady}, {@code Connect.future}). When a queue's
+ * One queue's futures still pending ({@code whenReady}, {@code Connect.future}), and its connects
+ * under way, whose sockets nothing else would close. When a queue's
  * owner thread ends without closing it, what it had accepted stays unrun: a callback waits for its
  * own thread, which is gone (threading.md). A future is not tied to that thread: another thread
  * holds it and may be waiting on it, and anyone may complete it. So once the owner is found ended

@@ -1,6 +1,8 @@
 package dev.ioqueue.internal.io;
 
 import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.core.OrphanedFutures;
+import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.core.Timer;
 import dev.ioqueue.internal.core.Waiter;
@@ -33,7 +35,7 @@ import java.util.List;
  * <p>Owner thread of its queue, except {@link #resolveThenStart}'s virtual thread, which only
  * posts. The outcome runs on the owner thread, at most once; never after {@link #cancel}.
  */
-public final class Connector {
+public final class Connector implements OrphanedFutures.Orphan {
     /** RFC 8305's recommended Connection Attempt Delay. */
     public static final long STAGGER_NANOS = 250_000_000L;
     /** About 73 years: "no limit", still far from overflowing a deadline. */
@@ -62,6 +64,8 @@ public final class Connector {
     private Timer deadline;
     private Timer stagger;
     private IOException firstFailure;
+    /** Its sockets were closed because the queue's owner thread ended ({@link #ownerEnded}). */
+    private boolean abandoned;
 
     /** A connect of {@code where} (for messages) in {@code queue}, told to {@code outcome}. Any thread. */
     public Connector(QueueCore queue, String where, Outcome outcome) {
@@ -139,6 +143,27 @@ public final class Connector {
         Runnable onTime = limited ? this::timedOut : () -> {};
         deadline = queue.schedule(limited ? timeoutNanos : NO_LIMIT, onTime, () -> dropped("its queue closed"));
         if (deadline == null) dropped("its queue is closed");
+        else queue.futures.add(this); // until it ends: its sockets are closed if the owner thread ends first
+    }
+
+    /**
+     * The queue's owner thread ended with the queue open and this connect under way: nothing will
+     * finish it, so its sockets are closed here (on the thread that found the end: the owner's
+     * state is visible once it has ended, and no other thread runs a connector). The outcome is
+     * told nothing: it runs on the owner thread, which is gone ({@code Connect.future} fails on
+     * its own). Again, or from another thread that found the end too, does nothing.
+     */
+    @Override
+    public synchronized void ownerEnded(OwnedFd closing) {
+        if (abandoned || done) return;
+        abandoned = done = true;
+        MemorySegment errno = Native.threadErrno();
+        for (Attempt a : inFlight) {
+            a.closed = true;
+            Unistd.close(a.fd, errno);
+        }
+        inFlight.clear();
+        queue.futures.remove(this);
     }
 
     private void attempt(List<SocketAddress> addresses) {
@@ -278,6 +303,7 @@ public final class Connector {
     }
 
     private void closeAll() {
+        queue.futures.remove(this);
         if (deadline != null) deadline.cancel();
         if (stagger != null) stagger.cancel();
         deadline = stagger = null;
