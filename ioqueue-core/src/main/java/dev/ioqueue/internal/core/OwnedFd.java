@@ -18,10 +18,13 @@ import java.util.concurrent.CompletableFuture;
  * waits and operations and the kernel let go of every ring request on it.
  *
  * <p><b>State</b>, one atomic word: the count of threads inside a syscall on the fd off its queue
- * ({@link #acquire}/{@link #release}: a blocking read on a virtual thread), and three steps that
- * each happen once: CLOSING (asked; nothing new may start), RELEASED (its queue let go) and
- * CLOSED ({@code close(2)} done, by whoever saw RELEASED with no thread inside). The binding is
- * set once, under its queue's lock ({@link QueueCore#bind}).
+ * ({@link #acquire}/{@link #release}: a blocking read on a virtual thread), and four steps that
+ * each happen once: CLOSING (asked; nothing new may start), TOLD (the threads blocked on it were
+ * told, by whoever set CLOSING), RELEASED (its queue let go) and CLOSED ({@code close(2)} done, by
+ * whoever saw TOLD and RELEASED with no thread inside). So the number is never closed before the
+ * blocked threads' pollers let go of it: a tell arriving after the close would drop the waits of
+ * whatever file took the number meanwhile. The binding is set once, under its queue's lock
+ * ({@link QueueCore#bind}).
  *
  * <p><b>Threads blocked on it off its queue</b> (a virtual thread parked in a blocking call, which
  * waits through the blocking pollers, not through its queue) are woken by whoever sets CLOSING:
@@ -32,7 +35,8 @@ import java.util.concurrent.CompletableFuture;
  * <p>Thread-safe, except the fields its queue's owner thread keeps ({@link #stream}).
  */
 public final class OwnedFd {
-    private static final int USERS = (1 << 28) - 1;
+    private static final int USERS = (1 << 27) - 1;
+    private static final int TOLD = 1 << 27;
     private static final int CLOSING = 1 << 28;
     private static final int RELEASED = 1 << 29;
     private static final int CLOSED = 1 << 30;
@@ -122,9 +126,24 @@ public final class OwnedFd {
         closesTold = where;
     }
 
+    /** The thread that set CLOSING tells the blocked threads, then sets TOLD (whatever the tell threw). */
     private void closing() {
-        BlockedThreads b = closesTold;
-        if (b != null) b.closing(this);
+        try {
+            BlockedThreads b = closesTold;
+            if (b != null) b.closing(this);
+        } finally {
+            closeIfDue((int) STATE.getAndBitwiseOr(this, TOLD) | TOLD);
+        }
+    }
+
+    /** {@code s} is the state a step left: if told, released and with no thread inside, closes now (once). */
+    private void closeIfDue(int s) {
+        if ((s & (USERS | TOLD | RELEASED)) == (TOLD | RELEASED)) closeNow();
+    }
+
+    /** Where threads wait on owned fds outside their queues now (tests wrap it). */
+    static BlockedThreads toldOfCloses() {
+        return closesTold;
     }
 
     /** The queue it is bound to, or null. */
@@ -170,8 +189,7 @@ public final class OwnedFd {
 
     /** Leaves the syscall {@link #acquire} entered; the last one out of a released fd closes it. */
     public void release() {
-        int s = (int) STATE.getAndAdd(this, -1) - 1;
-        if ((s & (USERS | CLOSED)) == 0 && (s & RELEASED) != 0) closeNow();
+        closeIfDue((int) STATE.getAndAdd(this, -1) - 1);
     }
 
     /** Asks for the close; true if this call did (the caller then carries it out), false if it was asked already. */
@@ -186,11 +204,14 @@ public final class OwnedFd {
         }
     }
 
-    /** Its queue (or, unbound, its closer) let go of it: closes it now, or when the last syscall off its queue returns. */
+    /**
+     * Its queue (or, unbound, its closer) let go of it: closes it now, or when the last syscall off
+     * its queue returns, or when the thread that set CLOSING has told the blocked threads.
+     */
     void released() {
         int s = (int) STATE.getAndBitwiseOr(this, RELEASED | CLOSING);
-        if ((s & CLOSING) == 0) closing();
-        if ((s & (USERS | RELEASED)) == 0) closeNow();
+        if ((s & CLOSING) == 0) closing(); // closes once told, if no thread is inside
+        else if ((s & RELEASED) == 0) closeIfDue(s | RELEASED);
     }
 
     private void closeNow() {
