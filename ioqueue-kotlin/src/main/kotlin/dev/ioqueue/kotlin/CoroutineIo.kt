@@ -48,7 +48,7 @@ internal class CoroutineIo(
     private val inPlace: Boolean,
     /** Made for one call (a job-less context, or a job already in a call here): registered and disposed with it. */
     private val transient: Boolean,
-) : IoCompletion, ReadyCallback, Runnable, (Throwable?) -> Unit {
+) : IoCompletion, ReadyCallback, Runnable, (Throwable?) -> Unit, EndedQueueWatch.Watched {
     private val queue: IoQueue = loop.queue
     private var registration: DisposableHandle? = null
 
@@ -154,10 +154,13 @@ internal class CoroutineIo(
                 throw AwaitClosedException(fd)
             }
         }
-        if (job != null && !job.isActive && withdraw()) {
-            end()
-            throw cancellation()
-        } // else a ring write the kernel is making: its completion comes, and sees the cancellation
+        if (job != null && !job.isActive) {
+            if (withdraw()) {
+                end()
+                throw cancellation()
+            }
+            EndedQueueWatch.add(this) // a ring write the kernel is making: its completion comes, and sees the cancellation
+        }
         continuation = c
         phase = SUSPENDED
         unsuspended = 0
@@ -173,7 +176,7 @@ internal class CoroutineIo(
                 immediateResult = result
             }
             SUSPENDED -> {
-                if (job != null && !job.isActive) {
+                if (cancelledNow()) {
                     accountAfterCancellation(result)
                     resume(Result.failure(cancellation()), dispatched = false)
                     return
@@ -196,7 +199,7 @@ internal class CoroutineIo(
                 immediate = FAILED
                 immediateFailure = failure
             }
-            SUSPENDED -> resume(Result.failure(if (job != null && !job.isActive) cancellation() else failure), dispatched = false)
+            SUSPENDED -> resume(Result.failure(if (cancelledNow()) cancellation() else failure), dispatched = false)
         }
     }
 
@@ -208,7 +211,7 @@ internal class CoroutineIo(
                 immediate = READY
                 immediateEvents = events
             }
-            SUSPENDED -> resume(if (job != null && !job.isActive) Result.failure(cancellation()) else Result.success(events), dispatched = false)
+            SUSPENDED -> resume(if (cancelledNow()) Result.failure(cancellation()) else Result.success(events), dispatched = false)
         }
     }
 
@@ -219,25 +222,56 @@ internal class CoroutineIo(
         when (phase) {
             SUBMITTING -> immediate = DROPPED
             // Through the dispatcher: a drop comes while the queue closes, which must not run coroutines inside it.
-            SUSPENDED -> resume(Result.failure(if (job != null && !job.isActive) cancellation() else AwaitClosedException(fd)), dispatched = true)
+            SUSPENDED -> resume(Result.failure(if (cancelledNow()) cancellation() else AwaitClosedException(fd)), dispatched = true)
         }
     }
 
     // ---- cancellation ----
 
-    /** The job's handler: it was cancelled (or completed). Any thread: the rest runs on the loop. */
+    /**
+     * The job's handler: it was cancelled (or completed). Any thread: the rest runs on the loop.
+     * A cancellation is watched ([EndedQueueWatch]) until the loop has settled it: if the loop's
+     * thread ends without closing its queue before it runs, or before a ring write it could not
+     * withdraw completes, nothing there will resume the coroutine.
+     */
     override fun invoke(cause: Throwable?) {
+        if (cause != null) EndedQueueWatch.add(this) // before it is posted: the loop may run it at once
         if (queue.runOnOwner(this)) return
+        EndedQueueWatch.remove(this)
         // Refused: the queue is closed (its close dropped what was pending, and told it), or its
-        // thread ended without closing it, and nothing there will ever run or tell this call: it
-        // is resumed here with the cancellation (the thread's end makes its state visible here).
-        if (phase == SUSPENDED && !queue.isClosed && !queue.owner().isAlive) resume(Result.failure(cancellation()), dispatched = true)
+        // thread ended without closing it, and nothing there will ever run or tell this call.
+        resumeIfOwnerEnded()
     }
 
     /** On the loop, after the job was cancelled or completed: withdraws the pending call, if any. */
     override fun run() {
         if (!transient) loop.forget(job!!, this)
         if (phase == SUSPENDED && withdraw()) resume(Result.failure(cancellation()), dispatched = true)
+        if (phase != SUSPENDED) EndedQueueWatch.remove(this) // else a ring write's completion settles it, or the watch
+    }
+
+    override fun lookForEndedQueue(): Boolean {
+        if (queue.isClosed) return false // its close dropped what was pending, and told it
+        if (queue.owner().isAlive) return true
+        resumeIfOwnerEnded()
+        return false
+    }
+
+    /**
+     * If the queue's thread ended with the queue open, resumes the suspended call with the
+     * cancellation, through its dispatcher (the thread's end makes its state visible here; the
+     * lock keeps the job's handler and the watch from both resuming it).
+     */
+    @Synchronized
+    private fun resumeIfOwnerEnded() {
+        if (phase == SUSPENDED && !queue.isClosed && !queue.owner().isAlive) resume(Result.failure(cancellation()), dispatched = true)
+    }
+
+    /** Whether the job was cancelled, on the loop as a call settles: the watch need not look at it any more. */
+    private fun cancelledNow(): Boolean {
+        if (job == null || job.isActive) return false
+        EndedQueueWatch.remove(this)
+        return true
     }
 
     /** Withdraws the pending operation or wait: true if it moved nothing more and will not be told anything. */

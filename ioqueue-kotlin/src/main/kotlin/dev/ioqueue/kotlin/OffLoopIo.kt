@@ -178,7 +178,7 @@ internal suspend fun onHomeQueue(handle: Handle, fd: Int, home: IoQueue, kind: I
  * that queue's thread (FIFO, so a withdrawal always finds the submission done); if the handle was
  * still unbound and got bound elsewhere meanwhile, both follow it there.
  */
-private class HomeQueueCall(private val handle: Handle, private val fd: Int, private val home: IoQueue) : IoCompletion {
+private class HomeQueueCall(private val handle: Handle, private val fd: Int, private val home: IoQueue) : IoCompletion, EndedQueueWatch.Watched {
     val outcome = CompletableDeferred<Long>()
     lateinit var operation: IoOperation
     @Volatile private var withdrawing = false
@@ -217,15 +217,16 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
      * and tells its operations nothing (their completions belong to that thread), yet this caller
      * waits on another dispatcher: the call ends with [AwaitClosedException], its cause saying why.
      */
-    fun lookForEndedQueue() {
+    override fun lookForEndedQueue(): Boolean {
         val q = submittedOn ?: movedTo ?: home
-        if (outcome.isCompleted || q.isClosed || q.owner().isAlive) return
+        if (outcome.isCompleted || q.isClosed || q.owner().isAlive) return !outcome.isCompleted
         // Its thread's writes are visible now: if it handed the call on to another queue meanwhile, that one decides.
-        if ((submittedOn ?: movedTo ?: home) !== q) return
+        if ((submittedOn ?: movedTo ?: home) !== q) return true
         withdrawing = true
         val why = WaitDroppedException(fd, "the thread ${q.owner().name} of its queue ended without closing it")
         // Completed off this thread: a caller resuming in place (Unconfined) must not hold the watch.
         Thread.ofVirtual().start { outcome.completeExceptionally(AwaitClosedException(fd).apply { initCause(why) }) }
+        return true // until its outcome is set, which removes it
     }
 
     /** Asks the queue to withdraw the operation; [outcome] then tells what happened. Any thread. */
@@ -256,48 +257,6 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
 
     override fun dropped(fd: Int) {
         outcome.completeExceptionally(AwaitClosedException(fd))
-    }
-}
-
-/**
- * The off-loop calls waiting on other queues, looked at once a second (as a blocking call waiting
- * in a queue looks) by one daemon thread, started with the first: a call whose queue's thread
- * ended without closing it is ended ([HomeQueueCall.lookForEndedQueue]). A call costs a set
- * insertion and removal, no timer. Thread-safe.
- */
-private object EndedQueueWatch {
-    private const val LOOK_MILLIS = 1_000L
-    private val pending: MutableSet<HomeQueueCall> = java.util.concurrent.ConcurrentHashMap.newKeySet()
-    @Volatile private var started = false
-
-    fun add(call: HomeQueueCall) {
-        pending.add(call)
-        if (!started) start()
-    }
-
-    fun remove(call: HomeQueueCall) {
-        pending.remove(call)
-    }
-
-    @Synchronized private fun start() {
-        if (started) return
-        Thread.ofPlatform().daemon().name("ioqueue-kotlin-ended-queues").inheritInheritableThreadLocals(false).start {
-            while (true) {
-                try {
-                    Thread.sleep(LOOK_MILLIS)
-                } catch (_: InterruptedException) {
-                    // nobody else owns this thread: go on looking
-                }
-                for (call in pending) {
-                    try {
-                        call.lookForEndedQueue()
-                    } catch (_: Throwable) {
-                        // one call's failure (no thread to complete it on) must not skip the others or end the watch
-                    }
-                }
-            }
-        }
-        started = true
     }
 }
 

@@ -76,6 +76,32 @@ class ReliabilitySpec : FunSpec({
         Fds.close(p.writeFd())
     }
 
+    // guards (the last review): a cancellation posted to a coroutine's loop while its thread lived,
+    // which then ended without running it (nor closing its queue), left the coroutine suspended
+    test("a cancellation posted to a loop whose thread then ends without running it still ends the coroutine") {
+        val p = Fds.pipe()
+        val scope = kotlinx.coroutines.CoroutineScope(SupervisorJob())
+        val suspended = java.util.concurrent.CountDownLatch(1)
+        val posted = java.util.concurrent.CountDownLatch(1)
+        val owner = Thread.ofPlatform().start {
+            val q = IoQueue.current()
+            val h = Handle.of(p.readFd(), q)
+            scope.launch(q.dispatcher) {
+                suspended.countDown()
+                h.read(ByteBuffer.allocate(4)) // never completes: nothing is written
+            }
+            while (suspended.count > 0) q.runOnce(Duration.ofMillis(10))
+            posted.await() // out of the loop while the cancellation is posted to it
+        } // ends without close(), and without running what was posted
+        suspended.await()
+        val job = scope.coroutineContext[kotlinx.coroutines.Job]!!
+        job.cancel()
+        posted.countDown()
+        owner.join()
+        runBlocking { withTimeout(10_000) { job.join() } }
+        Fds.close(p.writeFd())
+    }
+
     // guards (outside round 37): an off-loop read, readFully, writeFully or accept on a handle whose
     // queue's thread then ended without closing it stayed suspended for good (its operation is told
     // nothing there): it now ends with AwaitClosedException, naming the thread in its cause
