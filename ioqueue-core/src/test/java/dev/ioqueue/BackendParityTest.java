@@ -41,6 +41,58 @@ class BackendParityTest {
         }
     }
 
+    // guards (outside round 39): a handle closed with a waiter, a ring read and a ring write whose
+    // drops all throw: on io_uring the write's throw came nested under the read's (flat on epoll),
+    // where a caller looking at the first failure's suppressed ones did not find it
+    @ParameterizedTest
+    @EnumSource(Backend.class)
+    void aCloseWhoseDropsAllThrowReportsEachOnTheFirstFailure(Backend backend) throws Exception {
+        Fds.SocketPair pair = Fds.socketPair(); // its first end goes to the handle, which closes it
+        try (LoopThread loop = new LoopThread("drops-" + backend, backend)) {
+            Handle h = Handle.of(pair.first(), loop.queue);
+            Throwable thrown = loop.call(() -> {
+                IoQueue q = loop.queue;
+                byte[] big = new byte[8 << 20]; // more than the socket takes: the write waits
+                q.submit(h, IoOperation.writeFully(big, 0, big.length, throwingWhenDropped("write")));
+                q.submit(h, IoOperation.read(ByteBuffer.allocate(10), throwingWhenDropped("read")));
+                q.await(h, ReadyEvent.PRIORITY_READ, new ReadyCallback() {
+                    @Override
+                    public void onReady(int fd, Set<Event> events) { }
+
+                    @Override
+                    public void onDropped(int fd) {
+                        throw new IllegalStateException("wait");
+                    }
+                });
+                try {
+                    h.close();
+                    return null;
+                } catch (Throwable t) {
+                    return t;
+                }
+            });
+            assertTrue(thrown != null, "the drops' throws reach the close");
+            List<String> all = new ArrayList<>(List.of(thrown.getMessage()));
+            for (Throwable t : thrown.getSuppressed()) all.add(t.getMessage());
+            all.sort(null);
+            assertEquals(List.of("read", "wait", "write"), all, "each drop's throw, on the first one");
+        } finally {
+            Fds.close(pair.second());
+        }
+    }
+
+    private static IoCompletion throwingWhenDropped(String what) {
+        return new IoCompletion() {
+            @Override
+            public void completed(int fd, long result) { }
+
+            @Override
+            public void dropped(int fd) {
+                throw new IllegalStateException(what);
+            }
+        };
+    }
+
     /**
      * guards (outside, round 4): two writes in a row from one read's completion, on a socket with
      * room: both accepted and written in order on both backends (a write sent to the ring at once

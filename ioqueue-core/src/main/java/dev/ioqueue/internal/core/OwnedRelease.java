@@ -51,10 +51,10 @@ final class OwnedRelease {
             Loop loop = queue.loop;
             loop.releasing++;
             try {
-                queue.engine.close(s, () -> {
+                failure = queue.engine.close(s, () -> {
                     loop.releasing--;
                     finish(o);
-                });
+                }, failure); // what its operations' drops threw lies flat on the first failure, as on epoll
             } catch (Throwable t) {
                 failure = Failures.add(failure, t);
             }

@@ -111,28 +111,34 @@ public final class RingEngine implements UringPoller.CompletionSink {
      * Closes {@code s}: its operations are dropped (told after the engine's state is consistent),
      * its kept bytes given back, its requests cancelled; once the kernel has finished the last of
      * them, its fixed-file slot is given back and {@code released} runs (at once if none was in
-     * flight). Until then the caller must not close the fd. What the dropped operations threw
-     * propagates, after every one was told.
+     * flight). Until then the caller must not close the fd. What the dropped operations threw is
+     * added to {@code failure} ({@link Failures#add}: one close's failures lie flat on its first, as
+     * epoll's do) and returned, after every one was told.
      */
-    public void close(RingStream s, Runnable released) {
-        if (s.closing) return;
+    public Throwable close(RingStream s, Runnable released, Throwable failure) {
+        if (s.closing) return failure;
         s.closing = true;
         s.released = released;
         RingOp reader = reads.forget(s);
         RingOp writer = writes.forget(s);
-        Throwable failure = null;
         try {
             if (reader != null) reader.ringDropped();
         } catch (Throwable t) {
-            failure = t;
+            failure = Failures.add(failure, t);
         }
         try {
             if (writer != null) writer.ringDropped();
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         }
-        if (s.requests == 0) finish(s);
-        Failures.rethrow(failure);
+        if (s.requests == 0) {
+            try {
+                finish(s);
+            } catch (Throwable t) {
+                failure = Failures.add(failure, t);
+            }
+        }
+        return failure;
     }
 
     /**
