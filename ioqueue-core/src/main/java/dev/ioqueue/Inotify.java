@@ -125,7 +125,7 @@ public final class Inotify implements AutoCloseable {
     /**
      * Watches {@code path} (a file, or a directory and the files in it; symbolic links followed)
      * for {@code kinds}. Adding a path already watched (the same inode) replaces its kinds and
-     * returns the same descriptor.
+     * returns the same descriptor, in a {@link Watch} equal to the first (compare with {@code equals}).
      *
      * @throws IllegalArgumentException if {@code kinds} holds no kind to watch for (UNMOUNT,
      * OVERFLOW and IGNORED are always reported, and ignored here), or {@code path} is not of the
