@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap
  */
 internal object EndedQueueWatch {
     /** A call the watch looks at. */
-    interface Watched {
+    internal interface Watched {
         /**
          * If its queue's thread ended with the queue open, ends the call (off this thread: a caller
          * resuming in place must not hold the watch). Returns whether to look again.
