@@ -144,7 +144,13 @@ public final class Connect {
         }
         boolean posted = queue.core.runOnOwner(() -> {
             if (future.isDone()) return;
-            Cancellable c = run(queue.core, target, nanos, connected, failed);
+            Cancellable c;
+            try {
+                c = run(queue.core, target, nanos, connected, failed);
+            } catch (RuntimeException | Error e) { // nothing was left behind: the caller hears it through the future
+                complete.accept(() -> future.completeExceptionally(e));
+                return;
+            }
             future.whenComplete((h, e) -> {
                 if (future.isCancelled()) c.cancel();
             });

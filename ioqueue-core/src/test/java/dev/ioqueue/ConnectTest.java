@@ -356,15 +356,17 @@ class ConnectTest {
         InetSocketAddress tcpTarget = new InetSocketAddress(NetFixtures.V4, Sockets.localPort(tcp));
         Set<String> before = TestFds.settledOpenFds();
         List<CompletableFuture<Handle>> futures = new ArrayList<>();
+        Set<String> connecting = new java.util.HashSet<>();
         Thread t = new Thread(() -> {
             IoQueue q = IoQueue.current();
             futures.add(Connect.future(q, UnixDomainSocketAddress.of(path), Duration.ofSeconds(30)));
             futures.add(Connect.future(q, tcpTarget, Duration.ofSeconds(30)));
             Connect.start(q, UnixDomainSocketAddress.of(path), null, h -> { throw new AssertionError("connected on a dead loop"); });
+            connecting.addAll(sockets(TestFds.openedSince(before))); // looked at before the thread ends: the watchdog acts after
         }, "ends-connecting"); // and without close()
         t.start();
         t.join();
-        assertTrue(sockets(TestFds.openedSince(before)).size() >= 3, "the connects' sockets: " + TestFds.openedSince(before));
+        assertTrue(connecting.size() >= 3, "the connects' sockets: " + connecting);
         ExecutionException e = assertThrows(ExecutionException.class, () -> futures.get(0).get(10, TimeUnit.SECONDS));
         assertInstanceOf(WaitDroppedException.class, e.getCause());
         try {
@@ -375,6 +377,31 @@ class ConnectTest {
         long end = System.nanoTime() + 5_000_000_000L;
         while (!sockets(TestFds.openedSince(before)).isEmpty() && System.nanoTime() < end) Thread.sleep(10);
         assertEquals(Set.of(), sockets(TestFds.openedSince(before)), "sockets of connects whose queue's thread ended");
+    }
+
+    // guards (cold review): a connect whose socket its queue could not wait on (epoll_ctl refused,
+    // say ENOSPC at fs.epoll.max_user_watches) threw out of the loop's task: its future never
+    // completed (a BlockingIo.connect without a limit hung) and the connect stayed in its queue's set
+    @Test
+    void aConnectWhoseSocketTheQueueCannotWaitOnFailsWithThatErrnoLeavingNoSocket() throws Exception {
+        int tcp = listener(NetFixtures.V4, 8);
+        InetSocketAddress target = new InetSocketAddress(NetFixtures.V4, Sockets.localPort(tcp));
+        Set<String> before = TestFds.settledOpenFds();
+        loop.call(() -> { // the plan fails a call of the loop's thread, which the connect is posted to
+            dev.ioqueue.internal.os.Faults.failNth(dev.ioqueue.internal.os.Syscall.EPOLL_CTL, 1, Errno.ENOSPC.number());
+            return null;
+        });
+        CompletableFuture<Handle> f;
+        try {
+            f = Connect.future(loop.queue, target, null); // no time limit: only the failure can end it
+            ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(IOException.class, e.getCause());
+            assertEquals(Errno.ENOSPC, SyscallFailure.of(e.getCause()).errno(), String.valueOf(e.getCause()));
+        } finally {
+            dev.ioqueue.internal.os.Faults.clear();
+        }
+        assertEquals(Set.of(), sockets(TestFds.openedSince(before)), "the socket of the connect that could not wait");
+        assertEquals(1, loop.call(() -> 1), "the loop goes on");
     }
 
     private static Set<String> sockets(Set<String> fds) {

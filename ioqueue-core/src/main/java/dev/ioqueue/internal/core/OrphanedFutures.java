@@ -16,11 +16,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * completes, however it completes.
  */
 public final class OrphanedFutures {
-    /** A future of the queue, told if its owner thread ends with the queue open. */
+    /** A future of the queue, or a connect under way, told if its owner thread ends with the queue open. */
     public interface Orphan {
         /**
-         * The queue's owner thread ended without closing it: complete exceptionally, perhaps told
-         * again until it has. {@code closing} is the handle whose close found it (its own future
+         * The queue's owner thread ended without closing it: complete exceptionally (a connect:
+         * close its sockets), perhaps told again until it has. {@code closing} is the handle whose close found it (its own future
          * completes on that closing thread, before the close returns), or null (the watchdog, the
          * Cleaner: no stage of the user's may run on those threads, so on another).
          */

@@ -37,19 +37,14 @@ final class TrustedRearms {
         return deadline;
     }
 
-    /**
-     * Lists {@code reg} (once per period) as re-armed on trust. Returns whether this started a
-     * period (the list was empty): the caller arranges a wake-up at {@link #deadline()}.
-     */
-    boolean add(Registration reg) {
+    /** Lists {@code reg} (once per period) as re-armed on trust; the first of a period starts it. */
+    void add(Registration reg) {
         reg.set(Registration.UNCONFIRMED);
-        if (reg.is(Registration.LISTED)) return false;
+        if (reg.is(Registration.LISTED)) return;
         reg.set(Registration.LISTED);
-        boolean started = count == 0;
-        if (started) deadline = System.nanoTime() + PERIOD_NANOS;
+        if (count == 0) deadline = System.nanoTime() + PERIOD_NANOS;
         if (count == list.length) list = Arrays.copyOf(list, count * 2);
         list[count++] = reg;
-        return started;
     }
 
     /**

@@ -33,7 +33,8 @@ import java.util.List;
  * it is closed or handed on.
  *
  * <p>Owner thread of its queue, except {@link #resolveThenStart}'s virtual thread, which only
- * posts. The outcome runs on the owner thread, at most once; never after {@link #cancel}.
+ * posts, and {@link #ownerEnded}, on whichever thread found the owner ended. The outcome runs on
+ * the owner thread, at most once; never after {@link #cancel}.
  */
 public final class Connector implements OrphanedFutures.Orphan {
     /** RFC 8305's recommended Connection Attempt Delay. */
@@ -79,8 +80,13 @@ public final class Connector implements OrphanedFutures.Orphan {
      * a name), failing with ETIMEDOUT after {@code timeoutNanos} (negative: no limit). Owner thread.
      */
     public void start(List<SocketAddress> candidates, long timeoutNanos) {
-        armDeadline(timeoutNanos);
-        attempt(candidates);
+        try {
+            armDeadline(timeoutNanos);
+            attempt(candidates);
+        } catch (Throwable t) {
+            cancel(); // a throw (an epoll_ctl refused) leaves no socket, timer or entry behind; the caller hears it
+            throw t;
+        }
     }
 
     /**
@@ -88,7 +94,12 @@ public final class Connector implements OrphanedFutures.Orphan {
      * addresses at {@code port} in Happy Eyeballs order. Owner thread.
      */
     public void resolveThenStart(String host, int port, long timeoutNanos) {
-        armDeadline(timeoutNanos);
+        try {
+            armDeadline(timeoutNanos);
+        } catch (Throwable t) {
+            cancel();
+            throw t;
+        }
         if (done) return;
         Thread.ofVirtual().name("ioqueue-resolve " + host).start(() -> {
             List<SocketAddress> found;
@@ -231,10 +242,11 @@ public final class Connector implements OrphanedFutures.Orphan {
         if (r == -Errno.EINPROGRESS || r == -Errno.EINTR) {
             try {
                 queue.await(a.fd, null, Interest.WRITE, a);
-            } catch (RuntimeException e) {
+            } catch (RuntimeException e) { // the queue cannot wait on it (epoll_ctl ENOSPC, ENOMEM): that attempt failed
                 inFlight.remove(a);
                 Unistd.close(a.fd, Native.threadErrno());
-                throw e;
+                failedAttempt(e instanceof java.io.UncheckedIOException u ? u.getCause() : new IOException("connect to " + Addresses.describe(a.target), e));
+                return FAILED;
             }
             return PENDING;
         }

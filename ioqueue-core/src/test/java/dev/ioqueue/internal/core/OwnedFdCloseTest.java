@@ -68,6 +68,22 @@ class OwnedFdCloseTest {
         }
     }
 
+    /** A virtual thread's blocking wait starts the pollers where blocked threads wait (once per process). */
+    private static void startBlockedThreadsPollers() {
+        try (Fds.Pipe p = Fds.pipe()) {
+            Thread.ofVirtual().start(() -> {
+                try {
+                    Fds.awaitReady(p.readFd(), dev.ioqueue.ReadyEvent.READ, java.time.Duration.ofMillis(1));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).join();
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+        assertTrue(OwnedFd.toldOfCloses() != null, "the pollers started");
+    }
+
     private static boolean numberOpen(int fd) {
         return Files.exists(Path.of("/proc/self/fd/" + fd));
     }
@@ -77,12 +93,16 @@ class OwnedFdCloseTest {
         final Fds.Pipe pipe = Fds.pipe();
         final int number = pipe.readFd();
         final OwnedFd fd = new OwnedFd(number, "Handle");
-        private final OwnedFd.BlockedThreads real = OwnedFd.toldOfCloses();
+        private final OwnedFd.BlockedThreads real;
         private final CountDownLatch telling = new CountDownLatch(1);
         private final CountDownLatch goOn = new CountDownLatch(1);
 
+        private final OwnedFd.BlockedThreads hook;
+
         Telling() {
-            OwnedFd.closesTold(closing -> {
+            startBlockedThreadsPollers(); // they set the hook once, as they start: not while this one is in place
+            real = OwnedFd.toldOfCloses();
+            hook = closing -> {
                 if (closing == fd) {
                     telling.countDown();
                     try {
@@ -92,7 +112,8 @@ class OwnedFdCloseTest {
                     }
                 }
                 if (real != null) real.closing(closing);
-            });
+            };
+            OwnedFd.closesTold(hook);
         }
 
         void awaitTelling() throws InterruptedException {
@@ -106,7 +127,7 @@ class OwnedFdCloseTest {
         @Override
         public void close() {
             goOn.countDown();
-            OwnedFd.closesTold(real);
+            if (OwnedFd.toldOfCloses() == hook) OwnedFd.closesTold(real);
             Fds.close(pipe.writeFd());
             if (!fd.isClosed()) {
                 fd.released();
