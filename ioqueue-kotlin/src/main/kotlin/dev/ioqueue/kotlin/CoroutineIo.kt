@@ -4,13 +4,10 @@ import dev.ioqueue.Event
 import dev.ioqueue.Fds
 import dev.ioqueue.Handle
 import dev.ioqueue.IoCompletion
-import dev.ioqueue.IoOperation
 import dev.ioqueue.IoQueue
 import dev.ioqueue.ReadyCallback
 import dev.ioqueue.ReadyEvent
 import java.io.IOException
-import java.lang.foreign.MemorySegment
-import java.nio.ByteBuffer
 import kotlin.coroutines.Continuation
 import kotlin.coroutines.intrinsics.COROUTINE_SUSPENDED
 import kotlin.coroutines.intrinsics.intercepted
@@ -37,7 +34,8 @@ import kotlinx.coroutines.ensureActive
  * Cancellation is exact: a withdrawn operation moved nothing more than its buffer's position says;
  * an operation that completed before the withdrawal (or a ring write the kernel is making, which
  * cannot be withdrawn) is accounted for before the coroutine resumes with the cancellation (an
- * accepted fd is closed).
+ * accepted fd is closed). Not on a loop whose thread ended without closing its queue: a ring write
+ * it could not withdraw is never reported there, so its bytes may have left unaccounted.
  *
  * Loop thread only, except [invoke] (the job's handler, any thread).
  */
@@ -51,6 +49,8 @@ internal class CoroutineIo(
 ) : IoCompletion, ReadyCallback, Runnable, (Throwable?) -> Unit, EndedQueueWatch.Watched {
     private val queue: IoQueue = loop.queue
     private var registration: DisposableHandle? = null
+    /** The job was cancelled: [EndedQueueWatch] looks at this call until the loop settled it. */
+    @Volatile private var watched = false
 
     private var phase = IDLE
     private var continuation: Continuation<Any?>? = null
@@ -58,7 +58,7 @@ internal class CoroutineIo(
     private var fd = -1
     private var handle: Handle? = null
     private var event: ReadyEvent? = null
-    private var slot: Slot? = null
+    private var slot: OperationCache.Slot? = null
     /** For READ_FULLY: what was asked, to tell how much came before an end-of-file. */
     private var wanted = 0
 
@@ -67,23 +67,12 @@ internal class CoroutineIo(
     private var immediateEvents: Set<Event>? = null
     private var immediateFailure: Throwable? = null
 
-    private val slots = arrayOfNulls<Slot>(SLOTS)
-    private var nextSlot = 0
+    private val cache = OperationCache(this)
     /** The last count boxed above Integer's cache: a loop moving equal chunks boxes it once. */
     private var lastBoxed: Int? = null
     /** Calls in a row that ended without suspending (see [mustYield]). */
     private var unsuspended = 0
 
-    /** One cached operation: its kind and target (identity), the range, the ByteBuffer it runs on for the fully-kinds. */
-    private class Slot(
-        val kind: Int,
-        val target: Any?,
-        val offset: Int,
-        val length: Int,
-        val event: ReadyEvent?,
-        val buffer: ByteBuffer?,
-        val operation: IoOperation,
-    )
 
     val isIdle: Boolean get() = phase == IDLE
 
@@ -121,13 +110,13 @@ internal class CoroutineIo(
                 this.event = event
                 if (handle != null) queue.await(handle, event!!, this) else queue.await(fd, event!!, this)
             } else {
-                val s = slotFor(kind, target, offset, length, event)
+                val s = cache.slotFor(kind, target, offset, length, event)
                 slot = s
                 if (kind == READ_FULLY) wanted = s.buffer!!.remaining()
                 if (handle != null) queue.submit(handle, s.operation) else queue.submit(fd, s.operation)
             }
         } catch (t: Throwable) {
-            evict()
+            cache.evict(slot)
             end()
             // A close from another thread between the caller's look and the submit: the queue refuses
             // the closed handle (IllegalStateException); a suspending call says so as an IOException.
@@ -193,7 +182,7 @@ internal class CoroutineIo(
     }
 
     override fun failed(fd: Int, failure: IOException) {
-        evict() // its transfer's counts may be left mid-way
+        cache.evict(slot) // its transfer's counts may be left mid-way
         when (phase) {
             SUBMITTING -> {
                 immediate = FAILED
@@ -218,7 +207,7 @@ internal class CoroutineIo(
     override fun onDropped(fd: Int) = drop(fd)
 
     private fun drop(fd: Int) {
-        evict()
+        cache.evict(slot)
         when (phase) {
             SUBMITTING -> immediate = DROPPED
             // Through the dispatcher: a drop comes while the queue closes, which must not run coroutines inside it.
@@ -235,9 +224,10 @@ internal class CoroutineIo(
      * withdraw completes, nothing there will resume the coroutine.
      */
     override fun invoke(cause: Throwable?) {
-        if (cause != null) EndedQueueWatch.add(this) // before it is posted: the loop may run it at once
+        watched = cause != null
+        if (watched) EndedQueueWatch.add(this) // before it is posted (which publishes [watched]): the loop may run it at once
         if (queue.runOnOwner(this)) return
-        EndedQueueWatch.remove(this)
+        if (watched) EndedQueueWatch.remove(this)
         // Refused: the queue is closed (its close dropped what was pending, and told it), or its
         // thread ended without closing it, and nothing there will ever run or tell this call.
         resumeIfOwnerEnded()
@@ -245,9 +235,12 @@ internal class CoroutineIo(
 
     /** On the loop, after the job was cancelled or completed: withdraws the pending call, if any. */
     override fun run() {
-        if (!transient) loop.forget(job!!, this)
-        if (phase == SUSPENDED && withdraw()) resume(Result.failure(cancellation()), dispatched = true)
-        if (phase != SUSPENDED) EndedQueueWatch.remove(this) // else a ring write's completion settles it, or the watch
+        try {
+            if (!transient) loop.forget(job!!, this)
+            if (phase == SUSPENDED && withdraw()) resume(Result.failure(cancellation()), dispatched = true)
+        } finally {
+            if (watched && phase != SUSPENDED) EndedQueueWatch.remove(this) // else a ring write's completion settles it, or the watch
+        }
     }
 
     override fun lookForEndedQueue(): Boolean {
@@ -264,7 +257,7 @@ internal class CoroutineIo(
      */
     @Synchronized
     private fun resumeIfOwnerEnded() {
-        if (phase == SUSPENDED && !queue.isClosed && !queue.owner().isAlive) resume(Result.failure(cancellation()), dispatched = true)
+        if (!queue.owner().isAlive && !queue.isClosed && phase == SUSPENDED) resume(Result.failure(cancellation()), dispatched = true)
     }
 
     /** Whether the job was cancelled, on the loop as a call settles: the watch need not look at it any more. */
@@ -281,7 +274,7 @@ internal class CoroutineIo(
             return if (h != null) queue.cancel(h, event!!, this) else queue.cancel(fd, event!!, this)
         }
         val withdrawn = slot!!.operation.cancel()
-        if (withdrawn) evict()
+        if (withdrawn) cache.evict(slot)
         return withdrawn
     }
 
@@ -354,39 +347,8 @@ internal class CoroutineIo(
         if (transient) registration?.dispose()
     }
 
-    // ---- the cache of operations ----
-
-    private fun slotFor(kind: Int, target: Any?, offset: Int, length: Int, event: ReadyEvent?): Slot {
-        for (s in slots) {
-            if (s != null && s.kind == kind && s.target === target && s.offset == offset && s.length == length && s.event == event) {
-                when {
-                    target is ByteArray && s.buffer != null -> s.buffer.limit(offset + length).position(offset)
-                    target is MemorySegment && s.buffer != null -> s.buffer.clear()
-                }
-                return s
-            }
-        }
-        val buffer = when {
-            kind != READ_FULLY && kind != WRITE_FULLY -> null
-            target is ByteBuffer -> target
-            target is ByteArray -> wrapRange(target, offset, length)
-            kind == READ_FULLY -> (target as MemorySegment).asByteBuffer()
-            else -> null // a segment written fully: the core's operation takes it as it is
-        }
-        val operation = operationFor(kind, buffer ?: target, offset, length, event, this)
-        val s = Slot(kind, target, offset, length, event, buffer, operation)
-        slots[nextSlot] = s
-        nextSlot = (nextSlot + 1) % SLOTS
-        return s
-    }
-
-    private fun evict() {
-        val s = slot ?: return
-        for (i in slots.indices) if (slots[i] === s) slots[i] = null
-    }
 
     private companion object {
-        const val SLOTS = 4
         /** Calls in a row without a suspension before the loop is yielded (tokio's budget is 128 too). */
         const val BUDGET = 128
         const val IDLE = 0
