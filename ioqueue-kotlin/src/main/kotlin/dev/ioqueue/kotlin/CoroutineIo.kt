@@ -221,23 +221,30 @@ internal class CoroutineIo(
      * The job's handler: it was cancelled (or completed). Any thread: the rest runs on the loop.
      * A cancellation is watched ([EndedQueueWatch]) until the loop has settled it: if the loop's
      * thread ends without closing its queue before it runs, or before a ring write it could not
-     * withdraw completes, nothing there will resume the coroutine.
+     * withdraw completes, nothing there will resume the coroutine. Told off the loop, the loop
+     * settles it as a task of its own and resumes the coroutine there and then (in place, as a
+     * completion does), not by a second dispatch a thread ending after that round would never run;
+     * told on the loop (inside whatever cancelled it), through the coroutine's dispatcher.
      */
     override fun invoke(cause: Throwable?) {
         watched = cause != null
         if (watched) EndedQueueWatch.add(this) // before it is posted (which publishes [watched]): the loop may run it at once
-        if (queue.runOnOwner(this)) return
+        val task = if (queue.owner() === Thread.currentThread()) this else Runnable { settle(dispatched = false) }
+        if (queue.runOnOwner(task)) return
         if (watched) EndedQueueWatch.remove(this)
         // Refused: the queue is closed (its close dropped what was pending, and told it), or its
         // thread ended without closing it, and nothing there will ever run or tell this call.
         resumeIfOwnerEnded()
     }
 
-    /** On the loop, after the job was cancelled or completed: withdraws the pending call, if any. */
-    override fun run() {
+    /** On the loop, inside whatever cancelled or completed the job: see [settle]. */
+    override fun run() = settle(dispatched = true)
+
+    /** On the loop, after the job was cancelled or completed: withdraws the pending call, if any, and resumes the coroutine with the cancellation. */
+    private fun settle(dispatched: Boolean) {
         try {
             if (!transient) loop.forget(job!!, this)
-            if (phase == SUSPENDED && withdraw()) resume(Result.failure(cancellation()), dispatched = true)
+            if (phase == SUSPENDED && withdraw()) resume(Result.failure(cancellation()), dispatched)
         } finally {
             if (watched && phase != SUSPENDED) EndedQueueWatch.remove(this) // else a ring write's completion settles it, or the watch
         }

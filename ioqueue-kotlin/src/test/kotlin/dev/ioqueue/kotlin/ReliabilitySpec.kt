@@ -102,6 +102,34 @@ class ReliabilitySpec : FunSpec({
         Fds.close(p.writeFd())
     }
 
+    // guards (outside round 40, 9 of 10 on both backends): a cancellation from another thread that
+    // the loop ran in its last round, before its thread ended without closing its queue, resumed
+    // the coroutine through a second dispatch that round never ran: it stayed Cancelling for good
+    test("a cancellation the loop runs in its last round ends the coroutine then and there") {
+        val p = Fds.pipe()
+        val scope = kotlinx.coroutines.CoroutineScope(SupervisorJob())
+        val suspended = java.util.concurrent.CountDownLatch(1)
+        val cancelled = java.util.concurrent.CountDownLatch(1)
+        val reader = arrayOfNulls<kotlinx.coroutines.Job>(1)
+        val owner = Thread.ofPlatform().start {
+            val q = IoQueue.current()
+            val h = Handle.of(p.readFd(), q)
+            reader[0] = scope.launch(q.dispatcher) {
+                suspended.countDown()
+                h.read(ByteBuffer.allocate(4)) // never completes: nothing is written
+            }
+            while (suspended.count > 0) q.runOnce(Duration.ofMillis(10))
+            cancelled.await()
+            q.runOnce(Duration.ZERO) // the last round: it runs the posted cancellation
+        } // ends without close()
+        suspended.await()
+        reader[0]!!.cancel()
+        cancelled.countDown()
+        owner.join()
+        runBlocking { withTimeout(10_000) { reader[0]!!.join() } }
+        Fds.close(p.writeFd())
+    }
+
     // guards (outside round 37): an off-loop read, readFully, writeFully or accept on a handle whose
     // queue's thread then ended without closing it stayed suspended for good (its operation is told
     // nothing there): it now ends with AwaitClosedException, naming the thread in its cause
