@@ -20,11 +20,19 @@ final class OwnedRelease {
         this.queue = queue;
     }
 
-    /** Lets go of {@code o}; what the dropped waiters threw propagates once that is done. */
+    /** Lets go of {@code o}; what the dropped waiters and operations threw propagates once that is done. */
     void close(OwnedFd o) {
-        if (o.ownerClosing) return;
+        Failures.rethrow(close(o, null));
+    }
+
+    /**
+     * Lets go of {@code o}; returns {@code failure} with what its dropped waiters and operations
+     * threw added ({@link Failures#add}), so a queue's close lays every handle's failures flat on
+     * its first.
+     */
+    Throwable close(OwnedFd o, Throwable failure) {
+        if (o.ownerClosing) return failure;
         o.ownerClosing = true;
-        Throwable failure = null;
         if (o.stream != null) {
             // Writes the ring holds but the kernel may not have run yet (made inside I/O
             // completions, just before this close, whichever thread asked for it): given their
@@ -35,11 +43,11 @@ final class OwnedRelease {
                 queue.settleStagedWrites();
                 queue.engine.settleWrite(o.stream);
             } catch (Throwable t) {
-                failure = t;
+                failure = Failures.add(failure, t);
             }
         }
         try {
-            queue.registrations.releaseBeforeClose(o.fd);
+            failure = queue.registrations.releaseBeforeClose(o.fd, failure);
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         }
@@ -60,7 +68,7 @@ final class OwnedRelease {
             }
             if (!queue.ownership.isClosed()) awaitRingRelease(s);
         }
-        Failures.rethrow(failure);
+        return failure;
     }
 
     /** Waits (a bounded time) until the kernel finished every request of {@code s}, so a close is done when it returns. */

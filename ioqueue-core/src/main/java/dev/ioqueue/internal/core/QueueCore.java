@@ -195,7 +195,7 @@ public final class QueueCore {
     /** The calling thread closes the plain fd {@code fd} through the library: its waiters here are dropped first. */
     public void releaseBeforeClose(int fd) {
         nonBlocking.remove(fd);
-        registrations.releaseBeforeClose(fd);
+        Failures.rethrow(registrations.releaseBeforeClose(fd, null));
     }
 
     /** An fd was made blocking through the library on this thread: every verdict here is checked again (files are shared). */

@@ -63,7 +63,7 @@ final class QueueShutdown {
             for (OwnedFd o : all) {
                 try {
                     o.beginClose();
-                    queue.release.close(o);
+                    failure = queue.release.close(o, failure); // each handle's failures flat on the first
                 } catch (Throwable t) {
                     failure = Failures.add(failure, t);
                 }

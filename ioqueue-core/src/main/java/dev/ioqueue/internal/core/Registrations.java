@@ -117,20 +117,21 @@ public final class Registrations {
 
     /** Drops all known of {@code fd}; found gone while waited on or persisted: a premature close. */
     public void unregister(int fd) {
-        release(fd, true);
+        Failures.rethrow(release(fd, true, null));
     }
 
     /**
      * Drops everything known of {@code fd} because the caller is about to close it; tells its
-     * waiters. Meanwhile no waiter may be added to it ({@link #refuseClosing}): one added from a
-     * {@code dropped} would outlive the number and wait on whatever file takes it next.
+     * waiters, and returns {@code failure} with what they threw added, flat. Meanwhile no waiter may
+     * be added to it ({@link #refuseClosing}): one added from a {@code dropped} would outlive the
+     * number and wait on whatever file takes it next.
      */
-    public void releaseBeforeClose(int fd) {
-        if (closed) return;
+    public Throwable releaseBeforeClose(int fd, Throwable failure) {
+        if (closed) return failure;
         if (closingCount == closing.length) closing = java.util.Arrays.copyOf(closing, closingCount * 2);
         closing[closingCount++] = fd; // a stack: a dropped may close another fd in turn
         try {
-            release(fd, false);
+            return release(fd, false, failure);
         } finally {
             closingCount--;
         }
@@ -147,9 +148,9 @@ public final class Registrations {
         }
     }
 
-    private void release(int fd, boolean reportGone) {
+    private Throwable release(int fd, boolean reportGone, Throwable failure) {
         Registration reg = table.get(fd);
-        if (reg == null) return;
+        if (reg == null) return failure;
         boolean hadWaiters = table.takeWaiters(reg, dropped);
         batch.takeAll(reg, dropped);
         boolean persistent = reg.is(Registration.PERSIST);
@@ -160,15 +161,14 @@ public final class Registrations {
             r = poller.remove(fd);
             notWatched(reg);
         }
-        Throwable failure = null;
         if (r == -Errno.EBADF || r == -Errno.ENOENT) {
             if (reportGone && (hadWaiters || persistent)) {
-                failure = QueueEvents.prematureClose(fd, "found at unregister (epoll_ctl: " + Errors.errnoName(-r) + ")");
+                failure = Failures.add(failure, QueueEvents.prematureClose(fd, "found at unregister (epoll_ctl: " + Errors.errnoName(-r) + ")"));
             }
         } else if (r < 0) {
-            failure = failure(REMOVE, fd, -r);
+            failure = Failures.add(failure, failure(REMOVE, fd, -r));
         }
-        Failures.rethrow(dropped.tell(failure));
+        return dropped.tell(failure);
     }
 
     // ---- what I/O operations know of an fd ----

@@ -69,7 +69,7 @@ public final class BlockingWait {
     public static int lastLook(int fd, OwnedFd owned, int kind) throws IOException {
         if (owned == null) return readyNow(fd, kind);
         int events;
-        if (!owned.acquire()) throw closed(fd);
+        if (!owned.acquire()) throw closed(fd, owned);
         try {
             events = readyNow(fd, kind);
         } finally {
@@ -157,8 +157,14 @@ public final class BlockingWait {
         return e;
     }
 
-    /** A wait on an owned fd that closed before or while it waited. */
-    static IOException closed(int fd) {
+    /**
+     * A wait on an owned fd that closed before or while it waited: by its owner, or (its queue's
+     * thread having ended without closing the queue) by the watchdog or Cleaner, which the
+     * message then says, as a wait in that queue does.
+     */
+    static IOException closed(int fd, OwnedFd owned) {
+        QueueCore q = owned == null ? null : owned.queue();
+        if (q != null && q.ownerEnded()) return OperationWait.orphaned(q, owned);
         return Errors.dropped(fd, "the fd was closed (its Handle, or the plain fd through the library)");
     }
 }

@@ -81,7 +81,7 @@ final class ParkedWait {
                 case READY -> {
                     if ((w.events & wanted) != 0) return w.events;
                 }
-                case DROPPED -> throw BlockingWait.closed(fd);
+                case DROPPED -> throw BlockingWait.closed(fd, owned);
                 default -> {
                     return BlockingWait.lastLook(fd, owned, kind);
                 }
@@ -99,10 +99,10 @@ final class ParkedWait {
             poller.add(this);
             return;
         }
-        if (!owned.acquire()) throw BlockingWait.closed(fd);
+        if (!owned.acquire()) throw BlockingWait.closed(fd, owned);
         try {
             poller.add(this);
-            if (!owned.isOpen() && poller.withdraw(this)) throw BlockingWait.closed(fd);
+            if (!owned.isOpen() && poller.withdraw(this)) throw BlockingWait.closed(fd, owned);
         } finally {
             owned.release();
         }

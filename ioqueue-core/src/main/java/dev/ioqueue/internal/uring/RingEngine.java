@@ -121,13 +121,13 @@ public final class RingEngine implements UringPoller.CompletionSink {
         s.released = released;
         RingOp reader = reads.forget(s);
         RingOp writer = writes.forget(s);
-        try {
-            if (reader != null) reader.ringDropped();
+        try { // the write first, then the read, as epoll tells its waiters
+            if (writer != null) writer.ringDropped();
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         }
         try {
-            if (writer != null) writer.ringDropped();
+            if (reader != null) reader.ringDropped();
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         }
