@@ -29,7 +29,8 @@ import kotlinx.coroutines.ensureActive
  * the coroutine in place, from the loop's completion, with its raw continuation (no
  * `CancellableContinuation` per suspension); it hears of the job's cancellation through one
  * handler registered with the job when the object is made, which withdraws the pending operation
- * on the loop and resumes the coroutine with the cancellation through its dispatcher.
+ * on the loop and resumes the coroutine with the cancellation: in the loop's task that withdraws
+ * it when told from another thread, through its dispatcher when told on the loop.
  *
  * Cancellation is exact: a withdrawn operation moved nothing more than its buffer's position says;
  * an operation that completed before the withdrawal (or a ring write the kernel is making, which
@@ -244,7 +245,9 @@ internal class CoroutineIo(
     private fun settle(dispatched: Boolean) {
         try {
             if (!transient) loop.forget(job!!, this)
-            if (phase == SUSPENDED && withdraw()) resume(Result.failure(cancellation()), dispatched)
+            if (phase == SUSPENDED && withdraw()) {
+                if (dispatched || inPlace) resume(Result.failure(cancellation()), dispatched) else resumeHere(Result.failure(cancellation()))
+            }
         } finally {
             if (watched && phase != SUSPENDED) EndedQueueWatch.remove(this) // else a ring write's completion settles it, or the watch
         }
@@ -335,6 +338,29 @@ internal class CoroutineIo(
         val last = lastBoxed
         if (last != null && last == n) return last
         return n.also { lastBoxed = it }
+    }
+
+    /**
+     * Resumes the coroutine now, on the loop, with its context's [ThreadContextElement]s installed
+     * around it as its dispatcher would install them (an MDC, kotlinx's debug-mode coroutine name),
+     * then restored in reverse: for a context that cannot be resumed as it is ([inPlace] false).
+     */
+    private fun resumeHere(result: Result<Any?>) {
+        val c = continuation!!
+        end()
+        val context = c.context
+        @Suppress("UNCHECKED_CAST")
+        val elements = context.fold(ArrayList<ThreadContextElement<Any?>>()) { list, e ->
+            if (e is ThreadContextElement<*>) list.add(e as ThreadContextElement<Any?>)
+            list
+        }
+        val states = arrayOfNulls<Any?>(elements.size)
+        for (i in elements.indices) states[i] = elements[i].updateThreadContext(context)
+        try {
+            c.resumeWith(result)
+        } finally {
+            for (i in elements.indices.reversed()) elements[i].restoreThreadContext(context, states[i])
+        }
     }
 
     private fun resume(result: Result<Any?>, dispatched: Boolean) {

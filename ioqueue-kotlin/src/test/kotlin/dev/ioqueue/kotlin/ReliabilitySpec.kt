@@ -106,28 +106,13 @@ class ReliabilitySpec : FunSpec({
     // the loop ran in its last round, before its thread ended without closing its queue, resumed
     // the coroutine through a second dispatch that round never ran: it stayed Cancelling for good
     test("a cancellation the loop runs in its last round ends the coroutine then and there") {
-        val p = Fds.pipe()
-        val scope = kotlinx.coroutines.CoroutineScope(SupervisorJob())
-        val suspended = java.util.concurrent.CountDownLatch(1)
-        val cancelled = java.util.concurrent.CountDownLatch(1)
-        val reader = arrayOfNulls<kotlinx.coroutines.Job>(1)
-        val owner = Thread.ofPlatform().start {
-            val q = IoQueue.current()
-            val h = Handle.of(p.readFd(), q)
-            reader[0] = scope.launch(q.dispatcher) {
-                suspended.countDown()
-                h.read(ByteBuffer.allocate(4)) // never completes: nothing is written
-            }
-            while (suspended.count > 0) q.runOnce(Duration.ofMillis(10))
-            cancelled.await()
-            q.runOnce(Duration.ZERO) // the last round: it runs the posted cancellation
-        } // ends without close()
-        suspended.await()
-        reader[0]!!.cancel()
-        cancelled.countDown()
-        owner.join()
-        runBlocking { withTimeout(10_000) { reader[0]!!.join() } }
-        Fds.close(p.writeFd())
+        cancelledInTheLastRound(kotlin.coroutines.EmptyCoroutineContext)
+    }
+
+    // guards (cold review): with a ThreadContextElement in its context (an MDC; kotlinx's debug mode
+    // under -ea), the same coroutine was still resumed through a dispatch, and stayed Cancelling
+    test("a cancellation the loop runs in its last round ends a coroutine with a thread context element, the element installed") {
+        cancelledInTheLastRound(Marker()) shouldBe "marked"
     }
 
     // guards (outside round 37): an off-loop read, readFully, writeFully or accept on a handle whose
@@ -364,3 +349,54 @@ class ReliabilitySpec : FunSpec({
         }
     }
 })
+
+/** A ThreadContextElement that marks the thread while its coroutine runs. */
+private class Marker : kotlinx.coroutines.ThreadContextElement<String?> {
+    companion object Key : kotlin.coroutines.CoroutineContext.Key<Marker>
+
+    override val key: kotlin.coroutines.CoroutineContext.Key<Marker> get() = Key
+
+    override fun updateThreadContext(context: kotlin.coroutines.CoroutineContext): String? = marked.get().also { marked.set("marked") }
+
+    override fun restoreThreadContext(context: kotlin.coroutines.CoroutineContext, oldState: String?) = marked.set(oldState)
+}
+
+private val marked = ThreadLocal<String?>()
+
+/**
+ * A coroutine on a loop's thread (with [extra] in its context) suspended in a read, cancelled from
+ * this thread while the loop is out of its round; the loop then runs one round and its thread ends
+ * without closing its queue. The coroutine must be done when the thread has ended. Returns what
+ * [Marker] showed on the thread as the coroutine took its cancellation.
+ */
+private fun cancelledInTheLastRound(extra: kotlin.coroutines.CoroutineContext): String? {
+    val p = Fds.pipe()
+    val scope = kotlinx.coroutines.CoroutineScope(SupervisorJob())
+    val suspended = java.util.concurrent.CountDownLatch(1)
+    val cancelled = java.util.concurrent.CountDownLatch(1)
+    val reader = arrayOfNulls<kotlinx.coroutines.Job>(1)
+    var seen: String? = null
+    val owner = Thread.ofPlatform().start {
+        val q = IoQueue.current()
+        val h = Handle.of(p.readFd(), q)
+        reader[0] = scope.launch(q.dispatcher + extra) {
+            suspended.countDown()
+            try {
+                h.read(ByteBuffer.allocate(4)) // never completes: nothing is written
+            } catch (e: kotlinx.coroutines.CancellationException) {
+                seen = marked.get()
+                throw e
+            }
+        }
+        while (suspended.count > 0) q.runOnce(Duration.ofMillis(10))
+        cancelled.await(10, java.util.concurrent.TimeUnit.SECONDS)
+        q.runOnce(Duration.ZERO) // the last round: it runs the posted cancellation
+    } // ends without close()
+    check(suspended.await(10, java.util.concurrent.TimeUnit.SECONDS)) { "the coroutine never ran" }
+    reader[0]!!.cancel()
+    cancelled.countDown()
+    owner.join()
+    check(reader[0]!!.isCompleted) { "not done when its loop's thread ended: ${reader[0]}" }
+    Fds.close(p.writeFd())
+    return seen
+}
