@@ -28,9 +28,8 @@ import kotlinx.coroutines.ensureActive
  * per coroutine (per [Job]) suffices; [LoopCoroutines] keeps them, keyed by the job. It resumes
  * the coroutine in place, from the loop's completion, with its raw continuation (no
  * `CancellableContinuation` per suspension); it hears of the job's cancellation through one
- * handler registered with the job when the object is made, which withdraws the pending operation
- * on the loop and resumes the coroutine with the cancellation: in the loop's task that withdraws
- * it when told from another thread, through its dispatcher when told on the loop.
+ * handler registered with the job when the object is made: a loop task of its own ([invoke])
+ * withdraws the pending operation and resumes the coroutine with the cancellation, in place.
  *
  * Cancellation is exact: a withdrawn operation moved nothing more than its buffer's position says;
  * an operation that completed before the withdrawal (or a ring write the kernel is making, which
@@ -220,33 +219,42 @@ internal class CoroutineIo(
 
     /**
      * The job's handler: it was cancelled (or completed). Any thread: the rest runs on the loop.
-     * A cancellation is watched ([EndedQueueWatch]) until the loop has settled it: if the loop's
-     * thread ends without closing its queue before it runs, or before a ring write it could not
-     * withdraw completes, nothing there will resume the coroutine. Told off the loop, the loop
-     * settles it as a task of its own and resumes the coroutine there and then (in place, as a
-     * completion does), not by a second dispatch a thread ending after that round would never run;
-     * told on the loop (inside whatever cancelled it), through the coroutine's dispatcher.
+     * A cancellation is settled by a loop task of its own, from any thread, the loop's too (not
+     * inside whatever cancelled the job): it withdraws the call and resumes the coroutine there
+     * and then, in place, as a completion does. Until that task runs the call stays suspended and
+     * watched ([EndedQueueWatch]): if the loop's thread ends without closing its queue first (or
+     * before a ring write it could not withdraw completes), the watch ends the coroutine.
      */
     override fun invoke(cause: Throwable?) {
-        watched = cause != null
-        if (watched) EndedQueueWatch.add(this) // before it is posted (which publishes [watched]): the loop may run it at once
-        val task = if (queue.owner() === Thread.currentThread()) this else Runnable { settle(dispatched = false) }
-        if (queue.runOnOwner(task)) return
-        if (watched) EndedQueueWatch.remove(this)
+        if (cause == null) { // completed: no call is pending, the loop forgets this object
+            queue.runOnOwner(this)
+            return
+        }
+        watched = true
+        EndedQueueWatch.add(this) // before it is posted (which publishes [watched]): the loop may run it at once
+        val settle = Runnable { settle() }
+        val posted = if (queue.owner() !== Thread.currentThread()) queue.runOnOwner(settle) else try {
+            queue.execute(settle) // queued, not run here: a task of its own
+            true
+        } catch (_: java.util.concurrent.RejectedExecutionException) {
+            false
+        }
+        if (posted) return
+        EndedQueueWatch.remove(this)
         // Refused: the queue is closed (its close dropped what was pending, and told it), or its
         // thread ended without closing it, and nothing there will ever run or tell this call.
         resumeIfOwnerEnded()
     }
 
-    /** On the loop, inside whatever cancelled or completed the job: see [settle]. */
-    override fun run() = settle(dispatched = true)
+    /** On the loop, once the job completed: forgets this object (no call is pending then). */
+    override fun run() = settle()
 
-    /** On the loop, after the job was cancelled or completed: withdraws the pending call, if any, and resumes the coroutine with the cancellation. */
-    private fun settle(dispatched: Boolean) {
+    /** A loop task of its own, after the job was cancelled or completed: withdraws the pending call, if any, and resumes the coroutine in place. */
+    private fun settle() {
         try {
             if (!transient) loop.forget(job!!, this)
             if (phase == SUSPENDED && withdraw()) {
-                if (dispatched || inPlace) resume(Result.failure(cancellation()), dispatched) else resumeHere(Result.failure(cancellation()))
+                if (inPlace) resume(Result.failure(cancellation()), dispatched = false) else resumeHere(Result.failure(cancellation()))
             }
         } finally {
             if (watched && phase != SUSPENDED) EndedQueueWatch.remove(this) // else a ring write's completion settles it, or the watch
@@ -260,11 +268,7 @@ internal class CoroutineIo(
         return false
     }
 
-    /**
-     * If the queue's thread ended with the queue open, resumes the suspended call with the
-     * cancellation, through its dispatcher (the thread's end makes its state visible here; the
-     * lock keeps the job's handler and the watch from both resuming it).
-     */
+    /** If the queue's thread ended with the queue open, resumes the suspended call with the cancellation, through its dispatcher (the lock: the handler and the watch never both do). */
     @Synchronized
     private fun resumeIfOwnerEnded() {
         if (!queue.owner().isAlive && !queue.isClosed && phase == SUSPENDED) resume(Result.failure(cancellation()), dispatched = true)

@@ -115,6 +115,27 @@ class ReliabilitySpec : FunSpec({
         cancelledInTheLastRound(Marker()) shouldBe "marked"
     }
 
+    // guards (outside round 41, 3 of 3 on both backends): a coroutine cancelled by code on its own
+    // loop inside a round (a task, a sibling coroutine) was resumed through a dispatch that a thread
+    // ending after that round never ran: it stayed Cancelling for good
+    test("a cancellation made on the loop in its last round ends the coroutine") {
+        val p = Fds.pipe()
+        val scope = kotlinx.coroutines.CoroutineScope(SupervisorJob())
+        val reader = arrayOfNulls<kotlinx.coroutines.Job>(1)
+        val owner = Thread.ofPlatform().start {
+            val q = IoQueue.current()
+            val h = Handle.of(p.readFd(), q)
+            reader[0] = scope.launch(q.dispatcher, start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
+                h.read(ByteBuffer.allocate(4)) // never completes: nothing is written
+            }
+            q.execute { reader[0]!!.cancel() }
+            q.runOnce(Duration.ZERO) // the last round: the task cancels the reader
+        } // ends without close()
+        owner.join()
+        runBlocking { withTimeout(10_000) { reader[0]!!.join() } }
+        Fds.close(p.writeFd())
+    }
+
     // guards (outside round 37): an off-loop read, readFully, writeFully or accept on a handle whose
     // queue's thread then ended without closing it stayed suspended for good (its operation is told
     // nothing there): it now ends with AwaitClosedException, naming the thread in its cause
