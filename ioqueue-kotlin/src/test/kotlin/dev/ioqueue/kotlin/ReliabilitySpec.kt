@@ -79,40 +79,20 @@ class ReliabilitySpec : FunSpec({
     // guards (the last review): a cancellation posted to a coroutine's loop while its thread lived,
     // which then ended without running it (nor closing its queue), left the coroutine suspended
     test("a cancellation posted to a loop whose thread then ends without running it still ends the coroutine") {
-        val p = Fds.pipe()
-        val scope = kotlinx.coroutines.CoroutineScope(SupervisorJob())
-        val suspended = java.util.concurrent.CountDownLatch(1)
-        val posted = java.util.concurrent.CountDownLatch(1)
-        val owner = Thread.ofPlatform().start {
-            val q = IoQueue.current()
-            val h = Handle.of(p.readFd(), q)
-            scope.launch(q.dispatcher) {
-                suspended.countDown()
-                h.read(ByteBuffer.allocate(4)) // never completes: nothing is written
-            }
-            while (suspended.count > 0) q.runOnce(Duration.ofMillis(10))
-            posted.await() // out of the loop while the cancellation is posted to it
-        } // ends without close(), and without running what was posted
-        suspended.await()
-        val job = scope.coroutineContext[kotlinx.coroutines.Job]!!
-        job.cancel()
-        posted.countDown()
-        owner.join()
-        runBlocking { withTimeout(10_000) { job.join() } }
-        Fds.close(p.writeFd())
+        cancelledFromAnotherThread(kotlin.coroutines.EmptyCoroutineContext, lastRound = false)
     }
 
     // guards (outside round 40, 9 of 10 on both backends): a cancellation from another thread that
     // the loop ran in its last round, before its thread ended without closing its queue, resumed
     // the coroutine through a second dispatch that round never ran: it stayed Cancelling for good
     test("a cancellation the loop runs in its last round ends the coroutine then and there") {
-        cancelledInTheLastRound(kotlin.coroutines.EmptyCoroutineContext)
+        cancelledFromAnotherThread(kotlin.coroutines.EmptyCoroutineContext, lastRound = true)
     }
 
     // guards (cold review): with a ThreadContextElement in its context (an MDC; kotlinx's debug mode
     // under -ea), the same coroutine was still resumed through a dispatch, and stayed Cancelling
     test("a cancellation the loop runs in its last round ends a coroutine with a thread context element, the element installed") {
-        cancelledInTheLastRound(Marker()) shouldBe "marked"
+        cancelledFromAnotherThread(Marker(), lastRound = true) shouldBe "marked"
     }
 
     // guards (outside round 41, 3 of 3 on both backends): a coroutine cancelled by code on its own
@@ -386,11 +366,12 @@ private val marked = ThreadLocal<String?>()
 
 /**
  * A coroutine on a loop's thread (with [extra] in its context) suspended in a read, cancelled from
- * this thread while the loop is out of its round; the loop then runs one round and its thread ends
- * without closing its queue. The coroutine must be done when the thread has ended. Returns what
+ * this thread while the loop is out of its round; the loop then runs one more round if
+ * [lastRound], and its thread ends without closing its queue. With [lastRound] the coroutine must
+ * be done when the thread has ended; without, within 10 s (the watch's look). Returns what
  * [Marker] showed on the thread as the coroutine took its cancellation.
  */
-private fun cancelledInTheLastRound(extra: kotlin.coroutines.CoroutineContext): String? {
+private fun cancelledFromAnotherThread(extra: kotlin.coroutines.CoroutineContext, lastRound: Boolean): String? {
     val p = Fds.pipe()
     val scope = kotlinx.coroutines.CoroutineScope(SupervisorJob())
     val suspended = java.util.concurrent.CountDownLatch(1)
@@ -410,14 +391,15 @@ private fun cancelledInTheLastRound(extra: kotlin.coroutines.CoroutineContext): 
             }
         }
         while (suspended.count > 0) q.runOnce(Duration.ofMillis(10))
-        cancelled.await(10, java.util.concurrent.TimeUnit.SECONDS)
-        q.runOnce(Duration.ZERO) // the last round: it runs the posted cancellation
+        cancelled.await(10, java.util.concurrent.TimeUnit.SECONDS) // out of the loop while the cancellation is posted to it
+        if (lastRound) q.runOnce(Duration.ZERO) // it runs the posted cancellation
     } // ends without close()
     check(suspended.await(10, java.util.concurrent.TimeUnit.SECONDS)) { "the coroutine never ran" }
     reader[0]!!.cancel()
     cancelled.countDown()
     owner.join()
-    check(reader[0]!!.isCompleted) { "not done when its loop's thread ended: ${reader[0]}" }
+    if (lastRound) check(reader[0]!!.isCompleted) { "not done when its loop's thread ended: ${reader[0]}" }
+    else runBlocking { withTimeout(10_000) { reader[0]!!.join() } }
     Fds.close(p.writeFd())
     return seen
 }

@@ -65,8 +65,6 @@ public final class Connector implements OrphanedFutures.Orphan {
     private Timer deadline;
     private Timer stagger;
     private IOException firstFailure;
-    /** Its sockets were closed because the queue's owner thread ended ({@link #ownerEnded}). */
-    private boolean abandoned;
 
     /** A connect of {@code where} (for messages) in {@code queue}, told to {@code outcome}. Any thread. */
     public Connector(QueueCore queue, String where, Outcome outcome) {
@@ -166,8 +164,8 @@ public final class Connector implements OrphanedFutures.Orphan {
      */
     @Override
     public synchronized void ownerEnded(OwnedFd closing) {
-        if (abandoned || done) return;
-        abandoned = done = true;
+        if (done) return;
+        done = true;
         MemorySegment errno = Native.threadErrno();
         for (Attempt a : inFlight) {
             a.closed = true;
