@@ -140,6 +140,22 @@ public final class Sockets {
         return inetAddress(SocketSteps.sockName(fd, true));
     }
 
+    /**
+     * {@link #localAddress(int)} of an owned socket, held open for the syscall (a close from another
+     * thread waits for it), so the answer is never that of a file that took the number since.
+     * Thread-safe.
+     *
+     * @throws IllegalStateException once the handle is closed
+     */
+    public static InetSocketAddress localAddress(Handle handle) {
+        return held(handle, Sockets::localAddress);
+    }
+
+    /** {@link #remoteAddress(int)} of an owned socket, held open for the syscall as {@link #localAddress(Handle)} is. Thread-safe. */
+    public static InetSocketAddress remoteAddress(Handle handle) {
+        return held(handle, Sockets::remoteAddress);
+    }
+
     // ---- Unix domain sockets (AF_UNIX, SOCK_STREAM) ----
 
     /**
@@ -261,10 +277,18 @@ public final class Sockets {
     }
 
     private static void shutdown(Handle handle, int how) {
+        held(handle, fd -> {
+            shutdown(fd, how);
+            return null;
+        });
+    }
+
+    /** {@code call} on the handle's fd, held open meanwhile: a close from another thread waits for it. */
+    private static <T> T held(Handle handle, java.util.function.IntFunction<T> call) {
         OwnedFd o = Objects.requireNonNull(handle, "handle").owned;
         if (!o.acquire()) throw o.closedException();
         try {
-            shutdown(o.fd, how);
+            return call.apply(o.fd);
         } finally {
             o.release();
         }

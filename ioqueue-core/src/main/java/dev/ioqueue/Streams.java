@@ -29,7 +29,10 @@ import java.util.Objects;
  *
  * <p><b>Threading.</b> The views are unbuffered (wrap them in {@code BufferedInputStream}...) and
  * allocate nothing per call beyond the JDK's buffer wrapper. One thread may read while another
- * writes, as on a JDK socket; refused inside a loop, which a blocking call would stop.
+ * writes, as on a JDK socket; refused inside a loop, which a blocking call would stop, and, on a
+ * handle bound to an io_uring queue, on that queue's own thread outside its loop
+ * ({@link IllegalStateException}: the call would wait for a loop only that thread runs; see
+ * {@link BlockingIo}), which epoll does not refuse.
  */
 public final class Streams {
     private Streams() {}

@@ -295,4 +295,25 @@ class SocketsIpTest extends QueueTestSupport {
             NetFixtures.close(pair[0], pair[2], next[0], next[1], next[2]);
         }
     }
+
+    @Test
+    void theAddressesOfAHandleAreItsOwnAndAClosedOneIsRefusedRatherThanNamingTheNumbersNextFile() throws Exception {
+        int[] pair = NetFixtures.tcpPair(NetFixtures.V4);
+        Handle ours = Handle.of(pair[1]);
+        int number = ours.fd();
+        InetSocketAddress local = Sockets.localAddress(pair[1]);
+        InetSocketAddress remote = Sockets.remoteAddress(pair[1]);
+        assertEquals(local, Sockets.localAddress(ours));
+        assertEquals(remote, Sockets.remoteAddress(ours));
+        ours.close();
+        int[] next = NetFixtures.tcpPair(NetFixtures.V4); // the lowest free numbers: ours among them
+        try {
+            assertTrue(java.util.Arrays.stream(next).anyMatch(fd -> fd == number), "the number was taken again");
+            IllegalStateException refused = assertThrows(IllegalStateException.class, () -> Sockets.remoteAddress(ours));
+            assertTrue(refused.getMessage().contains("fd " + number), refused.getMessage());
+            assertThrows(IllegalStateException.class, () -> Sockets.localAddress(ours));
+        } finally {
+            NetFixtures.close(pair[0], pair[2], next[0], next[1], next[2]);
+        }
+    }
 }

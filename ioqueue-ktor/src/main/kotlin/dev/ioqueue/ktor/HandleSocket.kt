@@ -13,12 +13,14 @@ import java.util.concurrent.atomic.AtomicReference
 import kotlin.coroutines.ContinuationInterceptor
 import kotlin.coroutines.CoroutineContext
 import kotlin.coroutines.EmptyCoroutineContext
-import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableJob
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.DelicateCoroutinesApi
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.InternalCoroutinesApi
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.awaitCancellation
 import kotlinx.coroutines.launch
 
 /**
@@ -65,21 +67,28 @@ public class HandleSocket internal constructor(
     private val input = AtomicReference<HandleReadChannel?>()
     private val output = AtomicReference<HandleWriteChannel?>()
 
-    /** Why [socketContext] ended, if it was cancelled; set before the handle is closed. */
-    @Volatile
-    private var ending: Throwable? = null
-
-    init {
-        job.invokeOnCompletion { cause ->
-            ending = cause
+    /**
+     * A child of [job] that closes the handle as it ends, in the thread that ends it (Unconfined):
+     * [job] completes only after its children, so never before the handle's close was made (a
+     * completion handler runs after the job's state is final: `isClosed` and `join` would see the
+     * socket closed with its fd still open).
+     */
+    private val closer: Job = CoroutineScope(job + Dispatchers.Unconfined).launch(start = CoroutineStart.UNDISPATCHED) {
+        try {
+            awaitCancellation()
+        } finally {
             closeQuietly(handle)
         }
     }
 
-    /** The socket's lifetime, as ktor's `ASocket.socketContext`: it completes once the handle is closed. Any thread. */
+    /**
+     * The socket's lifetime, as ktor's `ASocket.socketContext`: it completes once the handle's close
+     * was made (see [Handle.close]: from another loop's thread that close is posted to the handle's
+     * loop). Cancelling it closes the socket at once, unsent bytes dropped. Any thread.
+     */
     public val socketContext: Job get() = job
 
-    /** Whether the socket is closed: [socketContext] is complete. Any thread. */
+    /** Whether the socket is closed: [socketContext] is complete (the handle is closed too). Any thread. */
     public val isClosed: Boolean get() = job.isCompleted
 
     /**
@@ -108,20 +117,25 @@ public class HandleSocket internal constructor(
     }
 
     private fun <C> attach(slot: AtomicReference<C?>, channel: C, name: String) {
-        if (closing.get()) throw IOException("Socket closed")
+        if (closing.get()) throw closed()
         check(slot.compareAndSet(null, channel)) { "$name channel has already been set" }
-        if (closing.get()) throw IOException("Socket closed") // closed meanwhile: close() may not have seen it
+        if (closing.get()) throw closed() // closed meanwhile: close() may not have seen it
     }
+
+    private fun closed() = IOException("Socket closed: $handle")
 
     /**
      * Who is at the other end (an [InetSocketAddress]), or null for a Unix socket. One syscall. Any thread, while open.
      *
+     * The handle is held open for the syscall (a close from another thread waits for it), so the
+     * answer is never that of a connection that took the fd's number since.
+     *
      * @throws IllegalStateException once the handle is closed
      */
-    public val remoteAddress: InetSocketAddress? get() = Sockets.remoteAddress(handle.fd())
+    public val remoteAddress: InetSocketAddress? get() = Sockets.remoteAddress(handle)
 
-    /** The local address and port, or null for a Unix socket. One syscall. Any thread, while open. */
-    public val localAddress: InetSocketAddress? get() = Sockets.localAddress(handle.fd())
+    /** The local address and port, or null for a Unix socket; as [remoteAddress]. Any thread, while open. */
+    public val localAddress: InetSocketAddress? get() = Sockets.localAddress(handle)
 
     /**
      * Closes the socket: the read channel at once (a read waiting in it is woken by shutting the
@@ -141,7 +155,7 @@ public class HandleSocket internal constructor(
     override fun close() {
         if (!closing.compareAndSet(false, true)) return
         input.get()?.let {
-            it.cancel(IOException("Socket closed"))
+            it.cancel(closed())
             // A read waiting in another coroutine returns now (SHUT_RD) and finds the channel closed,
             // not once the send below has ended: that waits for the peer to take the bytes. Only
             // then: a Unix socket's SHUT_RD also ends its peer's sending.
@@ -166,19 +180,22 @@ public class HandleSocket internal constructor(
         try {
             if (sending) output!!.finishClose() else output?.awaitCloseEnded()
         } finally {
+            closer.cancel() // closes the handle, here
             job.complete()
         }
     }
 
     /**
-     * Suspends until the socket is closed ([socketContext] complete), as ktor's `awaitClosed`.
-     * From any coroutine, on any dispatcher.
+     * Suspends until the socket is closed ([socketContext] complete), as ktor's `awaitClosed`
+     * (ktor-network 3.5): then, if [socketContext] was cancelled (by its parent, or directly), throws
+     * its cancellation. From any coroutine, on any dispatcher.
      *
-     * @throws kotlinx.coroutines.CancellationException if the socket ended by its parent's cancellation
+     * @throws kotlinx.coroutines.CancellationException if the socket ended by a cancellation
      */
+    @OptIn(InternalCoroutinesApi::class) // Job.getCancellationException, as ktor's own awaitClosed
     public suspend fun awaitClosed() {
         job.join()
-        ending?.let { throw CancellationException("the socket's scope was cancelled", it) }
+        if (job.isCancelled) throw job.getCancellationException()
     }
 
     /** The handle, and whether the socket is closed. */

@@ -106,7 +106,7 @@ internal class HandleReadChannel(private val handle: Handle) : ByteReadChannel {
     }
 
     override fun cancel(cause: Throwable?) {
-        origin.compareAndSet(null, cause ?: IOException("Channel was cancelled"))
+        origin.compareAndSet(null, cause ?: IOException("Channel was cancelled: $handle"))
     }
 
     override fun toString(): String = "ByteReadChannel[$handle]"

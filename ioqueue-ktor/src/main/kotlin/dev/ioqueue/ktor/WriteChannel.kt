@@ -10,6 +10,10 @@ import java.nio.ByteBuffer
 import java.util.concurrent.atomic.AtomicReference
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.currentCoroutineContext
+import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import kotlinx.io.Buffer
@@ -29,8 +33,9 @@ import kotlinx.io.readAtMostTo
  *
  * Closing: [ByteWriteChannel.flushAndClose] sends what is buffered, then half-closes the socket
  * (`shutdown(SHUT_WR)`: the peer reads end-of-file; this side can still read). [ByteWriteChannel.cancel]
- * drops what is not sent and half-closes at once, which also ends a flush waiting for room in
- * another coroutine. Bytes written into the channel after it closed, as a [HandleSocket]'s close
+ * drops what is not sent and half-closes at once, and ends a flush waiting for room in another
+ * coroutine (with the cancel's cause; what the kernel took is sent). A pipe has no half-close: its
+ * reader gets end-of-file only when the handle (the write end) is closed. Bytes written into the channel after it closed, as a [HandleSocket]'s close
  * from another thread or coroutine closes it, fail their flush with ktor's
  * [ClosedWriteChannelException] (caused by the failed write). A ktor write function that a close
  * interrupts may throw [ClosedWriteChannelException] after its bytes went into the buffer (it looks
@@ -101,7 +106,7 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
                 chunk.flip()
             }
             try {
-                handle.writeFully(chunk)
+                writeCancellably(chunk)
             } catch (e: IOException) {
                 origin.compareAndSet(null, e)
                 endIfCancelled(e)
@@ -114,6 +119,32 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
             rethrowIfFailed()
         }
     }
+
+    /**
+     * The write of a flush, in a scope of its own that [cancel] cancels from any thread: a flush
+     * waiting for room ends at once whatever the fd (a pipe has no half-close to wake it, and a
+     * full Unix socket reports no room after one). As any cancelled write, it loses nothing: what
+     * the kernel did not take stays in [chunk]. Ended so, it returns, and the caller's next look at
+     * [origin] throws the channel's cause.
+     */
+    private suspend fun writeCancellably(chunk: ByteBuffer) {
+        try {
+            coroutineScope {
+                val scope = coroutineContext[Job]!!
+                sending.set(scope)
+                if (origin.get() is Throwable) scope.cancel() // cancel() came before it could see this write
+                handle.writeFully(chunk)
+            }
+        } catch (e: CancellationException) {
+            currentCoroutineContext().ensureActive() // the caller's own cancellation comes first
+            if (origin.get() !is Throwable) throw e
+        } finally {
+            sending.set(null)
+        }
+    }
+
+    /** The scope of the write under way, for [cancel] to end it. */
+    private val sending = AtomicReference<Job?>()
 
     private fun rethrowIfFailed() {
         (origin.get() as? Throwable)?.let { throw wrapCause(it)!! }
@@ -159,12 +190,13 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
     }
 
     override fun cancel(cause: Throwable?) {
-        val failure = cause ?: IOException("Channel was cancelled")
+        val failure = cause ?: IOException("Channel was cancelled: $handle")
         while (true) { // also while flushAndClose sends: it ends that send
             val now = origin.get()
             if (now != null && now !== CLOSING) return
             if (origin.compareAndSet(now, failure)) break
         }
+        sending.get()?.cancel() // a flush waiting for room ends now, with the cause above
         handle.shutdownOutputQuietly()
     }
 

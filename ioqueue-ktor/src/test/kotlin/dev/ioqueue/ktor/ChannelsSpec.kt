@@ -1,12 +1,15 @@
 package dev.ioqueue.ktor
 
 import dev.ioqueue.Errno
+import dev.ioqueue.Fds
+import dev.ioqueue.Handle
 import dev.ioqueue.SocketOptions
 import dev.ioqueue.SyscallFailure
 import dev.ioqueue.SyscallSocketException
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldBeIn
+import io.kotest.matchers.nulls.shouldNotBeNull
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.ktor.utils.io.ClosedByteChannelException
@@ -28,7 +31,9 @@ import java.util.concurrent.CompletableFuture
 import java.util.concurrent.TimeUnit
 import kotlin.coroutines.EmptyCoroutineContext
 import kotlin.time.Duration.Companion.microseconds
+import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withContext
@@ -218,6 +223,40 @@ class ChannelsSpec : FunSpec({
                     h.openWriteChannel(autoFlush = true).writeStringUtf8("sent\n")
                     String(peer2.getInputStream().readNBytes(5)) shouldBe "sent\n"
                 }
+            }
+        }
+    }
+
+    for (kind in listOf("Unix socket", "pipe")) {
+        test("cancelling the write channel ends a flush that waits for room on a $kind, with the cancellation's cause") {
+            val mine: Handle
+            val peer: Int
+            if (kind == "pipe") {
+                val pipe = Fds.pipe()
+                mine = Handle.of(pipe.writeFd())
+                peer = pipe.readFd()
+            } else {
+                val pair = Fds.socketPair()
+                mine = Handle.of(pair.first())
+                peer = pair.second()
+            }
+            try {
+                onLoop {
+                    mine.use { h ->
+                        val output = h.openWriteChannel()
+                        val writer = async {
+                            shouldThrow<IOException> { output.writeFully(ByteArray(32 shl 20)) } // the flush waits for room
+                        }
+                        delay(100)
+                        writer.isActive shouldBe true
+                        output.cancel(IOException("stop"))
+                        val failure = withTimeoutOrNull(10.seconds) { writer.await() }
+                        failure.shouldNotBeNull().cause?.message shouldBe "stop"
+                        output.isClosedForWrite shouldBe true
+                    }
+                }
+            } finally {
+                Fds.close(peer)
             }
         }
     }

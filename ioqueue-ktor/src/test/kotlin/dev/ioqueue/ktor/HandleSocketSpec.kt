@@ -279,6 +279,7 @@ class HandleSocketSpec : FunSpec({
         test("close() from $from ends a read waiting in another coroutine with an IOException, and the handle is closed") {
             val steps = Steps()
             val (handle, peer) = tcpPair()
+            val fd = handle.fd()
             peer.use {
                 onLoop {
                     val socket = handle.asSocket(coroutineContext)
@@ -288,7 +289,7 @@ class HandleSocketSpec : FunSpec({
                         val failure = shouldThrow<IOException> { input.readLine() }
                         steps.expect(3)
                         failure.shouldBeInstanceOf<ClosedByteChannelException>()
-                        failure.cause?.message shouldBe "Socket closed"
+                        failure.cause?.message shouldBe "Socket closed: Handle[fd $fd]" // as it was when the close began
                     }
                     delay(50)
                     steps.expect(2)
@@ -433,6 +434,34 @@ class HandleSocketSpec : FunSpec({
                     ends.size shouldBe 100
                 }
             }
+        } finally {
+            group.shutdown(Duration.ofSeconds(10))
+        }
+    }
+
+    test("a socket cancelled from a plain thread is never seen closed (isClosed, awaitClosed) while its handle is still open") {
+        val group = IoQueueGroup.start(1, "ktor-closed-order")
+        try {
+            var seenOpen = 0
+            repeat(200) {
+                val pair = Fds.socketPair()
+                val handle = Handle.of(pair.first(), group.queues()[0])
+                val parent = Job()
+                val socket = handle.asSocket(Dispatchers.Default + parent)
+                val spinning = java.util.concurrent.CountDownLatch(1)
+                val watcher = CompletableFuture.supplyAsync({
+                    spinning.countDown()
+                    while (!socket.isClosed) Thread.onSpinWait()
+                    val openWhenClosed = handle.isOpen
+                    val ended = runBlocking { runCatching { socket.awaitClosed() } }
+                    openWhenClosed || handle.isOpen || ended.exceptionOrNull() !is CancellationException
+                }, { Thread.ofPlatform().start(it) })
+                spinning.await()
+                parent.cancel() // this thread runs no loop: the close waits for the handle's loop
+                if (watcher.get(10, TimeUnit.SECONDS)) seenOpen++
+                Fds.close(pair.second())
+            }
+            seenOpen shouldBe 0
         } finally {
             group.shutdown(Duration.ofSeconds(10))
         }
