@@ -18,7 +18,9 @@ import dev.ioqueue.ReadyEvent
  *   close the fd only once the await has returned (an owned fd, [Handle.awaitReady], has no such rule).
  *
  * Cancellation removes exactly this waiter and consumes nothing; the coroutine is never resumed
- * twice, and the fd can be awaited again at once.
+ * twice, and the fd can be awaited again at once: by the canceller, on the loop's own thread, as
+ * soon as `cancel()` returned (the cancelled coroutine resumes in a later task); from another
+ * thread, once the cancelled coroutine has ended (`join`), as its cancellation reaches it there.
  *
  * If the fd is unregistered, or closed through `Fds.close` on the queue's thread, or its queue is
  * closed, while the coroutine waits, the await fails with [AwaitClosedException] instead of waiting

@@ -29,7 +29,8 @@ import kotlinx.coroutines.ensureActive
  * the coroutine in place, from the loop's completion, with its raw continuation (no
  * `CancellableContinuation` per suspension); it hears of the job's cancellation through one
  * handler registered with the job when the object is made: a loop task of its own ([invoke])
- * withdraws the pending operation and resumes the coroutine with the cancellation, in place.
+ * withdraws the pending operation (a cancellation on the loop's thread withdraws it at once) and
+ * resumes the coroutine with the cancellation, in place.
  *
  * Cancellation is exact: a withdrawn operation moved nothing more than its buffer's position says;
  * an operation that completed before the withdrawal (or a ring write the kernel is making, which
@@ -51,6 +52,8 @@ internal class CoroutineIo(
     private var registration: DisposableHandle? = null
     /** The job was cancelled: [EndedQueueWatch] looks at this call until the loop settled it. */
     @Volatile private var watched = false
+    /** The suspended call was withdrawn by a cancellation on the loop's thread; the settling task resumes it. */
+    private var withdrawn = false
 
     private var phase = IDLE
     private var continuation: Continuation<Any?>? = null
@@ -123,6 +126,7 @@ internal class CoroutineIo(
             if (t is IllegalStateException && handle != null && !handle.isOpen) {
                 throw java.nio.channels.ClosedChannelException().apply { initCause(t) }
             }
+            if (t is java.io.UncheckedIOException && kind != AWAIT) throw t.cause ?: t // an I/O call's failure is an IOException, as off the loop
             throw t
         }
         if (immediate != NONE) unsuspended++ // a failure at once counts too (an accept loop under EMFILE)
@@ -220,8 +224,8 @@ internal class CoroutineIo(
     /**
      * The job's handler: it was cancelled (or completed). Any thread: the rest runs on the loop.
      * A cancellation is settled by a loop task of its own, from any thread, the loop's too (not
-     * inside whatever cancelled the job): it withdraws the call and resumes the coroutine there
-     * and then, in place, as a completion does. Until that task runs the call stays suspended and
+     * inside whatever cancelled the job): it withdraws the call (already withdrawn if the loop's
+     * thread cancelled) and resumes the coroutine there and then, in place, as a completion does. Until that task runs the call stays suspended and
      * watched ([EndedQueueWatch]): if the loop's thread ends without closing its queue first (or
      * before a ring write it could not withdraw completes), the watch ends the coroutine.
      */
@@ -234,6 +238,9 @@ internal class CoroutineIo(
         EndedQueueWatch.add(this) // before it is posted (which publishes [watched]): the loop may run it at once
         val settle = Runnable { settle() }
         val posted = if (queue.owner() !== Thread.currentThread()) queue.runOnOwner(settle) else try {
+            // On the loop's thread the call is withdrawn now, so its fd can be waited on again at
+            // once (the canceller's next call); only the resumption waits for the task.
+            if (phase == SUSPENDED && !withdrawn) withdrawn = withdraw()
             queue.execute(settle) // queued, not run here: a task of its own
             true
         } catch (_: java.util.concurrent.RejectedExecutionException) {
@@ -253,7 +260,7 @@ internal class CoroutineIo(
     private fun settle() {
         try {
             if (!transient) loop.forget(job!!, this)
-            if (phase == SUSPENDED && withdraw()) {
+            if (phase == SUSPENDED && (withdrawn || withdraw())) {
                 if (inPlace) resume(Result.failure(cancellation()), dispatched = false) else resumeHere(Result.failure(cancellation()))
             }
         } finally {
@@ -375,6 +382,7 @@ internal class CoroutineIo(
 
     private fun end() {
         phase = IDLE
+        withdrawn = false
         continuation = null
         handle = null
         event = null

@@ -204,7 +204,8 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
             q.submit(handle, operation)
             submittedOn = q
         } catch (e: RuntimeException) {
-            outcome.completeExceptionally(if (!handle.isOpen) AwaitClosedException(fd) else e)
+            // A syscall's failure (EBADF from fcntl...) as the IOException the loop's own calls throw.
+            outcome.completeExceptionally(if (!handle.isOpen) AwaitClosedException(fd) else if (e is UncheckedIOException) e.cause ?: e else e)
         }
     }
 

@@ -132,6 +132,40 @@ class AwaitSpec : FunSpec({
         }
     }
 
+    test("a call cancelled on the loop frees its fd at once: the canceller's next call on it, without join, is not refused") {
+        onFreshThread {
+            val p = Fds.pipe()
+            val socket = Fds.socketPair()
+            val hs = Handle.of(socket.first())
+            runIoQueue {
+                val calls = listOf<Pair<String, suspend () -> Unit>>(
+                    "awaitRead(fd)" to { awaitRead(p.readFd()) },
+                    "Handle.awaitReadable" to { hs.awaitReadable() },
+                    "Handle.read" to { hs.read(java.nio.ByteBuffer.allocate(8)) },
+                    "read(fd)" to { read(p.readFd(), java.nio.ByteBuffer.allocate(8)) },
+                )
+                for ((name, call) in calls) {
+                    repeat(3) {
+                        val waiting = launch { call() }
+                        yield() // it suspends, waiting
+                        waiting.cancel()
+                        // No join: the same call again, from the canceller, while the cancelled one has not resumed yet.
+                        val again = launch(start = CoroutineStart.UNDISPATCHED) { call() } // runs here, now
+                        yield()
+                        again.isActive shouldBe true // waiting, not refused ("already has a READ waiter")
+                        again.cancel()
+                        waiting.join()
+                        again.join()
+                        waiting.isCancelled shouldBe true
+                    }
+                }
+            }
+            p.close()
+            hs.close()
+            Fds.close(socket.second())
+        }
+    }
+
     test("readiness emits once per readiness and stops on cancellation") {
         onFreshThread {
             val p = Fds.pipe()

@@ -166,6 +166,29 @@ class ReadWriteSpec : FunSpec({
         }
     }
 
+    test("a closed fd number given to an I/O call fails it with an IOException naming the fd and EBADF, on the loop and off it") {
+        val closed = 1 shl 22 // above any fd limit: never open (a number just closed could be a new queue's own)
+        suspend fun all(where: String) {
+            val calls = listOf<Pair<String, suspend () -> Any?>>(
+                "read" to { read(closed, ByteBuffer.allocate(4)) },
+                "readFully" to { readFully(closed, ByteBuffer.allocate(4)) },
+                "write" to { write(closed, ByteArray(4)) },
+                "writeFully" to { writeFully(closed, ByteBuffer.allocate(4)) },
+                "accept" to { accept(closed) },
+                "Handle.read" to { Handle.of(closed).read(ByteBuffer.allocate(4)) },
+            )
+            for ((name, call) in calls) {
+                withClue("$name $where") {
+                    val e = shouldThrow<java.io.IOException> { call() }
+                    (e as dev.ioqueue.SyscallFailure).errnoName() shouldBe "EBADF"
+                    e.message!! shouldContain "fd $closed"
+                }
+            }
+        }
+        onFreshThread { runIoQueue { all("on the loop") } }
+        runBlocking(Dispatchers.Default) { all("off the loop") }
+    }
+
     test("closing the fd while a read waits fails it with AwaitClosedException") {
         onFreshThread {
             val p = Fds.pipe()
