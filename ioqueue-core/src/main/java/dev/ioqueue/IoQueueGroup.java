@@ -220,6 +220,8 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
         private final Thread.UncaughtExceptionHandler onUncaught;
         private final Backend backend;
         private volatile boolean stopping;
+        /** {@link #stop} was asked for, maybe before the loop started (then the loop ends as it starts). */
+        private volatile boolean stopAsked;
         private IoQueue queue;
 
         Loop(Thread.UncaughtExceptionHandler onUncaught, Backend backend) {
@@ -252,6 +254,7 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
                 return;
             }
             started.complete(queue);
+            if (stopAsked) stopping = true; // asked before it started (start() gave up): it ends now
             while (!stopping && !queue.core.broken()) { // broken: its epoll fd was closed behind its back
                 try {
                     queue.runOnce(null);
@@ -267,9 +270,10 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
             }
         }
 
-        /** Any thread: the loop ends after its current round. */
+        /** Any thread: the loop ends after its current round (or, not started yet, as soon as it starts). */
         void stop() {
-            if (!started.isDone() || started.isCompletedExceptionally()) return; // never started: nothing to stop
+            stopAsked = true; // before the look at started, which the loop completes before it looks at this
+            if (!started.isDone() || started.isCompletedExceptionally()) return; // not started: it sees stopAsked
             IoQueue q = started.resultNow();
             try {
                 q.execute(() -> stopping = true);

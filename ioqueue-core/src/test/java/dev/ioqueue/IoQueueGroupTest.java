@@ -180,6 +180,44 @@ class IoQueueGroupTest {
         assertFalse(group.queues().get(0).owner().isAlive());
     }
 
+    // guards: start() given up (interrupted) while a loop was still starting left that loop
+    // running for good on a non-daemon thread: stop() did nothing to a loop not started yet (cold review)
+    @Test
+    void aStartInterruptedWhileALoopIsStillStartingLeavesNoLoopThreadRunning() throws Exception {
+        List<Thread> made = new CopyOnWriteArrayList<>();
+        CountDownLatch starting = new CountDownLatch(1);
+        Thread caller = Thread.currentThread();
+        Thread interrupter = Thread.ofPlatform().start(() -> {
+            try {
+                starting.await();
+            } catch (InterruptedException e) {
+                return;
+            }
+            caller.interrupt();
+        });
+        try {
+            assertThrows(IllegalStateException.class, () -> IoQueueGroup.start(1, r -> {
+                Thread t = Thread.ofPlatform().name("slow-starter").unstarted(() -> {
+                    starting.countDown();
+                    try {
+                        Thread.sleep(300); // the loop starts after start() gave up on it
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    r.run();
+                });
+                made.add(t);
+                return t;
+            }, null));
+        } finally {
+            Thread.interrupted(); // start() kept the interrupt: clear it for what follows
+            interrupter.join();
+        }
+        Thread loop = made.get(0);
+        loop.join(10_000);
+        assertFalse(loop.isAlive(), "the loop thread ended");
+    }
+
     // guards: the group's onUncaught becomes a loop thread's own handler (so kotlinx.coroutines'
     // fallback reaches it, GroupSpec), but a handler the thread factory set stays (cold review)
     @Test

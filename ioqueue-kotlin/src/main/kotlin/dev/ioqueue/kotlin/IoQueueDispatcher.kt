@@ -54,8 +54,11 @@ public class IoQueueDispatcher private constructor(
     public val immediate: IoQueueDispatcher =
         if (isImmediate) this else twin ?: IoQueueDispatcher(queue, true, name, coroutines, this)
 
-    /** Always true for the plain dispatcher; for [immediate], true off the queue's thread. */
-    override fun isDispatchNeeded(context: CoroutineContext): Boolean = !isImmediate || !queue.isOwnerThread
+    /**
+     * Always true for the plain dispatcher; for [immediate], true off the queue's thread, or once
+     * the queue is closed (a resumption during its close must not run inside it).
+     */
+    override fun isDispatchNeeded(context: CoroutineContext): Boolean = !isImmediate || !queue.isOwnerThread || queue.isClosed
 
     /** Queues [block] on the queue's thread. Thread-safe. */
     override fun dispatch(context: CoroutineContext, block: Runnable) {

@@ -63,6 +63,7 @@ public fun <T> runIoQueue(context: CoroutineContext = EmptyCoroutineContext, blo
     }
     loopFailure?.let { throw it }
     interrupted?.let { if (deferred.isCancelled) throw it }
+    if (interrupted != null) Thread.currentThread().interrupt() // it came as the block ended: its status stays, not lost
     return deferred.getCompleted()
 }
 

@@ -5,6 +5,7 @@ import dev.ioqueue.Handle
 import dev.ioqueue.IoQueueGroup
 import dev.ioqueue.SyscallFailure
 import java.io.IOException
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.DelicateCoroutinesApi
@@ -15,8 +16,22 @@ import kotlinx.coroutines.ensureActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.supervisorScope
 
-/** How long the accept loop waits before trying again when the process is out of fds. */
-private const val OUT_OF_FDS_BACKOFF_MILLIS = 10L
+/** How long the accept loop first waits before trying again after a transient failure; doubled each time in a row. */
+private const val FIRST_BACKOFF_MILLIS = 5L
+/** The longest it waits (Go's `http.Server` too). */
+private const val MAX_BACKOFF_MILLIS = 1_000L
+
+/**
+ * Whether an accept failure means the listener itself is gone or was never one (closed, a group's
+ * shutdown, EBADF, EINVAL: not listening, ENOTSOCK, EOPNOTSUPP), so that trying again is useless.
+ * Anything else (out of fds or memory, ENOBUFS, EPERM from a security module, a network error
+ * the protocol reports at accept) is transient: accept(2) asks to retry as on EAGAIN.
+ */
+private fun listenerGone(e: IOException): Boolean {
+    if (e is AwaitClosedException || e is java.nio.channels.ClosedChannelException) return true
+    val errno = SyscallFailure.of(e)?.errno() ?: return true
+    return errno == Errno.EBADF || errno == Errno.EINVAL || errno == Errno.ENOTSOCK || errno == Errno.EOPNOTSUPP
+}
 
 /**
  * Serves [listener], a listening socket (`Handle.of(Sockets.listenTcp(address, port, backlog))`,
@@ -39,9 +54,13 @@ private const val OUT_OF_FDS_BACKOFF_MILLIS = 10L
  *   its handle is closed and its exception goes to the scope's `CoroutineExceptionHandler` (or,
  *   without one, to the thread's uncaught-exception handler, as any failed `launch`'s does); the
  *   others go on serving.
- * - The accept loop runs on the listener's queue (bound to the group's next loop if unbound). Out
- *   of fds (EMFILE, ENFILE) it waits 10 ms and tries again; any other accept failure fails the job
- *   (and so, as for any child, the scope), after closing everything as a cancellation does.
+ * - The accept loop runs on the listener's queue (bound to the group's next loop if unbound). A
+ *   transient accept failure (EMFILE, ENFILE, ENOBUFS, ENOMEM, EPERM, a network error) is retried
+ *   after 5 ms, doubled for each failure in a row up to a second; a failure that says the listener
+ *   is unusable (EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP, or closed) fails the job (and so, as for any
+ *   child, the scope), after closing everything as a cancellation does. If the listener's queue
+ *   closed (its group shut down), the job ends as cancelled, not failed.
+ * - The listener is closed as soon as the accept loop ends, before the connections have finished.
  *
  * The server owns [listener] from now on: it closes it when it ends. Threading: call it from any
  * thread; [connection] runs on its connection's loop.
@@ -60,32 +79,49 @@ public fun CoroutineScope.serve(
         try {
             ensureActive()
             supervisorScope {
-                while (true) {
-                    val client = try {
-                        listener.accept()
-                    } catch (e: IOException) {
-                        val errno = SyscallFailure.of(e)?.errno()
-                        if (errno != Errno.EMFILE && errno != Errno.ENFILE) throw e
-                        delay(OUT_OF_FDS_BACKOFF_MILLIS)
-                        continue
-                    }
-                    val job = launch(group.nextDispatcher()) {
-                        // Closed once the body and the coroutines it launched (a writer, a socket's
-                        // close still sending) have ended, not when the body returns; on the
-                        // connection's loop, before the coroutine completes (so before the server does).
-                        try {
-                            coroutineScope { connection(client) }
-                        } finally {
-                            closeQuietly(client)
-                        }
-                    }
-                    // A coroutine cancelled before it started never runs its body: its handle is closed here.
-                    job.invokeOnCompletion { closeQuietly(client) }
+                try {
+                    acceptConnections(listener, acceptLoop, group, connection)
+                } finally {
+                    closeQuietly(listener) // now, not once every connection has ended: no backlog fills unaccepted
                 }
             }
         } finally {
             closeQuietly(listener)
         }
+    }
+}
+
+/** The accept loop of [serve], in its supervisor scope: one coroutine per connection. Ends only by a throw. */
+private suspend fun CoroutineScope.acceptConnections(
+    listener: Handle,
+    acceptLoop: dev.ioqueue.IoQueue,
+    group: IoQueueGroup,
+    connection: suspend CoroutineScope.(Handle) -> Unit,
+) {
+    var backoff = FIRST_BACKOFF_MILLIS
+    while (true) {
+        val client = try {
+            listener.accept()
+        } catch (e: IOException) {
+            if (acceptLoop.isClosed) throw CancellationException("the queue of the server's listener closed", e)
+            if (listenerGone(e)) throw e
+            delay(backoff)
+            backoff = minOf(backoff * 2, MAX_BACKOFF_MILLIS)
+            continue
+        }
+        backoff = FIRST_BACKOFF_MILLIS
+        val job = launch(group.nextDispatcher()) {
+            // Closed once the body and the coroutines it launched (a writer, a socket's close still
+            // sending) have ended, not when the body returns; on the connection's loop, before the
+            // coroutine completes (so before the server does).
+            try {
+                coroutineScope { connection(client) }
+            } finally {
+                closeQuietly(client)
+            }
+        }
+        // A coroutine cancelled before it started never runs its body: its handle is closed here.
+        job.invokeOnCompletion { closeQuietly(client) }
     }
 }
 

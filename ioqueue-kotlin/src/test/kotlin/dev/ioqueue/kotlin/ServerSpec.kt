@@ -3,6 +3,8 @@ package dev.ioqueue.kotlin
 import dev.ioqueue.Handle
 import dev.ioqueue.IoQueueGroup
 import dev.ioqueue.Sockets
+import dev.ioqueue.internal.os.Faults
+import dev.ioqueue.internal.os.Syscall
 import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
@@ -95,6 +97,33 @@ class ServerSpec : FunSpec({
         listener.isOpen shouldBe false
         listener.queue() shouldBe null
         scope.coroutineContext[Job]!!.isActive shouldBe true
+    }
+
+    test("transient accept failures (ENOBUFS) are retried with a back-off: the server goes on serving; a group shut down under it cancels it, failing no one") {
+        val own = IoQueueGroup.start(1, "serve-transient")
+        val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 8))
+        val loop = own.queues()[0]
+        listener.bind(loop)
+        val armed = java.util.concurrent.CompletableFuture<Unit>()
+        loop.execute { // faults are per thread: the accept loop's
+            Faults.failNth(Syscall.ACCEPT, 1, dev.ioqueue.Errno.ENOBUFS.number(), 5)
+            armed.complete(Unit)
+        }
+        armed.get()
+        val failures = Collections.synchronizedList(ArrayList<Throwable>())
+        val scope = CoroutineScope(Job() + CoroutineExceptionHandler { _, e -> failures += e })
+        val server = scope.serve(listener, own) { it.write(ByteBuffer.wrap(byteArrayOf(42))) }
+        Socket(InetAddress.getLoopbackAddress(), Sockets.localPort(listener.fd())).use { client ->
+            client.soTimeout = 10_000
+            client.getInputStream().read() shouldBe 42 // served after the 5 refused accepts
+        }
+        server.isActive shouldBe true
+        own.shutdown(Duration.ofSeconds(10)) shouldBe true
+        runBlocking { withTimeout(10_000) { server.join() } }
+        server.isCancelled shouldBe true
+        failures shouldBe emptyList()
+        scope.coroutineContext[Job]!!.isActive shouldBe true // not failed by its child
+        listener.isOpen shouldBe false
     }
 
     test("a connection that throws fails alone: its handler sees it, its socket closes, the others go on serving") {
