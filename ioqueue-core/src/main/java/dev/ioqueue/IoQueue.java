@@ -317,10 +317,14 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /**
      * Withdraws exactly this waiter ({@code callback} on {@code fd} for {@code event}), waiting or
-     * collected but not yet run; the OS interest goes before the next sleep. Owner thread only.
+     * collected by {@link #run()} or {@link #runOnce} but not yet run; the OS interest goes before
+     * the next sleep. A waiter {@link #poll} handed out as a Runnable is no longer the queue's to
+     * withdraw (false; {@link #unregister} turns that Runnable into an {@code onDropped}). Owner
+     * thread only.
      *
-     * @return whether it was withdrawn (false: it already ran, was never there, the fd is negative,
-     *     or the queue is closed; never an exception, as a cancellation may race anything)
+     * @return whether it was withdrawn (false: it already ran or was handed out by {@code poll},
+     *     was never there, the fd is negative, or the queue is closed; never an exception, as a
+     *     cancellation may race anything)
      */
     public boolean cancel(int fd, ReadyEvent event, ReadyCallback callback) {
         Objects.requireNonNull(event, "event");

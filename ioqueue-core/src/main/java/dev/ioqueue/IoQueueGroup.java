@@ -91,14 +91,12 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
                 Thread t = factory.newThread(loop);
                 if (t == null) throw new IllegalStateException("the thread factory returned null");
                 if (t.isVirtual()) throw new IllegalArgumentException("the thread factory made a virtual thread: loops need platform threads");
+                if (threads.contains(t)) throw new IllegalStateException("the thread factory returned thread " + t.getName() + " twice");
                 if (t.getState() == Thread.State.NEW) t.start(); // a factory may hand back a started thread
                 threads.add(t);
                 loops.add(loop);
                 try {
-                    queues.add(loop.started.get(STARTUP_LIMIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
-                } catch (java.util.concurrent.TimeoutException e) {
-                    throw new IllegalStateException("thread " + t.getName() + " from the thread factory did not run the loop it was"
-                            + " given within " + STARTUP_LIMIT.toSeconds() + " s (a factory must return a thread that runs its Runnable)");
+                    queues.add(started(loop, t));
                 } catch (java.util.concurrent.ExecutionException e) {
                     if (e.getCause() instanceof RuntimeException r) throw r;
                     if (e.getCause() instanceof Error err) throw err;
@@ -113,6 +111,27 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
             throw e;
         }
         return new IoQueueGroup(queues, threads, loops);
+    }
+
+    /**
+     * The queue of {@code loop} once thread {@code t} started it; fails at once if {@code t} ends
+     * without running it (a factory's thread that ran something else), else after {@link #STARTUP_LIMIT}.
+     */
+    private static IoQueue started(Loop loop, Thread t) throws java.util.concurrent.ExecutionException, InterruptedException {
+        long deadline = System.nanoTime() + STARTUP_LIMIT.toNanos();
+        while (true) {
+            try {
+                return loop.started.get(20, java.util.concurrent.TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                boolean ended = !t.isAlive() && !loop.started.isDone(); // its end happens-before: a start it made is seen
+                if (ended || System.nanoTime() - deadline > 0) {
+                    String why = ended ? "ended without running the loop it was given"
+                            : "did not run the loop it was given within " + STARTUP_LIMIT.toSeconds() + " s";
+                    throw new IllegalStateException("thread " + t.getName() + " from the thread factory " + why
+                            + " (a factory must return a thread that runs its Runnable)");
+                }
+            }
+        }
     }
 
     /** The next queue, round-robin: where to put the next connection. */

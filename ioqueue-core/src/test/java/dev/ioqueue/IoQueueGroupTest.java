@@ -180,6 +180,27 @@ class IoQueueGroupTest {
         assertFalse(group.queues().get(0).owner().isAlive());
     }
 
+    // guards: a factory's thread that ran something else and ended, or the same thread returned
+    // twice, made start() wait its whole 30 s limit (outside round 42): refused at once now
+    @Test
+    void aFactoryThreadThatEndsWithoutTheLoopOrComesTwiceIsRefusedAtOnce() throws Exception {
+        long started = System.nanoTime();
+        IllegalStateException ended = assertThrows(IllegalStateException.class, () -> IoQueueGroup.start(1, r -> {
+            Thread t = Thread.ofPlatform().name("runs-nothing").start(() -> {});
+            return t;
+        }, null));
+        assertTrue(ended.getMessage().contains("runs-nothing") && ended.getMessage().contains("ended without running"), ended.getMessage());
+        List<Thread> made = new CopyOnWriteArrayList<>();
+        IllegalStateException twice = assertThrows(IllegalStateException.class, () -> IoQueueGroup.start(2, r -> {
+            if (made.isEmpty()) made.add(Thread.ofPlatform().name("only-one").unstarted(r));
+            return made.get(0);
+        }, null));
+        assertTrue(twice.getMessage().contains("twice"), twice.getMessage());
+        assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(20), "refused before the 30 s start-up limit");
+        made.get(0).join(10_000);
+        assertFalse(made.get(0).isAlive(), "the loop the group started was shut down");
+    }
+
     // guards: start() given up (interrupted) while a loop was still starting left that loop
     // running for good on a non-daemon thread: stop() did nothing to a loop not started yet (cold review)
     @Test

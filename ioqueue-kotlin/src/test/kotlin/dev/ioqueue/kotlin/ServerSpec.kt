@@ -106,10 +106,10 @@ class ServerSpec : FunSpec({
         listener.bind(loop)
         val armed = java.util.concurrent.CompletableFuture<Unit>()
         loop.execute { // faults are per thread: the accept loop's
-            Faults.failNth(Syscall.ACCEPT, 1, dev.ioqueue.Errno.ENOBUFS.number(), 5)
-            armed.complete(Unit)
+            runCatching { Faults.failNth(Syscall.ACCEPT, 1, dev.ioqueue.Errno.ENOBUFS.number(), 5) }
+                .onSuccess { armed.complete(Unit) }.onFailure { armed.completeExceptionally(it) }
         }
-        armed.get()
+        armed.get(10, java.util.concurrent.TimeUnit.SECONDS) // fails (with the cause) where the JVM runs without the fault seam
         val failures = Collections.synchronizedList(ArrayList<Throwable>())
         val scope = CoroutineScope(Job() + CoroutineExceptionHandler { _, e -> failures += e })
         val server = scope.serve(listener, own) { it.write(ByteBuffer.wrap(byteArrayOf(42))) }
