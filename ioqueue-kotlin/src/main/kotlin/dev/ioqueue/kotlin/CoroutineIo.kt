@@ -15,7 +15,6 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.DisposableHandle
 import kotlinx.coroutines.InternalCoroutinesApi
 import kotlinx.coroutines.Job
-import kotlinx.coroutines.ThreadContextElement
 import kotlinx.coroutines.ensureActive
 
 /**
@@ -43,7 +42,7 @@ import kotlinx.coroutines.ensureActive
 internal class CoroutineIo(
     private val loop: LoopCoroutines,
     private val job: Job?,
-    /** Whether the context has no [ThreadContextElement], so a resumption in place needs no context switch. */
+    /** Whether the context has no [kotlinx.coroutines.ThreadContextElement], so a resumption in place needs no context switch. */
     private val inPlace: Boolean,
     /** Made for one call (a job-less context, or a job already in a call here): registered and disposed with it. */
     private val transient: Boolean,
@@ -75,7 +74,6 @@ internal class CoroutineIo(
     private var lastBoxed: Int? = null
     /** Calls in a row that ended without suspending (see [mustYield]). */
     private var unsuspended = 0
-
 
     val isIdle: Boolean get() = phase == IDLE
 
@@ -351,27 +349,11 @@ internal class CoroutineIo(
         return n.also { lastBoxed = it }
     }
 
-    /**
-     * Resumes the coroutine now, on the loop, with its context's [ThreadContextElement]s installed
-     * around it as its dispatcher would install them (an MDC, kotlinx's debug-mode coroutine name),
-     * then restored in reverse: for a context that cannot be resumed as it is ([inPlace] false).
-     */
+    /** Resumes the coroutine now, on the loop, as its dispatcher would ([resumeWithContextElements]). */
     private fun resumeHere(result: Result<Any?>) {
         val c = continuation!!
         end()
-        val context = c.context
-        @Suppress("UNCHECKED_CAST")
-        val elements = context.fold(ArrayList<ThreadContextElement<Any?>>()) { list, e ->
-            if (e is ThreadContextElement<*>) list.add(e as ThreadContextElement<Any?>)
-            list
-        }
-        val states = arrayOfNulls<Any?>(elements.size)
-        for (i in elements.indices) states[i] = elements[i].updateThreadContext(context)
-        try {
-            c.resumeWith(result)
-        } finally {
-            for (i in elements.indices.reversed()) elements[i].restoreThreadContext(context, states[i])
-        }
+        c.resumeWithContextElements(result)
     }
 
     private fun resume(result: Result<Any?>, dispatched: Boolean) {
@@ -391,7 +373,6 @@ internal class CoroutineIo(
         immediateFailure = null
         if (transient) registration?.dispose()
     }
-
 
     private companion object {
         /** Calls in a row without a suspension before the loop is yielded (tokio's budget is 128 too). */
