@@ -18,7 +18,7 @@ import dev.ioqueue.ReadyEvent
  *   close the fd only once the await has returned (an owned fd, [Handle.awaitReady], has no such rule).
  *
  * Cancellation removes exactly this waiter and consumes nothing; the coroutine is never resumed
- * twice, and the fd can be awaited again at once: by the canceller, on the loop's own thread, as
+ * twice, and the fd can be awaited again at once: by the canceller on the loop's own thread (its queue open), as
  * soon as `cancel()` returned (the cancelled coroutine resumes in a later task); from another
  * thread, once the cancelled coroutine has ended (`join`), as its cancellation reaches it there.
  *

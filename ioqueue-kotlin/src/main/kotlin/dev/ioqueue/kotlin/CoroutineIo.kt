@@ -51,7 +51,12 @@ internal class CoroutineIo(
     private var registration: DisposableHandle? = null
     /** The job was cancelled: [EndedQueueWatch] looks at this call until the loop settled it. */
     @Volatile private var watched = false
-    /** The suspended call was withdrawn by a cancellation on the loop's thread; the settling task resumes it. */
+    /**
+     * A cancellation on the loop's thread tried to withdraw the suspended call ([withdrawTried];
+     * once: a ring write in flight costs a synchronous cancel) and did ([withdrawn]): the settling
+     * task resumes it; else its completion comes.
+     */
+    private var withdrawTried = false
     private var withdrawn = false
 
     private var phase = IDLE
@@ -236,10 +241,18 @@ internal class CoroutineIo(
         EndedQueueWatch.add(this) // before it is posted (which publishes [watched]): the loop may run it at once
         val settle = Runnable { settle() }
         val posted = if (queue.owner() !== Thread.currentThread()) queue.runOnOwner(settle) else try {
-            // On the loop's thread the call is withdrawn now, so its fd can be waited on again at
-            // once (the canceller's next call); only the resumption waits for the task.
-            if (phase == SUSPENDED && !withdrawn) withdrawn = withdraw()
             queue.execute(settle) // queued, not run here: a task of its own
+            // On the loop's thread the call is withdrawn now, so its fd can be waited on again at
+            // once (the canceller's next call); only the resumption waits for the task. Only once
+            // the task is sure to run: a closing queue refuses it, and its close tells the call.
+            if (phase == SUSPENDED && !withdrawTried) {
+                try {
+                    withdrawn = withdraw()
+                    withdrawTried = true
+                } catch (_: Throwable) {
+                    // the task tries again, and its throw leaves the loop as a task's does
+                }
+            }
             true
         } catch (_: java.util.concurrent.RejectedExecutionException) {
             false
@@ -258,7 +271,7 @@ internal class CoroutineIo(
     private fun settle() {
         try {
             if (!transient) loop.forget(job!!, this)
-            if (phase == SUSPENDED && (withdrawn || withdraw())) {
+            if (phase == SUSPENDED && (withdrawn || !withdrawTried && withdraw())) {
                 if (inPlace) resume(Result.failure(cancellation()), dispatched = false) else resumeHere(Result.failure(cancellation()))
             }
         } finally {
@@ -364,6 +377,7 @@ internal class CoroutineIo(
 
     private fun end() {
         phase = IDLE
+        withdrawTried = false
         withdrawn = false
         continuation = null
         handle = null

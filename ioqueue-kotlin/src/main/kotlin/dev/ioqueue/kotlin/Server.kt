@@ -23,15 +23,24 @@ private const val MAX_BACKOFF_MILLIS = 1_000L
 
 /**
  * Whether an accept failure means the listener itself is gone or was never one (closed, a group's
- * shutdown, EBADF, EINVAL: not listening, ENOTSOCK, EOPNOTSUPP), so that trying again is useless.
- * Anything else (out of fds or memory, ENOBUFS, EPERM from a security module, a network error
- * the protocol reports at accept) is transient: accept(2) asks to retry as on EAGAIN.
+ * shutdown, EBADF, EINVAL: not listening, ENOTSOCK; EOPNOTSUPP before any accept succeeded: not a
+ * stream socket), so that trying again is useless.
  */
-private fun listenerGone(e: IOException): Boolean {
+private fun listenerGone(e: IOException, acceptedAny: Boolean): Boolean {
     if (e is AwaitClosedException || e is java.nio.channels.ClosedChannelException) return true
     val errno = SyscallFailure.of(e)?.errno() ?: return true
-    return errno == Errno.EBADF || errno == Errno.EINVAL || errno == Errno.ENOTSOCK || errno == Errno.EOPNOTSUPP
+    return errno == Errno.EBADF || errno == Errno.EINVAL || errno == Errno.ENOTSOCK || errno == Errno.EOPNOTSUPP && !acceptedAny
 }
+
+/**
+ * The network errors Linux's accept passes on from a pending connection (accept(2): "treat them
+ * like EAGAIN by retrying"): that connection is gone, the next may be fine, so the loop retries at
+ * once. Other failures (out of fds or memory, EPERM) back off.
+ */
+private val PENDING_CONNECTION_ERRORS = setOf(
+    Errno.ENETDOWN, Errno.EPROTO, Errno.ENOPROTOOPT, Errno.EHOSTDOWN, Errno.ENONET,
+    Errno.EHOSTUNREACH, Errno.EOPNOTSUPP, Errno.ENETUNREACH,
+)
 
 /**
  * Serves [listener], a listening socket (`Handle.of(Sockets.listenTcp(address, port, backlog))`,
@@ -55,11 +64,12 @@ private fun listenerGone(e: IOException): Boolean {
  *   without one, to the thread's uncaught-exception handler, as any failed `launch`'s does); the
  *   others go on serving.
  * - The accept loop runs on the listener's queue (bound to the group's next loop if unbound). A
- *   transient accept failure (EMFILE, ENFILE, ENOBUFS, ENOMEM, EPERM, a network error) is retried
- *   after 5 ms, doubled for each failure in a row up to a second; a failure that says the listener
- *   is unusable (EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP, or closed) fails the job (and so, as for any
- *   child, the scope), after closing everything as a cancellation does. If the listener's queue
- *   closed (its group shut down), the job ends as cancelled, not failed.
+ *   network error of a pending connection (ENETDOWN, EPROTO, EHOSTUNREACH...: accept(2)) is
+ *   retried at once; another transient failure (EMFILE, ENFILE, ENOBUFS, ENOMEM, EPERM) after
+ *   5 ms, doubled for each failure in a row up to a second; a failure that says the listener is
+ *   unusable (EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP before any accept succeeded, or closed) fails
+ *   the job (and so, as for any child, the scope), after closing everything as a cancellation
+ *   does. If the listener's queue closed (its group shut down), the job ends as cancelled, not failed.
  * - The listener is closed as soon as the accept loop ends, before the connections have finished.
  *
  * The server owns [listener] from now on: it closes it when it ends. Threading: call it from any
@@ -99,17 +109,20 @@ private suspend fun CoroutineScope.acceptConnections(
     connection: suspend CoroutineScope.(Handle) -> Unit,
 ) {
     var backoff = FIRST_BACKOFF_MILLIS
+    var acceptedAny = false
     while (true) {
         val client = try {
             listener.accept()
         } catch (e: IOException) {
             if (acceptLoop.isClosed) throw CancellationException("the queue of the server's listener closed", e)
-            if (listenerGone(e)) throw e
+            if (listenerGone(e, acceptedAny)) throw e
+            if (SyscallFailure.of(e)?.errno() in PENDING_CONNECTION_ERRORS) continue
             delay(backoff)
             backoff = minOf(backoff * 2, MAX_BACKOFF_MILLIS)
             continue
         }
         backoff = FIRST_BACKOFF_MILLIS
+        acceptedAny = true
         val job = launch(group.nextDispatcher()) {
             // Closed once the body and the coroutines it launched (a writer, a socket's close still
             // sending) have ended, not when the body returns; on the connection's loop, before the

@@ -7,6 +7,7 @@ import dev.ioqueue.SocketOptions
 import dev.ioqueue.SyscallFailure
 import dev.ioqueue.SyscallSocketException
 import io.kotest.assertions.throwables.shouldThrow
+import io.kotest.assertions.withClue
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldBeIn
 import io.kotest.matchers.nulls.shouldNotBeNull
@@ -225,6 +226,48 @@ class ChannelsSpec : FunSpec({
                 }
             }
         }
+    }
+
+    // guards: each flush's write runs in a scope of its own, which the loop's budget cannot count
+    // (cold review: a timer starved for as long as the writer ran)
+    test("a writer whose flushes never wait still yields its loop: a timer on it fires") {
+        val (handle, peer) = tcpPair()
+        val drain = Thread.ofPlatform().start {
+            val b = ByteArray(1 shl 16)
+            try {
+                val input = peer.getInputStream()
+                while (input.read(b) >= 0) continue
+            } catch (_: IOException) {
+                // closed under it
+            }
+        }
+        peer.use {
+            handle.use { h ->
+                var ticked = false
+                var tickedWhileWriting = false
+                var flushes = 0L
+                onLoop {
+                    val timer = launch {
+                        delay(20)
+                        ticked = true
+                    }
+                    launch {
+                        val output = h.openWriteChannel()
+                        val one = ByteArray(1)
+                        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
+                        while (!ticked && System.nanoTime() < deadline) {
+                            output.writeFully(one)
+                            output.flush() // the peer drains: never waits
+                            flushes++
+                        }
+                        tickedWhileWriting = ticked // not after the writer gave up
+                    }.join()
+                    timer.cancel()
+                }
+                withClue("after $flushes flushes") { tickedWhileWriting shouldBe true }
+            }
+        }
+        drain.join()
     }
 
     for (kind in listOf("Unix socket", "pipe")) {
