@@ -69,6 +69,10 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
      * the thread's handler too (a coroutine failing without a {@code CoroutineExceptionHandler}).
      *
      * @throws IllegalArgumentException if {@code size} is below 1, or the factory makes a virtual thread
+     * @throws IllegalStateException if the factory returns null or one thread twice, or a thread that
+     *     does not run the loop it was given: at once if it ends without running it, else after 30 s
+     *     (the loops started are shut down; that thread is left to the factory); or if the calling
+     *     thread is interrupted meanwhile
      * @throws SyscallException if a queue cannot be created (EMFILE); the loops started are shut down
      */
     public static IoQueueGroup start(int size, ThreadFactory factory, Thread.UncaughtExceptionHandler onUncaught) {
@@ -107,7 +111,11 @@ public final class IoQueueGroup implements Executor, AutoCloseable {
                 }
             }
         } catch (RuntimeException | Error e) {
-            new IoQueueGroup(queues, threads, loops).shutdown(Duration.ofSeconds(10));
+            // Every loop is told to stop; only the threads that started theirs are waited for (one
+            // that never ran its loop ends it as soon as it starts, if ever, and is the factory's).
+            List<Thread> running = new ArrayList<>();
+            for (int i = 0; i < loops.size(); i++) if (loops.get(i).started.isDone()) running.add(threads.get(i));
+            new IoQueueGroup(queues, running, loops).shutdown(Duration.ofSeconds(10));
             throw e;
         }
         return new IoQueueGroup(queues, threads, loops);

@@ -4,6 +4,8 @@ import dev.ioqueue.Handle
 import java.io.EOFException
 import java.nio.ByteBuffer
 import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 import kotlinx.io.Buffer
 import kotlinx.io.UnsafeIoApi
 import kotlinx.io.indexOf
@@ -31,10 +33,17 @@ public class HandleReader(public val handle: Handle) {
     /** What was read and not yet taken. */
     public val buffer: Buffer = Buffer()
     private var endOfFile = false
+    /**
+     * One read into [buffer]'s tail at a time: a read cancelled by code on the loop frees the fd at
+     * once but ends (gives the tail back) a task later, so a read asked for meanwhile waits for it.
+     */
+    private val filling = Mutex()
 
     /** Reads once more into [buffer]: false at end-of-file (nothing added). */
+    public suspend fun fill(): Boolean = filling.withLock { fillOnce() }
+
     @OptIn(UnsafeIoApi::class)
-    public suspend fun fill(): Boolean {
+    private suspend fun fillOnce(): Boolean {
         if (endOfFile) return false
         var got = 0
         var cancelled: CancellationException? = null
@@ -125,9 +134,14 @@ public class HandleWriter(public val handle: Handle) {
     /** What is waiting to be sent. */
     public val buffer: Buffer = Buffer()
 
+    /** One write from [buffer]'s head at a time (see [HandleReader]'s reads: a cancelled write ends a task later). */
+    private val flushing = Mutex()
+
     /** Writes everything in [buffer], suspending while the fd is full. */
+    public suspend fun flush(): Unit = flushing.withLock { flushAll() }
+
     @OptIn(UnsafeIoApi::class)
-    public suspend fun flush() {
+    private suspend fun flushAll() {
         while (buffer.size > 0) {
             var cancelled: CancellationException? = null
             UnsafeBufferOperations.readFromHead(buffer) { bytes, start, end ->

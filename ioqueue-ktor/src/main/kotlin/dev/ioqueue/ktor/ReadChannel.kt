@@ -9,6 +9,8 @@ import io.ktor.utils.io.InternalAPI
 import java.io.IOException
 import java.nio.ByteBuffer
 import java.util.concurrent.atomic.AtomicReference
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
 import kotlinx.io.Buffer
 import kotlinx.io.Source
 import kotlinx.io.transferFrom
@@ -81,8 +83,16 @@ internal class HandleReadChannel(private val handle: Handle) : ByteReadChannel {
     var reading: Boolean = false
         private set
 
+    /**
+     * One read at a time into [chunk]: a read cancelled by code on the loop frees the fd at once but
+     * moves its chunk into [buffer] a task later, so a read asked for meanwhile waits for it.
+     */
+    private val filling = Mutex()
+
     /** One read of the handle into [buffer]; end-of-file noted. A cancelled read keeps what it moved. */
-    private suspend fun fill() {
+    private suspend fun fill() = filling.withLock { fillOnce() }
+
+    private suspend fun fillOnce() {
         val chunk = chunk ?: ByteBuffer.allocateDirect(CHUNK_SIZE).also { chunk = it }
         chunk.clear()
         reading = true
