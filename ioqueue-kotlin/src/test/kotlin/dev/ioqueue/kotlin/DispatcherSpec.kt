@@ -209,6 +209,18 @@ class DispatcherSpec : FunSpec({
         }
     }
 
+    // guards: a resumption during the queue's close (a drop) through .immediate ran inside the
+    // close on the owner thread (cold review); once closed, .immediate dispatches as the plain one
+    test("the immediate dispatcher resumes in place on its thread while the queue is open, never once it is closed") {
+        onFreshThread {
+            val queue = IoQueue.current()
+            val immediate = queue.dispatcher.immediate
+            immediate.isDispatchNeeded(kotlin.coroutines.EmptyCoroutineContext) shouldBe false
+            queue.close()
+            immediate.isDispatchNeeded(kotlin.coroutines.EmptyCoroutineContext) shouldBe true
+        }
+    }
+
     test("a million yields on the loop, and a million immediate resumptions, overflow no stack") {
         onFreshThread {
             runIoQueue {
