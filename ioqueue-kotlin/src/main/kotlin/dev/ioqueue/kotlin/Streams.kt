@@ -19,7 +19,8 @@ import kotlinx.io.unsafe.UnsafeBufferOperations
  * its own); what was read stays in [buffer] for the next call, so the calls can be mixed, and
  * [buffer] can be read directly with kotlinx-io's own functions.
  *
- * Not thread-safe: one coroutine reads at a time (as with any reader). Cancellation loses
+ * One coroutine reads at a time (as with any reader; calls made together take turns, whole, but
+ * [buffer] itself is not guarded). Cancellation loses
  * nothing, on the handle's loop or off it: what a refill read before the cancellation won is in
  * [buffer] (but a value a call returned just as a `withTimeout` fired can be dropped by
  * kotlinx.coroutines itself: under time limits, take what you need from [buffer]). Errors are
@@ -34,13 +35,14 @@ public class HandleReader(public val handle: Handle) {
     public val buffer: Buffer = Buffer()
     private var endOfFile = false
     /**
-     * One read into [buffer]'s tail at a time: a read cancelled by code on the loop frees the fd at
-     * once but ends (gives the tail back) a task later, so a read asked for meanwhile waits for it.
+     * One call at a time, whole: a read cancelled by code on the loop frees the fd at once but ends
+     * (gives [buffer]'s tail back) a task later, so a call made meanwhile (or by a second coroutine,
+     * against the rule above) waits for it, and each gets whole lines and counts.
      */
-    private val filling = Mutex()
+    private val turn = Mutex()
 
     /** Reads once more into [buffer]: false at end-of-file (nothing added). */
-    public suspend fun fill(): Boolean = filling.withLock { fillOnce() }
+    public suspend fun fill(): Boolean = turn.withLock { fillOnce() }
 
     @OptIn(UnsafeIoApi::class)
     private suspend fun fillOnce(): Boolean {
@@ -68,7 +70,9 @@ public class HandleReader(public val handle: Handle) {
      * The next line as UTF-8, without its `\n` (or `\r\n`); at end-of-file the last unterminated
      * line, then null.
      */
-    public suspend fun readLine(): String? {
+    public suspend fun readLine(): String? = turn.withLock { readLineNow() }
+
+    private suspend fun readLineNow(): String? {
         var scanned = 0L
         while (true) {
             val at = buffer.indexOf('\n'.code.toByte(), scanned)
@@ -79,7 +83,7 @@ public class HandleReader(public val handle: Handle) {
                 return line
             }
             scanned = buffer.size
-            if (!fill()) return if (buffer.size == 0L) null else buffer.readString()
+            if (!fillOnce()) return if (buffer.size == 0L) null else buffer.readString()
         }
     }
 
@@ -87,7 +91,10 @@ public class HandleReader(public val handle: Handle) {
      * The bytes up to [delimiter] (the delimiter taken too, and returned if [keepDelimiter]); at
      * end-of-file what is left, then null.
      */
-    public suspend fun readUntil(delimiter: Byte, keepDelimiter: Boolean = false): ByteArray? {
+    public suspend fun readUntil(delimiter: Byte, keepDelimiter: Boolean = false): ByteArray? =
+        turn.withLock { readUntilNow(delimiter, keepDelimiter) }
+
+    private suspend fun readUntilNow(delimiter: Byte, keepDelimiter: Boolean): ByteArray? {
         var scanned = 0L
         while (true) {
             val at = buffer.indexOf(delimiter, scanned)
@@ -97,7 +104,7 @@ public class HandleReader(public val handle: Handle) {
                 return bytes
             }
             scanned = buffer.size
-            if (!fill()) return if (buffer.size == 0L) null else buffer.readByteArray()
+            if (!fillOnce()) return if (buffer.size == 0L) null else buffer.readByteArray()
         }
     }
 
@@ -108,8 +115,10 @@ public class HandleReader(public val handle: Handle) {
      */
     public suspend fun readExactly(count: Int): ByteArray {
         require(count >= 0) { "count $count is negative" }
-        require(count.toLong())
-        return buffer.readByteArray(count)
+        return turn.withLock {
+            requireNow(count.toLong())
+            buffer.readByteArray(count)
+        }
     }
 
     /**
@@ -117,9 +126,11 @@ public class HandleReader(public val handle: Handle) {
      *
      * @throws EOFException if end-of-file comes first
      */
-    public suspend fun require(count: Long) {
+    public suspend fun require(count: Long): Unit = turn.withLock { requireNow(count) }
+
+    private suspend fun requireNow(count: Long) {
         while (buffer.size < count) {
-            if (!fill()) throw EOFException("${handle}: end of file with ${buffer.size} of $count bytes")
+            if (!fillOnce()) throw EOFException("${handle}: end of file with ${buffer.size} of $count bytes")
         }
     }
 }

@@ -13,6 +13,7 @@ import java.net.StandardSocketOptions
 import java.nio.ByteBuffer
 import java.time.Duration
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.async
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeoutOrNull
@@ -112,6 +113,33 @@ class StreamsCancellationSpec : FunSpec({
             Fds.close(pair.first())
         }
         withClue("no read was cancelled while it waited: the test did not test") { cancelled shouldBeGreaterThan 0 }
+    }
+
+    // guards: two calls on one reader at once (a retry made before a late cancellation came, from a
+    // timer or another thread) shared its buffer: a stale scan, a second fill (outside round 45)
+    test("readLine and readExactly called by two coroutines at once take turns, whole") {
+        val pair = Fds.socketPair()
+        try {
+            onFreshThread {
+                val h = Handle.of(pair.second())
+                runIoQueue {
+                    val reader = h.reader()
+                    repeat(200) { i ->
+                        val first = async(start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
+                            if (i % 2 == 0) reader.readLine() else String(reader.readExactly(4))
+                        }
+                        val second = async(start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) { reader.readLine() }
+                        val bytes = (if (i % 2 == 0) "a$i\nb$i\n" else "c${i % 10}\n\nd$i\n").toByteArray()
+                        Fds.write(pair.first(), ByteBuffer.wrap(bytes)) shouldBe bytes.size // both lines in one write
+                        val got = kotlinx.coroutines.withTimeout(10_000) { first.await() to second.await() }
+                        got shouldBe (if (i % 2 == 0) "a$i" to "b$i" else "c${i % 10}\n\n" to "d$i")
+                    }
+                }
+                h.close()
+            }
+        } finally {
+            Fds.close(pair.first())
+        }
     }
 
     test("a flush cancelled off the handle's loop sends each byte once") {

@@ -5,10 +5,13 @@ import dev.ioqueue.Handle
 import dev.ioqueue.kotlin.read
 import io.ktor.utils.io.ByteReadChannel
 import io.ktor.utils.io.ClosedReadChannelException
+import io.ktor.utils.io.ConcurrentIOException
 import io.ktor.utils.io.InternalAPI
 import java.io.IOException
 import java.nio.ByteBuffer
 import java.util.concurrent.atomic.AtomicReference
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import kotlinx.io.Buffer
@@ -37,7 +40,9 @@ import kotlinx.io.transferFrom
  * read waiting in another coroutine sees it when it returns (bytes, end-of-file) or when the
  * handle is closed: to end a waiting read at once, close the handle or the socket.
  *
- * Threading: a single reader, as every ktor channel: one coroutine reads at a time. It may run on
+ * Threading: a single reader, as every ktor channel: one coroutine reads at a time (a second
+ * whose read would wait while the first's does gets ktor's `ConcurrentIOException`; a read made
+ * while a cancelled one ends waits for it). It may run on
  * any dispatcher; on the handle's own loop (`IoQueue.dispatcher`) every read is made in place,
  * elsewhere it is posted to the handle's queue. [ByteReadChannel.cancel], [ByteReadChannel.closedCause]
  * and [ByteReadChannel.isClosedForRead] may be called from any thread. Open one read channel per
@@ -89,8 +94,30 @@ internal class HandleReadChannel(private val handle: Handle) : ByteReadChannel {
      */
     private val filling = Mutex()
 
-    /** One read of the handle into [buffer]; end-of-file noted. A cancelled read keeps what it moved. */
-    private suspend fun fill() = filling.withLock { fillOnce() }
+    /** The job of the coroutine whose read is under way: a cancelled one's end is waited for, a live one's is not. */
+    @Volatile
+    private var readerJob: Job? = null
+
+    /**
+     * One read of the handle into [buffer]; end-of-file noted. A cancelled read keeps what it moved.
+     *
+     * @throws ConcurrentIOException if another coroutine's read is under way and not cancelled
+     *     (one reader at a time, as ktor's own channels refuse a second)
+     */
+    private suspend fun fill() {
+        val other = readerJob
+        if (filling.isLocked && other != null && other.isActive) {
+            throw ConcurrentIOException("$handle: a read is already under way in another coroutine (one reader at a time)")
+        }
+        filling.withLock {
+            readerJob = currentCoroutineContext()[Job]
+            try {
+                fillOnce()
+            } finally {
+                readerJob = null
+            }
+        }
+    }
 
     private suspend fun fillOnce() {
         val chunk = chunk ?: ByteBuffer.allocateDirect(CHUNK_SIZE).also { chunk = it }

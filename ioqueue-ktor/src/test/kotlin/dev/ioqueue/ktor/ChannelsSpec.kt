@@ -12,6 +12,7 @@ import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldBeIn
 import io.kotest.matchers.nulls.shouldNotBeNull
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import io.ktor.utils.io.ClosedByteChannelException
 import io.ktor.utils.io.readAvailable
@@ -313,6 +314,23 @@ class ChannelsSpec : FunSpec({
         }
         sender.join()
         withClue("no read was cancelled while it waited: the test did not test") { (cancelled > 0) shouldBe true }
+    }
+
+    // guards: a second reader while the first's read waits shared its chunk (outside round 45);
+    // ktor's own channels refuse it, and so does this one
+    test("a second coroutine reading while the first's read waits gets ktor's ConcurrentIOException; the first reads on") {
+        val (handle, peer) = tcpPair()
+        peer.use {
+            handle.use { h ->
+                onLoop {
+                    val input = h.openReadChannel()
+                    val first = async(start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) { input.readAvailable(ByteArray(8)) }
+                    shouldThrow<io.ktor.utils.io.ConcurrentIOException> { input.readAvailable(ByteArray(8)) }.message!! shouldContain "fd "
+                    peer.getOutputStream().write(byteArrayOf(1, 2, 3))
+                    withTimeout(10_000) { first.await() } shouldBe 3
+                }
+            }
+        }
     }
 
     for (kind in listOf("Unix socket", "pipe")) {
