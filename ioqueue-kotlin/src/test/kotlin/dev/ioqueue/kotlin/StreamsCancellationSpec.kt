@@ -12,6 +12,7 @@ import io.kotest.matchers.shouldBe
 import java.net.StandardSocketOptions
 import java.nio.ByteBuffer
 import java.time.Duration
+import java.util.concurrent.locks.LockSupport
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.launch
@@ -77,11 +78,11 @@ class StreamsCancellationSpec : FunSpec({
     // (outside round 44: kotlinx-io's "Invalid number of bytes written", the reader broken)
     test("a readLine cancelled on the handle's loop and asked again at once, without join, loses and repeats no line") {
         val pair = Fds.socketPair()
-        val writer = Thread.ofPlatform().start {
+        val writer = Thread.ofPlatform().unstarted {
             for (i in 0 until 3_000) {
                 val line = "line $i\n".toByteArray()
                 BlockingIo.writeFully(pair.first(), line, 0, line.size)
-                if (i % 100 == 0) Thread.sleep(1) // reads that wait, and are cancelled while they wait
+                LockSupport.parkNanos(50_000) // line by line: reads that wait, and are cancelled while they wait
             }
         }
         var cancelled = 0
@@ -90,6 +91,7 @@ class StreamsCancellationSpec : FunSpec({
                 val h = Handle.of(pair.second())
                 runIoQueue {
                     val reader = h.reader()
+                    writer.start() // once the reader reads: the socket would hold every line before it began
                     var next = 0
                     while (next < 3_000) {
                         val waiting = launch(start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
