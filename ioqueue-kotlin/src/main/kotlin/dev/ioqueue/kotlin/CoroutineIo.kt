@@ -129,8 +129,7 @@ internal class CoroutineIo(
             if (t is IllegalStateException && handle != null && !handle.isOpen) {
                 throw java.nio.channels.ClosedChannelException().apply { initCause(t) }
             }
-            if (t is java.io.UncheckedIOException && kind != AWAIT) throw t.cause ?: t // an I/O call's failure is an IOException, as off the loop
-            throw t
+            throw if (kind != AWAIT) ioFailureOf(t) else t // an I/O call's failure is an IOException, as off the loop
         }
         if (immediate != NONE) unsuspended++ // a failure at once counts too (an accept loop under EMFILE)
         when (immediate) {
@@ -239,9 +238,8 @@ internal class CoroutineIo(
         }
         watched = true
         EndedQueueWatch.add(this) // before it is posted (which publishes [watched]): the loop may run it at once
-        val settle = Runnable { settle() }
-        val posted = if (queue.owner() !== Thread.currentThread()) queue.runOnOwner(settle) else try {
-            queue.execute(settle) // queued, not run here: a task of its own
+        val posted = if (queue.owner() !== Thread.currentThread()) queue.runOnOwner(this) else try {
+            queue.execute(this) // queued, not run here: a task of its own ([run])
             // On the loop's thread the call is withdrawn now, so its fd can be waited on again at
             // once (the canceller's next call); only the resumption waits for the task. Only once
             // the task is sure to run: a closing queue refuses it, and its close tells the call.
@@ -264,11 +262,8 @@ internal class CoroutineIo(
         resumeIfOwnerEnded()
     }
 
-    /** On the loop, once the job completed: forgets this object (no call is pending then). */
-    override fun run() = settle()
-
     /** A loop task of its own, after the job was cancelled or completed: withdraws the pending call, if any, and resumes the coroutine in place. */
-    private fun settle() {
+    override fun run() {
         try {
             if (!transient) loop.forget(job!!, this)
             if (phase == SUSPENDED && (withdrawn || !withdrawTried && withdraw())) {

@@ -41,5 +41,8 @@ internal inline fun <T> unchecked(call: () -> T): T =
     try {
         call()
     } catch (e: java.io.UncheckedIOException) {
-        throw e.cause!!
+        throw ioFailureOf(e)
     }
+
+/** What a suspending I/O call throws for [t]: the IOException inside a syscall's unchecked wrapper, else [t]. */
+internal fun ioFailureOf(t: Throwable): Throwable = if (t is java.io.UncheckedIOException) t.cause ?: t else t

@@ -12,7 +12,6 @@ import dev.ioqueue.Sockets
 import dev.ioqueue.SyscallSocketException
 import dev.ioqueue.WaitDroppedException
 import java.io.IOException
-import java.io.UncheckedIOException
 import java.lang.foreign.MemorySegment
 import java.nio.ByteBuffer
 import kotlinx.coroutines.CancellationException
@@ -205,7 +204,7 @@ private class HomeQueueCall(private val handle: Handle, private val fd: Int, pri
             submittedOn = q
         } catch (e: RuntimeException) {
             // A syscall's failure (EBADF from fcntl...) as the IOException the loop's own calls throw.
-            outcome.completeExceptionally(if (!handle.isOpen) AwaitClosedException(fd) else if (e is UncheckedIOException) e.cause ?: e else e)
+            outcome.completeExceptionally(if (!handle.isOpen) AwaitClosedException(fd) else ioFailureOf(e))
         }
     }
 
