@@ -382,6 +382,24 @@ class DispatcherSpec : FunSpec({
         (e is InterruptedException) shouldBe true
         finallyRan shouldBe true
     }
+
+    test("an interrupt that comes as runIoQueue's block ends is kept: the result is returned and the thread's status stays set") {
+        val outcome = java.util.concurrent.CompletableFuture<Pair<Int, Boolean>>()
+        thread(name = "interrupted-at-the-end") {
+            try {
+                val result = runIoQueue {
+                    Thread.currentThread().interrupt() // seen by the loop only after the block has completed
+                    42
+                }
+                outcome.complete(result to Thread.interrupted())
+            } catch (e: Throwable) {
+                outcome.completeExceptionally(e)
+            } finally {
+                IoQueue.current().close()
+            }
+        }
+        outcome.get(10, java.util.concurrent.TimeUnit.SECONDS) shouldBe (42 to true)
+    }
 })
 
 private suspend fun awaitCancellationForever(): Nothing = kotlinx.coroutines.awaitCancellation()
