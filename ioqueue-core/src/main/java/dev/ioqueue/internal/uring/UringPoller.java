@@ -245,26 +245,37 @@ public final class UringPoller implements Poller {
         reap();
     }
 
-    /** Takes every CQE: the epoll fd's poll marks epoll for a look, the rest go to the sink. */
+    /**
+     * Takes every CQE: the epoll fd's poll marks epoll for a look, the rest go to the sink. A CQE
+     * is taken before it is handled: if handling one throws, the CQEs up to it are given back to
+     * the kernel and the rest wait for the next reap, so none is ever handled twice (a request
+     * slot or a provided buffer released twice would be another request's).
+     */
     private void reap() {
         int head = ring.cqHead();
         int first = head;
-        int tail = ring.cqTail();
-        while (head != tail) {
-            for (; head != tail; head++) {
-                long userData = ring.cqeUserData(head);
-                int flags = ring.cqeFlags(head);
-                if (userData < 0) { // the top bit: an engine request
-                    sink.complete(userData, ring.cqeResult(head), flags);
-                } else if ((int) (userData >>> 32) == epollPolls) {
-                    epollMayBeReady = true;
-                    if ((flags & Uring.CQE_F_MORE) == 0) armEpoll(); // ended (CQ overflow, error): poll again
+        try {
+            int tail = ring.cqTail();
+            while (head != tail) {
+                while (head != tail) {
+                    long userData = ring.cqeUserData(head);
+                    int flags = ring.cqeFlags(head);
+                    int res = ring.cqeResult(head);
+                    head++;
+                    if (userData < 0) { // the top bit: an engine request
+                        sink.complete(userData, res, flags);
+                    } else if ((int) (userData >>> 32) == epollPolls) {
+                        epollMayBeReady = true;
+                        if ((flags & Uring.CQE_F_MORE) == 0) armEpoll(); // ended (CQ overflow, error): poll again
+                    }
                 }
+                ring.cqAdvance(head);
+                tail = ring.cqTail();
             }
-            ring.cqAdvance(head);
-            tail = ring.cqTail();
+        } finally {
+            if (head != ring.cqHead()) ring.cqAdvance(head); // a handler threw: what was taken is not seen again
+            ring.counters.completions += head - first;
         }
-        ring.counters.completions += head - first;
     }
 
     @Override
