@@ -85,6 +85,7 @@ public final class Uring {
     /** {@code struct io_uring_files_update}: u32 offset; u32 resv; u64 fds (pointer to s32s). */
     public static final long FILES_UPDATE_SIZE = 16;
     public static final int REGISTER_RING_FDS = 20;
+    public static final int UNREGISTER_RING_FDS = 21;
     public static final int REGISTER_PBUF_RING = 22;
     public static final int UNREGISTER_PBUF_RING = 23;
     /** {@code io_uring_buf_reg.flags}: the kernel uses a provided buffer in parts, read after read (Linux 6.12). */

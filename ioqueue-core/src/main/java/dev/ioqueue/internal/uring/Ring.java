@@ -34,6 +34,11 @@ final class Ring {
     final int fd;
     private final int enterFd;
     private final int enterFlags;
+    /**
+     * The thread that registered the ring fd (registrations are the thread's own), or null if it is
+     * not registered: the registration holds the ring, so it must be undone for a close to end it.
+     */
+    private final Thread registeredBy;
     private final MemorySegment sqRing;
     private final MemorySegment cqRing;
     private final MemorySegment sqes;
@@ -119,9 +124,11 @@ final class Ring {
         if (Uring.register(ring, Uring.REGISTER_RING_FDS, update, 1, errno) == 1) {
             enterFd = update.get(JAVA_INT, 0);
             enterFlags = Uring.ENTER_REGISTERED_RING;
+            registeredBy = Thread.currentThread();
         } else {
             enterFd = ring;
             enterFlags = 0;
+            registeredBy = null;
         }
     }
 
@@ -265,17 +272,35 @@ final class Ring {
         INT.setRelease(cqRing, cqHeadOffset, head);
     }
 
-    /** Unmaps the rings and closes the fd; the kernel cancels what is still in flight. Any thread; later calls do nothing. */
+    /**
+     * Unmaps the rings and closes the fd; the kernel cancels what is still in flight. Any thread;
+     * later calls do nothing. On the thread that registered the ring fd, the registration is undone
+     * first: it holds a reference to the ring, so the close alone would leave the ring (its files,
+     * requests and pinned memory) alive until the thread exits, and take one of the thread's 16
+     * registration slots for good. Elsewhere, the registering thread has ended (its registrations
+     * went with it) or still holds it until it does.
+     */
     void close() {
         synchronized (this) {
             if (closed) return;
             closed = true;
+        }
+        if (registeredBy == Thread.currentThread()) {
+            MemorySegment update = scratch.asSlice(64, Uring.RSRC_UPDATE_SIZE);
+            update.fill((byte) 0);
+            update.set(JAVA_INT, 0, enterFd);
+            Uring.register(fd, Uring.UNREGISTER_RING_FDS, update, 1, errno); // cannot fail but for a bad offset: the close goes on
         }
         Uring.munmap(sqes);
         Uring.munmap(sqRing);
         QueueFds.remove(fd);
         Unistd.close(fd, Native.threadErrno());
         NativeMemory.free(scratch);
+    }
+
+    /** Whether enters name the ring by its registered index (the thread had a registration slot left). */
+    boolean registeredRing() {
+        return enterFlags != 0;
     }
 
     /** Native bytes this ring holds outside the kernel's own (for the accounting tests). */

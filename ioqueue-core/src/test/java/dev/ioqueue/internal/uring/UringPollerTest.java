@@ -5,11 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.ioqueue.internal.os.Uring;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The poller's reap on a real ring: a completion handler that throws never makes a CQE come twice. */
-class UringPollerReapTest {
+/**
+ * The poller on a real ring: a completion handler that throws never makes a CQE come twice; a
+ * closed ring gives its thread's registration slot back.
+ */
+class UringPollerTest {
     @Test
     void aHandlerThatThrowsLeavesEveryCqeHandledOnce() {
         UringPoller poller = UringPoller.open();
@@ -36,5 +40,22 @@ class UringPollerReapTest {
         } finally {
             poller.close();
         }
+    }
+
+    @Test
+    void aClosedRingGivesItsThreadsRegistrationBack() throws Exception {
+        // A thread has 16 slots for registered ring fds; a registration holds its ring alive after
+        // close until the thread exits, so without unregistering, the 17th ring of a thread that
+        // makes and closes queues runs unregistered (and 16 closed rings stay in the kernel).
+        List<Boolean> registered = new ArrayList<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            for (int i = 0; i < 40; i++) {
+                UringPoller poller = UringPoller.open();
+                registered.add(poller.ring().registeredRing());
+                poller.close();
+            }
+        });
+        t.join();
+        assertEquals(Collections.nCopies(40, true), registered);
     }
 }
