@@ -34,14 +34,10 @@ final class OwnedRelease {
         if (o.ownerClosing) return failure;
         o.ownerClosing = true;
         if (o.stream != null) {
-            // Writes the ring holds but the kernel may not have run yet (made inside I/O
-            // completions, just before this close, whichever thread asked for it): given their
-            // chance first, this fd's and the others', as epoll wrote them in place before the close
-            // came; one the fd cannot take is dropped below, as on epoll. What their completions
-            // throw propagates out of the loop (QueueCore's settledFailure), not out of this close.
+            // Whichever thread asked for this close: what their completions throw propagates out
+            // of the loop (QueueCore's settledFailure), not out of this close.
             try {
-                queue.settleStagedWrites();
-                queue.engine.settleWrite(o.stream);
+                queue.shutdown.settleWritesBeforeDrop(o.stream);
             } catch (Throwable t) {
                 failure = Failures.add(failure, t);
             }

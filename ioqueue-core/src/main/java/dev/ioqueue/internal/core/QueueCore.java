@@ -48,7 +48,7 @@ public final class QueueCore {
     /** Lets go of the owned fds bound here as their closes come. */
     final OwnedRelease release = new OwnedRelease(this);
     /** Closes the queue, and settles the ring's staged writes before a close. */
-    private final QueueShutdown shutdown = new QueueShutdown(this);
+    final QueueShutdown shutdown = new QueueShutdown(this);
 
     QueueCore(Poller poller, UringPoller uring, Waiters users) {
         Thread owner = Thread.currentThread();
@@ -165,9 +165,14 @@ public final class QueueCore {
             requireHere(owned);
             if (owned.stream != null) {
                 try {
-                    engine.dropOperations(owned.stream);
+                    shutdown.settleWritesBeforeDrop(owned.stream);
                 } catch (Throwable t) {
                     failure = t;
+                }
+                try {
+                    engine.dropOperations(owned.stream);
+                } catch (Throwable t) {
+                    failure = Failures.add(failure, t);
                 }
             }
         } else {

@@ -2,6 +2,7 @@ package dev.ioqueue.internal.core;
 
 import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.uring.RingEngine;
+import dev.ioqueue.internal.uring.RingStream;
 
 /**
  * How a queue closes ({@link #close}), and what a close made on its owner thread does first: on a
@@ -30,6 +31,17 @@ final class QueueShutdown {
         } finally {
             if (around) ownership.exitLoop();
         }
+    }
+
+    /**
+     * Before an owned fd's operations are dropped (its close or unregister): the writes staged as
+     * above, this fd's and the others', go out and complete first, and this fd's write is settled,
+     * as epoll wrote them in place; one the fd cannot take is then dropped, as on epoll. What their
+     * completions throw propagates.
+     */
+    void settleWritesBeforeDrop(RingStream s) {
+        settleStagedWrites();
+        queue.engine.settleWrite(s);
     }
 
     /**
