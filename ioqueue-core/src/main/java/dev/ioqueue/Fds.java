@@ -110,7 +110,9 @@ public final class Fds {
      * {@link #awaitReady(int, ReadyEvent)} for at most {@code timeout} ({@code null}: no limit;
      * zero or negative: no wait, one look as {@code poll(2)} with a zero timeout): when it passes,
      * what a last look finds, often an empty set. A timeout consumes nothing: readiness that
-     * arrives meanwhile is reported to the next wait.
+     * arrives meanwhile is reported to the next wait. A look fails as a wait does (EBADF: not open,
+     * as a {@link SyscallIOException}), but it is {@code poll(2)}'s: a regular file, which a wait
+     * refuses (EPERM), looks ready.
      */
     public static java.util.Set<Event> awaitReady(int fd, ReadyEvent event, java.time.Duration timeout) throws java.io.IOException {
         Objects.requireNonNull(event, "event");

@@ -13,6 +13,9 @@ import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
@@ -464,5 +467,49 @@ class BadInputTest extends QueueTestSupport {
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
+    }
+
+    // guards (outside round 46): a blocking call on a handle whose number was closed behind its back
+    // threw the unchecked SyscallException where the same call on the plain number threw the
+    // documented IOException; a zero-timeout awaitReady did the same where a timed one did not
+    @Test
+    void blockingCallsOnANumberNotOpenFailWithTheIOExceptionOnHandlesAndPlainFdsAlikeAndWithAnyTimeout() throws Exception {
+        int notOpen = 19_000;
+        assumeTrue(!Files.exists(Path.of("/proc/self/fd/" + notOpen)), "fd 19000 is open here");
+        Handle h = Handle.of(notOpen);
+        List<String> calls = new ArrayList<>();
+        IoCheck expectEbadf = (name, call) -> {
+            SyscallIOException e = assertThrows(SyscallIOException.class, call::run, name);
+            assertEquals(Errno.EBADF, e.errno(), name);
+            assertTrue(e.getMessage().contains("fd " + notOpen), name + ": " + e.getMessage());
+            calls.add(name);
+        };
+        try {
+            expectEbadf.check("BlockingIo.read(int)", () -> BlockingIo.read(notOpen, ByteBuffer.allocate(4)));
+            expectEbadf.check("BlockingIo.read(Handle)", () -> BlockingIo.read(h, ByteBuffer.allocate(4)));
+            expectEbadf.check("BlockingIo.write(Handle)", () -> BlockingIo.write(h, ByteBuffer.wrap(new byte[] {1})));
+            expectEbadf.check("BlockingIo.accept(Handle)", () -> BlockingIo.accept(h));
+            expectEbadf.check("Streams.inputStream(Handle).read()", () -> Streams.inputStream(h).read());
+            expectEbadf.check("Streams.outputStream(Handle).write()", () -> Streams.outputStream(h).write(1));
+            for (Duration timeout : new Duration[] {null, Duration.ofMillis(5), Duration.ZERO, Duration.ofMillis(-1)}) {
+                expectEbadf.check("Fds.awaitReady(int, " + timeout + ")", () -> Fds.awaitReady(notOpen, ReadyEvent.READ, timeout));
+                expectEbadf.check("Fds.awaitReady(Handle, " + timeout + ")", () -> Fds.awaitReady(h, ReadyEvent.READ, timeout));
+            }
+            assertEquals(14, calls.size());
+        } finally {
+            try {
+                h.close();
+            } catch (SyscallException closeFindsNothing) {
+                // its close(2) finds nothing to close, as said
+            }
+        }
+    }
+
+    interface IoCall {
+        void run() throws Exception;
+    }
+
+    interface IoCheck {
+        void check(String name, IoCall call);
     }
 }

@@ -3,6 +3,8 @@ package dev.ioqueue.internal.core;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.Unistd;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 
 /**
  * The one check that an fd has {@code O_NONBLOCK}, which every I/O operation and blocking call
@@ -32,5 +34,26 @@ public final class NonBlocking {
         if (o.nonBlocking) return;
         require(o.fd);
         o.nonBlocking = true;
+    }
+
+    /** {@link #require(int)} for a blocking call: a failed {@code fcntl} is its {@link IOException}. */
+    public static void check(int fd) throws IOException {
+        try {
+            require(fd);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    /**
+     * {@link #require(OwnedFd)} for a blocking call: a failed {@code fcntl} (EBADF: the number was
+     * closed behind the handle's back) is its {@link IOException}, as on a plain fd.
+     */
+    public static void check(OwnedFd o) throws IOException {
+        try {
+            require(o);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 }

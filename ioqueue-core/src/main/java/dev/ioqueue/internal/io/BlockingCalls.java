@@ -85,7 +85,7 @@ public final class BlockingCalls {
             if (!o.acquire()) throw closed(o);
             int n;
             try {
-                NonBlocking.require(o);
+                NonBlocking.check(o);
                 n = readOnce(o.fd, dst);
             } finally {
                 o.release();
@@ -106,7 +106,7 @@ public final class BlockingCalls {
             if (!o.acquire()) throw closed(o);
             int n;
             try {
-                NonBlocking.require(o);
+                NonBlocking.check(o);
                 n = writeOnce(o.fd, src);
             } finally {
                 o.release();
@@ -124,7 +124,7 @@ public final class BlockingCalls {
             if (!o.acquire()) throw closed(o);
             int fd;
             try {
-                NonBlocking.require(o);
+                NonBlocking.check(o);
                 fd = acceptOnce(o.fd);
             } finally {
                 o.release();
@@ -204,11 +204,7 @@ public final class BlockingCalls {
         int[] last = CHECKED.get();
         if (last[0] == fd) return;
         BlockingPollers.refuseOwn("blocking call", fd);
-        try {
-            NonBlocking.require(fd);
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
+        NonBlocking.check(fd);
         last[0] = fd;
     }
 

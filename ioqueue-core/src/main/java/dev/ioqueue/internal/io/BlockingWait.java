@@ -67,11 +67,11 @@ public final class BlockingWait {
      * too, though {@code poll(2)} cannot see them ({@link OwnedFd#ringKeepsReadable}).
      */
     public static int lastLook(int fd, OwnedFd owned, int kind) throws IOException {
-        if (owned == null) return readyNow(fd, kind);
+        if (owned == null) return readyNowChecked(fd, kind);
         int events;
         if (!owned.acquire()) throw closed(fd, owned);
         try {
-            events = readyNow(fd, kind);
+            events = readyNowChecked(fd, kind);
         } finally {
             owned.release();
         }
@@ -118,6 +118,15 @@ public final class BlockingWait {
             return lastLook(fd, owned, kind) & (Interest.ERROR_BIT | Interest.HANGUP_BIT);
         } catch (IOException closedMeanwhile) {
             return 0;
+        }
+    }
+
+    /** {@link #readyNow} for a blocking call: a failed {@code poll} (EBADF: not open) is its {@link IOException}, as a wait's. */
+    private static int readyNowChecked(int fd, int kind) throws IOException {
+        try {
+            return readyNow(fd, kind);
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
         }
     }
 

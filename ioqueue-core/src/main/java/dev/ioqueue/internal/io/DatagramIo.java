@@ -150,7 +150,7 @@ public final class DatagramIo {
      * plain fd, else held around each syscall.
      */
     public static int send(int fd, OwnedFd o, ByteBuffer src, SockAddr to) throws IOException {
-        if (o == null) require(fd);
+        if (o == null) NonBlocking.check(fd);
         while (true) {
             int n;
             if (o != null && !o.acquire()) throw closed(o);
@@ -169,7 +169,7 @@ public final class DatagramIo {
 
     /** Receives one datagram, parking until one comes. */
     public static Received receive(int fd, OwnedFd o, ByteBuffer dst) throws IOException {
-        if (o == null) require(fd);
+        if (o == null) NonBlocking.check(fd);
         while (true) {
             Received r;
             if (o != null && !o.acquire()) throw closed(o);
@@ -183,14 +183,6 @@ public final class DatagramIo {
             }
             if (r != null) return r;
             ParkedWait.await(fd, o, Interest.READ, -1);
-        }
-    }
-
-    private static void require(int fd) throws IOException {
-        try {
-            NonBlocking.require(fd);
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
         }
     }
 
