@@ -11,7 +11,6 @@ import dev.ioqueue.internal.os.EventFdCalls;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.SocketCalls;
 import dev.ioqueue.internal.os.Unistd;
-import dev.ioqueue.internal.poll.QueueFds;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.Objects;
@@ -335,16 +334,12 @@ public final class Fds {
      * queue's, a group loop's), or of the blocking pollers', which only the library may use or close.
      */
     static void refuseOwn(String call, int fd) {
-        BlockingCalls.refuseOwn(call, fd);
         IoQueue q = IoQueue.currentIfAny();
         if (q != null && !q.isClosed() && q.core.ownsFd(fd)) {
             throw new IllegalArgumentException(call + ": fd " + fd + " is one of the queue's own fds (thread "
                     + q.owner().getName() + "), which only the queue may use or close");
         }
-        if (QueueFds.contains(fd)) {
-            throw new IllegalArgumentException(call + ": fd " + fd + " is one of another thread's queue's own fds (its epoll,"
-                    + " wake-up eventfd or io_uring fd), which only that queue may use or close: was the fd closed before this call?");
-        }
+        BlockingCalls.refuseOwn(call, fd);
     }
 
     private static void closeBoth(int a, int b) {

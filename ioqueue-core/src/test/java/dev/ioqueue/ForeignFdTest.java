@@ -99,6 +99,11 @@ class ForeignFdTest extends QueueTestSupport {
             assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> Handle.of(fd, q));
             assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
+            // a blocking read of the wake-up eventfd would take the queue's wake-ups (outside round 46b)
+            e = assertThrows(IllegalArgumentException.class, () -> BlockingIo.read(fd, java.nio.ByteBuffer.allocate(4)));
+            assertTrue(e.getMessage().contains("fd " + fd) && e.getMessage().contains("only that queue"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> BlockingIo.write(fd, java.nio.ByteBuffer.allocate(8)));
+            assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
             assertTrue(TestFds.isOpen(fd));
         }
         try (Fds.Pipe p = Fds.pipe()) {

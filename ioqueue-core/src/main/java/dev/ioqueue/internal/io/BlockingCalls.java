@@ -6,6 +6,7 @@ import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.QueueCore;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.poll.Interest;
+import dev.ioqueue.internal.poll.QueueFds;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -203,7 +204,7 @@ public final class BlockingCalls {
     private static void checkNonBlocking(int fd) throws IOException {
         int[] last = CHECKED.get();
         if (last[0] == fd) return;
-        BlockingPollers.refuseOwn("blocking call", fd);
+        refuseOwn("blocking call", fd);
         NonBlocking.check(fd);
         last[0] = fd;
     }
@@ -222,11 +223,16 @@ public final class BlockingCalls {
     }
 
     /**
-     * Refuses one of the blocking pollers' own fds (a stale number of the caller's may name one).
+     * Refuses one of the blocking pollers' own fds, and one of an open queue's (a stale number of the
+     * caller's may name one: a blocking read of a queue's wake-up eventfd would take its wake-ups).
      *
      * @throws IllegalArgumentException if {@code fd} is one of them
      */
     public static void refuseOwn(String call, int fd) {
         BlockingPollers.refuseOwn(call, fd);
+        if (QueueFds.contains(fd)) {
+            throw new IllegalArgumentException(call + ": fd " + fd + " is one of an open queue's own fds (its epoll, wake-up"
+                    + " eventfd or io_uring fd), which only that queue may use or close: was the fd closed before this call?");
+        }
     }
 }
