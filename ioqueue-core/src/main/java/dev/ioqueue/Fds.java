@@ -288,7 +288,10 @@ public final class Fds {
     /**
      * Closes the plain fd {@code fd}, unregistering it from the calling thread's queue first (its
      * waiters there are told {@code onDropped}), and waking the threads blocked on it in
-     * {@link BlockingIo} or {@link #awaitReady} (they throw {@link WaitDroppedException}). Close an
+     * {@link BlockingIo} or {@link #awaitReady} (they throw {@link WaitDroppedException}): those
+     * parked at that moment. A call between its syscall and its park then is not woken: it waits
+     * on, and may read or write, whatever file the kernel gives the number next (mio's rule: close a
+     * plain fd only once no call is under way on it; a {@link Handle} has no such window). Close an
      * fd through the queue that uses it, on its thread (mio's rule): another thread's queue (the
      * shared one of futures and Kotlin off a loop, too) is not told, and finds out only where the
      * kernel tells it. The fd is closed even if a dropped waiter's {@code onDropped} throws; that throwable
