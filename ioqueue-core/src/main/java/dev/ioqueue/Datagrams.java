@@ -65,7 +65,10 @@ public final class Datagrams {
 
     /**
      * A Unix domain datagram socket bound to {@code path} (a new socket file: delete it when done),
-     * or unbound if {@code path} is null (it can send, but nobody can answer it). Thread-safe.
+     * or unbound if {@code path} is null (it can send, but nobody can answer it). Here and in every
+     * target, a path starting with {@code @} is the Linux abstract name after it (no file; as Go's
+     * {@code net} package reads it, and as a sender's name is reported): a file named so is
+     * {@code ./@name}. Thread-safe.
      */
     public static int openUnix(UnixDomainSocketAddress path) {
         SockAddr local = path == null ? null : Addresses.of("openUnix", path);

@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,6 +14,7 @@ import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
@@ -204,6 +206,35 @@ class DatagramsTest {
             assertEquals(UnixDomainSocketAddress.of(""), d.sender(), "an unbound sender: the empty path, as the JDK reports it");
         } finally {
             NetFixtures.close(a, anonymous);
+        }
+    }
+
+    // guards (outside round 46): a sender bound to an abstract name came back as "@name", which as a
+    // target named a file "@name": the natural echo (reply to d.sender()) failed with ENOENT
+    @Test
+    void aPathStartingWithAtNamesTheAbstractNamespaceSoASendersAddressCanBeRepliedTo() throws IOException {
+        String base = "@ioqueue-datagrams-" + ProcessHandle.current().pid() + "-";
+        UnixDomainSocketAddress nameA = UnixDomainSocketAddress.of(base + "a");
+        UnixDomainSocketAddress nameB = UnixDomainSocketAddress.of(base + "b");
+        int a = Datagrams.openUnix(nameA);
+        int b = Datagrams.openUnix(nameB);
+        try {
+            assertFalse(Files.exists(nameA.getPath()) || Files.exists(nameB.getPath()), "no socket file: abstract names");
+            Datagrams.send(a, ByteBuffer.wrap(new byte[] {7}), nameB);
+            ByteBuffer in = ByteBuffer.allocate(16);
+            Datagram d = Datagrams.receive(b, in);
+            assertEquals(nameA, d.sender());
+            Datagrams.send(b, ByteBuffer.wrap(new byte[] {8}), d.sender()); // the echo: a reply to whoever sent it
+            Datagram reply = Datagrams.receive(a, in.clear());
+            assertEquals(8, in.get(0));
+            assertEquals(nameB, reply.sender());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Datagrams.send(a, ByteBuffer.allocate(1), UnixDomainSocketAddress.of("@")));
+            assertTrue(e.getMessage().contains("abstract"), e.getMessage());
+        } finally {
+            NetFixtures.close(a, b);
+            Files.deleteIfExists(nameA.getPath());
+            Files.deleteIfExists(nameB.getPath());
         }
     }
 

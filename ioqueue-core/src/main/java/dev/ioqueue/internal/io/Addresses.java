@@ -21,8 +21,12 @@ public final class Addresses {
     /**
      * {@code address} as the kernel takes it.
      *
+     * A {@link UnixDomainSocketAddress} whose path starts with {@code @} names the Linux abstract
+     * namespace ({@link #abstractName}).
+     *
      * @throws IllegalArgumentException for null, an unresolved {@link InetSocketAddress}, a Unix
-     *     path empty, holding a NUL or longer than 107 bytes, or another kind of address
+     *     path (or abstract name) empty, holding a NUL or longer than 107 bytes, or another kind of
+     *     address
      */
     public static SockAddr of(String call, SocketAddress address) {
         if (address == null) throw new IllegalArgumentException(call + ": the address is null");
@@ -38,6 +42,7 @@ public final class Addresses {
             }
             String text = unix.getPath().toString();
             if (text.isEmpty()) throw new IllegalArgumentException(call + ": the Unix socket path is empty");
+            if (text.charAt(0) == '@') return abstractName(call, text);
             byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
             if (bytes.length > SockAddr.UNIX_NAME_MAX || text.indexOf('\0') >= 0) {
                 throw new IllegalArgumentException(call + ": Unix socket path " + text + " is " + bytes.length
@@ -46,6 +51,20 @@ public final class Addresses {
             return SockAddr.unixPath(bytes);
         }
         throw new IllegalArgumentException(call + ": " + address.getClass().getName() + " is neither an InetSocketAddress nor a UnixDomainSocketAddress");
+    }
+
+    /**
+     * A path that starts with {@code @}: the Linux abstract name after it, as Go's {@code net}
+     * package reads one and as {@link #toJdk} reports one (a file named so is {@code ./@name}), so a
+     * datagram's sender, abstract or autobound, can be replied to.
+     */
+    private static SockAddr abstractName(String call, String text) {
+        byte[] bytes = text.substring(1).getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > SockAddr.UNIX_NAME_MAX || text.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException(call + ": abstract Unix socket name " + text + " is " + bytes.length
+                    + " bytes in UTF-8 after its @ or holds a NUL; from 1 to " + SockAddr.UNIX_NAME_MAX + " bytes");
+        }
+        return SockAddr.unixAbstract(bytes);
     }
 
     /** An IP address and port as the kernel takes it (AF_INET or AF_INET6, with its scope id). */
