@@ -151,6 +151,8 @@ public final class Inotify implements AutoCloseable {
         int fd = fd();
         int wd = InotifyCalls.addWatch(fd, path.toString(), mask, Native.threadErrno());
         if (wd < 0) throw new SyscallException("inotify_add_watch", fd, -wd, path.toString());
+        Watch known = watches.get(wd); // the same inode again, maybe by another path: the first watch
+        if (known != null) return known;
         Watch watch = new Watch(wd, path);
         watches.put(wd, watch);
         return watch;
@@ -160,12 +162,20 @@ public final class Inotify implements AutoCloseable {
      * Removes {@code watch}; an {@link Kind#IGNORED} event for it follows.
      *
      * @return true, or false if the kernel had already ended it (its IGNORED is queued or read)
+     * @throws IllegalArgumentException if it is not one of this instance's watches: another
+     *     instance's, whose descriptor here names another path (descriptors are per instance)
      * @throws IllegalStateException once closed
      * @throws SyscallException if {@code inotify_rm_watch} fails otherwise
      */
     public synchronized boolean remove(Watch watch) {
         Objects.requireNonNull(watch, "watch");
         int fd = fd();
+        Watch live = watches.get(watch.descriptor());
+        if (live == null) return false; // ended, its IGNORED read (every watch added here is known until then)
+        if (!live.equals(watch)) {
+            throw new IllegalArgumentException(owned + ": " + watch + " is not one of its watches (its watch "
+                    + watch.descriptor() + " is on " + live.path() + "): was it added to another Inotify?");
+        }
         int r = InotifyCalls.rmWatch(fd, watch.descriptor(), Native.threadErrno());
         if (r == -Errno.EINVAL) return false;
         if (r < 0) throw new SyscallException("inotify_rm_watch", fd, -r, "watch " + watch.descriptor());

@@ -113,6 +113,28 @@ class InotifyTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside round 46): descriptors are per instance, so another instance's Watch ended
+    // this one's watch of the same number; the same inode added by another path came back unequal
+    @Test
+    void anotherInstancesWatchIsRefusedAndTheSameInodeByAnotherPathIsTheFirstWatch() throws IOException {
+        Path d1 = Files.createDirectory(dir.resolve("d1"));
+        Path d2 = Files.createDirectory(dir.resolve("d2"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), d1);
+        try (Inotify i1 = Inotify.open(); Inotify i2 = Inotify.open()) {
+            Inotify.Watch w1 = i1.add(d1, EnumSet.of(Kind.CREATE));
+            Inotify.Watch w2 = i2.add(d2, EnumSet.of(Kind.CREATE));
+            assertEquals(w1.descriptor(), w2.descriptor(), "each instance numbers its watches from 1");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> i1.remove(w2));
+            assertTrue(e.getMessage().contains(d1.toString()), e.getMessage());
+            assertEquals(w1, i1.add(link, EnumSet.of(Kind.CREATE, Kind.DELETE)), "the same inode: the first watch");
+            Files.createFile(d1.resolve("a"));
+            assertEquals(List.of("CREATE a"), describe(readAll(i1)), "i1's watch lives on");
+            assertTrue(i1.remove(w1));
+            assertEquals(List.of("IGNORED null"), describe(readAll(i1)));
+            assertFalse(i1.remove(w1), "ended: its IGNORED was read");
+        }
+    }
+
     @Test
     void aQueueOverflowIsReportedAsItsOwnKind() throws IOException {
         // readAllLines, not readString: a sysctl file read one byte in answers EOF, and readString
