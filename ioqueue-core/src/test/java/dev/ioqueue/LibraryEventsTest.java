@@ -209,6 +209,34 @@ class LibraryEventsTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside round 46): a mistyped threshold was silently replaced (abc: the default; -5: off)
+    @Test
+    void aMistypedHeldLoopThresholdIsRefusedNamingTheProperty() throws Exception {
+        for (String value : new String[] {"abc", "-5", "1.5"}) {
+            Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
+                    "-Ddev.ioqueue.heldLoopMillis=" + value, "-cp", System.getProperty("java.class.path"),
+                    MakeTwoQueues.class.getName()).redirectErrorStream(true).start();
+            String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+            String refusal = "IllegalArgumentException: system property dev.ioqueue.heldLoopMillis=" + value + ": expected a whole number";
+            assertEquals(2, out.lines().filter(l -> l.startsWith(refusal)).count(), "refused at each queue, nothing made: " + out);
+        }
+    }
+
+    /** In a JVM of its own: tries to make a queue twice; prints what each try threw, or "made". */
+    static final class MakeTwoQueues {
+        public static void main(String[] args) {
+            for (int i = 0; i < 2; i++) {
+                try {
+                    IoQueue.current().close();
+                    System.out.println("made");
+                } catch (RuntimeException e) {
+                    System.out.println(e.getClass().getSimpleName() + ": " + e.getMessage());
+                }
+            }
+        }
+    }
+
     @Test
     void theStatisticsEventCarriesEachOpenQueuesCountsEveryPeriod() throws Exception {
         String me = Thread.currentThread().getName();

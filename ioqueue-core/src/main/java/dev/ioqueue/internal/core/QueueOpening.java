@@ -16,8 +16,11 @@ public final class QueueOpening {
      * watchdog thread, a moment later), and the watchdog watches its loop from now on.
      *
      * @throws RuntimeException the API's syscall exception if the backend cannot be set up
+     * @throws IllegalArgumentException if the held-loop threshold property is not a whole number
+     *     of milliseconds, 0 or more (read when the first queue is made)
      */
     public static QueueCore open(int backend, Waiters users) {
+        Watchdog.checkThreshold(); // a mistyped property is refused before anything is made
         QueueCore q = make(backend, users);
         Watchdog.watch(q); // which also logs its backend at DEBUG
         return q;

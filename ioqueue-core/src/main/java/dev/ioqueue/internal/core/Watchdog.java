@@ -59,6 +59,32 @@ final class Watchdog implements Runnable {
         }
     }
 
+    /**
+     * Before the first queue is made: refuses a threshold property that is not a whole number of
+     * milliseconds, 0 or more, as the other properties are refused (it would otherwise be read once
+     * and silently replaced). Any thread.
+     *
+     * @throws IllegalArgumentException naming the property and its value
+     */
+    static void checkThreshold() {
+        synchronized (LOCK) {
+            if (!started) thresholdMillis();
+        }
+    }
+
+    private static long thresholdMillis() {
+        String value = System.getProperty(PROPERTY);
+        if (value == null) return DEFAULT_MILLIS;
+        try {
+            long millis = Long.parseLong(value.trim());
+            if (millis >= 0) return Math.min(millis, Long.MAX_VALUE / 1_000_000);
+        } catch (NumberFormatException notANumber) {
+            // refused below
+        }
+        throw new IllegalArgumentException("system property " + PROPERTY + "=" + value
+                + ": expected a whole number of milliseconds (" + DEFAULT_MILLIS + " by default; 0 turns the held-loop watch off)");
+    }
+
     /** Watches {@code q} from now until it is closed or collected; starts the watchdog with the first. Any thread. */
     static void watch(QueueCore q) {
         String thread = q.ownership.ownerName();
@@ -67,7 +93,7 @@ final class Watchdog implements Runnable {
             queues.add(new Watched(q));
             if (!started) {
                 started = true;
-                long millis = Math.max(0, Long.getLong(PROPERTY, DEFAULT_MILLIS));
+                long millis = thresholdMillis(); // checked before the queue was made
                 off = millis == 0;
                 Thread.ofPlatform().daemon().name("ioqueue-watchdog").start(new Watchdog(millis * 1_000_000));
             }
