@@ -74,6 +74,8 @@ public final class IoQueue implements Executor, AutoCloseable {
      * @throws SyscallException if the queue cannot be created (EMFILE, ENOMEM; on a forced io_uring,
      *     ENOSYS or EPERM)
      * @throws IllegalStateException on a virtual thread, which a loop would pin to its carrier
+     * @throws IllegalArgumentException naming it, if a property it reads is mistyped (the backend,
+     *     the io_uring sizes, the held-loop threshold: see backends.md and observability.md)
      */
     public static IoQueue current() {
         IoQueue q = CURRENT.get();
