@@ -10,7 +10,10 @@ import kotlinx.coroutines.flow.flow
  * A cold flow that emits what the OS reports each time [fd] becomes ready for [event]. Each
  * collection registers one waiter per emission, after the collector has taken the previous one
  * (so a level-triggered fd that nobody drains emits again at once); cancelling the collector
- * removes the waiter. The same threading rules as [awaitReady] apply.
+ * removes the waiter. The same threading rules as [awaitReady] apply, and its failures end the
+ * flow: a collector that closes [fd] (a plain fd has no owner to tell the flow) ends it with the
+ * next registration's [dev.ioqueue.SyscallException] (EBADF); a [Handle]'s waits
+ * ([Handle.awaitReadable] in a loop) end with [AwaitClosedException] when it is closed.
  */
 public fun readiness(fd: Int, event: ReadyEvent): Flow<Set<Event>> = flow {
     while (true) emit(awaitReady(fd, event))
