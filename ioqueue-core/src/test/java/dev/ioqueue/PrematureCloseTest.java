@@ -113,6 +113,48 @@ class PrematureCloseTest extends QueueTestSupport {
         }
     }
 
+    // guards (cold review): on io_uring the rebuild closed the old epoll fd but left the ring's poll
+    // of it armed, which kept the old instance (and its stale registration) alive for the ring's life,
+    // waking the ring at each event of the stale file, one more instance per rebuild
+    @Test
+    void onIoUringTheRebuiltEpollSetsOldInstanceIsLetGoAndWakesTheRingNoMore() throws Exception {
+        IoQueue q = IoQueue.current();
+        org.junit.jupiter.api.Assumptions.assumeTrue(q.backend() == Backend.IO_URING, "the ring's poll of the epoll fd");
+        Fds.Pipe p = Fds.pipe();
+        int dup = TestFds.dup(p.readFd());
+        Fds.SocketPair ringUser = Fds.socketPair();
+        Handle reading = Handle.of(ringUser.first());
+        try (Fds.Pipe idle = Fds.pipe()) {
+            // a read the ring holds, so the loop sleeps in the ring (and sees its poll's CQEs)
+            q.submit(reading, IoOperation.read(java.nio.ByteBuffer.allocateDirect(16), (fd, n) -> { }));
+            q.await(p.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            TestFds.rawClose(p.readFd()); // the dup keeps the file, so the old epoll set keeps it
+            q.await(idle.readFd(), ReadyEvent.READ, (fd, ev) -> { });
+            TestFds.writeByte(p.writeFd(), 1); // an event for a registration the queue no longer knows: the rebuild
+            for (int i = 0; i < 5; i++) {
+                try {
+                    var ready = new ArrayList<Runnable>();
+                    q.poll(ready, Duration.ofMillis(20));
+                    ready.forEach(Runnable::run);
+                } catch (PrematureCloseError e) {
+                    assertEquals(p.readFd(), e.fd());
+                }
+            }
+            long completions = q.stats().ringCompletions();
+            for (int i = 0; i < 5; i++) {
+                TestFds.writeByte(p.writeFd(), 1); // the stale file's events: only the old set has it
+                assertEquals(0, q.poll(new ArrayList<>(), Duration.ofMillis(20)));
+            }
+            assertEquals(completions, q.stats().ringCompletions(), "no CQE from the old epoll set's poll");
+            q.unregister(idle.readFd());
+        } finally {
+            TestFds.rawClose(dup);
+            Fds.close(p.writeFd());
+            reading.close();
+            Fds.close(ringUser.second());
+        }
+    }
+
     @Test
     void aWaitReArmedOnTrustWhoseNumberNowNamesAnotherFileIsFoundByTheCheckWhileTheLoopIsKeptBusy() throws Exception {
         // The old file's bytes, which nobody reads, wake the waiter every round, forever, unless

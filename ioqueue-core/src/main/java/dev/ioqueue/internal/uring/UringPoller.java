@@ -293,9 +293,15 @@ public final class UringPoller implements Poller {
         epoll.wake();
     }
 
-    /** A fresh epoll instance; the ring's poll moves to it (the old one's last CQE is then stale). */
+    /**
+     * A fresh epoll instance; the ring's poll moves to it. The old poll is cancelled first: it holds
+     * the old instance (closing its fd does not end it), whose stale registrations would go on
+     * waking the ring, one more instance per reset. Its last CQE is then stale.
+     */
     @Override
     public void reset() {
+        long sqe = ring.nextSqe();
+        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, EPOLL_POLL | ((long) epollPolls << 32), 0, 0, RingRequests.CANCEL_DATA);
         epoll.reset();
         armEpoll();
     }
