@@ -35,10 +35,12 @@ final class Ring {
     private final int enterFd;
     private final int enterFlags;
     /**
-     * The thread that registered the ring fd (registrations are the thread's own), or null if it is
-     * not registered: the registration holds the ring, so it must be undone for a close to end it.
+     * The id of the thread that registered the ring fd (registrations are the thread's own), or -1
+     * if it is not registered: the registration holds the ring, so it must be undone for a close to
+     * end it. An id, not the thread: a Cleaner holds this ring, and an ended thread holds its
+     * Runnable, which may hold the queue the Cleaner waits to see unreachable.
      */
-    private final Thread registeredBy;
+    private final long registeredBy;
     private final MemorySegment sqRing;
     private final MemorySegment cqRing;
     private final MemorySegment sqes;
@@ -124,11 +126,11 @@ final class Ring {
         if (Uring.register(ring, Uring.REGISTER_RING_FDS, update, 1, errno) == 1) {
             enterFd = update.get(JAVA_INT, 0);
             enterFlags = Uring.ENTER_REGISTERED_RING;
-            registeredBy = Thread.currentThread();
+            registeredBy = Thread.currentThread().threadId();
         } else {
             enterFd = ring;
             enterFlags = 0;
-            registeredBy = null;
+            registeredBy = -1;
         }
     }
 
@@ -285,7 +287,7 @@ final class Ring {
             if (closed) return;
             closed = true;
         }
-        if (registeredBy == Thread.currentThread()) {
+        if (registeredBy == Thread.currentThread().threadId()) {
             MemorySegment update = scratch.asSlice(64, Uring.RSRC_UPDATE_SIZE);
             update.fill((byte) 0);
             update.set(JAVA_INT, 0, enterFd);
