@@ -302,6 +302,37 @@ class OwnedFdTest extends QueueTestSupport {
         }
     }
 
+    // guards (cold review): a handle of an io_uring queue whose thread ended without closing it was
+    // closed (its number), but the ring's read-ahead and file slot kept its file until the queue was
+    // collected: the peer saw no end while the application held its queue
+    @Test
+    void aSocketOfAnIoUringQueueWhoseThreadEndedEndsForItsPeerOnceTheWatchdogReleasesTheQueue() throws Exception {
+        Fds.SocketPair pair = Fds.socketPair();
+        AtomicReference<IoQueue> kept = new AtomicReference<>(); // the application still holds its queue
+        Handle[] h = new Handle[1];
+        Thread t = Thread.ofPlatform().start(() -> {
+            IoQueue q = IoQueue.create(Backend.IO_URING);
+            kept.set(q);
+            h[0] = Handle.of(pair.first());
+            boolean[] read = {false};
+            q.submit(h[0], IoOperation.read(ByteBuffer.allocateDirect(16), (fd, n) -> read[0] = true));
+            while (!read[0]) q.runOnce(null); // the ring reads ahead from now on
+        });
+        Fds.write(pair.second(), new byte[] {1}, 0, 1);
+        t.join(10_000);
+        assertFalse(t.isAlive());
+        assertEquals(Backend.IO_URING, kept.get().backend());
+        CompletableFuture.runAsync(h[0]::close).get(10, TimeUnit.SECONDS);
+        byte[] got = new byte[4];
+        int n = Fds.WOULD_BLOCK;
+        for (long deadline = System.nanoTime() + 5_000_000_000L; n == Fds.WOULD_BLOCK && System.nanoTime() < deadline; ) {
+            n = Fds.read(pair.second(), got, 0, got.length);
+            if (n == Fds.WOULD_BLOCK) Thread.sleep(5);
+        }
+        assertEquals(Fds.EOF, n, "the peer sees the end (-2: the socket is still held)");
+        Fds.close(pair.second());
+    }
+
     /** {@code BlockingIo.read} of up to 4 bytes of {@code h} on a new virtual thread: the count, or what it threw. */
     private static CompletableFuture<Object> readOnAVirtualThread(Handle h) {
         CompletableFuture<Object> outcome = new CompletableFuture<>();

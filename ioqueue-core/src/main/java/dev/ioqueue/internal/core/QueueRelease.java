@@ -47,7 +47,13 @@ final class QueueRelease {
         } catch (Throwable t) {
             failure = t;
         }
-        Failures.rethrow(closeBound(q.bound, failure));
+        failure = closeBound(q.bound, failure);
+        try {
+            q.poller.afterOwnerEnded(); // an io_uring ring's requests and file slots held the fds' files
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        Failures.rethrow(failure);
     }
 
     /** Takes every fd bound and releases each, whatever another threw; what they threw, added to {@code failure}. */

@@ -62,6 +62,15 @@ public interface Poller {
     /** What a failed interest verb means for this backend, for the caller's message (null: nothing to add). */
     String explain(int errno);
 
+    /**
+     * The owner thread ended with the queue open, and the queue's fds were let go: releases what
+     * only the owner thread could use and what holds the fds' files (an io_uring ring: its requests
+     * and fixed-file slots keep them open, so a peer would not see the end until the Cleaner ran).
+     * What other threads may still touch (the wake-up eventfd) stays for the Cleaner. Any thread;
+     * again is harmless.
+     */
+    default void afterOwnerEnded() {}
+
     /** What a {@link java.lang.ref.Cleaner} runs once the queue is unreachable: references nothing of the queue. */
     default Runnable cleanup() {
         return this::close;

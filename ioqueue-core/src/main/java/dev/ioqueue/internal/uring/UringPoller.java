@@ -178,6 +178,11 @@ public final class UringPoller implements Poller {
         this.sink = sink;
     }
 
+    @Override
+    public void afterOwnerEnded() {
+        natives.releaseRing();
+    }
+
     /** What a {@link java.lang.ref.Cleaner} may run: it references the native parts only. */
     @Override
     public Runnable cleanup() {
@@ -371,6 +376,7 @@ public final class UringPoller implements Poller {
         final FixedFiles fixed;
         private BufferRing buffers;
         private boolean closed;
+        private boolean ringReleased;
 
         Natives(Ring ring, EpollPoller epoll, int bufferCount, int bufferSize, boolean incremental, int fixedFiles) {
             this.ring = ring;
@@ -400,6 +406,20 @@ public final class UringPoller implements Poller {
                 if (closed) return;
                 closed = true;
             }
+            releaseRing();
+            epoll.close();
+        }
+
+        /**
+         * The ring and what only it uses: its fd (the kernel ends its requests and fixed files),
+         * its file table and provided buffers. Once: by {@link #close}, or earlier when the owner
+         * thread ended ({@link UringPoller#afterOwnerEnded}), since no other thread uses them.
+         */
+        void releaseRing() {
+            synchronized (this) {
+                if (ringReleased) return;
+                ringReleased = true;
+            }
             ring.close(); // first: the kernel lets go of the buffers before they are freed
             fixed.free();
             if (buffers != null) {
@@ -407,7 +427,6 @@ public final class UringPoller implements Poller {
                 NativeAccounting.released(BufferRing.bytes(bufferCount, bufferSize));
             }
             NativeAccounting.released(Ring.accountedBytes());
-            epoll.close();
         }
     }
 }
