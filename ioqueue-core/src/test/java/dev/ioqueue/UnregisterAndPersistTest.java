@@ -143,7 +143,10 @@ class UnregisterAndPersistTest extends QueueTestSupport {
             long waits = Faults.calls(Syscall.EPOLL_WAIT);
             q.await(other.readFd(), ReadyEvent.READ, (fd, ev) -> { });
             assertEquals(0, q.poll(new ArrayList<>(), Duration.ofMillis(20)), "the unread pipe no longer wakes the queue");
-            assertEquals(1, Faults.calls(Syscall.EPOLL_WAIT) - waits, "one sleep, not a spin");
+            // one sleep; one more if the once-per-100-ms trust check fell due inside it (the loop
+            // bounds its wait by that check: threading.md), as it does when the machine is slow
+            long slept = Faults.calls(Syscall.EPOLL_WAIT) - waits;
+            assertTrue(slept >= 1 && slept <= 2, "one sleep, not a spin: " + slept);
             q.unregister(other.readFd());
         }
     }
@@ -159,7 +162,10 @@ class UnregisterAndPersistTest extends QueueTestSupport {
             q.await(other.readFd(), ReadyEvent.READ, (fd, ev) -> { });
             long waits = Faults.calls(Syscall.EPOLL_WAIT);
             assertEquals(0, q.poll(new ArrayList<>(), Duration.ofMillis(50)));
-            assertTrue(Faults.calls(Syscall.EPOLL_WAIT) - waits <= 3, "a stray event may wake poll once, then the queue narrows it");
+            // a stray event may wake poll once, then the queue narrows it; and the once-per-100-ms
+            // trust check bounds a wait (a look, then a wait up to the check), once at most in 50 ms
+            long waited = Faults.calls(Syscall.EPOLL_WAIT) - waits;
+            assertTrue(waited <= 4, "no spin: " + waited + " waits in 50 ms");
             q.unregister(other.readFd());
             q.unregister(p.readFd());
         }
