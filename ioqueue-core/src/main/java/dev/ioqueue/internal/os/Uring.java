@@ -104,6 +104,7 @@ public final class Uring {
     public static final int PROT_READ_WRITE = 3;
     public static final int MAP_SHARED_POPULATE = 0x01 | 0x8000;
     public static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
+    private static final int MAP_FIXED = 0x10, MAP_NORESERVE = 0x4000;
 
     // Every io_uring syscall, and the mmap/munmap of its rings, through syscall(2)'s ordinary
     // (not critical) shape, Native.syscall: a pointer as its address (the memory is the ring's
@@ -180,6 +181,22 @@ public final class Uring {
     /** The errno a failed {@link #mmap} left. */
     public static int mmapErrno(MemorySegment errno) {
         return Native.errno(errno);
+    }
+
+    /**
+     * Gives {@code mapping}'s memory back but keeps its addresses: an inaccessible reservation
+     * ({@code mmap} over it with {@code PROT_NONE}, {@code MAP_FIXED|MAP_NORESERVE}) that nothing
+     * else can be mapped into, so a late write by the kernel into it fails (EFAULT) instead of
+     * landing in whatever would be mapped there next. For memory a ring's kernel requests may still
+     * write when it is released off its owner thread. Any thread; a failure leaves the mapping as it was.
+     */
+    public static void retire(MemorySegment mapping) {
+        try {
+            long ignored = (long) SYSCALL_MAP.invokeExact(Native.threadErrno(), SyscallNumbers.MMAP, mapping.address(), mapping.byteSize(),
+                    0L, (long) (MAP_PRIVATE_ANONYMOUS | MAP_FIXED | MAP_NORESERVE), -1L, 0L);
+        } catch (Throwable t) {
+            throw Native.unreachable(t);
+        }
     }
 
     /** {@code munmap}; any thread. */

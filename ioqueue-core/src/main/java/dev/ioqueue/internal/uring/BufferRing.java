@@ -158,8 +158,24 @@ final class BufferRing {
 
     /** Releases the memory; only once the ring that used it is drained or closed. Any thread. */
     void free() {
-        Uring.munmap(entries);
-        Uring.munmap(data);
+        free(true);
+    }
+
+    /**
+     * Frees the ring's memory: unmapped if the kernel is done with it ({@code drained}: every
+     * request ended, on the owner thread), else retired ({@link Uring#retire}): released off the
+     * owner thread, a read the kernel still holds (a thread's requests may outlive its Java thread)
+     * must not write into memory mapped there since. A retired range keeps its addresses for the
+     * process's life.
+     */
+    void free(boolean drained) {
+        if (drained) {
+            Uring.munmap(entries);
+            Uring.munmap(data);
+        } else {
+            Uring.retire(entries);
+            Uring.retire(data);
+        }
     }
 
     static long bytes(int count, int size) {

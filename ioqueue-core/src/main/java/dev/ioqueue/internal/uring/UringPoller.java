@@ -109,7 +109,7 @@ public final class UringPoller implements Poller {
         try {
             armEpoll();
         } catch (Throwable t) {
-            natives.close();
+            natives.close(true); // nothing was submitted yet
             throw t;
         }
     }
@@ -180,13 +180,14 @@ public final class UringPoller implements Poller {
 
     @Override
     public void afterOwnerEnded() {
-        natives.releaseRing();
+        natives.releaseRing(false);
     }
 
     /** What a {@link java.lang.ref.Cleaner} may run: it references the native parts only. */
     @Override
     public Runnable cleanup() {
-        return natives::close;
+        Natives n = natives;
+        return () -> n.close(false);
     }
 
     private void armEpoll() {
@@ -334,19 +335,23 @@ public final class UringPoller implements Poller {
     /**
      * On the owner thread: cancels every request and waits (up to a second) until the kernel has
      * finished them, so no read lands in freed buffers and every file the ring held is let go;
-     * then releases everything. From another thread (a Cleaner, after the owner ended), the kernel
-     * already cancelled and awaited the thread's requests when it exited, so it only releases.
+     * then releases everything. From another thread (a Cleaner, after the owner ended) it only
+     * releases; since the owner's kernel thread may outlive its Java thread (and hold the ring
+     * through its registration, its requests with it), the provided buffers are then retired, not
+     * unmapped ({@link BufferRing#free(boolean)}), as they are when the drain left a request running.
      */
     @Override
     public void close() {
         if (owner.isCurrent() && !natives.closed()) {
+            boolean drained = false;
             try {
                 drain();
+                drained = !sink.expectsCompletions();
             } finally {
-                natives.close();
+                natives.close(drained);
             }
         } else {
-            natives.close();
+            natives.close(false);
         }
     }
 
@@ -401,21 +406,24 @@ public final class UringPoller implements Poller {
             return closed;
         }
 
-        void close() {
+        /** Releases everything; {@code drained}: on the owner thread, every request ended (its memory can be unmapped). */
+        void close(boolean drained) {
             synchronized (this) {
                 if (closed) return;
                 closed = true;
             }
-            releaseRing();
+            releaseRing(drained);
             epoll.close();
         }
 
         /**
-         * The ring and what only it uses: its fd (the kernel ends its requests and fixed files),
-         * its file table and provided buffers. Once: by {@link #close}, or earlier when the owner
-         * thread ended ({@link UringPoller#afterOwnerEnded}), since no other thread uses them.
+         * The ring and what only it uses: its fd (the kernel ends its requests and fixed files,
+         * unless the owner's kernel thread still holds the ring through its registration: a main
+         * thread after main returned, a detached native thread), its file table and provided
+         * buffers. Once: by {@link #close}, or earlier when the owner thread ended
+         * ({@link UringPoller#afterOwnerEnded}), since no other thread uses them.
          */
-        void releaseRing() {
+        void releaseRing(boolean drained) {
             synchronized (this) {
                 if (ringReleased) return;
                 ringReleased = true;
@@ -423,7 +431,7 @@ public final class UringPoller implements Poller {
             ring.close(); // first: the kernel lets go of the buffers before they are freed
             fixed.free();
             if (buffers != null) {
-                buffers.free();
+                buffers.free(drained); // else retired: a request may outlive the close (the owner's kernel thread lives on)
                 NativeAccounting.released(BufferRing.bytes(bufferCount, bufferSize));
             }
             NativeAccounting.released(Ring.accountedBytes());

@@ -1,6 +1,7 @@
 package dev.ioqueue.internal.uring;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.ioqueue.internal.os.Uring;
@@ -57,5 +58,40 @@ class UringPollerTest {
         });
         t.join();
         assertEquals(Collections.nCopies(40, true), registered);
+    }
+
+    // guards (cold review): released off its owner thread (the Cleaner; the watchdog once the Java
+    // thread ended), a ring's provided buffers were unmapped though the owner's kernel thread may
+    // outlive its Java thread and still complete a read into them: now their range stays reserved
+    @Test
+    void providedBuffersReleasedOffTheOwnerThreadKeepTheirAddressesInaccessibleAndOnItAreUnmapped() throws Exception {
+        for (boolean onOwner : new boolean[] {true, false}) {
+            long[] data = new long[2];
+            UringPoller[] made = new UringPoller[1];
+            Thread t = Thread.ofPlatform().start(() -> {
+                made[0] = UringPoller.open();
+                BufferRing buffers = made[0].buffers();
+                data[0] = buffers.data().address();
+                data[1] = buffers.data().byteSize();
+                if (onOwner) made[0].close();
+            });
+            t.join();
+            if (!onOwner) made[0].cleanup().run(); // as a Cleaner would, on another thread
+            String perms = mappingAt(data[0], data[1]);
+            if (onOwner) assertNotEquals("---p", perms, "unmapped (not retired): every request ended on the owner thread");
+            else assertEquals("---p", perms, "reserved, inaccessible: a late write by the kernel fails");
+        }
+    }
+
+    /** The permissions of the mapping that covers exactly [address, address + size) in /proc/self/maps, or null. */
+    private static String mappingAt(long address, long size) throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps"))) {
+            String[] f = line.split("\\s+");
+            String[] range = f[0].split("-");
+            long from = Long.parseUnsignedLong(range[0], 16);
+            long to = Long.parseUnsignedLong(range[1], 16);
+            if (from <= address && address + size <= to) return f[1];
+        }
+        return null;
     }
 }
