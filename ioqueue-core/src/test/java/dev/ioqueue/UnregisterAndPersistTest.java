@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class UnregisterAndPersistTest extends QueueTestSupport {
@@ -298,6 +299,56 @@ class UnregisterAndPersistTest extends QueueTestSupport {
             out.close();
             Fds.close(trigger.second());
             Fds.close(target.second());
+        }
+    }
+
+    // guards (cold review of the fix above): the write settled by unregister ran a completion that
+    // closed the handle and took its number for a new pipe; unregister then went on with the number
+    // and dropped the new pipe's waiter
+    @Test
+    void aCompletionRunByUnregisterThatClosesTheHandleLeavesTheNumbersNextFileAlone() throws Exception {
+        IoQueue q = IoQueue.current();
+        Fds.SocketPair trigger = Fds.socketPair();
+        Fds.SocketPair target = Fds.socketPair();
+        Handle in = Handle.of(trigger.first());
+        Handle out = Handle.of(target.first());
+        int number = target.first();
+        Fds.Pipe[] next = new Fds.Pipe[1];
+        List<String> log = new ArrayList<>();
+        try {
+            q.submit(in, IoOperation.read(java.nio.ByteBuffer.allocateDirect(16), (fd, n) -> {
+                q.submit(out, IoOperation.write(java.nio.ByteBuffer.wrap("hello".getBytes()), (f, written) -> {
+                    log.add("written " + written);
+                    out.close(); // on the loop's thread: closed in place
+                    next[0] = Fds.pipe(); // the lowest free number: the handle's, usually
+                    q.await(next[0].readFd(), ReadyEvent.READ, new ReadyCallback() {
+                        @Override
+                        public void onReady(int fd, Set<Event> events) {
+                            log.add("next file ready");
+                        }
+
+                        @Override
+                        public void onDropped(int fd) {
+                            log.add("next file's waiter dropped");
+                        }
+                    });
+                }));
+                if (out.isOpen()) q.unregister(out); // on epoll the write, and its close, happened in place
+            }));
+            TestFds.writeByte(trigger.second(), 1);
+            runUntil(q, () -> !log.isEmpty());
+            assumeTrue(next[0] != null && next[0].readFd() == number, "the kernel handed out another number");
+            TestFds.writeByte(next[0].writeFd(), 1);
+            runUntil(q, () -> log.size() > 1);
+            assertEquals(List.of("written 5", "next file ready"), log);
+        } finally {
+            in.close();
+            Fds.close(trigger.second());
+            Fds.close(target.second());
+            if (next[0] != null) {
+                q.unregister(next[0].readFd());
+                next[0].close();
+            }
         }
     }
 }

@@ -169,6 +169,10 @@ public final class QueueCore {
                 } catch (Throwable t) {
                     failure = t;
                 }
+                if (owned.ownerClosing || !owned.isOpen() || ownership.isClosed()) { // a completion closed it, or the queue:
+                    Failures.rethrow(failure); // that close let go of everything (its number may name another file now)
+                    return;
+                }
                 try {
                     engine.dropOperations(owned.stream);
                 } catch (Throwable t) {

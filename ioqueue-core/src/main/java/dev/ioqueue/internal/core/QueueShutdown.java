@@ -40,8 +40,16 @@ final class QueueShutdown {
      * completions throw propagates.
      */
     void settleWritesBeforeDrop(RingStream s) {
-        settleStagedWrites();
-        queue.engine.settleWrite(s);
+        Ownership ownership = queue.ownership;
+        if (queue.engine == null || !ownership.isOwner() || ownership.isClosed()) return;
+        boolean around = !ownership.isLooping();
+        if (around) ownership.enterLoop("close"); // as settleStagedWrites: completions run as in the loop
+        try {
+            queue.engine.settleStaged();
+            queue.engine.settleWrite(s);
+        } finally {
+            if (around) ownership.exitLoop();
+        }
     }
 
     /**
