@@ -162,8 +162,9 @@ public final class Inotify implements AutoCloseable {
      * Removes {@code watch}; an {@link Kind#IGNORED} event for it follows.
      *
      * @return true, or false if the kernel had already ended it (its IGNORED is queued or read)
-     * @throws IllegalArgumentException if it is not one of this instance's watches: another
-     *     instance's, whose descriptor here names another path (descriptors are per instance)
+     * @throws IllegalArgumentException if it is not one of this instance's watches (the
+     *     {@code Watch} its {@link #add} returned): another instance's, even of the same path
+     *     (descriptors are per instance)
      * @throws IllegalStateException once closed
      * @throws SyscallException if {@code inotify_rm_watch} fails otherwise
      */
@@ -172,7 +173,7 @@ public final class Inotify implements AutoCloseable {
         int fd = fd();
         Watch live = watches.get(watch.descriptor());
         if (live == null) return false; // ended, its IGNORED read (every watch added here is known until then)
-        if (!live.equals(watch)) {
+        if (live != watch) { // the Watch add() returned (and events carry): another instance's may be equal
             throw new IllegalArgumentException(owned + ": " + watch + " is not one of its watches (its watch "
                     + watch.descriptor() + " is on " + live.path() + "): was it added to another Inotify?");
         }
