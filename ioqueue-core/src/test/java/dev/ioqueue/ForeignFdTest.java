@@ -1,6 +1,7 @@
 package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -9,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 class ForeignFdTest extends QueueTestSupport {
@@ -108,6 +110,43 @@ class ForeignFdTest extends QueueTestSupport {
         }
         try (Fds.Pipe p = Fds.pipe()) {
             PrematureCloseTest.assertQueueStillWorks(q, p);
+        }
+    }
+
+    // guards (cold review): the refusal came after the thread's "last fd checked" shortcut, so the
+    // number a thread had just used, closed behind its back and taken by a queue, was read anyway
+    @Test
+    void aNumberUsedByABlockingCallThenTakenByAQueueIsRefusedToThatThreadsNextCall() throws Exception {
+        Fds.Pipe p = Fds.pipe();
+        int number = p.readFd();
+        TestFds.writeByte(p.writeFd(), 1);
+        assertEquals(1, BlockingIo.read(number, java.nio.ByteBuffer.allocate(4))); // this thread's verdict on the number
+        TestFds.rawClose(number); // behind the library's back
+        CountDownLatch made = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        List<Integer> own = new ArrayList<>();
+        Thread other = Thread.ofPlatform().start(() -> {
+            IoQueue q = IoQueue.create(Backend.EPOLL); // its epoll fd and eventfd take the lowest free numbers
+            own.addAll(TestFds.ownFds(q));
+            made.countDown();
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                q.close();
+            }
+        });
+        try {
+            made.await();
+            assumeTrue(own.contains(number), "the queue got other numbers: " + own);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> BlockingIo.read(number, java.nio.ByteBuffer.allocate(4)));
+            assertTrue(e.getMessage().contains("fd " + number), e.getMessage());
+        } finally {
+            done.countDown();
+            other.join();
+            Fds.close(p.writeFd());
         }
     }
 }

@@ -202,9 +202,9 @@ public final class BlockingCalls {
      * carrier (checked once per fd in a row on each thread), and the blocking pollers' own fds.
      */
     private static void checkNonBlocking(int fd) throws IOException {
+        refuseOwn("blocking call", fd); // every time: the number may have become a queue's since the last call
         int[] last = CHECKED.get();
         if (last[0] == fd) return;
-        refuseOwn("blocking call", fd);
         NonBlocking.check(fd);
         last[0] = fd;
     }
