@@ -164,6 +164,11 @@ public final class Sockets {
      * {@link #accept}. Peers connect with {@link #connectUnix}, the JDK's
      * {@code SocketChannel.open(StandardProtocolFamily.UNIX)}, {@code socat UNIX-CONNECT:path}...
      *
+     * <p>{@code path} is always a file here, even one whose name starts with {@code @} (an
+     * abstract name is {@link #listenUnixAbstract}'s); a {@link java.net.UnixDomainSocketAddress}
+     * given to {@link Connect}, {@link BlockingIo#connect} or {@link Datagrams} reads a leading
+     * {@code @} as an abstract name (Go's rule): there a file named so is {@code ./@name}.
+     *
      * <p>The socket file outlives the fd: delete it when done. An existing file at {@code path}
      * is never removed here, even a stale socket left by a dead server: {@code bind} then fails
      * with EADDRINUSE, and the caller decides. Thread-safe: three syscalls (socket, bind, listen)

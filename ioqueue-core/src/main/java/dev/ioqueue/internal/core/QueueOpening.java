@@ -22,7 +22,12 @@ public final class QueueOpening {
     public static QueueCore open(int backend, Waiters users) {
         Watchdog.checkThreshold(); // a mistyped property is refused before anything is made
         QueueCore q = make(backend, users);
-        Watchdog.watch(q); // which also logs its backend at DEBUG
+        try {
+            Watchdog.watch(q); // which also logs its backend at DEBUG
+        } catch (RuntimeException | Error e) { // the threshold property changed since the check: refused, nothing kept
+            q.close();
+            throw e;
+        }
         return q;
     }
 

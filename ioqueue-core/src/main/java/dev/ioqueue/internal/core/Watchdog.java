@@ -90,10 +90,10 @@ final class Watchdog implements Runnable {
         String thread = q.ownership.ownerName();
         String backend = q.completionIo() ? "io_uring" : "epoll";
         synchronized (LOCK) {
+            long millis = started ? 0 : thresholdMillis(); // checked before the queue was made; changed since, refused before anything is kept
             queues.add(new Watched(q));
             if (!started) {
                 started = true;
-                long millis = thresholdMillis(); // checked before the queue was made
                 off = millis == 0;
                 Thread.ofPlatform().daemon().name("ioqueue-watchdog").start(new Watchdog(millis * 1_000_000));
             }

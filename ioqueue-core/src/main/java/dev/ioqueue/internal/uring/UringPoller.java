@@ -58,6 +58,8 @@ public final class UringPoller implements Poller {
     private CompletionSink sink = NO_SINK;
     private int epollPolls; // generations of the epoll-fd poll (after a reset, the old one is stale)
     private boolean epollMayBeReady;
+    /** The epoll fd's poll ended and could not be armed again yet (the ring had no SQE): {@link #await} arms it. */
+    private boolean epollUnarmed;
 
     private static final CompletionSink NO_SINK = new CompletionSink() {
         @Override
@@ -190,12 +192,19 @@ public final class UringPoller implements Poller {
         return () -> n.close(false);
     }
 
+    /**
+     * (Re)arms the ring's multishot poll of the epoll fd. Its SQE is taken first: if the ring
+     * cannot give one (it stays full), the poll is still owed ({@link #epollUnarmed}) and the next
+     * wait arms it, and meanwhile looks at epoll itself, so no readiness or wake-up is missed.
+     */
     private void armEpoll() {
-        epollPolls++;
+        epollUnarmed = true;
+        epollMayBeReady = true;
         long sqe = ring.nextSqe();
+        epollPolls++;
         ring.prep(sqe, Uring.OP_POLL_ADD, epoll.epfd(), 0, Uring.POLL_ADD_MULTI, 0, EPOLL_POLL | ((long) epollPolls << 32));
         ring.sqes().set(JAVA_INT, sqe + Uring.SQE_OP_FLAGS, 1); // POLLIN
-        epollMayBeReady = true;
+        epollUnarmed = false;
     }
 
     @Override
@@ -215,6 +224,7 @@ public final class UringPoller implements Poller {
 
     @Override
     public int await(long timeoutNanos) {
+        if (epollUnarmed) armEpoll(); // a re-arm the full ring refused: a throw here goes to the loop, as then
         if (!sink.expectsCompletions() && !ring.hasUnsubmitted()) {
             epollMayBeReady = false;
             return epoll.await(timeoutNanos); // nothing to wait for in the ring: sleep as the epoll backend does
