@@ -41,11 +41,12 @@ final class QueueShutdown {
      */
     void settleWritesBeforeDrop(RingStream s) {
         Ownership ownership = queue.ownership;
-        if (queue.engine == null || !ownership.isOwner() || ownership.isClosed()) return;
-        boolean around = !ownership.isLooping();
+        if (queue.engine == null || !ownership.isOwner()) return;
+        boolean open = !ownership.isClosed(); // closing: the queue's close settled the staged writes; this fd's still completes
+        boolean around = open && !ownership.isLooping();
         if (around) ownership.enterLoop("close"); // as settleStagedWrites: completions run as in the loop
         try {
-            queue.engine.settleStaged();
+            if (open) queue.engine.settleStaged();
             queue.engine.settleWrite(s);
         } finally {
             if (around) ownership.exitLoop();
