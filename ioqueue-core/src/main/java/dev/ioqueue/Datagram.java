@@ -13,8 +13,11 @@ import java.net.SocketAddress;
  * @param sender who sent it: an {@link java.net.InetSocketAddress} (an IPv4-mapped address as
  *     IPv4) or a {@link java.net.UnixDomainSocketAddress} (the empty path for an unbound sender, as
  *     the JDK reports it; {@code @} and the name for one bound to a Linux abstract name or
- *     autobound, which a send takes back as that name, so a reply reaches it; a path not in UTF-8
- *     comes with replacement characters and cannot be answered)
+ *     autobound, which a send takes back as that name, so a reply reaches it; {@code ./@name} for
+ *     a relative file named {@code @name}; the empty path, too, for an abstract name no path can
+ *     hold exactly (a NUL, a {@code //} or trailing {@code /} the JDK's paths normalize, bytes
+ *     not in UTF-8), so a reply reaches that sender or fails, never another socket; a file path
+ *     not in UTF-8 comes with replacement characters and cannot be answered)
  */
 public record Datagram(int length, int stored, SocketAddress sender) {
     /** Whether the buffer was too small for it, so only {@link #stored()} of {@link #length()} bytes came. */

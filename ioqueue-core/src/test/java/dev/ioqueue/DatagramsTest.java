@@ -17,6 +17,8 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -235,6 +237,43 @@ class DatagramsTest {
             NetFixtures.close(a, b);
             Files.deleteIfExists(nameA.getPath());
             Files.deleteIfExists(nameB.getPath());
+        }
+    }
+
+    // guards (outside round 47): a sender's abstract name holding a NUL threw InvalidPathException
+    // from receive (the datagram lost; a loop's receive operation gone untold); one with "//" was
+    // reported normalized, and a relative file named "@x" as "@x": a reply reached another socket
+    @Test
+    void aSendersNameIsReportedSoAReplyReachesItOrNothingNeverAnotherSocket() throws IOException {
+        long pid = ProcessHandle.current().pid();
+        int receiver = Datagrams.openUnix(UnixDomainSocketAddress.of("@ioqueue-odd-senders-" + pid));
+        UnixDomainSocketAddress receiverName = UnixDomainSocketAddress.of("@ioqueue-odd-senders-" + pid);
+        String[] odd = {"ioq\0nul-" + pid, "ioq//slashes-" + pid, "ioq-trailing-" + pid + "/"};
+        List<Integer> senders = new ArrayList<>();
+        Path file = Path.of("@ioqueue-file-" + pid); // relative: in the working directory
+        try {
+            for (String name : odd) {
+                senders.add(dev.ioqueue.internal.io.DatagramIo.open(dev.ioqueue.internal.os.SocketCalls.AF_UNIX,
+                        dev.ioqueue.internal.os.SockAddr.unixAbstract(name.getBytes(java.nio.charset.StandardCharsets.UTF_8)), name));
+            }
+            int fileSender = Datagrams.openUnix(UnixDomainSocketAddress.of("./" + file));
+            senders.add(fileSender);
+            ByteBuffer in = ByteBuffer.allocate(16);
+            for (int s : senders) Datagrams.send(s, ByteBuffer.wrap(new byte[] {(byte) s}), receiverName);
+            for (int i = 0; i < odd.length; i++) {
+                Datagram d = Datagrams.receive(receiver, in.clear());
+                assertEquals(senders.get(i).byteValue(), in.get(0), "none lost, in order");
+                assertEquals(UnixDomainSocketAddress.of(""), d.sender(), odd[i] + ": cannot be told back exactly, so unnamed");
+            }
+            Datagram d = Datagrams.receive(receiver, in.clear());
+            assertEquals(UnixDomainSocketAddress.of("./" + file), d.sender(), "a file named @...: ./@...");
+            Datagrams.send(receiver, ByteBuffer.wrap(new byte[] {9}), d.sender()); // the reply reaches the file's socket
+            assertEquals(1, Datagrams.receive(fileSender, in.clear()).length());
+            assertEquals(9, in.get(0));
+        } finally {
+            NetFixtures.close(receiver);
+            for (int s : senders) NetFixtures.close(s);
+            Files.deleteIfExists(file);
         }
     }
 

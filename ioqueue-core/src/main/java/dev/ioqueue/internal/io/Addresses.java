@@ -90,8 +90,36 @@ public final class Addresses {
                 throw new AssertionError("the kernel gave an address of 4 or 16 bytes", e);
             }
         }
-        if (sa.family() == SocketCalls.AF_UNIX) return UnixDomainSocketAddress.of(sa.unixName());
+        if (sa.family() == SocketCalls.AF_UNIX) return unix(sa.unixName(), sa.isAbstract());
         throw new IllegalStateException("address family " + sa.family());
+    }
+
+    /** An unnamed socket's address, as the JDK reports it; also where a name cannot be told back exactly. */
+    private static final UnixDomainSocketAddress UNNAMED = UnixDomainSocketAddress.of("");
+
+    /**
+     * A Unix socket's name as a {@link UnixDomainSocketAddress} that {@link #of} takes back to the
+     * same socket, or {@link #UNNAMED} (which no send accepts) where none does: never another
+     * socket. An abstract name is {@code @name} (as {@code ss} shows it) if it survives as that path
+     * exactly (not when it holds a NUL, or a {@code //} or trailing {@code /} the JDK's path
+     * normalizes); a relative file whose name starts with {@code @} is {@code ./@name}, which the
+     * {@code @} rule leaves a file. Never throws: the name is the kernel's, not the caller's.
+     */
+    private static UnixDomainSocketAddress unix(String name, boolean isAbstract) {
+        if (isAbstract) {
+            if (name.indexOf('\0') >= 0 || name.indexOf('\uFFFD') >= 0) return UNNAMED;
+            try {
+                UnixDomainSocketAddress a = UnixDomainSocketAddress.of(name);
+                return a.getPath().toString().equals(name) ? a : UNNAMED;
+            } catch (java.nio.file.InvalidPathException unfit) {
+                return UNNAMED;
+            }
+        }
+        try {
+            return UnixDomainSocketAddress.of(name.startsWith("@") ? "./" + name : name);
+        } catch (java.nio.file.InvalidPathException unfit) { // a NUL cannot be in a path; the kernel's name for it is odd
+            return UNNAMED;
+        }
     }
 
     /** A short description for messages: {@code 127.0.0.1:80}, {@code [::1]:80}, a path. */
