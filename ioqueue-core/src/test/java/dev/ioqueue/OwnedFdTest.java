@@ -333,6 +333,36 @@ class OwnedFdTest extends QueueTestSupport {
         Fds.close(pair.second());
     }
 
+    // guards (outside round 47): once the watchdog closed a dead queue's ring, the queue still called
+    // the ring's number its own, so a pipe that got the number was refused as "this queue's own io_uring fd"
+    @Test
+    void aDeadQueuesReleasedRingNumberIsNoLongerItsOwn() throws Exception {
+        AtomicReference<IoQueue> kept = new AtomicReference<>();
+        List<Integer> own = new ArrayList<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            IoQueue q = IoQueue.create(Backend.IO_URING);
+            kept.set(q);
+            own.addAll(TestFds.ownFds(q));
+        });
+        t.join(10_000);
+        int ringFd = -1;
+        for (int fd : own) {
+            if (java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + fd)).toString().contains("io_uring")) ringFd = fd;
+        }
+        assertTrue(ringFd >= 0, "the ring's fd among " + own);
+        for (long deadline = System.nanoTime() + 10_000_000_000L; TestFds.isOpen(ringFd) && System.nanoTime() < deadline; ) Thread.sleep(5);
+        assertFalse(TestFds.isOpen(ringFd), "the watchdog closed the ring");
+        Fds.Pipe p = Fds.pipe();
+        try {
+            assumeTrue(p.readFd() == ringFd || p.writeFd() == ringFd, "the kernel handed out other numbers");
+            int reused = ringFd;
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Handle.of(reused, kept.get()));
+            assertTrue(e.getMessage().contains("ended"), e.getMessage());
+        } finally {
+            p.close();
+        }
+    }
+
     /** {@code BlockingIo.read} of up to 4 bytes of {@code h} on a new virtual thread: the count, or what it threw. */
     private static CompletableFuture<Object> readOnAVirtualThread(Handle h) {
         CompletableFuture<Object> outcome = new CompletableFuture<>();

@@ -329,7 +329,7 @@ public final class UringPoller implements Poller {
 
     @Override
     public boolean owns(int fd) {
-        return fd == ring.fd || epoll.owns(fd);
+        return (fd == ring.fd && !natives.ringReleased()) || epoll.owns(fd); // a released ring's number may be anyone's now
     }
 
     @Override
@@ -414,6 +414,10 @@ public final class UringPoller implements Poller {
 
         synchronized boolean closed() {
             return closed;
+        }
+
+        synchronized boolean ringReleased() {
+            return ringReleased;
         }
 
         /** Releases everything; {@code drained}: on the owner thread, every request ended (its memory can be unmapped). */
