@@ -161,10 +161,12 @@ public final class Inotify implements AutoCloseable {
     /**
      * Removes {@code watch}; an {@link Kind#IGNORED} event for it follows.
      *
-     * @return true, or false if the kernel had already ended it (its IGNORED is queued or read)
-     * @throws IllegalArgumentException if it is not one of this instance's watches (the
-     *     {@code Watch} its {@link #add} returned): another instance's, even of the same path
-     *     (descriptors are per instance)
+     * @return true, or false if it is not live here: the kernel ended it (its IGNORED is queued or
+     *     read), or this instance never had a watch with its descriptor
+     * @throws IllegalArgumentException if this instance's live watch with its descriptor is on
+     *     another path: another instance's watch (descriptors are per instance). A {@code Watch}
+     *     is a value: one equal to this instance's (the same descriptor and path, from whichever
+     *     instance) names that watch
      * @throws IllegalStateException once closed
      * @throws SyscallException if {@code inotify_rm_watch} fails otherwise
      */
@@ -173,7 +175,7 @@ public final class Inotify implements AutoCloseable {
         int fd = fd();
         Watch live = watches.get(watch.descriptor());
         if (live == null) return false; // ended, its IGNORED read (every watch added here is known until then)
-        if (live != watch) { // the Watch add() returned (and events carry): another instance's may be equal
+        if (!live.equals(watch)) {
             throw new IllegalArgumentException(owned + ": " + watch + " is not one of its watches (its watch "
                     + watch.descriptor() + " is on " + live.path() + "): was it added to another Inotify?");
         }

@@ -126,11 +126,7 @@ class InotifyTest extends QueueTestSupport {
             assertEquals(w1.descriptor(), w2.descriptor(), "each instance numbers its watches from 1");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> i1.remove(w2));
             assertTrue(e.getMessage().contains(d1.toString()), e.getMessage());
-            try (Inotify i3 = Inotify.open()) { // the same path in another instance: an equal record, not its watch
-                Inotify.Watch w3 = i3.add(d1, EnumSet.of(Kind.CREATE));
-                assertEquals(w1, w3);
-                assertThrows(IllegalArgumentException.class, () -> i1.remove(w3));
-            }
+            assertFalse(i2.remove(new Inotify.Watch(7, d2)), "no such watch here");
             assertEquals(w1, i1.add(link, EnumSet.of(Kind.CREATE, Kind.DELETE)), "the same inode: the first watch");
             Files.createFile(d1.resolve("a"));
             assertEquals(List.of("CREATE a"), describe(readAll(i1)), "i1's watch lives on");
