@@ -223,6 +223,36 @@ class LibraryEventsTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside round 47): with a large held-loop threshold the watchdog looked every half of
+    // it, so a dead thread's queue kept its futures, sockets and handles for half an hour
+    @Test
+    void aLargeHeldLoopThresholdStillReleasesADeadThreadsQueueWithinASecondOrSo() throws Exception {
+        Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
+                "-Ddev.ioqueue.heldLoopMillis=3600000", "-cp", System.getProperty("java.class.path"),
+                DeadOwnersFuture.class.getName()).redirectErrorStream(true).start();
+        String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(out.contains("failed: WaitDroppedException"), out);
+    }
+
+    /** In a JVM of its own: a thread's queue with a pending future, the thread ended; prints how the future ended within 5 s. */
+    static final class DeadOwnersFuture {
+        public static void main(String[] args) throws Exception {
+            Fds.Pipe p = Fds.pipe();
+            java.util.concurrent.atomic.AtomicReference<java.util.concurrent.CompletableFuture<?>> future = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread t = Thread.ofPlatform().start(() -> future.set(IoQueue.current().whenReady(p.readFd(), ReadyEvent.READ)));
+            t.join();
+            try {
+                future.get().get(5, TimeUnit.SECONDS);
+                System.out.println("completed");
+            } catch (java.util.concurrent.ExecutionException e) {
+                System.out.println("failed: " + e.getCause().getClass().getSimpleName());
+            } catch (java.util.concurrent.TimeoutException e) {
+                System.out.println("still pending after 5 s");
+            }
+        }
+    }
+
     /** In a JVM of its own: tries to make a queue twice; prints what each try threw, or "made". */
     static final class MakeTwoQueues {
         public static void main(String[] args) {

@@ -142,7 +142,9 @@ final class Watchdog implements Runnable {
             // no statistics event where Flight Recorder is unavailable; the watch goes on
         }
         // With the watch off, it still looks for queues whose thread ended (their futures wait).
-        long period = thresholdNanos == 0 ? ENDED_OWNER_PERIOD_NANOS : Math.max(1_000_000, thresholdNanos / 2);
+        // half the threshold, and never longer than the ended-owner period: a large threshold (to
+        // quiet the held-loop reports) must not keep a dead thread's queue, sockets and futures for long
+        long period = thresholdNanos == 0 ? ENDED_OWNER_PERIOD_NANOS : Math.min(ENDED_OWNER_PERIOD_NANOS, Math.max(1_000_000, thresholdNanos / 2));
         while (true) {
             try {
                 String[] told;
