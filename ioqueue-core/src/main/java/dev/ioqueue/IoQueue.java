@@ -346,10 +346,17 @@ public final class IoQueue implements Executor, AutoCloseable {
      * queue knows nothing of it. Owner thread only.
      *
      * @throws PrematureCloseError if the fd was closed while waited on or persisted
+     * @throws IllegalArgumentException if {@code fd} is the number of a {@link Handle} bound to
+     *     this queue: unregister the handle (its operations may live in the ring, out of the
+     *     number's reach), as {@link Fds#close} refuses it
      */
     public void unregister(int fd) {
         checkFd(fd);
         core.ownership.checkOpen("unregister");
+        if (core.hasOwned(fd)) {
+            throw new IllegalArgumentException("unregister: fd " + fd + " belongs to a Handle bound to this queue (thread "
+                    + owner().getName() + "): unregister the Handle instead");
+        }
         core.unregister(fd, null);
     }
 

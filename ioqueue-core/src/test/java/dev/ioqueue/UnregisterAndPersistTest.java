@@ -2,6 +2,7 @@ package dev.ioqueue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -349,6 +350,24 @@ class UnregisterAndPersistTest extends QueueTestSupport {
                 q.unregister(next[0].readFd());
                 next[0].close();
             }
+        }
+    }
+
+    // guards (outside round 47): unregister(int) of a handle's number dropped its operations on epoll
+    // and left them on io_uring (they live in the ring, out of the number's reach): refused on both
+    @Test
+    void unregisterOfABoundHandlesNumberIsRefusedOnBothBackends() throws Exception {
+        IoQueue q = IoQueue.current();
+        Fds.SocketPair pair = Fds.socketPair();
+        Handle h = Handle.of(pair.first());
+        try {
+            q.submit(h, IoOperation.read(java.nio.ByteBuffer.allocateDirect(8), (fd, n) -> { }));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> q.unregister(h.fd()));
+            assertTrue(e.getMessage().contains("fd " + h.fd()) && e.getMessage().contains("Handle"), e.getMessage());
+            assertEquals(1, q.stats().pendingOperations(), "the read is still pending");
+        } finally {
+            h.close();
+            Fds.close(pair.second());
         }
     }
 }
