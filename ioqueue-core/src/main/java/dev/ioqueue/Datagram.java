@@ -14,10 +14,11 @@ import java.net.SocketAddress;
  *     IPv4) or a {@link java.net.UnixDomainSocketAddress} (the empty path for an unbound sender, as
  *     the JDK reports it; {@code @} and the name for one bound to a Linux abstract name or
  *     autobound, which a send takes back as that name, so a reply reaches it; {@code ./@name} for
- *     a relative file named {@code @name}; the empty path, too, for an abstract name no path can
- *     hold exactly (a NUL, a {@code //} or trailing {@code /} the JDK's paths normalize, bytes
- *     not in UTF-8), so a reply reaches that sender or fails, never another socket; a file path
- *     not in UTF-8 comes with replacement characters and cannot be answered)
+ *     a relative file named {@code @name}; the empty path, too, for a name no path can hold
+ *     exactly (an abstract name that is empty or holds a NUL, a {@code //} or trailing {@code /}
+ *     the JDK's paths normalize; any name with bytes not in UTF-8, or characters the platform's
+ *     path encoding cannot hold, as non-ASCII ones under {@code LANG=C}), so a reply reaches that
+ *     sender or fails, never another socket)
  */
 public record Datagram(int length, int stored, SocketAddress sender) {
     /** Whether the buffer was too small for it, so only {@link #stored()} of {@link #length()} bytes came. */

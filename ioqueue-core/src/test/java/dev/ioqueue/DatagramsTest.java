@@ -248,7 +248,7 @@ class DatagramsTest {
         long pid = ProcessHandle.current().pid();
         int receiver = Datagrams.openUnix(UnixDomainSocketAddress.of("@ioqueue-odd-senders-" + pid));
         UnixDomainSocketAddress receiverName = UnixDomainSocketAddress.of("@ioqueue-odd-senders-" + pid);
-        String[] odd = {"ioq\0nul-" + pid, "ioq//slashes-" + pid, "ioq-trailing-" + pid + "/"};
+        String[] odd = {"ioq\0nul-" + pid, "ioq//slashes-" + pid, "ioq-trailing-" + pid + "/", ""};
         List<Integer> senders = new ArrayList<>();
         Path file = Path.of("@ioqueue-file-" + pid); // relative: in the working directory
         try {
@@ -270,6 +270,22 @@ class DatagramsTest {
             Datagrams.send(receiver, ByteBuffer.wrap(new byte[] {9}), d.sender()); // the reply reaches the file's socket
             assertEquals(1, Datagrams.receive(fileSender, in.clear()).length());
             assertEquals(9, in.get(0));
+            // and a file whose name is not UTF-8: its U+FFFD, sent back, would be another file's name
+            Path latin1 = Files.createTempDirectory("ioqueue-latin1");
+            byte[] nameBytes = (latin1 + "/caf").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] withE9 = java.util.Arrays.copyOf(nameBytes, nameBytes.length + 1);
+            withE9[nameBytes.length] = (byte) 0xE9;
+            int latin1Sender = dev.ioqueue.internal.io.DatagramIo.open(dev.ioqueue.internal.os.SocketCalls.AF_UNIX,
+                    dev.ioqueue.internal.os.SockAddr.unixPath(withE9), "latin-1");
+            int bystander = Datagrams.openUnix(UnixDomainSocketAddress.of(latin1 + "/caf\uFFFD")); // where a U+FFFD reply would go
+            Datagrams.send(latin1Sender, ByteBuffer.wrap(new byte[] {1}), receiverName);
+            Datagram fromLatin1 = Datagrams.receive(receiver, in.clear());
+            assertEquals(UnixDomainSocketAddress.of(""), fromLatin1.sender(), "not UTF-8: unnamed, so a reply fails");
+            NetFixtures.close(latin1Sender, bystander);
+            try (var files = Files.list(latin1)) {
+                for (Path f : files.toList()) Files.delete(f);
+            }
+            Files.delete(latin1);
         } finally {
             NetFixtures.close(receiver);
             for (int s : senders) NetFixtures.close(s);

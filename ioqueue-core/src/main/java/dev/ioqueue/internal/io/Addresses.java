@@ -101,13 +101,18 @@ public final class Addresses {
      * A Unix socket's name as a {@link UnixDomainSocketAddress} that {@link #of} takes back to the
      * same socket, or {@link #UNNAMED} (which no send accepts) where none does: never another
      * socket. An abstract name is {@code @name} (as {@code ss} shows it) if it survives as that path
-     * exactly (not when it holds a NUL, or a {@code //} or trailing {@code /} the JDK's path
-     * normalizes); a relative file whose name starts with {@code @} is {@code ./@name}, which the
-     * {@code @} rule leaves a file. Never throws: the name is the kernel's, not the caller's.
+     * exactly (not when it holds a NUL, is empty, or has a {@code //} or trailing {@code /} the
+     * JDK's path normalizes, or a character the platform's path encoding cannot hold); a relative
+     * file whose name starts with {@code @} is {@code ./@name}, which the {@code @} rule leaves a
+     * file; a name with bytes not in UTF-8 (decoded as U+FFFD) is unnamed, since a reply would
+     * encode U+FFFD and reach the file so named. Never throws: the name is the kernel's, not the
+     * caller's.
      */
     private static UnixDomainSocketAddress unix(String name, boolean isAbstract) {
+        // Bytes not in UTF-8 came as U+FFFD, which a send would encode as other bytes: another socket's name.
+        if (name.indexOf('\uFFFD') >= 0) return UNNAMED;
         if (isAbstract) {
-            if (name.indexOf('\0') >= 0 || name.indexOf('\uFFFD') >= 0) return UNNAMED;
+            if (name.indexOf('\0') >= 0 || name.length() == 1) return UNNAMED; // a NUL; the empty abstract name, which no send takes
             try {
                 UnixDomainSocketAddress a = UnixDomainSocketAddress.of(name);
                 return a.getPath().toString().equals(name) ? a : UNNAMED;
