@@ -6,7 +6,6 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.epoll.EpollPoller;
 import dev.ioqueue.internal.os.Errno;
-import dev.ioqueue.internal.os.NativeAccounting;
 import dev.ioqueue.internal.os.Uring;
 import dev.ioqueue.internal.poll.Poller;
 
@@ -46,13 +45,13 @@ public final class UringPoller implements Poller {
     private static final String FIXED_FILES = "dev.ioqueue.uring.fixedFiles";
     /** Whether the provided buffers are used in parts where the kernel allows ({@link BufferRing}); false tests the older kernels' whole buffers. */
     private static final String INCREMENTAL = "dev.ioqueue.uring.incrementalBuffers";
-    private static final int BUFFER_GROUP = 1;
+    static final int BUFFER_GROUP = 1;
     /** User data of the multishot poll on the epoll fd: the top bit clear (the engine's requests set it). */
     private static final long EPOLL_POLL = 1;
     private static final long CLOSE_WAIT_NANOS = 1_000_000_000L;
 
     private final OwnerThread owner = new OwnerThread(Thread.currentThread());
-    private final Natives natives;
+    private final RingNatives natives;
     private final EpollPoller epoll;
     private final Ring ring;
     private CompletionSink sink = NO_SINK;
@@ -103,7 +102,7 @@ public final class UringPoller implements Poller {
         this.ring = ring;
         epoll = new EpollPoller();
         try {
-            natives = new Natives(ring, epoll, buffers, bufferSize, incremental, fixedFiles);
+            natives = new RingNatives(ring, epoll, buffers, bufferSize, incremental, fixedFiles);
         } catch (Throwable t) {
             epoll.close();
             throw t;
@@ -188,7 +187,7 @@ public final class UringPoller implements Poller {
     /** What a {@link java.lang.ref.Cleaner} may run: it references the native parts only. */
     @Override
     public Runnable cleanup() {
-        Natives n = natives;
+        RingNatives n = natives;
         return () -> n.close(false);
     }
 
@@ -375,80 +374,6 @@ public final class UringPoller implements Poller {
             ring.enter(sink.expectsCompletions() ? 1 : 0, 10_000_000L);
             reap();
             if (!sink.expectsCompletions() || System.nanoTime() - deadline > 0) break;
-        }
-    }
-
-    /**
-     * The native parts and nothing else: what a Cleaner may hold without keeping the queue (or an
-     * operation's callback) reachable.
-     */
-    private static final class Natives {
-        private final Ring ring;
-        private final EpollPoller epoll;
-        private final int bufferCount;
-        private final int bufferSize;
-        private final boolean incremental;
-        final FixedFiles fixed;
-        private BufferRing buffers;
-        private boolean closed;
-        private boolean ringReleased;
-
-        Natives(Ring ring, EpollPoller epoll, int bufferCount, int bufferSize, boolean incremental, int fixedFiles) {
-            this.ring = ring;
-            this.incremental = incremental;
-            this.epoll = epoll;
-            this.bufferCount = bufferCount;
-            this.bufferSize = bufferSize;
-            this.fixed = new FixedFiles(ring, fixedFiles);
-            NativeAccounting.allocated(Ring.accountedBytes());
-        }
-
-        /** The provided buffers, made on first use (owner thread). */
-        synchronized BufferRing buffers() {
-            if (buffers == null) {
-                buffers = new BufferRing(ring, BUFFER_GROUP, bufferCount, bufferSize, incremental);
-                NativeAccounting.allocated(BufferRing.bytes(bufferCount, bufferSize));
-            }
-            return buffers;
-        }
-
-        synchronized boolean closed() {
-            return closed;
-        }
-
-        synchronized boolean ringReleased() {
-            return ringReleased;
-        }
-
-        /** Releases everything; {@code drained}: on the owner thread, every request ended (its memory can be unmapped). */
-        void close(boolean drained) {
-            synchronized (this) {
-                if (closed) return;
-                closed = true;
-            }
-            releaseRing(drained);
-            epoll.close();
-        }
-
-        /**
-         * The ring and what only it uses: its fd (the kernel ends its requests and fixed files,
-         * unless the owner's kernel thread still holds the ring through its registration: a main
-         * thread after main returned, a detached native thread), its file table and provided
-         * buffers. Once: by {@link #close}, or earlier when the owner thread ended
-         * ({@link UringPoller#afterOwnerEnded}), since no other thread uses them.
-         */
-        void releaseRing(boolean drained) {
-            synchronized (this) {
-                if (ringReleased) return;
-                ringReleased = true;
-            }
-            ring.close(); // first: the kernel lets go of the buffers before they are freed
-            fixed.free();
-            if (buffers != null) {
-                buffers.free(drained); // else retired: a request may outlive the close (the owner's kernel thread lives on)
-                NativeAccounting.released(BufferRing.bytes(bufferCount, bufferSize));
-            }
-            NativeAccounting.released(Ring.accountedBytes());
         }
     }
 }
