@@ -22,32 +22,30 @@ final class QueueShutdown {
      * place ({@link RingEngine#settleStaged}). Nothing on epoll, on another thread, or once closed.
      */
     void settleStagedWrites() {
-        Ownership ownership = queue.ownership;
-        if (queue.engine == null || !ownership.isOwner() || ownership.isClosed()) return;
-        boolean around = !ownership.isLooping();
-        if (around) ownership.enterLoop("close"); // completions run as in the loop: runOnce or a queue close from them is refused, as there
-        try {
-            queue.engine.settleStaged();
-        } finally {
-            if (around) ownership.exitLoop();
-        }
+        settle(null);
     }
 
     /**
      * Before an owned fd's operations are dropped (its close or unregister): the writes staged as
-     * above, this fd's and the others', go out and complete first, and this fd's write is settled,
-     * as epoll wrote them in place; one the fd cannot take is then dropped, as on epoll. What their
-     * completions throw propagates.
+     * above, this fd's and the others', go out and complete first, and this fd's write is settled
+     * (also while the queue closes), as epoll wrote them in place; one the fd cannot take is then
+     * dropped, as on epoll. What their completions throw propagates.
      */
     void settleWritesBeforeDrop(RingStream s) {
+        settle(s);
+    }
+
+    /** The staged writes while the queue is open, then {@code s}'s write if not null; completions run as in the loop. */
+    private void settle(RingStream s) {
         Ownership ownership = queue.ownership;
         if (queue.engine == null || !ownership.isOwner()) return;
-        boolean open = !ownership.isClosed(); // closing: the queue's close settled the staged writes; this fd's still completes
+        boolean open = !ownership.isClosed(); // closing: the queue's close settled the staged writes already
+        if (!open && s == null) return;
         boolean around = open && !ownership.isLooping();
-        if (around) ownership.enterLoop("close"); // as settleStagedWrites: completions run as in the loop
+        if (around) ownership.enterLoop("close"); // runOnce or a queue close from a completion is refused, as in the loop
         try {
             if (open) queue.engine.settleStaged();
-            queue.engine.settleWrite(s);
+            if (s != null) queue.engine.settleWrite(s);
         } finally {
             if (around) ownership.exitLoop();
         }
