@@ -270,14 +270,10 @@ class UnregisterAndPersistTest extends QueueTestSupport {
     @Test
     void aWriteMadeInACompletionThenUnregisteredIsWrittenAndCompletedOnBothBackends() throws Exception {
         IoQueue q = IoQueue.current();
-        Fds.SocketPair trigger = Fds.socketPair();
-        Fds.SocketPair target = Fds.socketPair();
-        Handle in = Handle.of(trigger.first());
-        Handle out = Handle.of(target.first());
         List<String> log = new ArrayList<>();
-        try {
-            q.submit(in, IoOperation.read(java.nio.ByteBuffer.allocateDirect(16), (fd, n) -> {
-                q.submit(out, IoOperation.write(java.nio.ByteBuffer.wrap("hello".getBytes()), new IoCompletion() {
+        try (TriggeredWrite t = new TriggeredWrite()) {
+            t.onTrigger(q, () -> {
+                q.submit(t.out, IoOperation.write(java.nio.ByteBuffer.wrap("hello".getBytes()), new IoCompletion() {
                     @Override
                     public void completed(int fd, long written) {
                         log.add("written " + written);
@@ -288,14 +284,33 @@ class UnregisterAndPersistTest extends QueueTestSupport {
                         log.add("dropped");
                     }
                 }));
-                q.unregister(out);
-            }));
-            TestFds.writeByte(trigger.second(), 1);
+                q.unregister(t.out);
+            });
             runUntil(q, () -> !log.isEmpty());
             assertEquals(List.of("written 5"), log);
             byte[] got = new byte[16];
-            assertEquals(5, Fds.read(target.second(), got, 0, got.length));
-        } finally {
+            assertEquals(5, Fds.read(t.target.second(), got, 0, got.length));
+        }
+    }
+
+    /**
+     * Two socket pairs: a byte sent to {@code trigger}'s peer completes a read on {@link #in}
+     * (the first end of {@code trigger}), whose completion runs the test's body; {@link #out} is the
+     * first end of {@code target}, whose peer the test reads. Closes all four.
+     */
+    private static final class TriggeredWrite implements AutoCloseable {
+        final Fds.SocketPair trigger = Fds.socketPair();
+        final Fds.SocketPair target = Fds.socketPair();
+        final Handle in = Handle.of(trigger.first());
+        final Handle out = Handle.of(target.first());
+
+        void onTrigger(IoQueue q, Runnable body) {
+            q.submit(in, IoOperation.read(java.nio.ByteBuffer.allocateDirect(16), (fd, n) -> body.run()));
+            TestFds.writeByte(trigger.second(), 1);
+        }
+
+        @Override
+        public void close() {
             in.close();
             out.close();
             Fds.close(trigger.second());
@@ -309,18 +324,14 @@ class UnregisterAndPersistTest extends QueueTestSupport {
     @Test
     void aCompletionRunByUnregisterThatClosesTheHandleLeavesTheNumbersNextFileAlone() throws Exception {
         IoQueue q = IoQueue.current();
-        Fds.SocketPair trigger = Fds.socketPair();
-        Fds.SocketPair target = Fds.socketPair();
-        Handle in = Handle.of(trigger.first());
-        Handle out = Handle.of(target.first());
-        int number = target.first();
         Fds.Pipe[] next = new Fds.Pipe[1];
         List<String> log = new ArrayList<>();
-        try {
-            q.submit(in, IoOperation.read(java.nio.ByteBuffer.allocateDirect(16), (fd, n) -> {
-                q.submit(out, IoOperation.write(java.nio.ByteBuffer.wrap("hello".getBytes()), (f, written) -> {
+        try (TriggeredWrite t = new TriggeredWrite()) {
+            int number = t.target.first();
+            t.onTrigger(q, () -> {
+                q.submit(t.out, IoOperation.write(java.nio.ByteBuffer.wrap("hello".getBytes()), (f, written) -> {
                     log.add("written " + written);
-                    out.close(); // on the loop's thread: closed in place
+                    t.out.close(); // on the loop's thread: closed in place
                     next[0] = Fds.pipe(); // the lowest free number: the handle's, usually
                     q.await(next[0].readFd(), ReadyEvent.READ, new ReadyCallback() {
                         @Override
@@ -334,18 +345,14 @@ class UnregisterAndPersistTest extends QueueTestSupport {
                         }
                     });
                 }));
-                if (out.isOpen()) q.unregister(out); // on epoll the write, and its close, happened in place
-            }));
-            TestFds.writeByte(trigger.second(), 1);
+                if (t.out.isOpen()) q.unregister(t.out); // on epoll the write, and its close, happened in place
+            });
             runUntil(q, () -> !log.isEmpty());
             assumeTrue(next[0] != null && next[0].readFd() == number, "the kernel handed out another number");
             TestFds.writeByte(next[0].writeFd(), 1);
             runUntil(q, () -> log.size() > 1);
             assertEquals(List.of("written 5", "next file ready"), log);
         } finally {
-            in.close();
-            Fds.close(trigger.second());
-            Fds.close(target.second());
             if (next[0] != null) {
                 q.unregister(next[0].readFd());
                 next[0].close();
