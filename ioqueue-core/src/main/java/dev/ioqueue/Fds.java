@@ -3,6 +3,7 @@ package dev.ioqueue;
 import static dev.ioqueue.internal.os.Errno.EINTR;
 
 import dev.ioqueue.internal.base.Failures;
+import dev.ioqueue.internal.core.NonBlocking;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.io.BlockingCalls;
 import dev.ioqueue.internal.io.BlockingWait;
@@ -178,7 +179,7 @@ public final class Fds {
         if (!nonBlocking) { // it may share its open file (and so the flag) with fds checked before
             IoQueue q = IoQueue.currentIfAny();
             if (q != null && !q.isClosed()) q.core.forgetNonBlocking();
-            BlockingCalls.forgetNonBlocking();
+            NonBlocking.verdictsStale();
         }
     }
 
@@ -325,9 +326,9 @@ public final class Fds {
                 failure = t;
             }
         }
-        BlockingCalls.forgetNonBlocking();
         BlockingCalls.closingPlain(fd); // before the number can be reused: threads blocked on it in BlockingIo wake
         int r = Unistd.close(fd, Native.threadErrno());
+        NonBlocking.verdictsStale(); // after the close: a verdict taken before it, on any thread, goes
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
     }

@@ -149,4 +149,70 @@ class ForeignFdTest extends QueueTestSupport {
             Fds.close(p.writeFd());
         }
     }
+
+    @Test
+    void aNumberClosedThroughTheLibraryOnAnotherThreadIsCheckedAgainByAThreadThatUsedIt() throws Exception {
+        Fds.Pipe p = Fds.pipe();
+        int number = p.readFd();
+        TestFds.writeByte(p.writeFd(), 1);
+        var worker = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            assertEquals(1, (int) worker.submit(() -> BlockingIo.read(number, java.nio.ByteBuffer.allocate(4))).get());
+            Fds.close(p.readFd()); // through the library, on this thread: the worker's verdict on the number goes too
+            Fds.close(p.writeFd());
+            int[] blocking = TestFds.rawBlockingPipe(); // made behind the library's back: a blocking read(2) would never return
+            try {
+                assumeTrue(blocking[0] == number, "the blocking pipe got other numbers");
+                var e = java.util.concurrent.ExecutionException.class.cast(assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> worker.submit(() -> BlockingIo.read(number, java.nio.ByteBuffer.allocate(4))).get(5, java.util.concurrent.TimeUnit.SECONDS)));
+                assertTrue(e.getCause() instanceof IllegalArgumentException && e.getCause().getMessage().contains("fd " + number + " is blocking"),
+                        String.valueOf(e.getCause()));
+            } finally {
+                TestFds.rawClose(blocking[0]);
+                TestFds.rawClose(blocking[1]);
+            }
+        } finally {
+            worker.shutdownNow();
+        }
+    }
+
+    @Test
+    void aHangupOfANumbersEarlierFileDoesNotEndABlockingReadOfItsNewFile() throws Exception {
+        Fds.Pipe old = Fds.pipe();
+        int keep = Fds.dup(old.readFd()); // the old file outlives its number, as one a native library or a child holds
+        Thread first = Thread.ofVirtual().start(() -> {
+            try {
+                BlockingIo.read(old.readFd(), java.nio.ByteBuffer.allocate(4));
+            } catch (java.io.IOException expected) {
+                // interrupted: the wait gives up, its oneshot entry for (old file, number) stays armed
+            }
+        });
+        while (first.getState() != Thread.State.WAITING) Thread.sleep(1);
+        first.interrupt();
+        first.join();
+        Fds.close(old.readFd()); // no call is under way on it: mio's rule allows the close
+        Fds.Pipe fresh = Fds.pipe();
+        try {
+            assumeTrue(fresh.readFd() == old.readFd(), "the new pipe got another number");
+            var result = new java.util.concurrent.CompletableFuture<Object>();
+            Thread reader = Thread.ofVirtual().start(() -> {
+                try {
+                    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4);
+                    int n = BlockingIo.read(fresh.readFd(), b);
+                    result.complete(n > 0 ? (int) b.get(0) : n);
+                } catch (Throwable t) {
+                    result.complete(t);
+                }
+            });
+            while (reader.getState() != Thread.State.WAITING) Thread.sleep(1);
+            Fds.close(old.writeFd()); // the old file hangs up, reported under the number
+            Thread.sleep(100);
+            assertFalse(result.isDone(), () -> "the read of the live, empty new pipe ended: " + result.join());
+            TestFds.writeByte(fresh.writeFd(), 7);
+            assertEquals(7, result.get(5, java.util.concurrent.TimeUnit.SECONDS));
+        } finally {
+            Fds.close(keep);
+            fresh.close();
+        }
+    }
 }

@@ -5,6 +5,7 @@ import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.Unistd;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The one check that an fd has {@code O_NONBLOCK}, which every I/O operation and blocking call
@@ -13,7 +14,24 @@ import java.io.UncheckedIOException;
  * per fd, not per call. Thread-safe.
  */
 public final class NonBlocking {
+    /**
+     * Bumped after every close of a plain fd and every clearing of {@code O_NONBLOCK} made through
+     * the library, on any thread: a verdict a thread keeps by number alone, taken under an older
+     * epoch, is checked again (the number may name another file now, or its file may block).
+     */
+    private static final AtomicInteger EPOCH = new AtomicInteger();
+
     private NonBlocking() {}
+
+    /** The verdicts' epoch now: a number's verdict taken under another one is stale. */
+    public static int epoch() {
+        return EPOCH.get();
+    }
+
+    /** A plain fd was closed, or an fd made blocking, through the library: every number's verdict kept elsewhere is stale. */
+    public static void verdictsStale() {
+        EPOCH.incrementAndGet();
+    }
 
     /**
      * @throws IllegalArgumentException if {@code fd} is blocking, saying how to fix it

@@ -29,8 +29,12 @@ import java.nio.channels.ClosedChannelException;
  * <p>Thread-safe; the facade has refused calls from inside a loop and bad arguments.
  */
 public final class BlockingCalls {
-    /** The last plain fd this thread found non-blocking: a thread that keeps using one fd checks it once. */
-    private static final ThreadLocal<int[]> CHECKED = ThreadLocal.withInitial(() -> new int[] {-1});
+    /**
+     * The last plain fd this thread found non-blocking, and the {@link NonBlocking#epoch} it was
+     * found under: a thread that keeps using one fd checks it once, again after a close or a
+     * clearing of {@code O_NONBLOCK} through the library on any thread.
+     */
+    private static final ThreadLocal<int[]> CHECKED = ThreadLocal.withInitial(() -> new int[] {-1, 0});
 
     private BlockingCalls() {}
 
@@ -43,7 +47,7 @@ public final class BlockingCalls {
         while (true) {
             int n = readOnce(fd, dst);
             if (n != FdIo.WOULD_BLOCK) return n;
-            if (Interest.dead(woke)) return FdIo.EOF;
+            if (Interest.dead(woke) && deadNow(fd, Interest.READ)) return FdIo.EOF;
             woke = ParkedWait.await(fd, null, Interest.READ, -1);
         }
     }
@@ -55,7 +59,7 @@ public final class BlockingCalls {
         while (true) {
             int n = writeOnce(fd, src);
             if (n != FdIo.WOULD_BLOCK) return n;
-            if (Interest.dead(woke)) throw deadWrite(fd);
+            if (Interest.dead(woke) && deadNow(fd, Interest.WRITE)) throw deadWrite(fd);
             woke = ParkedWait.await(fd, null, Interest.WRITE, -1);
         }
     }
@@ -85,14 +89,16 @@ public final class BlockingCalls {
         while (true) {
             if (!o.acquire()) throw closed(o);
             int n;
+            boolean dead;
             try {
                 NonBlocking.check(o);
                 n = readOnce(o.fd, dst);
+                dead = n == FdIo.WOULD_BLOCK && Interest.dead(woke) && deadNow(o.fd, Interest.READ);
             } finally {
                 o.release();
             }
             if (n != FdIo.WOULD_BLOCK) return n;
-            if (Interest.dead(woke)) return FdIo.EOF;
+            if (dead) return FdIo.EOF;
             woke = ParkedWait.await(o.fd, o, Interest.READ, -1);
         }
     }
@@ -106,14 +112,16 @@ public final class BlockingCalls {
         while (true) {
             if (!o.acquire()) throw closed(o);
             int n;
+            boolean dead;
             try {
                 NonBlocking.check(o);
                 n = writeOnce(o.fd, src);
+                dead = n == FdIo.WOULD_BLOCK && Interest.dead(woke) && deadNow(o.fd, Interest.WRITE);
             } finally {
                 o.release();
             }
             if (n != FdIo.WOULD_BLOCK) return n;
-            if (Interest.dead(woke)) throw deadWrite(o.fd);
+            if (dead) throw deadWrite(o.fd);
             woke = ParkedWait.await(o.fd, o, Interest.WRITE, -1);
         }
     }
@@ -187,6 +195,16 @@ public final class BlockingCalls {
         }
     }
 
+    /**
+     * Whether the fd itself reports HANGUP or ERROR now, after a wake-up that said so and a syscall
+     * that would still block: a blocking poller's report of a number may come from the number's
+     * earlier file (a waiter that gave up leaves its oneshot entry armed, see {@link BlockingPoller}),
+     * which must not end a live fd's read or fail its write. One {@code poll(2)}, on this path only.
+     */
+    private static boolean deadNow(int fd, int kind) throws IOException {
+        return Interest.dead(BlockingWait.readyNowChecked(fd, kind));
+    }
+
     private static IOException deadWrite(int fd) {
         return Errors.io("write", fd, Errno.EPIPE, "the fd reported HANGUP or ERROR but a write would still block");
     }
@@ -204,14 +222,11 @@ public final class BlockingCalls {
     private static void checkNonBlocking(int fd) throws IOException {
         refuseOwn("blocking call", fd); // every time: the number may have become a queue's since the last call
         int[] last = CHECKED.get();
-        if (last[0] == fd) return;
+        int epoch = NonBlocking.epoch(); // read before the check: a close after it makes this verdict stale
+        if (last[0] == fd && last[1] == epoch) return;
         NonBlocking.check(fd);
         last[0] = fd;
-    }
-
-    /** Forgets the calling thread's verdict (its fd was made blocking, or closed, on this thread). */
-    public static void forgetNonBlocking() {
-        CHECKED.get()[0] = -1;
+        last[1] = epoch;
     }
 
     /**

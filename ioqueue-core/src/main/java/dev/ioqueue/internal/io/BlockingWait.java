@@ -122,7 +122,7 @@ public final class BlockingWait {
     }
 
     /** {@link #readyNow} for a blocking call: a failed {@code poll} (EBADF: not open) is its {@link IOException}, as a wait's. */
-    private static int readyNowChecked(int fd, int kind) throws IOException {
+    static int readyNowChecked(int fd, int kind) throws IOException {
         try {
             return readyNow(fd, kind);
         } catch (java.io.UncheckedIOException e) {
