@@ -28,7 +28,8 @@ import java.util.Objects;
  * and {@link SyscallFailure#of} work as on {@link BlockingIo}.
  *
  * <p><b>Threading.</b> The views are unbuffered (wrap them in {@code BufferedInputStream}...) and
- * allocate nothing per call beyond the JDK's buffer wrapper. One thread may read while another
+ * allocate nothing per call beyond the JDK's buffer wrapper (the one-byte {@code read()} and
+ * {@code write(int)} also a one-byte array, as the JDK's socket streams do). One thread may read while another
  * writes, as on a JDK socket; refused inside a loop, which a blocking call would stop, and, on a
  * handle bound to an io_uring queue, on that queue's own thread outside its loop
  * ({@link IllegalStateException}: the call would wait for a loop only that thread runs; see

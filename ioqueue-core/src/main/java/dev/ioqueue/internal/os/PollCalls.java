@@ -36,12 +36,21 @@ public final class PollCalls {
     private static final MethodHandle POLL = Native.nonBlocking("poll",
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
 
+    // Each thread's pollfd, owned by the thread and freed with it by the GC (as Native's errno
+    // segment): a look after every wake-up allocates nothing. A class, not a lambda (startup).
+    private static final ThreadLocal<MemorySegment> POLLFD = new ThreadLocal<>() {
+        @Override
+        protected MemorySegment initialValue() {
+            return Arena.ofAuto().allocate(POLLFD_SIZE, 4);
+        }
+    };
+
     private PollCalls() {}
 
     /** {@code poll({fd, events}, 1, 0)}: the ready events of {@code fd} (0: none), or {@code -errno}. */
     public static int readyNow(int fd, int events, MemorySegment errno) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pollfd = arena.allocate(POLLFD_SIZE, 4);
+        try {
+            MemorySegment pollfd = POLLFD.get();
             pollfd.set(JAVA_INT, 0, fd);
             pollfd.set(JAVA_SHORT, 4, (short) events);
             int r = Native.check((int) POLL.invokeExact(errno, pollfd, 1L, 0), errno);
