@@ -77,20 +77,19 @@ internal class CoroutineIo(
     private val cache = OperationCache(this)
     /** The last count boxed above Integer's cache: a loop moving equal chunks boxes it once. */
     private var lastBoxed: Int? = null
-    /** Calls in a row that ended without suspending (see [mustYield]). */
-    private var unsuspended = 0
 
     val isIdle: Boolean get() = phase == IDLE
 
     /**
-     * Whether the coroutine made [BUDGET] calls in a row that ended without suspending (a fast
-     * stream whose bytes are always there): its next call yields the loop first, so its other
-     * fds, timers and coroutines get their turn (tokio's cooperative budget; Netty's
-     * `maxMessagesPerRead`). The count then starts again.
+     * Whether the loop ran [BUDGET] calls in a row that ended without suspending (a fast stream
+     * whose bytes are always there): this call yields the loop first, so its other fds, timers and
+     * coroutines get their turn (tokio's cooperative budget; Netty's `maxMessagesPerRead`). The
+     * count then starts again. It is the loop's ([LoopCoroutines.unsuspended]), not the job's: a
+     * call in a `withTimeout` or `coroutineScope` of its own has a job of its own each time.
      */
     fun mustYield(): Boolean {
-        if (unsuspended < BUDGET) return false
-        unsuspended = 0
+        if (loop.unsuspended < BUDGET) return false
+        loop.unsuspended = 0
         return true
     }
 
@@ -131,7 +130,7 @@ internal class CoroutineIo(
             }
             throw if (kind != AWAIT) ioFailureOf(t) else t // an I/O call's failure is an IOException, as off the loop
         }
-        if (immediate != NONE) unsuspended++ // a failure at once counts too (an accept loop under EMFILE)
+        if (immediate != NONE) loop.unsuspended++ // a failure at once counts too (an accept loop under EMFILE)
         when (immediate) {
             COMPLETED -> return endWith(immediateResult)
             FAILED -> {
@@ -158,7 +157,7 @@ internal class CoroutineIo(
         }
         continuation = c
         phase = SUSPENDED
-        unsuspended = 0
+        loop.unsuspended = 0
         return COROUTINE_SUSPENDED
     }
 

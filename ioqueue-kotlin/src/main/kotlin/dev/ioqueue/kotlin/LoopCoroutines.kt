@@ -15,6 +15,11 @@ internal class LoopCoroutines(val queue: IoQueue) {
     private val byJob = IdentityHashMap<Job, CoroutineIo>()
     private var lastJob: Job? = null
     private var lastIo: CoroutineIo? = null
+    /**
+     * I/O calls in a row on this loop that ended without suspending, whichever coroutine or job made
+     * them; a suspension starts the count again ([CoroutineIo.mustYield]).
+     */
+    var unsuspended = 0
 
     /**
      * The I/O object for a call of the coroutine whose context is [context], on the loop thread.

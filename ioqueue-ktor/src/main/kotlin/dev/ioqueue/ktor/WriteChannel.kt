@@ -14,7 +14,6 @@ import kotlinx.coroutines.Job
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.currentCoroutineContext
 import kotlinx.coroutines.ensureActive
-import kotlinx.coroutines.yield
 import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import kotlinx.io.Buffer
@@ -129,12 +128,8 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
      * [origin] throws the channel's cause.
      */
     private suspend fun writeCancellably(chunk: ByteBuffer) {
-        // Each write has a job of its own, which the loop's cooperative budget (a yield every 128
-        // calls that did not suspend) cannot count: the channel keeps that count itself.
-        if (++writesInARow >= YIELD_EVERY) {
-            writesInARow = 0
-            yield()
-        }
+        // Each write has a job of its own; the loop's cooperative budget (a yield every 128 calls
+        // that did not suspend) counts the loop's calls, whatever their job.
         try {
             coroutineScope {
                 val scope = coroutineContext[Job]!!
@@ -152,9 +147,6 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
 
     /** The scope of the write under way, for [cancel] to end it. */
     private val sending = AtomicReference<Job?>()
-
-    /** Writes since the last yield (flushes take turns under [flushing], so one at a time). */
-    private var writesInARow = 0
 
     private fun rethrowIfFailed() {
         (origin.get() as? Throwable)?.let { throw wrapCause(it)!! }
@@ -213,8 +205,6 @@ internal class HandleWriteChannel(private val handle: Handle, override val autoF
     override fun toString(): String = "ByteWriteChannel[$handle]"
 
     private companion object {
-        /** As the loop's own budget (tokio's too). */
-        const val YIELD_EVERY = 128
         val CLOSING = Any()
         val CLOSED = Any()
     }
