@@ -23,7 +23,11 @@ import java.util.Objects;
  * reusable: once completed, submit it again (a connection that keeps one read operation allocates
  * nothing per read). The fd must be non-blocking: a blocking one is refused at submission. On an
  * io_uring queue, the factories' reads and writes on a {@link Handle} are performed by the ring
- * (completion I/O); on a plain fd, and on epoll, they try the syscall and wait for readiness.
+ * (completion I/O); on a plain fd, and on epoll, they try the syscall and wait for readiness. The
+ * ring reads ahead for such a handle's next library read, so a subclass's own read on it cannot see
+ * the bytes the ring keeps: if it would block while the ring keeps some, it fails
+ * ({@link #failed}) with an {@link IOException} saying so, instead of waiting for a readiness the
+ * OS will not report.
  *
  * <p>Owner thread of the queue it is submitted to only, like {@link IoQueue#await}. It runs on a
  * waiter of its fd, so the one-waiter-per-(fd, event) rule covers it too.

@@ -39,7 +39,11 @@ public suspend fun awaitIo(fd: Int, event: ReadyEvent, attempt: (fd: Int) -> Lon
  * handle's queue ([IoQueue.shared][dev.ioqueue.IoQueue.shared] for an unbound handle, which it then
  * owns) and runs on that queue's thread, so it must not touch memory confined to the caller's
  * thread. Cancellation there waits for that queue's answer: the attempt either never ran again,
- * or what it returned is dropped.
+ * or what it returned is dropped. On a handle bound to an io_uring queue, a READ [attempt] does not
+ * see the bytes the ring read ahead for the handle's library reads: if the ring keeps some when
+ * [attempt] would block, the call fails with an [java.io.IOException] saying so rather than wait
+ * for a readiness the OS will not report (read such a handle through the library; see
+ * backends.md).
  *
  * @throws ClosedChannelException if the handle is closed
  */

@@ -190,6 +190,17 @@ public final class Operation extends Waiter implements RingOp {
         }
     }
 
+    /**
+     * A read of the operation's own (not one of the factories', which the ring serves) on a handle
+     * whose io_uring queue keeps bytes, an end or an error it read ahead: its syscall cannot see
+     * them, and the OS will not report them again.
+     */
+    private IOException readAheadHidden() {
+        return new IOException("fd " + fd + ": its io_uring queue's ring has read ahead what this operation's own syscall would"
+                + " read (kept for the handle's next library read): read a handle on io_uring only through the library (the"
+                + " IoOperation.read factories, Handle reads, BlockingIo), or make your own syscalls on a plain fd, or on epoll");
+    }
+
     /** Ends it on an attempt's outcome; false if it would block (and the caller waits again). */
     private boolean finish(long result, int events) {
         if (attemptFailed) {
@@ -198,6 +209,11 @@ public final class Operation extends Waiter implements RingOp {
         }
         if (result == WOULD_BLOCK) {
             queue.registrations.drained(fd, kind);
+            if (kind == Interest.READ && owned != null && RingEngine.keepsSomething(owned.stream)) {
+                end(); // a hang otherwise: the OS will never report the bytes the ring took
+                failed(readAheadHidden());
+                return true;
+            }
             if (!Interest.dead(events)) return false;
             end();
             if (kind == Interest.WRITE) {
