@@ -134,7 +134,12 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     static QueueCore sharedCore() {
         return Background.get(() -> {
-            IoQueue q = new IoQueue(QueueCore.EPOLL);
+            IoQueue q;
+            try {
+                q = new IoQueue(QueueCore.EPOLL);
+            } catch (SyscallException e) { // the queue's own message would say "this thread's queue"
+                throw new SyscallException(e.operation(), e.errnoNumber(), "cannot create the shared queue (thread ioqueue-background)");
+            }
             CURRENT.set(q);
             return q.core;
         });

@@ -134,4 +134,54 @@ class ResourceTest extends QueueTestSupport {
         assertEquals(before, TestFds.openFdCount(), "/proc/self/fd back to its start");
         assertEquals(queuesBefore, NativeAccounting.liveQueues(), "native memory released");
     }
+
+    // guards (outside round 49): out of fds before the blocking pollers had started, BlockingIo.read
+    // threw the unchecked SyscallException where its contract (and catch (IOException e)) says IOException
+    @Test
+    void blockingCallsOutOfFdsBeforeThePollersStartFailWithTheirIOException() throws Exception {
+        Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), ReadOutOfFds.class.getName()).redirectErrorStream(true).start();
+        String out = new String(child.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS));
+        assertTrue(out.contains("read: SyscallIOException EMFILE"), out);
+        assertTrue(out.contains("awaitReady: SyscallIOException EMFILE"), out);
+        assertTrue(out.contains("after: 1"), out); // once fds are free, the pollers start and the read works
+    }
+
+    /** In a JVM of its own (the pollers start once a process): a blocking read and a wait with no fd free, then with some. */
+    static final class ReadOutOfFds {
+        public static void main(String[] args) throws Throwable {
+            Fds.Pipe p = Fds.pipe();
+            try { // the classes of a failure and of a close, loaded while a class file can still be opened
+                Fds.close(Fds.eventfd(0));
+                Fds.isNonBlocking(1 << 20);
+            } catch (SyscallException expected) {
+                // EBADF
+            }
+            List<Integer> filler = new ArrayList<>();
+            FdLimit.setSoft(256);
+            try {
+                while (true) filler.add(Fds.eventfd(0));
+            } catch (SyscallException full) {
+                // no fd left
+            }
+            // Two free: enough to load a class, too few for the pollers (a master, a read and a write poller at least).
+            Fds.close(filler.removeLast());
+            Fds.close(filler.removeLast());
+            for (String call : List.of("read", "awaitReady")) {
+                try {
+                    if (call.equals("read")) BlockingIo.read(p.readFd(), java.nio.ByteBuffer.allocate(1));
+                    else Fds.awaitReady(p.readFd(), ReadyEvent.READ, java.time.Duration.ofMillis(10));
+                    System.out.println(call + ": returned");
+                } catch (java.io.IOException e) {
+                    System.out.println(call + ": " + e.getClass().getSimpleName() + " " + (SyscallFailure.of(e) == null ? "?" : SyscallFailure.of(e).errnoName()));
+                } catch (Throwable t) {
+                    System.out.println(call + ": unchecked " + t);
+                }
+            }
+            for (int fd : filler) Fds.close(fd);
+            TestFds.writeByte(p.writeFd(), 1);
+            System.out.println("after: " + BlockingIo.read(p.readFd(), java.nio.ByteBuffer.allocate(1)));
+        }
+    }
 }

@@ -72,7 +72,7 @@ internal suspend fun <T> perform(handle: Handle?, fd: Int, kind: Int, target: An
         }
     }
     if (handle == null) return onPlainFd(fd, kind, target, offset, length, event) as T
-    return onHomeQueue(handle, fd, handle.queue() ?: dev.ioqueue.IoQueue.shared(), kind, target, offset, length, event) as T
+    return onHomeQueue(handle, fd, handle.queue() ?: sharedQueue(), kind, target, offset, length, event) as T
 }
 
 /**

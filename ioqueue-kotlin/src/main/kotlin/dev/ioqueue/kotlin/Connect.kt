@@ -48,7 +48,7 @@ public suspend fun connect(address: SocketAddress, timeout: Duration? = null): H
             cont.invokeOnCancellation { pending.cancel() }
         }
     }
-    val connecting = Connect.future(IoQueue.shared(), address, limit)
+    val connecting = Connect.future(sharedQueue(), address, limit)
     try {
         return connecting.await()
     } catch (e: CancellationException) {

@@ -46,3 +46,9 @@ internal inline fun <T> unchecked(call: () -> T): T =
 
 /** What a suspending I/O call throws for [t]: the IOException inside a syscall's unchecked wrapper, else [t]. */
 internal fun ioFailureOf(t: Throwable): Throwable = if (t is java.io.UncheckedIOException) t.cause ?: t else t
+
+/**
+ * [IoQueue.shared][dev.ioqueue.IoQueue.shared], for a suspending call that waits off any loop: its
+ * creation's failure (EMFILE, ENOMEM) is the call's IOException.
+ */
+internal fun sharedQueue(): dev.ioqueue.IoQueue = unchecked { dev.ioqueue.IoQueue.shared() }

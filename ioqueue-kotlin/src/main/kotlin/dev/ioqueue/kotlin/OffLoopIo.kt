@@ -126,7 +126,7 @@ private fun valueOf(kind: Int, result: Long): Any = when (kind) {
 
 private suspend fun awaitShared(fd: Int, event: ReadyEvent): Set<Event> =
     try {
-        IoQueue.shared().whenReady(fd, event).await()
+        sharedQueue().whenReady(fd, event).await()
     } catch (dropped: WaitDroppedException) {
         throw AwaitClosedException(fd).apply { initCause(dropped) } // the cause says why (a closed queue, an ended thread)
     }

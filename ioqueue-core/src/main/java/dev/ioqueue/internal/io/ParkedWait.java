@@ -60,12 +60,17 @@ final class ParkedWait {
      * @throws InterruptedIOException if interrupted before or while it waits (the status stays set)
      * @throws IOException the API's dropped-wait exception if {@code owned} (or the plain fd,
      *     through the library) is closed meanwhile, or the failure of {@code epoll_ctl}, naming the
-     *     fd and errno
+     *     fd and errno, or of the pollers' start (EMFILE, ENOMEM)
      * @throws IllegalArgumentException if the plain {@code fd} is one of the pollers' own
      */
     static int await(int fd, OwnedFd owned, int kind, long timeoutNanos) throws IOException {
         if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
-        BlockingPoller poller = BlockingPollers.of(kind, fd); // starts them first: a stale number may name one of theirs now
+        BlockingPoller poller;
+        try {
+            poller = BlockingPollers.of(kind, fd); // starts them first: a stale number may name one of theirs now
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause(); // they could not start (EMFILE...): a blocking call's failure is its IOException
+        }
         if (owned == null) BlockingPollers.refuseOwn("wait", fd);
         return await(poller, fd, owned, kind, timeoutNanos);
     }
