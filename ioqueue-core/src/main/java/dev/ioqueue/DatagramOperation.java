@@ -40,11 +40,21 @@ public final class DatagramOperation {
         if (dst.isReadOnly()) throw new java.nio.ReadOnlyBufferException();
         return new IoOperation(ReadyEvent.READ) {
             private Datagram last;
+            /** The last attempt found nothing: one that finds nothing again follows a wake-up. */
+            private boolean blocked;
 
             @Override
             protected long attempt(int fd) {
                 Datagram d = Datagrams.of(DatagramIo.tryReceive(fd, dst));
-                if (d == null) return Fds.WOULD_BLOCK;
+                if (d == null) {
+                    if (blocked && DatagramIo.inputShutdown(fd)) {
+                        blocked = false;
+                        throw new java.io.UncheckedIOException(DatagramIo.inputShutdownFailure(fd)); // its failure, not a spin
+                    }
+                    blocked = true;
+                    return Fds.WOULD_BLOCK;
+                }
+                blocked = false;
                 last = d;
                 return d.length();
             }
@@ -53,7 +63,10 @@ public final class DatagramOperation {
             protected void completed(int fd, long result) {
                 Datagram d = last;
                 last = null;
-                done.received(fd, d);
+                blocked = false;
+                // Nothing received but the socket hung up (both sides shut down): no datagram will come.
+                if (d == null) done.failed(fd, DatagramIo.inputShutdownFailure(fd));
+                else done.received(fd, d);
             }
 
             @Override

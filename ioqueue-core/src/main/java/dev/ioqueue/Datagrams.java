@@ -148,6 +148,31 @@ public final class Datagrams {
         }
     }
 
+    /**
+     * Whether the socket's receiving side is shut down ({@link Sockets#shutdownInput}, here or
+     * through another fd of its file): no datagram will come, though the socket reports readable
+     * for good. A loop of {@link #tryReceive} and readiness waits asks this when a wait ended and
+     * nothing came, as {@link #receive} and {@link DatagramOperation#receive} do (they then fail
+     * with ESHUTDOWN). One {@code poll(2)}. Thread-safe.
+     *
+     * @throws SyscallException if {@code poll} fails
+     */
+    public static boolean isInputShutdown(int fd) {
+        checkFd(fd);
+        return DatagramIo.inputShutdown(fd);
+    }
+
+    /** {@link #isInputShutdown(int)} of an owned socket, held for the syscall. */
+    public static boolean isInputShutdown(Handle handle) {
+        OwnedFd o = handle.owned;
+        if (!o.acquire()) throw o.closedException();
+        try {
+            return DatagramIo.inputShutdown(o.fd);
+        } finally {
+            o.release();
+        }
+    }
+
     // ---- blocking, for virtual threads ----
 
     /** Sends one datagram, blocking while the socket's buffer is full: the count. Refused inside a loop. */

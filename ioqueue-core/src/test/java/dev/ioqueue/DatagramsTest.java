@@ -393,4 +393,56 @@ class DatagramsTest {
                 () -> Datagrams.trySend(999_999, ByteBuffer.allocate(1), InetSocketAddress.createUnresolved("x", 1)));
         assertThrows(IllegalArgumentException.class, () -> Datagrams.bindUdp(NetFixtures.V4, 65536));
     }
+
+    // guards (cold review 49): a UDP socket shut down for receiving reports readable for good while
+    // recvfrom finds nothing: a loop receive spun (a wake-up per round), a blocking one spun at full
+    // CPU, and after a shutdown of both sides (a HANGUP) the loop receive reported received(fd, null)
+    @Test
+    void aReceiveOnASocketShutDownForReceivingFailsWithEshutdownNeverSpinsOrReportsNull() throws Exception {
+        for (boolean both : new boolean[] {false, true}) {
+            int fd = Datagrams.bindUdp(NetFixtures.V4, 0);
+            Datagrams.connect(fd, new InetSocketAddress(NetFixtures.V4, 9)); // shutdown needs a peer (ENOTCONN); nothing is sent
+            try (LoopThread loop = new LoopThread("shut-udp")) {
+                java.util.concurrent.CompletableFuture<Object> outcome = new java.util.concurrent.CompletableFuture<>();
+                loop.call(() -> {
+                    loop.queue.submit(fd, DatagramOperation.receive(ByteBuffer.allocate(64), new DatagramOperation.Received() {
+                        @Override
+                        public void received(int f, Datagram d) {
+                            outcome.complete(d == null ? "received null" : d);
+                        }
+
+                        @Override
+                        public void failed(int f, IOException e) {
+                            outcome.complete(e);
+                        }
+                    }));
+                    return null;
+                });
+                if (both) Sockets.shutdownOutput(fd);
+                Sockets.shutdownInput(fd);
+                Object o = outcome.get(5, java.util.concurrent.TimeUnit.SECONDS);
+                assertTrue(o instanceof IOException e && "ESHUTDOWN".equals(SyscallFailure.of(e).errnoName())
+                        && e.getMessage().contains("fd " + fd), both + ": " + o);
+                if (!both) { // blocking, on a virtual thread
+                    var blocking = new java.util.concurrent.CompletableFuture<Object>();
+                    Thread.ofVirtual().start(() -> {
+                        try {
+                            blocking.complete(Datagrams.receive(fd, ByteBuffer.allocate(64)));
+                        } catch (Throwable t) {
+                            blocking.complete(t);
+                        }
+                    });
+                    Object b = blocking.get(5, java.util.concurrent.TimeUnit.SECONDS);
+                    assertTrue(b instanceof IOException e && "ESHUTDOWN".equals(SyscallFailure.of(e).errnoName()), String.valueOf(b));
+                    assertTrue(Datagrams.isInputShutdown(fd));
+                }
+                loop.call(() -> {
+                    loop.queue.unregister(fd);
+                    return null;
+                });
+            } finally {
+                Fds.close(fd);
+            }
+        }
+    }
 }

@@ -17,15 +17,24 @@ import java.nio.ByteBuffer
  *
  * Cancellable while it waits; a datagram is taken only by the syscall that returns it, so a
  * cancelled receive loses none. Errors are [java.io.IOException]s with their errno
- * ([dev.ioqueue.SyscallFailure.of]).
+ * ([dev.ioqueue.SyscallFailure.of]); ESHUTDOWN once the socket's receiving side is shut down.
  */
 public suspend fun Handle.receive(dst: ByteBuffer): Datagram {
+    var woke = false
     while (true) {
         val d = unchecked { Datagrams.tryReceive(this, dst) }
         if (d != null) return d
+        // A socket whose receiving side is shut down reports readable for good: its failure, not a spin.
+        if (woke && unchecked { Datagrams.isInputShutdown(this) }) {
+            throw dev.ioqueue.SyscallIOException("recvfrom", fd(), ESHUTDOWN, "its receiving side is shut down (shutdownInput): no datagram will come")
+        }
         awaitReadable()
+        woke = true
     }
 }
+
+/** Linux's errno for a receive on a datagram socket whose receiving side is shut down. */
+private const val ESHUTDOWN = 108
 
 /** Sends [src]'s remaining bytes as one datagram to [target] (null: the connected peer): the count. */
 public suspend fun Handle.send(src: ByteBuffer, target: SocketAddress? = null): Int {

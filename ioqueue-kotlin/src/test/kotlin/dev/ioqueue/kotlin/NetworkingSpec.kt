@@ -308,4 +308,20 @@ class NetworkingSpec : FunSpec({
             b.close()
         }
     }
+
+    // cold review 49: a socket shut down for receiving reports readable for good: receive spun
+    test("a suspending receive on a socket shut down for receiving fails with ESHUTDOWN instead of spinning") {
+        val h = Handle.of(Datagrams.bindUdp(V6, 0))
+        Datagrams.connect(h.fd(), InetSocketAddress(V6, 9)) // shutdown needs a peer; nothing is sent
+        onLoop {
+            val e = shouldThrow<IOException> {
+                withTimeout(5.seconds) {
+                    Thread.ofPlatform().start { Thread.sleep(50); Sockets.shutdownInput(h) } // while it waits
+                    h.receive(ByteBuffer.allocate(64))
+                }
+            }
+            SyscallFailure.of(e).errnoName() shouldBe "ESHUTDOWN"
+            h.close()
+        }
+    }
 })

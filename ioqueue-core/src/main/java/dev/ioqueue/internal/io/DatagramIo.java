@@ -6,6 +6,7 @@ import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.os.DatagramCalls;
 import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
+import dev.ioqueue.internal.os.PollCalls;
 import dev.ioqueue.internal.os.SockAddr;
 import dev.ioqueue.internal.os.SocketCalls;
 import dev.ioqueue.internal.os.Unistd;
@@ -170,12 +171,14 @@ public final class DatagramIo {
     /** Receives one datagram, parking until one comes. */
     public static Received receive(int fd, OwnedFd o, ByteBuffer dst) throws IOException {
         if (o == null) NonBlocking.check(fd);
+        boolean woke = false;
         while (true) {
             Received r;
             if (o != null && !o.acquire()) throw closed(o);
             try {
                 if (o != null) NonBlocking.require(o);
                 r = tryReceive(fd, dst);
+                if (r == null && woke && inputShutdown(fd)) throw inputShutdownFailure(fd);
             } catch (UncheckedIOException e) {
                 throw e.getCause();
             } finally {
@@ -183,7 +186,23 @@ public final class DatagramIo {
             }
             if (r != null) return r;
             ParkedWait.await(fd, o, Interest.READ, -1);
+            woke = true;
         }
+    }
+
+    /**
+     * Whether {@code fd}'s receiving side is shut down ({@code shutdownInput}). A datagram socket so
+     * shut reports readable for good while {@code recvfrom} finds nothing, so a receive that finds
+     * nothing after a wake-up asks this ({@code poll(2)}, POLLRDHUP) rather than wait (spin) again.
+     */
+    public static boolean inputShutdown(int fd) {
+        int r = PollCalls.readyNow(fd, PollCalls.POLLIN | PollCalls.POLLRDHUP, Native.threadErrno());
+        return r > 0 && (r & PollCalls.POLLRDHUP) != 0;
+    }
+
+    /** What a receive on a datagram socket whose receiving side is shut down fails with. */
+    public static IOException inputShutdownFailure(int fd) {
+        return Errors.io("recvfrom", fd, Errno.ESHUTDOWN, "its receiving side is shut down (shutdownInput): no datagram will come");
     }
 
     private static ClosedChannelException closed(OwnedFd o) {

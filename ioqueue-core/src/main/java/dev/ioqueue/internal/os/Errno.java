@@ -35,6 +35,7 @@ public final class Errno {
     public static final int EADDRINUSE = 98;
     public static final int ECONNRESET = 104;
     public static final int ENOTCONN = 107;
+    public static final int ESHUTDOWN = 108;
     public static final int ECONNREFUSED = 111;
     public static final int EINPROGRESS = 115;
     public static final int ECANCELED = 125;

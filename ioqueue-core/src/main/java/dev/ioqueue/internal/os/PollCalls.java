@@ -28,6 +28,8 @@ public final class PollCalls {
     public static final int POLLOUT = 0x4;
     public static final int POLLERR = 0x8;
     public static final int POLLHUP = 0x10;
+    /** The peer shut its sending side down, or (a datagram socket) this socket its receiving side. */
+    public static final int POLLRDHUP = 0x2000;
     /** In {@code revents}: the fd is not open. */
     public static final int POLLNVAL = 0x20;
     private static final long POLLFD_SIZE = 8;
