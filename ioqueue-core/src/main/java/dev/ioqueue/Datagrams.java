@@ -49,7 +49,7 @@ public final class Datagrams {
      * @throws SyscallException if {@code socket} or {@code bind} fails (EADDRINUSE...); the socket is closed
      */
     public static int bindUdp(InetAddress address, int port) {
-        Objects.requireNonNull(address, "address");
+        if (address == null) throw new IllegalArgumentException("bindUdp: address is null");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("bindUdp: port " + port + " is outside 0..65535");
         SockAddr local = Addresses.of(address, port);
         return DatagramIo.open(local.family(), local, Addresses.describe(new InetSocketAddress(address, port)));

@@ -445,4 +445,10 @@ class DatagramsTest {
             }
         }
     }
+
+    @Test
+    void bindUdpRefusesANullAddressAsItsJavadocSays() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Datagrams.bindUdp(null, 0));
+        assertTrue(e.getMessage().contains("address is null"), e.getMessage());
+    }
 }

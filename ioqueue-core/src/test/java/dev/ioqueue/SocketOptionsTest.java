@@ -153,6 +153,13 @@ class SocketOptionsTest {
             roundTrip(v4, StandardSocketOptions.SO_BROADCAST, true, false);
             roundTrip(v4, StandardSocketOptions.IP_TOS, 0x10, 0);
             roundTrip(v6, StandardSocketOptions.IP_TOS, 0x28, 0); // the traffic class
+            // and its IPv4 traffic's TOS, as the JDK sets both (cold review 49: only the class was set,
+            // so a dual-stack socket's IPv4 packets went out with TOS 0)
+            SocketOptions.set(v6, StandardSocketOptions.IP_TOS, 0x20);
+            byte[] v4Tos = new byte[4];
+            assertEquals(0, dev.ioqueue.internal.os.SockOpt.get(v6, 0 /* IPPROTO_IP */, 1 /* IP_TOS */, v4Tos,
+                    dev.ioqueue.internal.os.Native.threadErrno()) < 0 ? -1 : 0);
+            assertEquals(0x20, java.nio.ByteBuffer.wrap(v4Tos).order(java.nio.ByteOrder.nativeOrder()).getInt());
             roundTrip(v6, SocketOptions.IPV6_V6ONLY, true, false);
             SyscallException e = assertThrows(SyscallException.class, () -> SocketOptions.get(v4, StandardSocketOptions.TCP_NODELAY));
             // kernels answer ENOPROTOOPT or EOPNOTSUPP: the point is the errno, named

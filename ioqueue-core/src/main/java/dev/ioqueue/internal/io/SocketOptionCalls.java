@@ -123,13 +123,17 @@ public final class SocketOptionCalls {
             case LINGER -> Math.min((Integer) value, 65535);
             default -> (Integer) value;
         };
-        if (spec.kind == Kind.TOS && isInet6(fd, errno)) {
+        boolean inet6Tos = spec.kind == Kind.TOS && isInet6(fd, errno);
+        if (inet6Tos) {
             level = SockOpt.IPPROTO_IPV6;
             name = SockOpt.IPV6_TCLASS;
         }
         byte[] bytes = spec.kind == Kind.LINGER ? ints(v >= 0 ? 1 : 0, Math.max(v, 0)) : ints(v);
         int r = SockOpt.set(fd, level, name, bytes, errno);
         if (r < 0) throw Errors.syscall("setsockopt(" + spec.name + ")", fd, -r, hint(-r));
+        // An IPv6 socket's IPv4 traffic (dual stack) takes IP_TOS: set it too, as the JDK does ("set
+        // the V4 option also"); best effort, since a v6-only socket may refuse it.
+        if (inet6Tos) SockOpt.set(fd, SockOpt.IPPROTO_IP, SockOpt.IP_TOS, bytes, errno);
     }
 
     /** {@code getsockopt}, decoded as the JDK does; the caller ran {@link #checkGet}. */
