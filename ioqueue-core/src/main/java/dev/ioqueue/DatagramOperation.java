@@ -83,16 +83,32 @@ public final class DatagramOperation {
 
     /**
      * Sends {@code src}'s remaining bytes as one datagram to {@code target} (null: the connected
-     * peer): completes with the count. The target is checked here, before any syscall.
+     * peer): completes with the count. The target is checked here, before any syscall. An
+     * unconnected Unix datagram socket whose peer's queue is full fails with EAGAIN when readiness
+     * said room and the send still found none (the kernel cannot report room in another socket's
+     * queue; a wait would spin the loop): retry it later, or connect the socket.
      */
     public static IoOperation send(ByteBuffer src, SocketAddress target, IoCompletion done) {
         Objects.requireNonNull(src, "src");
         Objects.requireNonNull(done, "done");
         SockAddr to = Datagrams.target(target);
         return new IoOperation(ReadyEvent.WRITE) {
+            /** The last attempt found no room: one that finds none again follows a wake-up that said room. */
+            private boolean blocked;
+
             @Override
             protected long attempt(int fd) {
-                return DatagramIo.trySend(fd, src, to);
+                int n = DatagramIo.trySend(fd, src, to);
+                if (n != Fds.WOULD_BLOCK) {
+                    blocked = false;
+                    return n;
+                }
+                if (blocked) { // an unconnected Unix socket's full peer: readiness cannot tell, and would spin the loop
+                    blocked = false;
+                    throw new java.io.UncheckedIOException(DatagramIo.sendWithoutRoom(fd));
+                }
+                blocked = true;
+                return n;
             }
 
             @Override
@@ -102,11 +118,13 @@ public final class DatagramOperation {
 
             @Override
             protected void failed(int fd, IOException failure) {
+                blocked = false;
                 done.failed(fd, failure);
             }
 
             @Override
             protected void dropped(int fd) {
+                blocked = false;
                 done.dropped(fd);
             }
         };

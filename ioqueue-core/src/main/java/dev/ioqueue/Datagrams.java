@@ -117,7 +117,11 @@ public final class Datagrams {
         return DatagramIo.trySend(fd, Objects.requireNonNull(src, "src"), target(target));
     }
 
-    /** Receives one datagram into {@code dst} from its position (advanced by what it stored), or null if none is pending. Thread-safe. */
+    /**
+     * Receives one datagram into {@code dst} from its position (advanced by what it stored), or null
+     * if none is pending. Thread-safe. A datagram socket's only: on a stream socket the call's
+     * {@code MSG_TRUNC} discards the bytes it reports.
+     */
     public static Datagram tryReceive(int fd, ByteBuffer dst) {
         checkFd(fd);
         return of(DatagramIo.tryReceive(fd, Objects.requireNonNull(dst, "dst")));
@@ -175,7 +179,11 @@ public final class Datagrams {
 
     // ---- blocking, for virtual threads ----
 
-    /** Sends one datagram, blocking while the socket's buffer is full: the count. Refused inside a loop. */
+    /**
+     * Sends one datagram, blocking while the socket's buffer is full: the count. An unconnected Unix
+     * datagram socket whose peer's queue is full, which readiness cannot report, is retried after
+     * pauses doubling from 1 to 64 ms. Refused inside a loop.
+     */
     public static int send(int fd, ByteBuffer src, SocketAddress target) throws IOException {
         Objects.requireNonNull(src, "src");
         BlockingIo.refuseInLoop("send", fd);

@@ -451,4 +451,60 @@ class DatagramsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Datagrams.bindUdp(null, 0));
         assertTrue(e.getMessage().contains("address is null"), e.getMessage());
     }
+
+    // guards (cold review 49): an unconnected Unix datagram socket sending to a peer whose queue is
+    // full gets EAGAIN while poll reports room (it looks at a connected peer's queue only): the
+    // blocking send spun at full CPU and the loop operation woke every round
+    @Test
+    void aSendToAFullUnconnectedUnixPeerWaitsWithoutSpinningAndTheLoopsFailsWithEagain() throws Exception {
+        UnixDomainSocketAddress path = UnixDomainSocketAddress.of(dir.resolve("full"));
+        int receiver = Datagrams.openUnix(path);
+        int sender = Datagrams.openUnix(null);
+        try {
+            int queued = 0;
+            while (Datagrams.trySend(sender, ByteBuffer.wrap(new byte[] {1}), path) != Fds.WOULD_BLOCK) queued++;
+            assertTrue(queued > 0);
+            try (LoopThread loop = new LoopThread("full-unix")) {
+                CompletableFuture<Object> outcome = new CompletableFuture<>();
+                loop.call(() -> {
+                    loop.queue.submit(sender, DatagramOperation.send(ByteBuffer.wrap(new byte[] {2}), path, new IoCompletion() {
+                        @Override
+                        public void completed(int fd, long n) {
+                            outcome.complete(n);
+                        }
+
+                        @Override
+                        public void failed(int fd, IOException e) {
+                            outcome.complete(e);
+                        }
+                    }));
+                    return null;
+                });
+                Object o = outcome.get(5, TimeUnit.SECONDS);
+                assertTrue(o instanceof IOException e && "EAGAIN".equals(SyscallFailure.of(e).errnoName())
+                        && e.getMessage().contains("fd " + sender), String.valueOf(o));
+                QueueStats before = loop.queue.stats();
+                Thread.sleep(100);
+                assertTrue(loop.queue.stats().wakeUps() - before.wakeUps() < 5, "the loop keeps waking: " + loop.queue.stats());
+                loop.call(() -> {
+                    loop.queue.unregister(sender);
+                    return null;
+                });
+            }
+            CompletableFuture<Object> blocking = new CompletableFuture<>();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    blocking.complete(Datagrams.send(sender, ByteBuffer.wrap(new byte[] {3}), path));
+                } catch (Throwable t) {
+                    blocking.complete(t);
+                }
+            });
+            Thread.sleep(100);
+            assertFalse(blocking.isDone(), () -> "sent into a full queue: " + blocking.join());
+            Datagrams.receive(receiver, ByteBuffer.allocate(4)); // room for one
+            assertEquals(1, blocking.get(5, TimeUnit.SECONDS));
+        } finally {
+            NetFixtures.close(receiver, sender);
+        }
+    }
 }

@@ -36,12 +36,25 @@ public suspend fun Handle.receive(dst: ByteBuffer): Datagram {
 /** Linux's errno for a receive on a datagram socket whose receiving side is shut down. */
 private const val ESHUTDOWN = 108
 
-/** Sends [src]'s remaining bytes as one datagram to [target] (null: the connected peer): the count. */
+/**
+ * Sends [src]'s remaining bytes as one datagram to [target] (null: the connected peer): the count.
+ * An unconnected Unix socket whose peer's queue is full (which readiness cannot report) is retried
+ * after pauses doubling from 1 to 64 ms.
+ */
 public suspend fun Handle.send(src: ByteBuffer, target: SocketAddress? = null): Int {
+    var pause = 0L
     while (true) {
         val n = unchecked { Datagrams.trySend(this, src, target) }
         if (n != dev.ioqueue.Fds.WOULD_BLOCK) return n
-        awaitWritable()
+        if (pause == 0L) {
+            awaitWritable()
+            pause = 1 // ms: readiness said room; if the send still finds none, it cannot tell (below)
+        } else {
+            // An unconnected Unix socket whose peer's queue is full: poll cannot see that queue, so
+            // a readiness wait would spin. Retried after pauses doubling to 64 ms, as Datagrams.send.
+            kotlinx.coroutines.delay(pause)
+            pause = minOf(pause * 2, 64)
+        }
     }
 }
 

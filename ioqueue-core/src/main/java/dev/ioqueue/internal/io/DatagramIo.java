@@ -19,6 +19,7 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
 import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Datagram sockets: made (non-blocking, close-on-exec, bound or not), one {@code sendto} or
@@ -152,6 +153,7 @@ public final class DatagramIo {
      */
     public static int send(int fd, OwnedFd o, ByteBuffer src, SockAddr to) throws IOException {
         if (o == null) NonBlocking.check(fd);
+        long backoff = 0;
         while (true) {
             int n;
             if (o != null && !o.acquire()) throw closed(o);
@@ -164,8 +166,31 @@ public final class DatagramIo {
                 if (o != null) o.release();
             }
             if (n != FdIo.WOULD_BLOCK) return n;
-            ParkedWait.await(fd, o, Interest.WRITE, -1);
+            if (backoff == 0) {
+                ParkedWait.await(fd, o, Interest.WRITE, -1);
+                backoff = SEND_BACKOFF_MIN; // readiness said room: if the send still finds none, see sendBackoff
+            } else {
+                LockSupport.parkNanos(backoff);
+                if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
+                backoff = Math.min(backoff * 2, SEND_BACKOFF_MAX);
+            }
         }
+    }
+
+    /**
+     * A datagram send that still would block after readiness said room: an unconnected Unix
+     * datagram socket sending to a peer whose queue is full ({@code max_dgram_qlen}), which
+     * {@code poll} cannot see (it looks at a connected peer's queue only). Such a send is retried
+     * after a pause, doubling from a millisecond to 64 ms (as a Unix connect to a full backlog is),
+     * not on readiness, which would spin.
+     */
+    static final long SEND_BACKOFF_MIN = 1_000_000L;
+    static final long SEND_BACKOFF_MAX = 64_000_000L;
+
+    /** What a loop's send fails with when readiness said room and the send found none (see {@link #SEND_BACKOFF_MIN}). */
+    public static IOException sendWithoutRoom(int fd) {
+        return Errors.io("sendto", fd, Errno.EAGAIN, "the socket reported room but the send would still block: a Unix datagram socket"
+                + " sending to a peer it is not connected to cannot wait for room in that peer's full queue; retry later, or connect it");
     }
 
     /** Receives one datagram, parking until one comes. */
