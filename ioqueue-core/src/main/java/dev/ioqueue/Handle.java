@@ -95,6 +95,18 @@ public final class Handle implements AutoCloseable {
         return owned.isOpen();
     }
 
+    /**
+     * A stage that completes once the fd is closed, whoever closed it: {@link #close()} from any
+     * thread, the close of the queue it is bound to (a group's shutdown), or the end of that queue's
+     * thread; exceptionally with {@code close(2)}'s failure (EBADF: closed behind the handle's back).
+     * As Netty's {@code closeFuture()}: code that keeps state per connection learns of its end.
+     * Thread-safe; its dependent stages run on the thread that closed the fd (at once on the caller's,
+     * if already closed), so they should be short and must not block.
+     */
+    public java.util.concurrent.CompletionStage<Void> whenClosed() {
+        return owned.whenClosed();
+    }
+
     /** The queue it is bound to, or null while unbound (or once that queue was collected). */
     public IoQueue queue() {
         var core = owned.queue();

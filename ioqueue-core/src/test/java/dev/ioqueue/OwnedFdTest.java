@@ -625,4 +625,34 @@ class OwnedFdTest extends QueueTestSupport {
         t.join();
         return weak.get();
     }
+
+    @Test
+    void whenClosedCompletesOnceTheFdIsClosedWhoeverClosedIt() throws Exception {
+        // its own close, from a thread without a loop
+        Fds.Pipe p = Fds.pipe();
+        Handle mine = Handle.of(p.readFd());
+        CompletableFuture<Void> closed = mine.whenClosed().toCompletableFuture();
+        assertFalse(closed.isDone());
+        mine.close();
+        assertTrue(closed.isDone() && !closed.isCompletedExceptionally());
+        assertFalse(TestFds.isOpen(p.readFd()));
+        // the close of the queue it is bound to
+        Handle bound;
+        CompletableFuture<Void> boundClosed;
+        try (LoopThread loop = new LoopThread("when-closed")) {
+            bound = Handle.of(p.writeFd(), loop.queue);
+            boundClosed = bound.whenClosed().toCompletableFuture();
+            assertFalse(boundClosed.isDone());
+        }
+        boundClosed.get(5, TimeUnit.SECONDS);
+        assertFalse(bound.isOpen());
+        // closed behind its back: the close(2) that fails (EBADF) fails the stage
+        Fds.Pipe q = Fds.pipe();
+        Handle behind = Handle.of(q.readFd());
+        TestFds.rawClose(q.readFd());
+        assertThrows(SyscallException.class, behind::close);
+        ExecutionException e = assertThrows(ExecutionException.class, () -> behind.whenClosed().toCompletableFuture().get(5, TimeUnit.SECONDS));
+        assertInstanceOf(SyscallException.class, e.getCause());
+        Fds.close(q.writeFd());
+    }
 }

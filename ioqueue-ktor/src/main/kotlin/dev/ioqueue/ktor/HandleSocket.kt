@@ -38,7 +38,8 @@ import kotlinx.coroutines.launch
  * }
  * ```
  *
- * It owns [handle]: the handle is closed when the socket is, and only then.
+ * It owns [handle]: the handle is closed when the socket is, and only then; if the handle is
+ * closed by its queue (the queue's or a group's close), the socket is closed with it.
  * - [close] closes the read channel (a read waiting then ends at once with an IOException: the
  *   socket's receiving side is shut down), sends what the write channel holds unsent and
  *   half-closes it (as `flushAndClose`), then closes the handle and completes [socketContext]. It
@@ -78,6 +79,20 @@ public class HandleSocket internal constructor(
             awaitCancellation()
         } finally {
             closeQuietly(handle)
+        }
+    }
+
+    init {
+        // Its handle closed by someone else (the close of the queue it is bound to, a group's
+        // shutdown, that queue's thread's end): the socket ends with it, as a close of its own would
+        // end it, so isClosed, awaitClosed and socketContext see it (they waited for a close() before).
+        // Its channels' calls end by themselves (the handle's close drops their waits). A close that
+        // a cancellation of the socket's scope made is that cancellation's: nothing to do here.
+        handle.whenClosed().whenComplete { _, _ ->
+            if (job.isActive && closing.compareAndSet(false, true)) {
+                closer.cancel()
+                job.complete()
+            }
         }
     }
 

@@ -42,6 +42,7 @@ import kotlinx.coroutines.CoroutineExceptionHandler
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.async
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
@@ -357,6 +358,26 @@ class HandleSocketSpec : FunSpec({
                 handle2.isOpen shouldBe false // nothing to send: closed before close() returned
             }
         }
+    }
+
+    // guards (outside round 49): the group's shutdown closed the socket's handle, but the socket never
+    // knew: isClosed stayed false and awaitClosed waited until a close() of its own
+    test("a socket whose handle its group's shutdown closed is closed too: isClosed, awaitClosed, socketContext") {
+        val group = IoQueueGroup.start(1, "ktor-shutdown")
+        val pair = Fds.socketPair()
+        val handle = Handle.of(pair.first())
+        handle.bind(group.next())
+        val socket = handle.asSocket(Dispatchers.Default)
+        val input = socket.openReadChannel()
+        val read = CoroutineScope(Dispatchers.Default).async { runCatching { input.readAvailable(ByteArray(8), 0, 8) } }
+        delay(100)
+        group.close()
+        withTimeout(5_000) { socket.awaitClosed() }
+        socket.isClosed shouldBe true
+        socket.socketContext.isCompleted shouldBe true
+        handle.isOpen shouldBe false
+        withTimeout(5_000) { read.await() }.isFailure shouldBe true
+        Fds.close(pair.second())
     }
 
     test("cancelling the scope closes every socket at once, with reads and flushes waiting: none of their fds is left open") {

@@ -291,6 +291,11 @@ public final class OwnedFd {
         return closed.isDone();
     }
 
+    /** A stage of the close, done once {@code close(2)} was (or failed): its dependents run on the closing thread. */
+    public java.util.concurrent.CompletionStage<Void> whenClosed() {
+        return closed.minimalCompletionStage();
+    }
+
     /**
      * Any thread: what its queue's ring last published for a look ({@link RingStream#lookState}:
      * bytes kept for the next read, a ring read armed); 0 with no ring.
