@@ -86,8 +86,12 @@ public final class EventFd implements AutoCloseable {
         if (value <= 0) throw new IllegalArgumentException(owned + ": signal(" + value + "): the value must be positive");
         synchronized (added) {
             added.set(ValueLayout.JAVA_LONG, 0, value);
-            int n = Fds.write(fd(), added);
-            return n != Fds.WOULD_BLOCK;
+            int fd = owned.acquire(); // a close from another thread waits: the number stays this eventfd's
+            try {
+                return Fds.write(fd, added) != Fds.WOULD_BLOCK;
+            } finally {
+                owned.release();
+            }
         }
     }
 

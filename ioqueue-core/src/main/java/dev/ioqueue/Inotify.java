@@ -148,8 +148,13 @@ public final class Inotify implements AutoCloseable {
             throw new IllegalArgumentException(owned + ": no kinds to watch " + path + " for (UNMOUNT, OVERFLOW and IGNORED"
                     + " are always reported, not watched for)");
         }
-        int fd = fd();
-        int wd = InotifyCalls.addWatch(fd, path.toString(), mask, Native.threadErrno());
+        int fd = owned.acquire(); // a close from another thread waits: the number stays this instance's
+        int wd;
+        try {
+            wd = InotifyCalls.addWatch(fd, path.toString(), mask, Native.threadErrno());
+        } finally {
+            owned.release();
+        }
         if (wd < 0) throw new SyscallException("inotify_add_watch", fd, -wd, path.toString());
         Watch known = watches.get(wd); // the same inode again, maybe by another path: the first watch
         if (known != null) return known;
@@ -172,14 +177,20 @@ public final class Inotify implements AutoCloseable {
      */
     public synchronized boolean remove(Watch watch) {
         Objects.requireNonNull(watch, "watch");
-        int fd = fd();
+        owned.fd(); // IllegalStateException once closed
         Watch live = watches.get(watch.descriptor());
         if (live == null) return false; // ended, its IGNORED read (every watch added here is known until then)
         if (!live.equals(watch)) {
             throw new IllegalArgumentException(owned + ": " + watch + " is not one of its watches (its watch "
                     + watch.descriptor() + " is on " + live.path() + "): was it added to another Inotify?");
         }
-        int r = InotifyCalls.rmWatch(fd, watch.descriptor(), Native.threadErrno());
+        int fd = owned.acquire();
+        int r;
+        try {
+            r = InotifyCalls.rmWatch(fd, watch.descriptor(), Native.threadErrno());
+        } finally {
+            owned.release();
+        }
         if (r == -Errno.EINVAL) return false;
         if (r < 0) throw new SyscallException("inotify_rm_watch", fd, -r, "watch " + watch.descriptor());
         return true;
@@ -194,7 +205,13 @@ public final class Inotify implements AutoCloseable {
      * @throws SyscallException if {@code read} fails
      */
     public synchronized List<Event> read() {
-        int n = Fds.read(fd(), buffer);
+        int fd = owned.acquire();
+        int n;
+        try {
+            n = Fds.read(fd, buffer);
+        } finally {
+            owned.release();
+        }
         if (n == Fds.WOULD_BLOCK) return List.of();
         List<Event> events = new ArrayList<>();
         for (long at = 0; at + EVENT_SIZE <= n; at = InotifyCalls.next(buffer, at)) {

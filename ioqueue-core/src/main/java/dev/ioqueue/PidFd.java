@@ -117,13 +117,17 @@ public final class PidFd implements AutoCloseable {
      * @throws SyscallException if {@code poll} fails
      */
     public boolean hasExited() {
-        int fd = fd();
-        while (true) {
-            int r = PollCalls.readyNow(fd, PollCalls.POLLIN, Native.threadErrno());
-            if (r == -Errno.EINTR) continue;
-            if (r < 0) throw new SyscallException("poll", fd, -r);
-            if ((r & PollCalls.POLLNVAL) != 0) throw new SyscallException("poll", fd, Errno.EBADF, "closed behind " + this + "'s back");
-            return (r & PollCalls.POLLIN) != 0;
+        int fd = owned.acquire(); // a close from another thread waits: the number stays this pidfd's
+        try {
+            while (true) {
+                int r = PollCalls.readyNow(fd, PollCalls.POLLIN, Native.threadErrno());
+                if (r == -Errno.EINTR) continue;
+                if (r < 0) throw new SyscallException("poll", fd, -r);
+                if ((r & PollCalls.POLLNVAL) != 0) throw new SyscallException("poll", fd, Errno.EBADF, "closed behind " + this + "'s back");
+                return (r & PollCalls.POLLIN) != 0;
+            }
+        } finally {
+            owned.release();
         }
     }
 

@@ -197,11 +197,13 @@ public final class TimerFd implements AutoCloseable {
     }
 
     private void settime(long delayNanos, long intervalNanos) {
-        int fd = fd();
+        int fd = owned.acquire(); // a close from another thread waits: the number stays this timer's
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment spec = arena.allocate(TimerFdCalls.ITIMERSPEC_SIZE, 8);
             int r = TimerFdCalls.setRelative(fd, delayNanos, intervalNanos, spec, Native.threadErrno());
             if (r < 0) throw new SyscallException("timerfd_settime", fd, -r);
+        } finally {
+            owned.release();
         }
     }
 }

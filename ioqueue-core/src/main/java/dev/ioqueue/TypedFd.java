@@ -24,6 +24,25 @@ final class TypedFd {
         return handle.fd();
     }
 
+    /**
+     * Holds the fd for one syscall on it and returns its number: a close from another thread waits
+     * until {@link #release()} (the fd is closed then), so the number names this object's file
+     * throughout, never one a concurrent close let the kernel hand out again. Pair with
+     * {@link #release()} in a {@code finally}.
+     *
+     * @throws IllegalStateException once closed (or closing)
+     */
+    int acquire() {
+        OwnedFd o = handle.owned;
+        if (!o.acquire()) throw o.closedException();
+        return o.fd;
+    }
+
+    /** Ends an {@link #acquire()}. */
+    void release() {
+        handle.owned.release();
+    }
+
     boolean isOpen() {
         return handle.isOpen();
     }
@@ -60,7 +79,13 @@ final class TypedFd {
      * pending (EAGAIN).
      */
     long readCount(MemorySegment cell) {
-        int n = Fds.read(fd(), cell);
+        int fd = acquire();
+        int n;
+        try {
+            n = Fds.read(fd, cell);
+        } finally {
+            release();
+        }
         if (n == Fds.WOULD_BLOCK) return 0;
         if (n != Long.BYTES) throw new IllegalStateException(this + ": read " + n + " bytes of an 8-byte count");
         return cell.get(ValueLayout.JAVA_LONG, 0);

@@ -107,4 +107,31 @@ class EventFdTest extends QueueTestSupport {
             assertEquals(1, semaphore.take(), "the third is still there");
         }
     }
+
+    // guards (cold review 49, high): signal() took the number, then wrote; a close from another
+    // thread in between let a new file take the number, and the signal landed in it (3 of 4 trials)
+    @Test
+    void aSignalRacingACloseNeverReachesTheFileThatTakesTheNumberNext() throws Exception {
+        int landed = 0;
+        for (int trial = 0; trial < 50; trial++) {
+            EventFd e = EventFd.counter(0);
+            java.util.concurrent.atomic.AtomicBoolean go = new java.util.concurrent.atomic.AtomicBoolean(true);
+            Thread signaller = Thread.ofPlatform().start(() -> {
+                try {
+                    while (go.get()) e.signal(1);
+                } catch (IllegalStateException closed) {
+                    // refused once closed: the end of its loop
+                }
+            });
+            while (e.take() == 0) Thread.onSpinWait(); // it is signalling
+            int number = e.fd();
+            e.close();
+            EventFd next = EventFd.counter(0); // most likely the same number
+            go.set(false);
+            signaller.join();
+            if (next.fd() == number && next.take() != 0) landed++;
+            next.close();
+        }
+        assertEquals(0, landed, "signals that reached the next file of the number");
+    }
 }
