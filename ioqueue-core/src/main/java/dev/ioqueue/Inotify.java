@@ -23,7 +23,8 @@ import java.util.function.Consumer;
  * File system events readable as an fd: inotify(7), non-blocking and close-on-exec. Add a
  * {@link Watch} on a file or directory for some {@link Kind}s; {@link #read()} returns the
  * {@link Event}s queued since the last read, in order, including the kernel's own reports: a
- * queue {@link Kind#OVERFLOW} (events were lost: rescan what you watch) and {@link Kind#IGNORED}
+ * queue {@link Kind#OVERFLOW} (events were lost: rescan what you watch; IGNORED ones may be among
+ * them, and the watches the kernel ended meanwhile are forgotten then) and {@link Kind#IGNORED}
  * (a watch ended: removed, or its file deleted or unmounted).
  *
  * <p><b>Threading.</b> Thread-safe. Closing: {@link #close()} runs from any thread, as {@link
@@ -214,14 +215,39 @@ public final class Inotify implements AutoCloseable {
         }
         if (n == Fds.WOULD_BLOCK) return List.of();
         List<Event> events = new ArrayList<>();
+        boolean overflow = false;
         for (long at = 0; at + EVENT_SIZE <= n; at = InotifyCalls.next(buffer, at)) {
             int wd = InotifyCalls.wd(buffer, at);
             int mask = InotifyCalls.mask(buffer, at);
+            overflow |= (mask & InotifyCalls.IN_Q_OVERFLOW) != 0;
             Watch watch = (mask & InotifyCalls.IN_IGNORED) != 0 ? watches.remove(wd) : watches.get(wd);
             events.add(new Event(watch, Kind.of(mask), (mask & InotifyCalls.IN_ISDIR) != 0,
                     InotifyCalls.cookie(buffer, at), InotifyCalls.name(buffer, at)));
         }
+        if (overflow) forgetEndedWatches();
         return events;
+    }
+
+    /**
+     * After an overflow, whose lost events may include a watch's IGNORED: forgets the watches the
+     * kernel no longer has (the {@code inotify wd:} lines of {@code /proc/self/fdinfo}, read holding
+     * the fd), which would otherwise stay known for the instance's life.
+     */
+    private void forgetEndedWatches() {
+        java.util.Set<Integer> live = new java.util.HashSet<>();
+        int fd = owned.acquire();
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + fd))) {
+                if (!line.startsWith("inotify wd:")) continue;
+                int end = line.indexOf(' ', 11);
+                live.add(Integer.parseInt(line.substring(11, end < 0 ? line.length() : end), 16));
+            }
+        } catch (java.io.IOException | RuntimeException unreadable) {
+            return; // no /proc: the watches stay known, as before
+        } finally {
+            owned.release();
+        }
+        watches.keySet().retainAll(live);
     }
 
     /**

@@ -196,4 +196,34 @@ class InotifyTest extends QueueTestSupport {
         assertThrows(IllegalStateException.class, () -> closed.add(dir, Set.of(Kind.CREATE)));
         assertThrows(IllegalStateException.class, closed::read);
     }
+
+    // guards (cold review 49): a watch that ended while the queue was full lost its IGNORED with the
+    // overflow, and stayed known (its descriptor and path) for the instance's life
+    @Test
+    void aWatchEndedInAnOverflowIsForgottenOnceTheOverflowIsRead(@TempDir Path dir) throws Exception {
+        int maxQueued; // read as a stream: Files.readString sizes a /proc file by its stat (0) and gets one byte
+        try (var lines = Files.newBufferedReader(Path.of("/proc/sys/fs/inotify/max_queued_events"))) {
+            maxQueued = Integer.parseInt(lines.readLine().trim());
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(maxQueued <= 20_000, "max_queued_events " + maxQueued + ": too many files to fill");
+        Path f = Files.writeString(dir.resolve("f"), "x");
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        try (Inotify in = Inotify.open()) {
+            Inotify.Watch ended = in.add(f, EnumSet.of(Kind.MODIFY));
+            Inotify.Watch busy = in.add(sub, EnumSet.of(Kind.CREATE));
+            for (int i = 0; i <= maxQueued; i++) Files.createFile(sub.resolve("n" + i)); // distinct names: never merged
+            Files.delete(f); // its IGNORED cannot be queued: the queue is full
+            boolean overflow = false;
+            for (List<Event> events; !(events = in.read()).isEmpty(); ) {
+                for (Event e : events) {
+                    overflow |= e.kinds().contains(Kind.OVERFLOW);
+                    assertFalse(e.kinds().contains(Kind.IGNORED) && ended.equals(e.watch()), "its IGNORED came after all");
+                }
+            }
+            assertTrue(overflow);
+            var known = Inotify.class.getDeclaredField("watches");
+            known.setAccessible(true);
+            assertEquals(java.util.Map.of(busy.descriptor(), busy), known.get(in), "the watches it still knows");
+        }
+    }
 }
