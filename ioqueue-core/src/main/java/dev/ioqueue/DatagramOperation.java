@@ -103,7 +103,7 @@ public final class DatagramOperation {
                     blocked = false;
                     return n;
                 }
-                if (blocked) { // an unconnected Unix socket's full peer: readiness cannot tell, and would spin the loop
+                if (blocked && DatagramIo.roomUnreported(fd)) { // an unconnected Unix socket's full peer: readiness would spin the loop
                     blocked = false;
                     throw new java.io.UncheckedIOException(DatagramIo.sendWithoutRoom(fd));
                 }

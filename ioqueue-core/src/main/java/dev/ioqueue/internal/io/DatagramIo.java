@@ -187,6 +187,15 @@ public final class DatagramIo {
     static final long SEND_BACKOFF_MIN = 1_000_000L;
     static final long SEND_BACKOFF_MAX = 64_000_000L;
 
+    /**
+     * Whether a send that found no room after readiness said some cannot wait for readiness: a Unix
+     * socket's (its peer's queue; one {@code getsockopt}, on this path only). A UDP socket's may
+     * report room a large datagram does not fit in yet (room is half its buffer), and gets it.
+     */
+    public static boolean roomUnreported(int fd) {
+        return SocketOptionCalls.family(fd, Native.threadErrno(), "a send that found no room") == SocketCalls.AF_UNIX;
+    }
+
     /** What a loop's send fails with when readiness said room and the send found none (see {@link #SEND_BACKOFF_MIN}). */
     public static IOException sendWithoutRoom(int fd) {
         return Errors.io("sendto", fd, Errno.EAGAIN, "the socket reported room but the send would still block: a Unix datagram socket"

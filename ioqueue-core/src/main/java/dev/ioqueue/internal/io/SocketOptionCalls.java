@@ -181,7 +181,7 @@ public final class SocketOptionCalls {
     }
 
     /** The socket's address family (SO_DOMAIN). */
-    private static int family(int fd, MemorySegment errno, String why) {
+    static int family(int fd, MemorySegment errno, String why) {
         byte[] family = new byte[4];
         int r = SockOpt.get(fd, SockOpt.SOL_SOCKET, SockOpt.SO_DOMAIN, family, errno);
         if (r < 0) throw Errors.syscall("getsockopt(SO_DOMAIN)", fd, -r, why);
