@@ -174,7 +174,13 @@ public final class Connect {
             throw new IllegalStateException("BlockingIo.connect blocks, and from inside the loop of thread " + own.owner().getName()
                     + " it would stop that loop: use Connect.start or Connect.future instead");
         }
-        CompletableFuture<Handle> f = future(IoQueue.shared(), address, timeout);
+        IoQueue shared;
+        try {
+            shared = IoQueue.shared();
+        } catch (SyscallException e) { // it could not start (EMFILE...): a blocking call's failure is its IOException
+            throw e.getCause();
+        }
+        CompletableFuture<Handle> f = future(shared, address, timeout);
         try {
             return f.get();
         } catch (InterruptedException e) {

@@ -64,7 +64,7 @@ public final class DatagramOperation {
                 Datagram d = last;
                 last = null;
                 blocked = false;
-                // Nothing received but the socket hung up (both sides shut down): no datagram will come.
+                // Nothing received but the socket hung up (both sides shut down): a receive no longer waits.
                 if (d == null) done.failed(fd, DatagramIo.inputShutdownFailure(fd));
                 else done.received(fd, d);
             }

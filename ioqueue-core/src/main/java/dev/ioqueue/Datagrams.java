@@ -154,8 +154,9 @@ public final class Datagrams {
 
     /**
      * Whether the socket's receiving side is shut down ({@link Sockets#shutdownInput}, here or
-     * through another fd of its file): no datagram will come, though the socket reports readable
-     * for good. A loop of {@link #tryReceive} and readiness waits asks this when a wait ended and
+     * through another fd of its file): the socket then reports readable for good, so a receive no
+     * longer waits (a Unix socket gets no more datagrams; Linux still queues those that come to a
+     * UDP socket, which {@link #tryReceive} takes). A loop of {@link #tryReceive} and readiness waits asks this when a wait ended and
      * nothing came, as {@link #receive} and {@link DatagramOperation#receive} do (they then fail
      * with ESHUTDOWN). One {@code poll(2)}. Thread-safe.
      *

@@ -270,7 +270,9 @@ public final class Sockets {
      * Shuts the receiving side down: a read waiting on the socket returns at once, with what is
      * buffered or end-of-file. A TCP peer is sent nothing (its bytes still arrive; unread at the
      * close, they make the close a reset); a Unix stream socket's peer can no longer send (EPIPE).
-     * Thread-safe: one syscall.
+     * A datagram socket's receives fail with ESHUTDOWN from then on instead of waiting (see
+     * {@link Datagrams#isInputShutdown}); on an unconnected UDP socket Linux reports ENOTCONN (the
+     * {@link SyscallException} this throws) yet shuts it down all the same. Thread-safe: one syscall.
      */
     public static void shutdownInput(int fd) {
         shutdown(fd, SocketCalls.SHUT_RD);

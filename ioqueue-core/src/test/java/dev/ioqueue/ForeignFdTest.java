@@ -176,6 +176,33 @@ class ForeignFdTest extends QueueTestSupport {
         }
     }
 
+    // outside round 49b: a Handle's close left other threads' verdicts on its number standing
+    @Test
+    void aNumberClosedThroughAHandleIsCheckedAgainByAThreadThatUsedItAsAPlainFd() throws Exception {
+        Fds.Pipe p = Fds.pipe();
+        int number = p.readFd();
+        TestFds.writeByte(p.writeFd(), 1);
+        var worker = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            assertEquals(1, (int) worker.submit(() -> BlockingIo.read(number, java.nio.ByteBuffer.allocate(4))).get());
+            Handle.of(number).close(); // through the library, as a handle
+            TestFds.rawClose(p.writeFd()); // not through the library: only the handle's close may renew the verdicts
+            int[] blocking = TestFds.rawBlockingPipe();
+            try {
+                assumeTrue(blocking[0] == number, "the blocking pipe got other numbers");
+                var e = assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> worker.submit(() -> BlockingIo.read(number, java.nio.ByteBuffer.allocate(4))).get(5, java.util.concurrent.TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof IllegalArgumentException && e.getCause().getMessage().contains("fd " + number + " is blocking"),
+                        String.valueOf(e.getCause()));
+            } finally {
+                TestFds.rawClose(blocking[0]);
+                TestFds.rawClose(blocking[1]);
+            }
+        } finally {
+            worker.shutdownNow();
+        }
+    }
+
     @Test
     void aHangupOfANumbersEarlierFileDoesNotEndABlockingReadOfItsNewFile() throws Exception {
         Fds.Pipe old = Fds.pipe();

@@ -26,7 +26,7 @@ public suspend fun Handle.receive(dst: ByteBuffer): Datagram {
         if (d != null) return d
         // A socket whose receiving side is shut down reports readable for good: its failure, not a spin.
         if (woke && unchecked { Datagrams.isInputShutdown(this) }) {
-            throw dev.ioqueue.SyscallIOException("recvfrom", fd(), ESHUTDOWN, "its receiving side is shut down (shutdownInput): no datagram will come")
+            throw dev.ioqueue.SyscallIOException("recvfrom", fd(), ESHUTDOWN, "its receiving side is shut down (shutdownInput): a receive no longer waits (a datagram that still comes to a UDP socket can be taken with tryReceive)")
         }
         awaitReadable()
         woke = true

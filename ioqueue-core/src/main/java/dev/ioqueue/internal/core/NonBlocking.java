@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class NonBlocking {
     /**
-     * Bumped after every close of a plain fd and every clearing of {@code O_NONBLOCK} made through
-     * the library, on any thread: a verdict a thread keeps by number alone, taken under an older
+     * Bumped after every close made through the library (of a plain fd or of a handle) and every
+     * clearing of {@code O_NONBLOCK}, on any thread: a verdict a thread keeps by number alone, taken under an older
      * epoch, is checked again (the number may name another file now, or its file may block).
      */
     private static final AtomicInteger EPOCH = new AtomicInteger();
@@ -28,7 +28,7 @@ public final class NonBlocking {
         return EPOCH.get();
     }
 
-    /** A plain fd was closed, or an fd made blocking, through the library: every number's verdict kept elsewhere is stale. */
+    /** An fd was closed, or made blocking, through the library: every number's verdict kept elsewhere is stale. */
     public static void verdictsStale() {
         EPOCH.incrementAndGet();
     }

@@ -236,7 +236,7 @@ public final class DatagramIo {
 
     /** What a receive on a datagram socket whose receiving side is shut down fails with. */
     public static IOException inputShutdownFailure(int fd) {
-        return Errors.io("recvfrom", fd, Errno.ESHUTDOWN, "its receiving side is shut down (shutdownInput): no datagram will come");
+        return Errors.io("recvfrom", fd, Errno.ESHUTDOWN, "its receiving side is shut down (shutdownInput): a receive no longer waits (a datagram that still comes to a UDP socket can be taken with tryReceive)");
     }
 
     private static ClosedChannelException closed(OwnedFd o) {
