@@ -85,8 +85,9 @@ public final class DatagramOperation {
      * Sends {@code src}'s remaining bytes as one datagram to {@code target} (null: the connected
      * peer): completes with the count. The target is checked here, before any syscall. An
      * unconnected Unix datagram socket whose peer's queue is full fails with EAGAIN when readiness
-     * said room and the send still found none (the kernel cannot report room in another socket's
-     * queue; a wait would spin the loop): retry it later, or connect the socket.
+     * said room and the send still found none (the kernel cannot report room in an unconnected
+     * peer's queue; a wait would spin the loop): retry it later, or connect the socket. A connected
+     * Unix socket and a UDP socket wait for room.
      */
     public static IoOperation send(ByteBuffer src, SocketAddress target, IoCompletion done) {
         Objects.requireNonNull(src, "src");
@@ -104,7 +105,9 @@ public final class DatagramOperation {
                     return n;
                 }
                 if (blocked && DatagramIo.roomUnreported(fd)) { // an unconnected Unix socket's full peer: readiness would spin the loop
+                    n = DatagramIo.trySend(fd, src, to); // poll said room just now: once more, before failing
                     blocked = false;
+                    if (n != Fds.WOULD_BLOCK) return n;
                     throw new java.io.UncheckedIOException(DatagramIo.sendWithoutRoom(fd));
                 }
                 blocked = true;

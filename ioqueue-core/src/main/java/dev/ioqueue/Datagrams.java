@@ -178,6 +178,26 @@ public final class Datagrams {
         }
     }
 
+    /**
+     * Whether a send that found no room after a readiness wait cannot wait for readiness again: a
+     * Unix datagram socket whose fd says room while the unconnected peer it sends to has a full
+     * queue, which the kernel does not report (a wait would return at once, for ever). A loop of
+     * {@link #trySend} and readiness waits asks this when a wait ended and the send still found no
+     * room, and pauses instead, as {@link #send} does. One {@code getsockopt} and one
+     * {@code poll(2)}. Thread-safe.
+     *
+     * @throws SyscallException if {@code getsockopt} fails
+     */
+    public static boolean isRoomUnreported(Handle handle) {
+        OwnedFd o = handle.owned;
+        if (!o.acquire()) throw o.closedException();
+        try {
+            return DatagramIo.roomUnreported(o.fd);
+        } finally {
+            o.release();
+        }
+    }
+
     // ---- blocking, for virtual threads ----
 
     /**

@@ -507,4 +507,54 @@ class DatagramsTest {
             NetFixtures.close(receiver, sender);
         }
     }
+
+    // guards (cold review 49 of the fix above): senders connected to one full Unix peer all wake when
+    // it takes one; the one that loses the race must wait again, not fail with EAGAIN (120 of 160 did)
+    @Test
+    void connectedUnixSendersToOneFullPeerWaitForRoomNoneFails() throws Exception {
+        UnixDomainSocketAddress path = UnixDomainSocketAddress.of(dir.resolve("herd"));
+        int receiver = Datagrams.openUnix(path);
+        int[] senders = new int[3];
+        for (int i = 0; i < senders.length; i++) {
+            senders[i] = Datagrams.openUnix(null);
+            Datagrams.connect(senders[i], path);
+        }
+        try (LoopThread loop = new LoopThread("herd")) {
+            int queued = 0;
+            while (Datagrams.trySend(senders[0], ByteBuffer.wrap(new byte[] {0}), null) != Fds.WOULD_BLOCK) queued++;
+            List<CompletableFuture<Object>> outcomes = new ArrayList<>();
+            for (int fd : senders) {
+                CompletableFuture<Object> outcome = new CompletableFuture<>();
+                outcomes.add(outcome);
+                loop.call(() -> {
+                    loop.queue.submit(fd, DatagramOperation.send(ByteBuffer.wrap(new byte[] {1}), null, new IoCompletion() {
+                        @Override
+                        public void completed(int f, long n) {
+                            outcome.complete(n);
+                        }
+
+                        @Override
+                        public void failed(int f, IOException e) {
+                            outcome.complete(e);
+                        }
+                    }));
+                    return null;
+                });
+            }
+            ByteBuffer in = ByteBuffer.allocate(4);
+            for (int taken = 0; taken < queued + senders.length; taken++) {
+                if (Fds.awaitReady(receiver, ReadyEvent.READ, Duration.ofSeconds(5)).isEmpty()) break; // a sender gave up
+                Datagrams.tryReceive(receiver, in.clear()); // room for one: every sender wakes, one gets it
+                Thread.sleep(5);
+            }
+            for (CompletableFuture<Object> outcome : outcomes) assertEquals(1L, outcome.get(5, TimeUnit.SECONDS));
+            loop.call(() -> {
+                for (int fd : senders) loop.queue.unregister(fd);
+                return null;
+            });
+        } finally {
+            NetFixtures.close(receiver);
+            NetFixtures.close(senders);
+        }
+    }
 }

@@ -39,22 +39,24 @@ private const val ESHUTDOWN = 108
 /**
  * Sends [src]'s remaining bytes as one datagram to [target] (null: the connected peer): the count.
  * An unconnected Unix socket whose peer's queue is full (which readiness cannot report) is retried
- * after pauses doubling from 1 to 64 ms.
+ * after pauses doubling from 1 to 64 ms ([Datagrams.isRoomUnreported]).
  */
 public suspend fun Handle.send(src: ByteBuffer, target: SocketAddress? = null): Int {
-    var pause = 0L
+    var woke = false
+    var pause = 1L // ms
     while (true) {
         val n = unchecked { Datagrams.trySend(this, src, target) }
         if (n != dev.ioqueue.Fds.WOULD_BLOCK) return n
-        if (pause == 0L) {
-            awaitWritable()
-            pause = 1 // ms: readiness said room; if the send still finds none, it cannot tell (below)
-        } else {
+        if (woke && unchecked { Datagrams.isRoomUnreported(this) }) {
             // An unconnected Unix socket whose peer's queue is full: poll cannot see that queue, so
             // a readiness wait would spin. Retried after pauses doubling to 64 ms, as Datagrams.send.
             kotlinx.coroutines.delay(pause)
             pause = minOf(pause * 2, 64)
+            continue
         }
+        awaitWritable()
+        woke = true
+        pause = 1
     }
 }
 

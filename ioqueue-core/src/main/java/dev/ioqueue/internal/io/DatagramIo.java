@@ -153,27 +153,31 @@ public final class DatagramIo {
      */
     public static int send(int fd, OwnedFd o, ByteBuffer src, SockAddr to) throws IOException {
         if (o == null) NonBlocking.check(fd);
-        long backoff = 0;
+        boolean woke = false;
+        long backoff = SEND_BACKOFF_MIN;
         while (true) {
             int n;
+            boolean unreported = false;
             if (o != null && !o.acquire()) throw closed(o);
             try {
                 if (o != null) NonBlocking.require(o);
                 n = trySend(fd, src, to);
+                unreported = n == FdIo.WOULD_BLOCK && woke && roomUnreported(fd);
             } catch (UncheckedIOException e) {
                 throw e.getCause();
             } finally {
                 if (o != null) o.release();
             }
             if (n != FdIo.WOULD_BLOCK) return n;
-            if (backoff == 0) {
-                ParkedWait.await(fd, o, Interest.WRITE, -1);
-                backoff = SEND_BACKOFF_MIN; // readiness said room: if the send still finds none, see sendBackoff
-            } else {
+            if (unreported) { // readiness would spin: a pause instead (SEND_BACKOFF_MIN)
                 LockSupport.parkNanos(backoff);
                 if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
                 backoff = Math.min(backoff * 2, SEND_BACKOFF_MAX);
+                continue;
             }
+            ParkedWait.await(fd, o, Interest.WRITE, -1);
+            woke = true;
+            backoff = SEND_BACKOFF_MIN;
         }
     }
 
@@ -188,17 +192,22 @@ public final class DatagramIo {
     static final long SEND_BACKOFF_MAX = 64_000_000L;
 
     /**
-     * Whether a send that found no room after readiness said some cannot wait for readiness: a Unix
-     * socket's (its peer's queue; one {@code getsockopt}, on this path only). A UDP socket's may
-     * report room a large datagram does not fit in yet (room is half its buffer), and gets it.
+     * Whether a send that found no room after a wake-up cannot wait for readiness: a Unix socket's
+     * whose fd says room now ({@code poll}: another sender did not just take it, and the peer is
+     * not a connected one whose full queue {@code poll} would see) though its send found none: its
+     * unconnected peer's queue is full. A UDP socket may report room a large datagram does not fit
+     * in yet (room is half its buffer), and gets it by waiting. One {@code getsockopt} and one
+     * {@code poll}, on this path only.
      */
     public static boolean roomUnreported(int fd) {
-        return SocketOptionCalls.family(fd, Native.threadErrno(), "a send that found no room") == SocketCalls.AF_UNIX;
+        if (SocketOptionCalls.family(fd, Native.threadErrno(), "a send that found no room") != SocketCalls.AF_UNIX) return false;
+        int r = PollCalls.readyNow(fd, PollCalls.POLLOUT, Native.threadErrno());
+        return r > 0 && (r & PollCalls.POLLOUT) != 0;
     }
 
     /** What a loop's send fails with when readiness said room and the send found none (see {@link #SEND_BACKOFF_MIN}). */
     public static IOException sendWithoutRoom(int fd) {
-        return Errors.io("sendto", fd, Errno.EAGAIN, "the socket reported room but the send would still block: a Unix datagram socket"
+        return Errors.io("sendto", fd, Errno.EAGAIN, "the socket reports room but the send would still block: a Unix datagram socket"
                 + " sending to a peer it is not connected to cannot wait for room in that peer's full queue; retry later, or connect it");
     }
 
