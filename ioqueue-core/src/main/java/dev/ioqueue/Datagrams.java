@@ -169,13 +169,7 @@ public final class Datagrams {
 
     /** {@link #isInputShutdown(int)} of an owned socket, held for the syscall. */
     public static boolean isInputShutdown(Handle handle) {
-        OwnedFd o = handle.owned;
-        if (!o.acquire()) throw o.closedException();
-        try {
-            return DatagramIo.inputShutdown(o.fd);
-        } finally {
-            o.release();
-        }
+        return Sockets.held(handle, DatagramIo::inputShutdown);
     }
 
     /**
@@ -189,13 +183,7 @@ public final class Datagrams {
      * @throws SyscallException if {@code getsockopt} fails
      */
     public static boolean isRoomUnreported(Handle handle) {
-        OwnedFd o = handle.owned;
-        if (!o.acquire()) throw o.closedException();
-        try {
-            return DatagramIo.roomUnreported(o.fd);
-        } finally {
-            o.release();
-        }
+        return Sockets.held(handle, DatagramIo::roomUnreported);
     }
 
     // ---- blocking, for virtual threads ----

@@ -291,7 +291,7 @@ public final class Sockets {
     }
 
     /** {@code call} on the handle's fd, held open meanwhile: a close from another thread waits for it. */
-    private static <T> T held(Handle handle, java.util.function.IntFunction<T> call) {
+    static <T> T held(Handle handle, java.util.function.IntFunction<T> call) {
         OwnedFd o = Objects.requireNonNull(handle, "handle").owned;
         if (!o.acquire()) throw o.closedException();
         try {

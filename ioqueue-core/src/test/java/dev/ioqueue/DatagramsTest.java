@@ -467,17 +467,7 @@ class DatagramsTest {
             try (LoopThread loop = new LoopThread("full-unix")) {
                 CompletableFuture<Object> outcome = new CompletableFuture<>();
                 loop.call(() -> {
-                    loop.queue.submit(sender, DatagramOperation.send(ByteBuffer.wrap(new byte[] {2}), path, new IoCompletion() {
-                        @Override
-                        public void completed(int fd, long n) {
-                            outcome.complete(n);
-                        }
-
-                        @Override
-                        public void failed(int fd, IOException e) {
-                            outcome.complete(e);
-                        }
-                    }));
+                    loop.queue.submit(sender, DatagramOperation.send(ByteBuffer.wrap(new byte[] {2}), path, outcomeOf(outcome)));
                     return null;
                 });
                 Object o = outcome.get(5, TimeUnit.SECONDS);
@@ -527,17 +517,7 @@ class DatagramsTest {
                 CompletableFuture<Object> outcome = new CompletableFuture<>();
                 outcomes.add(outcome);
                 loop.call(() -> {
-                    loop.queue.submit(fd, DatagramOperation.send(ByteBuffer.wrap(new byte[] {1}), null, new IoCompletion() {
-                        @Override
-                        public void completed(int f, long n) {
-                            outcome.complete(n);
-                        }
-
-                        @Override
-                        public void failed(int f, IOException e) {
-                            outcome.complete(e);
-                        }
-                    }));
+                    loop.queue.submit(fd, DatagramOperation.send(ByteBuffer.wrap(new byte[] {1}), null, outcomeOf(outcome)));
                     return null;
                 });
             }
@@ -556,5 +536,20 @@ class DatagramsTest {
             NetFixtures.close(receiver);
             NetFixtures.close(senders);
         }
+    }
+
+    /** A completion that completes {@code outcome} with the count, or with the failure. */
+    private static IoCompletion outcomeOf(CompletableFuture<Object> outcome) {
+        return new IoCompletion() {
+            @Override
+            public void completed(int fd, long n) {
+                outcome.complete(n);
+            }
+
+            @Override
+            public void failed(int fd, IOException e) {
+                outcome.complete(e);
+            }
+        };
     }
 }
