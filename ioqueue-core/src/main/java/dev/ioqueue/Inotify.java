@@ -105,6 +105,12 @@ public final class Inotify implements AutoCloseable {
     private final TypedFd owned;
     /** Guarded by this. Live watches by descriptor; a watch leaves at its IGNORED event. */
     private final Map<Integer, Watch> watches = new HashMap<>();
+    /**
+     * Guarded by this: the watches forgotten at the last overflow (the kernel had ended them), whose
+     * events may still be queued: they still name those events, until their IGNORED or the next
+     * overflow.
+     */
+    private Map<Integer, Watch> forgotten = new HashMap<>();
     private final MemorySegment buffer = MemorySegment.ofArray(new byte[BUFFER_SIZE]);
 
     private Inotify(int fd) {
@@ -221,6 +227,9 @@ public final class Inotify implements AutoCloseable {
             int mask = InotifyCalls.mask(buffer, at);
             overflow |= (mask & InotifyCalls.IN_Q_OVERFLOW) != 0;
             Watch watch = (mask & InotifyCalls.IN_IGNORED) != 0 ? watches.remove(wd) : watches.get(wd);
+            if (watch == null && (mask & InotifyCalls.IN_Q_OVERFLOW) == 0) {
+                watch = (mask & InotifyCalls.IN_IGNORED) != 0 ? forgotten.remove(wd) : forgotten.get(wd);
+            }
             events.add(new Event(watch, Kind.of(mask), (mask & InotifyCalls.IN_ISDIR) != 0,
                     InotifyCalls.cookie(buffer, at), InotifyCalls.name(buffer, at)));
         }
@@ -231,7 +240,8 @@ public final class Inotify implements AutoCloseable {
     /**
      * After an overflow, whose lost events may include a watch's IGNORED: forgets the watches the
      * kernel no longer has (the {@code inotify wd:} lines of {@code /proc/self/fdinfo}, read holding
-     * the fd), which would otherwise stay known for the instance's life.
+     * the fd), which would otherwise stay known for the instance's life. They still name their
+     * events queued meanwhile ({@link #forgotten}: a watch that ended after the overflow was read).
      */
     private void forgetEndedWatches() {
         java.util.Set<Integer> live = new java.util.HashSet<>();
@@ -247,7 +257,9 @@ public final class Inotify implements AutoCloseable {
         } finally {
             owned.release();
         }
-        watches.keySet().retainAll(live);
+        Map<Integer, Watch> gone = new HashMap<>();
+        watches.entrySet().removeIf(e -> !live.contains(e.getKey()) && gone.put(e.getKey(), e.getValue()) == null);
+        forgotten = gone;
     }
 
     /**
