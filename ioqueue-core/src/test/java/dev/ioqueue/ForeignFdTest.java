@@ -222,4 +222,45 @@ class ForeignFdTest extends QueueTestSupport {
             fresh.close();
         }
     }
+
+    // review of this session's diff: a queue's verdict on a plain number outlived a handle that took
+    // the number and was closed on that queue, so a submit on the number, reused by a blocking pipe,
+    // made a blocking read(2) that stopped the loop
+    @Test
+    void aQueuesVerdictOnANumberGoesWithAHandleOfItClosedThere() throws Exception {
+        Fds.Pipe p = Fds.pipe();
+        int number = p.readFd();
+        TestFds.writeByte(p.writeFd(), 1);
+        try (LoopThread loop = new LoopThread("verdict-handle")) {
+            var first = new java.util.concurrent.CompletableFuture<Long>();
+            loop.call(() -> {
+                loop.queue.submit(number, IoOperation.read(new byte[4], 0, 4, (fd, n) -> first.complete(n))); // the verdict, kept
+                return null;
+            });
+            assertEquals(1L, first.get(5, java.util.concurrent.TimeUnit.SECONDS));
+            loop.call(() -> {
+                Handle.of(number, loop.queue).close(); // the number, owned then closed on this queue (no unregister, which forgets it)
+                return null;
+            });
+            TestFds.rawClose(p.writeFd());
+            int[] blocking = TestFds.rawBlockingPipe();
+            try {
+                assumeTrue(blocking[0] == number, "the blocking pipe got other numbers");
+                var refused = new java.util.concurrent.CompletableFuture<Throwable>();
+                loop.queue.execute(() -> {
+                    try {
+                        loop.queue.submit(number, IoOperation.read(new byte[4], 0, 4, (fd, n) -> { }));
+                        refused.complete(null);
+                    } catch (Throwable t) {
+                        refused.complete(t);
+                    }
+                });
+                Throwable t = refused.get(5, java.util.concurrent.TimeUnit.SECONDS);
+                assertTrue(t instanceof IllegalArgumentException && t.getMessage().contains("fd " + number + " is blocking"), String.valueOf(t));
+            } finally {
+                TestFds.rawClose(blocking[1]); // ends a read(2) that blocked the loop, if one did
+                TestFds.rawClose(blocking[0]);
+            }
+        }
+    }
 }

@@ -42,6 +42,7 @@ final class OwnedRelease {
                 failure = Failures.add(failure, t);
             }
         }
+        queue.forgetVerdict(o.fd); // a plain-fd verdict on its number (from before the handle took it) goes with it
         try {
             failure = queue.registrations.releaseBeforeClose(o.fd, failure);
         } catch (Throwable t) {

@@ -203,8 +203,13 @@ public final class QueueCore {
 
     /** The calling thread closes the plain fd {@code fd} through the library: its waiters here are dropped first. */
     public void releaseBeforeClose(int fd) {
-        nonBlocking.remove(fd);
+        forgetVerdict(fd);
         Failures.rethrow(registrations.releaseBeforeClose(fd, null));
+    }
+
+    /** The number {@code fd} is about to be closed (a handle's): its plain-fd verdict here goes. Owner thread. */
+    void forgetVerdict(int fd) {
+        nonBlocking.remove(fd);
     }
 
     /** An fd was made blocking through the library on this thread: every verdict here is checked again (files are shared). */
