@@ -179,7 +179,7 @@ public final class Fds {
         if (!nonBlocking) { // it may share its open file (and so the flag) with fds checked before
             IoQueue q = IoQueue.currentIfAny();
             if (q != null && !q.isClosed()) q.core.forgetNonBlocking();
-            NonBlocking.verdictsStale();
+            NonBlocking.cleared();
         }
     }
 
@@ -328,7 +328,7 @@ public final class Fds {
         }
         BlockingCalls.closingPlain(fd); // before the number can be reused: threads blocked on it in BlockingIo wake
         int r = Unistd.close(fd, Native.threadErrno());
-        NonBlocking.verdictsStale(); // after the close: a verdict taken before it, on any thread, goes
+        NonBlocking.closed(fd); // after the close: a verdict on the number taken before it, on any thread, goes
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
     }

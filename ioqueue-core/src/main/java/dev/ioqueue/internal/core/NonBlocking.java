@@ -5,6 +5,8 @@ import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.Unistd;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -15,22 +17,41 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class NonBlocking {
     /**
-     * Bumped after every close made through the library (of a plain fd or of a handle) and every
-     * clearing of {@code O_NONBLOCK}, on any thread: a verdict a thread keeps by number alone, taken under an older
-     * epoch, is checked again (the number may name another file now, or its file may block).
+     * Bumped by every clearing of {@code O_NONBLOCK} through the library: the file may be shared with
+     * other numbers (a dup, a child's), so every verdict kept by number is stale.
      */
-    private static final AtomicInteger EPOCH = new AtomicInteger();
+    private static final AtomicInteger CLEARED = new AtomicInteger();
+    /**
+     * Guarded by the class for writes: per fd number, how many times the library closed it (a plain
+     * fd or a handle's), so that a verdict kept by number alone is checked again once its number was
+     * closed, and only then (the number may name another file now). Read without the lock.
+     */
+    private static volatile int[] closes = new int[1024];
+    private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
 
     private NonBlocking() {}
 
-    /** The verdicts' epoch now: a number's verdict taken under another one is stale. */
-    public static int epoch() {
-        return EPOCH.get();
+    /**
+     * What a verdict on the number {@code fd} kept by another thread must match to stand: the
+     * number's closes through the library and the clearings of {@code O_NONBLOCK}. Read it before
+     * the check it stamps (a close after it makes the verdict stale). Thread-safe.
+     */
+    public static long stamp(int fd) {
+        int[] c = closes;
+        int closed = fd < c.length ? (int) INTS.getAcquire(c, fd) : 0;
+        return ((long) CLEARED.get() << 32) | (closed & 0xffffffffL);
     }
 
-    /** An fd was closed, or made blocking, through the library: every number's verdict kept elsewhere is stale. */
-    public static void verdictsStale() {
-        EPOCH.incrementAndGet();
+    /** The number {@code fd} was closed through the library (after its close(2)): its verdicts kept elsewhere are stale. */
+    public static synchronized void closed(int fd) {
+        int[] c = closes;
+        if (fd >= c.length) closes = c = java.util.Arrays.copyOf(c, Math.max(fd + 1, c.length * 2));
+        INTS.getAndAddRelease(c, fd, 1);
+    }
+
+    /** An fd was made blocking through the library: every verdict kept by number is stale. */
+    public static void cleared() {
+        CLEARED.incrementAndGet();
     }
 
     /**

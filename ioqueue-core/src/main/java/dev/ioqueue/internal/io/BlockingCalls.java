@@ -30,11 +30,11 @@ import java.nio.channels.ClosedChannelException;
  */
 public final class BlockingCalls {
     /**
-     * The last plain fd this thread found non-blocking, and the {@link NonBlocking#epoch} it was
-     * found under: a thread that keeps using one fd checks it once, again after a close or a
-     * clearing of {@code O_NONBLOCK} through the library on any thread.
+     * The last plain fd this thread found non-blocking, and the {@link NonBlocking#stamp} it was
+     * found under: a thread that keeps using one fd checks it once, again after a close of that
+     * number or a clearing of {@code O_NONBLOCK} through the library on any thread.
      */
-    private static final ThreadLocal<int[]> CHECKED = ThreadLocal.withInitial(() -> new int[] {-1, 0});
+    private static final ThreadLocal<long[]> CHECKED = ThreadLocal.withInitial(() -> new long[] {-1, 0});
 
     private BlockingCalls() {}
 
@@ -221,12 +221,12 @@ public final class BlockingCalls {
      */
     private static void checkNonBlocking(int fd) throws IOException {
         refuseOwn("blocking call", fd); // every time: the number may have become a queue's since the last call
-        int[] last = CHECKED.get();
-        int epoch = NonBlocking.epoch(); // read before the check: a close after it makes this verdict stale
-        if (last[0] == fd && last[1] == epoch) return;
+        long[] last = CHECKED.get();
+        long stamp = NonBlocking.stamp(fd); // read before the check: a close after it makes this verdict stale
+        if (last[0] == fd && last[1] == stamp) return;
         NonBlocking.check(fd);
         last[0] = fd;
-        last[1] = epoch;
+        last[1] = stamp;
     }
 
     /**
