@@ -25,6 +25,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** UDP and Unix datagrams: boundaries kept, senders named, truncation reported, every style. */
@@ -535,6 +537,39 @@ class DatagramsTest {
         } finally {
             NetFixtures.close(receiver);
             NetFixtures.close(senders);
+        }
+    }
+
+    // guards (outside round 49c): a blocking send pausing on an unconnected full peer did not count
+    // as parked: Fds.close left it sending, through the next socket that took the number, and a
+    // handle's close ended it with ClosedChannelException rather than the dropped-wait exception
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void aSendPausingOnAFullUnconnectedPeerEndsAtItsFdsClose(boolean owned) throws Exception {
+        UnixDomainSocketAddress path = UnixDomainSocketAddress.of(dir.resolve("paused-" + owned));
+        int receiver = Datagrams.openUnix(path);
+        int sender = Datagrams.openUnix(null);
+        Handle handle = owned ? Handle.of(sender) : null;
+        try {
+            CompletableFuture<Object> ended = new CompletableFuture<>();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) { // until the peer is full, then it pauses
+                        if (owned) Datagrams.send(handle, ByteBuffer.wrap(new byte[] {1}), path);
+                        else Datagrams.send(sender, ByteBuffer.wrap(new byte[] {1}), path);
+                    }
+                } catch (Throwable t) {
+                    ended.complete(t);
+                }
+            });
+            Thread.sleep(200);
+            assertFalse(ended.isDone(), () -> "ended before the close: " + ended.join());
+            if (owned) handle.close();
+            else Fds.close(sender);
+            Object t = ended.get(5, TimeUnit.SECONDS);
+            assertInstanceOf(WaitDroppedException.class, t);
+        } finally {
+            NetFixtures.close(receiver);
         }
     }
 

@@ -19,7 +19,6 @@ import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ReadOnlyBufferException;
 import java.nio.channels.ClosedChannelException;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * Datagram sockets: made (non-blocking, close-on-exec, bound or not), one {@code sendto} or
@@ -170,8 +169,7 @@ public final class DatagramIo {
             }
             if (n != FdIo.WOULD_BLOCK) return n;
             if (unreported) { // readiness would spin: a pause instead (SEND_BACKOFF_MIN)
-                LockSupport.parkNanos(backoff);
-                if (Thread.currentThread().isInterrupted()) throw BlockingWait.interrupted(fd);
+                pause(fd, o, backoff);
                 backoff = Math.min(backoff * 2, SEND_BACKOFF_MAX);
                 continue;
             }
@@ -179,6 +177,16 @@ public final class DatagramIo {
             woke = true;
             backoff = SEND_BACKOFF_MIN;
         }
+    }
+
+    /**
+     * Waits {@code nanos}, parked as a readiness wait is, so a close of the fd through the library
+     * (or of {@code o}) ends it with the dropped-wait exception, and an interrupt with its own: a
+     * wait for PRIORITY_READ, which a datagram socket never reports (a HANGUP or ERROR ends it
+     * early, and the next send tells what it means).
+     */
+    private static void pause(int fd, OwnedFd o, long nanos) throws IOException {
+        ParkedWait.await(fd, o, Interest.PRIORITY, nanos);
     }
 
     /**
