@@ -22,10 +22,10 @@ import java.nio.ByteBuffer
 public suspend fun Handle.receive(dst: ByteBuffer): Datagram {
     var woke = false
     while (true) {
-        val d = unchecked { Datagrams.tryReceive(this, dst) }
+        val d = tryOnce { Datagrams.tryReceive(this, dst) }
         if (d != null) return d
         // A socket whose receiving side is shut down reports readable for good: its failure, not a spin.
-        if (woke && unchecked { Datagrams.isInputShutdown(this) }) {
+        if (woke && tryOnce { Datagrams.isInputShutdown(this) }) {
             throw dev.ioqueue.SyscallIOException("recvfrom", fd(), ESHUTDOWN, "its receiving side is shut down (shutdownInput): a receive no longer waits (a datagram that still comes to a UDP socket can be taken with tryReceive)")
         }
         awaitReadable()
@@ -45,12 +45,13 @@ public suspend fun Handle.send(src: ByteBuffer, target: SocketAddress? = null): 
     var woke = false
     var pause = 1L // ms
     while (true) {
-        val n = unchecked { Datagrams.trySend(this, src, target) }
+        val n = tryOnce { Datagrams.trySend(this, src, target) }
         if (n != dev.ioqueue.Fds.WOULD_BLOCK) return n
-        if (woke && unchecked { Datagrams.isRoomUnreported(this) }) {
+        if (woke && tryOnce { Datagrams.isRoomUnreported(this) }) {
             // An unconnected Unix socket whose peer's queue is full: poll cannot see that queue, so
-            // a readiness wait would spin. Retried after pauses doubling to 64 ms, as Datagrams.send.
-            kotlinx.coroutines.delay(pause)
+            // a readiness wait would spin. Retried after pauses doubling to 64 ms, as Datagrams.send;
+            // each a wait for PRIORITY_READ (never reported here), so a close ends it as a wait.
+            kotlinx.coroutines.withTimeoutOrNull(pause) { awaitPriorityReadable() }
             pause = minOf(pause * 2, 64)
             continue
         }
@@ -59,6 +60,19 @@ public suspend fun Handle.send(src: ByteBuffer, target: SocketAddress? = null): 
         pause = 1
     }
 }
+
+/**
+ * A one-try call on this handle, for a suspending caller: a syscall failure is its IOException,
+ * and a closed handle a [java.nio.channels.ClosedChannelException], as the other suspending calls
+ * say it.
+ */
+private inline fun <T> Handle.tryOnce(call: () -> T): T =
+    try {
+        unchecked(call)
+    } catch (e: IllegalStateException) {
+        if (isOpen) throw e
+        throw java.nio.channels.ClosedChannelException().apply { initCause(e) }
+    }
 
 /** The one-try calls throw the unchecked wrapper; a suspending caller gets its IOException. */
 internal inline fun <T> unchecked(call: () -> T): T =

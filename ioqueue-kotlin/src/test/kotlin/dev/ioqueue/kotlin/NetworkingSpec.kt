@@ -36,6 +36,7 @@ import kotlin.time.Duration.Companion.seconds
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.TimeoutCancellationException
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
@@ -322,6 +323,38 @@ class NetworkingSpec : FunSpec({
             }
             SyscallFailure.of(e).errnoName() shouldBe "ESHUTDOWN"
             h.close()
+        }
+    }
+
+    // outside round 49c: a send pausing on an unconnected full Unix peer ended, at its handle's close,
+    // with an IllegalStateException from its next try rather than the wait's AwaitClosedException
+    test("a suspending send pausing on a full unconnected Unix peer ends with AwaitClosedException at its handle's close") {
+        val dir = Files.createTempDirectory("paused-send")
+        val path = java.net.UnixDomainSocketAddress.of(dir.resolve("peer"))
+        val receiver = Datagrams.openUnix(path)
+        val sender = Handle.of(Datagrams.openUnix(null))
+        try {
+            onLoop {
+                val ended = CompletableFuture<Throwable>()
+                launch {
+                    try {
+                        while (true) sender.send(ByteBuffer.wrap(byteArrayOf(1)), path)
+                    } catch (t: Throwable) {
+                        ended.complete(t)
+                    }
+                }
+                kotlinx.coroutines.delay(200) // full by now: it pauses
+                Thread.ofPlatform().start { sender.close() } // not joined: the close is carried out by this loop
+                withTimeout(5.seconds) { while (!ended.isDone) kotlinx.coroutines.delay(5) }
+                ended.get().shouldBeInstanceOf<AwaitClosedException>()
+                // and a call on the closed handle is an IOException too, as the other suspending calls say it
+                shouldThrow<java.nio.channels.ClosedChannelException> { sender.send(ByteBuffer.wrap(byteArrayOf(1)), path) }
+                shouldThrow<java.nio.channels.ClosedChannelException> { sender.receive(ByteBuffer.allocate(1)) }
+            }
+        } finally {
+            Fds.close(receiver)
+            Files.deleteIfExists(dir.resolve("peer"))
+            Files.deleteIfExists(dir)
         }
     }
 })
