@@ -26,15 +26,12 @@ public suspend fun Handle.receive(dst: ByteBuffer): Datagram {
         if (d != null) return d
         // A socket whose receiving side is shut down reports readable for good: its failure, not a spin.
         if (woke && tryOnce { Datagrams.isInputShutdown(this) }) {
-            throw dev.ioqueue.SyscallIOException("recvfrom", fd(), ESHUTDOWN, "its receiving side is shut down (shutdownInput): a receive no longer waits (a datagram that still comes to a UDP socket can be taken with tryReceive)")
+            throw dev.ioqueue.SyscallIOException("recvfrom", fd(), dev.ioqueue.Errno.ESHUTDOWN.number(), "its receiving side is shut down (shutdownInput): a receive no longer waits (a datagram that still comes to a UDP socket can be taken with tryReceive)")
         }
         awaitReadable()
         woke = true
     }
 }
-
-/** Linux's errno for a receive on a datagram socket whose receiving side is shut down. */
-private const val ESHUTDOWN = 108
 
 /**
  * Sends [src]'s remaining bytes as one datagram to [target] (null: the connected peer): the count.
