@@ -155,13 +155,9 @@ public final class Inotify implements AutoCloseable {
             throw new IllegalArgumentException(owned + ": no kinds to watch " + path + " for (UNMOUNT, OVERFLOW and IGNORED"
                     + " are always reported, not watched for)");
         }
-        int fd = owned.acquire(); // a close from another thread waits: the number stays this instance's
-        int wd;
-        try {
-            wd = InotifyCalls.addWatch(fd, path.toString(), mask, Native.threadErrno());
-        } finally {
-            owned.release();
-        }
+        int fd = owned.fd(); // held for the call below: a close from another thread waits, the number stays this instance's
+        int watched = mask;
+        int wd = owned.held(f -> InotifyCalls.addWatch(f, path.toString(), watched, Native.threadErrno()));
         if (wd < 0) throw new SyscallException("inotify_add_watch", fd, -wd, path.toString());
         Watch known = watches.get(wd); // the same inode again, maybe by another path: the first watch
         if (known != null) return known;
@@ -191,13 +187,8 @@ public final class Inotify implements AutoCloseable {
             throw new IllegalArgumentException(owned + ": " + watch + " is not one of its watches (its watch "
                     + watch.descriptor() + " is on " + live.path() + "): was it added to another Inotify?");
         }
-        int fd = owned.acquire();
-        int r;
-        try {
-            r = InotifyCalls.rmWatch(fd, watch.descriptor(), Native.threadErrno());
-        } finally {
-            owned.release();
-        }
+        int fd = owned.fd();
+        int r = owned.held(f -> InotifyCalls.rmWatch(f, watch.descriptor(), Native.threadErrno()));
         if (r == -Errno.EINVAL) return false;
         if (r < 0) throw new SyscallException("inotify_rm_watch", fd, -r, "watch " + watch.descriptor());
         return true;
@@ -212,13 +203,7 @@ public final class Inotify implements AutoCloseable {
      * @throws SyscallException if {@code read} fails
      */
     public synchronized List<Event> read() {
-        int fd = owned.acquire();
-        int n;
-        try {
-            n = Fds.read(fd, buffer);
-        } finally {
-            owned.release();
-        }
+        int n = owned.held(f -> Fds.read(f, buffer));
         if (n == Fds.WOULD_BLOCK) return List.of();
         List<Event> events = new ArrayList<>();
         boolean overflow = false;

@@ -43,6 +43,16 @@ final class TypedFd {
         handle.owned.release();
     }
 
+    /** {@code call} on the fd, held between {@link #acquire()} and {@link #release()} (for calls that allocate anyway). */
+    int held(java.util.function.IntUnaryOperator call) {
+        int fd = acquire();
+        try {
+            return call.applyAsInt(fd);
+        } finally {
+            release();
+        }
+    }
+
     boolean isOpen() {
         return handle.isOpen();
     }
