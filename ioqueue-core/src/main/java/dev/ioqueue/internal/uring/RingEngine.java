@@ -32,6 +32,8 @@ public final class RingEngine implements UringPoller.CompletionSink {
     private final RingWrites writes;
     private RingStream[] open = new RingStream[16];
     private int openCount;
+    /** What released streams run once the reap that released them is over ({@link #requestEnded}). */
+    private final java.util.ArrayDeque<Runnable> releasedAfterReap = new java.util.ArrayDeque<>();
     private RingStream[] ready = new RingStream[64];
     private int readyHead;
     private int readyTail;
@@ -168,17 +170,36 @@ public final class RingEngine implements UringPoller.CompletionSink {
         return s.closing && s.index >= 0;
     }
 
-    /** A request of {@code s} ended; a closing stream whose last one it was is released. */
+    /**
+     * A request of {@code s} ended (a CQE is being handled); a closing stream whose last one it was
+     * is released, and its {@code released} (which closes the fd and completes what waits on that,
+     * user code) runs once the reap is over ({@link #reaped}).
+     */
     void requestEnded(RingStream s) {
-        if (s.closing && s.requests == 0) finish(s);
+        if (s.closing && s.requests == 0) {
+            Runnable released = let(s);
+            if (released != null) releasedAfterReap.add(released);
+        }
+    }
+
+    @Override
+    public void reaped() {
+        Runnable released;
+        while ((released = releasedAfterReap.poll()) != null) released.run(); // a throw leaves the rest for the next reap
     }
 
     private void finish(RingStream s) {
+        Runnable released = let(s);
+        if (released != null) released.run();
+    }
+
+    /** Lets go of {@code s}'s place and fixed-file slot; returns what must run now that it is released. */
+    private Runnable let(RingStream s) {
         removeOpen(s);
         requests.releaseSlot(s);
         Runnable released = s.released;
         s.released = null;
-        if (released != null) released.run();
+        return released;
     }
 
     /** The operation for {@code kind} (0 read, 1 write) pending on {@code s}, or null. */

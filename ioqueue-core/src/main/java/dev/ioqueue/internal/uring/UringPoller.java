@@ -35,6 +35,12 @@ public final class UringPoller implements Poller {
 
         /** Whether requests are in flight, so the loop must sleep in the ring to see them end. */
         boolean expectsCompletions();
+
+        /**
+         * The CQEs taken were handled and given back to the kernel: what their handling put off
+         * because it runs user code (a released stream's close) runs now. It may reap again.
+         */
+        void reaped();
     }
 
     // Sizes, read when a queue is made (tests shrink them to reach CQ overflow and buffer exhaustion).
@@ -59,6 +65,8 @@ public final class UringPoller implements Poller {
     private boolean epollMayBeReady;
     /** The epoll fd's poll ended and could not be armed again yet (the ring had no SQE): {@link #await} arms it. */
     private boolean epollUnarmed;
+    /** Inside {@link #reap}'s taking of CQEs. */
+    private boolean reaping;
 
     private static final CompletionSink NO_SINK = new CompletionSink() {
         @Override
@@ -68,6 +76,9 @@ public final class UringPoller implements Poller {
         public boolean expectsCompletions() {
             return false;
         }
+
+        @Override
+        public void reaped() {}
     };
 
     /**
@@ -264,9 +275,13 @@ public final class UringPoller implements Poller {
      * Takes every CQE: the epoll fd's poll marks epoll for a look, the rest go to the sink. A CQE
      * is taken before it is handled: if handling one throws, the CQEs up to it are given back to
      * the kernel and the rest wait for the next reap, so none is ever handled twice (a request
-     * slot or a provided buffer released twice would be another request's).
+     * slot or a provided buffer released twice would be another request's). No user code runs
+     * while CQEs are taken (a reap inside would take them again, and a queue closed inside would
+     * unmap the ring under this one): what would run it waits for {@link CompletionSink#reaped}.
      */
     private void reap() {
+        if (reaping) throw new IllegalStateException("io_uring completions reaped while being reaped");
+        reaping = true;
         int head = ring.cqHead();
         int first = head;
         try {
@@ -290,7 +305,9 @@ public final class UringPoller implements Poller {
         } finally {
             if (head != ring.cqHead()) ring.cqAdvance(head); // a handler threw: what was taken is not seen again
             ring.counters.completions += head - first;
+            reaping = false;
         }
+        sink.reaped();
     }
 
     @Override

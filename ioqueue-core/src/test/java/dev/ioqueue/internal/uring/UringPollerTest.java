@@ -16,6 +16,45 @@ import org.junit.jupiter.api.Test;
  */
 class UringPollerTest {
     @Test
+    void aReapInsideAHandlerIsRefusedAndWhatRunsAfterTheReapMayReap() {
+        UringPoller poller = UringPoller.open();
+        try {
+            List<String> seen = new ArrayList<>();
+            Ring ring = poller.ring();
+            poller.setSink(new UringPoller.CompletionSink() {
+                @Override
+                public void complete(long userData, int res, int flags) {
+                    seen.add("cqe " + (userData & 0xFF));
+                    if ((userData & 0xFF) == 1) {
+                        IllegalStateException e = assertThrows(IllegalStateException.class, poller::submitAndReap);
+                        seen.add(e.getMessage());
+                    }
+                }
+
+                @Override
+                public boolean expectsCompletions() {
+                    return false;
+                }
+
+                @Override
+                public void reaped() {
+                    seen.add("reaped");
+                    if (seen.size() == 4) { // after the first batch: a reap here takes only what is new
+                        ring.prep(ring.nextSqe(), Uring.OP_NOP, -1, 0, 0, 0, Long.MIN_VALUE | 3);
+                        poller.submitAndReap();
+                    }
+                }
+            });
+            for (long i = 1; i <= 2; i++) ring.prep(ring.nextSqe(), Uring.OP_NOP, -1, 0, 0, 0, Long.MIN_VALUE | i);
+            poller.submitAndReap();
+            assertEquals(List.of("cqe 1", "io_uring completions reaped while being reaped", "cqe 2", "reaped", "cqe 3", "reaped"), seen);
+            assertEquals(3, ring.counters.completions);
+        } finally {
+            poller.close();
+        }
+    }
+
+    @Test
     void aHandlerThatThrowsLeavesEveryCqeHandledOnce() {
         UringPoller poller = UringPoller.open();
         try {
@@ -31,6 +70,9 @@ class UringPollerTest {
                 public boolean expectsCompletions() {
                     return false;
                 }
+
+                @Override
+                public void reaped() {}
             });
             Ring ring = poller.ring();
             for (long i = 1; i <= 4; i++) ring.prep(ring.nextSqe(), Uring.OP_NOP, -1, 0, 0, 0, Long.MIN_VALUE | i);
