@@ -234,6 +234,13 @@ class BadInputTest extends QueueTestSupport {
             assertTrue(e.getMessage().contains("fd " + fd), e.getMessage());
             e = assertThrows(SyscallException.class, () -> q.persist(fd));
             assertEquals("EBADF", e.errnoName());
+            // closes too (outside round 50: a close grew a per-number table to the number)
+            e = assertThrows(SyscallException.class, () -> Fds.close(fd));
+            assertEquals("EBADF", e.errnoName());
+            assertEquals(fd, e.fd());
+            e = assertThrows(SyscallException.class, () -> Handle.of(fd).close());
+            assertEquals("EBADF", e.errnoName());
+            assertEquals(fd, e.fd());
         }
         long retained = usedHeapAfterGc() - before;
         assertTrue(retained < 16 << 20, "retained " + (retained >> 20) + " MiB");

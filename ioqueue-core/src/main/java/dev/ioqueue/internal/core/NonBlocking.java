@@ -22,11 +22,15 @@ public final class NonBlocking {
      */
     private static final AtomicInteger CLEARED = new AtomicInteger();
     /**
-     * Guarded by the class for writes: per fd number, how many times the library closed it (a plain
-     * fd or a handle's), so that a verdict kept by number alone is checked again once its number was
-     * closed, and only then (the number may name another file now). Read without the lock.
+     * Guarded by the class for writes: per fd number below {@link #DENSE}, how many times the
+     * library closed it (a plain fd or a handle's), so that a verdict kept by number alone is
+     * checked again once its number was closed, and only then (the number may name another file
+     * now). Read without the lock. Grown to the highest number closed, never past {@link #DENSE}.
      */
     private static volatile int[] closes = new int[1024];
+    /** Numbers from here on share one count ({@link #HIGH_CLOSES}): a close of one renews the verdicts of all. */
+    private static final int DENSE = 65_536;
+    private static final AtomicInteger HIGH_CLOSES = new AtomicInteger();
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
 
     private NonBlocking() {}
@@ -37,16 +41,35 @@ public final class NonBlocking {
      * the check it stamps (a close after it makes the verdict stale). Thread-safe.
      */
     public static long stamp(int fd) {
-        int[] c = closes;
-        int closed = fd < c.length ? (int) INTS.getAcquire(c, fd) : 0;
+        int closed;
+        if (fd >= DENSE) {
+            closed = HIGH_CLOSES.get();
+        } else {
+            int[] c = closes;
+            closed = fd < c.length ? (int) INTS.getAcquire(c, fd) : 0;
+        }
         return ((long) CLEARED.get() << 32) | (closed & 0xffffffffL);
     }
 
-    /** The number {@code fd} was closed through the library (after its close(2)): its verdicts kept elsewhere are stale. */
-    public static synchronized void closed(int fd) {
-        int[] c = closes;
-        if (fd >= c.length) closes = c = java.util.Arrays.copyOf(c, Math.max(fd + 1, c.length * 2));
-        INTS.getAndAddRelease(c, fd, 1);
+    /**
+     * The number {@code fd} was closed through the library (after its close(2); {@code closedOpen}:
+     * it succeeded): its verdicts kept elsewhere are stale. Costs memory only for numbers that were
+     * open, up to 256 KiB: a failed close of a number never closed before grows nothing.
+     */
+    public static void closed(int fd, boolean closedOpen) {
+        if (fd < 0) return;
+        if (fd >= DENSE) {
+            HIGH_CLOSES.incrementAndGet();
+            return;
+        }
+        synchronized (NonBlocking.class) {
+            int[] c = closes;
+            if (fd >= c.length) {
+                if (!closedOpen) return; // nothing was open at the number: the close changed no file a verdict could name
+                closes = c = java.util.Arrays.copyOf(c, Math.min(DENSE, Math.max(fd + 1, c.length * 2)));
+            }
+            INTS.getAndAddRelease(c, fd, 1);
+        }
     }
 
     /** An fd was made blocking through the library: every verdict kept by number is stale. */
