@@ -122,7 +122,9 @@ public final class Handle implements AutoCloseable {
      * so its queue must be running (a group's loops always are); a queue's thread that waits for
      * the closing thread instead of running its loop waits for ever.
      *
-     * @throws SyscallException if {@code close(2)} fails (EBADF: someone closed the fd behind its back)
+     * @throws SyscallException if {@code close(2)} fails (EBADF: someone closed the fd behind its
+     *     back), when this call ran or waited for the close; a close posted from another loop
+     *     reports it through {@link #whenClosed()} only
      */
     @Override
     public void close() {
@@ -142,6 +144,7 @@ public final class Handle implements AutoCloseable {
         }
         try {
             owned.close(!inLoop && !onHome);
+            if (onHome) owned.rethrowIfCloseFailed(); // it ran in place: its close(2)'s failure is this call's
         } catch (Throwable t) {
             failure = dev.ioqueue.internal.base.Failures.add(failure, t);
         }

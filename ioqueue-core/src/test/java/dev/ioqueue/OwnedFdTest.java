@@ -655,4 +655,31 @@ class OwnedFdTest extends QueueTestSupport {
         assertInstanceOf(SyscallException.class, e.getCause());
         Fds.close(q.writeFd());
     }
+
+    @Test
+    void theCloseOfABoundHandleOnItsQueuesThreadThrowsWhatCloseFailedWith() {
+        IoQueue q = IoQueue.current();
+        // outside the loop
+        Fds.Pipe p = Fds.pipe();
+        Handle outside = Handle.of(p.readFd(), q);
+        TestFds.rawClose(p.readFd()); // behind its back
+        SyscallException e = assertThrows(SyscallException.class, outside::close);
+        assertEquals("EBADF", e.errnoName());
+        assertEquals(p.readFd(), e.fd());
+        assertFalse(outside.isOpen());
+        // inside a task of its own loop (outside round 50: it returned normally bound, threw unbound)
+        Handle inside = Handle.of(p.writeFd(), q);
+        TestFds.rawClose(p.writeFd());
+        List<Throwable> thrown = new ArrayList<>();
+        q.execute(() -> {
+            try {
+                inside.close();
+            } catch (Throwable t) {
+                thrown.add(t);
+            }
+        });
+        q.runOnce(Duration.ZERO);
+        assertEquals(1, thrown.size());
+        assertEquals("EBADF", assertInstanceOf(SyscallException.class, thrown.get(0)).errnoName());
+    }
 }

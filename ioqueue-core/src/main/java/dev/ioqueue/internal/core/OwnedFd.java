@@ -287,6 +287,11 @@ public final class OwnedFd {
         if (interrupted) Thread.currentThread().interrupt();
     }
 
+    /** Throws what {@link #awaitClosed} would if {@code close(2)} was done and failed (EBADF: closed behind its back). */
+    public void rethrowIfCloseFailed() {
+        if (closed.isCompletedExceptionally()) awaitClosed();
+    }
+
     /** Whether {@code close(2)} was done. */
     public boolean isClosed() {
         return closed.isDone();
