@@ -69,7 +69,9 @@ private val PENDING_CONNECTION_ERRORS = setOf(
  *   5 ms, doubled for each failure in a row up to a second; a failure that says the listener is
  *   unusable (EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP before any accept succeeded, or closed) fails
  *   the job (and so, as for any child, the scope), after closing everything as a cancellation
- *   does. If the listener's queue closed (its group shut down), the job ends as cancelled, not failed.
+ *   does. If the listener's queue closed (its group shut down), the job ends as cancelled, not failed;
+ *   so does a connection's coroutine that fails once its loop closed (what its waits and calls
+ *   throw then is not reported as its failure).
  * - The listener is closed as soon as the accept loop ends, before the connections have finished.
  *
  * The server owns [listener] from now on: it closes it when it ends. Threading: call it from any
@@ -123,12 +125,18 @@ private suspend fun CoroutineScope.acceptConnections(
         }
         backoff = FIRST_BACKOFF_MILLIS
         acceptedAny = true
-        val job = launch(group.nextDispatcher()) {
+        val loop = group.next()
+        val job = launch(loop.dispatcher) {
             // Closed once the body and the coroutines it launched (a writer, a socket's close still
             // sending) have ended, not when the body returns; on the connection's loop, before the
             // coroutine completes (so before the server does).
             try {
                 coroutineScope { connection(client) }
+            } catch (e: Exception) {
+                // Its loop closed under it (the group shut down: its waits end with AwaitClosedException,
+                // its calls with ClosedChannelException): cancelled with the server, not failed.
+                if (e !is CancellationException && loop.isClosed) throw CancellationException("the queue of the connection closed", e)
+                throw e
             } finally {
                 closeQuietly(client)
             }

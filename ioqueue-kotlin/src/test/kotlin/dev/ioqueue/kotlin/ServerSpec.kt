@@ -126,6 +126,44 @@ class ServerSpec : FunSpec({
         listener.isOpen shouldBe false
     }
 
+    // guards (outside round 50): the connections waiting in a read when their group shut down failed,
+    // with AwaitClosedException, each reaching the scope's handler
+    test("a group shut down under a server's connections cancels them, failing none") {
+        val own = IoQueueGroup.start(2, "serve-shutdown")
+        val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 64))
+        val failures = Collections.synchronizedList(ArrayList<Throwable>())
+        val scope = CoroutineScope(Job() + CoroutineExceptionHandler { _, e -> failures += e })
+        val waiting = AtomicInteger()
+        val ended = Collections.synchronizedList(ArrayList<String>())
+        val server = scope.serve(listener, own) { connection ->
+            try {
+                connection.writeFully(ByteBuffer.wrap(byteArrayOf(1)))
+                waiting.incrementAndGet()
+                connection.read(ByteBuffer.allocate(1)) // the client never writes
+            } catch (e: Throwable) {
+                ended += e.javaClass.simpleName
+                throw e
+            }
+        }
+        val clients = (1..20).map {
+            Socket(InetAddress.getLoopbackAddress(), Sockets.localPort(listener.fd())).apply {
+                soTimeout = 10_000
+                getInputStream().read() shouldBe 1
+            }
+        }
+        while (waiting.get() < 20) Thread.sleep(5)
+        own.shutdown(Duration.ofSeconds(10)) shouldBe true
+        runBlocking { withTimeout(10_000) { server.join() } }
+        server.isCancelled shouldBe true
+        failures shouldBe emptyList()
+        ended.size shouldBe 20
+        for (c in clients) {
+            c.getInputStream().read() shouldBe -1 // closed
+            c.close()
+        }
+        scope.coroutineContext[Job]!!.isActive shouldBe true
+    }
+
     test("a connection that throws fails alone: its handler sees it, its socket closes, the others go on serving") {
         val listener = Handle.of(Sockets.listenTcp(InetAddress.getLoopbackAddress(), 0, 64))
         val port = Sockets.localPort(listener.fd())
