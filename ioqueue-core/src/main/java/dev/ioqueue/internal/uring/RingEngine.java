@@ -77,7 +77,7 @@ public final class RingEngine implements UringPoller.CompletionSink {
 
     /** Whether {@code s} (null: none yet) keeps bytes, an end of file or an error for its next read. */
     public static boolean keepsSomething(RingStream s) {
-        return s != null && (s.readable() || s.eof || (s.error != 0 && !s.unsupported));
+        return s != null && s.keeps();
     }
 
     // ---- streams ----

@@ -95,7 +95,7 @@ public final class RingStream {
 
     /** Publishes what a look from another thread reads ({@link #lookState}): a store only when it changed. Owner thread. */
     void publish() {
-        int now = (readable() ? KEPT_BIT : 0) | (read != null ? READING_BIT : 0) | (error != 0 && !unsupported ? ERROR_BIT : 0);
+        int now = (keeps() ? KEPT_BIT : 0) | (read != null ? READING_BIT : 0) | (error != 0 && !unsupported ? ERROR_BIT : 0);
         if (now != (int) PUBLISHED.get(this)) PUBLISHED.setRelease(this, now);
     }
 
@@ -110,6 +110,14 @@ public final class RingStream {
     /** Whether a read would complete now: bytes kept, end-of-file, or an error to report. */
     boolean readable() {
         return hasData() || eof || error != 0;
+    }
+
+    /**
+     * Whether it keeps what the OS will not report again: bytes, an end of file, or an error (not
+     * the ring's refusal of the fd, which readiness serves: the OS reports that fd as ever).
+     */
+    boolean keeps() {
+        return hasData() || eof || (error != 0 && !unsupported);
     }
 
     /** Whether bytes are kept (in buffers or spilled). */
