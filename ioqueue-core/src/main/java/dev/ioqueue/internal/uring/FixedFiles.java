@@ -27,7 +27,7 @@ final class FixedFiles {
         MemorySegment reg = scratch.asSlice(0, Uring.RSRC_REGISTER_SIZE);
         reg.set(JAVA_INT, 4, Uring.RSRC_REGISTER_SPARSE);
         boolean ok = false;
-        for (; slots >= 64 && !ok; slots /= 2) { // a table larger than RLIMIT_NOFILE is refused (EMFILE): try smaller
+        for (; slots >= 1 && !ok; slots /= 2) { // a table larger than RLIMIT_NOFILE is refused (EMFILE): try smaller
             reg.set(JAVA_INT, 0, slots);
             ok = ring.register(Uring.REGISTER_FILES2, reg, (int) Uring.RSRC_REGISTER_SIZE) >= 0;
             if (ok) break;

@@ -54,6 +54,31 @@ class UringPollerTest {
         }
     }
 
+    // guards (cold review, 2026-12-08): a table asked for below 64 slots was never registered
+    @Test
+    void aSmallFixedFileTableIsRegisteredAsAsked() throws Exception {
+        String saved = System.getProperty("dev.ioqueue.uring.fixedFiles");
+        System.setProperty("dev.ioqueue.uring.fixedFiles", "2");
+        UringPoller poller;
+        try {
+            poller = UringPoller.open();
+        } finally {
+            if (saved == null) System.clearProperty("dev.ioqueue.uring.fixedFiles");
+            else System.setProperty("dev.ioqueue.uring.fixedFiles", saved);
+        }
+        try (dev.ioqueue.Fds.Pipe p = dev.ioqueue.Fds.pipe()) {
+            FixedFiles table = poller.fixedFiles();
+            int first = table.take(p.readFd());
+            int second = table.take(p.writeFd());
+            assertEquals(java.util.Set.of(0, 1), java.util.Set.of(first, second));
+            assertEquals(-1, table.take(p.readFd()), "full");
+            table.give(first);
+            table.give(second);
+        } finally {
+            poller.close();
+        }
+    }
+
     @Test
     void aHandlerThatThrowsLeavesEveryCqeHandledOnce() {
         UringPoller poller = UringPoller.open();
