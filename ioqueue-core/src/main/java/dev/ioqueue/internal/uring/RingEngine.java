@@ -145,12 +145,16 @@ public final class RingEngine implements UringPoller.CompletionSink {
 
     /**
      * Drops the operations of {@code s} (its fd is unregistered, not closed): a read's bytes stay
-     * kept, a write in flight is given up. Each is told {@code dropped}, after the state is consistent.
+     * kept, a write in flight is withdrawn (one {@code io_uring_enter}) unless the kernel wrote it,
+     * and then completes. Each dropped one is told {@code dropped}, after the state is consistent.
      */
     public void dropOperations(RingStream s) {
         RingOp reader = s.reader;
         if (reader != null) reads.cancel(s, reader);
-        RingOp writer = writes.forget(s);
+        RingOp writer = s.writer;
+        // Withdrawn for sure, or it completes: a write the kernel made (or makes) reports its bytes,
+        // as epoll's in-place write did, instead of being told dropped and sent again.
+        if (writer != null && !writes.cancel(s, writer)) writer = null;
         Throwable failure = null;
         try {
             if (reader != null) reader.ringDropped();
