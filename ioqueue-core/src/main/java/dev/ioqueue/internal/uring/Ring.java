@@ -200,6 +200,13 @@ final class Ring {
         return true;
     }
 
+    /** Queues a cancel of the request whose user data is {@code target}; its CQE carries {@code userData}. Returns its SQE (for flags). */
+    long prepCancel(long target, long userData) {
+        long sqe = nextSqe();
+        prep(sqe, Uring.OP_ASYNC_CANCEL, -1, target, 0, 0, userData);
+        return sqe;
+    }
+
     /** Writes the common SQE fields. */
     void prep(long sqe, byte opcode, int fd, long addr, int len, long offset, long userData) {
         sqes.set(JAVA_BYTE, sqe + Uring.SQE_OPCODE, opcode);

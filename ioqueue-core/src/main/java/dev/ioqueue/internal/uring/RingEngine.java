@@ -34,9 +34,7 @@ public final class RingEngine implements UringPoller.CompletionSink {
     private int openCount;
     /** What released streams run once the reap that released them is over ({@link #requestEnded}). */
     private final java.util.ArrayDeque<Runnable> releasedAfterReap = new java.util.ArrayDeque<>();
-    private RingStream[] ready = new RingStream[64];
-    private int readyHead;
-    private int readyTail;
+    private final DueStreams due = new DueStreams();
     /** Operations waiting for the ring. */
     int waiting;
     private final RingCounters counters;
@@ -123,16 +121,7 @@ public final class RingEngine implements UringPoller.CompletionSink {
         s.released = released;
         RingOp reader = reads.forget(s);
         RingOp writer = writes.forget(s);
-        try { // the write first, then the read, as epoll tells its waiters
-            if (writer != null) writer.ringDropped();
-        } catch (Throwable t) {
-            failure = Failures.add(failure, t);
-        }
-        try {
-            if (reader != null) reader.ringDropped();
-        } catch (Throwable t) {
-            failure = Failures.add(failure, t);
-        }
+        failure = tellDropped(writer, reader, failure);
         if (s.requests == 0) {
             try {
                 finish(s);
@@ -155,18 +144,22 @@ public final class RingEngine implements UringPoller.CompletionSink {
         // Withdrawn for sure, or it completes: a write the kernel made (or makes) reports its bytes,
         // as epoll's in-place write did, instead of being told dropped and sent again.
         if (writer != null && !writes.cancel(s, writer)) writer = null;
-        Throwable failure = null;
-        try {
-            if (reader != null) reader.ringDropped();
-        } catch (Throwable t) {
-            failure = t;
-        }
+        Failures.rethrow(tellDropped(writer, reader, null));
+    }
+
+    /** Tells each not null, the write first, then the read, as epoll tells an fd's waiters; returns {@code failure} with what they threw added. */
+    private static Throwable tellDropped(RingOp writer, RingOp reader, Throwable failure) {
         try {
             if (writer != null) writer.ringDropped();
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         }
-        Failures.rethrow(failure);
+        try {
+            if (reader != null) reader.ringDropped();
+        } catch (Throwable t) {
+            failure = Failures.add(failure, t);
+        }
+        return failure;
     }
 
     /** Whether {@link #close} was called for {@code s} and its requests have not all ended yet. */
@@ -334,39 +327,21 @@ public final class RingEngine implements UringPoller.CompletionSink {
     }
 
     void enqueue(RingStream s) {
-        if (s.queued) return;
-        s.queued = true;
-        if (readyTail == ready.length) {
-            int n = readyTail - readyHead;
-            if (readyHead > 0) System.arraycopy(ready, readyHead, ready, 0, n);
-            else ready = Arrays.copyOf(ready, ready.length * 2);
-            Arrays.fill(ready, n, readyTail, null);
-            readyHead = 0;
-            readyTail = n;
-        }
-        ready[readyTail++] = s;
-    }
-
-    private RingStream dequeue() {
-        RingStream s = ready[readyHead];
-        ready[readyHead++] = null;
-        if (readyHead == readyTail) readyHead = readyTail = 0;
-        s.queued = false;
-        return s;
+        due.add(s);
     }
 
     // ---- the loop's run step ----
 
     /** Whether no completion is due. */
     public boolean isEmpty() {
-        return readyHead == readyTail;
+        return due.isEmpty();
     }
 
     /** Completes the operations whose bytes or results came; returns how many. A throw leaves the rest for next time. */
     public int run() {
         int ran = 0;
         try {
-            while (readyHead != readyTail) ran += complete(dequeue());
+            while (!due.isEmpty()) ran += complete(due.take());
         } finally {
             reads.feedStarved();
         }
@@ -381,8 +356,8 @@ public final class RingEngine implements UringPoller.CompletionSink {
     /** Hands the due completions out as tasks (for {@code poll}); returns how many. */
     public int drain(Collection<? super Runnable> out) {
         int n = 0;
-        while (readyHead != readyTail) {
-            RingStream s = dequeue();
+        while (!due.isEmpty()) {
+            RingStream s = due.take();
             Runnable task = () -> {
                 if (s.closing) return; // closed meanwhile: its operations were told
                 try {

@@ -111,16 +111,12 @@ final class RingRequests {
      */
     void cancel(RingRequest r) {
         r.state = RingRequest.CANCELLED;
-        if (ring.withdraw(r.sqe)) return;
-        long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, userData(r), 0, 0, CANCEL_DATA);
-        ring.sqes().set(JAVA_BYTE, sqe + Uring.SQE_FLAGS, Uring.SQE_CQE_SKIP_SUCCESS);
+        if (!ring.withdraw(r.sqe)) stop(r);
     }
 
-    /** Asks the kernel to stop {@code r} (a read to pause): its CQEs still count, ending with ECANCELED. */
+    /** Asks the kernel to stop {@code r} (a read to pause): its CQEs still count, ending with ECANCELED; the cancel's own comes only if it fails. */
     void stop(RingRequest r) {
-        long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, userData(r), 0, 0, CANCEL_DATA);
+        long sqe = ring.prepCancel(userData(r), CANCEL_DATA);
         ring.sqes().set(JAVA_BYTE, sqe + Uring.SQE_FLAGS, Uring.SQE_CQE_SKIP_SUCCESS);
     }
 
@@ -131,8 +127,7 @@ final class RingRequests {
 
     /** A cancel of {@code r} whose CQE comes whatever its outcome, named {@link #SYNC_CANCEL}. */
     void cancelReporting(RingRequest r) {
-        long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, userData(r), 0, 0, SYNC_CANCEL);
+        ring.prepCancel(userData(r), SYNC_CANCEL);
     }
 
     /** Gives back {@code s}'s fixed-file slot, if it has one: the table lets go of its file. */

@@ -332,8 +332,7 @@ public final class UringPoller implements Poller {
      */
     @Override
     public void reset() {
-        long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, EPOLL_POLL | ((long) epollPolls << 32), 0, 0, RingRequests.CANCEL_DATA);
+        ring.prepCancel(EPOLL_POLL | ((long) epollPolls << 32), RingRequests.CANCEL_DATA);
         epoll.reset();
         armEpoll();
     }
@@ -382,8 +381,7 @@ public final class UringPoller implements Poller {
     }
 
     private void drain() {
-        long sqe = ring.nextSqe();
-        ring.prep(sqe, Uring.OP_ASYNC_CANCEL, -1, 0, 0, 0, RingRequests.CANCEL_DATA);
+        long sqe = ring.prepCancel(0, RingRequests.CANCEL_DATA);
         ring.sqes().set(JAVA_INT, sqe + Uring.SQE_OP_FLAGS, Uring.ASYNC_CANCEL_ANY);
         long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
         epollPolls++; // the epoll fd's poll ends too; its CQE is stale
