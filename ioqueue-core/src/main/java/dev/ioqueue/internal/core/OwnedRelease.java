@@ -63,12 +63,15 @@ final class OwnedRelease {
             } catch (Throwable t) {
                 failure = Failures.add(failure, t);
             }
-            if (!queue.ownership.isClosed()) awaitRingRelease(s);
+            if (!queue.ownership.isClosed()) {
+                awaitRingRelease(s);
+                failure = queue.engine.runReleases(failure); // its own (let go by a reap), and any other let go meanwhile
+            }
         }
         return failure;
     }
 
-    /** Waits (a bounded time) until the kernel finished every request of {@code s}, so a close is done when it returns. */
+    /** Waits (a bounded time) until the kernel finished every request of {@code s}; its release then waits in the engine. */
     private void awaitRingRelease(RingStream s) {
         long deadline = System.nanoTime() + RING_RELEASE_WAIT_NANOS;
         while (RingEngine.releasing(s)) {

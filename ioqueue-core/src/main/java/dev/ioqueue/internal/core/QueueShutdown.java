@@ -99,6 +99,7 @@ final class QueueShutdown {
         } catch (Throwable t) {
             failure = Failures.add(failure, t);
         }
+        if (queue.engine != null) failure = queue.engine.runReleases(failure); // the fds whose requests the ring finished
         for (OwnedFd o : all) {
             if (o.index >= 0) queue.release.finish(o); // the ring did not finish in time: close anyway, the ring is gone
         }

@@ -32,8 +32,11 @@ public final class RingEngine implements UringPoller.CompletionSink {
     private final RingWrites writes;
     private RingStream[] open = new RingStream[16];
     private int openCount;
-    /** What released streams run once the reap that released them is over ({@link #requestEnded}). */
-    private final java.util.ArrayDeque<Runnable> releasedAfterReap = new java.util.ArrayDeque<>();
+    /**
+     * What streams released while completions were taken run ({@link #requestEnded}): later, where
+     * user code may run (it closes the fd and completes what waits on that).
+     */
+    private final java.util.ArrayDeque<Runnable> releases = new java.util.ArrayDeque<>();
     private final DueStreams due = new DueStreams();
     /** Operations waiting for the ring. */
     int waiting;
@@ -169,20 +172,32 @@ public final class RingEngine implements UringPoller.CompletionSink {
 
     /**
      * A request of {@code s} ended (a CQE is being handled); a closing stream whose last one it was
-     * is released, and its {@code released} (which closes the fd and completes what waits on that,
-     * user code) runs once the reap is over ({@link #reaped}).
+     * is let go of, and its {@code released} (which closes the fd and completes what waits on that,
+     * user code) waits for {@link #runReleases}: no user code runs while CQEs are taken, nor inside
+     * a library call that reaps on its way (a cancel, a settled write).
      */
     void requestEnded(RingStream s) {
         if (s.closing && s.requests == 0) {
             Runnable released = let(s);
-            if (released != null) releasedAfterReap.add(released);
+            if (released != null) releases.add(released);
         }
     }
 
-    @Override
-    public void reaped() {
+    /**
+     * Runs what streams released meanwhile run, each once, whatever another threw; returns
+     * {@code failure} with what they threw added. The loop's run step calls it, a close that waited
+     * for its stream's requests, and the queue's close. Owner thread.
+     */
+    public Throwable runReleases(Throwable failure) {
         Runnable released;
-        while ((released = releasedAfterReap.poll()) != null) released.run(); // a throw leaves the rest for the next reap
+        while ((released = releases.poll()) != null) {
+            try {
+                released.run();
+            } catch (Throwable t) {
+                failure = Failures.add(failure, t);
+            }
+        }
+        return failure;
     }
 
     private void finish(RingStream s) {
@@ -332,13 +347,14 @@ public final class RingEngine implements UringPoller.CompletionSink {
 
     // ---- the loop's run step ----
 
-    /** Whether no completion is due. */
+    /** Whether no completion (nor release) is due. */
     public boolean isEmpty() {
-        return due.isEmpty();
+        return due.isEmpty() && releases.isEmpty();
     }
 
-    /** Completes the operations whose bytes or results came; returns how many. A throw leaves the rest for next time. */
+    /** Runs the releases, then completes the operations whose bytes or results came; returns how many. A throw leaves the rest for next time. */
     public int run() {
+        if (!releases.isEmpty()) Failures.rethrow(runReleases(null));
         int ran = 0;
         try {
             while (!due.isEmpty()) ran += complete(due.take());
@@ -353,8 +369,9 @@ public final class RingEngine implements UringPoller.CompletionSink {
         reads.feedStarved();
     }
 
-    /** Hands the due completions out as tasks (for {@code poll}); returns how many. */
+    /** Runs the releases (a close must not wait for a task nobody runs), then hands the due completions out as tasks (for {@code poll}); returns how many. */
     public int drain(Collection<? super Runnable> out) {
+        if (!releases.isEmpty()) Failures.rethrow(runReleases(null));
         int n = 0;
         while (!due.isEmpty()) {
             RingStream s = due.take();

@@ -35,12 +35,6 @@ public final class UringPoller implements Poller {
 
         /** Whether requests are in flight, so the loop must sleep in the ring to see them end. */
         boolean expectsCompletions();
-
-        /**
-         * The CQEs taken were handled and given back to the kernel: what their handling put off
-         * because it runs user code (a released stream's close) runs now. It may reap again.
-         */
-        void reaped();
     }
 
     // Sizes, read when a queue is made (tests shrink them to reach CQ overflow and buffer exhaustion).
@@ -76,9 +70,6 @@ public final class UringPoller implements Poller {
         public boolean expectsCompletions() {
             return false;
         }
-
-        @Override
-        public void reaped() {}
     };
 
     /**
@@ -275,9 +266,9 @@ public final class UringPoller implements Poller {
      * Takes every CQE: the epoll fd's poll marks epoll for a look, the rest go to the sink. A CQE
      * is taken before it is handled: if handling one throws, the CQEs up to it are given back to
      * the kernel and the rest wait for the next reap, so none is ever handled twice (a request
-     * slot or a provided buffer released twice would be another request's). No user code runs
-     * while CQEs are taken (a reap inside would take them again, and a queue closed inside would
-     * unmap the ring under this one): what would run it waits for {@link CompletionSink#reaped}.
+     * slot or a provided buffer released twice would be another request's). The sink runs no user
+     * code (a reap inside would take them again, and a queue closed inside would unmap the ring
+     * under this one): a reap inside a reap is refused.
      */
     private void reap() {
         if (reaping) throw new IllegalStateException("io_uring completions reaped while being reaped");
@@ -307,7 +298,6 @@ public final class UringPoller implements Poller {
             ring.counters.completions += head - first;
             reaping = false;
         }
-        sink.reaped();
     }
 
     @Override

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  */
 class UringPollerTest {
     @Test
-    void aReapInsideAHandlerIsRefusedAndWhatRunsAfterTheReapMayReap() {
+    void aReapInsideAHandlerIsRefusedAndEveryCqeIsHandledOnce() {
         UringPoller poller = UringPoller.open();
         try {
             List<String> seen = new ArrayList<>();
@@ -35,19 +35,12 @@ class UringPollerTest {
                 public boolean expectsCompletions() {
                     return false;
                 }
-
-                @Override
-                public void reaped() {
-                    seen.add("reaped");
-                    if (seen.size() == 4) { // after the first batch: a reap here takes only what is new
-                        ring.prep(ring.nextSqe(), Uring.OP_NOP, -1, 0, 0, 0, Long.MIN_VALUE | 3);
-                        poller.submitAndReap();
-                    }
-                }
             });
             for (long i = 1; i <= 2; i++) ring.prep(ring.nextSqe(), Uring.OP_NOP, -1, 0, 0, 0, Long.MIN_VALUE | i);
             poller.submitAndReap();
-            assertEquals(List.of("cqe 1", "io_uring completions reaped while being reaped", "cqe 2", "reaped", "cqe 3", "reaped"), seen);
+            ring.prep(ring.nextSqe(), Uring.OP_NOP, -1, 0, 0, 0, Long.MIN_VALUE | 3);
+            poller.submitAndReap(); // a later reap takes only what is new
+            assertEquals(List.of("cqe 1", "io_uring completions reaped while being reaped", "cqe 2", "cqe 3"), seen);
             assertEquals(3, ring.counters.completions);
         } finally {
             poller.close();
@@ -95,9 +88,6 @@ class UringPollerTest {
                 public boolean expectsCompletions() {
                     return false;
                 }
-
-                @Override
-                public void reaped() {}
             });
             Ring ring = poller.ring();
             for (long i = 1; i <= 4; i++) ring.prep(ring.nextSqe(), Uring.OP_NOP, -1, 0, 0, 0, Long.MIN_VALUE | i);
