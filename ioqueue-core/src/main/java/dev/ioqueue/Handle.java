@@ -123,8 +123,9 @@ public final class Handle implements AutoCloseable {
      * the closing thread instead of running its loop waits for ever.
      *
      * @throws SyscallException if {@code close(2)} fails (EBADF: someone closed the fd behind its
-     *     back), when this call ran or waited for the close; a close posted from another loop
-     *     reports it through {@link #whenClosed()} only
+     *     back), from the call that began the close if the close was done when it returns (it ran
+     *     in place, or the call waited for it); a close posted from a loop to another queue's
+     *     thread reports it through {@link #whenClosed()} only, and a later call throws nothing
      */
     @Override
     public void close() {
@@ -144,7 +145,6 @@ public final class Handle implements AutoCloseable {
         }
         try {
             owned.close(!inLoop && !onHome);
-            if (onHome) owned.rethrowIfCloseFailed(); // it ran in place: its close(2)'s failure is this call's
         } catch (Throwable t) {
             failure = dev.ioqueue.internal.base.Failures.add(failure, t);
         }

@@ -667,19 +667,27 @@ class OwnedFdTest extends QueueTestSupport {
         assertEquals("EBADF", e.errnoName());
         assertEquals(p.readFd(), e.fd());
         assertFalse(outside.isOpen());
-        // inside a task of its own loop (outside round 50: it returned normally bound, threw unbound)
+        outside.close(); // a later call does nothing more
+        // inside a task of its own loop (outside round 50: it returned normally bound, threw unbound),
+        // bound and unbound alike (the review of that fix: an unbound one returned normally there)
+        Fds.Pipe p2 = Fds.pipe();
         Handle inside = Handle.of(p.writeFd(), q);
+        Handle unbound = Handle.of(p2.readFd());
         TestFds.rawClose(p.writeFd());
+        TestFds.rawClose(p2.readFd());
         List<Throwable> thrown = new ArrayList<>();
         q.execute(() -> {
-            try {
-                inside.close();
-            } catch (Throwable t) {
-                thrown.add(t);
+            for (Handle h : new Handle[] {inside, unbound, inside, unbound}) { // each once
+                try {
+                    h.close();
+                } catch (Throwable t) {
+                    thrown.add(t);
+                }
             }
         });
         q.runOnce(Duration.ZERO);
-        assertEquals(1, thrown.size());
-        assertEquals("EBADF", assertInstanceOf(SyscallException.class, thrown.get(0)).errnoName());
+        assertEquals(2, thrown.size(), thrown.toString());
+        for (Throwable t : thrown) assertEquals("EBADF", assertInstanceOf(SyscallException.class, t).errnoName());
+        Fds.close(p2.writeFd());
     }
 }

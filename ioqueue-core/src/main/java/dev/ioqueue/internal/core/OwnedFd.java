@@ -229,8 +229,9 @@ public final class OwnedFd {
     /**
      * Closes it from any thread: its queue drops its waits and operations (each told once), waits
      * until the kernel let go of its ring requests, then {@code close(2)}; until then the number is
-     * its own. Unbound, it closes at once. With {@code wait}, returns once closed and rethrows a
-     * failure of {@code close(2)}; without, returns as soon as the close is under way.
+     * its own. Unbound, it closes at once. With {@code wait}, returns once closed; without, as soon
+     * as the close is under way. The call that began the close throws what {@code close(2)} failed
+     * with if it was done by then (run in place, or waited for); a later call does nothing more.
      */
     public void close(boolean wait) {
         QueueCore bound = queue;
@@ -253,7 +254,8 @@ public final class OwnedFd {
     }
 
     private void closeAsked(boolean wait) {
-        if (beginClose()) {
+        boolean first = beginClose();
+        if (first) {
             QueueCore q = queue; // read after CLOSING is set: a bind racing this either saw it or is seen here
             if (q == null) {
                 released();
@@ -267,10 +269,14 @@ public final class OwnedFd {
             }
         }
         if (wait) awaitClosed();
+        if (first && closed.isCompletedExceptionally()) { // done, and failed (EBADF: closed behind its back)
+            if (closed.exceptionNow() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(closed.exceptionNow());
+        }
     }
 
-    /** Waits until {@code close(2)} was done; rethrows its failure. */
-    public void awaitClosed() {
+    /** Waits until {@code close(2)} was done (or failed: {@link #whenClosed} says). */
+    private void awaitClosed() {
         boolean interrupted = false;
         while (true) {
             try {
@@ -279,17 +285,10 @@ public final class OwnedFd {
             } catch (InterruptedException e) {
                 interrupted = true;
             } catch (java.util.concurrent.ExecutionException e) {
-                if (interrupted) Thread.currentThread().interrupt();
-                if (e.getCause() instanceof RuntimeException r) throw r;
-                throw new IllegalStateException(e.getCause());
+                break;
             }
         }
         if (interrupted) Thread.currentThread().interrupt();
-    }
-
-    /** Throws what {@link #awaitClosed} would if {@code close(2)} was done and failed (EBADF: closed behind its back). */
-    public void rethrowIfCloseFailed() {
-        if (closed.isCompletedExceptionally()) awaitClosed();
     }
 
     /** Whether {@code close(2)} was done. */
