@@ -365,7 +365,11 @@ public final class IoQueue implements Executor, AutoCloseable {
         core.unregister(fd, null);
     }
 
-    /** {@link #unregister(int)} of an owned fd: also its pending operations are dropped. Owner thread of its queue. */
+    /**
+     * {@link #unregister(int)} of an owned fd: also its pending operations are dropped (on io_uring,
+     * a write the kernel already made completes instead, with its count: see backends.md). Owner
+     * thread of its queue.
+     */
     public void unregister(Handle handle) {
         core.ownership.checkOpen("unregister");
         OwnedFd o = handle.owned;

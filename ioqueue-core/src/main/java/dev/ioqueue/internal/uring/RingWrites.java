@@ -98,8 +98,15 @@ final class RingWrites {
             } finally {
                 s.withdrawing = false;
             }
-            if (syncCancelResult != 0) return false; // ENOENT: written already; EALREADY: being written
-            if (s.write == null) return true; // its ECANCELED came already
+            if (syncCancelResult != 0) { // ENOENT: written already; EALREADY: being written
+                RingRequest rest = s.write;
+                // Written in part, its CQE taken in that reap: the rest was queued, not yet submitted.
+                // It is withdrawn, so the write stops where it is (the buffer's position says how far).
+                if (rest == null || rest == r || !requests.withdraw(rest)) return false;
+                r = rest;
+            } else if (s.write == null) {
+                return true; // its ECANCELED came already
+            }
         }
         r.state = RingRequest.CANCELLED; // a NOP, or cancelled: its last CQE frees it
         s.write = null;
