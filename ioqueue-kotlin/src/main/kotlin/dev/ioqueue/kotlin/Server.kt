@@ -70,8 +70,9 @@ private val PENDING_CONNECTION_ERRORS = setOf(
  *   unusable (EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP before any accept succeeded, or closed) fails
  *   the job (and so, as for any child, the scope), after closing everything as a cancellation
  *   does. If the listener's queue closed (its group shut down), the job ends as cancelled, not failed;
- *   so does a connection's coroutine that fails once its loop closed (what its waits and calls
- *   throw then is not reported as its failure).
+ *   so does a connection's coroutine that fails because its loop closed (the [AwaitClosedException]
+ *   or [java.nio.channels.ClosedChannelException] its waits and calls throw then is not reported
+ *   as its failure).
  * - The listener is closed as soon as the accept loop ends, before the connections have finished.
  *
  * The server owns [listener] from now on: it closes it when it ends. Threading: call it from any
@@ -132,10 +133,12 @@ private suspend fun CoroutineScope.acceptConnections(
             // coroutine completes (so before the server does).
             try {
                 coroutineScope { connection(client) }
-            } catch (e: Exception) {
+            } catch (e: IOException) {
                 // Its loop closed under it (the group shut down: its waits end with AwaitClosedException,
-                // its calls with ClosedChannelException): cancelled with the server, not failed.
-                if (e !is CancellationException && loop.isClosed) throw CancellationException("the queue of the connection closed", e)
+                // its calls with ClosedChannelException): cancelled with the server, not failed. Any
+                // other failure (a reset, the body's own) is the connection's, and is reported.
+                val closedUnder = e is AwaitClosedException || e is java.nio.channels.ClosedChannelException
+                if (closedUnder && loop.isClosed) throw CancellationException("the queue of the connection closed", e)
                 throw e
             } finally {
                 closeQuietly(client)
