@@ -328,7 +328,7 @@ public final class Fds {
         }
         BlockingCalls.closingPlain(fd); // before the number can be reused: threads blocked on it in BlockingIo wake
         int r = Unistd.close(fd, Native.threadErrno());
-        NonBlocking.closed(fd, r >= 0 || r == -EINTR); // after the close: a verdict on the number taken before it, on any thread, goes
+        NonBlocking.closed(fd, r); // after the close: a verdict on the number taken before it, on any thread, goes
         if (r < 0 && r != -EINTR) failure = Failures.add(failure, new SyscallException("close", fd, -r));
         Failures.rethrow(failure);
     }

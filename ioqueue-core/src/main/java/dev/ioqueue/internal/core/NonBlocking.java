@@ -1,6 +1,7 @@
 package dev.ioqueue.internal.core;
 
 import dev.ioqueue.internal.base.Errors;
+import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.os.Native;
 import dev.ioqueue.internal.os.Unistd;
 import java.io.IOException;
@@ -52,11 +53,12 @@ public final class NonBlocking {
     }
 
     /**
-     * The number {@code fd} was closed through the library (after its close(2); {@code closedOpen}:
-     * it succeeded): its verdicts kept elsewhere are stale. Costs memory only for numbers that were
-     * open, up to 256 KiB: a failed close of a number never closed before grows nothing.
+     * The number {@code fd} was closed through the library, close(2) returning {@code result} (0 or
+     * minus an errno): its verdicts kept elsewhere are stale. Costs memory only for numbers that
+     * were open, up to 256 KiB: a close that failed with EBADF (nothing was open at the number;
+     * Linux lets the number go on every other error) grows nothing.
      */
-    public static void closed(int fd, boolean closedOpen) {
+    public static void closed(int fd, int result) {
         if (fd < 0) return;
         if (fd >= DENSE) {
             HIGH_CLOSES.incrementAndGet();
@@ -65,7 +67,7 @@ public final class NonBlocking {
         synchronized (NonBlocking.class) {
             int[] c = closes;
             if (fd >= c.length) {
-                if (!closedOpen) return; // nothing was open at the number: the close changed no file a verdict could name
+                if (result == -Errno.EBADF) return; // no verdict of ours names it: none was kept past the table
                 closes = c = java.util.Arrays.copyOf(c, Math.min(DENSE, Math.max(fd + 1, c.length * 2)));
             }
             INTS.getAndAddRelease(c, fd, 1);

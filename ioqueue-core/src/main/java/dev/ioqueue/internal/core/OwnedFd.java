@@ -218,7 +218,7 @@ public final class OwnedFd {
         int s = (int) STATE.getAndBitwiseOr(this, CLOSED);
         if ((s & CLOSED) != 0) return;
         int r = Unistd.close(fd, Native.threadErrno());
-        NonBlocking.closed(fd, r >= 0 || r == -Errno.EINTR); // a verdict kept on the number elsewhere (a plain-fd call's) goes with it
+        NonBlocking.closed(fd, r); // a verdict kept on the number elsewhere (a plain-fd call's) goes with it
         if (r < 0 && r != -Errno.EINTR) { // EINTR: Linux has released the fd
             closed.completeExceptionally(Errors.syscall("close", fd, -r, kind + "'s fd was closed behind its back?"));
         } else {
