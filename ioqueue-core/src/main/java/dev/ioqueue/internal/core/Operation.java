@@ -209,7 +209,7 @@ public final class Operation extends Waiter implements RingOp {
         }
         if (result == WOULD_BLOCK) {
             queue.registrations.drained(fd, kind);
-            if (kind == Interest.READ && owned != null && RingEngine.keepsSomething(owned.stream)) {
+            if (kind == Interest.READ && owned != null && RingStream.keepsSomething(owned.stream)) {
                 end(); // a hang otherwise: the OS will never report the bytes the ring took
                 failed(readAheadHidden());
                 return true;

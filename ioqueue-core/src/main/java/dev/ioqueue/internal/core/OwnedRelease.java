@@ -1,7 +1,6 @@
 package dev.ioqueue.internal.core;
 
 import dev.ioqueue.internal.base.Failures;
-import dev.ioqueue.internal.uring.RingEngine;
 import dev.ioqueue.internal.uring.RingStream;
 
 /**
@@ -74,7 +73,7 @@ final class OwnedRelease {
     /** Waits (a bounded time) until the kernel finished every request of {@code s}; its release then waits in the engine. */
     private void awaitRingRelease(RingStream s) {
         long deadline = System.nanoTime() + RING_RELEASE_WAIT_NANOS;
-        while (RingEngine.releasing(s)) {
+        while (RingStream.releasing(s)) {
             long left = deadline - System.nanoTime();
             if (left <= 0) return; // it completes later, in the loop
             queue.uring.awaitCompletions(left);

@@ -4,6 +4,7 @@ import dev.ioqueue.internal.base.Failures;
 import dev.ioqueue.internal.poll.Interest;
 import dev.ioqueue.internal.poll.Poller;
 import dev.ioqueue.internal.uring.RingEngine;
+import dev.ioqueue.internal.uring.RingStream;
 import dev.ioqueue.internal.uring.UringPoller;
 import java.io.IOException;
 import java.util.Collection;
@@ -106,7 +107,7 @@ public final class QueueCore {
             takeRingPlace(fd, owned, kind, waiter);
         }
         registrations.await(fd, kind, waiter, owned != null);
-        if (owned != null && kind == Interest.READ && RingEngine.keepsSomething(owned.stream)) {
+        if (owned != null && kind == Interest.READ && RingStream.keepsSomething(owned.stream)) {
             // The ring read them ahead, so the OS will not report them: woken at the next batch.
             registrations.keptReadableNextBatch(fd);
         }
@@ -142,9 +143,9 @@ public final class QueueCore {
     private void takeRingPlace(int fd, OwnedFd owned, int kind, Object incoming) {
         Waiter ahead = owned.turnAheadOf(kind, incoming);
         if (ahead != null) rejectSecond(fd, kind, incoming, ahead); // another blocked thread's turn: queued behind it
-        if (!RingEngine.hasOperation(owned.stream, kind)) return;
-        if (RingEngine.operation(owned.stream, kind) instanceof Operation holder && Waiter.yieldsTo(holder, incoming) && holder.yieldRingPlace()) return;
-        if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind, incoming, RingEngine.operation(owned.stream, kind));
+        if (!RingStream.hasOperation(owned.stream, kind)) return;
+        if (RingStream.operation(owned.stream, kind) instanceof Operation holder && Waiter.yieldsTo(holder, incoming) && holder.yieldRingPlace()) return;
+        if (kind != Interest.WRITE || !engine.settleWrite(owned.stream)) rejectSecond(fd, kind, incoming, RingStream.operation(owned.stream, kind));
         requireHere(owned); // the settled write's completion may have closed it: refused, as on epoll
     }
 

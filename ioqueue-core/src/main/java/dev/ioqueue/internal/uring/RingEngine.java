@@ -76,11 +76,6 @@ public final class RingEngine implements UringPoller.CompletionSink {
         keptWithoutReader.accept(s.fd);
     }
 
-    /** Whether {@code s} (null: none yet) keeps bytes, an end of file or an error for its next read. */
-    public static boolean keepsSomething(RingStream s) {
-        return s != null && s.keeps();
-    }
-
     // ---- streams ----
 
     /** A stream for the owned fd {@code fd}; the caller keeps it with the fd until {@link #close}. */
@@ -165,11 +160,6 @@ public final class RingEngine implements UringPoller.CompletionSink {
         return failure;
     }
 
-    /** Whether {@link #close} was called for {@code s} and its requests have not all ended yet. */
-    public static boolean releasing(RingStream s) {
-        return s.closing && s.index >= 0;
-    }
-
     /**
      * A request of {@code s} ended (a CQE is being handled); a closing stream whose last one it was
      * is let go of, and its {@code released} (which closes the fd and completes what waits on that,
@@ -212,16 +202,6 @@ public final class RingEngine implements UringPoller.CompletionSink {
         Runnable released = s.released;
         s.released = null;
         return released;
-    }
-
-    /** The operation for {@code kind} (0 read, 1 write) pending on {@code s}, or null. */
-    public static RingOp operation(RingStream s, int kind) {
-        return s == null ? null : kind == 0 ? s.reader : kind == 1 ? s.writer : null;
-    }
-
-    /** Whether an operation for {@code kind} (0 read, 1 write) is pending on {@code s}. */
-    public static boolean hasOperation(RingStream s, int kind) {
-        return s != null && (kind == 0 ? s.reader != null : kind == 1 && s.writer != null);
     }
 
     /**

@@ -152,7 +152,7 @@ final class RingReads {
         if (s.reader != null) {
             if (s.readable()) engine.enqueue(s);
             else if (s.read == null && res != -Errno.ENOBUFS) arm(s);
-        } else if (res != -Errno.ENOBUFS && RingEngine.keepsSomething(s)) {
+        } else if (res != -Errno.ENOBUFS && RingStream.keepsSomething(s)) {
             engine.keptWithoutReader(s); // read ahead: a readiness waiter would never hear of these bytes from the OS
         }
         s.publish();

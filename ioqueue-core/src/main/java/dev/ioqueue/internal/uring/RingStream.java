@@ -95,7 +95,7 @@ public final class RingStream {
 
     /** Publishes what a look from another thread reads ({@link #lookState}): a store only when it changed. Owner thread. */
     void publish() {
-        int now = (keeps() ? KEPT_BIT : 0) | (read != null ? READING_BIT : 0) | (error != 0 && !unsupported ? ERROR_BIT : 0);
+        int now = (keeps() ? KEPT_BIT : 0) | (read != null ? READING_BIT : 0) | (failed() ? ERROR_BIT : 0);
         if (now != (int) PUBLISHED.get(this)) PUBLISHED.setRelease(this, now);
     }
 
@@ -117,7 +117,12 @@ public final class RingStream {
      * the ring's refusal of the fd, which readiness serves: the OS reports that fd as ever).
      */
     boolean keeps() {
-        return hasData() || eof || (error != 0 && !unsupported);
+        return hasData() || eof || failed();
+    }
+
+    /** Whether a read failed with an error its next read reports (the ring's refusal of the fd is not one). */
+    private boolean failed() {
+        return error != 0 && !unsupported;
     }
 
     /** Whether bytes are kept (in buffers or spilled). */
@@ -256,5 +261,27 @@ public final class RingStream {
     public String toString() {
         return "RingStream[fd " + fd + ", " + keptCount + " chunks kept" + (read != null ? ", reading" : "")
                 + (write != null ? ", writing" : "") + (closing ? ", closing" : "") + "]";
+    }
+
+    // ---- what the core asks of a handle's stream (null: none yet) ----
+
+    /** Whether {@code s} keeps bytes, an end of file or an error for its next read ({@link #keeps}). */
+    public static boolean keepsSomething(RingStream s) {
+        return s != null && s.keeps();
+    }
+
+    /** Whether {@link RingEngine#close} was called for {@code s} and its requests have not all ended yet. */
+    public static boolean releasing(RingStream s) {
+        return s.closing && s.index >= 0;
+    }
+
+    /** The operation for {@code kind} (0 read, 1 write) pending on {@code s}, or null. */
+    public static RingOp operation(RingStream s, int kind) {
+        return s == null ? null : kind == 0 ? s.reader : kind == 1 ? s.writer : null;
+    }
+
+    /** Whether an operation for {@code kind} (0 read, 1 write) is pending on {@code s}. */
+    public static boolean hasOperation(RingStream s, int kind) {
+        return s != null && (kind == 0 ? s.reader != null : kind == 1 && s.writer != null);
     }
 }

@@ -34,7 +34,7 @@ class RingEngineReleaseTest {
             poller.ring().enter(0, -1); // the cancel goes; its CQE waits
             Fds.close(p2.writeFd()); // s2's read ends with an end of file after it: its handler throws
             assertThrows(IllegalStateException.class, () -> poller.awaitCompletions(1_000_000_000L));
-            assertFalse(RingEngine.releasing(s1), "let go of: the kernel finished its requests");
+            assertFalse(RingStream.releasing(s1), "let go of: the kernel finished its requests");
             assertFalse(released[0], "no user code while completions are taken");
             assertFalse(engine.isEmpty(), "the loop must not sleep on a release due");
             engine.run();
