@@ -125,23 +125,15 @@ class SharedQueueTest {
         try {
             assertEquals(Set.of(Event.READ), firstWait.get(10, TimeUnit.SECONDS));
             first.close(); // no thread waits on it any more
-            // The kernel hands out the lowest free number; another thread may free a lower one meanwhile
-            // (the watchdog closing an ended thread's handles): those pipes are kept aside, then closed.
-            java.util.List<Fds.Pipe> aside = new java.util.ArrayList<>();
-            Fds.Pipe second = Fds.pipe();
-            while (second.readFd() != number && second.writeFd() != number && aside.size() < 32) {
-                aside.add(second);
-                second = Fds.pipe();
-            }
+            Fds.Pipe second = TestFds.pipeAt(number);
+            assumeTrue(second != null, "the kernel handed out other numbers");
             try {
-                assumeTrue(second.readFd() == number, "the kernel handed out another number");
                 TestFds.writeByte(second.writeFd(), 2);
                 CompletableFuture<Set<Event>> secondWait = shared.whenReady(number, ReadyEvent.READ); // reaches the held round
                 releaseTimer.countDown();
                 assertEquals(Set.of(Event.READ), secondWait.get(10, TimeUnit.SECONDS), "the new file's readiness");
             } finally {
                 second.close();
-                for (Fds.Pipe p : aside) p.close();
             }
         } finally {
             releaseRound.countDown();
@@ -159,9 +151,9 @@ class SharedQueueTest {
         CompletableFuture<Set<Event>> brokenWait = shared.whenReady(number, ReadyEvent.READ);
         CompletableFuture.runAsync(() -> {}, shared).get(10, TimeUnit.SECONDS);
         broken.close(); // against the rule: a wait is under way on it
-        Fds.Pipe fresh = Fds.pipe();
+        Fds.Pipe fresh = TestFds.pipeAt(number);
+        assumeTrue(fresh != null, "the kernel handed out other numbers");
         try {
-            assumeTrue(fresh.readFd() == number, "the kernel handed out another number");
             CompletableFuture<Set<Event>> freshWait = shared.whenReady(number, ReadyEvent.READ);
             ExecutionException dropped = assertThrows(ExecutionException.class, () -> brokenWait.get(10, TimeUnit.SECONDS));
             assertInstanceOf(WaitDroppedException.class, dropped.getCause());

@@ -40,6 +40,27 @@ final class TestFds {
     }
 
     /** close(2) behind every queue's back. */
+    /**
+     * A new pipe whose read end has the number {@code number}, which the caller just freed; null
+     * if 32 pipes did not bring it back. The kernel hands out the lowest free number, and another
+     * thread may free a lower one meanwhile (the watchdog closing an ended thread's handles): the
+     * pipes that got other numbers are closed after.
+     */
+    static Fds.Pipe pipeAt(int number) {
+        java.util.List<Fds.Pipe> aside = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 32; i++) {
+                Fds.Pipe p = Fds.pipe();
+                if (p.readFd() == number) return p;
+                aside.add(p);
+                if (p.writeFd() == number) break; // it went to a write end: give up
+            }
+            return null;
+        } finally {
+            for (Fds.Pipe p : aside) p.close();
+        }
+    }
+
     static void rawClose(int fd) {
         int r = Unistd.close(fd, Native.threadErrno());
         if (r < 0) throw new SyscallException("close", fd, -r);
