@@ -287,7 +287,16 @@ public final class IoQueue implements Executor, AutoCloseable {
     public void submitAnywhere(int fd, IoOperation operation) {
         Objects.requireNonNull(operation, "operation");
         checkFd(fd);
-        if (!core.runOnOwner(() -> submit(fd, operation))) core.ownership.dropAtOnce("submitAnywhere", () -> operation.dropped(fd));
+        if (!core.runOnOwner(() -> submitOrFail(fd, operation))) core.ownership.dropAtOnce("submitAnywhere", () -> operation.dropped(fd));
+    }
+
+    /** {@link #submit(int, IoOperation)}, on the owner thread; a syscall's failure goes to the operation. */
+    private void submitOrFail(int fd, IoOperation operation) {
+        try {
+            submit(fd, operation);
+        } catch (java.io.UncheckedIOException e) { // EBADF from the non-blocking check, EPERM from epoll_ctl...
+            operation.engine().failedOn(core, fd, e.getCause());
+        }
     }
 
     /**

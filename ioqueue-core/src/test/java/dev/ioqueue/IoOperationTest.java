@@ -745,4 +745,42 @@ class IoOperationTest extends QueueTestSupport {
             Fds.close(p.writeFd());
         }
     }
+
+    // guards (outside round 51): a syscall failure of submitAnywhere's submit (EBADF from the
+    // non-blocking check) escaped the loop (or reached the caller) and the operation was never told
+    @Test
+    void aSyscallFailureOfSubmitAnywhereGoesToTheOperationOnEitherThread() throws Exception {
+        IoQueue q = IoQueue.current();
+        Fds.Pipe p = Fds.pipe();
+        int closed = p.readFd();
+        p.close();
+        for (boolean fromOwner : new boolean[] {false, true}) {
+            List<String> told = new ArrayList<>();
+            IoOperation op = IoOperation.read(ByteBuffer.allocate(8), new IoCompletion() {
+                @Override
+                public void completed(int fd, long result) {
+                    told.add("completed " + result);
+                }
+
+                @Override
+                public void failed(int fd, java.io.IOException failure) {
+                    told.add("failed " + fd + " " + ((SyscallFailure) failure).errnoName());
+                }
+
+                @Override
+                public void dropped(int fd) {
+                    told.add("dropped");
+                }
+            });
+            if (fromOwner) {
+                q.submitAnywhere(closed, op);
+            } else {
+                Thread t = Thread.ofPlatform().start(() -> q.submitAnywhere(closed, op));
+                t.join();
+                q.runOnce(Duration.ofSeconds(5));
+            }
+            assertEquals(List.of("failed " + closed + " EBADF"), told, fromOwner ? "on the owner thread" : "from another thread");
+            assertFalse(op.isPending());
+        }
+    }
 }

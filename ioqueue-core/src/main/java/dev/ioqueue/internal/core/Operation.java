@@ -259,7 +259,14 @@ public final class Operation extends Waiter implements RingOp {
     }
 
     private void failed(IOException failure) {
-        QueueCore q = queue;
+        failedOn(queue, fd, failure);
+    }
+
+    /**
+     * Tells it {@code failure} on {@code q}'s thread: its own, or what a submit from another thread
+     * threw there ({@code IoQueue.submitAnywhere}), as a failure in the loop would be told.
+     */
+    public void failedOn(QueueCore q, int fd, IOException failure) {
         Operation outer = q.failing();
         q.failing(this); // what its default failed() reports to the queue's failure sink
         try {
