@@ -1,7 +1,6 @@
 package dev.ioqueue.internal.core;
 
 import dev.ioqueue.internal.base.Errors;
-import dev.ioqueue.internal.os.Errno;
 import dev.ioqueue.internal.poll.Interest;
 import dev.ioqueue.internal.uring.RingEngine;
 import dev.ioqueue.internal.uring.RingOp;
@@ -190,17 +189,6 @@ public final class Operation extends Waiter implements RingOp {
         }
     }
 
-    /**
-     * A read of the operation's own (not one of the factories', which the ring serves) on a handle
-     * whose io_uring queue keeps bytes, an end or an error it read ahead: its syscall cannot see
-     * them, and the OS will not report them again.
-     */
-    private IOException readAheadHidden() {
-        return new IOException("fd " + fd + ": its io_uring queue's ring has read ahead what this operation's own syscall would"
-                + " read (kept for the handle's next library read): read a handle on io_uring only through the library (the"
-                + " IoOperation.read factories, Handle reads, BlockingIo), or make your own syscalls on a plain fd, or on epoll");
-    }
-
     /** Ends it on an attempt's outcome; false if it would block (and the caller waits again). */
     private boolean finish(long result, int events) {
         if (attemptFailed) {
@@ -211,14 +199,14 @@ public final class Operation extends Waiter implements RingOp {
             queue.registrations.drained(fd, kind);
             if (kind == Interest.READ && owned != null && RingStream.keepsSomething(owned.stream)) {
                 end(); // a hang otherwise: the OS will never report the bytes the ring took
-                failed(readAheadHidden());
+                failed(OperationFailures.readAheadHidden(fd));
                 return true;
             }
             if (!Interest.dead(events)) return false;
             end();
             if (kind == Interest.WRITE) {
                 transfer.ringResult(false); // reset its counts: a failed write starts again at its next submission
-                failed(Errors.io("write", fd, Errno.EPIPE, "the fd reported " + eventNames(events) + " but a write would still block"));
+                failed(OperationFailures.deadFdWrite(fd, events));
             } else {
                 hooks.completed(fd, transfer.endOfFile());
             }
@@ -228,10 +216,6 @@ public final class Operation extends Waiter implements RingOp {
         end();
         hooks.completed(fd, result);
         return true;
-    }
-
-    private static String eventNames(int events) {
-        return (events & Interest.ERROR_BIT) != 0 ? ((events & Interest.HANGUP_BIT) != 0 ? "ERROR and HANGUP" : "ERROR") : "HANGUP";
     }
 
     /** Runs the attempt; a throw ends the operation (failed for an I/O failure, rethrown otherwise). */
@@ -249,7 +233,7 @@ public final class Operation extends Waiter implements RingOp {
             if (transfer == NO_TRANSFER || starting) throw e;
             // The library's transfer: its buffer's arena was closed (or it is confined to another
             // thread) while the operation waited. The operation fails; the loop goes on.
-            failed(bufferUnusable(e));
+            failed(OperationFailures.bufferUnusable(kind, fd, e));
             attemptFailed = true;
             return 0;
         } catch (RuntimeException | Error e) {
@@ -361,7 +345,7 @@ public final class Operation extends Waiter implements RingOp {
     public void ringFailed(int errno) {
         transfer.ringResult(false); // reset its counts for the next submission
         end();
-        failed(Errors.io(kindName(), fd, errno, null));
+        failed(Errors.io(OperationFailures.name(kind), fd, errno, null));
     }
 
     @Override
@@ -372,25 +356,9 @@ public final class Operation extends Waiter implements RingOp {
         // syscall path refuses it there; nothing was taken, the kept bytes wait for the next read.
         if (starting) {
             throw failure instanceof WrongThreadException ? failure
-                    : new IllegalStateException(kindName() + " on fd " + fd + ": " + unusableReason(failure), failure);
+                    : new IllegalStateException(OperationFailures.name(kind) + " on fd " + fd + ": " + OperationFailures.unusableReason(failure), failure);
         }
-        failed(bufferUnusable(failure));
-    }
-
-    /** The failure of an operation whose buffer's arena was closed (or is confined to another thread) while it waited. */
-    private IOException bufferUnusable(RuntimeException cause) {
-        return new IOException(kindName() + " on fd " + fd + ": its buffer can no longer be used (" + unusableReason(cause) + ")", cause);
-    }
-
-    /** Why a buffer is unusable: the JDK's own message names neither case ("Already closed"), so say which of the two it was. */
-    private static String unusableReason(RuntimeException cause) {
-        if (cause instanceof WrongThreadException) return "its segment is confined to another thread";
-        String m = cause.getMessage();
-        return m != null && m.contains("arena") ? m : "its segment's arena is closed";
-    }
-
-    private String kindName() {
-        return kind == Interest.WRITE ? "write" : "read";
+        failed(OperationFailures.bufferUnusable(kind, fd, failure));
     }
 
     @Override
