@@ -316,7 +316,10 @@ public final class QueueCore {
         try {
             while (running()) {
                 loop.round(-1);
-                if (takeStopRequest()) break;
+                if (stopRequested) {
+                    stopRequested = false;
+                    break;
+                }
             }
         } finally {
             loop.clock.leftLoop();
@@ -350,13 +353,6 @@ public final class QueueCore {
     public void stop() {
         stopRequested = true;
         runQueue.offer(() -> {}); // wakes a sleeping loop; refused once closed, when nothing runs anyway
-    }
-
-    /** Whether a stop was asked for since the last call (and forgets it). Owner thread. */
-    public boolean takeStopRequest() {
-        if (!stopRequested) return false;
-        stopRequested = false;
-        return true;
     }
 
     /** The round the loop is in, or 0 outside it ({@link RoundClock}). Any thread. */

@@ -40,9 +40,8 @@ public final class Registrations {
     private final IntList kept = new IntList();
     final Dropped dropped;
     private int nextGeneration = 1;
-    /** The plain fds whose close is under way ({@link #releaseBeforeClose}), innermost last. */
-    private int[] closing = new int[2];
-    private int closingCount;
+    /** The plain fds whose close is under way ({@link #releaseBeforeClose}). */
+    private final ClosingFds closing = new ClosingFds();
     /** Plain fds' registrations re-armed without a syscall, checked once per period (the loop bounds its sleeps by it). */
     final TrustedRearms trusted = new TrustedRearms();
     boolean closed;
@@ -128,24 +127,17 @@ public final class Registrations {
      */
     public Throwable releaseBeforeClose(int fd, Throwable failure) {
         if (closed) return failure;
-        if (closingCount == closing.length) closing = java.util.Arrays.copyOf(closing, closingCount * 2);
-        closing[closingCount++] = fd; // a stack: a dropped may close another fd in turn
+        closing.push(fd);
         try {
             return release(fd, false, failure);
         } finally {
-            closingCount--;
+            closing.pop();
         }
     }
 
     /** Refuses a waiter for an fd whose close is under way on this thread ({@link #releaseBeforeClose}). */
     void refuseClosing(String call, int fd) {
-        for (int i = 0; i < closingCount; i++) {
-            if (closing[i] == fd) {
-                throw new IllegalStateException(call + ": fd " + fd + " is being closed (its close tells its waiters first): "
-                        + (call.equals("close") ? "that close closes it, once"
-                        : call.equals("Handle.of") ? "a handle of it would outlive the number" : "nothing may wait on it now"));
-            }
-        }
+        closing.refuse(call, fd);
     }
 
     private Throwable release(int fd, boolean reportGone, Throwable failure) {
