@@ -323,4 +323,44 @@ class WaiterTest extends QueueTestSupport {
             second[0].close();
         }
     }
+
+    // guards (cold review, 2026-12-08): after 2^31 registrations on one queue the generation went
+    // negative, its events were taken for the wake-up, the waiter was never told and the loop spun
+    @Test
+    void registrationsPastTwoToTheThirtyOneAreServed() throws Exception {
+        Thread t = new Thread(() -> {
+            IoQueue q = IoQueue.create(Backend.EPOLL);
+            try {
+                Object registrations = field(q.core, "registrations");
+                java.lang.reflect.Field next = registrations.getClass().getDeclaredField("nextGeneration");
+                next.setAccessible(true);
+                next.setInt(registrations, Integer.MAX_VALUE); // as after 2^31 - 1 registrations
+                try (Fds.Pipe p1 = Fds.pipe(); Fds.Pipe p2 = Fds.pipe()) {
+                    TestFds.writeByte(p1.writeFd(), 1);
+                    TestFds.writeByte(p2.writeFd(), 1);
+                    List<Integer> fired = new ArrayList<>();
+                    q.await(p1.readFd(), ReadyEvent.READ, (fd, ev) -> fired.add(1));
+                    q.await(p2.readFd(), ReadyEvent.READ, (fd, ev) -> fired.add(2)); // the generation after the last
+                    for (int i = 0; i < 10 && fired.size() < 2; i++) q.runOnce(Duration.ofSeconds(1));
+                    assertEquals(Set.of(1, 2), Set.copyOf(fired));
+                    assertFalse(q.running(), "nothing left waiting");
+                }
+            } catch (ReflectiveOperationException e) {
+                throw new AssertionError(e);
+            } finally {
+                q.close();
+            }
+        });
+        List<Throwable> failure = Collections.synchronizedList(new ArrayList<>());
+        t.setUncaughtExceptionHandler((th, e) -> failure.add(e));
+        t.start();
+        t.join();
+        if (!failure.isEmpty()) throw new AssertionError(failure.get(0));
+    }
+
+    private static Object field(Object o, String name) throws ReflectiveOperationException {
+        java.lang.reflect.Field f = o.getClass().getDeclaredField(name);
+        f.setAccessible(true);
+        return f.get(o);
+    }
 }

@@ -333,7 +333,8 @@ public final class Registrations {
     }
 
     Registration register(int fd, int interest) {
-        int generation = nextGeneration++;
+        int generation = nextGeneration;
+        nextGeneration = (generation + 1) & Integer.MAX_VALUE; // 31 bits: a token is never negative, as the wake-up's is
         if (nextGeneration == 0) nextGeneration = 1;
         long token = ((long) generation << 32) | (fd & 0xFFFF_FFFFL);
         int r = poller.add(fd, interest, token);
