@@ -253,4 +253,28 @@ class ExecuteAndTimerTest extends QueueTestSupport {
         q.run();
         assertEquals(50_000, ran.get(), "the rest ran in later rounds");
     }
+
+    // guards (cold review, 2026-12-08): a task the owner posted ran before one another thread had
+    // posted earlier (the owner's went straight to its own list, the other's waited in the inbox)
+    @Test
+    void postedTasksRunInTheOrderTheyWerePostedWhicheverThreadPostedThem() throws Exception {
+        IoQueue q = IoQueue.current();
+        java.util.List<String> order = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.concurrent.CountDownLatch posted = new java.util.concurrent.CountDownLatch(1);
+        q.execute(() -> {
+            Thread other = new Thread(() -> {
+                q.execute(() -> order.add("X, by another thread"));
+                posted.countDown();
+            });
+            other.start();
+            try {
+                posted.await();
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            q.execute(() -> order.add("Y, by the owner after X"));
+        });
+        while (order.size() < 2) q.runOnce(java.time.Duration.ofSeconds(5));
+        org.junit.jupiter.api.Assertions.assertEquals(java.util.List.of("X, by another thread", "Y, by the owner after X"), order);
+    }
 }

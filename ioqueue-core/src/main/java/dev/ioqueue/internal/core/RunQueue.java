@@ -69,7 +69,10 @@ public final class RunQueue {
     public boolean offer(Runnable task) {
         if (owner.isCurrent()) {
             if (closed()) return false;
-            tasks.add(task);
+            // Behind what other threads posted before it, if any waits (FIFO across threads);
+            // else straight to the owner's own list, with no node to allocate.
+            if (inbox.isEmpty()) tasks.add(task);
+            else inbox.offer(task);
             return true;
         }
         int s;
