@@ -783,4 +783,71 @@ class IoOperationTest extends QueueTestSupport {
             assertFalse(op.isPending());
         }
     }
+
+    // guards (cold review, 2026-12-08): an operation dropped from the batch (its fd unregistered)
+    // and pending elsewhere still held its place on the old number, refusing a new operation there
+    @Test
+    void anOperationDroppedFromTheBatchNoLongerHoldsItsPlace() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p0 = Fds.pipe(); Fds.Pipe p1 = Fds.pipe(); Fds.Pipe p2 = Fds.pipe()) {
+            List<String> seen = new ArrayList<>();
+            IoOperation op1 = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op1"));
+            IoOperation op2 = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op2"));
+            q.submit(p1.readFd(), op1);
+            q.await(p0.readFd(), ReadyEvent.READ, (fd, ev) -> { // runs first in the batch, op1 after it
+                q.unregister(p1.readFd()); // op1, collected, is dropped
+                q.submit(p2.readFd(), op1); // and pending elsewhere
+                q.persist(p1.readFd());
+                q.submit(p1.readFd(), op2); // nothing holds p1's READ now
+            });
+            Fds.write(p0.writeFd(), new byte[] {1}, 0, 1);
+            Fds.write(p1.writeFd(), new byte[] {2}, 0, 1);
+            q.runOnce(Duration.ofSeconds(1));
+            assertEquals(List.of("op1 dropped", "op2 completed 1"), seen);
+            assertTrue(op1.isPending());
+            q.unregister(p1.readFd());
+            q.unregister(p2.readFd());
+        }
+    }
+
+    // guards (cold review, 2026-12-08): a second operation was accepted (and took the data) while
+    // poll had handed out the first one's completion, once a later poll let the registration go
+    @Test
+    void anOperationHandedOutByPollHoldsItsPlaceUntilItRuns() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe()) {
+            List<String> seen = new ArrayList<>();
+            IoOperation op1 = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op1"));
+            IoOperation op2 = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op2"));
+            q.submit(p.readFd(), op1);
+            Fds.write(p.writeFd(), new byte[] {1, 2, 3}, 0, 3);
+            List<Runnable> ready = new ArrayList<>();
+            q.poll(ready, Duration.ofSeconds(1)); // op1's completion handed out, not run
+            Cancellable hold = q.hold();
+            q.poll(new ArrayList<>(), Duration.ZERO); // a second poll: its flush lets the registration go
+            hold.cancel();
+            assertThrows(IllegalStateException.class, () -> q.submit(p.readFd(), op2));
+            ready.forEach(Runnable::run);
+            assertEquals(List.of("op1 completed 3"), seen);
+        }
+    }
+
+    private static IoCompletion told(List<String> seen, String name) {
+        return new IoCompletion() {
+            @Override
+            public void completed(int fd, long result) {
+                seen.add(name + " completed " + result);
+            }
+
+            @Override
+            public void failed(int fd, java.io.IOException failure) {
+                seen.add(name + " failed " + failure);
+            }
+
+            @Override
+            public void dropped(int fd) {
+                seen.add(name + " dropped");
+            }
+        };
+    }
 }

@@ -53,7 +53,8 @@ final class Places {
 
     private void refuse(Registration reg, int kind, Object incoming, Object holder) {
         // Is the first waiter's registration alive, or was its fd closed and the number reused?
-        int r = regs.poller.modify(reg.fd, reg.interest, reg.token());
+        // (Not registered now: a handed-out operation holds the place, and the kernel knows nothing.)
+        int r = reg.registered() ? regs.poller.modify(reg.fd, reg.interest, reg.token()) : 0;
         if (r == -Errno.ENOENT || r == -Errno.EBADF) {
             regs.gone.discard(reg);
             Failures.rethrow(regs.dropped.tell(QueueEvents.prematureClose(reg.fd,

@@ -85,6 +85,7 @@ final class ReadyBatch {
         for (int i = head; i < tail; i++) {
             if (regs[i] == reg && callbacks[i] != null && epochs[i] == reg.epoch) {
                 dropped.add(reg.fd, callbacks[i]);
+                reg.ran(callbacks[i]); // it no longer holds its place (it may be pending elsewhere soon)
                 callbacks[i] = null;
             }
         }
@@ -94,6 +95,7 @@ final class ReadyBatch {
     boolean remove(Registration reg, int kind, Object callback) {
         for (int i = head; i < tail; i++) {
             if (callbacks[i] == callback && regs[i] == reg && kinds[i] == kind && epochs[i] == reg.epoch) {
+                reg.ran(callback);
                 callbacks[i] = null; // skipped when run
                 return true;
             }

@@ -79,6 +79,7 @@ public final class Registrations {
         Registration reg = table.get(fd);
         if (numbersChangeBetweenWaits && reg != null && reg.registered() && !gone.stillNamesItsFile(reg, kind)) reg = null;
         if (reg == null || !reg.registered()) {
+            if (reg != null) places.take(reg, kind, waiter); // an operation collected (or handed out by poll) and not yet run holds it
             reg = register(fd, bit);
         } else {
             places.take(reg, kind, waiter);
@@ -173,9 +174,11 @@ public final class Registrations {
      */
     public boolean mayTry(int fd, int kind, Object incoming) {
         Registration reg = table.get(fd);
-        if (reg == null || !reg.registered()) return true;
-        if (places.take(reg, kind, incoming)) table.markLapsed(reg); // before an attempt takes any data
-        return (reg.drained & Interest.bit(kind)) == 0;
+        if (reg == null) return true;
+        // Before an attempt takes any data; also when the registration went, as an operation
+        // collected (or handed out by poll) and not yet run still holds the place.
+        if (places.take(reg, kind, incoming)) table.markLapsed(reg);
+        return !reg.registered() || (reg.drained & Interest.bit(kind)) == 0;
     }
 
     /** Whether {@code fd} has a waiter for {@code kind}. */
