@@ -83,6 +83,38 @@ class PrematureCloseTest extends QueueTestSupport {
         }
     }
 
+    // guards (cold review, 2026-12-08): a number reused by a regular file (epoll_ctl: EPERM) was a
+    // premature close when the flush found it, but a plain SyscallException at unregister or at a
+    // wait for another event, with the waiters left in place
+    @Test
+    void aNumberReusedByARegularFileIsAPrematureCloseWhereverItIsFound() throws Exception {
+        IoQueue q = IoQueue.current();
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("ioqueue-gone", ".txt");
+        try {
+            for (String where : new String[] {"unregister", "another event"}) {
+                Fds.Pipe p = Fds.pipe();
+                int number = p.readFd();
+                q.await(number, ReadyEvent.READ, (fd, ev) -> { throw new AssertionError("dead waiter ran"); });
+                TestFds.rawClose(number);
+                int reused = TestFds.open(file, 0x80000 /* O_RDONLY | O_CLOEXEC */);
+                try {
+                    org.junit.jupiter.api.Assumptions.assumeTrue(reused == number, "the kernel handed out another number");
+                    PrematureCloseError e = assertThrows(PrematureCloseError.class, () -> {
+                        if (where.equals("unregister")) q.unregister(number);
+                        else q.await(number, ReadyEvent.WRITE, (fd, ev) -> { });
+                    }, where);
+                    assertEquals(number, e.fd());
+                    assertFalse(q.running(), "the dead waiter was dropped: " + where);
+                } finally {
+                    TestFds.rawClose(reused);
+                    Fds.close(p.writeFd());
+                }
+            }
+        } finally {
+            java.nio.file.Files.delete(file);
+        }
+    }
+
     @Test
     void aDupKeepingTheClosedFilesRegistrationAliveGivesACleanWakeUpAndNoBusyLoop() throws Exception {
         IoQueue q = IoQueue.current();

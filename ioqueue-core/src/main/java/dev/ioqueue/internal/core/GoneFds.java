@@ -26,8 +26,17 @@ final class GoneFds {
      * was closed after its waiter ran or was withdrawn); anything else is a failure, retried at the
      * next flush.
      */
+    /**
+     * Whether {@code epoll_ctl}'s result {@code r} on a registration the kernel once accepted says
+     * its file is gone: EBADF, ENOENT, or EPERM (the number now names a regular file or directory).
+     * The one rule, wherever the queue finds out.
+     */
+    static boolean gone(int r) {
+        return r == -Errno.EBADF || r == -Errno.ENOENT || r == -Errno.EPERM;
+    }
+
     Throwable failedOnKept(Registration reg, int verb, int res, String where, Throwable failure) {
-        if (res != -Errno.EBADF && res != -Errno.ENOENT && res != -Errno.EPERM) {
+        if (!gone(res)) {
             regs.table.markDirty(reg);
             return Failures.add(failure, regs.failure(verb, reg.fd, -res));
         }
@@ -59,7 +68,7 @@ final class GoneFds {
         if (othersWait && !second) return true;
         int r = regs.poller.modify(reg.fd, reg.interest, reg.token());
         if (r >= 0) return true;
-        if (r != -Errno.ENOENT && r != -Errno.EBADF && r != -Errno.EPERM) throw regs.failure(Registrations.MODIFY, reg.fd, -r);
+        if (!gone(r)) throw regs.failure(Registrations.MODIFY, reg.fd, -r);
         discard(reg);
         Failures.rethrow(regs.dropped.tell(null));
         return false;

@@ -2,7 +2,6 @@ package dev.ioqueue.internal.core;
 
 import dev.ioqueue.internal.base.Errors;
 import dev.ioqueue.internal.base.Failures;
-import dev.ioqueue.internal.os.Errno;
 
 /**
  * The one-waiter rule of one queue's {@link Registrations}: one waiter per fd and event. Who holds
@@ -55,7 +54,7 @@ final class Places {
         // Is the first waiter's registration alive, or was its fd closed and the number reused?
         // (Not registered now: a handed-out operation holds the place, and the kernel knows nothing.)
         int r = reg.registered() ? regs.poller.modify(reg.fd, reg.interest, reg.token()) : 0;
-        if (r == -Errno.ENOENT || r == -Errno.EBADF) {
+        if (GoneFds.gone(r)) {
             regs.gone.discard(reg);
             Failures.rethrow(regs.dropped.tell(QueueEvents.prematureClose(reg.fd,
                     "found when its number was waited on again (epoll_ctl: " + Errors.errnoName(-r) + ")")));

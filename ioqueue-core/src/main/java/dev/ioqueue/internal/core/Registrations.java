@@ -17,7 +17,7 @@ import java.util.Collection;
  * <p><b>Closes behind the queue's back.</b> The rule is mio's: an fd is unregistered (or closed
  * through the library on the queue that waits on it) before it is closed. A wait again on a kept
  * registration costs no syscall, so a number closed behind the queue's back and made again may
- * go unnoticed until the kernel says so: a failed {@code epoll_ctl} (EBADF, ENOENT) is a
+ * go unnoticed until the kernel says so: a failed {@code epoll_ctl} (EBADF, ENOENT, EPERM) is a
  * {@code PrematureCloseError}, and an event for a registration the table no longer knows (its file
  * kept open by a duplicate) rebuilds the epoll set instead of spinning.
  */
@@ -154,7 +154,7 @@ public final class Registrations {
             r = poller.remove(fd);
             notWatched(reg);
         }
-        if (r == -Errno.EBADF || r == -Errno.ENOENT) {
+        if (GoneFds.gone(r)) {
             if (reportGone && (hadWaiters || persistent)) {
                 failure = Failures.add(failure, QueueEvents.prematureClose(fd, "found at unregister (epoll_ctl: " + Errors.errnoName(-r) + ")"));
             }
@@ -362,7 +362,7 @@ public final class Registrations {
             reg.clear(Registration.LAPSED | Registration.UNCONFIRMED);
             return reg;
         }
-        if (r == -Errno.ENOENT || r == -Errno.EBADF) {
+        if (GoneFds.gone(r)) {
             boolean hadWaiters = reg.hasWaiters();
             gone.discard(reg);
             if (hadWaiters) {
