@@ -191,4 +191,53 @@ class PollAndRunTest extends QueueTestSupport {
         }
         assertEquals(2, ran.get(), "each ran once, on the owner");
     }
+
+    // guards (cold review, 2026-12-08): a loop serving one byte at a time, re-arming its wait from
+    // its callback (a re-arm on trust), made two epoll waits per sleeping round (a look, then the
+    // timed sleep) where one does
+    @Test
+    void aLoopThatSleepsEveryRoundWaitsOnceARound() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Faults.ENABLED);
+        Thread loop = new Thread(() -> {
+            IoQueue q = IoQueue.create(Backend.EPOLL); // the epoll waits are this thread's
+            try (Fds.Pipe p = Fds.pipe()) {
+                int[] bytes = {0};
+                byte[] buf = new byte[16];
+                ReadyCallback[] again = new ReadyCallback[1];
+                again[0] = (fd, ev) -> {
+                    int n = Fds.read(fd, buf, 0, buf.length);
+                    if (n > 0) bytes[0] += n;
+                    if (bytes[0] < 200) q.await(fd, ReadyEvent.READ, again[0]); // waits again from its callback: on trust
+                };
+                q.await(p.readFd(), ReadyEvent.READ, again[0]);
+                Thread writer = Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < 200; i++) {
+                        try {
+                            Thread.sleep(1);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        Fds.write(p.writeFd(), new byte[] {1}, 0, 1);
+                    }
+                });
+                long waitsBefore = Faults.calls(Syscall.EPOLL_WAIT);
+                long roundsBefore = q.stats().rounds();
+                q.run();
+                writer.join();
+                long waits = Faults.calls(Syscall.EPOLL_WAIT) - waitsBefore;
+                long rounds = q.stats().rounds() - roundsBefore;
+                assertEquals(200, bytes[0]);
+                assertTrue(waits <= rounds + rounds / 8, waits + " epoll waits in " + rounds + " rounds");
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            } finally {
+                q.close();
+            }
+        });
+        List<Throwable> failure = Collections.synchronizedList(new ArrayList<>());
+        loop.setUncaughtExceptionHandler((t, e) -> failure.add(e));
+        loop.start();
+        loop.join();
+        if (!failure.isEmpty()) throw new AssertionError(failure.get(0));
+    }
 }

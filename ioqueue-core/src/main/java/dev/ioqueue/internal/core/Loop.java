@@ -32,6 +32,9 @@ final class Loop {
      * settled from code around the loop.
      */
     private Throwable deferred;
+    /** Sleeping rounds left before the loop looks without sleeping first again ({@link #waitForEvents}). */
+    private int looksSkipped;
+    private static final int LOOKS_SKIPPED = 64;
 
     Loop(Registrations registrations, RunQueue runQueue, Poller poller, RingEngine engine) {
         this.registrations = registrations;
@@ -130,14 +133,22 @@ final class Loop {
         int n;
         TrustedRearms trusted = registrations.trusted;
         if (!trusted.isEmpty() && timeoutNanos != 0) {
-            n = poller.await(0);
-            // An event; or what the reaped completions did: a completion queued, a READ waiter woken
-            // for bytes the ring kept (into the batch); then there is work, and no sleep.
-            if (n > 0 || !nothingCollected()) {
-                clock.roundStarted();
-                wakeUps++; // a wait that could have slept, as the statistics count it
-                registrations.collect(n);
-                return;
+            // A loop that found nothing on its last look sleeps at once (one syscall, not two: a
+            // loop serving one request at a time re-arms every round); it looks first again after
+            // LOOKS_SKIPPED rounds, so a loop that turned busy gets its untimed wait back.
+            if (looksSkipped == 0) {
+                n = poller.await(0);
+                // An event; or what the reaped completions did: a completion queued, a READ waiter woken
+                // for bytes the ring kept (into the batch); then there is work, and no sleep.
+                if (n > 0 || !nothingCollected()) {
+                    clock.roundStarted();
+                    wakeUps++; // a wait that could have slept, as the statistics count it
+                    registrations.collect(n);
+                    return;
+                }
+                looksSkipped = LOOKS_SKIPPED;
+            } else {
+                looksSkipped--;
             }
             long untilCheck = Math.max(0, trusted.deadline() - System.nanoTime());
             trusted.readClockNext(); // the flush after this wait checks whether the period ended
