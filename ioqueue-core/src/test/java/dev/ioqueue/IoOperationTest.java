@@ -830,6 +830,38 @@ class IoOperationTest extends QueueTestSupport {
             ready.forEach(Runnable::run);
             assertEquals(List.of("op1 completed 3"), seen);
         }
+        // ...and not once its fd was unregistered or closed (the review of that fix: still refused)
+        for (String how : new String[] {"unregister", "close"}) {
+            Fds.Pipe p = Fds.pipe();
+            List<String> seen = new ArrayList<>();
+            IoOperation op1 = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op1"));
+            IoOperation op2 = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op2"));
+            q.submit(p.readFd(), op1);
+            Fds.write(p.writeFd(), new byte[] {1, 2, 3}, 0, 3);
+            List<Runnable> ready = new ArrayList<>();
+            q.poll(ready, Duration.ofSeconds(1)); // op1's completion handed out, not run
+            Fds.Pipe now = p;
+            if (how.equals("unregister")) {
+                q.unregister(p.readFd());
+            } else {
+                int number = p.readFd();
+                Fds.close(number);
+                now = TestFds.pipeAt(number);
+                org.junit.jupiter.api.Assumptions.assumeTrue(now != null, "the kernel handed out other numbers");
+                Fds.write(now.writeFd(), new byte[] {4}, 0, 1);
+                Fds.close(p.writeFd());
+            }
+            q.submit(now.readFd(), op2); // op1 no longer holds the place
+            ready.forEach(Runnable::run);
+            runUntilQuiet(q, () -> seen.size() == 2);
+            assertEquals(2, seen.size(), how);
+            assertEquals(Set.of("op1 dropped", how.equals("unregister") ? "op2 completed 3" : "op2 completed 1"), Set.copyOf(seen), how);
+            now.close();
+        }
+    }
+
+    private static void runUntilQuiet(IoQueue q, java.util.function.BooleanSupplier done) {
+        for (int i = 0; i < 100 && !done.getAsBoolean(); i++) q.runOnce(Duration.ofMillis(50));
     }
 
     private static IoCompletion told(List<String> seen, String name) {

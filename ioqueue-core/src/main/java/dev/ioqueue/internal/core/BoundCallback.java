@@ -31,6 +31,7 @@ final class BoundCallback implements Runnable {
         reg.handedOut--;
         registrations.table.removeIfIdle(reg);
         if (registrations.closed || reg.epoch != epoch) {
+            reg.ran(c); // a mark set after the voiding, for this same callback, goes too
             Waiters.dropped(registrations.users, c, reg.fd);
             return;
         }

@@ -20,13 +20,6 @@ final class GoneFds {
     }
 
     /**
-     * The one reading of a failed verb on a kept registration: gone (EBADF, ENOENT, or EPERM: epoll
-     * accepted the fd once, so its number now names another file, a regular file or directory) with
-     * waiters is a premature close and they are dropped; gone without is simply forgotten (its fd
-     * was closed after its waiter ran or was withdrawn); anything else is a failure, retried at the
-     * next flush.
-     */
-    /**
      * Whether {@code epoll_ctl}'s result {@code r} on a registration the kernel once accepted says
      * its file is gone: EBADF, ENOENT, or EPERM (the number now names a regular file or directory).
      * The one rule, wherever the queue finds out.
@@ -35,6 +28,13 @@ final class GoneFds {
         return r == -Errno.EBADF || r == -Errno.ENOENT || r == -Errno.EPERM;
     }
 
+    /**
+     * The one reading of a failed verb on a kept registration: gone (EBADF, ENOENT, or EPERM: epoll
+     * accepted the fd once, so its number now names another file, a regular file or directory) with
+     * waiters is a premature close and they are dropped; gone without is simply forgotten (its fd
+     * was closed after its waiter ran or was withdrawn); anything else is a failure, retried at the
+     * next flush.
+     */
     Throwable failedOnKept(Registration reg, int verb, int res, String where, Throwable failure) {
         if (!gone(res)) {
             regs.table.markDirty(reg);
@@ -78,7 +78,7 @@ final class GoneFds {
     void discard(Registration reg) {
         regs.table.takeWaiters(reg, regs.dropped);
         regs.batch.takeAll(reg, regs.dropped);
-        reg.epoch++;
+        reg.voidCollected();
         reg.clear(Registration.PERSIST | Registration.UNCONFIRMED);
         regs.notWatched(reg);
     }

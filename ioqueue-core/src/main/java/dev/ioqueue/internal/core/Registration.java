@@ -137,6 +137,17 @@ final class Registration {
         };
     }
 
+    /**
+     * Everything collected for it is void (its fd unregistered, closed or found gone): the entries
+     * woken into the batch or handed out by {@code poll()} hold no place any more.
+     */
+    void voidCollected() {
+        epoch++;
+        batchedRead = null;
+        batchedWrite = null;
+        batchedPriority = null;
+    }
+
     /** {@code callback}, woken into the batch, runs now (or is dropped): it no longer holds its kind. */
     void ran(Object callback) {
         if (batchedRead == callback) batchedRead = null;

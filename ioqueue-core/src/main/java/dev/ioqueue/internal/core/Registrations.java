@@ -147,7 +147,7 @@ public final class Registrations {
         boolean hadWaiters = table.takeWaiters(reg, dropped);
         batch.takeAll(reg, dropped);
         boolean persistent = reg.is(Registration.PERSIST);
-        reg.epoch++; // also voids what poll() handed out
+        reg.voidCollected(); // also what poll() handed out
         reg.clear(Registration.PERSIST | Registration.UNCONFIRMED);
         int r = 0;
         if (reg.registered()) {
