@@ -1,5 +1,6 @@
 package dev.ioqueue;
 
+import dev.ioqueue.internal.core.Operation;
 import dev.ioqueue.internal.core.OwnedFd;
 import dev.ioqueue.internal.core.Ownership;
 import dev.ioqueue.internal.core.QueueCore;
@@ -279,7 +280,8 @@ public final class IoQueue implements Executor, AutoCloseable {
     /**
      * {@link #submit(int, IoOperation)} from any thread: posted to the owner thread (run at once on
      * it). What {@code submit} would throw there goes to the operation's {@code failed} (as an
-     * {@link IOException} for a syscall failure) or propagates from the loop; if the queue is
+     * {@link IOException} for a syscall failure) or propagates from the loop (or, run at once, to
+     * the caller), as does what the operation's own completion throws; if the queue is
      * closing or closed, the operation is told {@code dropped} at once, on the calling thread (a
      * {@code dropped} that submits again, 16 deep, gets {@link IllegalStateException}).
      * Thread-safe.
@@ -290,12 +292,19 @@ public final class IoQueue implements Executor, AutoCloseable {
         if (!core.runOnOwner(() -> submitOrFail(fd, operation))) core.ownership.dropAtOnce("submitAnywhere", () -> operation.dropped(fd));
     }
 
-    /** {@link #submit(int, IoOperation)}, on the owner thread; a syscall's failure goes to the operation. */
+    /**
+     * {@link #submit(int, IoOperation)}, on the owner thread; a syscall's failure of the submit itself
+     * (EBADF from the non-blocking check, EPERM from epoll_ctl...) goes to the operation. What came
+     * out of its own completion (or a submit made there) is not the submit's: it propagates.
+     */
     private void submitOrFail(int fd, IoOperation operation) {
+        Operation op = operation.engine();
+        long told = op.tellings();
         try {
             submit(fd, operation);
-        } catch (java.io.UncheckedIOException e) { // EBADF from the non-blocking check, EPERM from epoll_ctl...
-            operation.engine().failedOn(core, fd, e.getCause());
+        } catch (java.io.UncheckedIOException e) {
+            if (op.tellings() != told) throw e;
+            op.failedOn(core, fd, e.getCause());
         }
     }
 

@@ -782,6 +782,27 @@ class IoOperationTest extends QueueTestSupport {
             assertEquals(List.of("failed " + closed + " EBADF"), told, fromOwner ? "on the owner thread" : "from another thread");
             assertFalse(op.isPending());
         }
+        // What the operation's own completion throws is not the submit's failure (the review of that
+        // fix: it was caught, and the operation told failed after completed)
+        try (Fds.Pipe p2 = Fds.pipe()) {
+            Fds.write(p2.writeFd(), new byte[] {1, 2, 3}, 0, 3);
+            List<String> told = new ArrayList<>();
+            IoOperation throwing = IoOperation.read(ByteBuffer.allocate(8), new IoCompletion() {
+                @Override
+                public void completed(int fd, long result) {
+                    told.add("completed " + result);
+                    throw new java.io.UncheckedIOException(new java.io.IOException("the completion's own"));
+                }
+
+                @Override
+                public void failed(int fd, java.io.IOException failure) {
+                    told.add("failed " + failure.getMessage());
+                }
+            });
+            java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class, () -> q.submitAnywhere(p2.readFd(), throwing));
+            assertEquals("the completion's own", e.getCause().getMessage());
+            assertEquals(List.of("completed 3"), told);
+        }
     }
 
     // guards (cold review, 2026-12-08): an operation dropped from the batch (its fd unregistered)

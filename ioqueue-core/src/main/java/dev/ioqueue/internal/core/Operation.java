@@ -65,6 +65,14 @@ public final class Operation extends Waiter implements RingOp {
     private boolean onRing;
 
     /** An operation waiting for {@code kind} (bits of {@code Interest}) between attempts. */
+    /** How many times its hooks were told something (what a failure during a submit may have come from). */
+    private long tellings;
+
+    /** How many times it was told completed, failed or dropped so far. Owner thread of its queue. */
+    public long tellings() {
+        return tellings;
+    }
+
     public Operation(int kind, Hooks hooks, Transfer transfer) {
         this.kind = kind;
         this.hooks = hooks;
@@ -208,12 +216,14 @@ public final class Operation extends Waiter implements RingOp {
                 transfer.ringResult(false); // reset its counts: a failed write starts again at its next submission
                 failed(OperationFailures.deadFdWrite(fd, events));
             } else {
+                tellings++;
                 hooks.completed(fd, transfer.endOfFile());
             }
             return true;
         }
         if (transfer.drained(result)) queue.registrations.drained(fd, kind);
         end();
+        tellings++;
         hooks.completed(fd, result);
         return true;
     }
@@ -254,6 +264,7 @@ public final class Operation extends Waiter implements RingOp {
         Operation outer = q.failing();
         q.failing(this); // what its default failed() reports to the queue's failure sink
         try {
+            tellings++;
             hooks.failed(fd, failure);
         } finally {
             q.failing(outer);
@@ -324,6 +335,7 @@ public final class Operation extends Waiter implements RingOp {
     public void dropped(int fd) {
         if (!pending) return;
         end();
+        tellings++;
         hooks.dropped(fd);
     }
 
@@ -338,6 +350,7 @@ public final class Operation extends Waiter implements RingOp {
     public void ringCompleted(boolean endOfFile) {
         long result = transfer.ringResult(endOfFile);
         end();
+        tellings++;
         hooks.completed(fd, result);
     }
 
