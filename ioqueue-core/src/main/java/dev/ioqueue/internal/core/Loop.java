@@ -32,9 +32,10 @@ final class Loop {
      * settled from code around the loop.
      */
     private Throwable deferred;
-    /** Sleeping rounds left before the loop looks without sleeping first again ({@link #waitForEvents}). */
-    private int looksSkipped;
-    private static final int LOOKS_SKIPPED = 64;
+    /** Whether the last wait bounded by the trust check slept ({@link #waitForEvents}). */
+    private boolean sleptLast;
+    /** A wait that took longer slept: events were not already there. */
+    private static final long SLEPT_NANOS = 20_000;
 
     Loop(Registrations registrations, RunQueue runQueue, Poller poller, RingEngine engine) {
         this.registrations = registrations;
@@ -123,20 +124,21 @@ final class Loop {
      * Flushes registrations, waits (no later than the trust check is due), and collects ready
      * waiters into the batch. A loop kept busy by events runs the trust check in {@link
      * Registrations#flush()}; only a wait that would sleep needs the check's deadline. So while the
-     * check is pending the loop first looks without sleeping, and bounds the wait only when nothing
-     * is ready: a busy loop keeps its untimed, cheapest wait (a timed one costs a timespec and clock
-     * reads on each side of the kernel, a fifth of a raw ring hop here).
+     * check is pending a busy loop first looks without sleeping, and bounds the wait only when
+     * nothing is ready: it keeps its untimed, cheapest wait (a timed one costs a timespec and clock
+     * reads on each side of the kernel, a fifth of a raw ring hop here). A loop whose last such wait
+     * slept (one serving a request at a time, which re-arms every round) sleeps at once: one
+     * syscall a round, not a look and then a sleep.
      */
     private void waitForEvents(long timeoutNanos) {
         registrations.flush();
         if (engine != null) engine.beforeWait();
         int n;
         TrustedRearms trusted = registrations.trusted;
-        if (!trusted.isEmpty() && timeoutNanos != 0) {
-            // A loop that found nothing on its last look sleeps at once (one syscall, not two: a
-            // loop serving one request at a time re-arms every round); it looks first again after
-            // LOOKS_SKIPPED rounds, so a loop that turned busy gets its untimed wait back.
-            if (looksSkipped == 0) {
+        boolean bounded = !trusted.isEmpty() && timeoutNanos != 0;
+        long boundedFrom = 0;
+        if (bounded) {
+            if (!sleptLast) {
                 n = poller.await(0);
                 // An event; or what the reaped completions did: a completion queued, a READ waiter woken
                 // for bytes the ring kept (into the batch); then there is work, and no sleep.
@@ -146,14 +148,12 @@ final class Loop {
                     registrations.collect(n);
                     return;
                 }
-                looksSkipped = LOOKS_SKIPPED;
-            } else {
-                looksSkipped--;
+                if (engine != null) engine.beforeWait(); // a read the reaped completions left starved is armed again
             }
-            long untilCheck = Math.max(0, trusted.deadline() - System.nanoTime());
+            boundedFrom = System.nanoTime();
+            long untilCheck = Math.max(0, trusted.deadline() - boundedFrom);
             trusted.readClockNext(); // the flush after this wait checks whether the period ended
             timeoutNanos = timeoutNanos < 0 ? untilCheck : Math.min(timeoutNanos, untilCheck);
-            if (engine != null) engine.beforeWait(); // a read the reaped completions left starved is armed again
         }
         if (timeoutNanos == 0) {
             n = poller.await(0);
@@ -167,6 +167,7 @@ final class Loop {
             }
             wakeUps++;
         }
+        if (bounded) sleptLast = System.nanoTime() - boundedFrom > SLEPT_NANOS;
         registrations.collect(n);
     }
 }
