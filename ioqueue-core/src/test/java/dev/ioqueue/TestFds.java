@@ -39,7 +39,6 @@ final class TestFds {
         return new int[] {Native.first(fds), Native.second(fds)};
     }
 
-    /** close(2) behind every queue's back. */
     /**
      * A new pipe whose read end has the number {@code number}, which the caller just freed; null
      * if 32 pipes did not bring it back. The kernel hands out the lowest free number, and another
@@ -61,6 +60,7 @@ final class TestFds {
         }
     }
 
+    /** close(2) behind every queue's back. */
     static void rawClose(int fd) {
         int r = Unistd.close(fd, Native.threadErrno());
         if (r < 0) throw new SyscallException("close", fd, -r);

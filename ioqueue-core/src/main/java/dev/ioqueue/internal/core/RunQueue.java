@@ -27,7 +27,10 @@ public final class RunQueue {
     private static final int SLEEPING = 1;
     private static final int WOKEN = 2;
     private static final int CLOSED = 1 << 31;
-    /** Tasks from other threads one round takes at most, before fds and timers get their turn. */
+    /**
+     * Tasks through the inbox one round takes at most, before fds and timers get their turn: other
+     * threads' (and the owner's, posted while theirs waited: {@link #offer}).
+     */
     public static final int TASKS_PER_ROUND = 4096;
     private static final VarHandle WAKE_STATE;
     private static final VarHandle STATE;
@@ -171,11 +174,11 @@ public final class RunQueue {
     }
 
     /**
-     * Runs the tasks posted before this call, at most {@link #TASKS_PER_ROUND} of them from other
-     * threads; the rest wait for the next round, after fds and timers (I/O first).
+     * Runs the tasks posted before this call, at most {@link #TASKS_PER_ROUND} of them through the
+     * inbox; the rest wait for the next round, after fds and timers (I/O first).
      */
     public int runTasks() {
-        // At most TASKS_PER_ROUND from other threads, and none posted after this began: producers
+        // At most TASKS_PER_ROUND through the inbox, and none posted after this began: producers
         // faster than the loop must not keep the round from ending and its fds and timers unserved.
         Object mark = inbox.mark();
         Runnable r;
