@@ -881,6 +881,28 @@ class IoOperationTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside round 52, high): cancel() of an operation whose wake-up poll() had handed out
+    // returned true; resubmitted elsewhere, the stale Runnable then ran it on the new fd, threw, and
+    // the operation was lost, never told
+    @Test
+    void anOperationWhoseWakeUpPollHandedOutIsNotCancelledUnderIt() {
+        IoQueue q = IoQueue.current();
+        try (Fds.Pipe p = Fds.pipe(); Fds.Pipe other = Fds.pipe()) {
+            List<String> seen = new ArrayList<>();
+            IoOperation op = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op"));
+            q.submit(p.readFd(), op);
+            Fds.write(p.writeFd(), new byte[] {1, 2}, 0, 2);
+            List<Runnable> ready = new ArrayList<>();
+            assertEquals(1, q.poll(ready, Duration.ofSeconds(1)));
+            assertFalse(op.cancel(), "its wake-up is handed out: the Runnable runs it");
+            assertTrue(op.isPending());
+            assertThrows(IllegalStateException.class, () -> q.submit(other.readFd(), op), "still pending");
+            ready.forEach(Runnable::run);
+            assertEquals(List.of("op completed 2"), seen);
+            assertFalse(op.isPending());
+        }
+    }
+
     private static void runUntilQuiet(IoQueue q, java.util.function.BooleanSupplier done) {
         for (int i = 0; i < 100 && !done.getAsBoolean(); i++) q.runOnce(Duration.ofMillis(50));
     }

@@ -125,8 +125,10 @@ public final class Operation extends Waiter implements RingOp {
             end();
             return true;
         }
+        // Its wake-up handed out by poll() as a Runnable: that Runnable runs it (as a waiter's, which
+        // a cancel cannot withdraw either); withdrawn here, it would act on the fd it is pending on next.
+        if (!queue.registrations.cancel(fd, kind, this) && queue.registrations.handedOut(fd, kind, this)) return false;
         end();
-        queue.registrations.cancel(fd, kind, this);
         return true;
     }
 
