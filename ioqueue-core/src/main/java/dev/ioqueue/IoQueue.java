@@ -434,7 +434,8 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /**
      * Whether anything is pending: a waiter, an operation, a task, a timer, a hold, or a collected
-     * callback not yet run. Owner thread only.
+     * callback not yet run (a Runnable {@link #poll} handed out is the caller's to run, not the
+     * queue's: it does not count). Owner thread only.
      */
     public boolean running() {
         core.ownership.check("running");
@@ -476,7 +477,8 @@ public final class IoQueue implements Executor, AutoCloseable {
 
     /**
      * Asks {@link #run()} to return after the round under way (or, if none runs, the next
-     * {@code run()} to return after one round). Thread-safe: from another thread it wakes the loop.
+     * {@code run()} to return after one round, which then does not wait for the OS). Thread-safe:
+     * from another thread it wakes the loop.
      */
     public void stop() {
         core.stop();

@@ -240,4 +240,35 @@ class PollAndRunTest extends QueueTestSupport {
         loop.join();
         if (!failure.isEmpty()) throw new AssertionError(failure.get(0));
     }
+
+    // guards (outside round 52): a stop() whose wake-up poll() (or runOnce) took was still honoured
+    // by the next run(), but only after that run's first round had slept until something else came
+    @Test
+    void aStopAskedForBetweenRunsEndsTheNextRunWithoutSleeping() throws Exception {
+        IoQueue q = IoQueue.current();
+        Cancellable hold = q.hold(); // something pending, so run() would sleep
+        try {
+            for (String taker : new String[] {"poll", "runOnce"}) {
+                Thread stopper = Thread.ofPlatform().start(q::stop);
+                stopper.join();
+                if (taker.equals("poll")) {
+                    List<Runnable> ready = new ArrayList<>();
+                    q.poll(ready, Duration.ofSeconds(5)); // takes the stop's wake-up
+                    ready.forEach(Runnable::run);
+                } else {
+                    q.runOnce(Duration.ofSeconds(5));
+                }
+                boolean[] guardRan = {false};
+                Cancellable guard = q.schedule(Duration.ofSeconds(5), () -> {
+                    guardRan[0] = true;
+                    q.stop();
+                });
+                q.run();
+                guard.cancel();
+                assertFalse(guardRan[0], "run() ended by the stop asked for before it (" + taker + "), not by the guard");
+            }
+        } finally {
+            hold.cancel();
+        }
+    }
 }

@@ -315,7 +315,7 @@ public final class QueueCore {
         ownership.enterLoop("run");
         try {
             while (running()) {
-                loop.round(-1);
+                loop.round(stopRequested ? 0 : -1); // a stop asked for before this run (its wake-up taken by poll or runOnce): no sleep
                 if (stopRequested) {
                     stopRequested = false;
                     break;
