@@ -901,6 +901,25 @@ class IoOperationTest extends QueueTestSupport {
             assertEquals(List.of("op completed 2"), seen);
             assertFalse(op.isPending());
         }
+        // ...also once its fd was unregistered (the review of that fix: the mark it read had gone,
+        // cancel returned true, and the stale Runnable told the resubmitted operation dropped)
+        try (Fds.Pipe p = Fds.pipe(); Fds.Pipe other = Fds.pipe()) {
+            List<String> seen = new ArrayList<>();
+            IoOperation op = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op"));
+            q.submit(p.readFd(), op);
+            Fds.write(p.writeFd(), new byte[] {1, 2}, 0, 2);
+            List<Runnable> ready = new ArrayList<>();
+            assertEquals(1, q.poll(ready, Duration.ofSeconds(1)));
+            q.unregister(p.readFd());
+            assertFalse(op.cancel(), "its wake-up is still handed out");
+            assertThrows(IllegalStateException.class, () -> q.submit(other.readFd(), op), "still pending");
+            ready.forEach(Runnable::run);
+            assertEquals(List.of("op dropped"), seen, "told once, for the fd it was submitted on");
+            q.submit(other.readFd(), op); // now it may go elsewhere
+            Fds.write(other.writeFd(), new byte[] {3}, 0, 1);
+            runUntilQuiet(q, () -> seen.size() == 2);
+            assertEquals(List.of("op dropped", "op completed 1"), seen);
+        }
     }
 
     private static void runUntilQuiet(IoQueue q, java.util.function.BooleanSupplier done) {

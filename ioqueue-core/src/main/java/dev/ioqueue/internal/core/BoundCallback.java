@@ -17,6 +17,7 @@ final class BoundCallback implements Runnable {
         this.mask = mask;
         this.epoch = epoch;
         this.callback = callback;
+        if (callback instanceof Operation op) op.handedOut++; // it cannot be cancelled under this Runnable
     }
 
     @Override
@@ -29,6 +30,7 @@ final class BoundCallback implements Runnable {
         if (c == null) return;
         callback = null;
         reg.handedOut--;
+        if (c instanceof Operation op) op.handedOut--;
         registrations.table.removeIfIdle(reg);
         if (registrations.closed || reg.epoch != epoch) {
             reg.ran(c); // a mark set after the voiding, for this same callback, goes too

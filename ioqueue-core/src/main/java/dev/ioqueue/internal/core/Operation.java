@@ -64,15 +64,17 @@ public final class Operation extends Waiter implements RingOp {
     /** Whether the pending run is on the ring (completion I/O) rather than waiting for readiness. */
     private boolean onRing;
 
-    /** An operation waiting for {@code kind} (bits of {@code Interest}) between attempts. */
     /** How many times its hooks were told something (what a failure during a submit may have come from). */
     private long tellings;
+    /** Runnables {@code poll()} handed out for it that have not run ({@link BoundCallback}). Owner thread. */
+    int handedOut;
 
     /** How many times it was told completed, failed or dropped so far. Owner thread of its queue. */
     public long tellings() {
         return tellings;
     }
 
+    /** An operation waiting for {@code kind} (bits of {@code Interest}) between attempts. */
     public Operation(int kind, Hooks hooks, Transfer transfer) {
         this.kind = kind;
         this.hooks = hooks;
@@ -126,9 +128,11 @@ public final class Operation extends Waiter implements RingOp {
             return true;
         }
         // Its wake-up handed out by poll() as a Runnable: that Runnable runs it (as a waiter's, which
-        // a cancel cannot withdraw either); withdrawn here, it would act on the fd it is pending on next.
-        if (!queue.registrations.cancel(fd, kind, this) && queue.registrations.handedOut(fd, kind, this)) return false;
+        // a cancel cannot withdraw either), whatever became of the fd since; withdrawn here, it would
+        // act on (or be told dropped for) the fd it is pending on next.
+        if (handedOut > 0) return false;
         end();
+        queue.registrations.cancel(fd, kind, this);
         return true;
     }
 

@@ -181,12 +181,6 @@ public final class Registrations {
         return !reg.registered() || (reg.drained & Interest.bit(kind)) == 0;
     }
 
-    /** Whether {@code waiter}'s wake-up for {@code kind} on {@code fd} was handed out by {@code poll()} and has not run. */
-    public boolean handedOut(int fd, int kind, Object waiter) {
-        Registration reg = table.get(fd);
-        return reg != null && reg.batched(kind) == waiter;
-    }
-
     /** An attempt found {@code fd} drained for {@code kind}: the next one waits for the OS. */
     public void drained(int fd, int kind) {
         Registration reg = table.get(fd);
