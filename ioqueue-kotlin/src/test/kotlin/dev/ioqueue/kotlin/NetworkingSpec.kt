@@ -346,8 +346,9 @@ class NetworkingSpec : FunSpec({
                 kotlinx.coroutines.delay(200) // full by now: it pauses
                 Thread.ofPlatform().start { sender.close() } // not joined: the close is carried out by this loop
                 withTimeout(5.seconds) { while (!ended.isDone) kotlinx.coroutines.delay(5) }
-                // Paused when the close came: AwaitClosedException; between its calls (resumed from a
-                // pause, not yet run: the close's task came first), the next call's ClosedChannelException.
+                // Paused when the close came: AwaitClosedException; between its pause and its next try
+                // (resumed from the pause, not yet run: the close's task came first), that try's
+                // ClosedChannelException.
                 // Either way the close ended it.
                 val end = ended.get()
                 if (end !is AwaitClosedException && end !is java.nio.channels.ClosedChannelException) throw AssertionError("ended with $end", end)
