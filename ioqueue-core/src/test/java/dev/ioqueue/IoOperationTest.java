@@ -922,6 +922,35 @@ class IoOperationTest extends QueueTestSupport {
         }
     }
 
+    // guards (outside round 52b): after the close of a queue whose poll() had handed out an
+    // operation's wake-up, the operation said it was not pending though nothing had told it; resubmitted
+    // on another queue, the stale Runnable then told that new submission dropped, and it was lost
+    @Test
+    void anOperationHandedOutByPollStaysPendingUntilItsRunnableTellsIt() throws Exception {
+        List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        IoOperation op = IoOperation.read(ByteBuffer.allocate(16), told(seen, "op"));
+        List<Throwable> failure = java.util.Collections.synchronizedList(new ArrayList<>());
+        Thread t = new Thread(() -> {
+            IoQueue q = IoQueue.create(null);
+            try (Fds.Pipe p = Fds.pipe()) {
+                q.submit(p.readFd(), op);
+                Fds.write(p.writeFd(), new byte[] {1}, 0, 1);
+                List<Runnable> ready = new ArrayList<>();
+                assertEquals(1, q.poll(ready, Duration.ofSeconds(1)));
+                q.close();
+                assertTrue(op.isPending(), "its Runnable has not told it yet");
+                ready.forEach(Runnable::run);
+                assertEquals(List.of("op dropped"), seen);
+                assertFalse(op.isPending());
+            } catch (Throwable e) {
+                failure.add(e);
+            }
+        });
+        t.start();
+        t.join();
+        if (!failure.isEmpty()) throw new AssertionError(failure.get(0));
+    }
+
     private static void runUntilQuiet(IoQueue q, java.util.function.BooleanSupplier done) {
         for (int i = 0; i < 100 && !done.getAsBoolean(); i++) q.runOnce(Duration.ofMillis(50));
     }

@@ -88,10 +88,12 @@ public final class Operation extends Waiter implements RingOp {
 
     /**
      * Whether it is submitted and not yet completed, failed, dropped or cancelled, on a queue that
-     * can still run it (open, or closing and about to drop it; its owner thread alive).
+     * can still run it (open, or closing and about to drop it; its owner thread alive), or has a
+     * Runnable {@code poll()} handed out that has not run (it tells it, even after the close).
      */
     public boolean isPending() {
         if (!pending) return false;
+        if (handedOut > 0) return true;
         Ownership o = queue.ownership;
         return o.isDraining() || (!o.isClosed() && !o.ownerEnded());
     }
