@@ -88,8 +88,10 @@ public abstract class IoOperation {
      * Withdraws it if it is waiting for its fd; an attempt already made is not undone (a read that
      * has taken bytes into its buffer keeps them there). On an io_uring queue, a write the kernel
      * has already made (or is making) cannot be withdrawn: this returns false and it completes. Nor
-     * can one whose wake-up {@link IoQueue#poll} handed out: it returns false, and the operation
-     * runs when that Runnable runs (as a waiter's handed-out callback does).
+     * can one waiting for readiness whose wake-up {@link IoQueue#poll} handed out: it returns false,
+     * and the operation runs (or is told dropped) when that Runnable runs, as a waiter's handed-out
+     * callback does. (One the ring performs is withdrawn as usual; its handed-out Runnable then
+     * does nothing.)
      * Owner thread of the queue it was submitted to; from another thread, post it there
      * ({@code queue.execute(operation::cancel)}).
      *
