@@ -567,7 +567,10 @@ class DatagramsTest {
             if (owned) handle.close();
             else Fds.close(sender);
             Object t = ended.get(5, TimeUnit.SECONDS);
-            assertInstanceOf(WaitDroppedException.class, t);
+            // Paused when the close came: the dropped wait. A handle's close may also come between a
+            // pause and the next try (the pause over, the thread not yet sending): that try's
+            // ClosedChannelException, as any call on a closed handle (a plain number has no such state).
+            if (!(owned && t instanceof java.nio.channels.ClosedChannelException)) assertInstanceOf(WaitDroppedException.class, t);
         } finally {
             NetFixtures.close(receiver);
         }
