@@ -60,6 +60,21 @@ final class TestFds {
         }
     }
 
+    /** {@link #open} of {@code path}, again until the fd has the number {@code number} the caller just freed (see {@link #pipeAt}); -1 if 32 opens did not bring it back. */
+    static int openAt(Path path, int flags, int number) {
+        java.util.List<Integer> aside = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 32; i++) {
+                int fd = open(path, flags);
+                if (fd == number) return fd;
+                aside.add(fd);
+            }
+            return -1;
+        } finally {
+            for (int fd : aside) rawClose(fd);
+        }
+    }
+
     /** close(2) behind every queue's back. */
     static void rawClose(int fd) {
         int r = Unistd.close(fd, Native.threadErrno());
