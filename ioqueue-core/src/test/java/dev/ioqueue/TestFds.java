@@ -46,17 +46,18 @@ final class TestFds {
      * pipes that got other numbers are closed after.
      */
     static Fds.Pipe pipeAt(int number) {
-        java.util.List<Fds.Pipe> aside = new java.util.ArrayList<>();
+        java.util.List<Integer> aside = new java.util.ArrayList<>();
         try {
             for (int i = 0; i < 32; i++) {
                 Fds.Pipe p = Fds.pipe();
                 if (p.readFd() == number) return p;
-                aside.add(p);
-                if (p.writeFd() == number) break; // it went to a write end: give up
+                aside.add(p.readFd()); // a lower number: kept until the end, so the next pipe cannot take it
+                if (p.writeFd() == number) Fds.close(p.writeFd()); // the number again free, for the next read end
+                else aside.add(p.writeFd());
             }
             return null;
         } finally {
-            for (Fds.Pipe p : aside) p.close();
+            for (int fd : aside) Fds.close(fd);
         }
     }
 
