@@ -954,23 +954,4 @@ class IoOperationTest extends QueueTestSupport {
     private static void runUntilQuiet(IoQueue q, java.util.function.BooleanSupplier done) {
         for (int i = 0; i < 100 && !done.getAsBoolean(); i++) q.runOnce(Duration.ofMillis(50));
     }
-
-    private static IoCompletion told(List<String> seen, String name) {
-        return new IoCompletion() {
-            @Override
-            public void completed(int fd, long result) {
-                seen.add(name + " completed " + result);
-            }
-
-            @Override
-            public void failed(int fd, java.io.IOException failure) {
-                seen.add(name + " failed " + failure);
-            }
-
-            @Override
-            public void dropped(int fd) {
-                seen.add(name + " dropped");
-            }
-        };
-    }
 }

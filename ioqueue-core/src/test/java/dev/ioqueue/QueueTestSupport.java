@@ -27,6 +27,26 @@ abstract class QueueTestSupport {
     }
 
     /** Runs rounds of {@code q} until {@code done} holds; fails after 10 seconds (a regression hangs no build). */
+    /** Writes down what an operation is told, with its name: "op completed 3", "op failed ...", "op dropped". */
+    static IoCompletion told(java.util.List<String> seen, String name) {
+        return new IoCompletion() {
+            @Override
+            public void completed(int fd, long result) {
+                seen.add(name + " completed " + result);
+            }
+
+            @Override
+            public void failed(int fd, java.io.IOException failure) {
+                seen.add(name + " failed " + failure);
+            }
+
+            @Override
+            public void dropped(int fd) {
+                seen.add(name + " dropped");
+            }
+        };
+    }
+
     static void runUntil(IoQueue q, java.util.function.BooleanSupplier done) {
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
         while (!done.getAsBoolean()) {

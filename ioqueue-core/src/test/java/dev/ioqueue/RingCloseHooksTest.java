@@ -49,8 +49,8 @@ class RingCloseHooksTest {
             Fds.Pipe p1 = Fds.pipe(), p2 = Fds.pipe();
             Handle h1 = Handle.of(p1.readFd()), h2 = Handle.of(p2.readFd());
             List<String> seen = new ArrayList<>();
-            q.submit(h1, IoOperation.read(ByteBuffer.allocate(8), told(seen, "h1")));
-            q.submit(h2, IoOperation.read(ByteBuffer.allocate(8), told(seen, "h2")));
+            q.submit(h1, IoOperation.read(ByteBuffer.allocate(8), QueueTestSupport.told(seen, "h1")));
+            q.submit(h2, IoOperation.read(ByteBuffer.allocate(8), QueueTestSupport.told(seen, "h2")));
             q.runOnce(Duration.ZERO);
             h1.whenClosed().thenRun(q::close);
             Fds.write(p2.writeFd(), new byte[] {'B'}, 0, 1);
@@ -61,25 +61,5 @@ class RingCloseHooksTest {
             Fds.close(p1.writeFd());
             Fds.close(p2.writeFd());
         });
-    }
-
-    /** Writes down what an operation is told, with its name. */
-    private static IoCompletion told(List<String> seen, String name) {
-        return new IoCompletion() {
-            @Override
-            public void completed(int fd, long result) {
-                seen.add(name + " completed " + result);
-            }
-
-            @Override
-            public void failed(int fd, java.io.IOException failure) {
-                seen.add(name + " failed " + failure);
-            }
-
-            @Override
-            public void dropped(int fd) {
-                seen.add(name + " dropped");
-            }
-        };
     }
 }
