@@ -198,7 +198,7 @@ class PollAndRunTest extends QueueTestSupport {
     @Test
     void aLoopThatSleepsEveryRoundWaitsOnceARound() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(Faults.ENABLED);
-        Thread loop = new Thread(() -> {
+        onNewThread(() -> {
             IoQueue q = IoQueue.create(Backend.EPOLL); // the epoll waits are this thread's
             try (Fds.Pipe p = Fds.pipe()) {
                 int[] bytes = {0};
@@ -234,11 +234,6 @@ class PollAndRunTest extends QueueTestSupport {
                 q.close();
             }
         });
-        List<Throwable> failure = Collections.synchronizedList(new ArrayList<>());
-        loop.setUncaughtExceptionHandler((t, e) -> failure.add(e));
-        loop.start();
-        loop.join();
-        if (!failure.isEmpty()) throw new AssertionError(failure.get(0));
     }
 
     // guards (outside round 52): a stop() whose wake-up poll() (or runOnce) took was still honoured

@@ -47,6 +47,16 @@ abstract class QueueTestSupport {
         };
     }
 
+    /** Runs {@code body} on a new platform thread (its own queue, if it makes one), waits, and rethrows what it threw. */
+    static void onNewThread(Runnable body) throws InterruptedException {
+        java.util.List<Throwable> failure = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Thread t = new Thread(body);
+        t.setUncaughtExceptionHandler((th, e) -> failure.add(e));
+        t.start();
+        t.join();
+        if (!failure.isEmpty()) throw new AssertionError(failure.get(0));
+    }
+
     static void runUntil(IoQueue q, java.util.function.BooleanSupplier done) {
         long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
         while (!done.getAsBoolean()) {

@@ -328,7 +328,7 @@ class WaiterTest extends QueueTestSupport {
     // negative, its events were taken for the wake-up, the waiter was never told and the loop spun
     @Test
     void registrationsPastTwoToTheThirtyOneAreServed() throws Exception {
-        Thread t = new Thread(() -> {
+        onNewThread(() -> {
             IoQueue q = IoQueue.create(Backend.EPOLL);
             try {
                 Object registrations = field(q.core, "registrations");
@@ -351,11 +351,6 @@ class WaiterTest extends QueueTestSupport {
                 q.close();
             }
         });
-        List<Throwable> failure = Collections.synchronizedList(new ArrayList<>());
-        t.setUncaughtExceptionHandler((th, e) -> failure.add(e));
-        t.start();
-        t.join();
-        if (!failure.isEmpty()) throw new AssertionError(failure.get(0));
     }
 
     private static Object field(Object o, String name) throws ReflectiveOperationException {
